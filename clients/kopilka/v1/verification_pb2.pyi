@@ -1,0 +1,47 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SendVerificationCodeRequest(_message.Message):
+    __slots__ = ("request_id", "card_number", "phone")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    card_number: str
+    phone: str
+    def __init__(self, request_id: _Optional[str] = ..., card_number: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+
+class SendVerificationCodeResponse(_message.Message):
+    __slots__ = ("verification_id", "expire_time", "masked_phone")
+    VERIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    MASKED_PHONE_FIELD_NUMBER: _ClassVar[int]
+    verification_id: str
+    expire_time: _timestamp_pb2.Timestamp
+    masked_phone: str
+    def __init__(self, verification_id: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., masked_phone: _Optional[str] = ...) -> None: ...
+
+class VerifySMSRequest(_message.Message):
+    __slots__ = ("verification_id", "code")
+    VERIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    verification_id: str
+    code: str
+    def __init__(self, verification_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class VerifySMSResponse(_message.Message):
+    __slots__ = ("verification_token", "card_number", "expire_time")
+    VERIFICATION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    verification_token: str
+    card_number: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, verification_token: _Optional[str] = ..., card_number: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,291 @@
+"""Types exchanged between the Kopilka host and its plugins.
+
+Pure data and Protocols only: no grpc, SQLAlchemy or pluggy here, so that domain code,
+the outbox dispatcher and third-party plugins can all import this module cheaply.
+Providers are objects with *async* methods returned by *sync* registration hooks,
+because pluggy calls hooks synchronously and never awaits coroutines.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+#: Per-plugin configuration sections, e.g. ``{"smpp": {"host": "...", "port": 2775}}``.
+#: A plugin whose section is missing is not configured and returns no providers.
+PluginSettings = Mapping[str, Mapping[str, Any]]
+
+
+# --- messaging ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to one recipient on one channel (SMS, e-mail, Viber, ...).
+
+    ``reference`` is the caller's idempotency key (the outbox row id), passed through so
+    providers that support client references can deduplicate retries.
+    """
+
+    channel: str
+    recipient: str
+    body: str
+    subject: str | None = None
+    sender: str | None = None
+    reference: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class SendStatus(enum.StrEnum):
+    """Outcome of a send, telling the outbox whether to retry."""
+
+    ACCEPTED = "accepted"  # the provider took every part; receipts may follow
+    REJECTED = "rejected"  # permanent failure: retrying the same message will not help
+    RETRY_LATER = "retry_later"  # transient failure (network, throttling): retry later
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What a provider answered; ``provider_message_ids`` has one id per accepted part."""
+
+    status: SendStatus
+    provider_message_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is SendStatus.ACCEPTED
+
+
+class DeliveryState(enum.StrEnum):
+    """Final or intermediate state of a sent message (SMPP 3.4 message_state names)."""
+
+    ENROUTE = "enroute"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    UNDELIVERABLE = "undeliverable"
+    ACCEPTED = "accepted"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A delivery receipt for one provider message id (one part of a long SMS)."""
+
+    channel: str
+    provider_message_id: str
+    state: DeliveryState
+    error_code: str | None = None
+    raw: str = ""
+
+
+#: Async callback the host passes to ``MessageChannel.start``; it may persist the report.
+#: If it raises, the channel tells the provider to redeliver the report when it can.
+DeliveryCallback = Callable[[DeliveryReport], Awaitable[None]]
+
+
+@runtime_checkable
+class MessageChannel(Protocol):
+    """A way to reach a member: ``name`` is the channel key ("sms", "email", "viber")."""
+
+    name: str
+
+    async def start(self, on_delivery_report: DeliveryCallback | None = None) -> None:
+        """Open connections; report receipts to ``on_delivery_report`` from now on."""
+
+    async def stop(self) -> None:
+        """Close connections; pending sends fail with ``RETRY_LATER``."""
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Send one message; never raises for provider errors, returns a status instead."""
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+class PaymentState(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REVERSED = "reversed"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """Money in integer minor units plus ISO 4217 currency, as everywhere in Kopilka."""
+
+    order_id: str
+    amount_minor: int
+    currency: str
+    description: str
+    result_url: str | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCheckout:
+    """How to send the buyer to the provider: a URL and/or form fields to POST there."""
+
+    provider: str
+    order_id: str
+    url: str
+    form_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotice:
+    """A verified payment status, from a provider callback or a status query."""
+
+    provider: str
+    order_id: str
+    state: PaymentState
+    provider_payment_id: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+
+
+class InvalidSignatureError(ValueError):
+    """A provider callback whose signature does not verify; never trust its content."""
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    name: str
+
+    async def create_checkout(self, request: PaymentRequest) -> PaymentCheckout:
+        """Prepare a payment the buyer completes on the provider's side."""
+
+    def parse_callback(self, form: Mapping[str, str]) -> PaymentNotice:
+        """Verify and decode a provider callback; raise ``InvalidSignatureError`` if forged."""
+
+    async def fetch_status(self, order_id: str) -> PaymentNotice:
+        """Ask the provider for the current state (for callbacks that never came)."""
+
+
+# --- shipments ---------------------------------------------------------------------------
+
+
+class ShipmentState(enum.StrEnum):
+    CREATED = "created"
+    IN_TRANSIT = "in_transit"
+    ARRIVED = "arrived"
+    RECEIVED = "received"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRequest:
+    order_id: str
+    recipient_name: str
+    recipient_phone: str
+    destination: str  # provider-specific destination reference (city/warehouse id)
+    declared_value_minor: int
+    currency: str
+    weight_grams: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    provider: str
+    order_id: str
+    tracking_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingInfo:
+    provider: str
+    tracking_number: str
+    state: ShipmentState
+    provider_status: str  # the provider's own code, kept for support staff
+
+
+@runtime_checkable
+class ShipmentProvider(Protocol):
+    name: str
+
+    async def create_shipment(self, request: ShipmentRequest) -> Shipment:
+        """Register a parcel with the carrier and return its tracking number."""
+
+    async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingInfo]:
+        """Current state of several parcels in one provider call."""
+
+
+# --- catalog exchange (1C and similar ERP systems) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    sku: str
+    name: str
+    group: str | None = None
+    brand: str | None = None
+    barcodes: tuple[str, ...] = ()
+    price_minor: int | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExport:
+    """An order as the ERP should see it; lines are (sku, quantity in thousandths, sum)."""
+
+    order_id: str
+    created_at: datetime
+    total_minor: int
+    currency: str
+    lines: tuple[tuple[str, int, int], ...]
+
+
+@runtime_checkable
+class CatalogExchange(Protocol):
+    name: str
+
+    async def parse_catalog(self, documents: Mapping[str, bytes]) -> list[CatalogItem]:
+        """Decode files uploaded by the ERP (e.g. import.xml + offers.xml)."""
+
+    async def render_orders(self, orders: Sequence[OrderExport]) -> bytes:
+        """Encode orders for the ERP to download."""
+
+
+# --- scanners ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    source: str
+    code: str
+    symbology: str | None = None
+    scanned_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@runtime_checkable
+class ScannerSource(Protocol):
+    name: str
+
+    def scans(self) -> AsyncIterator[Scan]:
+        """Yield scanned codes until the source is closed."""
+
+    async def close(self) -> None:
+        """Release the device."""
+
+
+# --- domain events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """Something that happened, delivered after commit by the outbox (at least once).
+
+    ``type`` is dotted ``noun.verb_past`` ("receipt.confirmed", "member.registered");
+    ``event_id`` is stable across redeliveries so handlers can deduplicate.
+    """
+
+    type: str
+    payload: Mapping[str, Any]
+    event_id: str
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))

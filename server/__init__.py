@@ -1,0 +1,1 @@
+"""Kopilka server: loyalty, pricing and gift certificates over gRPC."""

@@ -1,0 +1,1 @@
+"""gRPC adapters: the only package that knows protobuf and grpc."""

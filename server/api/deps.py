@@ -1,0 +1,27 @@
+"""What every servicer needs, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.auth.principal import Principal, current_principal
+from server.db.database import Database
+from server.settings import Settings
+
+
+@dataclass
+class ApiDeps:
+    """Shared collaborators of the servicers; later features add theirs to `extras`."""
+
+    db: Database
+    settings: Settings
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def caller() -> Principal:
+    """The authenticated principal of the running RPC (set by AuthInterceptor)."""
+    principal = current_principal.get()
+    if principal is None:  # only reachable if a servicer runs without the interceptor
+        raise RuntimeError("no authenticated principal in this context")
+    return principal

@@ -1,0 +1,34 @@
+"""Opaque keyset page tokens: (time, id) of the last item, base64 so callers don't parse it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+
+from server.errors import invalid
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def page_size(requested: int, field_path: str = "page.page_size") -> int:
+    if requested < 0:
+        raise invalid(field_path, "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_token(when: dt.datetime, item_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{when.isoformat()}|{item_id}".encode()).decode()
+
+
+def decode_token(
+    token: str, field_path: str = "page.page_token"
+) -> tuple[dt.datetime, uuid.UUID] | None:
+    if not token:
+        return None
+    try:
+        when, item_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return dt.datetime.fromisoformat(when), uuid.UUID(item_id)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid(field_path, "not a token from a previous page") from None

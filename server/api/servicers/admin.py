@@ -1,0 +1,108 @@
+"""AdminService: stores, card types, catalog, rule sets and API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kopilka.v1 import admin_pb2, admin_pb2_grpc
+
+from server.api.convert import timestamp
+from server.api.deps import ApiDeps
+from server.auth.keys import validate_new_key
+from server.auth.principal import PrincipalKind, hash_secret, new_secret
+from server.db import org_repo
+from server.db.api_keys_repo import add_api_key
+from server.errors import DomainError, ErrorKind, invalid
+from server.members.model import CardTypeInfo
+from server.org.model import (
+    ProductInfo,
+    StoreInfo,
+    validate_card_type,
+    validate_products,
+    validate_store,
+)
+
+KINDS = {
+    admin_pb2.PRINCIPAL_KIND_TERMINAL: PrincipalKind.TERMINAL,
+    admin_pb2.PRINCIPAL_KIND_STORE_BACKEND: PrincipalKind.STORE_BACKEND,
+    admin_pb2.PRINCIPAL_KIND_OPERATOR: PrincipalKind.OPERATOR,
+    admin_pb2.PRINCIPAL_KIND_INTEGRATOR: PrincipalKind.INTEGRATOR,
+}
+
+
+def _store_pb(store: StoreInfo) -> admin_pb2.Store:
+    return admin_pb2.Store(code=store.code, name=store.name, time_zone=store.time_zone,
+                           network_codes=store.network_codes)
+
+
+def _card_type_pb(ct: CardTypeInfo) -> admin_pb2.CardType:
+    return admin_pb2.CardType(code=ct.code, name=ct.name, accrual_bps=ct.accrual_bps,
+                              number_prefix=ct.number_prefix,
+                              requires_verification=ct.requires_verification)
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    async def UpsertStore(self, request, context):  # type: ignore[no-untyped-def]
+        pb = request.store
+        store = StoreInfo(pb.code, pb.name, pb.time_zone or "Europe/Kyiv",
+                          tuple(dict.fromkeys(pb.network_codes)))
+        validate_store(store)
+        async with self.deps.db.transaction() as session:
+            await org_repo.upsert_store(session, store)
+        return admin_pb2.UpsertStoreResponse(store=_store_pb(store))
+
+    async def ListStores(self, request, context):  # type: ignore[no-untyped-def]
+        async with self.deps.db.transaction() as session:
+            stores = await org_repo.list_stores(session)
+        return admin_pb2.ListStoresResponse(stores=[_store_pb(s) for s in stores])
+
+    async def UpsertCardType(self, request, context):  # type: ignore[no-untyped-def]
+        pb = request.card_type
+        card_type = CardTypeInfo(pb.code, pb.name, pb.accrual_bps, pb.number_prefix,
+                                 pb.requires_verification)
+        validate_card_type(card_type)
+        async with self.deps.db.transaction() as session:
+            await org_repo.upsert_card_type(session, card_type)
+        return admin_pb2.UpsertCardTypeResponse(card_type=_card_type_pb(card_type))
+
+    async def ListCardTypes(self, request, context):  # type: ignore[no-untyped-def]
+        async with self.deps.db.transaction() as session:
+            types = await org_repo.list_card_types(session)
+        return admin_pb2.ListCardTypesResponse(card_types=[_card_type_pb(t) for t in types])
+
+    async def UpsertProducts(self, request, context):  # type: ignore[no-untyped-def]
+        products = [
+            ProductInfo(p.sku, p.name, p.group_code, p.subgroup_code, p.brand, p.supplier_code,
+                        p.price_category, tuple(p.barcodes))
+            for p in request.products
+        ]
+        validate_products(products)
+        async with self.deps.db.transaction() as session:
+            saved = await org_repo.upsert_products(session, products)
+        return admin_pb2.UpsertProductsResponse(saved_count=saved)
+
+    async def ApplyRuleSet(self, request, context):  # type: ignore[no-untyped-def]
+        raise DomainError(ErrorKind.UNIMPLEMENTED, "NOT_IMPLEMENTED_YET",
+                          "promotion rule sets arrive with the pricing engine")
+
+    async def CreateApiKey(self, request, context):  # type: ignore[no-untyped-def]
+        kind = KINDS.get(request.kind)
+        roles = list(request.roles)
+        validate_new_key(request.name, kind, roles, request.store_code or None,
+                         request.terminal_id or None)
+        assert kind is not None
+        secret = new_secret()
+        async with self.deps.db.transaction() as session:
+            if request.store_code and not await org_repo.store_exists(session, request.store_code):
+                raise invalid("store_code", f"unknown store {request.store_code!r}")
+            key_id = await add_api_key(
+                session, name=request.name.strip(), kind=kind, roles=roles,
+                secret_hash=hash_secret(secret), store_code=request.store_code or None,
+                terminal_id=request.terminal_id or None,
+            )
+        return admin_pb2.CreateApiKeyResponse(
+            key_id=str(key_id), secret=secret, create_time=timestamp(dt.datetime.now(dt.UTC))
+        )

@@ -1,0 +1,147 @@
+"""MemberService: protobuf in, members domain, protobuf out."""
+
+from __future__ import annotations
+
+from kopilka.v1 import members_pb2, members_pb2_grpc
+
+from server.api.convert import (
+    CARD_STATES,
+    CHANNELS,
+    card_to_pb,
+    member_to_pb,
+    money,
+    profile_from_pb,
+    timestamp,
+)
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid, run_once
+from server.api.paging import decode_token, encode_token, page_size
+from server.db.members_repo import SqlMemberRepository
+from server.errors import invalid
+from server.members import service
+
+SERVICE = "/kopilka.v1.MemberService/"
+
+
+class MemberServicer(members_pb2_grpc.MemberServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+        self.region = deps.settings.default_region
+
+    async def RegisterMember(self, request, context):  # type: ignore[no-untyped-def]
+        channel = CHANNELS.get(request.channel)
+        if channel is None:
+            raise invalid("channel", "required: how the member registers")
+        raw = profile_from_pb(request.profile)
+
+        async def work(session) -> members_pb2.RegisterMemberResponse:  # type: ignore[no-untyped-def]
+            member = await service.register_member(
+                SqlMemberRepository(session), raw, channel,
+                issue_card_type=request.issue_card_type or None, region=self.region,
+                principal=caller().label,
+            )
+            return members_pb2.RegisterMemberResponse(member=member_to_pb(member))
+
+        return await run_once(self.deps.db, SERVICE + "RegisterMember", request,
+                              members_pb2.RegisterMemberResponse, work)
+
+    async def GetMember(self, request, context):  # type: ignore[no-untyped-def]
+        member_id = parse_uuid(request.member_id, "member_id")
+        async with self.deps.db.transaction() as session:
+            member = await service.get_member(SqlMemberRepository(session), member_id)
+        return members_pb2.GetMemberResponse(member=member_to_pb(member))
+
+    async def FindMember(self, request, context):  # type: ignore[no-untyped-def]
+        async with self.deps.db.transaction() as session:
+            member = await service.find_member(
+                SqlMemberRepository(session), card_number=request.card_number,
+                phone=request.phone, email=request.email, region=self.region,
+            )
+        return members_pb2.FindMemberResponse(member=member_to_pb(member))
+
+    async def UpdateMemberProfile(self, request, context):  # type: ignore[no-untyped-def]
+        member_id = parse_uuid(request.member_id, "member_id")
+        raw = profile_from_pb(request.profile)
+
+        async def work(session) -> members_pb2.UpdateMemberProfileResponse:  # type: ignore[no-untyped-def]
+            member = await service.update_profile(
+                SqlMemberRepository(session), member_id, raw, request.update_fields,
+                source=request.source, region=self.region, principal=caller().label,
+            )
+            return members_pb2.UpdateMemberProfileResponse(member=member_to_pb(member))
+
+        return await run_once(self.deps.db, SERVICE + "UpdateMemberProfile", request,
+                              members_pb2.UpdateMemberProfileResponse, work)
+
+    async def IssueCard(self, request, context):  # type: ignore[no-untyped-def]
+        member_id = parse_uuid(request.member_id, "member_id")
+        if not request.card_type:
+            raise invalid("card_type", "required")
+
+        async def work(session) -> members_pb2.IssueCardResponse:  # type: ignore[no-untyped-def]
+            card = await service.issue_card(
+                SqlMemberRepository(session), member_id, request.card_type,
+                activate=request.activate, principal=caller().label,
+            )
+            return members_pb2.IssueCardResponse(card=card_to_pb(card))
+
+        return await run_once(self.deps.db, SERVICE + "IssueCard", request,
+                              members_pb2.IssueCardResponse, work)
+
+    async def ChangeCardState(self, request, context):  # type: ignore[no-untyped-def]
+        target = CARD_STATES.get(request.state)
+        if target is None:
+            raise invalid("state", "required: the state to move the card to")
+        if not request.card_number:
+            raise invalid("card_number", "required")
+
+        async def work(session) -> members_pb2.ChangeCardStateResponse:  # type: ignore[no-untyped-def]
+            card = await service.change_card_state(
+                SqlMemberRepository(session), request.card_number, target, request.reason,
+                principal=caller().label,
+            )
+            return members_pb2.ChangeCardStateResponse(card=card_to_pb(card))
+
+        return await run_once(self.deps.db, SERVICE + "ChangeCardState", request,
+                              members_pb2.ChangeCardStateResponse, work)
+
+    async def ReplaceCard(self, request, context):  # type: ignore[no-untyped-def]
+        if not request.card_number:
+            raise invalid("card_number", "required")
+
+        async def work(session) -> members_pb2.ReplaceCardResponse:  # type: ignore[no-untyped-def]
+            old, new = await service.replace_card(
+                SqlMemberRepository(session), request.card_number, request.reason,
+                principal=caller().label,
+            )
+            return members_pb2.ReplaceCardResponse(old_card=card_to_pb(old),
+                                                   new_card=card_to_pb(new))
+
+        return await run_once(self.deps.db, SERVICE + "ReplaceCard", request,
+                              members_pb2.ReplaceCardResponse, work)
+
+    async def ListPurchases(self, request, context):  # type: ignore[no-untyped-def]
+        member_id = parse_uuid(request.member_id, "member_id")
+        limit = page_size(request.page.page_size)
+        before = decode_token(request.page.page_token)
+        async with self.deps.db.transaction() as session:
+            rows = await service.list_purchases(
+                SqlMemberRepository(session), member_id, before, limit + 1
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        response = members_pb2.ListPurchasesResponse(purchases=[
+            members_pb2.Purchase(
+                receipt_id=str(r.receipt_id), store_code=r.store_code,
+                receipt_number=r.receipt_number, card_number=r.card_number or "",
+                total=money(r.total_minor, r.currency),
+                discount_total=money(r.discount_total_minor, r.currency),
+                confirm_time=timestamp(r.confirmed_at),
+            )
+            for r in rows
+        ])
+        if more:
+            response.page.next_page_token = encode_token(rows[-1].confirmed_at, rows[-1].receipt_id)
+        return response
+
+

@@ -1,0 +1,83 @@
+"""Composition root: settings in, a running gRPC server out. No import-time side effects."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from kopilka.v1 import admin_pb2, admin_pb2_grpc, members_pb2, members_pb2_grpc
+
+from server.api.deps import ApiDeps
+from server.api.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor
+from server.api.servicers.admin import AdminServicer
+from server.api.servicers.members import MemberServicer
+from server.auth.keys import KeyVerifier
+from server.db.api_keys_repo import principal_by_secret_hash
+from server.db.database import Database
+from server.settings import Settings, split_host_port
+
+log = logging.getLogger("kopilka.app")
+
+
+@dataclass
+class App:
+    """A built server: call `start()`, then `stop()`; `grpc_port` is known after start."""
+
+    settings: Settings
+    db: Database
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    service_names: list[str]
+    grpc_port: int = 0
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def start(self) -> int:
+        host, port = split_host_port(self.settings.grpc_listen)
+        self.grpc_port = self.server.add_insecure_port(f"{host}:{port}")
+        if self.grpc_port == 0:
+            raise RuntimeError(f"cannot listen on {self.settings.grpc_listen}")
+        await self.server.start()
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving gRPC", extra={"port": self.grpc_port})
+        return self.grpc_port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop taking calls, let running ones finish within `grace`, close the pool."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        await self.db.dispose()
+
+
+def build_app(settings: Settings, database_url: str) -> App:
+    """Wire database, auth, interceptors and servicers for one server process."""
+    db = Database(database_url, pool_size=settings.db_pool_size)
+    deps = ApiDeps(db=db, settings=settings)
+
+    async def lookup(digest: bytes):  # type: ignore[no-untyped-def]
+        async with db.transaction() as session:
+            return await principal_by_secret_hash(session, digest)
+
+    verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds)
+    options = [("grpc.so_reuseport", 1 if settings.workers > 1 else 0)]
+    server = grpc.aio.server(
+        interceptors=[MetricsInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)],
+        options=options,
+    )
+    members_pb2_grpc.add_MemberServiceServicer_to_server(MemberServicer(deps), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [
+        members_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name,
+        admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    ]
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )
+    return App(settings, db, server, health_servicer, names, extras=deps.extras)

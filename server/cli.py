@@ -1,0 +1,188 @@
+"""`kopilka` command line: serve, migrate, demo-data, apikey."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from server.settings import Settings
+
+
+def _run(coro) -> object:  # type: ignore[no-untyped-def]
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _worker_main(settings_json: str, database_url: str) -> None:
+    """Entry of one worker process (spawned, so grpc is never forked)."""
+    from server.logs import configure_logging
+    from server.runtime import serve
+
+    settings = Settings.model_validate_json(settings_json)
+    configure_logging(settings.log_level, settings.log_format)
+    _run(serve(settings, database_url))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from server.logs import configure_logging
+    from server.runtime import prepare_database
+
+    if args.workers:
+        settings = settings.model_copy(update={"workers": args.workers})
+    if settings.workers > 1:
+        # Must precede the first prometheus_client import, in this process and the workers.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kopilka-metrics-")
+    configure_logging(settings.log_level, settings.log_format)
+    where = (
+        "KOPILKA_DATABASE_URL" if settings.database_url
+        else f"embedded PostgreSQL in {settings.data_dir}"
+    )
+    _say(f"kopilka: preparing database ({where}) ...")
+    url = _run(prepare_database(settings))
+    if args.demo_data:
+        from server.demo import load_demo_data
+
+        _say("kopilka: loading demo data ...")
+        _say(_run(load_demo_data(url)))
+    from server.runtime import serve, start_metrics_server
+
+    metrics_port = start_metrics_server(settings, multiprocess=settings.workers > 1)
+    _say(f"kopilka: gRPC on {settings.grpc_listen}, metrics on "
+         f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics; Ctrl-C stops")
+    if settings.workers == 1:
+        _run(serve(settings, url))
+        return 0
+    return _serve_workers(settings, url)
+
+
+def _serve_workers(settings: Settings, url: str) -> int:
+    import multiprocessing
+    import signal
+
+    if settings.grpc_listen.endswith(":0"):
+        _say("kopilka: --workers needs a fixed port in KOPILKA_GRPC_LISTEN")
+        return 2
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker_main, args=(settings.model_dump_json(), url))
+             for _ in range(settings.workers)]
+    for proc in procs:
+        proc.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.pid and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for proc in procs:
+        proc.join()
+    return max((p.exitcode or 0) for p in procs)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from server.runtime import prepare_database
+
+    _say("kopilka: migrating ...")
+    _run(prepare_database(settings))
+    _say("kopilka: database is at the newest schema")
+    return 0
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from server.demo import load_demo_data
+    from server.runtime import prepare_database
+
+    url = _run(prepare_database(settings))
+    _say(_run(load_demo_data(url)))
+    return 0
+
+
+def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth.keys import validate_new_key
+    from server.auth.principal import PrincipalKind, hash_secret, new_secret
+    from server.db.api_keys_repo import add_api_key
+    from server.db.database import Database
+    from server.errors import DomainError
+    from server.runtime import prepare_database
+
+    kind = PrincipalKind(args.kind)
+    try:
+        validate_new_key(args.name, kind, args.role, args.store, args.terminal)
+    except DomainError as exc:
+        _say(f"kopilka: cannot create key: {exc.message}")
+        return 2
+    url = _run(prepare_database(settings))
+    secret = new_secret()
+
+    async def create() -> object:
+        db = Database(url, pool_size=1)
+        try:
+            async with db.transaction() as session:
+                return await add_api_key(
+                    session, name=args.name, kind=kind, roles=args.role,
+                    secret_hash=hash_secret(secret), store_code=args.store,
+                    terminal_id=args.terminal,
+                )
+        finally:
+            await db.dispose()
+
+    key_id = _run(create())
+    _say(f"kopilka: key {key_id} created for {kind}:{args.name}; the secret is shown once:")
+    print(secret)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="kopilka", description="Kopilka loyalty, pricing and gift-certificate server. "
+        "Configuration comes from KOPILKA_* environment variables (see README).",
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gRPC server (embedded PostgreSQL by default)")
+    serve.add_argument("--workers", type=int, default=0, help="processes sharing the port")
+    serve.add_argument("--demo-data", action="store_true", help="load demo data first")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate)
+    sub.add_parser("demo-data", help="load a demo store network, catalog and members"
+                   ).set_defaults(func=cmd_demo_data)
+    apikey = sub.add_parser("apikey", help="manage API keys")
+    apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)
+    create = apikey_sub.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", required=True, choices=["terminal", "store_backend", "operator",
+                                                          "integrator"])
+    create.add_argument("--role", action="append", required=True,
+                        help="role to grant (repeatable): cashier, store_backend, operator, "
+                        "integrator, admin")
+    create.add_argument("--store", help="store code (terminal and store_backend keys)")
+    create.add_argument("--terminal", help="terminal id (terminal keys)")
+    create.set_defaults(func=cmd_apikey_create)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: name the bad variable
+        _say(f"kopilka: bad configuration: {exc}")
+        return 2
+    return int(args.func(settings, args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Demo data so a new user can try every RPC: stores, card types, catalog, members, keys.
+
+Safe to run again: everything is upserted or skipped when present. The demo keys have
+fixed, public secrets — for trying things out only, never for production.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from server.auth.principal import PrincipalKind, hash_secret
+from server.db import org_repo
+from server.db.api_keys_repo import add_api_key
+from server.db.database import Database
+from server.db.members_repo import SqlMemberRepository
+from server.db.models import ApiKey
+from server.members import service
+from server.members.model import CardTypeInfo, Profile, RegistrationChannel
+from server.org.model import ProductInfo, StoreInfo
+
+STORES = [
+    StoreInfo("kyiv-01", "Kyiv, Khreshchatyk 1", "Europe/Kyiv", ("kyiv", "retail")),
+    StoreInfo("kyiv-02", "Kyiv, Podil", "Europe/Kyiv", ("kyiv", "retail")),
+    StoreInfo("lviv-01", "Lviv, Rynok Square", "Europe/Kyiv", ("lviv", "retail")),
+    StoreInfo("web", "Online store", "Europe/Kyiv", ("online",)),
+]
+
+CARD_TYPES = [
+    CardTypeInfo("silver", "Silver card", 500, "2900", False),
+    CardTypeInfo("gold", "Gold card", 1000, "2910", True),
+]
+
+_GROUPS = {
+    "dairy": ("milk", "Halychyna", "sup-halychyna"),
+    "bakery": ("bread", "Kyivkhlib", "sup-kyivkhlib"),
+    "drinks": ("water", "Morshynska", "sup-idsb"),
+    "coffee": ("beans", "Lviv Coffee", "sup-lvivcoffee"),
+    "sweets": ("chocolate", "Roshen", "sup-roshen"),
+}
+
+PRODUCTS = [
+    ProductInfo(
+        f"{group}-{n:02d}", f"{brand} {subgroup} #{n}", group, subgroup, brand, supplier,
+        "premium" if n == 5 else "regular", (f"482{i:03d}{n:06d}",),
+    )
+    for i, (group, (subgroup, brand, supplier)) in enumerate(_GROUPS.items())
+    for n in range(1, 6)
+]
+
+MEMBERS = [
+    (Profile(first_name="Olena", last_name="Koval", phone="+380671234567",
+             email="olena@example.com", gender="female"), "gold"),
+    (Profile(first_name="Taras", last_name="Shevchuk", phone="+380501112233",
+             gender="male"), "silver"),
+    (Profile(first_name="Iryna", last_name="Bondar", email="iryna@example.com"), "silver"),
+]
+
+# (secret, name, kind, roles, store, terminal)
+DEMO_KEYS = [
+    ("kpk_demo_admin", "demo admin", PrincipalKind.OPERATOR, ["admin"], None, None),
+    ("kpk_demo_operator", "demo operator", PrincipalKind.OPERATOR, ["operator"], None, None),
+    ("kpk_demo_cashier", "demo till 1", PrincipalKind.TERMINAL, ["cashier"], "kyiv-01", "till-1"),
+    ("kpk_demo_web", "demo web store", PrincipalKind.STORE_BACKEND, ["store_backend"], "web",
+     None),
+]
+
+
+async def load_demo_data(database_url: str) -> str:
+    """Load everything in one transaction; returns a summary for the console."""
+    db = Database(database_url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            for store in STORES:
+                await org_repo.upsert_store(session, store)
+            for card_type in CARD_TYPES:
+                await org_repo.upsert_card_type(session, card_type)
+            await org_repo.upsert_products(session, PRODUCTS)
+            repo = SqlMemberRepository(session)
+            for profile, card_type in MEMBERS:
+                if await repo.member_id_by_contact(phone=profile.phone, email=None) if \
+                        profile.phone else await repo.member_id_by_contact(email=profile.email):
+                    continue
+                await service.register_member(
+                    repo, profile, RegistrationChannel.OPERATOR, issue_card_type=card_type,
+                    region="UA", principal="demo",
+                )
+            for secret, name, kind, roles, store, terminal in DEMO_KEYS:
+                digest = hash_secret(secret)
+                if await session.scalar(select(ApiKey.id).where(ApiKey.secret_hash == digest)):
+                    continue
+                await add_api_key(session, name=name, kind=kind, roles=roles,
+                                  secret_hash=digest, store_code=store, terminal_id=terminal)
+    finally:
+        await db.dispose()
+    keys = "\n".join(f"  {s:<20} {', '.join(r)}" for s, _, _, r, _, _ in DEMO_KEYS)
+    return (f"demo data: {len(STORES)} stores, {len(CARD_TYPES)} card types, "
+            f"{len(PRODUCTS)} products, {len(MEMBERS)} members. Demo API keys:\n{keys}")

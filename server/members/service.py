@@ -1,0 +1,257 @@
+"""Member and card use cases: validation, uniqueness, numbering, state changes.
+
+Each function runs inside one transaction given by the caller through the repository.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+
+from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
+from server.members.cards import STATES_NEEDING_REASON, CardState, can_transition, card_number
+from server.members.contacts import normalize_email, normalize_phone
+from server.members.model import (
+    PROFILE_FIELDS,
+    CardInfo,
+    MemberInfo,
+    Profile,
+    PurchaseInfo,
+    RegistrationChannel,
+)
+from server.members.repository import MemberRepository
+
+ALLOWED_GENDERS = frozenset({"", "female", "male"})
+ALLOWED_MARITAL = frozenset({"", "single", "married"})
+
+
+def normalized_profile(raw: Profile, region: str, prefix: str = "profile") -> Profile:
+    """A copy with phone/email normalized; every bad field reported at once."""
+    errors = Violations()
+    phone = email = None
+    if raw.phone:
+        try:
+            phone = normalize_phone(raw.phone, region)
+        except ValueError as exc:
+            errors.add(f"{prefix}.phone", str(exc))
+    if raw.email:
+        try:
+            email = normalize_email(raw.email)
+        except ValueError as exc:
+            errors.add(f"{prefix}.email", str(exc))
+    if raw.gender not in ALLOWED_GENDERS:
+        errors.add(f"{prefix}.gender", "unknown gender")
+    if raw.marital_status not in ALLOWED_MARITAL:
+        errors.add(f"{prefix}.marital_status", "unknown marital status")
+    for name in ("first_name", "last_name", "middle_name"):
+        if len(getattr(raw, name)) > 200:
+            errors.add(f"{prefix}.{name}", "longer than 200 characters")
+    errors.raise_if_any()
+    return replace(raw, phone=phone, email=email, first_name=raw.first_name.strip(),
+                   last_name=raw.last_name.strip(), middle_name=raw.middle_name.strip())
+
+
+async def _ensure_contacts_free(
+    repo: MemberRepository, profile: Profile, member_id: uuid.UUID | None = None
+) -> None:
+    for field_name in ("phone", "email"):
+        value = getattr(profile, field_name)
+        if not value:
+            continue
+        owner = await repo.member_id_by_contact(**{field_name: value})
+        if owner is not None and owner != member_id:
+            raise DomainError(
+                ErrorKind.ALREADY_EXISTS, "MEMBER_ALREADY_EXISTS",
+                f"a member with this {field_name} already exists",
+                metadata={"member_id": str(owner), "field": f"profile.{field_name}"},
+            )
+
+
+async def register_member(
+    repo: MemberRepository,
+    raw: Profile,
+    channel: RegistrationChannel,
+    *,
+    issue_card_type: str | None,
+    region: str,
+    principal: str,
+) -> MemberInfo:
+    """Register a member unique by phone and e-mail, optionally with an active first card."""
+    profile = normalized_profile(raw, region)
+    if not profile.phone and not profile.email:
+        raise invalid("profile.phone", "phone or email is required")
+    await _ensure_contacts_free(repo, profile)
+    member_id = uuid.uuid4()
+    await repo.add_member(member_id, profile, channel)
+    if issue_card_type:
+        await issue_card(repo, member_id, issue_card_type, activate=True, principal=principal,
+                         field_path="issue_card_type")
+    return await get_member(repo, member_id)
+
+
+async def get_member(repo: MemberRepository, member_id: uuid.UUID) -> MemberInfo:
+    """The member with cards, or NOT_FOUND."""
+    member = await repo.member(member_id)
+    if member is None:
+        raise not_found("member", str(member_id), "MEMBER_NOT_FOUND")
+    return member
+
+
+async def find_member(
+    repo: MemberRepository, *, card_number: str = "", phone: str = "", email: str = "",
+    region: str,
+) -> MemberInfo:
+    """Find by exactly one of card number, phone or e-mail."""
+    if card_number:
+        card = await repo.card(card_number)
+        if card is None or card.member_id is None:
+            raise not_found("card", card_number, "CARD_NOT_FOUND")
+        return await get_member(repo, card.member_id)
+    if phone:
+        try:
+            key = {"phone": normalize_phone(phone, region)}
+        except ValueError as exc:
+            raise invalid("phone", str(exc)) from None
+    elif email:
+        try:
+            key = {"email": normalize_email(email)}
+        except ValueError as exc:
+            raise invalid("email", str(exc)) from None
+    else:
+        raise invalid("key", "one of card_number, phone, email is required")
+    member_id = await repo.member_id_by_contact(**key)
+    if member_id is None:
+        raise not_found("member", next(iter(key.values())), "MEMBER_NOT_FOUND")
+    return await get_member(repo, member_id)
+
+
+def _as_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def update_profile(
+    repo: MemberRepository,
+    member_id: uuid.UUID,
+    raw: Profile,
+    fields: Iterable[str],
+    *,
+    source: str,
+    region: str,
+    principal: str,
+) -> MemberInfo:
+    """Change the listed fields, logging old and new values with their source."""
+    fields = list(dict.fromkeys(fields))
+    errors = Violations()
+    if not source.strip():
+        errors.add("source", "required: where the new data came from")
+    if not fields:
+        errors.add("update_fields", "name at least one field")
+    for i, name in enumerate(fields):
+        if name not in PROFILE_FIELDS:
+            errors.add(f"update_fields[{i}]", f"unknown profile field {name!r}")
+    errors.raise_if_any()
+    profile = normalized_profile(raw, region)
+    current = await get_member(repo, member_id)
+    merged = replace(current.profile, **{name: getattr(profile, name) for name in fields})
+    if not merged.phone and not merged.email:
+        raise invalid("profile.phone", "a member needs a phone or an email")
+    await _ensure_contacts_free(repo, merged, member_id)
+    changes = {
+        name: getattr(merged, name) for name in fields
+        if getattr(merged, name) != getattr(current.profile, name)
+    }
+    if changes:
+        await repo.update_member(member_id, changes)
+        for name, new in changes.items():
+            await repo.add_contact_change(
+                member_id, name, _as_text(getattr(current.profile, name)), _as_text(new),
+                source.strip(), principal,
+            )
+    return await get_member(repo, member_id)
+
+
+async def issue_card(
+    repo: MemberRepository,
+    member_id: uuid.UUID | None,
+    card_type: str,
+    *,
+    activate: bool,
+    principal: str,
+    replaces: str | None = None,
+    field_path: str = "card_type",
+) -> CardInfo:
+    """Generate the next number of the card type and create the card."""
+    ctype = await repo.card_type(card_type)
+    if ctype is None:
+        raise invalid(field_path, f"unknown card type {card_type!r}", "CARD_TYPE_NOT_FOUND")
+    if member_id is not None:
+        await get_member(repo, member_id)
+    number = card_number(ctype.number_prefix, await repo.take_card_sequence(card_type))
+    state = CardState.ACTIVE if activate else CardState.NEW
+    await repo.add_card(number, card_type, member_id, state, replaces)
+    await repo.set_card_state(number, None, state, "issued", principal)
+    card = await repo.card(number)
+    assert card is not None
+    return card
+
+
+async def _locked_card(repo: MemberRepository, number: str) -> CardInfo:
+    card = await repo.card(number, for_update=True)
+    if card is None:
+        raise not_found("card", number, "CARD_NOT_FOUND")
+    return card
+
+
+async def change_card_state(
+    repo: MemberRepository, number: str, target: CardState, reason: str, *, principal: str
+) -> CardInfo:
+    """Move a card along the state machine; a move to the current state is a no-op."""
+    card = await _locked_card(repo, number)
+    if card.state == target:
+        return card
+    if not can_transition(card.state, target):
+        raise DomainError(
+            ErrorKind.FAILED_PRECONDITION, "CARD_STATE_TRANSITION_INVALID",
+            f"card {number} cannot go from {card.state} to {target}",
+            metadata={"from": card.state.value, "to": target.value},
+        )
+    if target in STATES_NEEDING_REASON and not reason.strip():
+        raise invalid("reason", f"required when the card becomes {target}")
+    await repo.set_card_state(number, card.state, target, reason.strip(), principal)
+    return replace(card, state=target)
+
+
+async def replace_card(
+    repo: MemberRepository, number: str, reason: str, *, principal: str
+) -> tuple[CardInfo, CardInfo]:
+    """Close a (lost) card and issue an active one of the same type to the same member.
+
+    Balances live on the member, so nothing needs moving: the new card sees them at once.
+    """
+    if not reason.strip():
+        raise invalid("reason", "required: why the card is replaced")
+    card = await _locked_card(repo, number)
+    if card.state in (CardState.CLOSED, CardState.COMPLETED):
+        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_STATE_TRANSITION_INVALID",
+                          f"card {number} is {card.state} and cannot be replaced")
+    if card.member_id is None:
+        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ASSIGNED",
+                          f"card {number} belongs to no member")
+    closed = await change_card_state(repo, number, CardState.CLOSED,
+                                     f"replaced: {reason.strip()}", principal=principal)
+    new = await issue_card(repo, card.member_id, card.card_type, activate=True,
+                           principal=principal, replaces=number)
+    return closed, new
+
+
+async def list_purchases(
+    repo: MemberRepository,
+    member_id: uuid.UUID,
+    before: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[PurchaseInfo]:
+    """One page of the member's confirmed receipts, newest first (keyset paging)."""
+    await get_member(repo, member_id)
+    return await repo.purchases(member_id, before, limit)

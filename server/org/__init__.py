@@ -1,0 +1,1 @@
+"""Org structure and catalog: stores, networks, card types, products (pure domain)."""

@@ -1,0 +1,132 @@
+"""Shared fixtures: real PostgreSQL servers, a database per test, a real gRPC server.
+
+Every test that asks for `database_url` runs once per PostgreSQL server: the embedded
+PostgreSQL 18 always, plus the server at KOPILKA_DATABASE_URL when it is set. Each test
+gets a fresh database cloned from a migrated template, so tests never see each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from server.db.embedded import start_embedded_postgres
+from server.db.migrate import migrate
+from server.db.urls import with_database
+
+EXTERNAL_URL = os.environ.get("KOPILKA_DATABASE_URL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pg_server" in metafunc.fixturenames:
+        ids = ["pg-embedded"] + (["pg-external"] if EXTERNAL_URL else [])
+        metafunc.parametrize("pg_server", ids, indirect=True, scope="session")
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest) -> str:
+    """(server URL) of one PostgreSQL server with a migrated template database."""
+    if request.param == "pg-external":
+        server_url = with_database(EXTERNAL_URL or "", "postgres")
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="kopilka-test-pg-"))
+        server_url = start_embedded_postgres(data_dir)
+    template = f"kopilka_tmpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{template}"'))
+    asyncio.run(migrate(with_database(server_url, template)))
+    request.addfinalizer(lambda: asyncio.run(
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    ))
+    return f"{server_url}#{template}"
+
+
+@pytest.fixture
+async def database_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh, migrated database of its own for this test."""
+    server_url, template = pg_server.split("#")
+    name = f"kopilka_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from server.settings import Settings
+
+    return Settings(
+        grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
+        log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
+    )
+
+
+@pytest.fixture
+async def app(settings, database_url):
+    """A real gRPC server on a loopback port over this test's database."""
+    from server.app import build_app
+
+    application = build_app(settings, database_url)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.stop(grace=0.5)
+
+
+@pytest.fixture
+async def make_key(app) -> Callable[..., Awaitable[str]]:
+    """Create an API key with roles straight in the database; returns the secret."""
+    from server.auth.principal import PrincipalKind, hash_secret, new_secret
+    from server.db.api_keys_repo import add_api_key
+
+    async def make(*roles: str, kind: PrincipalKind = PrincipalKind.OPERATOR,
+                   store_code: str | None = None, terminal_id: str | None = None) -> str:
+        secret = new_secret()
+        async with app.db.transaction() as session:
+            await add_api_key(session, name=f"test {'+'.join(roles)}", kind=kind,
+                              roles=list(roles), secret_hash=hash_secret(secret),
+                              store_code=store_code, terminal_id=terminal_id)
+        return secret
+
+    return make
+
+
+@pytest.fixture
+async def client_for(app):
+    """Open generated-client connections to the test server: `client_for(secret)`."""
+    from kopilka import KopilkaClient
+
+    opened: list[KopilkaClient] = []
+
+    def connect(secret: str | None) -> KopilkaClient:
+        client = KopilkaClient(f"127.0.0.1:{app.grpc_port}", secret)
+        opened.append(client)
+        return client
+
+    yield connect
+    for client in opened:
+        await client.close()
+
+
+@pytest.fixture
+async def admin(make_key, client_for):
+    """A client holding an admin key."""
+    return client_for(await make_key("admin"))

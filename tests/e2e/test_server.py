@@ -1,0 +1,107 @@
+"""Server plumbing: auth, permissions, health, reflection, metrics."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from kopilka.v1 import admin_pb2, members_pb2
+
+from server.auth.principal import PrincipalKind
+from tests.helpers import rpc_error
+
+
+async def test_calls_without_a_valid_key_are_unauthenticated(client_for):
+    for secret in (None, "kpk_not_a_real_key"):
+        with rpc_error() as failure:
+            await client_for(secret).admin.ListStores(admin_pb2.ListStoresRequest())
+        assert failure.code == grpc.StatusCode.UNAUTHENTICATED
+        assert failure.reason in ("API_KEY_MISSING", "API_KEY_INVALID")
+
+
+async def test_cashier_cannot_call_operator_rpcs(make_key, client_for, admin):
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        store=admin_pb2.Store(code="kyiv-01", name="Kyiv 1", network_codes=["kyiv"])))
+    cashier = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,
+                                        store_code="kyiv-01", terminal_id="till-1"))
+    with rpc_error() as failure:
+        await cashier.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+            card_type=admin_pb2.CardType(code="x", name="X", number_prefix="2990")))
+    assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+    with rpc_error() as failure:
+        await cashier.members.ChangeCardState(members_pb2.ChangeCardStateRequest())
+    assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+    with rpc_error() as failure:  # allowed RPC, so the request itself is judged
+        await cashier.members.FindMember(members_pb2.FindMemberRequest(phone="0671234567"))
+    assert failure.code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_api_keys_created_over_the_api_work(admin, client_for):
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        store=admin_pb2.Store(code="web", name="Online")))
+    with rpc_error() as failure:
+        await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+            name="till", kind=admin_pb2.PRINCIPAL_KIND_TERMINAL, roles=["cashier", "root"]))
+    assert failure.fields == ["roles[1]", "store_code", "terminal_id"]
+    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        name="web shop", kind=admin_pb2.PRINCIPAL_KIND_STORE_BACKEND, store_code="web",
+        roles=["store_backend"]))
+    assert created.secret.startswith("kpk_")
+    web = client_for(created.secret)
+    with rpc_error() as failure:
+        await web.members.GetMember(members_pb2.GetMemberRequest(member_id="x"))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["member_id"]
+
+
+async def test_health_and_reflection_answer_without_a_key(app):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "kopilka.v1.MemberService"):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        call = stub.ServerReflectionInfo()
+        await call.write(reflection_pb2.ServerReflectionRequest(list_services=""))
+        reply = await call.read()
+        await call.done_writing()
+        names = {s.name for s in reply.list_services_response.service}
+        assert {"kopilka.v1.MemberService", "kopilka.v1.AdminService",
+                "grpc.health.v1.Health"} <= names
+
+
+async def test_metrics_count_rpcs_by_method_and_code(admin, client_for, settings):
+    from server.runtime import start_metrics_server
+
+    await admin.admin.ListStores(admin_pb2.ListStoresRequest())
+    with rpc_error():
+        await client_for(None).admin.ListStores(admin_pb2.ListStoresRequest())
+    port = start_metrics_server(settings)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    labels = 'grpc_method="ListStores",grpc_service="kopilka.v1.AdminService",grpc_type="unary"'
+    assert f'grpc_server_handled_total{{grpc_code="OK",{labels}}}' in body
+    assert f'grpc_server_handled_total{{grpc_code="UNAUTHENTICATED",{labels}}}' in body
+    assert f"grpc_server_handling_seconds_bucket{{{labels}," in body
+
+
+async def test_metrics_pass_promtool_check(admin, settings):
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from server.runtime import start_metrics_server
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool missing in CI: ./dev test installs Debian's prometheus")
+        pytest.skip("promtool not installed (apt install prometheus)")
+    await admin.admin.ListStores(admin_pb2.ListStoresRequest())
+    port = start_metrics_server(settings)
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    assert b"grpc_server_handled_total" in body
+    result = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()

@@ -1,0 +1,45 @@
+"""Assertions on rich gRPC errors, shared by the e2e tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+
+@dataclass
+class RpcFailure:
+    """What a failed call said: code, ErrorInfo.reason and BadRequest field names."""
+
+    code: grpc.StatusCode | None = None
+    reason: str = ""
+    fields: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@contextlib.contextmanager
+def rpc_error() -> Iterator[RpcFailure]:
+    """`with rpc_error() as failure: await call(...)`, then assert on failure."""
+    failure = RpcFailure()
+    try:
+        yield failure
+    except grpc.aio.AioRpcError as error:
+        failure.code = error.code()
+        failure.message = error.details() or ""
+        for key, value in error.trailing_metadata() or ():
+            if key == "grpc-status-details-bin":
+                status = status_pb2.Status.FromString(value)
+                for detail in status.details:
+                    if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                        info = error_details_pb2.ErrorInfo()
+                        detail.Unpack(info)
+                        failure.reason = info.reason
+                    elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                        bad = error_details_pb2.BadRequest()
+                        detail.Unpack(bad)
+                        failure.fields = [v.field for v in bad.field_violations]
+    else:
+        raise AssertionError("the call was expected to fail but succeeded")

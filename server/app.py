@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from kopilka.v1 import admin_pb2, admin_pb2_grpc, members_pb2, members_pb2_grpc
+from kopilka.v1 import admin_pb2_grpc, members_pb2_grpc
 
 from server.api.deps import ApiDeps
 from server.api.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor
@@ -17,9 +19,18 @@ from server.api.servicers.members import MemberServicer
 from server.auth.keys import KeyVerifier
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
+from server.db.secrets_repo import signing_secret
+from server.security.signing import Signer
 from server.settings import Settings, split_host_port
 
 log = logging.getLogger("kopilka.app")
+
+# (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
+SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
+    (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
+     "kopilka.v1.MemberService"),
+    (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer, "kopilka.v1.AdminService"),
+]
 
 
 @dataclass
@@ -27,14 +38,19 @@ class App:
     """A built server: call `start()`, then `stop()`; `grpc_port` is known after start."""
 
     settings: Settings
-    db: Database
+    deps: ApiDeps
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     service_names: list[str]
     grpc_port: int = 0
-    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
 
     async def start(self) -> int:
+        async with self.db.transaction() as session:
+            self.deps._signer = Signer(await signing_secret(session))
         host, port = split_host_port(self.settings.grpc_listen)
         self.grpc_port = self.server.add_insecure_port(f"{host}:{port}")
         if self.grpc_port == 0:
@@ -67,17 +83,15 @@ def build_app(settings: Settings, database_url: str) -> App:
         interceptors=[MetricsInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)],
         options=options,
     )
-    members_pb2_grpc.add_MemberServiceServicer_to_server(MemberServicer(deps), server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(deps), server)
+    names = []
+    for add, servicer, name in SERVICERS:
+        add(servicer(deps), server)
+        names.append(name)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = [
-        members_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name,
-        admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
-    ]
     reflection.enable_server_reflection(
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
          reflection.SERVICE_NAME],
         server,
     )
-    return App(settings, db, server, health_servicer, names, extras=deps.extras)
+    return App(settings, deps, server, health_servicer, names)

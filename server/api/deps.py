@@ -7,16 +7,25 @@ from typing import Any
 
 from server.auth.principal import Principal, current_principal
 from server.db.database import Database
+from server.security.signing import Signer
 from server.settings import Settings
 
 
 @dataclass
 class ApiDeps:
-    """Shared collaborators of the servicers; later features add theirs to `extras`."""
+    """Shared collaborators of the servicers; features add theirs to `extras` by name."""
 
     db: Database
     settings: Settings
     extras: dict[str, Any] = field(default_factory=dict)
+    _signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer:
+        """The token signer; loaded from the database when the app starts."""
+        if self._signer is None:
+            raise RuntimeError("App.start() has not loaded the signing secret yet")
+        return self._signer
 
 
 def caller() -> Principal:

@@ -231,3 +231,12 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[dt.datetime] = _now()
+
+
+class ServerSecret(Base):
+    """Secrets the server generates for itself (the token signing key)."""
+
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = _now()

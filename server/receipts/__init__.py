@@ -1,0 +1,1 @@
+"""The receipt lifecycle shared by pricing (calculate) and the ledger (confirm, refund)."""

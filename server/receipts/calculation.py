@@ -1,0 +1,113 @@
+"""A priced receipt as a signed, self-contained token: the calculation_id.
+
+CalculateReceipt writes nothing, yet ConfirmReceipt must commit exactly what was shown to
+the customer. So the calculation travels to the terminal and back, signed by the server:
+any worker can confirm it, and nobody can alter a price on the way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from server.errors import DomainError, ErrorKind
+from server.security.signing import Signer
+
+PURPOSE = "calculation/v1"
+MAX_AGE = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class CalculatedLine:
+    """One priced line; amounts in minor units, quantity in thousandths.
+
+    base = discount + points_discount + final. accrual_points is this line's share of the
+    receipt's points, kept so a partial refund can take back exactly the right points.
+    """
+
+    line_no: int
+    sku: str
+    quantity_milli: int
+    unit_price_minor: int
+    base_amount_minor: int
+    discount_minor: int
+    points_discount_minor: int
+    final_amount_minor: int
+    accrual_points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    """Everything ConfirmReceipt needs to write a receipt without pricing it again."""
+
+    calculation_id: str
+    store_code: str
+    terminal_id: str
+    currency: str
+    receipt_time: dt.datetime
+    rule_set_version: str
+    lines: tuple[CalculatedLine, ...]
+    subtotal_minor: int
+    discount_total_minor: int
+    total_minor: int
+    points_to_accrue: int
+    points_redeemed: int
+    created_at: dt.datetime
+    card_number: str | None = None
+    member_id: str | None = None
+    card_type: str | None = None
+    messages: tuple[str, ...] = field(default=())
+
+    def check_totals(self) -> None:
+        """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
+        problems = []
+        if sum(x.base_amount_minor for x in self.lines) != self.subtotal_minor:
+            problems.append("line bases do not add up to the subtotal")
+        if sum(x.final_amount_minor for x in self.lines) != self.total_minor:
+            problems.append("line finals do not add up to the total")
+        if self.subtotal_minor - self.discount_total_minor != self.total_minor:
+            problems.append("subtotal - discounts != total")
+        for x in self.lines:
+            parts = x.discount_minor + x.points_discount_minor + x.final_amount_minor
+            if parts != x.base_amount_minor or min(x.final_amount_minor, x.discount_minor,
+                                                   x.points_discount_minor) < 0:
+                problems.append(f"line {x.line_no} does not add up")
+        if sum(x.accrual_points for x in self.lines) != self.points_to_accrue:
+            problems.append("line accruals do not add up to points_to_accrue")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def _to_json(calc: Calculation) -> dict[str, Any]:
+    data = asdict(calc)
+    data["receipt_time"] = calc.receipt_time.isoformat()
+    data["created_at"] = calc.created_at.isoformat()
+    data["lines"] = [list(asdict(x).values()) for x in calc.lines]  # compact: positional
+    return data
+
+
+def _from_json(data: dict[str, Any]) -> Calculation:
+    data = dict(data)
+    data["receipt_time"] = dt.datetime.fromisoformat(data["receipt_time"])
+    data["created_at"] = dt.datetime.fromisoformat(data["created_at"])
+    data["lines"] = tuple(CalculatedLine(*values) for values in data["lines"])
+    data["messages"] = tuple(data.get("messages", ()))
+    return Calculation(**data)
+
+
+def encode_calculation(signer: Signer, calc: Calculation) -> str:
+    """The calculation_id handed to the terminal."""
+    calc.check_totals()
+    return signer.sign(PURPOSE, _to_json(calc))
+
+
+def decode_calculation(
+    signer: Signer, token: str, now: dt.datetime, field_path: str = "calculation_id"
+) -> Calculation:
+    """The genuine, unexpired calculation behind a calculation_id."""
+    calc = _from_json(signer.verify(PURPOSE, token, field_path))
+    if now - calc.created_at > MAX_AGE:
+        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CALCULATION_EXPIRED",
+                          "the calculation is older than 24 hours; calculate the receipt again")
+    return calc

@@ -1,0 +1,1 @@
+"""Signing of self-contained tokens (calculations, verification tokens)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -32,6 +32,10 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer, "kopilka.v1.AdminService"),
 ]
 
+# Features that need more than a servicer (background tasks, plugin host, caches) append a
+# function here; it receives the built App and may add on_start/on_stop hooks and deps.extras.
+FEATURE_SETUP: list[Callable[[App], None]] = []
+
 
 @dataclass
 class App:
@@ -43,6 +47,10 @@ class App:
     health: health.aio.HealthServicer
     service_names: list[str]
     grpc_port: int = 0
+    # Feature background work (e.g. the outbox dispatcher): started after the server is up,
+    # stopped (in reverse order) before the pool closes.
+    on_start: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def db(self) -> Database:
@@ -58,6 +66,8 @@ class App:
         await self.server.start()
         for name in [*self.service_names, ""]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        for hook in self.on_start:
+            await hook(self)
         log.info("serving gRPC", extra={"port": self.grpc_port})
         return self.grpc_port
 
@@ -65,6 +75,8 @@ class App:
         """Stop taking calls, let running ones finish within `grace`, close the pool."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        for hook in reversed(self.on_stop):
+            await hook(self)
         await self.db.dispose()
 
 
@@ -94,4 +106,7 @@ def build_app(settings: Settings, database_url: str) -> App:
          reflection.SERVICE_NAME],
         server,
     )
-    return App(settings, deps, server, health_servicer, names)
+    app = App(settings, deps, server, health_servicer, names)
+    for configure in FEATURE_SETUP:
+        configure(app)
+    return app

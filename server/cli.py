@@ -171,7 +171,25 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--store", help="store code (terminal and store_backend keys)")
     create.add_argument("--terminal", help="terminal id (terminal keys)")
     create.set_defaults(func=cmd_apikey_create)
+    for module in _command_modules():
+        module.register(sub)
     return root
+
+
+def _command_modules() -> list[object]:
+    """Feature commands: every module in server/commands/ with `register(subparsers)`.
+
+    Each subcommand sets `func(settings, args) -> int`, like the built-in ones above.
+    """
+    import importlib
+    import pkgutil
+
+    import server.commands
+
+    return [
+        importlib.import_module(f"server.commands.{info.name}")
+        for info in sorted(pkgutil.iter_modules(server.commands.__path__), key=lambda i: i.name)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

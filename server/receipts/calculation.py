@@ -58,6 +58,9 @@ class Calculation:
     member_id: str | None = None
     card_type: str | None = None
     messages: tuple[str, ...] = field(default=())
+    # Points lots to create on confirm: (points, activation ISO time, expiry ISO time or None,
+    # accrual rule id). Their points add up to points_to_accrue.
+    accrual_lots: tuple[tuple[int, str, str | None, str], ...] = field(default=())
 
     def check_totals(self) -> None:
         """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
@@ -75,6 +78,8 @@ class Calculation:
                 problems.append(f"line {x.line_no} does not add up")
         if sum(x.accrual_points for x in self.lines) != self.points_to_accrue:
             problems.append("line accruals do not add up to points_to_accrue")
+        if self.accrual_lots and sum(lot[0] for lot in self.accrual_lots) != self.points_to_accrue:
+            problems.append("accrual lots do not add up to points_to_accrue")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -93,6 +98,7 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     data["created_at"] = dt.datetime.fromisoformat(data["created_at"])
     data["lines"] = tuple(CalculatedLine(*values) for values in data["lines"])
     data["messages"] = tuple(data.get("messages", ()))
+    data["accrual_lots"] = tuple(tuple(lot) for lot in data.get("accrual_lots", ()))
     return Calculation(**data)
 
 

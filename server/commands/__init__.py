@@ -1,0 +1,1 @@
+"""Feature subcommands of `kopilka`: each module defines `register(subparsers)`."""

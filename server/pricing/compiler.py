@@ -1,0 +1,191 @@
+"""Compile a validated rule-set document into an immutable, indexed `CompiledRuleSet`.
+
+Compilation happens once per rule-set change; pricing then only touches candidate rules.
+The server swaps rule sets atomically by replacing the reference in a `RuleSetHolder`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from server.pricing.conditions import (
+    Check,
+    after_accumulated_check,
+    compile_conditions,
+    first_purchase_check,
+    history_days,
+)
+from server.pricing.index import RuleIndex, index_clause
+from server.pricing.matching import LineMatcher
+from server.pricing.model import Product, Store
+from server.pricing.schema import BonusSettings, Rule, RuleSetDocument
+from server.pricing.schema_benefits import SetBenefit
+from server.pricing.schema_checks import DEFAULT_GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledBoost:
+    """A rate multiplier with its extra conditions."""
+
+    name: str
+    multiplier: Fraction
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGroup:
+    """Competition settings of a rule group."""
+
+    id: str
+    order: int
+    resolution: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule ready to evaluate; `ordinal` is its rank in the deterministic order."""
+
+    ordinal: int
+    rule: Rule
+    group: CompiledGroup
+    valid_from: datetime | None
+    valid_to: datetime | None
+    member_checks: tuple[Check, ...]
+    checks: tuple[Check, ...]
+    target: LineMatcher
+    trigger: LineMatcher | None
+    boosts: tuple[CompiledBoost, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledRuleSet:
+    """Immutable compiled rules. `history_days` and `tracked_promotions` tell the DB layer
+    how much member history to load (see `MemberContext`)."""
+
+    version: str
+    name: str
+    timezone: tzinfo
+    bonus: BonusSettings
+    rules: tuple[CompiledRule, ...]
+    index: RuleIndex
+    history_days: int
+    tracked_promotions: frozenset[str]
+
+    def candidates(
+        self, products: Sequence[Product], store: Store
+    ) -> list[tuple[CompiledRule, set[int] | None]]:
+        """Rules that may apply here, in evaluation order, each with the indexes of the only
+        lines its target can match (None: check every line)."""
+        hits = self.index.lookup_lines(products, store)
+        return [(self.rules[i], hits[i]) for i in sorted(hits)]
+
+
+def content_version(doc: RuleSetDocument) -> str:
+    """A stable content hash: equal content gets equal versions, whatever the key order or
+    the order of rules and groups in the file (neither changes the pricing)."""
+    data = doc.model_dump(mode="json")
+    data["rules"] = sorted(data["rules"], key=lambda r: r["id"])
+    data["groups"] = sorted(data["groups"], key=lambda g: g["id"])
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def compile_rule_set(doc: RuleSetDocument) -> CompiledRuleSet:
+    """Compile enabled rules, order them (group order, group id, priority, rule id), index."""
+    zone = ZoneInfo(doc.settings.timezone)
+    groups = {g.id: CompiledGroup(g.id, g.order, g.resolution) for g in doc.groups}
+    groups.setdefault(DEFAULT_GROUP, CompiledGroup(DEFAULT_GROUP, 0, "priority"))
+    enabled = [r for r in doc.rules if r.enabled]
+    enabled.sort(key=lambda r: (groups[r.group].order, r.group, r.priority, r.id))
+    compiled = tuple(
+        _compile_rule(ordinal, rule, groups[rule.group], zone)
+        for ordinal, rule in enumerate(enabled)
+    )
+    index = RuleIndex.build((c.ordinal, *index_clause(c.rule)) for c in compiled)
+    return CompiledRuleSet(
+        version=content_version(doc),
+        name=doc.name,
+        timezone=zone,
+        bonus=doc.settings.bonus,
+        rules=compiled,
+        index=index,
+        history_days=max((_rule_history_days(r) for r in enabled), default=0),
+        tracked_promotions=frozenset(
+            r.promotion_id for r in enabled if r.validity.days_from_first_purchase is not None
+        ),
+    )
+
+
+def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo) -> CompiledRule:
+    validity = rule.validity
+    member_checks: list[Check] = []
+    if validity.days_from_first_purchase is not None:
+        member_checks.append(
+            first_purchase_check(rule.promotion_id, validity.days_from_first_purchase)
+        )
+    if validity.after_accumulated is not None:
+        member_checks.append(after_accumulated_check(validity.after_accumulated))
+    trigger = None
+    if isinstance(rule.benefit, SetBenefit):
+        trigger = LineMatcher.of(rule.benefit.trigger.match)
+    return CompiledRule(
+        ordinal=ordinal,
+        rule=rule,
+        group=group,
+        valid_from=_moment(validity.start, zone, end=False),
+        valid_to=_moment(validity.end, zone, end=True),
+        member_checks=tuple(member_checks),
+        checks=compile_conditions(rule.conditions),
+        target=LineMatcher.of(rule.target, rule.exclude),
+        trigger=trigger,
+        boosts=tuple(
+            CompiledBoost(b.name, Fraction(b.multiplier_permille, 1000), compile_conditions(b.when))
+            for b in rule.boosts
+        ),
+    )
+
+
+def _moment(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> datetime | None:
+    """Dates cover whole local days; naive datetimes are local to the rule set."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def _rule_history_days(rule: Rule) -> int:
+    days = [history_days(rule.conditions)] + [history_days(b.when) for b in rule.boosts]
+    accumulated = rule.validity.after_accumulated
+    if accumulated is not None and accumulated.valid_days is not None:
+        days.append(accumulated.valid_days)
+    return max(days)
+
+
+class RuleSetHolder:
+    """The live rule set. Readers take `.current` once per receipt, so a concurrent
+    `.swap()` never mixes two versions within one calculation."""
+
+    def __init__(self, initial: CompiledRuleSet) -> None:
+        self._current = initial
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> CompiledRuleSet:
+        """The rule set to price with now."""
+        return self._current
+
+    def swap(self, new: CompiledRuleSet) -> CompiledRuleSet:
+        """Install `new` and return the previous rule set."""
+        with self._lock:
+            previous, self._current = self._current, new
+        return previous
+

@@ -20,6 +20,7 @@ from server.auth.keys import KeyVerifier
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.secrets_repo import signing_secret
+from server.features import pricing as pricing_feature
 from server.security.signing import Signer
 from server.settings import Settings, split_host_port
 
@@ -34,7 +35,9 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
 
 # Features that need more than a servicer (background tasks, plugin host, caches) append a
 # function here; it receives the built App and may add on_start/on_stop hooks and deps.extras.
-FEATURE_SETUP: list[Callable[[App], None]] = []
+FEATURE_SETUP: list[Callable[[App], None]] = [
+    pricing_feature.setup,
+]
 
 
 @dataclass

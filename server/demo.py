@@ -6,6 +6,8 @@ fixed, public secrets — for trying things out only, never for production.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from server.auth.principal import PrincipalKind, hash_secret
@@ -14,6 +16,7 @@ from server.db.api_keys_repo import add_api_key
 from server.db.database import Database
 from server.db.members_repo import SqlMemberRepository
 from server.db.models import ApiKey
+from server.features.pricing import apply_rule_set
 from server.members import service
 from server.members.model import CardTypeInfo, Profile, RegistrationChannel
 from server.org.model import ProductInfo, StoreInfo
@@ -56,6 +59,8 @@ MEMBERS = [
 ]
 
 # (secret, name, kind, roles, store, terminal)
+PROMOTIONS = Path(__file__).with_name("demo_promotions.yaml")
+
 DEMO_KEYS = [
     ("kpk_demo_admin", "demo admin", PrincipalKind.OPERATOR, ["admin"], None, None),
     ("kpk_demo_operator", "demo operator", PrincipalKind.OPERATOR, ["operator"], None, None),
@@ -90,8 +95,12 @@ async def load_demo_data(database_url: str) -> str:
                     continue
                 await add_api_key(session, name=name, kind=kind, roles=roles,
                                   secret_hash=digest, store_code=store, terminal_id=terminal)
+        version, rule_count = await apply_rule_set(
+            db, PROMOTIONS.read_text(encoding="utf-8"), "yaml", "demo"
+        )
     finally:
         await db.dispose()
     keys = "\n".join(f"  {s:<20} {', '.join(r)}" for s, _, _, r, _, _ in DEMO_KEYS)
     return (f"demo data: {len(STORES)} stores, {len(CARD_TYPES)} card types, "
-            f"{len(PRODUCTS)} products, {len(MEMBERS)} members. Demo API keys:\n{keys}")
+            f"{len(PRODUCTS)} products, {len(MEMBERS)} members, {rule_count} promotions "
+            f"(rule set {version}). Demo API keys:\n{keys}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,41 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long a verified API key is trusted without the DB."
     )
     shutdown_grace_seconds: float = 5.0
+
+    # --- plugins and outbox (issue 6) ---------------------------------------------------
+    smpp_host: str = Field(default="", description="SMSC host; empty disables the SMS channel.")
+    smpp_port: int = Field(default=2775, ge=1, le=65535)
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_source_addr: str = Field(default="Kopilka", description="Sender name or number.")
+    smtp_host: str = Field(default="", description="SMTP host; empty disables e-mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_sender: str = Field(default="", description="From address, e.g. Kopilka <no@x.ua>.")
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_use_tls: bool = False
+    smtp_start_tls: bool | None = None
+    plugin_settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="JSON: extra per-plugin sections, merged over the smpp_/smtp_ fields.",
+    )
+    outbox_enabled: bool = Field(default=True, description="Run the outbox dispatcher.")
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=20, ge=1, le=1000)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay.")
+    outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    outbox_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A claimed row is retried if not settled by then.")
+    verification_code_ttl_seconds: int = Field(default=300, ge=10)
+    verification_max_attempts: int = Field(default=3, ge=1, le=10)
+    verification_phone_limit: int = Field(default=3, ge=1, description="Codes per phone/window.")
+    verification_phone_window_seconds: int = Field(default=900, ge=1)
+    verification_terminal_limit: int = Field(default=30, ge=1)
+    verification_terminal_window_seconds: int = Field(default=900, ge=1)
+    pricing_refresh_seconds: float = Field(
+        default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
+    )
 
 
 def split_host_port(listen: str) -> tuple[str, int]:

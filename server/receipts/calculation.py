@@ -61,6 +61,8 @@ class Calculation:
     # Points lots to create on confirm: (points, activation ISO time, expiry ISO time or None,
     # accrual rule id). Their points add up to points_to_accrue.
     accrual_lots: tuple[tuple[int, str, str | None, str], ...] = field(default=())
+    # Promotions that discounted this receipt: confirm records the member's first use.
+    applied_promotions: tuple[str, ...] = field(default=())
 
     def check_totals(self) -> None:
         """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
@@ -99,6 +101,7 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     data["lines"] = tuple(CalculatedLine(*values) for values in data["lines"])
     data["messages"] = tuple(data.get("messages", ()))
     data["accrual_lots"] = tuple(tuple(lot) for lot in data.get("accrual_lots", ()))
+    data["applied_promotions"] = tuple(data.get("applied_promotions", ()))
     return Calculation(**data)
 
 

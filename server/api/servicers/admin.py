@@ -7,12 +7,13 @@ import datetime as dt
 from kopilka.v1 import admin_pb2, admin_pb2_grpc
 
 from server.api.convert import timestamp
-from server.api.deps import ApiDeps
+from server.api.deps import ApiDeps, caller
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
 from server.db import org_repo
 from server.db.api_keys_repo import add_api_key
-from server.errors import DomainError, ErrorKind, invalid
+from server.errors import invalid
+from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
 from server.org.model import (
     ProductInfo,
@@ -85,8 +86,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.UpsertProductsResponse(saved_count=saved)
 
     async def ApplyRuleSet(self, request, context):  # type: ignore[no-untyped-def]
-        raise DomainError(ErrorKind.UNIMPLEMENTED, "NOT_IMPLEMENTED_YET",
-                          "promotion rule sets arrive with the pricing engine")
+        if not request.document.strip():
+            raise invalid("document", "required: the rule set as YAML or JSON")
+        fmt = "json" if request.format == admin_pb2.RULE_SET_FORMAT_JSON else "yaml"
+        version, count = await apply_rule_set(self.deps.db, request.document, fmt,
+                                              caller().label)
+        await self.deps.extras["pricing"].refresh()
+        return admin_pb2.ApplyRuleSetResponse(version=version, rule_count=count)
 
     async def CreateApiKey(self, request, context):  # type: ignore[no-untyped-def]
         kind = KINDS.get(request.kind)

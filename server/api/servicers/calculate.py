@@ -1,13 +1,182 @@
-"""CalculateReceipt (the pricing hot path); wired to the pricing engine by its feature."""
+"""CalculateReceipt: the pricing hot path. Memory first; one database query at most.
+
+The result is not stored: it goes back to the terminal as a signed calculation_id that
+ConfirmReceipt commits (see server/receipts/calculation.py).
+"""
 
 from __future__ import annotations
 
-from server.errors import DomainError, ErrorKind
+import datetime as dt
+import time
+import uuid
+
+from kopilka.v1 import receipts_pb2
+
+from server.api.convert import money
+from server.api.deps import ApiDeps
+from server.api.metrics_pricing import (
+    DISCOUNTS_APPLIED,
+    PRICING_SECONDS,
+    RECEIPT_LINES,
+    RULES_EVALUATED,
+)
+from server.db.pricing_context import CardPricingContext, load_card_context
+from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
+from server.features.pricing import PricingSnapshot, PricingState
+from server.pricing import price_receipt
+from server.pricing.allocation import allocate_largest_remainder
+from server.pricing.bonus import BONUS_RULE_ID
+from server.pricing.model import PricingResult, Receipt, ReceiptLine
+from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+
+MAX_LINES = 1000
+BP = 10_000
+
+
+def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
+           ) -> tuple[ReceiptLine, ...]:
+    """Request lines as pricing lines; every bad field reported at once."""
+    errors = Violations()
+    if not request.lines:
+        errors.add("lines", "at least one line")
+    if len(request.lines) > MAX_LINES:
+        errors.add("lines", f"at most {MAX_LINES} lines")
+    seen: set[int] = set()
+    lines = []
+    for i, pb in enumerate(request.lines):
+        path = f"lines[{i}]"
+        if pb.line_no <= 0:
+            errors.add(f"{path}.line_no", "must be > 0")
+        elif pb.line_no in seen:
+            errors.add(f"{path}.line_no", f"duplicate line number {pb.line_no}")
+        seen.add(pb.line_no)
+        if pb.quantity_milli <= 0:
+            errors.add(f"{path}.quantity_milli", "must be > 0 (thousandths: 1000 = 1 piece)")
+        if pb.unit_price_minor < 0:
+            errors.add(f"{path}.unit_price_minor", "must be >= 0")
+        sku = pb.sku
+        if not sku and pb.barcode:
+            product = snap.catalog.by_barcode.get(pb.barcode)
+            if product is None:
+                errors.add(f"{path}.barcode", f"unknown barcode {pb.barcode!r}")
+            else:
+                sku = product.sku
+        elif not sku:
+            errors.add(f"{path}.sku", "sku or barcode is required")
+        lines.append(ReceiptLine(pb.line_no, sku, pb.quantity_milli, pb.unit_price_minor))
+    errors.raise_if_any()
+    return tuple(lines)
+
+
+def _receipt_time(request: receipts_pb2.CalculateReceiptRequest) -> dt.datetime:
+    if request.HasField("receipt_time"):
+        return request.receipt_time.ToDatetime(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
+    out = []
+    for line, points in zip(result.lines, accrual, strict=True):
+        paid_with_points = sum(d.amount for d in line.discounts if d.rule_id == BONUS_RULE_ID)
+        out.append(CalculatedLine(
+            line.line_no, line.sku, line.quantity_milli, line.unit_price, line.base_amount,
+            line.discount_amount - paid_with_points, paid_with_points, line.final_amount, points,
+        ))
+    return tuple(out)
+
+
+def _response(calc: Calculation, token: str, result: PricingResult
+              ) -> receipts_pb2.CalculateReceiptResponse:
+    currency = calc.currency
+    return receipts_pb2.CalculateReceiptResponse(
+        calculation_id=token,
+        rule_set_version=result.rule_set_version,
+        lines=[
+            receipts_pb2.PricedLine(
+                line_no=line.line_no, sku=line.sku, quantity_milli=line.quantity_milli,
+                base_amount_minor=line.base_amount, final_amount_minor=line.final_amount,
+                discounts=[receipts_pb2.AppliedDiscount(
+                    rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
+                    reason=d.reason) for d in line.discounts],
+            )
+            for line in result.lines
+        ],
+        subtotal=money(result.subtotal, currency),
+        discount_total=money(result.discount_total, currency),
+        total=money(result.total, currency),
+        points_to_accrue=calc.points_to_accrue,
+        max_points_redeemable=result.max_points_redeemable,
+        points_redeemed=calc.points_redeemed,
+        messages=list(result.messages),
+    )
 
 
 class CalculateReceiptMixin:
     """Mixed into ReceiptServicer so pricing and the ledger evolve in separate modules."""
 
+    deps: ApiDeps
+
+    async def _card(self, card_number: str, snap: PricingSnapshot, now: dt.datetime
+                    ) -> CardPricingContext:
+        async with self.deps.db.transaction() as session:
+            card = await load_card_context(
+                session, card_number, time_zone=str(snap.rules.timezone),
+                history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
+                now=now,
+            )
+        if card is None:
+            raise not_found("card", card_number, "CARD_NOT_FOUND")
+        if card.card_state != "active":
+            raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ACTIVE",
+                              f"card {card_number} is {card.card_state}",
+                              metadata={"state": card.card_state})
+        return card
+
     async def CalculateReceipt(self, request, context):  # type: ignore[no-untyped-def]
-        raise DomainError(ErrorKind.UNIMPLEMENTED, "NOT_IMPLEMENTED_YET",
-                          "CalculateReceipt arrives with the pricing engine")
+        state: PricingState = self.deps.extras["pricing"]
+        snap = state.snapshot
+        currency = request.currency or self.deps.settings.currency
+        if currency != self.deps.settings.currency:
+            raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
+        if not request.store_code:
+            raise invalid("store_code", "required")
+        if request.store_code not in snap.stores:
+            raise invalid("store_code", f"unknown store {request.store_code!r}",
+                          "STORE_NOT_FOUND")
+        if request.pay_with_points < 0:
+            raise invalid("pay_with_points", "must be >= 0")
+        if request.pay_with_points and not request.card_number:
+            raise invalid("pay_with_points", "paying with points needs a card_number")
+        lines = _lines(request, snap)
+        now = dt.datetime.now(dt.UTC)
+        moment = _receipt_time(request)
+        card = await self._card(request.card_number, snap, now) if request.card_number else None
+
+        began = time.perf_counter()
+        result = price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
+            store_id=request.store_code, time=moment, lines=lines,
+            card_type=card.card_type if card else None, member=card.member if card else None,
+            bonus_points_to_pay=request.pay_with_points,
+        ))
+        PRICING_SECONDS.observe(time.perf_counter() - began)
+        RULES_EVALUATED.inc(result.rules_evaluated)
+        RECEIPT_LINES.inc(len(lines))
+        DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
+
+        points = result.total * card.accrual_bps // BP if card else 0
+        per_line = allocate_largest_remainder(points, [x.final_amount for x in result.lines])
+        lots = ((points, moment.isoformat(), None, f"card_type:{card.card_type}"),) \
+            if card and points else ()
+        calc = Calculation(
+            calculation_id=str(uuid.uuid4()), store_code=request.store_code,
+            terminal_id=request.terminal_id, currency=currency, receipt_time=moment,
+            rule_set_version=result.rule_set_version,
+            lines=_calculated_lines(result, per_line), subtotal_minor=result.subtotal,
+            discount_total_minor=result.discount_total, total_minor=result.total,
+            points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
+            card_number=request.card_number or None,
+            member_id=str(card.member_id) if card and card.member_id else None,
+            card_type=card.card_type if card else None, messages=result.messages,
+            accrual_lots=lots, applied_promotions=result.applied_promotions,
+        )
+        return _response(calc, encode_calculation(self.deps.signer, calc), result)

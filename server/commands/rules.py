@@ -1,0 +1,77 @@
+"""`kopilka rules apply FILE` and `kopilka rules check FILE`: promotion rule sets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from server.settings import Settings
+
+
+def _read(path: str) -> tuple[str, str]:
+    text = Path(path).read_text(encoding="utf-8")
+    return text, "json" if path.endswith(".json") else "yaml"
+
+
+def _report(error: Exception) -> int:
+    from server.errors import DomainError
+
+    if isinstance(error, DomainError):
+        print(f"kopilka: the rule set is invalid ({len(error.violations)} problem(s)):",
+              file=sys.stderr)
+        for violation in error.violations:
+            print(f"  {violation.field or '(document)'}: {violation.description}",
+                  file=sys.stderr)
+        return 2
+    raise error
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from server.errors import DomainError
+    from server.features.pricing import parse_document
+
+    text, fmt = _read(args.file)
+    try:
+        doc, compiled = parse_document(text, fmt)
+    except DomainError as error:
+        return _report(error)
+    print(f"ok: {len(doc.rules)} rules, version {compiled.version}")
+    return 0
+
+
+def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db.database import Database
+    from server.errors import DomainError
+    from server.features.pricing import apply_rule_set
+    from server.runtime import prepare_database
+
+    text, fmt = _read(args.file)
+
+    async def run() -> tuple[str, int]:
+        url = await prepare_database(settings)
+        db = Database(url, pool_size=1)
+        try:
+            return await apply_rule_set(db, text, fmt, "cli")
+        finally:
+            await db.dispose()
+
+    try:
+        version, count = asyncio.run(run())
+    except DomainError as error:
+        return _report(error)
+    print(f"applied {count} rules, version {version}; running servers pick it up within "
+          f"{settings.pricing_refresh_seconds:g} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rules = sub.add_parser("rules", help="promotion rule sets (see docs/promotions.md)")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    apply = rules_sub.add_parser("apply", help="validate a YAML/JSON rule set and activate it")
+    apply.add_argument("file")
+    apply.set_defaults(func=cmd_apply)
+    check = rules_sub.add_parser("check", help="validate a rule set without applying it")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check)

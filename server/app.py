@@ -10,17 +10,29 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from kopilka.v1 import admin_pb2_grpc, members_pb2_grpc
+from kopilka.v1 import (
+    admin_pb2_grpc,
+    bonus_pb2_grpc,
+    certificates_pb2_grpc,
+    members_pb2_grpc,
+    receipts_pb2_grpc,
+    verification_pb2_grpc,
+)
 
 from server.api.deps import ApiDeps
 from server.api.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor
 from server.api.servicers.admin import AdminServicer
+from server.api.servicers.bonus import BonusServicer
+from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.members import MemberServicer
+from server.api.servicers.receipts import ReceiptServicer
+from server.api.servicers.verification import VerificationServicer
 from server.auth.keys import KeyVerifier
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.secrets_repo import signing_secret
 from server.features import pricing as pricing_feature
+from server.features.outbox import setup_outbox
 from server.security.signing import Signer
 from server.settings import Settings, split_host_port
 
@@ -31,12 +43,20 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
      "kopilka.v1.MemberService"),
     (admin_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer, "kopilka.v1.AdminService"),
+    (certificates_pb2_grpc.add_CertificateServiceServicer_to_server, CertificateServicer,
+     "kopilka.v1.CertificateService"),
+    (verification_pb2_grpc.add_VerificationServiceServicer_to_server, VerificationServicer,
+     "kopilka.v1.VerificationService"),
+    (receipts_pb2_grpc.add_ReceiptServiceServicer_to_server, ReceiptServicer,
+     "kopilka.v1.ReceiptService"),
+    (bonus_pb2_grpc.add_BonusServiceServicer_to_server, BonusServicer, "kopilka.v1.BonusService"),
 ]
 
 # Features that need more than a servicer (background tasks, plugin host, caches) append a
 # function here; it receives the built App and may add on_start/on_stop hooks and deps.extras.
 FEATURE_SETUP: list[Callable[[App], None]] = [
     pricing_feature.setup,
+    setup_outbox,
 ]
 
 

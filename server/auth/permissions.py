@@ -31,13 +31,14 @@ class Permission(StrEnum):
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
     API_KEYS_MANAGE = "api_keys.manage"
+    ECHO = "echo"
 
 
 P = Permission
 
 _POS = frozenset({
-    P.RECEIPTS_CALCULATE, P.RECEIPTS_CONFIRM, P.RECEIPTS_REFUND, P.BONUS_READ, P.BONUS_REDEEM,
-    P.VERIFICATION_USE, P.MEMBERS_READ, P.MEMBERS_REGISTER, P.CERTIFICATES_READ,
+    P.ECHO, P.RECEIPTS_CALCULATE, P.RECEIPTS_CONFIRM, P.RECEIPTS_REFUND, P.BONUS_READ,
+    P.BONUS_REDEEM, P.VERIFICATION_USE, P.MEMBERS_READ, P.MEMBERS_REGISTER, P.CERTIFICATES_READ,
     P.CERTIFICATES_ISSUE,
 })
 
@@ -52,7 +53,7 @@ ROLES: dict[str, frozenset[Permission]] = {
     },
     # External systems (1C, questionnaire service): catalog and registrations.
     "integrator": frozenset({
-        P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
+        P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
     }),
     # Configures the program itself, including keys.
     "admin": frozenset(Permission),
@@ -66,8 +67,14 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.BonusService/RedeemBonus": P.BONUS_REDEEM,
     "/kopilka.v1.BonusService/GetBalance": P.BONUS_READ,
     "/kopilka.v1.BonusService/AdjustPoints": P.BONUS_ADJUST,
+    "/kopilka.v1.BonusService/AccruePointsForList": P.BONUS_ADJUST,
+    "/kopilka.v1.BonusService/TopUpCashAccount": P.BONUS_ADJUST,
+    "/kopilka.v1.BonusService/ConvertFunds": P.BONUS_REDEEM,
+    "/kopilka.v1.BonusService/PoolCashAccounts": P.BONUS_ADJUST,
     "/kopilka.v1.VerificationService/SendVerificationCode": P.VERIFICATION_USE,
     "/kopilka.v1.VerificationService/VerifySMS": P.VERIFICATION_USE,
+    "/kopilka.v1.VerificationService/GetVerificationTemplate": P.CONFIG_READ,
+    "/kopilka.v1.VerificationService/UpdateVerificationTemplate": P.CONFIG_WRITE,
     "/kopilka.v1.MemberService/RegisterMember": P.MEMBERS_REGISTER,
     "/kopilka.v1.MemberService/GetMember": P.MEMBERS_READ,
     "/kopilka.v1.MemberService/FindMember": P.MEMBERS_READ,
@@ -80,6 +87,14 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.CertificateService/GetCertificate": P.CERTIFICATES_READ,
     "/kopilka.v1.CertificateService/BlockCertificate": P.CERTIFICATES_MANAGE,
     "/kopilka.v1.CertificateService/ReissueCertificate": P.CERTIFICATES_MANAGE,
+    "/kopilka.v1.CertificateService/UpsertCertificateType": P.CERTIFICATES_MANAGE,
+    "/kopilka.v1.CertificateService/ListCertificateTypes": P.CERTIFICATES_READ,
+    "/kopilka.v1.CertificateService/ActivateCertificate": P.CERTIFICATES_ISSUE,
+    # Spending a certificate or returning money to it is part of a sale or a return.
+    "/kopilka.v1.CertificateService/RedeemCertificate": P.RECEIPTS_CONFIRM,
+    "/kopilka.v1.CertificateService/RefundToCertificate": P.RECEIPTS_REFUND,
+    "/kopilka.v1.CertificateService/ExpireCertificates": P.CERTIFICATES_MANAGE,
+    "/kopilka.v1.CertificateService/GetCertificateUsageReport": P.CERTIFICATES_MANAGE,
     "/kopilka.v1.AdminService/UpsertStore": P.CONFIG_WRITE,
     "/kopilka.v1.AdminService/ListStores": P.CONFIG_READ,
     "/kopilka.v1.AdminService/UpsertCardType": P.CONFIG_WRITE,
@@ -87,6 +102,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AdminService/UpsertProducts": P.CATALOG_WRITE,
     "/kopilka.v1.AdminService/ApplyRuleSet": P.CONFIG_WRITE,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
+    "/kopilka.v1.AdminService/Echo": P.ECHO,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

@@ -13,20 +13,20 @@ def allocate_largest_remainder(total: int, weights: list[int]) -> list[int]:
     """
     if total < 0:
         raise ValueError("total must be >= 0")
-    if any(w < 0 for w in weights):
+    if weights and min(weights) < 0:
         raise ValueError("weights must be >= 0")
     weight_sum = sum(weights)
     if total == 0:
         return [0] * len(weights)
     if weight_sum == 0:
         raise ValueError("cannot allocate a positive total over zero weights")
-    shares: list[int] = []
-    remainders: list[tuple[int, int]] = []
-    for index, weight in enumerate(weights):
-        share, remainder = divmod(total * weight, weight_sum)
-        shares.append(share)
-        remainders.append((-remainder, index))
+    parts = [divmod(total * weight, weight_sum) for weight in weights]
+    shares = [share for share, _ in parts]
     leftover = total - sum(shares)
-    for _, index in sorted(remainders)[:leftover]:
-        shares[index] += 1
+    if leftover:
+        # largest remainder first; a reversed sort stays stable: ties keep the lower index
+        remainders = [remainder for _, remainder in parts]
+        order = sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)
+        for index in order[:leftover]:
+            shares[index] += 1
     return shares

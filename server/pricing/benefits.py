@@ -1,31 +1,30 @@
-"""Benefit calculators: turn a matched rule into per-line discount proposals.
+"""Benefit plans: a rule's benefit compiled once, asked per receipt for per-line amounts.
 
-Calculators compute the rule's own arithmetic (rates, promo prices, multibuys) on the
-lines' current `remaining` amounts; the engine then caps and clips the result.
+`propose` does the rule's own arithmetic (rates, promo prices, multibuys) on the lines'
+current `remaining` amounts in exact integer math (a boost multiplier, a `Fraction`, only
+enters as its numerator/denominator); the engine then clips and caps the result.
+`reason` formats the cashier text for one committed entry: in a `max_discount` group most
+offers lose, so texts are only built for the winners.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.context import EvalContext, LineState
 from server.pricing.matching import LineMatcher
 from server.pricing.money import (
     BP_DENOMINATOR,
+    MILLI,
+    div_round_half_up,
     format_money,
     format_rate,
     line_amount,
-    percent_of,
-    round_fraction,
-    scale,
 )
-from server.pricing.multibuy import (
-    Proposal,
-    propose_bundle_price,
-    propose_m_for_n,
-    propose_set,
-)
+from server.pricing.multibuy import BundlePlan, Entry, MForNPlan, SetPlan
 from server.pricing.schema_benefits import (
     AmountBenefit,
     BundlePriceBenefit,
@@ -35,83 +34,163 @@ from server.pricing.schema_benefits import (
     SetBenefit,
 )
 
-ONE = Fraction(1)
+
+class BenefitPlan(Protocol):
+    """What the engine needs from a compiled benefit."""
+
+    def propose(
+        self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
+    ) -> list[Entry]:
+        """(line, amount, detail) per target line; `mult` is the product of matching boosts."""
+        ...
+
+    def reason(self, state: LineState, detail: int, mult: Fraction | None) -> str:
+        """The cashier text of one entry `propose` returned (with the same `mult`)."""
+        ...
+
+    @property
+    def shared_reason(self) -> bool:
+        """True when every entry of one offer gets the same text (receipt-level amounts),
+        so it is formatted once per offer."""
+        ...
 
 
-def propose(
-    benefit: object,
-    targets: list[LineState],
-    ctx: EvalContext,
-    trigger: LineMatcher | None,
-    multiplier: Fraction | None,
-) -> Proposal:
-    """Discounts the benefit gives on the eligible target lines; `multiplier` is the product
-    of the matching boosts (None: no boost)."""
+def compile_benefit(benefit: object, trigger: LineMatcher | None) -> BenefitPlan:
+    """The plan of a validated benefit (`trigger` is the compiled set trigger, if any)."""
     if isinstance(benefit, PercentBenefit):
-        return _percent(benefit, targets, multiplier)
+        label = format_rate(benefit.percent)
+        return PercentPlan(benefit.percent, benefit.scope == "receipt", label)
     if isinstance(benefit, AmountBenefit):
-        return _amount(benefit, targets, multiplier)
+        return AmountPlan(benefit.amount, benefit.scope)
     if isinstance(benefit, FixedPriceBenefit):
-        proposal = _fixed_price(benefit, targets)
-    elif isinstance(benefit, SetBenefit):
+        return FixedPricePlan(benefit.price, f"promo price {format_money(benefit.price)} for SKU ")
+    if isinstance(benefit, MForNBenefit):
+        return MForNPlan(benefit)
+    if isinstance(benefit, BundlePriceBenefit):
+        return BundlePlan(benefit)
+    if isinstance(benefit, SetBenefit):
         assert trigger is not None, "set rules always compile a trigger matcher"
-        proposal = propose_set(benefit, targets, ctx.lines, trigger)
-    elif isinstance(benefit, MForNBenefit):
-        proposal = propose_m_for_n(benefit, targets)
-    elif isinstance(benefit, BundlePriceBenefit):
-        proposal = propose_bundle_price(benefit, targets)
-    else:
-        raise TypeError(f"unknown benefit {type(benefit).__name__}")
-    if multiplier is None:
-        return proposal
-    return [(s, scale(amount, multiplier), reason) for s, amount, reason in proposal]
+        return SetPlan(benefit, trigger)
+    raise TypeError(f"unknown benefit {type(benefit).__name__}")
 
 
-def _percent(benefit: PercentBenefit, targets: list[LineState], mult: Fraction | None) -> Proposal:
-    rate: int | Fraction = benefit.percent
-    if mult is not None:
-        rate = min(Fraction(benefit.percent) * mult, Fraction(BP_DENOMINATOR))
-    label = format_rate(rate)
-    if benefit.scope == "line":
-        return [
-            (s, percent_of(s.remaining, rate), f"{label} off SKU {s.line.sku}") for s in targets
-        ]
-    base = sum(s.remaining for s in targets)
-    total = percent_of(base, rate)
-    reason = f"{label} off {format_money(base)} (receipt discount, allocated)"
-    return _allocated(total, targets, reason)
-
-
-def _amount(benefit: AmountBenefit, targets: list[LineState], mult: Fraction | None) -> Proposal:
-    mult = ONE if mult is None else mult
-    amount = scale(benefit.amount, mult)
-    if benefit.scope == "receipt":
-        total = min(amount, sum(s.remaining for s in targets))
-        return _allocated(total, targets, f"{format_money(amount)} off the receipt (allocated)")
-    if benefit.scope == "line":
-        return [(s, amount, f"{format_money(amount)} off SKU {s.line.sku}") for s in targets]
-    per_unit = Fraction(benefit.amount) * mult
-    return [
-        (
-            s,
-            round_fraction(per_unit * s.line.quantity_milli / 1000),
-            f"{format_money(round_fraction(per_unit))} per unit off SKU {s.line.sku}",
-        )
-        for s in targets
-    ]
-
-
-def _fixed_price(benefit: FixedPriceBenefit, targets: list[LineState]) -> Proposal:
-    proposal: Proposal = []
-    for s in targets:
-        promo = line_amount(s.line.quantity_milli, benefit.price)
-        reason = f"promo price {format_money(benefit.price)} for SKU {s.line.sku}"
-        proposal.append((s, max(0, s.remaining - promo), reason))
-    return proposal
-
-
-def _allocated(total: int, targets: list[LineState], reason: str) -> Proposal:
+def allocated(total: int, targets: list[LineState], detail: int) -> list[Entry]:
+    """A receipt-level amount split over the targets by largest remainder."""
     if total <= 0:
         return []
     shares = allocate_largest_remainder(total, [s.remaining for s in targets])
-    return [(s, share, reason) for s, share in zip(targets, shares, strict=True)]
+    return [(s, share, detail) for s, share in zip(targets, shares, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class PercentPlan:
+    """`percent` bp off each line, or off the lines together (receipt scope, allocated)."""
+
+    percent: int
+    receipt_scope: bool
+    label: str
+    """format_rate(percent), for the unboosted case."""
+
+    @property
+    def shared_reason(self) -> bool:
+        """Receipt scope: one text for the whole allocation."""
+        return self.receipt_scope
+
+    def _rate(self, mult: Fraction | None) -> tuple[int, int]:
+        """The (boosted) rate in bp as numerator/denominator, capped at 100 %."""
+        if mult is None:
+            return self.percent, 1
+        numerator, denominator = self.percent * mult.numerator, mult.denominator
+        if numerator >= BP_DENOMINATOR * denominator:
+            return BP_DENOMINATOR, 1
+        return numerator, denominator
+
+    def propose(
+        self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
+    ) -> list[Entry]:
+        """Half-up per line, or once on the sum and allocated; detail = the receipt base."""
+        numerator, denominator = self._rate(mult)
+        denominator *= BP_DENOMINATOR
+        if not self.receipt_scope:
+            return [
+                (s, div_round_half_up(s.remaining * numerator, denominator), 0) for s in targets
+            ]
+        base = sum([s.remaining for s in targets])
+        return allocated(div_round_half_up(base * numerator, denominator), targets, base)
+
+    def reason(self, state: LineState, detail: int, mult: Fraction | None) -> str:
+        """'5% off SKU x' or '5% off 100.00 (receipt discount, allocated)'."""
+        label = self.label
+        if mult is not None:
+            label = format_rate(min(Fraction(self.percent) * mult, Fraction(BP_DENOMINATOR)))
+        if not self.receipt_scope:
+            return f"{label} off SKU {state.line.sku}"
+        return f"{label} off {format_money(detail)} (receipt discount, allocated)"
+
+
+@dataclass(frozen=True, slots=True)
+class AmountPlan:
+    """A fixed amount off the lines together, off each line, or per unit."""
+
+    amount: int
+    scope: str
+
+    @property
+    def shared_reason(self) -> bool:
+        """Receipt scope: one text for the whole allocation."""
+        return self.scope == "receipt"
+
+    def _scaled(self, mult: Fraction | None) -> int:
+        if mult is None:
+            return self.amount
+        return div_round_half_up(self.amount * mult.numerator, mult.denominator)
+
+    def propose(
+        self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
+    ) -> list[Entry]:
+        """Detail = the (boosted) amount for the receipt and line scopes."""
+        if self.scope == "unit":
+            numerator = self.amount * (1 if mult is None else mult.numerator)
+            denominator = MILLI * (1 if mult is None else mult.denominator)
+            return [
+                (s, div_round_half_up(numerator * s.line.quantity_milli, denominator), 0)
+                for s in targets
+            ]
+        amount = self._scaled(mult)
+        if self.scope == "receipt":
+            return allocated(min(amount, sum([s.remaining for s in targets])), targets, amount)
+        return [(s, amount, amount) for s in targets]
+
+    def reason(self, state: LineState, detail: int, mult: Fraction | None) -> str:
+        """Texts per scope; the unit text shows the per-unit amount rounded half up."""
+        if self.scope == "receipt":
+            return f"{format_money(detail)} off the receipt (allocated)"
+        if self.scope == "line":
+            return f"{format_money(detail)} off SKU {state.line.sku}"
+        return f"{format_money(self._scaled(mult))} per unit off SKU {state.line.sku}"
+
+
+@dataclass(frozen=True, slots=True)
+class FixedPricePlan:
+    """Promo unit price: the discount brings the line down to price x quantity."""
+
+    price: int
+    prefix: str
+    shared_reason = False
+
+    def propose(
+        self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
+    ) -> list[Entry]:
+        """remaining - promo line amount, never negative; a boost scales the discount."""
+        price = self.price
+        entries = [
+            (s, max(0, s.remaining - line_amount(s.line.quantity_milli, price)), 0) for s in targets
+        ]
+        if mult is None:
+            return entries
+        n, d = mult.numerator, mult.denominator
+        return [(s, div_round_half_up(amount * n, d), 0) for s, amount, _ in entries]
+
+    def reason(self, state: LineState, detail: int, mult: Fraction | None) -> str:
+        """'promo price 24.99 for SKU x'."""
+        return self.prefix + state.line.sku

@@ -10,14 +10,17 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from server.pricing.benefits import BenefitPlan, compile_benefit
+from server.pricing.candidates import CandidateFinder
 from server.pricing.conditions import (
     Check,
     after_accumulated_check,
+    combine,
     compile_conditions,
     first_purchase_check,
     history_days,
@@ -25,9 +28,11 @@ from server.pricing.conditions import (
 from server.pricing.index import RuleIndex, index_clause
 from server.pricing.matching import LineMatcher
 from server.pricing.model import Product, Store
+from server.pricing.money import format_ratio
 from server.pricing.schema import BonusSettings, Rule, RuleSetDocument
 from server.pricing.schema_benefits import SetBenefit
 from server.pricing.schema_checks import DEFAULT_GROUP
+from server.pricing.schema_conditions import Conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,8 @@ class CompiledBoost:
     name: str
     multiplier: Fraction
     checks: tuple[Check, ...]
+    note: str = ""
+    """' (boost NAME: xM)', appended to the reasons of boosted discounts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,10 @@ class CompiledRule:
     target: LineMatcher
     trigger: LineMatcher | None
     boosts: tuple[CompiledBoost, ...]
+    plan: BenefitPlan
+    """The benefit's arithmetic and reason texts."""
+    check: Check | None
+    """member_checks and checks as one predicate (None: nothing to check)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -77,6 +88,13 @@ class CompiledRuleSet:
     index: RuleIndex
     history_days: int
     tracked_promotions: frozenset[str]
+    finder: CandidateFinder = field(init=False, repr=False, compare=False)
+    """Index lookups memoized per product; built from `rules` and `index`, so a copy with
+    another index (dataclasses.replace) gets its own."""
+
+    def __post_init__(self) -> None:
+        finder = CandidateFinder(self.index, tuple(rule.target for rule in self.rules))
+        object.__setattr__(self, "finder", finder)
 
     def candidates(
         self, products: Sequence[Product], store: Store
@@ -135,6 +153,7 @@ def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo
     trigger = None
     if isinstance(rule.benefit, SetBenefit):
         trigger = LineMatcher.of(rule.benefit.trigger.match)
+    checks = compile_conditions(rule.conditions)
     return CompiledRule(
         ordinal=ordinal,
         rule=rule,
@@ -142,14 +161,19 @@ def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo
         valid_from=_moment(validity.start, zone, end=False),
         valid_to=_moment(validity.end, zone, end=True),
         member_checks=tuple(member_checks),
-        checks=compile_conditions(rule.conditions),
+        checks=checks,
         target=LineMatcher.of(rule.target, rule.exclude),
         trigger=trigger,
-        boosts=tuple(
-            CompiledBoost(b.name, Fraction(b.multiplier_permille, 1000), compile_conditions(b.when))
-            for b in rule.boosts
-        ),
+        boosts=tuple(_compile_boost(b.name, b.multiplier_permille, b.when) for b in rule.boosts),
+        plan=compile_benefit(rule.benefit, trigger),
+        check=combine((*member_checks, *checks)),
     )
+
+
+def _compile_boost(name: str, permille: int, when: Conditions) -> CompiledBoost:
+    multiplier = Fraction(permille, 1000)
+    note = f" (boost {name}: x{format_ratio(multiplier)})"
+    return CompiledBoost(name, multiplier, compile_conditions(when), note)
 
 
 def _moment(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> datetime | None:
@@ -188,4 +212,3 @@ class RuleSetHolder:
         with self._lock:
             previous, self._current = self._current, new
         return previous
-

@@ -44,7 +44,7 @@ def compile_conditions(cond: Conditions) -> tuple[Check, ...]:
     checks.extend(_contains_check(item) for item in cond.receipt_contains)
     if cond.min_receipt_amount is not None:
         minimum = cond.min_receipt_amount
-        checks.append(lambda ctx: sum(s.base for s in ctx.lines) >= minimum)
+        checks.append(lambda ctx: ctx.subtotal >= minimum)
     if cond.date_ranges:
         spans = tuple((span.start, span.end) for span in cond.date_ranges)
         checks.append(lambda ctx: any(a <= ctx.today <= b for a, b in spans))
@@ -62,6 +62,19 @@ def compile_conditions(cond: Conditions) -> tuple[Check, ...]:
 def all_hold(checks: tuple[Check, ...], ctx: EvalContext) -> bool:
     """AND of the checks, short-circuiting."""
     return all(check(ctx) for check in checks)
+
+
+def combine(checks: tuple[Check, ...]) -> Check | None:
+    """One predicate for an AND of checks (None: always true; one check: itself)."""
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(ctx: EvalContext) -> bool:
+        return all(item(ctx) for item in checks)
+
+    return check
 
 
 def history_days(cond: Conditions) -> int:

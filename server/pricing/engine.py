@@ -4,52 +4,66 @@ Order of work: candidate rules from the index -> validity and conditions -> rule
 order (within a group rules compete per line: by priority, or greedily by the largest
 discount) -> bonus points paid as a discount -> points to accrue. Each later discount is
 computed on what is still payable, and clipped so no line goes below zero.
+
+Hot-path notes: candidates come with their target lines from a per-product memo
+(`candidates.py`); offers carry (line, amount, detail) and reason texts are formatted only
+when an offer is committed; result objects are built by `build.py`.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from fractions import Fraction
-from itertools import groupby
 
 from server.errors import Violations
 from server.pricing.allocation import allocate_largest_remainder
-from server.pricing.benefits import propose
 from server.pricing.bonus import points_to_accrue, redeem
+from server.pricing.build import new_discount, new_priced_line, new_result
 from server.pricing.compiler import CompiledRule, CompiledRuleSet
-from server.pricing.conditions import all_hold
 from server.pricing.context import EvalContext, LineState
-from server.pricing.model import (
-    Catalog,
-    Discount,
-    PricedLine,
-    PricingResult,
-    Receipt,
-    Store,
-)
-from server.pricing.money import format_money, format_ratio
-
-Offer = list[tuple[LineState, int, str]]
+from server.pricing.model import Catalog, PricingResult, Product, Receipt, Store
+from server.pricing.money import format_money
+from server.pricing.multibuy import Entry
 
 
-@dataclass(frozen=True, slots=True)
 class _Applicable:
     """A rule that passed validity and conditions, with what never changes per receipt:
-    the lines its target matches and its boost."""
+    the lines its target matches and its boost (a plain slots class: built per candidate)."""
 
-    rule: CompiledRule
-    lines: tuple[LineState, ...]
-    multiplier: Fraction | None
-    boost_note: str
+    __slots__ = ("boost_note", "lines", "multiplier", "rule")
+
+    def __init__(
+        self,
+        rule: CompiledRule,
+        lines: tuple[LineState, ...],
+        multiplier: Fraction | None,
+        boost_note: str,
+    ) -> None:
+        self.rule = rule
+        self.lines = lines
+        self.multiplier = multiplier
+        self.boost_note = boost_note
+
+
+@dataclass(slots=True)
+class _Offer:
+    """What a rule would give now; `capped` adds the cap note to its reasons."""
+
+    item: _Applicable
+    entries: list[Entry]
+    total: int
+    capped: bool
 
 
 def price_receipt(
     rules: CompiledRuleSet, catalog: Catalog, stores: Mapping[str, Store], receipt: Receipt
 ) -> PricingResult:
     """Price a receipt; raises DomainError(INVALID_RECEIPT) for malformed input."""
-    states = _line_states(catalog, receipt)
+    if not _well_formed(receipt):
+        _raise_invalid(receipt)
+    states, remember = _line_states(catalog, receipt)
     store = stores.get(receipt.store_id) or Store(receipt.store_id)
     local = receipt.time.astimezone(rules.timezone)
     ctx = EvalContext(
@@ -61,14 +75,21 @@ def price_receipt(
         stores,
         tuple(states),
     )
-    candidates = rules.candidates([s.product for s in states], store)
-    applicable = [
-        a for rule, hint in candidates if (a := _applicable(rule, hint, receipt.time, ctx))
-    ]
+    found = rules.finder.find(states, remember, store)
     messages: list[str] = []
     promotions: list[str] = []
-    for _, group in groupby(applicable, key=lambda a: a.rule.group.id):
-        _apply_group(list(group), ctx, messages, promotions)
+    group: list[_Applicable] = []
+    compiled = rules.rules
+    for ordinal, line_indexes in found.rules:
+        item = _applicable(compiled[ordinal], line_indexes, receipt, ctx)
+        if item is None:
+            continue
+        if group and group[0].rule.group is not item.rule.group:
+            _apply_group(group, ctx, messages, promotions)
+            group = []
+        group.append(item)
+    if group:
+        _apply_group(group, ctx, messages, promotions)
     redemption = redeem(states, receipt.bonus_points_to_pay, rules.bonus, receipt.member)
     if redemption.message:
         messages.append(redemption.message)
@@ -80,11 +101,22 @@ def price_receipt(
         redemption.max_redeemable,
         messages,
         promotions,
-        len(candidates),
+        found.evaluated,
     )
 
 
-def _line_states(catalog: Catalog, receipt: Receipt) -> list[LineState]:
+def _well_formed(receipt: Receipt) -> bool:
+    """The cheap common case of `_raise_invalid`'s checks."""
+    if receipt.time.utcoffset() is None or receipt.bonus_points_to_pay < 0:
+        return False
+    for line in receipt.lines:
+        if line.quantity_milli <= 0 or line.unit_price < 0:
+            return False
+    return len({line.line_no for line in receipt.lines}) == len(receipt.lines)
+
+
+def _raise_invalid(receipt: Receipt) -> None:
+    """Report every bad field at once (only reached for a malformed receipt)."""
     problems = Violations()
     if receipt.time.tzinfo is None or receipt.time.utcoffset() is None:
         problems.add("time", "must be timezone-aware")
@@ -100,34 +132,54 @@ def _line_states(catalog: Catalog, receipt: Receipt) -> list[LineState]:
             problems.add(f"lines[{i}].line_no", f"duplicate line number {line.line_no}")
         seen.add(line.line_no)
     problems.raise_if_any("INVALID_RECEIPT")
-    states = []
+
+
+def _line_states(catalog: Catalog, receipt: Receipt) -> tuple[list[LineState], list[bool]]:
+    """Line states, and per line whether its product is a long-lived catalog object."""
+    products = catalog.products
+    states: list[LineState] = []
+    remember: list[bool] = []
     for i, line in enumerate(receipt.lines):
-        base = line.base_amount
-        states.append(LineState(i, line, catalog.resolve(line), base, base))
-    return states
+        product = line.product
+        shared = False
+        if product is None:
+            product = products.get(line.sku)
+            shared = product is not None
+            if product is None:
+                product = Product(sku=line.sku)
+        # line amount, rounded half up (money.line_amount) for quantity > 0, price >= 0
+        base = (line.quantity_milli * line.unit_price * 2 + 1000) // 2000
+        states.append(LineState(i, line, product, base, base))
+        remember.append(shared)
+    return states, remember
 
 
 def _applicable(
-    rule: CompiledRule, hint: set[int] | None, moment: datetime, ctx: EvalContext
+    rule: CompiledRule, line_indexes: list[int] | None, receipt: Receipt, ctx: EvalContext
 ) -> _Applicable | None:
-    """Target lines first (cheap), then validity, conditions and boosts."""
-    pool = ctx.lines if hint is None else [ctx.lines[i] for i in sorted(hint)]
-    target = rule.target
-    lines = tuple(s for s in pool if target.matches(s.product, s.line.unit_price))
-    if not lines:
-        return None
+    """Validity first (cheapest), then target lines, conditions and boosts."""
+    moment = receipt.time
     if rule.valid_from is not None and moment < rule.valid_from:
         return None
     if rule.valid_to is not None and moment >= rule.valid_to:
         return None
-    if not (all_hold(rule.member_checks, ctx) and all_hold(rule.checks, ctx)):
+    if line_indexes is not None:
+        lines = tuple(ctx.lines[i] for i in line_indexes)
+    elif rule.target.selects_all:
+        lines = ctx.lines
+    else:
+        matches = rule.target.matches
+        lines = tuple(s for s in ctx.lines if matches(s.product, s.line.unit_price))
+    if not lines:
+        return None
+    if rule.check is not None and not rule.check(ctx):
         return None
     multiplier: Fraction | None = None
     note = ""
     for boost in rule.boosts:
-        if all_hold(boost.checks, ctx):
-            multiplier = boost.multiplier * (multiplier or 1)
-            note += f" (boost {boost.name}: x{format_ratio(boost.multiplier)})"
+        if all(check(ctx) for check in boost.checks):
+            multiplier = boost.multiplier if multiplier is None else boost.multiplier * multiplier
+            note += boost.note
     return _Applicable(rule, lines, multiplier, note)
 
 
@@ -138,26 +190,39 @@ def _apply_group(
     claimed: set[int] = set()
     if group[0].rule.group.resolution == "priority":
         for item in group:
-            _commit(item.rule, _offer(item, ctx, claimed), claimed, messages, promotions)
+            offer = _offer(item, ctx, claimed)
+            if offer is not None:
+                _commit(offer, claimed, messages, promotions)
         return
-    # max_discount: greedily take the largest offer; only offers sharing a line with the
-    # committed one can change, so only those are recomputed.
-    offers = {i: _offer(item, ctx, claimed) for i, item in enumerate(group)}
-    totals = {i: sum(amount for _, amount, _ in offer) for i, offer in offers.items()}
-    while offers:
-        best = max(offers, key=lambda i: (totals[i], -i))
-        if totals[best] <= 0:
+    # max_discount: greedily take the largest offer (ties: earlier rule); only offers sharing
+    # a line with the committed one can change, so only those are recomputed. A heap of
+    # (-total, position) keeps this O(n log n); entries of recomputed offers go stale.
+    offers = [_offer(item, ctx, claimed) for item in group]
+    line_sets = [frozenset(s.index for s in item.lines) for item in group]
+    heap = [(-_total(offer), i) for i, offer in enumerate(offers)]
+    heapq.heapify(heap)
+    done = [False] * len(group)
+    while heap:
+        negative_total, i = heapq.heappop(heap)
+        if done[i] or -negative_total != _total(offers[i]):
+            continue  # committed already, or a stale entry of a recomputed offer
+        best = offers[i]
+        if best is None or best.total <= 0:
             return
-        offer = offers.pop(best)
-        _commit(group[best].rule, offer, claimed, messages, promotions)
-        touched = {state.index for state, _, _ in offer}
-        for i in offers:
-            if any(state.index in touched for state in group[i].lines):
-                offers[i] = _offer(group[i], ctx, claimed)
-                totals[i] = sum(amount for _, amount, _ in offers[i])
+        done[i] = True
+        _commit(best, claimed, messages, promotions)
+        touched = {state.index for state, _, _ in best.entries}
+        for j, item in enumerate(group):
+            if not done[j] and not line_sets[j].isdisjoint(touched):
+                offers[j] = _offer(item, ctx, claimed)
+                heapq.heappush(heap, (-_total(offers[j]), j))
 
 
-def _offer(item: _Applicable, ctx: EvalContext, claimed: set[int]) -> Offer:
+def _total(offer: _Offer | None) -> int:
+    return 0 if offer is None else offer.total
+
+
+def _offer(item: _Applicable, ctx: EvalContext, claimed: set[int]) -> _Offer | None:
     """The discounts the rule would give now: boosted, clipped to each line, capped."""
     rule = item.rule
     exclusive = rule.rule.exclusive
@@ -170,31 +235,46 @@ def _offer(item: _Applicable, ctx: EvalContext, claimed: set[int]) -> Offer:
         and not (exclusive and s.discounts)
     ]
     if not targets:
-        return []
-    proposal = propose(rule.rule.benefit, targets, ctx, rule.trigger, item.multiplier)
-    note = item.boost_note
-    offer = [(s, min(amount, s.remaining), reason + note) for s, amount, reason in proposal]
-    offer = [entry for entry in offer if entry[1] > 0]
+        return None
+    entries: list[Entry] = []
+    total = 0
+    for state, amount, detail in rule.plan.propose(targets, ctx, item.multiplier):
+        if amount > state.remaining:
+            amount = state.remaining
+        if amount > 0:
+            entries.append((state, amount, detail))
+            total += amount
     cap = rule.rule.max_discount
-    if cap is not None and sum(amount for _, amount, _ in offer) > cap:
-        shares = allocate_largest_remainder(cap, [amount for _, amount, _ in offer])
-        cap_note = f" (rule capped at {format_money(cap)})"
-        offer = [(s, share, r + cap_note) for (s, _, r), share in zip(offer, shares, strict=True)]
-        offer = [entry for entry in offer if entry[1] > 0]
-    return offer
+    if cap is None or total <= cap:
+        return _Offer(item, entries, total, False) if entries else None
+    shares = allocate_largest_remainder(cap, [amount for _, amount, _ in entries])
+    capped = [
+        (state, share, detail)
+        for (state, _, detail), share in zip(entries, shares, strict=True)
+        if share > 0
+    ]
+    return _Offer(item, capped, cap, True) if capped else None
 
 
-def _commit(
-    rule: CompiledRule, offer: Offer, claimed: set[int], messages: list[str], promotions: list[str]
-) -> None:
-    if not offer:
-        return
-    r = rule.rule
-    for state, amount, reason in offer:
+def _commit(offer: _Offer, claimed: set[int], messages: list[str], promotions: list[str]) -> None:
+    """Apply the offer to its lines; only now are the reason texts formatted."""
+    item = offer.item
+    r = item.rule.rule
+    plan = item.rule.plan
+    mult = item.multiplier
+    note = item.boost_note
+    if offer.capped:
+        note += f" (rule capped at {format_money(r.max_discount or 0)})"
+    rule_id, name, exclusive = r.id, r.display_name, r.exclusive
+    shared = plan.shared_reason
+    text = ""
+    for state, amount, detail in offer.entries:
+        if not (shared and text):
+            text = plan.reason(state, detail, mult) + note
         state.remaining -= amount
-        state.discounts.append(Discount(r.id, r.display_name, amount, reason))
+        state.discounts.append(new_discount(rule_id, name, amount, text))
         claimed.add(state.index)
-        if r.exclusive:
+        if exclusive:
             state.locked = True
     if r.message and r.message not in messages:
         messages.append(r.message)
@@ -213,20 +293,23 @@ def _result(
     evaluated: int,
 ) -> PricingResult:
     lines = tuple(
-        PricedLine(
-            s.line.line_no,
-            s.line.sku,
-            s.line.quantity_milli,
-            s.line.unit_price,
-            s.base,
-            tuple(s.discounts),
-            s.remaining,
-        )
-        for s in states
+        [
+            new_priced_line(
+                line.line_no,
+                line.sku,
+                line.quantity_milli,
+                line.unit_price,
+                s.base,
+                tuple(s.discounts),
+                s.remaining,
+            )
+            for s in states
+            for line in (s.line,)
+        ]
     )
-    subtotal = sum(s.base for s in states)
-    total = sum(s.remaining for s in states)
-    return PricingResult(
+    subtotal = sum([s.base for s in states])
+    total = sum([s.remaining for s in states])
+    return new_result(
         lines=lines,
         subtotal=subtotal,
         discount_total=subtotal - total,

@@ -76,6 +76,19 @@ class LineMatcher:
             tuple(CompiledSelector.of(s) for s in exclude),
         )
 
+    @property
+    def uses_price(self) -> bool:
+        """Whether a unit-price bound takes part (else the product alone decides)."""
+        return any(
+            s.min_unit_price is not None or s.max_unit_price is not None
+            for s in self.include + self.exclude
+        )
+
+    @property
+    def selects_all(self) -> bool:
+        """An empty matcher: every line."""
+        return not self.include and not self.exclude
+
     def matches(self, product: Product, unit_price: int) -> bool:
         """True for a line this matcher selects."""
         if self.include:

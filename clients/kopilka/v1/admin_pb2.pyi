@@ -173,3 +173,17 @@ class CreateApiKeyResponse(_message.Message):
     secret: str
     create_time: _timestamp_pb2.Timestamp
     def __init__(self, key_id: _Optional[str] = ..., secret: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EchoRequest(_message.Message):
+    __slots__ = ("payload",)
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    def __init__(self, payload: _Optional[bytes] = ...) -> None: ...
+
+class EchoResponse(_message.Message):
+    __slots__ = ("payload", "principal")
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    principal: str
+    def __init__(self, payload: _Optional[bytes] = ..., principal: _Optional[str] = ...) -> None: ...

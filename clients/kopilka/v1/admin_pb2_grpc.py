@@ -70,6 +70,11 @@ class AdminServiceStub:
                 request_serializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.FromString,
                 _registered_method=True)
+        self.Echo = channel.unary_unary(
+                '/kopilka.v1.AdminService/Echo',
+                request_serializer=kopilka_dot_v1_dot_admin__pb2.EchoRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_admin__pb2.EchoResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -125,6 +130,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Echo(self, request, context):
+        """Echo returns its payload: a terminal's connectivity and key check, and the baseline
+        the benchmarks compare every RPC against.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +175,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.CreateApiKey,
                     request_deserializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'Echo': grpc.unary_unary_rpc_method_handler(
+                    servicer.Echo,
+                    request_deserializer=kopilka_dot_v1_dot_admin__pb2.EchoRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_admin__pb2.EchoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +372,33 @@ class AdminService:
             '/kopilka.v1.AdminService/CreateApiKey',
             kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.SerializeToString,
             kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Echo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.AdminService/Echo',
+            kopilka_dot_v1_dot_admin__pb2.EchoRequest.SerializeToString,
+            kopilka_dot_v1_dot_admin__pb2.EchoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,26 @@ class BonusServiceStub:
                 request_serializer=kopilka_dot_v1_dot_bonus__pb2.AdjustPointsRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_bonus__pb2.AdjustPointsResponse.FromString,
                 _registered_method=True)
+        self.AccruePointsForList = channel.unary_unary(
+                '/kopilka.v1.BonusService/AccruePointsForList',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListResponse.FromString,
+                _registered_method=True)
+        self.TopUpCashAccount = channel.unary_unary(
+                '/kopilka.v1.BonusService/TopUpCashAccount',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountResponse.FromString,
+                _registered_method=True)
+        self.ConvertFunds = channel.unary_unary(
+                '/kopilka.v1.BonusService/ConvertFunds',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.ConvertFundsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.ConvertFundsResponse.FromString,
+                _registered_method=True)
+        self.PoolCashAccounts = channel.unary_unary(
+                '/kopilka.v1.BonusService/PoolCashAccounts',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.FromString,
+                _registered_method=True)
 
 
 class BonusServiceServicer:
@@ -77,6 +97,37 @@ class BonusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AccruePointsForList(self, request, context):
+        """AccruePointsForList accrues the same points to every member of a marketing list, now or
+        at a scheduled activation time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TopUpCashAccount(self, request, context):
+        """TopUpCashAccount puts money on a member's cash account (or its master account).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConvertFunds(self, request, context):
+        """ConvertFunds turns cash account money into points or points into money at the
+        configured rate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PoolCashAccounts(self, request, context):
+        """PoolCashAccounts joins the cash accounts of several cards' members into one master
+        account; any of those cards then pays from the pooled funds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BonusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +145,26 @@ def add_BonusServiceServicer_to_server(servicer, server):
                     servicer.AdjustPoints,
                     request_deserializer=kopilka_dot_v1_dot_bonus__pb2.AdjustPointsRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_bonus__pb2.AdjustPointsResponse.SerializeToString,
+            ),
+            'AccruePointsForList': grpc.unary_unary_rpc_method_handler(
+                    servicer.AccruePointsForList,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListResponse.SerializeToString,
+            ),
+            'TopUpCashAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.TopUpCashAccount,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountResponse.SerializeToString,
+            ),
+            'ConvertFunds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConvertFunds,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.ConvertFundsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.ConvertFundsResponse.SerializeToString,
+            ),
+            'PoolCashAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.PoolCashAccounts,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +249,114 @@ class BonusService:
             '/kopilka.v1.BonusService/AdjustPoints',
             kopilka_dot_v1_dot_bonus__pb2.AdjustPointsRequest.SerializeToString,
             kopilka_dot_v1_dot_bonus__pb2.AdjustPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AccruePointsForList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/AccruePointsForList',
+            kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.AccruePointsForListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TopUpCashAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/TopUpCashAccount',
+            kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.TopUpCashAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConvertFunds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/ConvertFunds',
+            kopilka_dot_v1_dot_bonus__pb2.ConvertFundsRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.ConvertFundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PoolCashAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/PoolCashAccounts',
+            kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.FromString,
             options,
             channel_credentials,
             insecure,

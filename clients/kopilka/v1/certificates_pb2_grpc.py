@@ -35,15 +35,40 @@ class CertificateServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.UpsertCertificateType = channel.unary_unary(
+                '/kopilka.v1.CertificateService/UpsertCertificateType',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeResponse.FromString,
+                _registered_method=True)
+        self.ListCertificateTypes = channel.unary_unary(
+                '/kopilka.v1.CertificateService/ListCertificateTypes',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesResponse.FromString,
+                _registered_method=True)
         self.IssueCertificate = channel.unary_unary(
                 '/kopilka.v1.CertificateService/IssueCertificate',
                 request_serializer=kopilka_dot_v1_dot_certificates__pb2.IssueCertificateRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_certificates__pb2.IssueCertificateResponse.FromString,
                 _registered_method=True)
+        self.ActivateCertificate = channel.unary_unary(
+                '/kopilka.v1.CertificateService/ActivateCertificate',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateResponse.FromString,
+                _registered_method=True)
         self.GetCertificate = channel.unary_unary(
                 '/kopilka.v1.CertificateService/GetCertificate',
                 request_serializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateResponse.FromString,
+                _registered_method=True)
+        self.RedeemCertificate = channel.unary_unary(
+                '/kopilka.v1.CertificateService/RedeemCertificate',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateResponse.FromString,
+                _registered_method=True)
+        self.RefundToCertificate = channel.unary_unary(
+                '/kopilka.v1.CertificateService/RefundToCertificate',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateResponse.FromString,
                 _registered_method=True)
         self.BlockCertificate = channel.unary_unary(
                 '/kopilka.v1.CertificateService/BlockCertificate',
@@ -55,14 +80,45 @@ class CertificateServiceStub:
                 request_serializer=kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateResponse.FromString,
                 _registered_method=True)
+        self.ExpireCertificates = channel.unary_unary(
+                '/kopilka.v1.CertificateService/ExpireCertificates',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesResponse.FromString,
+                _registered_method=True)
+        self.GetCertificateUsageReport = channel.unary_unary(
+                '/kopilka.v1.CertificateService/GetCertificateUsageReport',
+                request_serializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportResponse.FromString,
+                _registered_method=True)
 
 
 class CertificateServiceServicer:
     """CertificateService sells, looks up and manages gift certificates.
     """
 
+    def UpsertCertificateType(self, request, context):
+        """UpsertCertificateType creates or changes a certificate type (face values, validity, policies).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificateTypes(self, request, context):
+        """ListCertificateTypes returns every certificate type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IssueCertificate(self, request, context):
-        """IssueCertificate sells and activates one certificate or a batch.
+        """IssueCertificate sells and activates one certificate or a batch (or prints a batch unsold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateCertificate(self, request, context):
+        """ActivateCertificate sells a printed (NEW) certificate at the till.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -70,6 +126,20 @@ class CertificateServiceServicer:
 
     def GetCertificate(self, request, context):
         """GetCertificate returns a certificate's balance and history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemCertificate(self, request, context):
+        """RedeemCertificate spends a certificate: an amount "as money" or the whole of it for a product.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundToCertificate(self, request, context):
+        """RefundToCertificate returns money for returned goods to the certificate that paid for them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,18 +159,57 @@ class CertificateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExpireCertificates(self, request, context):
+        """ExpireCertificates writes off the balances of certificates past their validity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCertificateUsageReport(self, request, context):
+        """GetCertificateUsageReport sums issues, redemptions, expiries and liability by store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'UpsertCertificateType': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertCertificateType,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeResponse.SerializeToString,
+            ),
+            'ListCertificateTypes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificateTypes,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesResponse.SerializeToString,
+            ),
             'IssueCertificate': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueCertificate,
                     request_deserializer=kopilka_dot_v1_dot_certificates__pb2.IssueCertificateRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_certificates__pb2.IssueCertificateResponse.SerializeToString,
             ),
+            'ActivateCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateCertificate,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateResponse.SerializeToString,
+            ),
             'GetCertificate': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCertificate,
                     request_deserializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateResponse.SerializeToString,
+            ),
+            'RedeemCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemCertificate,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateResponse.SerializeToString,
+            ),
+            'RefundToCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundToCertificate,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateResponse.SerializeToString,
             ),
             'BlockCertificate': grpc.unary_unary_rpc_method_handler(
                     servicer.BlockCertificate,
@@ -111,6 +220,16 @@ def add_CertificateServiceServicer_to_server(servicer, server):
                     servicer.ReissueCertificate,
                     request_deserializer=kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateResponse.SerializeToString,
+            ),
+            'ExpireCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireCertificates,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesResponse.SerializeToString,
+            ),
+            'GetCertificateUsageReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCertificateUsageReport,
+                    request_deserializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -123,6 +242,60 @@ def add_CertificateServiceServicer_to_server(servicer, server):
 class CertificateService:
     """CertificateService sells, looks up and manages gift certificates.
     """
+
+    @staticmethod
+    def UpsertCertificateType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/UpsertCertificateType',
+            kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.UpsertCertificateTypeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCertificateTypes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/ListCertificateTypes',
+            kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.ListCertificateTypesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def IssueCertificate(request,
@@ -152,6 +325,33 @@ class CertificateService:
             _registered_method=True)
 
     @staticmethod
+    def ActivateCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/ActivateCertificate',
+            kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.ActivateCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetCertificate(request,
             target,
             options=(),
@@ -168,6 +368,60 @@ class CertificateService:
             '/kopilka.v1.CertificateService/GetCertificate',
             kopilka_dot_v1_dot_certificates__pb2.GetCertificateRequest.SerializeToString,
             kopilka_dot_v1_dot_certificates__pb2.GetCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/RedeemCertificate',
+            kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.RedeemCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundToCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/RefundToCertificate',
+            kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.RefundToCertificateResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -222,6 +476,60 @@ class CertificateService:
             '/kopilka.v1.CertificateService/ReissueCertificate',
             kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateRequest.SerializeToString,
             kopilka_dot_v1_dot_certificates__pb2.ReissueCertificateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/ExpireCertificates',
+            kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.ExpireCertificatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCertificateUsageReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.CertificateService/GetCertificateUsageReport',
+            kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportRequest.SerializeToString,
+            kopilka_dot_v1_dot_certificates__pb2.GetCertificateUsageReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

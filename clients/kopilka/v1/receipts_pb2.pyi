@@ -182,16 +182,30 @@ class RefundReceiptRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., receipt_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[RefundLine, _Mapping]]] = ...) -> None: ...
 
 class RefundReceiptResponse(_message.Message):
-    __slots__ = ("refund_total", "points_reversed", "points_returned", "state")
+    __slots__ = ("refund_total", "points_reversed", "points_returned", "state", "points_shortfall", "payment_refunds")
     REFUND_TOTAL_FIELD_NUMBER: _ClassVar[int]
     POINTS_REVERSED_FIELD_NUMBER: _ClassVar[int]
     POINTS_RETURNED_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_REFUNDS_FIELD_NUMBER: _ClassVar[int]
     refund_total: _common_pb2.Money
     points_reversed: int
     points_returned: int
     state: ReceiptState
-    def __init__(self, refund_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., points_reversed: _Optional[int] = ..., points_returned: _Optional[int] = ..., state: _Optional[_Union[ReceiptState, str]] = ...) -> None: ...
+    points_shortfall: _common_pb2.Money
+    payment_refunds: _containers.RepeatedCompositeFieldContainer[PaymentRefund]
+    def __init__(self, refund_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., points_reversed: _Optional[int] = ..., points_returned: _Optional[int] = ..., state: _Optional[_Union[ReceiptState, str]] = ..., points_shortfall: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_refunds: _Optional[_Iterable[_Union[PaymentRefund, _Mapping]]] = ...) -> None: ...
+
+class PaymentRefund(_message.Message):
+    __slots__ = ("method", "amount_minor", "certificate_number")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    method: PaymentMethod
+    amount_minor: int
+    certificate_number: str
+    def __init__(self, method: _Optional[_Union[PaymentMethod, str]] = ..., amount_minor: _Optional[int] = ..., certificate_number: _Optional[str] = ...) -> None: ...
 
 class CancelReceiptRequest(_message.Message):
     __slots__ = ("request_id", "receipt_id", "reason")
@@ -204,7 +218,13 @@ class CancelReceiptRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., receipt_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CancelReceiptResponse(_message.Message):
-    __slots__ = ("state",)
+    __slots__ = ("state", "points_reversed", "points_returned", "payment_refunds")
     STATE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_REVERSED_FIELD_NUMBER: _ClassVar[int]
+    POINTS_RETURNED_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_REFUNDS_FIELD_NUMBER: _ClassVar[int]
     state: ReceiptState
-    def __init__(self, state: _Optional[_Union[ReceiptState, str]] = ...) -> None: ...
+    points_reversed: int
+    points_returned: int
+    payment_refunds: _containers.RepeatedCompositeFieldContainer[PaymentRefund]
+    def __init__(self, state: _Optional[_Union[ReceiptState, str]] = ..., points_reversed: _Optional[int] = ..., points_returned: _Optional[int] = ..., payment_refunds: _Optional[_Iterable[_Union[PaymentRefund, _Mapping]]] = ...) -> None: ...

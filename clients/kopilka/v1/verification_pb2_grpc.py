@@ -45,6 +45,16 @@ class VerificationServiceStub:
                 request_serializer=kopilka_dot_v1_dot_verification__pb2.VerifySMSRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_verification__pb2.VerifySMSResponse.FromString,
                 _registered_method=True)
+        self.GetVerificationTemplate = channel.unary_unary(
+                '/kopilka.v1.VerificationService/GetVerificationTemplate',
+                request_serializer=kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateResponse.FromString,
+                _registered_method=True)
+        self.UpdateVerificationTemplate = channel.unary_unary(
+                '/kopilka.v1.VerificationService/UpdateVerificationTemplate',
+                request_serializer=kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateResponse.FromString,
+                _registered_method=True)
 
 
 class VerificationServiceServicer:
@@ -65,6 +75,20 @@ class VerificationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVerificationTemplate(self, request, context):
+        """GetVerificationTemplate returns the SMS text template used for codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVerificationTemplate(self, request, context):
+        """UpdateVerificationTemplate replaces the SMS text template used for codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VerificationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +101,16 @@ def add_VerificationServiceServicer_to_server(servicer, server):
                     servicer.VerifySMS,
                     request_deserializer=kopilka_dot_v1_dot_verification__pb2.VerifySMSRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_verification__pb2.VerifySMSResponse.SerializeToString,
+            ),
+            'GetVerificationTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVerificationTemplate,
+                    request_deserializer=kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateResponse.SerializeToString,
+            ),
+            'UpdateVerificationTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVerificationTemplate,
+                    request_deserializer=kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +168,60 @@ class VerificationService:
             '/kopilka.v1.VerificationService/VerifySMS',
             kopilka_dot_v1_dot_verification__pb2.VerifySMSRequest.SerializeToString,
             kopilka_dot_v1_dot_verification__pb2.VerifySMSResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVerificationTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.VerificationService/GetVerificationTemplate',
+            kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateRequest.SerializeToString,
+            kopilka_dot_v1_dot_verification__pb2.GetVerificationTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVerificationTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.VerificationService/UpdateVerificationTemplate',
+            kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateRequest.SerializeToString,
+            kopilka_dot_v1_dot_verification__pb2.UpdateVerificationTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,

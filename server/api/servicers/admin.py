@@ -112,3 +112,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.CreateApiKeyResponse(
             key_id=str(key_id), secret=secret, create_time=timestamp(dt.datetime.now(dt.UTC))
         )
+
+    async def Echo(self, request, context):  # type: ignore[no-untyped-def]
+        return admin_pb2.EchoResponse(payload=request.payload, principal=caller().label)

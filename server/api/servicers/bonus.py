@@ -1,0 +1,225 @@
+"""BonusService: spend, look up, adjust and convert points and cash accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
+
+from server.accounts.conversion import cash_to_points, points_to_cash
+from server.api.convert import timestamp
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import run_once
+from server.db.ledger_bonus import (
+    balance_of,
+    manual_lot,
+    member_of_card,
+    members_of_cards,
+    redeem_by_card,
+)
+from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
+from server.db.ledger_idempotency import run_once_raw
+from server.db.ledger_repo import (
+    accrue,
+    card_holder,
+    lock_points_accounts,
+    new_tx,
+    points_balance,
+    raw_connection,
+    spend_points,
+)
+from server.db.ledger_rules_repo import active_accrual_rules
+from server.errors import Violations, invalid
+from server.verification.tokens import check_verification_token
+
+SERVICE = "/kopilka.v1.BonusService/"
+B = bonus_pb2
+MAX_LIST = 10_000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _reason(value: str) -> str:
+    reason = value.strip()
+    if not reason or len(reason) > 500:
+        raise invalid("reason", "required, at most 500 characters")
+    return reason
+
+
+class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    async def RedeemBonus(self, request, context):  # type: ignore[no-untyped-def]
+        errors = Violations()
+        if not request.card_number:
+            errors.add("card_number", "required")
+        if request.points <= 0:
+            errors.add("points", "must be positive")
+        if len(request.order_reference) > 128:
+            errors.add("order_reference", "at most 128 characters")
+        errors.raise_if_any()
+        now = _now()
+        verified = bool(request.verification_token)
+        if verified:
+            check_verification_token(self.deps.signer, request.verification_token,
+                                     request.card_number, now)
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.RedeemBonusResponse:  # type: ignore[no-untyped-def]
+            tx_id, balance = await redeem_by_card(
+                await raw_connection(session), request.card_number, request.points, verified,
+                request.order_reference, principal)
+            return B.RedeemBonusResponse(transaction_id=str(tx_id), points_balance=balance)
+
+        return await run_once_raw(self.deps.db, SERVICE + "RedeemBonus", request,
+                              B.RedeemBonusResponse, work)
+
+    async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
+        async with self.deps.db.transaction() as session:
+            conn = await raw_connection(session)
+            balance = await balance_of(conn, await member_of_card(conn, request.card_number,
+                                                                  "card_number"))
+        return B.GetBalanceResponse(
+            points_available=balance.available, points_pending=balance.pending,
+            cash_balance_minor=balance.cash,
+            master_account_id=str(balance.master_id) if balance.master_id else "",
+            lots=[B.PointsLot(points=p, activation_time=timestamp(a), expiry_time=timestamp(e))
+                  for p, a, e in balance.lots])
+
+    async def AdjustPoints(self, request, context):  # type: ignore[no-untyped-def]
+        if request.points == 0:
+            raise invalid("points", "must not be zero")
+        reason = _reason(request.reason)
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.AdjustPointsResponse:  # type: ignore[no-untyped-def]
+            conn = await raw_connection(session)
+            member_id = await member_of_card(conn, request.card_number, "card_number")
+            tx_id = await new_tx(conn, "adjust", reason=reason, principal=principal)
+            now = _now()
+            if request.points > 0:
+                balance = await accrue(conn, member_id, tx_id,
+                                       [manual_lot(request.points, now)], now)
+            else:
+                balance = await spend_points(conn, member_id, -request.points, tx_id)
+            return B.AdjustPointsResponse(transaction_id=str(tx_id), points_balance=balance)
+
+        return await run_once(self.deps.db, SERVICE + "AdjustPoints", request,
+                              B.AdjustPointsResponse, work)
+
+    async def AccruePointsForList(self, request, context):  # type: ignore[no-untyped-def]
+        errors = Violations()
+        if not 1 <= len(request.card_numbers) <= MAX_LIST:
+            errors.add("card_numbers", f"give 1 to {MAX_LIST} card numbers")
+        if request.points <= 0:
+            errors.add("points", "must be positive")
+        activation = (request.activation_time.ToDatetime(dt.UTC)
+                      if request.HasField("activation_time") else None)
+        expiry = request.expiry_time.ToDatetime(dt.UTC) if request.HasField("expiry_time") else None
+        if expiry is not None and expiry <= (activation or _now()):
+            errors.add("expiry_time", "must be after the activation time")
+        errors.raise_if_any()
+        reason = _reason(request.reason)
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.AccruePointsForListResponse:  # type: ignore[no-untyped-def]
+            conn = await raw_connection(session)
+            members = await members_of_cards(conn, list(request.card_numbers), "card_numbers")
+            tx_id = await new_tx(conn, "list_accrual", reason=reason, principal=principal)
+            now = _now()
+            for member_id in sorted(members):
+                await accrue(conn, member_id, tx_id,
+                             [manual_lot(request.points, now, activation, expiry, "list")], now)
+            return B.AccruePointsForListResponse(transaction_id=str(tx_id),
+                                                 members_accrued=len(members))
+
+        return await run_once(self.deps.db, SERVICE + "AccruePointsForList", request,
+                              B.AccruePointsForListResponse, work)
+
+    async def TopUpCashAccount(self, request, context):  # type: ignore[no-untyped-def]
+        if request.amount_minor <= 0:
+            raise invalid("amount_minor", "must be positive")
+        reason = _reason(request.reason)
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.TopUpCashAccountResponse:  # type: ignore[no-untyped-def]
+            conn = await raw_connection(session)
+            member_id = await member_of_card(conn, request.card_number, "card_number")
+            tx_id = await new_tx(conn, "topup", reason=reason, principal=principal)
+            balance = await credit_cash(conn, member_id, request.amount_minor, tx_id)
+            return B.TopUpCashAccountResponse(transaction_id=str(tx_id),
+                                              cash_balance_minor=balance)
+
+        return await run_once(self.deps.db, SERVICE + "TopUpCashAccount", request,
+                              B.TopUpCashAccountResponse, work)
+
+    async def ConvertFunds(self, request, context):  # type: ignore[no-untyped-def]
+        errors = Violations()
+        if request.direction not in (B.CONVERSION_DIRECTION_CASH_TO_POINTS,
+                                     B.CONVERSION_DIRECTION_POINTS_TO_CASH):
+            errors.add("direction", "required")
+        if request.amount <= 0:
+            errors.add("amount", "must be positive")
+        if not request.card_number:
+            errors.add("card_number", "required")
+        errors.raise_if_any()
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.ConvertFundsResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            conn = await raw_connection(session)
+            member_id, needs_token = await card_holder(conn, request.card_number)
+            if needs_token:
+                check_verification_token(self.deps.signer, request.verification_token,
+                                         request.card_number, now)
+            rate = (await active_accrual_rules(session)).conversion
+            to_points = request.direction == B.CONVERSION_DIRECTION_CASH_TO_POINTS
+            convert = cash_to_points if to_points else points_to_cash
+            result = convert(request.amount, rate.cash_minor, rate.points)
+            if result.credited <= 0:
+                raise invalid("amount", "too small to buy one unit at the conversion rate")
+            tx_id = await new_tx(conn, "convert", principal=principal,
+                                 reason="cash to points" if to_points else "points to cash")
+            await lock_points_accounts(conn, member_id)
+            if to_points:
+                await pay_from_cash(conn, member_id, result.debited, tx_id)
+                points = await accrue(conn, member_id, tx_id,
+                                      [manual_lot(result.credited, now, rule_id="conversion")],
+                                      now)
+                cash = (await cash_balance(conn, member_id))[0]
+            else:
+                points = await spend_points(conn, member_id, result.debited, tx_id)
+                cash = await credit_cash(conn, member_id, result.credited, tx_id)
+            return B.ConvertFundsResponse(
+                transaction_id=str(tx_id), debited=result.debited, credited=result.credited,
+                points_balance=points, cash_balance_minor=cash)
+
+        return await run_once(self.deps.db, SERVICE + "ConvertFunds", request,
+                              B.ConvertFundsResponse, work)
+
+    async def PoolCashAccounts(self, request, context):  # type: ignore[no-untyped-def]
+        if not request.card_numbers:
+            raise invalid("card_numbers", "give at least one card")
+        master_id = None
+        if request.master_account_id:
+            if not request.master_account_id.isdigit():
+                raise invalid("master_account_id", "not an account id")
+            master_id = int(request.master_account_id)
+        principal = caller().label
+
+        async def work(session) -> bonus_pb2.PoolCashAccountsResponse:  # type: ignore[no-untyped-def]
+            conn = await raw_connection(session)
+            members = await members_of_cards(conn, list(request.card_numbers), "card_numbers")
+            tx_id = await new_tx(conn, "pool", reason="pool cash accounts", principal=principal)
+            master, balance = await pool_accounts(conn, master_id, members, tx_id)
+            return B.PoolCashAccountsResponse(master_account_id=str(master),
+                                              cash_balance_minor=balance)
+
+        return await run_once(self.deps.db, SERVICE + "PoolCashAccounts", request,
+                              B.PoolCashAccountsResponse, work)
+
+
+__all__ = ["BonusServicer", "points_balance"]

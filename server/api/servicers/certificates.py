@@ -1,0 +1,350 @@
+"""CertificateService: protobuf in, certificates domain and ledger, protobuf out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from kopilka.v1 import certificates_pb2 as pb
+from kopilka.v1 import certificates_pb2_grpc
+
+from server.api.convert import money, timestamp
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid, run_once
+from server.certificates import service
+from server.certificates.model import (
+    BarcodeFormat,
+    CertificateInfo,
+    CertificateKind,
+    CertificateState,
+    CertificateTypeInfo,
+    EntryInfo,
+    ExpiredRefundPolicy,
+    RemainderPolicy,
+    UsageRow,
+)
+from server.certificates.validity import effective_state
+from server.db import certificate_payments as payments
+from server.db.certificates_repo import SqlCertificateRepository, expire_due, usage_report
+from server.errors import Violations, invalid
+
+SERVICE = "/kopilka.v1.CertificateService/"
+DEFAULT_REFUND_EXTENSION_DAYS = 30
+
+KINDS = {pb.CERTIFICATE_KIND_MONEY: CertificateKind.MONEY,
+         pb.CERTIFICATE_KIND_PRODUCT: CertificateKind.PRODUCT}
+STATES = {
+    CertificateState.NEW: pb.CERTIFICATE_STATE_NEW,
+    CertificateState.ACTIVE: pb.CERTIFICATE_STATE_ACTIVE,
+    CertificateState.REDEEMED: pb.CERTIFICATE_STATE_REDEEMED,
+    CertificateState.EXPIRED: pb.CERTIFICATE_STATE_EXPIRED,
+    CertificateState.BLOCKED: pb.CERTIFICATE_STATE_BLOCKED,
+    CertificateState.CLOSED: pb.CERTIFICATE_STATE_CLOSED,
+}
+FORMATS = {pb.BARCODE_FORMAT_UNSPECIFIED: BarcodeFormat.EAN13,
+           pb.BARCODE_FORMAT_EAN13: BarcodeFormat.EAN13,
+           pb.BARCODE_FORMAT_CODE128: BarcodeFormat.CODE128}
+REMAINDERS = {pb.REMAINDER_POLICY_UNSPECIFIED: RemainderPolicy.KEEP,
+              pb.REMAINDER_POLICY_KEEP: RemainderPolicy.KEEP,
+              pb.REMAINDER_POLICY_FORFEIT: RemainderPolicy.FORFEIT}
+EXPIRED_REFUNDS = {pb.EXPIRED_REFUND_POLICY_UNSPECIFIED: ExpiredRefundPolicy.REACTIVATE,
+                   pb.EXPIRED_REFUND_POLICY_REACTIVATE: ExpiredRefundPolicy.REACTIVATE,
+                   pb.EXPIRED_REFUND_POLICY_FORFEIT: ExpiredRefundPolicy.FORFEIT}
+
+
+def _inverse(mapping: dict) -> dict:  # type: ignore[type-arg]
+    return {v: k for k, v in mapping.items() if k}
+
+
+def _time(ts, field: str, bad: Violations) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+    if not ts.seconds and not ts.nanos:
+        return None
+    try:
+        return ts.ToDatetime(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
+        bad.add(field, "not a valid time")
+        return None
+
+
+def type_from_pb(t: pb.CertificateType) -> CertificateTypeInfo:
+    """Proto type -> domain type; enum values out of range name their field."""
+    bad = Violations()
+    f = "certificate_type"
+    kind = KINDS.get(t.kind)
+    if kind is None:
+        bad.add(f"{f}.kind", "required: money or product")
+    for name, table, value in (("barcode_format", FORMATS, t.barcode_format),
+                               ("remainder_policy", REMAINDERS, t.remainder_policy),
+                               ("expired_refund_policy", EXPIRED_REFUNDS,
+                                t.expired_refund_policy)):
+        if value not in table:
+            bad.add(f"{f}.{name}", "unknown value")
+    valid_from = _time(t.valid_from_time, f"{f}.valid_from_time", bad)
+    valid_until = _time(t.valid_until_time, f"{f}.valid_until_time", bad)
+    bad.raise_if_any()
+    assert kind is not None
+    policy = EXPIRED_REFUNDS[t.expired_refund_policy]
+    extension = t.refund_extension_days
+    if extension == 0 and policy is ExpiredRefundPolicy.REACTIVATE:
+        extension = DEFAULT_REFUND_EXTENSION_DAYS
+    return CertificateTypeInfo(
+        code=t.code, name=t.name, kind=kind, currency=t.currency,
+        denominations=tuple(t.denominations_minor), barcode_format=FORMATS[t.barcode_format],
+        number_prefix=t.number_prefix, remainder_policy=REMAINDERS[t.remainder_policy],
+        valid_days=t.valid_days, valid_from=valid_from, valid_until=valid_until,
+        expired_refund_policy=policy, refund_extension_days=extension,
+        product_skus=tuple(t.product_skus), product_groups=tuple(t.product_groups),
+        template=t.template,
+    )
+
+
+def type_to_pb(t: CertificateTypeInfo) -> pb.CertificateType:
+    return pb.CertificateType(
+        code=t.code, name=t.name, kind=_inverse(KINDS)[t.kind], currency=t.currency,
+        denominations_minor=list(t.denominations),
+        barcode_format=_inverse(FORMATS)[t.barcode_format], number_prefix=t.number_prefix,
+        remainder_policy=_inverse(REMAINDERS)[t.remainder_policy], valid_days=t.valid_days,
+        valid_from_time=timestamp(t.valid_from), valid_until_time=timestamp(t.valid_until),
+        expired_refund_policy=_inverse(EXPIRED_REFUNDS)[t.expired_refund_policy],
+        refund_extension_days=t.refund_extension_days, product_skus=list(t.product_skus),
+        product_groups=list(t.product_groups), template=t.template,
+    )
+
+
+def certificate_to_pb(c: CertificateInfo, now: dt.datetime) -> pb.Certificate:
+    return pb.Certificate(
+        number=c.number, certificate_type=c.type_code, kind=_inverse(KINDS)[c.kind],
+        state=STATES[effective_state(c, now)], denomination=money(c.denomination_minor,
+                                                                  c.currency),
+        balance=money(c.balance_minor, c.currency), activate_time=timestamp(c.activated_at),
+        expire_time=timestamp(c.expires_at), store_code=c.store_code or "",
+        replaces_number=c.replaces_number or "", replaced_by_number=c.replaced_by_number or "",
+        valid_from_time=timestamp(c.valid_from),
+        remainder_policy=_inverse(REMAINDERS)[c.remainder_policy],
+    )
+
+
+def entry_to_pb(e: EntryInfo) -> pb.CertificateEntry:
+    return pb.CertificateEntry(
+        amount_minor=e.amount_minor, kind=e.kind.value,
+        receipt_id=str(e.receipt_id) if e.receipt_id else "", create_time=timestamp(e.created_at),
+        balance_after_minor=e.balance_after_minor, store_code=e.store_code or "",
+        sku=e.sku or "", note=e.note,
+    )
+
+
+def usage_to_pb(r: UsageRow) -> pb.CertificateUsageRow:
+    return pb.CertificateUsageRow(
+        store_code=r.store_code, currency=r.currency, issued_count=r.issued_count,
+        issued_minor=r.issued_minor, redeemed_minor=r.redeemed_minor,
+        refunded_minor=r.refunded_minor, forfeited_minor=r.forfeited_minor,
+        expired_minor=r.expired_minor, expired_count=r.expired_count,
+        outstanding_minor=r.outstanding_minor, outstanding_count=r.outstanding_count,
+    )
+
+
+def _store(requested: str) -> str:
+    """The store acting: a store-bound key acts only for its own store."""
+    bound = caller().store_code
+    if bound:
+        if requested and requested != bound:
+            raise invalid("store_code", f"this key belongs to store {bound!r}")
+        return bound
+    if not requested:
+        raise invalid("store_code", "required")
+    return requested
+
+
+def _number(value: str, field: str = "number") -> str:
+    number = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9]{2,32}", number):
+        raise invalid(field, "required: 2 to 32 letters or digits")
+    return number.upper()
+
+
+def _amount(amount, field: str = "amount") -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    bad = Violations()
+    if amount.amount_minor <= 0:
+        bad.add(f"{field}.amount_minor", "must be positive")
+    if not re.fullmatch(r"[A-Z]{3}", amount.currency):
+        bad.add(f"{field}.currency", "ISO 4217 code, e.g. UAH")
+    bad.raise_if_any()
+    return amount.amount_minor, amount.currency
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _live(repo: SqlCertificateRepository, number: str) -> CertificateInfo:
+    """The certificate, or the reissue that now carries its balance."""
+    cert = await repo.certificate(number)
+    assert cert is not None
+    while cert.replaced_by_number:
+        successor = await repo.certificate(cert.replaced_by_number)
+        assert successor is not None
+        cert = successor
+    return cert
+
+
+class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    async def UpsertCertificateType(self, request, context):  # type: ignore[no-untyped-def]
+        t = type_from_pb(request.certificate_type)
+
+        async def work(session) -> pb.UpsertCertificateTypeResponse:  # type: ignore[no-untyped-def]
+            stored = await service.upsert_type(SqlCertificateRepository(session), t)
+            return pb.UpsertCertificateTypeResponse(certificate_type=type_to_pb(stored))
+
+        return await run_once(self.deps.db, SERVICE + "UpsertCertificateType", request,
+                              pb.UpsertCertificateTypeResponse, work)
+
+    async def ListCertificateTypes(self, request, context):  # type: ignore[no-untyped-def]
+        async with self.deps.db.transaction() as session:
+            types = await SqlCertificateRepository(session).list_types()
+        return pb.ListCertificateTypesResponse(certificate_types=[type_to_pb(t) for t in types])
+
+    async def IssueCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        if not request.certificate_type:
+            raise invalid("certificate_type", "required")
+        store = _store(request.store_code)
+
+        async def work(session) -> pb.IssueCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            certs = await service.issue(
+                SqlCertificateRepository(session), type_code=request.certificate_type,
+                count=request.count or 1, store_code=store,
+                denomination_minor=request.denomination_minor, print_only=request.print_only,
+                now=now, principal=caller().label, batch_id=uuid.UUID(request.request_id),
+            )
+            return pb.IssueCertificateResponse(
+                certificates=[certificate_to_pb(c, now) for c in certs])
+
+        return await run_once(self.deps.db, SERVICE + "IssueCertificate", request,
+                              pb.IssueCertificateResponse, work)
+
+    async def ActivateCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+        store = _store(request.store_code)
+
+        async def work(session) -> pb.ActivateCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            cert = await service.activate(SqlCertificateRepository(session), number=number,
+                                          store_code=store, now=now, principal=caller().label)
+            return pb.ActivateCertificateResponse(certificate=certificate_to_pb(cert, now))
+
+        return await run_once(self.deps.db, SERVICE + "ActivateCertificate", request,
+                              pb.ActivateCertificateResponse, work)
+
+    async def GetCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+        async with self.deps.db.transaction() as session:
+            cert, entries = await service.get(SqlCertificateRepository(session), number)
+        return pb.GetCertificateResponse(certificate=certificate_to_pb(cert, _now()),
+                                         entries=[entry_to_pb(e) for e in entries])
+
+    async def RedeemCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+        receipt_id = parse_uuid(request.receipt_id, "receipt_id")
+        if request.sku and request.HasField("amount"):
+            raise invalid("sku", "give amount for a money certificate or sku for a product "
+                          "certificate, not both")
+        if not request.sku and not request.HasField("amount"):
+            raise invalid("amount", "required (or sku for a product certificate)")
+        amount = _amount(request.amount) if request.HasField("amount") else None
+        if request.sku and len(request.sku) > 64:
+            raise invalid("sku", "at most 64 characters")
+        store = _store(request.store_code)
+
+        async def work(session) -> pb.RedeemCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            if amount is not None:
+                await payments.pay_with_certificate(
+                    session, number=number, amount_minor=amount[0], currency=amount[1],
+                    receipt_id=receipt_id, store_code=store, now=now)
+            else:
+                await payments.redeem_for_product(session, number=number, sku=request.sku,
+                                                  receipt_id=receipt_id, store_code=store,
+                                                  now=now)
+            cert = await SqlCertificateRepository(session).certificate(number)
+            assert cert is not None
+            return pb.RedeemCertificateResponse(certificate=certificate_to_pb(cert, now))
+
+        return await run_once(self.deps.db, SERVICE + "RedeemCertificate", request,
+                              pb.RedeemCertificateResponse, work)
+
+    async def RefundToCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+        receipt_id = parse_uuid(request.receipt_id, "receipt_id")
+        amount_minor, currency = _amount(request.amount)
+
+        async def work(session) -> pb.RefundToCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            repo = SqlCertificateRepository(session)
+            cert = await repo.certificate(number)
+            if cert is not None and cert.currency != currency:
+                raise invalid("amount.currency", f"the certificate is in {cert.currency}")
+            await payments.refund_to_certificate(session, number=number,
+                                                 amount_minor=amount_minor,
+                                                 receipt_id=receipt_id, now=now)
+            return pb.RefundToCertificateResponse(
+                certificate=certificate_to_pb(await _live(repo, number), now))
+
+        return await run_once(self.deps.db, SERVICE + "RefundToCertificate", request,
+                              pb.RefundToCertificateResponse, work)
+
+    async def BlockCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+
+        async def work(session) -> pb.BlockCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            cert = await service.block(SqlCertificateRepository(session), number=number,
+                                       reason=request.reason, now=now,
+                                       principal=caller().label)
+            return pb.BlockCertificateResponse(certificate=certificate_to_pb(cert, now))
+
+        return await run_once(self.deps.db, SERVICE + "BlockCertificate", request,
+                              pb.BlockCertificateResponse, work)
+
+    async def ReissueCertificate(self, request, context):  # type: ignore[no-untyped-def]
+        number = _number(request.number)
+
+        async def work(session) -> pb.ReissueCertificateResponse:  # type: ignore[no-untyped-def]
+            now = _now()
+            old, new = await service.reissue(
+                SqlCertificateRepository(session), number=number, reason=request.reason,
+                now=now, principal=caller().label, batch_id=uuid.UUID(request.request_id))
+            return pb.ReissueCertificateResponse(old_certificate=certificate_to_pb(old, now),
+                                                 new_certificate=certificate_to_pb(new, now))
+
+        return await run_once(self.deps.db, SERVICE + "ReissueCertificate", request,
+                              pb.ReissueCertificateResponse, work)
+
+    async def ExpireCertificates(self, request, context):  # type: ignore[no-untyped-def]
+        async def work(session) -> pb.ExpireCertificatesResponse:  # type: ignore[no-untyped-def]
+            rows = await expire_due(session, _now())
+            return pb.ExpireCertificatesResponse(
+                expired_count=sum(n for _, n, _ in rows),
+                written_off=[money(amount, currency) for currency, _, amount in rows])
+
+        return await run_once(self.deps.db, SERVICE + "ExpireCertificates", request,
+                              pb.ExpireCertificatesResponse, work)
+
+    async def GetCertificateUsageReport(self, request, context):  # type: ignore[no-untyped-def]
+        bad = Violations()
+        start = _time(request.from_time, "from_time", bad)
+        end = _time(request.to_time, "to_time", bad)
+        if start is None and not bad.items:
+            bad.add("from_time", "required")
+        if end is None and not any(v.field == "to_time" for v in bad.items):
+            bad.add("to_time", "required")
+        if start and end and start >= end:
+            bad.add("to_time", "must be after from_time")
+        bad.raise_if_any()
+        assert start is not None and end is not None
+        async with self.deps.db.transaction() as session:
+            rows = await usage_report(session, start, end, request.store_code)
+        return pb.GetCertificateUsageReportResponse(rows=[usage_to_pb(r) for r in rows])

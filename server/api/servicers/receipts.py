@@ -1,0 +1,134 @@
+"""ReceiptService: Confirm, Refund and Cancel write the ledger; CalculateReceipt is mixed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
+
+from server.api.convert import money, timestamp
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid, run_once
+from server.api.servicers.calculate import CalculateReceiptMixin
+from server.db.ledger_idempotency import run_once_raw
+from server.db.ledger_receipts import PaymentIn, Refunded, confirm_receipt, refund_receipt
+from server.db.ledger_repo import card_holder, raw_connection
+from server.errors import Violations, invalid
+from server.receipts.calculation import Calculation, decode_calculation
+from server.verification.tokens import check_verification_token
+
+SERVICE = "/kopilka.v1.ReceiptService/"
+R = receipts_pb2
+METHODS = {
+    R.PAYMENT_METHOD_CASH: "cash", R.PAYMENT_METHOD_BANK_CARD: "bank_card",
+    R.PAYMENT_METHOD_CASH_ACCOUNT: "cash_account", R.PAYMENT_METHOD_CERTIFICATE: "certificate",
+    R.PAYMENT_METHOD_ONLINE: "online",
+}
+METHOD_TO_PB = {v: k for k, v in METHODS.items()}
+STATES = {
+    "confirmed": R.RECEIPT_STATE_CONFIRMED,
+    "partially_refunded": R.RECEIPT_STATE_PARTIALLY_REFUNDED,
+    "refunded": R.RECEIPT_STATE_REFUNDED,
+    "cancelled": R.RECEIPT_STATE_CANCELLED,
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_payments(request: receipts_pb2.ConfirmReceiptRequest, calc: Calculation
+                   ) -> list[PaymentIn]:
+    """Payments as the ledger stores them; every bad one named, and they must add up."""
+    errors = Violations()
+    payments = []
+    for i, p in enumerate(request.payments):
+        method = METHODS.get(p.method)
+        if method is None:
+            errors.add(f"payments[{i}].method", "required: a known payment method")
+        if p.amount_minor <= 0:
+            errors.add(f"payments[{i}].amount_minor", "must be positive")
+        if method == "certificate" and not p.certificate_number:
+            errors.add(f"payments[{i}].certificate_number", "required for a certificate")
+        if method == "cash_account" and not calc.member_id:
+            errors.add(f"payments[{i}].method", "a cash account needs a member's card")
+        payments.append(PaymentIn(method or "", p.amount_minor, p.certificate_number))
+    errors.raise_if_any()
+    paid = sum(p.amount_minor for p in payments)
+    if paid != calc.total_minor:
+        raise invalid("payments", f"add up to {paid}, the receipt total is {calc.total_minor}")
+    return payments
+
+
+def _refund_pb(result: Refunded) -> list[receipts_pb2.PaymentRefund]:
+    return [R.PaymentRefund(method=METHOD_TO_PB[m], amount_minor=a, certificate_number=c)
+            for m, a, c in result.payment_refunds]
+
+
+class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    async def ConfirmReceipt(self, request, context):  # type: ignore[no-untyped-def]
+        request_id = parse_uuid(request.request_id, "request_id")
+        if not request.calculation_id:
+            raise invalid("calculation_id", "required")
+        if not request.receipt_number or len(request.receipt_number) > 64:
+            raise invalid("receipt_number", "required, at most 64 characters")
+        now = _now()
+        calc = decode_calculation(self.deps.signer, request.calculation_id, now)
+        payments = parse_payments(request, calc)
+        spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
+        principal = caller().label
+
+        async def work(session) -> receipts_pb2.ConfirmReceiptResponse:  # type: ignore[no-untyped-def]
+            if spends and calc.card_number:
+                _, needs_token = await card_holder(await raw_connection(session),
+                                                   calc.card_number)
+                if needs_token:
+                    check_verification_token(self.deps.signer, request.verification_token,
+                                             calc.card_number, now)
+            done = await confirm_receipt(session, calc, request.receipt_number, payments,
+                                         request_id, principal, now)
+            if done.first_answer is not None:
+                return R.ConfirmReceiptResponse.FromString(done.first_answer)
+            return R.ConfirmReceiptResponse(
+                receipt_id=str(done.receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
+                points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
+                points_balance=done.points_balance, confirm_time=timestamp(now))
+
+        return await run_once_raw(self.deps.db, SERVICE + "ConfirmReceipt", request,
+                              R.ConfirmReceiptResponse, work)
+
+    async def RefundReceipt(self, request, context):  # type: ignore[no-untyped-def]
+        receipt_id = parse_uuid(request.receipt_id, "receipt_id")
+        lines = [(x.line_no, x.quantity_milli) for x in request.lines] or None
+        principal = caller().label
+
+        async def work(session) -> receipts_pb2.RefundReceiptResponse:  # type: ignore[no-untyped-def]
+            result = await refund_receipt(session, receipt_id, lines, principal, _now())
+            return R.RefundReceiptResponse(
+                refund_total=money(result.money_minor, result.currency),
+                points_reversed=result.points_reversed, points_returned=result.points_returned,
+                state=STATES[result.state],
+                points_shortfall=money(result.shortfall, result.currency),
+                payment_refunds=_refund_pb(result))
+
+        return await run_once(self.deps.db, SERVICE + "RefundReceipt", request,
+                              R.RefundReceiptResponse, work)
+
+    async def CancelReceipt(self, request, context):  # type: ignore[no-untyped-def]
+        receipt_id = parse_uuid(request.receipt_id, "receipt_id")
+        if not request.reason.strip():
+            raise invalid("reason", "required")
+        principal = caller().label
+
+        async def work(session) -> receipts_pb2.CancelReceiptResponse:  # type: ignore[no-untyped-def]
+            result = await refund_receipt(session, receipt_id, None, principal, _now(),
+                                          cancel=True, reason=request.reason.strip())
+            return R.CancelReceiptResponse(
+                state=STATES[result.state], points_reversed=result.points_reversed,
+                points_returned=result.points_returned, payment_refunds=_refund_pb(result))
+
+        return await run_once(self.deps.db, SERVICE + "CancelReceipt", request,
+                              R.CancelReceiptResponse, work)

@@ -1,0 +1,82 @@
+"""`kopilka plugins`: which plugins are loaded, from which distribution, and what they offer.
+
+Reads the same KOPILKA_* settings the server does, so it shows what a server started with
+this environment would load: disabled plugins, unconfigured channels and configuration
+errors (exit code 1) included. It opens no connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+
+from server.settings import Settings
+
+
+@dataclass
+class PluginRow:
+    name: str
+    distribution: str
+    version: str
+    channels: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cmd = sub.add_parser("plugins", help="list loaded plugins, their versions and channels")
+    cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    cmd.set_defaults(func=cmd_plugins)
+
+
+def plugin_rows(settings: Settings) -> tuple[list[PluginRow], list[str]]:
+    """Loaded plugins with the channels each provides under `settings`; and disabled names."""
+    from plugins.host import PluginHost
+    from plugins.manager import build_plugin_manager, disabled_from_env
+    from server.features.outbox import plugin_sections
+
+    pm = build_plugin_manager()
+    sections = plugin_sections(settings)
+    rows = {info.name: PluginRow(info.name, info.distribution or "(module)",
+                                 info.version or "-")
+            for info in PluginHost(pm, sections).list_plugins()}
+    for hook_name in sorted(name for name in dir(pm.hook) if name.startswith("kopilka_")):
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name in rows:
+                rows[impl.plugin_name].hooks.append(hook_name)
+    for impl in pm.hook.kopilka_message_channels.get_hookimpls():
+        row = rows.get(impl.plugin_name)
+        if row is None:
+            continue
+        try:
+            channels = impl.function(*[{"settings": sections}[a] for a in impl.argnames])
+            row.channels = sorted(channel.name for channel in channels)
+        except Exception as exc:  # a bad section: show it rather than crash the listing
+            row.error = f"{type(exc).__name__}: {exc}"
+    return sorted(rows.values(), key=lambda r: r.name), sorted(disabled_from_env(os.environ))
+
+
+def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
+    rows, disabled = plugin_rows(settings)
+    if args.json:
+        print(json.dumps({"plugins": [asdict(r) for r in rows], "disabled": disabled},
+                         ensure_ascii=False, indent=2))
+    else:
+        table = [("PLUGIN", "DISTRIBUTION", "VERSION", "CHANNELS", "HOOKS")] + [
+            (r.name, r.distribution, r.version,
+             f"error: {r.error}" if r.error else ", ".join(r.channels) or "-",
+             ", ".join(h.removeprefix("kopilka_") for h in r.hooks))
+            for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(4)]
+        for row in table:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                  + "  " + row[4])
+        if disabled:
+            print(f"disabled: {', '.join(disabled)}")
+        if not any(r.channels for r in rows):
+            print("no message channels configured (set KOPILKA_SMPP_HOST or KOPILKA_SMTP_HOST)",
+                  file=sys.stderr)
+    return 1 if any(r.error for r in rows) else 0

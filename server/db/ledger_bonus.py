@@ -1,0 +1,96 @@
+"""Points and cash operations outside receipts: redeem, balance, adjust, lists, conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from server.accounts.accrual import Lot
+from server.db import ledger_sql as q
+from server.db.ledger_repo import card_holder, consume_lots, insufficient, points_balance
+from server.errors import DomainError, ErrorKind, invalid, not_found
+
+
+async def redeem_by_card(conn: asyncpg.Connection, card_number: str, points: int,
+                         verified: bool, reference: str, principal: str
+                         ) -> tuple[uuid.UUID, int]:
+    """Spend points of the card's member in one statement; (tx id, balance) or a refusal."""
+    tx_id = uuid.uuid4()
+    row = await conn.fetchrow(q.REDEEM_BY_CARD, card_number, points, tx_id, reference,
+                              principal, verified)
+    if row is None:  # say why: card, verification, or balance
+        member_id, needs_token = await card_holder(conn, card_number)
+        if needs_token and not verified:
+            raise DomainError(ErrorKind.FAILED_PRECONDITION, "VERIFICATION_REQUIRED",
+                              "this card requires an SMS verification: call "
+                              "SendVerificationCode and VerifySMS, then pass the token")
+        raise insufficient("points", await points_balance(conn, member_id))
+    await consume_lots(conn, row["member_id"], points, tx_id)
+    return tx_id, int(row["balance"])
+
+
+async def member_of_card(conn: asyncpg.Connection, card_number: str, field_path: str
+                         ) -> uuid.UUID:
+    """The member a card belongs to, whatever the card's state (for operators and reads)."""
+    if not card_number:
+        raise invalid(field_path, "required")
+    row = await conn.fetchrow("SELECT member_id FROM cards WHERE number = $1", card_number)
+    if row is None:
+        raise not_found("card", card_number, "CARD_NOT_FOUND")
+    if row["member_id"] is None:
+        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ASSIGNED",
+                          "the card belongs to no member")
+    return row["member_id"]
+
+
+async def members_of_cards(conn: asyncpg.Connection, numbers: list[str], field_path: str
+                           ) -> list[uuid.UUID]:
+    """Distinct members of the cards, in order; unknown or unassigned cards named by index."""
+    rows = {r["number"]: r["member_id"] for r in await conn.fetch(
+        "SELECT number, member_id FROM cards WHERE number = ANY($1::text[])", numbers)}
+    from server.errors import Violations
+
+    errors = Violations()
+    members: dict[uuid.UUID, None] = {}
+    for i, number in enumerate(numbers):
+        if number not in rows:
+            errors.add(f"{field_path}[{i}]", "no such card")
+        elif rows[number] is None:
+            errors.add(f"{field_path}[{i}]", "the card belongs to no member")
+        else:
+            members[rows[number]] = None
+    errors.raise_if_any()
+    return list(members)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A member's balances and open lots (oldest-expiring first)."""
+
+    available: int
+    pending: int
+    cash: int
+    master_id: int | None
+    lots: list[tuple[int, dt.datetime, dt.datetime | None]]
+
+
+async def balance_of(conn: asyncpg.Connection, member_id: uuid.UUID) -> Balance:
+    from server.db.ledger_cash import cash_balance
+
+    kinds = {r["kind"]: int(r["balance"]) for r in await conn.fetch(
+        "SELECT kind, balance FROM ledger_accounts WHERE member_id = $1", member_id)}
+    cash, master = await cash_balance(conn, member_id)
+    lots = [(int(r["points_left"]), r["activation_at"], r["expiry_at"]) for r in await conn.fetch(
+        "SELECT points_left, activation_at, expiry_at FROM point_lots WHERE member_id = $1 "
+        "AND state IN ('active', 'pending') AND points_left > 0 "
+        "ORDER BY expiry_at ASC NULLS LAST, activation_at, id", member_id)]
+    return Balance(kinds.get("points", 0), kinds.get("points_pending", 0), cash, master, lots)
+
+
+def manual_lot(points: int, now: dt.datetime, activation: dt.datetime | None = None,
+               expiry: dt.datetime | None = None, rule_id: str = "manual") -> Lot:
+    """A lot created by an operator or a conversion: active now unless scheduled."""
+    return Lot(points, activation or now, expiry, rule_id)

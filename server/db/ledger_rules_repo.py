@@ -1,0 +1,40 @@
+"""The active accrual rule set: stored as JSON, compiled once into memory by its readers."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.accrual import CompiledRules, compile_rules
+from server.accounts.accrual_schema import AccrualRuleSet
+from server.accounts.rules_loader import dump_accrual_rules, parse_accrual_rules
+from server.db.database import Database
+from server.db.models_ledger import AccrualRuleSetRow
+
+
+async def apply_accrual_rules(session: AsyncSession, rule_set: AccrualRuleSet,
+                              principal: str = "") -> int:
+    """Store a validated rule set as the active one; its row id."""
+    return int(await session.scalar(
+        insert(AccrualRuleSetRow).values(
+            version=rule_set.version, document=json.loads(dump_accrual_rules(rule_set)),
+            principal=principal,
+        ).returning(AccrualRuleSetRow.id)
+    ))
+
+
+async def active_accrual_rules(session: AsyncSession) -> AccrualRuleSet:
+    """The newest applied rule set, or an empty one (no points) when none was applied."""
+    document = await session.scalar(
+        select(AccrualRuleSetRow.document).order_by(AccrualRuleSetRow.id.desc()).limit(1))
+    if document is None:
+        return AccrualRuleSet(version="none")
+    return parse_accrual_rules(document)
+
+
+async def load_compiled_accrual_rules(db: Database) -> CompiledRules:
+    """What CalculateReceipt keeps in memory: call at start and after `bonus-rules apply`."""
+    async with db.transaction() as session:
+        return compile_rules(await active_accrual_rules(session))

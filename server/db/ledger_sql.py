@@ -1,0 +1,111 @@
+"""Hot-path SQL of the ledger, as single statements run as asyncpg prepared statements.
+
+Money moves with `UPDATE ... WHERE balance >= $n RETURNING` so an account can never be
+overdrawn, however many calls race: PostgreSQL re-checks the condition on the newest row
+version after waiting for the row lock. The benchmark runs these very texts under pgbench.
+
+Lock order (no deadlocks): a member's points account, then points_pending, then cash; lots
+are only changed while their member's points account row is locked.
+"""
+
+CLAIM = """
+INSERT INTO idempotency_records (request_id, method, request_hash) VALUES ($1, $2, $3)
+ON CONFLICT (request_id) DO NOTHING RETURNING request_id"""
+
+PRIOR = "SELECT method, request_hash, response FROM idempotency_records WHERE request_id = $1"
+
+STORE = "UPDATE idempotency_records SET response = $2 WHERE request_id = $1"
+
+NEW_TX = """
+INSERT INTO ledger_transactions (id, kind, receipt_id, reason, principal)
+VALUES ($1, $2, $3, $4, $5)"""
+
+# $1 card, $2 points, $3 tx id, $4 reason, $5 principal, $6 verified (bool)
+REDEEM_BY_CARD = """
+WITH c AS (
+  SELECT c.member_id FROM cards c JOIN card_types t ON t.code = c.card_type
+  WHERE c.number = $1 AND c.state = 'active' AND c.member_id IS NOT NULL
+    AND ($6::boolean OR NOT t.requires_verification)),
+a AS (
+  UPDATE ledger_accounts SET balance = balance - $2::bigint
+  WHERE member_id = (SELECT member_id FROM c) AND kind = 'points' AND balance >= $2
+  RETURNING id, member_id, balance),
+t AS (
+  INSERT INTO ledger_transactions (id, kind, reason, principal)
+  SELECT $3, 'redeem', $4, $5 FROM a),
+e AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3, id, -$2 FROM a)
+SELECT member_id, balance FROM a"""
+
+# $1 member, $2 amount > 0, $3 tx id, $4 account kind
+DEBIT = """
+WITH a AS (
+  UPDATE ledger_accounts SET balance = balance - $2::bigint
+  WHERE member_id = $1 AND kind = $4 AND balance >= $2
+  RETURNING id, balance),
+e AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3, id, -$2 FROM a)
+SELECT balance FROM a"""
+
+# Spend $2 points of member $1 from active lots, oldest-expiring first (account row locked).
+CONSUME_LOTS = """
+WITH pick AS (
+  SELECT id, LEAST(points_left, $2::bigint - (cum - points_left)) AS take FROM (
+    SELECT id, points_left,
+           sum(points_left) OVER (ORDER BY expiry_at ASC NULLS LAST, activation_at, id)::bigint
+             AS cum
+    FROM point_lots WHERE member_id = $1 AND state = 'active' AND points_left > 0) s
+  WHERE cum - points_left < $2::bigint),
+u AS (
+  UPDATE point_lots l SET points_left = l.points_left - p.take FROM pick p WHERE l.id = p.id
+  RETURNING l.id, p.take),
+m AS (INSERT INTO lot_movements (tx_id, lot_id, points) SELECT $3, id, -take FROM u)
+SELECT coalesce(sum(take), 0)::bigint FROM u"""
+
+# Credit member $1: $2 active points, $3 pending points; create lots (arrays $6..$9) whose
+# activation <= $5 start active. Returns the points balance.
+ACCRUE = """
+WITH a AS (
+  INSERT INTO ledger_accounts (member_id, kind, balance) VALUES ($1, 'points', $2::bigint)
+  ON CONFLICT (member_id, kind) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance
+  RETURNING id, balance),
+ea AS (INSERT INTO ledger_entries (tx_id, account_id, amount)
+       SELECT $4, id, $2::bigint FROM a WHERE $2::bigint > 0),
+p AS (
+  INSERT INTO ledger_accounts (member_id, kind, balance)
+  SELECT $1, 'points_pending', $3::bigint WHERE $3::bigint > 0
+  ON CONFLICT (member_id, kind) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance
+  RETURNING id),
+ep AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $4, id, $3::bigint FROM p),
+l AS (
+  INSERT INTO point_lots (member_id, tx_id, receipt_id, rule_id, points_initial, points_left,
+                          state, activation_at, expiry_at)
+  SELECT $1, $4, $10, x.rule_id, x.points, x.points,
+         CASE WHEN x.act <= $5 THEN 'active' ELSE 'pending' END, x.act, x.exp
+  FROM unnest($6::text[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])
+       AS x(rule_id, points, act, exp)
+  RETURNING id, points_initial),
+m AS (INSERT INTO lot_movements (tx_id, lot_id, points) SELECT $4, id, points_initial FROM l)
+SELECT balance FROM a"""
+
+# $1 receipt id ... see ledger_receipts.insert_receipt for the parameter list.
+INSERT_RECEIPT = """
+WITH r AS (
+  INSERT INTO receipts (id, store_code, terminal_id, receipt_number, member_id, card_number,
+                        state, currency, subtotal_minor, discount_total_minor, total_minor)
+  VALUES ($1, $2, $3, $4, $5, $6, 'confirmed', $7, $8, $9, $10)
+  ON CONFLICT ON CONSTRAINT uq_receipt_number DO NOTHING RETURNING id),
+d AS (
+  INSERT INTO receipt_details (receipt_id, request_id, tx_id, lines, payments, points_accrued,
+                               points_redeemed)
+  SELECT id, $11, $12, $13::jsonb, $14::jsonb, $15, $16 FROM r)
+INSERT INTO ledger_transactions (id, kind, receipt_id, principal)
+SELECT $12, 'receipt', id, $17 FROM r RETURNING receipt_id"""
+
+FIRST_CONFIRM_ANSWER = """
+SELECT i.response FROM receipts r
+JOIN receipt_details d ON d.receipt_id = r.id
+JOIN idempotency_records i ON i.request_id = d.request_id
+WHERE r.store_code = $1 AND r.terminal_id = $2 AND r.receipt_number = $3"""
+
+CARD_FOR_SPENDING = """
+SELECT c.member_id, c.state, t.requires_verification FROM cards c
+JOIN card_types t ON t.code = c.card_type WHERE c.number = $1"""

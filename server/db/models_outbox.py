@@ -1,0 +1,120 @@
+"""Outbox queue and mailing history (migration 0005).
+
+`outbox` is the work queue: one row per message or domain event, written in the
+transaction of the business change and claimed by the dispatcher with SKIP LOCKED.
+`mailings` is the history of every message (what, to whom, state, attempts, times);
+`mailing_parts` maps provider message ids (one per SMS part) to their mailing, and
+`delivery_reports` logs every receipt as received, so a receipt that beats the
+submit response is applied when the ids get recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.models import Base, _now
+
+
+class Mailing(Base):
+    """One message to one recipient and what became of it."""
+
+    __tablename__ = "mailings"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(254), nullable=False)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    # For texts carrying a secret (a one-time code): replaces `body` once the message is
+    # settled, so the secret is kept only while it may still need sending.
+    redacted_body: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(128), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivery_error_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = _now()
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    final_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued', 'sent', 'delivered', 'undeliverable', 'failed')",
+            name="state_known"),
+        Index("ix_mailings_reference", "reference"),
+        Index("ix_mailings_recipient_time", "recipient", "created_at"),
+    )
+
+
+class OutboxItem(Base):
+    """A message or domain event waiting for delivery (or settled: done / failed)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    mailing_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("mailings.id"), nullable=True, index=True)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = _now()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("kind IN ('message', 'event')", name="kind_known"),
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="state_known"),
+        CheckConstraint(
+            "(kind = 'message' AND mailing_id IS NOT NULL) OR "
+            "(kind = 'event' AND event_id IS NOT NULL AND event_type IS NOT NULL)",
+            name="kind_fields"),
+        Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+    )
+
+
+class MailingPart(Base):
+    """A provider message id (one SMS part) of a mailing, with its latest receipt state."""
+
+    __tablename__ = "mailing_parts"
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider_message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    mailing_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("mailings.id"), nullable=False, index=True)
+    part: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class DeliveryReportLog(Base):
+    """Every delivery receipt as received (append-only)."""
+
+    __tablename__ = "delivery_reports"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider_message_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    raw: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    received_at: Mapped[dt.datetime] = _now()
+    __table_args__ = (
+        Index("ix_delivery_reports_message", "channel", "provider_message_id"),
+    )

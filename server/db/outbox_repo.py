@@ -1,0 +1,258 @@
+"""Outbox storage: the enqueue helpers other features call inside their transaction,
+and the dispatcher's store (claim with SKIP LOCKED, settle, delivery receipts).
+
+Scheduling uses the database clock (`now()`), so every worker process agrees on what
+is due. Settling a retry or failure only applies while the row still carries this
+attempt's number: if a lease expired and another worker re-claimed the row, the newer
+claim wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plugins.contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
+from server.db.database import Database
+from server.db.models_outbox import DeliveryReportLog, Mailing, MailingPart, OutboxItem
+from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage
+from server.outbox.policy import Decision, Verdict
+
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_FAILED_PART_STATES = ("undeliverable", "expired", "rejected", "deleted")
+# Once settled, a text with a secret keeps only its masked version.
+_REDACT: dict[str, Any] = {"body": func.coalesce(Mailing.redacted_body, Mailing.body),
+                           "redacted_body": None}
+
+
+async def enqueue_message(
+    session: AsyncSession, *, channel: str, recipient: str, text: str,
+    subject: str | None = None, reference: str, redacted_text: str | None = None,
+) -> uuid.UUID:
+    """Queue a message in the caller's transaction; returns the mailing id.
+
+    Nothing is sent unless the transaction commits, and once it commits the message is
+    sent even if the provider is down right now (retried with backoff). `redacted_text`
+    (the text with its secret masked) replaces the text in the history once the message
+    is sent or has finally failed.
+    """
+    if not channel or not recipient or not text or not reference:
+        raise ValueError("channel, recipient, text and reference are required")
+    mailing_id = uuid.uuid4()
+    await session.execute(insert(Mailing).values(
+        id=mailing_id, channel=channel, recipient=recipient, subject=subject, body=text,
+        redacted_body=redacted_text, reference=reference[:128], state="queued", attempts=0))
+    await session.execute(insert(OutboxItem).values(kind="message", mailing_id=mailing_id))
+    return mailing_id
+
+
+async def enqueue_event(
+    session: AsyncSession, event_type: str, payload: Mapping[str, Any]
+) -> uuid.UUID:
+    """Queue a domain event ("receipt.confirmed") for plugins; returns its event id."""
+    if not _EVENT_TYPE.match(event_type):
+        raise ValueError(f"event type must be dotted lower-case words, got {event_type!r}")
+    event_id = uuid.uuid4()
+    await session.execute(insert(OutboxItem).values(
+        kind="event", event_id=event_id, event_type=event_type,
+        payload=json.loads(json.dumps(dict(payload)))))  # fail here, not in the dispatcher
+    return event_id
+
+
+@dataclass(frozen=True, slots=True)
+class MailingView:
+    """A mailing with its parts, as the history shows it."""
+
+    id: uuid.UUID
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    reference: str
+    state: str
+    attempts: int
+    last_error: str | None
+    delivery_error_code: str | None
+    provider_message_ids: tuple[str, ...]
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    final_at: dt.datetime | None
+
+
+async def mailing(session: AsyncSession, mailing_id: uuid.UUID) -> MailingView | None:
+    """One mailing from the history, or None."""
+    row = await session.get(Mailing, mailing_id, populate_existing=True)
+    if row is None:
+        return None
+    ids = (await session.scalars(
+        select(MailingPart.provider_message_id).where(MailingPart.mailing_id == mailing_id)
+        .order_by(MailingPart.part))).all()
+    return MailingView(row.id, row.channel, row.recipient, row.subject, row.body, row.reference,
+                       row.state, row.attempts, row.last_error, row.delivery_error_code,
+                       tuple(ids), row.created_at, row.sent_at, row.final_at)
+
+
+_CLAIM = text("""
+WITH due AS (
+    SELECT id FROM outbox
+    WHERE state = 'pending' AND next_attempt_at <= now()
+    ORDER BY next_attempt_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE outbox AS o
+SET attempts = o.attempts + 1,
+    next_attempt_at = now() + make_interval(secs => :lease)
+FROM due WHERE o.id = due.id
+RETURNING o.id, o.kind, o.attempts, o.mailing_id, o.event_id, o.event_type, o.payload,
+          o.created_at
+""")
+
+
+class SqlOutboxStore:
+    """`server.outbox.model.OutboxStore` over PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[Claimed]:
+        async with self.db.transaction() as session:
+            rows = (await session.execute(
+                _CLAIM, {"limit": limit, "lease": lease_seconds})).all()
+            mailing_ids = [r.mailing_id for r in rows if r.kind == "message"]
+            mailings = {m.id: m for m in (await session.scalars(
+                select(Mailing).where(Mailing.id.in_(mailing_ids)))).all()} if mailing_ids else {}
+        claimed: list[Claimed] = []
+        for r in sorted(rows, key=lambda r: r.id):
+            if r.kind == "message":
+                m = mailings[r.mailing_id]
+                claimed.append(ClaimedMessage(r.id, r.attempts, m.id, OutgoingMessage(
+                    channel=m.channel, recipient=m.recipient, body=m.body, subject=m.subject,
+                    reference=str(m.id))))
+            else:
+                claimed.append(ClaimedEvent(r.id, r.attempts, DomainEvent(
+                    type=r.event_type, payload=r.payload or {}, event_id=str(r.event_id),
+                    occurred_at=r.created_at)))
+        return claimed
+
+    async def settle_message(
+        self, item: ClaimedMessage, result: SendResult, decision: Decision
+    ) -> None:
+        async with self.db.transaction() as session:
+            if decision.verdict is Verdict.DONE:
+                await session.execute(update(OutboxItem).where(OutboxItem.id == item.item_id)
+                                      .values(state="done", finished_at=func.now(),
+                                              last_error=None))
+                await session.execute(
+                    update(Mailing).where(Mailing.id == item.mailing_id)
+                    .where(Mailing.state.in_(("queued", "failed")))
+                    .values(state="sent", attempts=item.attempt, sent_at=func.now(),
+                            updated_at=func.now(), last_error=None, final_at=None,
+                            **_REDACT))
+                await self._record_parts(session, item, result.provider_message_ids)
+                return
+            if not await self._settle_item(session, item.item_id, item.attempt,
+                                           result.error, decision):
+                return  # a newer claim owns the row
+            values: dict[str, Any] = {"attempts": item.attempt, "last_error": result.error,
+                                      "updated_at": func.now()}
+            if decision.verdict is Verdict.FAILED:
+                values.update(state="failed", final_at=func.now(), **_REDACT)
+            await session.execute(update(Mailing).where(Mailing.id == item.mailing_id)
+                                  .where(Mailing.state == "queued").values(**values))
+
+    async def settle_event(self, item: ClaimedEvent, error: str | None,
+                           decision: Decision) -> None:
+        async with self.db.transaction() as session:
+            await self._settle_item(session, item.item_id, item.attempt, error, decision)
+
+    async def record_delivery(self, report: DeliveryReport) -> bool:
+        async with self.db.transaction() as session:
+            await session.execute(insert(DeliveryReportLog).values(
+                channel=report.channel, provider_message_id=report.provider_message_id,
+                state=report.state.value, error_code=report.error_code, raw=report.raw))
+            mailing_id = await session.scalar(
+                update(MailingPart)
+                .where(MailingPart.channel == report.channel,
+                       MailingPart.provider_message_id == report.provider_message_id)
+                .values(state=report.state.value, error_code=report.error_code,
+                        updated_at=func.now())
+                .returning(MailingPart.mailing_id))
+            if mailing_id is None:
+                return False  # kept in the log; applied when the send records its ids
+            await _refresh_mailing_state(session, mailing_id)
+            return True
+
+    async def _settle_item(self, session: AsyncSession, item_id: int, attempt: int,
+                           error: str | None, decision: Decision) -> bool:
+        values: dict[str, Any] = {"last_error": error}
+        if decision.verdict is Verdict.DONE:
+            values.update(state="done", finished_at=func.now())
+        elif decision.verdict is Verdict.FAILED:
+            values.update(state="failed", finished_at=func.now())
+        else:
+            values["next_attempt_at"] = func.now() + func.make_interval(
+                0, 0, 0, 0, 0, 0, decision.delay_seconds)
+        settled = await session.scalar(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.attempts == attempt,
+                   OutboxItem.state == "pending")
+            .values(**values).returning(OutboxItem.id))
+        return settled is not None
+
+    async def _record_parts(self, session: AsyncSession, item: ClaimedMessage,
+                            ids: tuple[str, ...]) -> None:
+        """Map provider ids to the mailing and apply receipts that arrived before."""
+        if not ids:
+            return
+        channel = item.message.channel
+        for part, provider_id in enumerate(ids, start=1):
+            stmt = pg_insert(MailingPart).values(
+                channel=channel, provider_message_id=provider_id, mailing_id=item.mailing_id,
+                part=part, state="sent")
+            await session.execute(stmt.on_conflict_do_update(  # providers recycle ids
+                index_elements=["channel", "provider_message_id"],
+                set_={"mailing_id": item.mailing_id, "part": part, "state": "sent",
+                      "error_code": None, "updated_at": func.now()}))
+        early = (await session.execute(
+            select(DeliveryReportLog.provider_message_id, DeliveryReportLog.state,
+                   DeliveryReportLog.error_code)
+            .where(DeliveryReportLog.channel == channel,
+                   DeliveryReportLog.provider_message_id.in_(ids),
+                   DeliveryReportLog.received_at >= func.now() - text("interval '1 hour'"))
+            .order_by(DeliveryReportLog.id))).all()
+        for provider_id, state, error_code in early:
+            await session.execute(
+                update(MailingPart).where(MailingPart.channel == channel,
+                                          MailingPart.provider_message_id == provider_id)
+                .values(state=state, error_code=error_code))
+        if early:
+            await _refresh_mailing_state(session, item.mailing_id)
+
+
+async def _refresh_mailing_state(session: AsyncSession, mailing_id: uuid.UUID) -> None:
+    """delivered when every part is; undeliverable as soon as one part finally failed."""
+    parts = (await session.execute(
+        select(MailingPart.state, MailingPart.error_code)
+        .where(MailingPart.mailing_id == mailing_id))).all()
+    failed = [p for p in parts if p.state in _FAILED_PART_STATES]
+    if failed:
+        values: dict[str, Any] = {"state": "undeliverable",
+                                  "delivery_error_code": failed[0].error_code}
+    elif parts and all(p.state == "delivered" for p in parts):
+        values = {"state": "delivered", "delivery_error_code": None}
+    else:
+        return
+    await session.execute(
+        update(Mailing).where(Mailing.id == mailing_id,
+                              Mailing.state.in_(("sent", "delivered", "undeliverable")))
+        .values(**values, final_at=func.now(), updated_at=func.now()))

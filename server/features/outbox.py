@@ -1,0 +1,91 @@
+"""Wires plugins and the outbox into the App: plugin host from settings, channel start
+with delivery receipts recorded in the mailing history, the dispatcher task.
+
+`app.deps.extras["plugins"]` is the PluginHost, `app.deps.extras["outbox"]` the
+dispatcher (absent when KOPILKA_OUTBOX_ENABLED=false, e.g. on a read-only replica node).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from plugins.contracts import DeliveryReport
+from plugins.host import PluginHost
+from plugins.manager import build_plugin_manager
+from server.db.outbox_repo import SqlOutboxStore
+from server.outbox.dispatcher import OutboxDispatcher
+from server.outbox.policy import RetryPolicy
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.app import App
+
+log = logging.getLogger("kopilka.outbox")
+
+
+def plugin_sections(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Per-plugin settings sections: the typed smpp_/smtp_ fields plus plugin_settings."""
+    sections: dict[str, dict[str, Any]] = {}
+    if settings.smpp_host:
+        sections["smpp"] = {
+            "host": settings.smpp_host, "port": settings.smpp_port,
+            "system_id": settings.smpp_system_id, "password": settings.smpp_password,
+            "source_addr": settings.smpp_source_addr,
+        }
+    if settings.smtp_host:
+        sections["email"] = {
+            "host": settings.smtp_host, "port": settings.smtp_port,
+            "sender": settings.smtp_sender, "username": settings.smtp_username,
+            "password": settings.smtp_password, "use_tls": settings.smtp_use_tls,
+            "start_tls": settings.smtp_start_tls,
+        }
+    for name, extra in settings.plugin_settings.items():
+        sections[name] = {**sections.get(name, {}), **extra}
+    return sections
+
+
+def build_plugin_host(settings: Settings) -> PluginHost:
+    """Load plugins and create their providers now, so bad configuration stops start-up."""
+    host = PluginHost(build_plugin_manager(), plugin_sections(settings))
+    host.message_channels()
+    return host
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.outbox_max_attempts,
+                       base_seconds=settings.outbox_backoff_seconds,
+                       max_seconds=settings.outbox_backoff_max_seconds)
+
+
+def setup_outbox(app: App) -> None:
+    """FEATURE_SETUP entry: plugin host, delivery receipts, outbox dispatcher."""
+    settings = app.settings
+    host = build_plugin_host(settings)
+    store = SqlOutboxStore(app.db)
+    app.deps.extras["plugins"] = host
+    dispatcher = None
+    if settings.outbox_enabled:
+        dispatcher = OutboxDispatcher(
+            store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds)
+        app.deps.extras["outbox"] = dispatcher
+
+    async def on_delivery_report(report: DeliveryReport) -> None:
+        # Raising (database down) makes the channel ask the provider to redeliver.
+        if not await store.record_delivery(report):
+            log.info("receipt for unknown %s message %s kept for later", report.channel,
+                     report.provider_message_id)
+
+    async def start(app: App) -> None:
+        await host.start_channels(on_delivery_report)
+        if dispatcher is not None:
+            dispatcher.start()
+
+    async def stop(app: App) -> None:
+        if dispatcher is not None:
+            await dispatcher.stop(grace=settings.shutdown_grace_seconds)
+        await host.stop_channels()
+
+    app.on_start.append(start)
+    app.on_stop.append(stop)

@@ -1,0 +1,130 @@
+"""The outbox dispatcher: claims due items, delivers them, records every outcome.
+
+It runs as one asyncio task per server process; several processes (or hosts) share the
+table safely because claiming uses FOR UPDATE SKIP LOCKED plus a lease. A send never
+runs inside a database transaction, so a slow provider holds no locks or connections.
+Delivery is at least once: a process that dies mid-send leaves the lease to expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from plugins.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
+from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
+from server.outbox.policy import RetryPolicy, Verdict
+
+log = logging.getLogger("kopilka.outbox")
+
+
+class _Failure(Protocol):
+    plugin: str
+    error: BaseException
+
+
+class DeliveryHost(Protocol):
+    """What the dispatcher needs from the plugin host (plugins.host.PluginHost)."""
+
+    def message_channels(self) -> Mapping[str, MessageChannel]: ...
+
+    def emit_event(self, event: DomainEvent) -> Sequence[_Failure]: ...
+
+
+class OutboxDispatcher:
+    """Delivers outbox items in batches; `wake()` after a commit skips the poll wait."""
+
+    def __init__(
+        self, store: OutboxStore, host: DeliveryHost, policy: RetryPolicy, *,
+        batch_size: int = 20, poll_seconds: float = 1.0, lease_seconds: float = 120.0,
+    ) -> None:
+        self.store = store
+        self.host = host
+        self.policy = policy
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for work now (call after committing an enqueue)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the batch in hand (up to `grace` seconds), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many items were handled."""
+        items = await self.store.claim_due(self.batch_size, self.lease_seconds)
+        if items:
+            await asyncio.gather(*(self._deliver(item) for item in items))
+        return len(items)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except Exception:  # the database may be down: keep the loop alive
+                log.exception("outbox pass failed")
+                handled = 0
+            if handled >= self.batch_size or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _deliver(self, item: Claimed) -> None:
+        try:
+            if isinstance(item, ClaimedMessage):
+                await self._send(item)
+            else:
+                await self._emit(item)
+        except Exception:  # recording failed; the lease expires and the item comes back
+            log.exception("outbox item %s could not be settled", item.item_id)
+
+    async def _send(self, item: ClaimedMessage) -> None:
+        channel = self.host.message_channels().get(item.message.channel)
+        if channel is None:
+            result = SendResult(SendStatus.RETRY_LATER,
+                                error=f"channel {item.message.channel!r} is not configured")
+        else:
+            try:
+                result = await channel.send(item.message)
+            except Exception as exc:  # a channel must not raise, but a bug must not lose mail
+                log.exception("channel %s raised", channel.name)
+                result = SendResult(SendStatus.RETRY_LATER, error=repr(exc))
+        decision = self.policy.after_send(result.status, item.attempt)
+        if decision.verdict is not Verdict.DONE:
+            log.warning("message %s attempt %d: %s (%s)", item.mailing_id, item.attempt,
+                        decision.verdict, result.error)
+        await self.store.settle_message(item, result, decision)
+
+    async def _emit(self, item: ClaimedEvent) -> None:
+        failures = self.host.emit_event(item.event)
+        if not failures:
+            await self.store.settle_event(item, None, self.policy.after_send(
+                SendStatus.ACCEPTED, item.attempt))
+            return
+        error = "; ".join(f"{f.plugin}: {f.error!r}" for f in failures)
+        await self.store.settle_event(item, error, self.policy.after_failure(item.attempt))

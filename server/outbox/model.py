@@ -1,0 +1,51 @@
+"""Items the dispatcher claims from the outbox and the outcomes it records."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from plugins.contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
+from server.outbox.policy import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A message whose `attempt`-th delivery this dispatcher now owns (under a lease)."""
+
+    item_id: int
+    attempt: int
+    mailing_id: uuid.UUID
+    message: OutgoingMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEvent:
+    """A domain event whose `attempt`-th delivery this dispatcher now owns."""
+
+    item_id: int
+    attempt: int
+    event: DomainEvent
+
+
+Claimed = ClaimedMessage | ClaimedEvent
+
+
+class OutboxStore(Protocol):
+    """Storage side of the outbox; each method is its own short transaction."""
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[Claimed]:
+        """Lock due pending rows (SKIP LOCKED), count the attempt, lease them, commit."""
+
+    async def settle_message(
+        self, item: ClaimedMessage, result: SendResult, decision: Decision
+    ) -> None:
+        """Record the attempt in the outbox and the mailing history."""
+
+    async def settle_event(self, item: ClaimedEvent, error: str | None,
+                           decision: Decision) -> None:
+        """Record the attempt of an event delivery."""
+
+    async def record_delivery(self, report: DeliveryReport) -> bool:
+        """Log a receipt and update the mailing it belongs to; False if none (yet)."""

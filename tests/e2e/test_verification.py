@@ -1,0 +1,338 @@
+"""SMS verification (seed 000) end to end: real gRPC server, PostgreSQL and a real SMSC."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import grpc
+import pytest
+from kopilka.v1 import members_pb2
+from kopilka.v1 import verification_pb2 as V
+from sqlalchemy import func, select, update
+
+from server.db.models_verification import Verification
+from server.db.verification_repo import SqlVerificationRepository
+from server.errors import DomainError
+from server.verification.tokens import check_verification_token
+from tests.e2e.verification_support import (
+    code_in,
+    mailing_of,
+    register,
+    send_by_card,
+    send_by_phone,
+    server_settings,
+    setup_world,
+    till,
+    wait_mailing,
+)
+from tests.helpers import rpc_error
+from tests.smsc import Smsc
+
+
+@pytest.fixture
+def overrides() -> dict[str, object]:
+    return {}
+
+
+@pytest.fixture
+async def smsc():
+    peer = Smsc()
+    await peer.start()
+    yield peer
+    await peer.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, smsc, overrides):
+    return server_settings(tmp_path, smsc.port, **overrides)
+
+
+@pytest.fixture
+async def world(admin):
+    await setup_world(admin)
+
+
+async def sms_for(smsc: Smsc, count: int = 1):
+    await smsc.wait_for(lambda: len(smsc.submitted) >= count)
+    return smsc.submitted[count - 1]
+
+
+async def test_code_goes_out_as_ucs2_and_buys_a_token_for_the_card(
+        app, admin, world, make_key, client_for, smsc):
+    member = await register(admin)
+    card = member.cards[0].number
+    pos = await till(make_key, client_for)
+    before = dt.datetime.now(dt.UTC)
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    assert sent.masked_phone == "+38067***4567" and sent.card_number == card
+    assert sent.max_attempts == 3
+    expires = sent.expire_time.ToDatetime(dt.UTC)
+    assert dt.timedelta(minutes=5) <= expires - before < dt.timedelta(minutes=5, seconds=5)
+
+    sms = await sms_for(smsc)
+    assert sms.data_coding == 0x08 and sms.destination_addr == "380671234567"
+    assert sms.source_addr == "Kopilka"
+    code = code_in(sms.text)
+    assert sms.text == f"Ваш код: {code}. Дійсний 5 хв. Нікому не повідомляйте його."
+
+    verified = await pos.verification.VerifySMS(V.VerifySMSRequest(
+        verification_id=sent.verification_id, code=code))
+    assert verified.card_number == card
+    now = dt.datetime.now(dt.UTC)
+    check_verification_token(app.deps.signer, verified.verification_token, card, now)
+    assert verified.expire_time.ToDatetime(dt.UTC) > now + dt.timedelta(minutes=14)
+    with pytest.raises(DomainError) as wrong_card:
+        check_verification_token(app.deps.signer, verified.verification_token,
+                                 "2910000000000", now)
+    assert wrong_card.value.reason == "VERIFICATION_CARD_MISMATCH"
+
+    # The code lives only as a hash, and the history keeps the text with the code masked.
+    history = await wait_mailing(app, sent.verification_id, "sent")
+    assert history.provider_message_ids == ("msg-1",) and history.attempts == 1
+    assert history.body == "Ваш код: ******. Дійсний 5 хв. Нікому не повідомляйте його."
+    async with app.db.transaction() as session:
+        row = await session.scalar(select(Verification).where(
+            Verification.id == uuid.UUID(sent.verification_id)))
+    assert code.encode() not in bytes(row.code_hash) and len(row.code_hash) == 32
+    assert row.state == "verified"
+
+
+async def test_verify_retry_returns_the_same_token_and_a_used_code_is_refused(
+        admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    pos = await till(make_key, client_for)
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    code = code_in((await sms_for(smsc)).text)
+    request = V.VerifySMSRequest(verification_id=sent.verification_id, code=code)
+    first = await pos.verification.VerifySMS(request)
+    again = await pos.verification.VerifySMS(request)
+    assert again == first  # a lost answer can be fetched again
+    wrong = "000000" if code != "000000" else "111111"
+    with rpc_error() as failure:
+        await pos.verification.VerifySMS(V.VerifySMSRequest(
+            verification_id=sent.verification_id, code=wrong))
+    assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure.reason == "VERIFICATION_ALREADY_USED"
+
+
+async def test_wrong_codes_count_down_then_lock_the_verification(
+        admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    pos = await till(make_key, client_for)
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    code = code_in((await sms_for(smsc)).text)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for left in (2, 1):
+        with rpc_error() as failure:
+            await pos.verification.VerifySMS(V.VerifySMSRequest(
+                verification_id=sent.verification_id, code=wrong))
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert failure.reason == "VERIFICATION_CODE_INVALID" and failure.fields == ["code"]
+        assert f"{left} attempt(s) left" in failure.message
+    for attempt in (wrong, code):  # the third wrong code locks it; then even the right one fails
+        with rpc_error() as failure:
+            await pos.verification.VerifySMS(V.VerifySMSRequest(
+                verification_id=sent.verification_id, code=attempt))
+        assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
+        assert failure.reason == "VERIFICATION_ATTEMPTS_EXHAUSTED"
+
+
+async def test_expired_code_is_refused(app, admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    pos = await till(make_key, client_for)
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    code = code_in((await sms_for(smsc)).text)
+    async with app.db.transaction() as session:  # five minutes pass
+        await session.execute(update(Verification).where(
+            Verification.id == uuid.UUID(sent.verification_id))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    with rpc_error() as failure:
+        await pos.verification.VerifySMS(V.VerifySMSRequest(
+            verification_id=sent.verification_id, code=code))
+    assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure.reason == "VERIFICATION_CODE_EXPIRED"
+
+
+async def test_sale_by_phone_verifies_the_members_active_card(
+        app, admin, world, make_key, client_for, smsc):
+    member = await register(admin, phone="+380501112233")
+    newer = await admin.members.ReplaceCard(members_pb2.ReplaceCardRequest(
+        request_id=str(uuid.uuid4()), card_number=member.cards[0].number, reason="lost"))
+    pos = await till(make_key, client_for)
+    sent = await pos.verification.SendVerificationCode(send_by_phone("050 111 22 33"))
+    assert sent.card_number == newer.new_card.number != member.cards[0].number
+    sms = await sms_for(smsc)
+    assert sms.destination_addr == "380501112233"
+    verified = await pos.verification.VerifySMS(V.VerifySMSRequest(
+        verification_id=sent.verification_id, code=code_in(sms.text)))
+    check_verification_token(app.deps.signer, verified.verification_token,
+                             newer.new_card.number, dt.datetime.now(dt.UTC))
+
+
+async def test_send_is_idempotent_on_request_id(admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    pos = await till(make_key, client_for)
+    request = send_by_card(card)
+    first = await pos.verification.SendVerificationCode(request)
+    again = await pos.verification.SendVerificationCode(request)
+    assert again == first
+    await sms_for(smsc)
+    await pos.verification.SendVerificationCode(send_by_card(card))  # a new id sends again
+    await sms_for(smsc, 2)
+    assert len(smsc.submitted) == 2
+
+
+@pytest.mark.parametrize("overrides", [{"verification_phone_limit": 2}])
+async def test_codes_per_phone_are_limited_across_terminals(
+        admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    first, second = await till(make_key, client_for, "T1"), await till(make_key, client_for, "T2")
+    await first.verification.SendVerificationCode(send_by_card(card))
+    await second.verification.SendVerificationCode(send_by_phone("+380671234567"))
+    with rpc_error() as failure:
+        await second.verification.SendVerificationCode(send_by_card(card))
+    assert failure.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert failure.reason == "VERIFICATION_RATE_LIMITED" and "phone" in failure.message
+    other = (await register(admin, phone="+380501112233")).cards[0].number
+    await second.verification.SendVerificationCode(send_by_card(other))  # other phones fine
+    await smsc.wait_for(lambda: len(smsc.submitted) == 3)
+
+
+@pytest.mark.parametrize("overrides", [{"verification_terminal_limit": 2}])
+async def test_codes_per_terminal_are_limited(admin, world, make_key, client_for, smsc):
+    cards = [(await register(admin, phone=p)).cards[0].number
+             for p in ("+380671234567", "+380501112233", "+380931234567")]
+    busy, other = await till(make_key, client_for, "T1"), await till(make_key, client_for, "T2")
+    for card in cards[:2]:
+        await busy.verification.SendVerificationCode(send_by_card(card))
+    with rpc_error() as failure:
+        await busy.verification.SendVerificationCode(send_by_card(cards[2]))
+    assert failure.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert failure.reason == "VERIFICATION_RATE_LIMITED" and "terminal" in failure.message
+    await other.verification.SendVerificationCode(send_by_card(cards[2]))
+
+
+async def test_every_refusal_names_its_reason(app, admin, world, make_key, client_for, smsc):
+    member = await register(admin)
+    card = member.cards[0].number
+    no_phone = (await register(admin, phone="", email="iryna@example.com")).cards[0].number
+    blocked = (await register(admin, phone="+380501112233")).cards[0].number
+    await admin.members.ChangeCardState(members_pb2.ChangeCardStateRequest(
+        request_id=str(uuid.uuid4()), card_number=blocked, state=members_pb2.CARD_STATE_BLOCKED,
+        reason="fraud check"))
+    pos = await till(make_key, client_for)
+    cases = [
+        (send_by_card("2910000009999"), grpc.StatusCode.NOT_FOUND, "CARD_NOT_FOUND", []),
+        (send_by_card(no_phone), grpc.StatusCode.FAILED_PRECONDITION, "MEMBER_HAS_NO_PHONE", []),
+        (send_by_card(blocked), grpc.StatusCode.FAILED_PRECONDITION, "CARD_NOT_ACTIVE", []),
+        (send_by_phone("+380991112233"), grpc.StatusCode.NOT_FOUND, "MEMBER_NOT_FOUND", []),
+        (send_by_phone("12"), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["phone"]),
+        (V.SendVerificationCodeRequest(request_id=str(uuid.uuid4())),
+         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["subject"]),
+        (V.SendVerificationCodeRequest(card_number=card), grpc.StatusCode.INVALID_ARGUMENT,
+         "INVALID_ARGUMENT", ["request_id"]),
+    ]
+    for request, code, reason, fields in cases:
+        with rpc_error() as failure:
+            await pos.verification.SendVerificationCode(request)
+        assert (failure.code, failure.reason, failure.fields) == (code, reason, fields), request
+
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    stranger = await till(make_key, client_for, "T9")
+    verify_cases = [
+        (pos, V.VerifySMSRequest(verification_id=sent.verification_id, code="12a456"),
+         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["code"]),
+        (pos, V.VerifySMSRequest(verification_id="nope", code="123456"),
+         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["verification_id"]),
+        (pos, V.VerifySMSRequest(verification_id=str(uuid.uuid4()), code="123456"),
+         grpc.StatusCode.NOT_FOUND, "VERIFICATION_NOT_FOUND", []),
+        (stranger, V.VerifySMSRequest(verification_id=sent.verification_id, code="123456"),
+         grpc.StatusCode.NOT_FOUND, "VERIFICATION_NOT_FOUND", []),
+    ]
+    for client, request, code, reason, fields in verify_cases:
+        with rpc_error() as failure:
+            await client.verification.VerifySMS(request)
+        assert (failure.code, failure.reason, failure.fields) == (code, reason, fields), request
+    async with app.db.transaction() as session:  # none of those counted as an attempt
+        attempts = await session.scalar(select(Verification.attempts).where(
+            Verification.id == uuid.UUID(sent.verification_id)))
+    assert attempts == 0
+
+
+async def test_operator_edits_the_sms_template(admin, world, make_key, client_for, smsc):
+    current = await admin.verification.GetVerificationTemplate(V.GetVerificationTemplateRequest())
+    assert "{code}" in current.template.body and "code" in current.template.placeholders
+    updated = await admin.verification.UpdateVerificationTemplate(
+        V.UpdateVerificationTemplateRequest(
+            request_id=str(uuid.uuid4()),
+            body="{first_name}, код для картки *{card_last4}: {code} ({minutes} хв)"))
+    assert updated.template.updated_by.endswith("test admin")
+    card = (await register(admin, first_name="Тарас")).cards[0].number
+    pos = await till(make_key, client_for)
+    await pos.verification.SendVerificationCode(send_by_card(card))
+    sms = await sms_for(smsc)
+    assert sms.text == f"Тарас, код для картки *{card[-4:]}: {code_in(sms.text)} (5 хв)"
+
+    for body, problem in (("Код відсутній", "{code}"), ("{code} {pin}", "pin"),
+                          ("{code} {", "brace")):
+        with rpc_error() as failure:
+            await admin.verification.UpdateVerificationTemplate(
+                V.UpdateVerificationTemplateRequest(request_id=str(uuid.uuid4()), body=body))
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["body"]
+        assert problem in failure.message
+    with rpc_error() as failure:
+        await pos.verification.UpdateVerificationTemplate(V.UpdateVerificationTemplateRequest(
+            request_id=str(uuid.uuid4()), body="{code}"))
+    assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_mailing_history_follows_the_delivery_receipt(
+        app, admin, world, make_key, client_for, smsc):
+    card = (await register(admin)).cards[0].number
+    pos = await till(make_key, client_for)
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    sms = await sms_for(smsc)
+    await wait_mailing(app, sent.verification_id, "sent")
+    assert await smsc.push_receipt(sms.message_id, "DELIVRD") == 0
+    delivered = await wait_mailing(app, sent.verification_id, "delivered")
+    assert delivered.final_at is not None and delivered.delivery_error_code is None
+
+    sent = await pos.verification.SendVerificationCode(send_by_card(card))
+    sms = await sms_for(smsc, 2)
+    await wait_mailing(app, sent.verification_id, "sent")
+    await smsc.push_receipt(sms.message_id, "UNDELIV", err="011")
+    failed = await wait_mailing(app, sent.verification_id, "undeliverable")
+    assert failed.delivery_error_code == "011"
+    assert (await mailing_of(app, sent.verification_id)).provider_message_ids == ("msg-2",)
+
+
+@pytest.mark.parametrize("overrides", [{"verification_phone_limit": 2}])
+async def test_concurrent_sends_cannot_overrun_the_phone_limit(
+        app, admin, world, make_key, client_for, smsc, monkeypatch):
+    card = (await register(admin)).cards[0].number
+    counted = SqlVerificationRepository.recent_by_phone
+
+    async def slow_count(self, phone, since):  # type: ignore[no-untyped-def]
+        sends = await counted(self, phone, since)
+        await asyncio.sleep(0.05)  # widen the count-then-insert window a race would use
+        return sends
+
+    monkeypatch.setattr(SqlVerificationRepository, "recent_by_phone", slow_count)
+    tills = [await till(make_key, client_for, f"T{i}") for i in range(6)]
+
+    async def attempt(pos) -> str:  # type: ignore[no-untyped-def]
+        try:
+            await pos.verification.SendVerificationCode(send_by_card(card))
+            return "sent"
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            return "limited"
+
+    outcomes = await asyncio.gather(*(attempt(pos) for pos in tills))
+    assert sorted(outcomes) == ["limited"] * 4 + ["sent"] * 2
+    async with app.db.transaction() as session:
+        rows = await session.scalar(select(func.count()).select_from(Verification))
+    assert rows == 2
+    await smsc.wait_for(lambda: len(smsc.submitted) == 2)

@@ -1,0 +1,95 @@
+"""Shared setup for the verification e2e tests: a store, card types, members, a till key,
+server settings wired to a real SMSC on loopback, and mailing-history polling."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+from kopilka.v1 import admin_pb2, members_pb2
+from kopilka.v1 import verification_pb2 as V
+from sqlalchemy import select
+
+from server.auth.principal import PrincipalKind
+from server.db.models_verification import Verification
+from server.db.outbox_repo import MailingView, mailing
+from server.settings import Settings
+
+M = members_pb2
+
+# Fast timings so outages and retries finish in well under a second per test.
+SMPP_FAST = {"system_id": "kopilka", "password": "secret", "connect_timeout": 1.0,
+             "response_timeout": 1.0, "reconnect_delay": 0.05, "reconnect_delay_max": 0.1,
+             "throttle_backoff": 0.05, "send_timeout": 0.3}
+
+
+def server_settings(tmp_path, smsc_port: int | None, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
+        log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
+        outbox_poll_seconds=0.05, outbox_backoff_seconds=0.05, outbox_backoff_max_seconds=0.2,
+        outbox_max_attempts=30, shutdown_grace_seconds=1.0,
+    )
+    if smsc_port is not None:
+        values.update(smpp_host="127.0.0.1", smpp_port=smsc_port, smpp_source_addr="Kopilka",
+                      plugin_settings={"smpp": SMPP_FAST})
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def setup_world(admin) -> None:
+    """Store kyiv-01 and a card type that requires verification."""
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+        code="kyiv-01", name="Kyiv 1", time_zone="Europe/Kyiv")))
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        card_type=admin_pb2.CardType(code="gold", name="Gold", accrual_bps=1000,
+                                     number_prefix="2910", requires_verification=True)))
+
+
+async def register(admin, phone: str = "067 123 45 67", email: str = "",
+                   first_name: str = "Olena") -> M.Member:
+    reply = await admin.members.RegisterMember(M.RegisterMemberRequest(
+        request_id=str(uuid.uuid4()),
+        profile=M.MemberProfile(first_name=first_name, phone=phone, email=email),
+        channel=M.REGISTRATION_CHANNEL_OPERATOR, issue_card_type="gold"))
+    return reply.member
+
+
+async def till(make_key, client_for, terminal_id: str = "T1"):
+    """A cashier client bound to a till of store kyiv-01."""
+    secret = await make_key("cashier", kind=PrincipalKind.TERMINAL, store_code="kyiv-01",
+                            terminal_id=terminal_id)
+    return client_for(secret)
+
+
+def send_by_card(number: str, request_id: str | None = None) -> V.SendVerificationCodeRequest:
+    return V.SendVerificationCodeRequest(request_id=request_id or str(uuid.uuid4()),
+                                         card_number=number)
+
+
+def send_by_phone(phone: str) -> V.SendVerificationCodeRequest:
+    return V.SendVerificationCodeRequest(request_id=str(uuid.uuid4()), phone=phone)
+
+
+def code_in(text: str) -> str:
+    (code,) = re.findall(r"\b\d{6}\b", text)
+    return code
+
+
+async def mailing_of(app, verification_id: str) -> MailingView:
+    async with app.db.transaction() as session:
+        mailing_id = await session.scalar(select(Verification.mailing_id).where(
+            Verification.id == uuid.UUID(verification_id)))
+        view = await mailing(session, mailing_id)
+    assert view is not None
+    return view
+
+
+async def wait_mailing(app, verification_id: str, state: str,
+                       timeout: float = 5.0) -> MailingView:
+    """Poll the mailing history until the verification's SMS reaches `state`."""
+    async with asyncio.timeout(timeout):
+        while (view := await mailing_of(app, verification_id)).state != state:
+            await asyncio.sleep(0.02)
+    return view

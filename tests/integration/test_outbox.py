@@ -1,0 +1,267 @@
+"""The outbox against real PostgreSQL: transactional enqueue, SKIP LOCKED claims, leases,
+retries to final failure, domain events to plugins, receipts that beat the send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from plugins import hookimpl
+from plugins.contracts import (
+    DeliveryReport,
+    DeliveryState,
+    DomainEvent,
+    OutgoingMessage,
+    SendResult,
+    SendStatus,
+)
+from plugins.host import PluginHost
+from plugins.manager import build_plugin_manager
+from server.db.database import Database
+from server.db.models_outbox import OutboxItem
+from server.db.outbox_repo import SqlOutboxStore, enqueue_event, enqueue_message, mailing
+from server.outbox.dispatcher import OutboxDispatcher
+from server.outbox.model import ClaimedMessage
+from server.outbox.policy import Decision, RetryPolicy, Verdict
+
+FAST = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.02, jitter=0)
+
+
+class Recorder:
+    """A plugin that records events, and a scripted in-process "sms" channel."""
+
+    name = "sms"
+
+    def __init__(self, fail_events: int = 0, statuses: list[SendStatus] | None = None) -> None:
+        self.events: list[DomainEvent] = []
+        self.sent: list[OutgoingMessage] = []
+        self.fail_events = fail_events
+        self.statuses = statuses or []
+
+    @hookimpl
+    def kopilka_on_event(self, event: DomainEvent) -> None:
+        self.events.append(event)
+        if self.fail_events:
+            self.fail_events -= 1
+            raise RuntimeError("CRM is down")
+
+    @hookimpl
+    def kopilka_message_channels(self, settings):  # type: ignore[no-untyped-def]
+        return [self]
+
+    async def start(self, on_delivery_report=None) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        await asyncio.sleep(0.005)  # a provider round trip, so claims overlap
+        self.sent.append(message)
+        status = self.statuses.pop(0) if self.statuses else SendStatus.ACCEPTED
+        ids = (f"p-{len(self.sent)}",) if status is SendStatus.ACCEPTED else ()
+        return SendResult(status, ids, None if ids else f"scripted {status}")
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url, pool_size=4)
+    yield database
+    await database.dispose()
+
+
+def host_with(*plugins: object) -> PluginHost:
+    pm = build_plugin_manager(disabled={"smpp", "email"}, environ={}, load_entry_points=False)
+    for i, plugin in enumerate(plugins):
+        pm.register(plugin, name=f"test-{i}")
+    return PluginHost(pm, {})
+
+
+def dispatcher(db: Database, host: PluginHost, policy: RetryPolicy = FAST,
+               **kw: object) -> OutboxDispatcher:
+    return OutboxDispatcher(SqlOutboxStore(db), host, policy, **kw)  # type: ignore[arg-type]
+
+
+async def queue_sms(db: Database, count: int = 1) -> list[uuid.UUID]:
+    async with db.transaction() as session:
+        return [await enqueue_message(session, channel="sms", recipient=f"+38067000{i:04d}",
+                                      text=f"n{i}", reference=f"test:{i}")
+                for i in range(count)]
+
+
+async def outbox_rows(db: Database) -> list[OutboxItem]:
+    async with db.transaction() as session:
+        return list((await session.scalars(select(OutboxItem).order_by(OutboxItem.id))).all())
+
+
+async def test_nothing_leaves_when_the_business_transaction_rolls_back(db) -> None:
+    recorder = Recorder()
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await enqueue_message(session, channel="sms", recipient="+380671234567",
+                                  text="code 1", reference="sale:1")
+            await enqueue_event(session, "receipt.confirmed", {"receipt_id": "r1"})
+            raise RuntimeError("the sale failed")
+    assert await dispatcher(db, host_with(recorder)).run_once() == 0
+    assert await outbox_rows(db) == [] and recorder.sent == recorder.events == []
+
+
+async def test_events_reach_every_plugin_after_commit(db) -> None:
+    first, second = Recorder(), Recorder()
+    async with db.transaction() as session:
+        event_id = await enqueue_event(session, "receipt.confirmed",
+                                       {"receipt_id": "r1", "total_minor": 12345})
+    assert await dispatcher(db, host_with(first, second)).run_once() == 1
+    for plugin in (first, second):
+        (event,) = plugin.events
+        assert (event.type, event.event_id) == ("receipt.confirmed", str(event_id))
+        assert event.payload == {"receipt_id": "r1", "total_minor": 12345}
+    (row,) = await outbox_rows(db)
+    assert (row.state, row.attempts) == ("done", 1)
+
+
+async def test_a_failing_event_handler_is_retried_then_recorded_as_failed(db) -> None:
+    flaky, steady = Recorder(fail_events=10), Recorder()
+    async with db.transaction() as session:
+        await enqueue_event(session, "member.registered", {"member_id": "m1"})
+    worker = dispatcher(db, host_with(flaky, steady))
+    for _ in range(FAST.max_attempts):
+        assert await worker.run_once() == 1
+        await asyncio.sleep(0.03)  # past the backoff
+    assert await worker.run_once() == 0
+    (row,) = await outbox_rows(db)
+    assert (row.state, row.attempts) == ("failed", 3)
+    assert "test-0" in row.last_error and "CRM is down" in row.last_error
+    assert len(steady.events) == 3 and len({e.event_id for e in steady.events}) == 1
+
+
+async def test_bad_events_are_refused_at_enqueue(db) -> None:
+    async with db.transaction() as session:
+        with pytest.raises(ValueError):
+            await enqueue_event(session, "ReceiptConfirmed", {})
+        with pytest.raises(TypeError):
+            await enqueue_event(session, "receipt.confirmed", {"at": object()})
+
+
+async def test_two_dispatchers_share_the_queue_without_double_sends(db, database_url) -> None:
+    ids = await queue_sms(db, 40)
+    other_db = Database(database_url, pool_size=4)
+    channel = Recorder()
+    try:
+        one = dispatcher(db, host_with(channel), batch_size=5)
+        two = dispatcher(other_db, host_with(channel), batch_size=5)
+        handled: Counter[str] = Counter()
+
+        async def drain(name: str, worker: OutboxDispatcher) -> None:
+            while n := await worker.run_once():
+                handled[name] += n
+
+        await asyncio.gather(drain("one", one), drain("two", two))
+    finally:
+        await other_db.dispose()
+    assert sorted(m.recipient for m in channel.sent) == sorted(f"+38067000{i:04d}"
+                                                               for i in range(40))
+    assert handled["one"] > 0 and handled["two"] > 0 and sum(handled.values()) == 40
+    async with db.transaction() as session:
+        states = {(await mailing(session, i)).state for i in ids}
+    assert states == {"sent"}
+
+
+async def test_retry_then_success_keeps_the_attempts_in_the_history(db) -> None:
+    (mailing_id,) = await queue_sms(db)
+    channel = Recorder(statuses=[SendStatus.RETRY_LATER])
+    worker = dispatcher(db, host_with(channel), RetryPolicy(base_seconds=0.2, jitter=0))
+    assert await worker.run_once() == 1
+    async with db.transaction() as session:
+        queued = await mailing(session, mailing_id)
+    assert (queued.state, queued.attempts, queued.last_error) == (
+        "queued", 1, "scripted retry_later")
+    assert await worker.run_once() == 0  # not due yet: backing off
+    await asyncio.sleep(0.25)
+    assert await worker.run_once() == 1
+    async with db.transaction() as session:
+        sent = await mailing(session, mailing_id)
+    assert (sent.state, sent.attempts, sent.provider_message_ids) == ("sent", 2, ("p-2",))
+    assert sent.sent_at is not None and sent.last_error is None
+
+
+async def test_unconfigured_channel_fails_after_max_attempts(db) -> None:
+    (mailing_id,) = await queue_sms(db)
+    worker = dispatcher(db, host_with())  # no "sms" channel at all
+    for _ in range(FAST.max_attempts):
+        assert await worker.run_once() == 1
+        await asyncio.sleep(0.03)
+    async with db.transaction() as session:
+        failed = await mailing(session, mailing_id)
+    assert (failed.state, failed.attempts) == ("failed", 3)
+    assert "not configured" in failed.last_error
+
+
+async def test_an_expired_lease_is_reclaimed_and_the_stale_settle_ignored(db) -> None:
+    (mailing_id,) = await queue_sms(db)
+    store = SqlOutboxStore(db)
+    (first,) = await store.claim_due(10, lease_seconds=0.1)  # this worker then "dies"
+    assert await store.claim_due(10, lease_seconds=0.1) == []  # leased, not due
+    await asyncio.sleep(0.15)
+    (second,) = await store.claim_due(10, lease_seconds=30)
+    assert isinstance(second, ClaimedMessage) and second.attempt == 2
+    assert isinstance(first, ClaimedMessage)
+    await store.settle_message(first, SendResult(SendStatus.RETRY_LATER, error="late"),
+                               Decision(Verdict.FAILED))
+    (row,) = await outbox_rows(db)
+    assert (row.state, row.attempts) == ("pending", 2)  # the stale verdict did not land
+    await store.settle_message(second, SendResult(SendStatus.ACCEPTED, ("x-1",)),
+                               Decision(Verdict.DONE))
+    async with db.transaction() as session:
+        assert (await mailing(session, mailing_id)).state == "sent"
+
+
+async def test_a_receipt_that_beats_the_submit_response_is_applied_later(db) -> None:
+    (mailing_id,) = await queue_sms(db)
+    store = SqlOutboxStore(db)
+    report = DeliveryReport("sms", "early-1", DeliveryState.DELIVERED, "000", "stat:DELIVRD")
+    assert await store.record_delivery(report) is False
+    (item,) = await store.claim_due(10, 30)
+    assert isinstance(item, ClaimedMessage)
+    await store.settle_message(item, SendResult(SendStatus.ACCEPTED, ("early-1",)),
+                               Decision(Verdict.DONE))
+    async with db.transaction() as session:
+        view = await mailing(session, mailing_id)
+    assert (view.state, view.provider_message_ids) == ("delivered", ("early-1",))
+
+
+async def test_a_long_sms_is_delivered_only_when_every_part_is(db) -> None:
+    (mailing_id,) = await queue_sms(db)
+    store = SqlOutboxStore(db)
+    (item,) = await store.claim_due(10, 30)
+    assert isinstance(item, ClaimedMessage)
+    await store.settle_message(item, SendResult(SendStatus.ACCEPTED, ("a", "b")),
+                               Decision(Verdict.DONE))
+
+    async def state() -> str:
+        async with db.transaction() as session:
+            return (await mailing(session, mailing_id)).state
+
+    assert await store.record_delivery(DeliveryReport("sms", "a", DeliveryState.DELIVERED))
+    assert await state() == "sent"
+    assert await store.record_delivery(DeliveryReport("sms", "b", DeliveryState.DELIVERED))
+    assert await state() == "delivered"
+
+
+async def test_dispatcher_task_wakes_up_and_stops_cleanly(db) -> None:
+    channel = Recorder()
+    worker = dispatcher(db, host_with(channel), poll_seconds=30)
+    worker.start()
+    try:
+        await queue_sms(db, 2)
+        worker.wake()
+        async with asyncio.timeout(2):
+            while len(channel.sent) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        await worker.stop(grace=1)
+    assert worker._task is None

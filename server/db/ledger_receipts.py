@@ -110,6 +110,9 @@ async def confirm_receipt(
                 session, number=payment.certificate_number, amount_minor=payment.amount_minor,
                 receipt_id=receipt_id, store_code=calc.store_code, currency=calc.currency,
                 now=now)
+    if member_id is not None and calc.applied_promotions:
+        await conn.execute(q.RECORD_PROMOTION_USES, member_id, list(calc.applied_promotions),
+                           calc.receipt_time, calc.store_code)
     return Confirmed(receipt_id, calc.points_to_accrue, calc.points_redeemed, balance)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.accrual import CompiledRules, compile_rules
@@ -32,6 +32,11 @@ async def active_accrual_rules(session: AsyncSession) -> AccrualRuleSet:
     if document is None:
         return AccrualRuleSet(version="none")
     return parse_accrual_rules(document)
+
+
+async def newest_accrual_rules_id(session: AsyncSession) -> int | None:
+    """Cheap change detection for workers that keep the compiled rules in memory."""
+    return await session.scalar(select(func.max(AccrualRuleSetRow.id)))
 
 
 async def load_compiled_accrual_rules(db: Database) -> CompiledRules:

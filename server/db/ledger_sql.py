@@ -109,3 +109,13 @@ WHERE r.store_code = $1 AND r.terminal_id = $2 AND r.receipt_number = $3"""
 CARD_FOR_SPENDING = """
 SELECT c.member_id, c.state, t.requires_verification FROM cards c
 JOIN card_types t ON t.code = c.card_type WHERE c.number = $1"""
+
+# First promotional purchase per member and promotion (rules valid N days from it), dated in
+# the store's local time zone; later receipts keep the first date.
+RECORD_PROMOTION_USES = """
+INSERT INTO member_promotion_uses (member_id, promotion_id, first_date)
+SELECT $1, promo, (SELECT ($3::timestamptz AT TIME ZONE s.time_zone)::date
+                     FROM stores s WHERE s.code = $4)
+  FROM unnest($2::text[]) AS promo
+ON CONFLICT DO NOTHING
+"""

@@ -1,4 +1,4 @@
-"""The pricing engine's in-memory state: compiled rules, catalog and stores, kept fresh.
+"""The pricing engine's in-memory state: compiled rules, catalog, stores, accrual rules.
 
 Pricing reads only memory on the hot path. Each worker reloads when the newest rule set or
 the catalog fingerprint in the database changes (polled off the hot path), so a rule set
@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from server.db import pricing_repo
+from server.accounts.accrual import CompiledRules, compile_rules
+from server.db import ledger_rules_repo, pricing_repo
 from server.db.database import Database
 from server.pricing import compile_rule_set, load_rule_set
 from server.pricing.compiler import CompiledRuleSet
@@ -39,6 +40,8 @@ class PricingSnapshot:
     catalog: Catalog
     stores: Mapping[str, Store]
     catalog_fingerprint: tuple[object, ...]
+    accrual: CompiledRules
+    accrual_id: int | None
 
 
 def parse_document(text: str, fmt: str) -> tuple[RuleSetDocument, CompiledRuleSet]:
@@ -69,7 +72,8 @@ class PricingState:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.snapshot = PricingSnapshot(EMPTY_RULES, None, Catalog({}), {}, ())
+        self.snapshot = PricingSnapshot(EMPTY_RULES, None, Catalog({}), {}, (), compile_rules(),
+                                        None)
         self._lock = asyncio.Lock()
 
     async def refresh(self, force: bool = False) -> bool:
@@ -79,9 +83,11 @@ class PricingState:
             async with self._db.transaction() as session:
                 newest = await pricing_repo.newest_rule_set_id(session)
                 fingerprint = await pricing_repo.catalog_fingerprint(session)
+                accrual_id = await ledger_rules_repo.newest_accrual_rules_id(session)
                 rules_changed = force or newest != current.rule_set_id
                 catalog_changed = force or fingerprint != current.catalog_fingerprint
-                if not (rules_changed or catalog_changed):
+                accrual_changed = force or accrual_id != current.accrual_id
+                if not (rules_changed or catalog_changed or accrual_changed):
                     return False
                 rules, rule_set_id = current.rules, current.rule_set_id
                 if rules_changed:
@@ -95,7 +101,11 @@ class PricingState:
                 if catalog_changed:
                     catalog = await pricing_repo.load_catalog(session)
                     stores = await pricing_repo.load_stores(session)
-            self.snapshot = PricingSnapshot(rules, rule_set_id, catalog, stores, fingerprint)
+                accrual = current.accrual
+                if accrual_changed:
+                    accrual = compile_rules(await ledger_rules_repo.active_accrual_rules(session))
+            self.snapshot = PricingSnapshot(rules, rule_set_id, catalog, stores, fingerprint,
+                                            accrual, accrual_id)
             # Long-lived rule objects need no GC scans; freezing keeps pauses off pricing.
             gc.collect()
             gc.freeze()

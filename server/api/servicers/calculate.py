@@ -12,6 +12,7 @@ import uuid
 
 from kopilka.v1 import receipts_pb2
 
+from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.api.convert import money
 from server.api.deps import ApiDeps
 from server.api.metrics_pricing import (
@@ -26,7 +27,7 @@ from server.features.pricing import PricingSnapshot, PricingState
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
-from server.pricing.model import PricingResult, Receipt, ReceiptLine
+from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
 from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
 
 MAX_LINES = 1000
@@ -72,6 +73,41 @@ def _receipt_time(request: receipts_pb2.CalculateReceiptRequest) -> dt.datetime:
     if request.HasField("receipt_time"):
         return request.receipt_time.ToDatetime(tzinfo=dt.UTC)
     return dt.datetime.now(dt.UTC)
+
+
+Lots = tuple[tuple[int, str, str | None, str], ...]
+
+
+def _fact_line(snap: PricingSnapshot, line: PricedLine) -> FactLine:
+    product = snap.catalog.get(line.sku)
+    group = product.group if product else None
+    brand = product.brand if product else None
+    return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount)
+
+
+def _accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code: str,
+             moment: dt.datetime, result: PricingResult) -> tuple[int, list[int], Lots]:
+    """Points this receipt earns: (total, per line, lots).
+
+    With bonus rules applied (`kopilka ledger bonus-rules apply`) they decide; until then
+    the card type's own accrual percent gives one never-expiring lot.
+    """
+    finals = [x.final_amount for x in result.lines]
+    if card is None:
+        return 0, [0] * len(finals), ()
+    if snap.accrual.document.rules:
+        facts = AccrualFacts(
+            card_type=card.card_type, store_code=store_code,
+            store_networks=snap.stores[store_code].network_ids, receipt_time=moment,
+            lines=tuple(_fact_line(snap, x) for x in result.lines),
+            is_first_purchase=card.receipt_count == 0, birth_date=card.birth_date,
+        )
+        accrual = compute_accrual(snap.accrual, facts)
+        return (accrual.total, [accrual.line_points[x.line_no] for x in result.lines],
+                tuple(lot.as_calculation_lot() for lot in accrual.lots))
+    points = result.total * card.accrual_bps // BP
+    lots = ((points, moment.isoformat(), None, f"card_type:{card.card_type}"),) if points else ()
+    return points, allocate_largest_remainder(points, finals), lots
 
 
 def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
@@ -163,10 +199,7 @@ class CalculateReceiptMixin:
         RECEIPT_LINES.inc(len(lines))
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
 
-        points = result.total * card.accrual_bps // BP if card else 0
-        per_line = allocate_largest_remainder(points, [x.final_amount for x in result.lines])
-        lots = ((points, moment.isoformat(), None, f"card_type:{card.card_type}"),) \
-            if card and points else ()
+        points, per_line, lots = _accrual(snap, card, request.store_code, moment, result)
         calc = Calculation(
             calculation_id=str(uuid.uuid4()), store_code=request.store_code,
             terminal_id=request.terminal_id, currency=currency, receipt_time=moment,

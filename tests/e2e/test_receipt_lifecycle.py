@@ -1,0 +1,68 @@
+"""The whole sale: CalculateReceipt -> ConfirmReceipt -> balance, history -> pay with points."""
+
+from __future__ import annotations
+
+import uuid
+
+from kopilka.v1 import bonus_pb2, members_pb2, receipts_pb2
+from sqlalchemy import text
+
+from server.demo import load_demo_data
+
+R = receipts_pb2
+
+
+def line(n: int, sku: str, qty: int, price: int) -> R.ReceiptLine:
+    return R.ReceiptLine(line_no=n, sku=sku, quantity_milli=qty, unit_price_minor=price)
+
+
+async def confirm(client, calc: R.CalculateReceiptResponse, number: str):
+    return await client.receipts.ConfirmReceipt(R.ConfirmReceiptRequest(
+        request_id=str(uuid.uuid4()), calculation_id=calc.calculation_id, receipt_number=number,
+        payments=[R.Payment(method=R.PAYMENT_METHOD_CASH,
+                            amount_minor=calc.total.amount_minor)]))
+
+
+async def test_sale_accrues_points_that_pay_for_the_next_sale(app, admin):
+    await load_demo_data(app.db.url)
+    await app.deps.extras["pricing"].refresh()
+    member = (await admin.members.FindMember(
+        members_pb2.FindMemberRequest(phone="0501112233"))).member  # silver: 5%
+    card = member.cards[0].number
+
+    first = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card,
+        lines=[line(1, "dairy-02", 10_000, 4000), line(2, "bakery-03", 2000, 2550)]))
+    # 400.00 - 10% dairy = 360.00, + 51.00 bread = 411.00; 5% -> 2055 points
+    assert first.total.amount_minor == 41100 and first.points_to_accrue == 2055
+    done = await confirm(admin, first, "R-1")
+    assert done.points_accrued == 2055 and done.points_balance == 2055
+
+    balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=card))
+    assert balance.points_available == 2055
+    history = await admin.members.ListPurchases(members_pb2.ListPurchasesRequest(
+        member_id=member.member_id))
+    assert [(p.receipt_number, p.total.amount_minor) for p in history.purchases] == \
+        [("R-1", 41100)]
+    async with app.db.transaction() as session:
+        uses = (await session.execute(text(
+            "SELECT promotion_id FROM member_promotion_uses WHERE member_id = :m"),
+            {"m": uuid.UUID(member.member_id)})).scalars().all()
+    assert uses == ["dairy-10"]
+
+    second = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card, pay_with_points=5000,
+        lines=[line(1, "bakery-01", 3000, 1000)]))
+    # 30.00 receipt: at most 50% (15.00 = 1500 points) may be paid with points
+    assert second.max_points_redeemable == 1500 and second.points_redeemed == 1500
+    assert second.total.amount_minor == 1500
+    assert second.points_to_accrue == 75  # 5% of the 15.00 still paid in money
+    assert any("at most 1500" in m for m in second.messages)
+    done = await confirm(admin, second, "R-2")
+    assert done.points_redeemed == 1500
+    assert done.points_balance == 2055 - 1500 + 75
+
+    capped = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card, pay_with_points=100_000,
+        lines=[line(1, "coffee-02", 10_000, 50_000)]))
+    assert capped.max_points_redeemable == 2055 - 1500 + 75  # the balance, not 50%

@@ -1,4 +1,4 @@
-"""A real SMSC on loopback (the `smpp34` package's server) for tests outside tests/plugins.
+"""A real SMSC on loopback (the `smpp34` package's Rust server) for every SMS test.
 
 Records every submit_sm, answers with scripted statuses and pushes deliver_sm receipts.
 `start(port)` can bind a port chosen earlier, so a test can configure a server against
@@ -25,10 +25,15 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Submitted:
-    destination_addr: str
+    """One submit_sm as the SMSC received it, and how it answered."""
+
+    session_id: str
     source_addr: str
+    source_addr_ton: int
+    destination_addr: str
     esm_class: int
     data_coding: int
+    registered_delivery: int
     short_message: bytes
     status: int
     message_id: str | None
@@ -78,16 +83,20 @@ class Smsc:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(predicate)
 
+    async def push_deliver_sm(self, short_message: bytes, **fields: object) -> int:
+        """Push a deliver_sm to the first bound session; its resp status."""
+        await self.wait_for(lambda: bool(self.sessions))  # bind_resp may beat the event
+        esme = next(iter(self.sessions.values()))
+        resp = await esme.deliver_sm("Kopilka", short_message, source_addr="380501234567",
+                                     **fields)
+        return resp.command_status
+
     async def push_receipt(self, message_id: str, stat: str = "DELIVRD",
                            err: str = "000") -> int:
         """Send an SMPP 3.4 Appendix B delivery receipt for `message_id`; its resp status."""
-        await self.wait_for(lambda: bool(self.sessions))
-        esme = next(iter(self.sessions.values()))
         text = (f"id:{message_id} sub:001 dlvrd:001 submit date:2611241200 "
                 f"done date:2611241201 stat:{stat} err:{err} text:")
-        resp = await esme.deliver_sm("Kopilka", text.encode(), source_addr="380671234567",
-                                     esm_class=0x04)
-        return resp.command_status
+        return await self.push_deliver_sm(text.encode(), esm_class=0x04)
 
     async def _serve(self) -> None:
         assert self.server is not None
@@ -110,5 +119,6 @@ class Smsc:
         else:
             event.accept(message_id)
         self.submitted.append(Submitted(
-            event.destination_addr, event.source_addr, event.esm_class, event.data_coding,
-            bytes(event.short_message), status, message_id))
+            event.session_id, event.source_addr, event.source_addr_ton,
+            event.destination_addr, event.esm_class, event.data_coding,
+            event.registered_delivery, bytes(event.short_message), status, message_id))

@@ -10,108 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import sys
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-import smpp34
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # a no-op once pytest has `pythonpath = ["."]`
-    sys.path.insert(0, str(ROOT))
+from tests.smsc import Smsc, Submitted, free_port  # noqa: F401  (re-exported for tests)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class Submitted:
-    session_id: str
-    source_addr: str
-    source_addr_ton: int
-    destination_addr: str
-    esm_class: int
-    data_coding: int
-    registered_delivery: int
-    short_message: bytes
-    status: int
-    message_id: str | None
-
-
-class SmscPeer:
-    def __init__(self) -> None:
-        self.port = 0
-        self.server: smpp34.Server | None = None
-        self.sessions: dict[str, smpp34.Esme] = {}
-        self.submitted: list[Submitted] = []
-        self.script: deque[int] = deque()  # statuses for the next submits; then accept
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        for _ in range(5):  # the free port may be taken between probe and bind
-            self.port = free_port()
-            self.server = smpp34.Server("127.0.0.1", self.port, system_id="TESTSMSC")
-            try:
-                await self.server.start()
-                break
-            except Exception:  # retry on another port
-                continue
-        self._task = asyncio.create_task(self._serve())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for esme in self.sessions.values():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(esme.unbind(), 1)
-        if self.server is not None:
-            await self.server.stop()
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def push_deliver_sm(self, short_message: bytes, **fields: object) -> int:
-        await self.wait_for(lambda: bool(self.sessions))  # bind_resp may beat the event
-        esme = next(iter(self.sessions.values()))
-        resp = await esme.deliver_sm("Kopilka", short_message, source_addr="380501234567",
-                                     **fields)
-        return resp.command_status
-
-    async def _serve(self) -> None:
-        assert self.server is not None
-        while True:
-            event = await self.server.next()
-            if isinstance(event, smpp34.Esme):
-                self.sessions[event.session_id] = event
-            elif isinstance(event, smpp34.Unbound):
-                self.sessions.pop(event.session_id, None)
-            elif isinstance(event, smpp34.SubmitSmEvent):
-                self._answer(event)
-            async with self._changed:
-                self._changed.notify_all()
-
-    def _answer(self, event: smpp34.SubmitSmEvent) -> None:
-        status = self.script.popleft() if self.script else smpp34.ESME_ROK
-        message_id = f"msg-{len(self.submitted) + 1}" if status == smpp34.ESME_ROK else None
-        if message_id is None:
-            event.reject(status)
-        else:
-            event.accept(message_id)
-        self.submitted.append(Submitted(
-            event.session_id, event.source_addr, event.source_addr_ton,
-            event.destination_addr, event.esm_class, event.data_coding,
-            event.registered_delivery, bytes(event.short_message), status, message_id))
+SmscPeer = Smsc  # the SMSC fixture class shared with the server's e2e tests
 
 
 class LoopbackProxy:

@@ -31,6 +31,7 @@ from server.auth.keys import KeyVerifier
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.secrets_repo import signing_secret
+from server.features import jobs as jobs_feature
 from server.features import pricing as pricing_feature
 from server.features.outbox import setup_outbox
 from server.security.signing import Signer
@@ -56,6 +57,7 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
 # function here; it receives the built App and may add on_start/on_stop hooks and deps.extras.
 FEATURE_SETUP: list[Callable[[App], None]] = [
     pricing_feature.setup,
+    jobs_feature.setup,
     setup_outbox,
 ]
 

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     verification_phone_window_seconds: int = Field(default=900, ge=1)
     verification_terminal_limit: int = Field(default=30, ge=1)
     verification_terminal_window_seconds: int = Field(default=900, ge=1)
+    jobs_interval_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Points lots activation/expiry, event points, certificate expiry; 0 = off.",
+    )
     pricing_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
     )

@@ -89,32 +89,14 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-async def run_jobs(db, now: dt.datetime) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """One pass of every ledger job, each batch in its own transaction; counts per job."""
-    from server.db.ledger_jobs import activate_due, expire_due, grant_events
-    from server.db.ledger_rules_repo import load_compiled_accrual_rules
-
-    counts = {"activated": 0, "expired": 0, "registration": 0, "birthday": 0}
-    for name, job in (("activated", activate_due), ("expired", expire_due)):
-        while True:
-            async with db.transaction() as session:
-                done = await job(session, now)
-            counts[name] += done
-            if not done:
-                break
-    rules = await load_compiled_accrual_rules(db)
-    for trigger in ("registration", "birthday"):
-        async with db.transaction() as session:
-            counts[trigger] = await grant_events(session, rules, trigger, now, batch=100_000)
-    return counts
-
-
 def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         print("kopilka: --now needs a UTC offset", file=sys.stderr)
         return 2
-    counts = _with_db(settings, lambda db: run_jobs(db, now))
+    from server.features.jobs import run_ledger_jobs
+
+    counts = _with_db(settings, lambda db: run_ledger_jobs(db, now))
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     return 0
 

@@ -1,0 +1,25 @@
+"""Scheduled jobs: one pass at a time across all workers and servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from server.db.database import Database
+from server.features.jobs import LOCK_KEY, run_all_jobs
+
+
+async def test_only_one_process_runs_the_jobs_at_a_time(app):
+    other = Database(app.db.url, pool_size=1)  # another worker's pool
+    try:
+        async with app.db.engine.connect() as holder:
+            await holder.scalar(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+            assert await run_all_jobs(other, dt.datetime.now(dt.UTC)) is None
+            await holder.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            await holder.commit()
+        counts = await run_all_jobs(other, dt.datetime.now(dt.UTC))
+        assert counts == {"activated": 0, "expired": 0, "registration": 0, "birthday": 0,
+                          "certificates_expired": 0}
+    finally:
+        await other.dispose()

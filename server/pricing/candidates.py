@@ -21,6 +21,7 @@ from server.pricing.context import LineState
 from server.pricing.index import RuleIndex, product_keys, store_keys
 from server.pricing.matching import LineMatcher
 from server.pricing.model import Product, Store
+from server.pricing.schema_conditions import Conditions
 
 MEMO_LIMIT = 200_000
 """Products remembered per rule set (a large chain's whole assortment)."""
@@ -45,23 +46,60 @@ NO_HITS = ProductHits((), (), (), ())
 
 
 @dataclass(frozen=True, slots=True)
+class StoreGate:
+    """A rule's store conditions, checked while collecting candidates: at 10k rules most
+    keyed hits are local variants for other stores, and dropping them here is cheaper than
+    evaluating them. `conditions.py` still checks the same conditions in full."""
+
+    stores: frozenset[str] | None
+    excluded: frozenset[str]
+    networks: frozenset[str] | None
+
+    @classmethod
+    def of(cls, conditions: Conditions) -> StoreGate | None:
+        """None when the rule has no store conditions."""
+        if not (conditions.stores or conditions.exclude_stores or conditions.networks):
+            return None
+        return cls(
+            frozenset(conditions.stores) if conditions.stores else None,
+            frozenset(conditions.exclude_stores),
+            frozenset(conditions.networks) if conditions.networks else None,
+        )
+
+    def admits(self, store: Store) -> bool:
+        """Whether the store conditions hold at `store`."""
+        if self.stores is not None and store.id not in self.stores:
+            return False
+        if store.id in self.excluded:
+            return False
+        return self.networks is None or not self.networks.isdisjoint(store.network_ids)
+
+
+@dataclass(frozen=True, slots=True)
 class Candidates:
     """The index's answer for one receipt, rules in evaluation order."""
 
     evaluated: int
     """How many distinct rules the index returned (PricingResult.rules_evaluated)."""
     rules: list[tuple[int, list[int] | None]]
-    """(ordinal, indexes of the lines its target selects, or None: check every line)."""
+    """(ordinal, indexes of the lines its target selects, or None: check every line);
+    rules whose store conditions fail here are already left out."""
 
 
 class CandidateFinder:
     """Index lookups for receipts, memoized per catalog product."""
 
-    __slots__ = ("_index", "_memo", "_price_free", "_targets")
+    __slots__ = ("_gates", "_index", "_memo", "_price_free", "_targets")
 
-    def __init__(self, index: RuleIndex, targets: Sequence[LineMatcher]) -> None:
+    def __init__(
+        self,
+        index: RuleIndex,
+        targets: Sequence[LineMatcher],
+        gates: Sequence[StoreGate | None],
+    ) -> None:
         self._index = index
         self._targets = targets
+        self._gates = gates
         self._price_free = tuple(not t.uses_price for t in targets)
         self._memo: dict[int, tuple[Product, ProductHits]] = {}
 
@@ -131,7 +169,10 @@ class CandidateFinder:
                 if targets[o].matches(product, state.line.unit_price):
                     lines.setdefault(o, []).append(i)
         evaluated.update(everywhere)
+        gates = self._gates
         ordered: list[tuple[int, list[int] | None]] = [
-            (o, None if o in everywhere else lines[o]) for o in sorted(everywhere.union(lines))
+            (o, None if o in everywhere else lines[o])
+            for o in sorted(everywhere.union(lines))
+            if gates[o] is None or gates[o].admits(store)  # type: ignore[union-attr]
         ]
         return Candidates(len(evaluated), ordered)

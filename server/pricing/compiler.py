@@ -16,7 +16,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from server.pricing.benefits import BenefitPlan, compile_benefit
-from server.pricing.candidates import CandidateFinder
+from server.pricing.candidates import CandidateFinder, StoreGate
 from server.pricing.conditions import (
     Check,
     after_accumulated_check,
@@ -93,7 +93,11 @@ class CompiledRuleSet:
     another index (dataclasses.replace) gets its own."""
 
     def __post_init__(self) -> None:
-        finder = CandidateFinder(self.index, tuple(rule.target for rule in self.rules))
+        finder = CandidateFinder(
+            self.index,
+            tuple(rule.target for rule in self.rules),
+            tuple(StoreGate.of(rule.rule.conditions) for rule in self.rules),
+        )
         object.__setattr__(self, "finder", finder)
 
     def candidates(

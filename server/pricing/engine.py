@@ -164,7 +164,7 @@ def _applicable(
     if rule.valid_to is not None and moment >= rule.valid_to:
         return None
     if line_indexes is not None:
-        lines = tuple(ctx.lines[i] for i in line_indexes)
+        lines = tuple([ctx.lines[i] for i in line_indexes])
     elif rule.target.selects_all:
         lines = ctx.lines
     else:

@@ -56,7 +56,14 @@ def test_memo_path_agrees_with_the_index_lookup() -> None:
             for rule, hint in expected
         }
         assert dict(found.rules) == {o: lines for o, lines in selected.items() if lines != []}
+    # store conditions are checked while collecting: still counted, no longer evaluated
+    kyiv = next(rule.ordinal for rule in rs.rules if rule.rule.id == "kyiv")
+    at_lviv = rs.finder.find(states, [True] * len(states), STORES["lviv-1"])
+    assert kyiv in dict(found.rules) and kyiv not in dict(at_lviv.rules)
+    assert at_lviv.evaluated == found.evaluated
+    assert "kyiv" not in str(price(rs, dataclasses.replace(rec, store_id="lviv-1")))
     result = price(rs, rec)
+    assert ("kyiv", 3) in discounts(result)[4]
     # dear-milk only takes the 30.00 milk (the unit price is checked per line, not memoized)
     assert ("dear-milk", 100) in discounts(result)[1]
     assert all(rule_id != "dear-milk" for rule_id, _ in discounts(result)[2])

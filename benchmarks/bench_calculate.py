@@ -3,9 +3,10 @@
     python benchmarks/bench_calculate.py [--seconds 5] [--clients 2] [--concurrency 32]
 
 Starts `kopilka serve` (1 worker) on a fresh database (KOPILKA_DATABASE_URL's server, or an
-embedded PostgreSQL), loads a synthetic catalog of 20,000 SKUs, then for 100, 1,000 and
-10,000 active rules measures 20-line receipts per second, latency, and the server's CPU per
-call, each against Echo (same auth, interceptors and metrics, no work). Echo is measured
+embedded PostgreSQL), loads the engine benchmark's synthetic chain (50,000 SKUs, 200 stores
+in 20 networks; bench_pricing.py), then for 100, 1,000 and 10,000 active rules measures
+20-line receipts per second, latency, and the server's CPU per call, each against Echo
+(same auth, interceptors and metrics, no work). Echo is measured
 before every rule size so both see the same machine. Not a test: numbers print, nothing
 asserts. Targets (issue 3): CalculateReceipt >= 0.8x Echo at 1,000 rules; p50 at 10,000
 rules <= 1.5x p50 at 100 rules.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -28,12 +30,11 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SKUS = 20_000
-GROUPS = 200
-BRANDS = 500
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import bench_pricing as data  # noqa: E402  (same synthetic chain as the engine benchmark)
 
 
 def free_port() -> int:
@@ -42,45 +43,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def catalog() -> list[dict]:
-    rnd = random.Random(1)
-    return [{"sku": f"sku-{i}", "group_code": f"g{i % GROUPS}",
-             "brand": f"b{rnd.randrange(BRANDS)}", "supplier_code": f"s{i % 50}"}
-            for i in range(SKUS)]
+def products() -> list[dict]:
+    """The engine benchmark's 50,000-SKU catalog as UpsertProducts rows."""
+    return [{"sku": p.sku, "group_code": p.group, "subgroup_code": p.subgroup,
+             "brand": p.brand, "supplier_code": p.supplier, "price_category": p.price_category}
+            for p in data.make_catalog(random.Random(20250303)).products.values()]
 
 
-def rule_set(count: int) -> str:
-    """A chain's promotions: mostly single-SKU and brand discounts, some multibuys and
-    group discounts, a few receipt-level card rules. Rules spread over the whole catalog,
-    so a receipt meets a handful of them whatever the total."""
-    rnd = random.Random(count)
-    rules = []
-    for i in range(count):
-        kind = rnd.random()
-        if kind < 0.70:
-            target, benefit = [{"skus": [f"sku-{rnd.randrange(SKUS)}"]}], {
-                "type": "percent", "percent": rnd.choice([500, 1000, 1500, 2000])}
-        elif kind < 0.85:
-            target, benefit = [{"brands": [f"b{rnd.randrange(BRANDS)}"]}], {
-                "type": "percent", "percent": 500}
-        elif kind < 0.95:
-            target, benefit = [{"groups": [f"g{rnd.randrange(GROUPS)}"]}], {
-                "type": "m_for_n", "buy": 3, "pay": 2}
-        else:
-            target, benefit = [{"groups": [f"g{rnd.randrange(GROUPS)}"]}], {
-                "type": "amount", "amount": 500, "scope": "receipt"}
-        rules.append({"id": f"r{i}", "group": rnd.choice(["items", "extra"]),
-                      "target": target, "benefit": benefit,
-                      "conditions": {"stores": ["s1"]} if i % 7 == 0 else {}})
-    return yaml.safe_dump({"schema_version": 1, "name": f"bench-{count}", "groups": [
-        {"id": "items", "order": 1, "resolution": "max_discount"},
-        {"id": "extra", "order": 2}], "rules": rules})
+def stores() -> list[dict]:
+    return [{"code": s.id, "name": s.id, "network_codes": sorted(s.network_ids)}
+            for s in data.make_stores().values()]
 
 
-def receipt_lines(rnd: random.Random) -> list[dict]:
-    return [{"line_no": n + 1, "sku": f"sku-{rnd.randrange(SKUS)}",
-             "quantity_milli": rnd.choice([1000, 2000, 3000, 1250]),
-             "unit_price_minor": rnd.randrange(500, 50_000)} for n in range(20)]
+def requests(seed: int) -> list:
+    """200 different 20-line receipts at random stores and times, as gRPC requests."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from kopilka.v1 import receipts_pb2
+
+    out = []
+    for receipt in data.make_receipts(200, random.Random(seed), data.FULL):
+        moment = Timestamp()
+        moment.FromDatetime(receipt.time)
+        out.append(receipts_pb2.CalculateReceiptRequest(
+            store_code=receipt.store_id, receipt_time=moment, lines=[
+                {"line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
+                 "unit_price_minor": x.unit_price} for x in receipt.lines]))
+    return out
 
 
 def _client(target: str, key: str, method: str, seconds: float, channels: int,
@@ -91,9 +79,7 @@ def _client(target: str, key: str, method: str, seconds: float, channels: int,
     async def run() -> list[float]:
         chans = [grpc.aio.insecure_channel(target) for _ in range(channels)]
         md = (("authorization", f"Bearer {key}"),)
-        rnd = random.Random(os.getpid())
-        requests = [receipts_pb2.CalculateReceiptRequest(store_code="s1", lines=receipt_lines(rnd))
-                    for _ in range(200)]
+        batch = requests(os.getpid())
         latencies: list[float] = []
         deadline = time.perf_counter() + seconds
 
@@ -103,7 +89,7 @@ def _client(target: str, key: str, method: str, seconds: float, channels: int,
                 call = ch.unary_unary("/kopilka.v1.AdminService/Echo",
                                       request_serializer=admin_pb2.EchoRequest.SerializeToString,
                                       response_deserializer=admin_pb2.EchoResponse.FromString)
-                req = admin_pb2.EchoRequest(payload=requests[0].SerializeToString())
+                req = admin_pb2.EchoRequest(payload=batch[0].SerializeToString())
             else:
                 call = ch.unary_unary(
                     "/kopilka.v1.ReceiptService/CalculateReceipt",
@@ -112,7 +98,7 @@ def _client(target: str, key: str, method: str, seconds: float, channels: int,
             n = i
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
-                await call(req if method == "echo" else requests[n % len(requests)],
+                await call(req if method == "echo" else batch[n % len(batch)],
                            metadata=md)
                 latencies.append(time.perf_counter() - began)
                 n += 1
@@ -179,6 +165,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight per client")
     parser.add_argument("--rules", default="100,1000,10000")
+    parser.add_argument("--scenario", default="chain", choices=["chain", "constant", "uniform"],
+                        help="rule mix from bench_pricing.py (chain: a realistic chain)")
     args = parser.parse_args()
 
     from kopilka.v1 import admin_pb2
@@ -200,12 +188,13 @@ def main() -> int:
                 break
             except Exception:
                 time.sleep(0.2)
-        asyncio.run(call(target, key, "UpsertStore", admin_pb2.UpsertStoreRequest(
-            store=admin_pb2.Store(code="s1", name="Bench store"))))
-        products = catalog()
-        for first in range(0, len(products), 10_000):
+        for store in stores():
+            asyncio.run(call(target, key, "UpsertStore", admin_pb2.UpsertStoreRequest(
+                store=store)))
+        rows = products()
+        for first in range(0, len(rows), 10_000):
             asyncio.run(call(target, key, "UpsertProducts", admin_pb2.UpsertProductsRequest(
-                products=products[first:first + 10_000])))
+                products=rows[first:first + 10_000])))
         time.sleep(3)  # the server's pricing state polls the catalog every 2 s
         print(f"server pid {server.pid}; {args.clients} client processes x {args.concurrency} "
               f"in flight; {args.seconds:g} s per measurement; 20-line receipts")
@@ -214,7 +203,8 @@ def main() -> int:
         results = {}
         for count in [int(x) for x in args.rules.split(",")]:
             asyncio.run(call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
-                document=rule_set(count))))
+                document=json.dumps(data.scenario_document(args.scenario, count)),
+                format=admin_pb2.RULE_SET_FORMAT_JSON)))
             echo = measure(target, key, "echo", args, server.pid)
             calc = measure(target, key, "calc", args, server.pid)
             results[count] = calc

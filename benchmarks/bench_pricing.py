@@ -183,27 +183,31 @@ def make_rules(
     return rules
 
 
-def compile_rules(rules: list[dict]) -> CompiledRuleSet:
-    """Wrap rules in a document and compile it."""
-    document = {
+def document(rules: list[dict]) -> dict:
+    """Wrap rules in a rule-set document (also sent over gRPC by bench_calculate.py)."""
+    return {
         "groups": [
             {"id": "category", "order": 1, "resolution": "max_discount"},
             {"id": "receipt", "order": 2},
         ],
         "rules": rules,
     }
-    return compile_rule_set(parse_rule_set(document))
+
+
+def scenario_document(scenario: str, size: int) -> dict:
+    """The rule-set document of `size` active rules for a scenario (see the docstring)."""
+    if scenario == "chain":
+        core = GLOBAL_RULES + make_rules(97, random.Random(1), FULL, "h")
+        return document(core + make_rules(size - 100, random.Random(2), FULL, "l", local=True))
+    if scenario == "constant":
+        hot = GLOBAL_RULES + make_rules(97, random.Random(1), HOT, "h")
+        return document(hot + make_rules(size - 100, random.Random(2), COLD, "c"))
+    return document(GLOBAL_RULES + make_rules(size - 3, random.Random(3), FULL, "u"))
 
 
 def scenario_rules(scenario: str, size: int) -> CompiledRuleSet:
-    """The rule set of `size` active rules for a scenario (see the module docstring)."""
-    if scenario == "chain":
-        core = GLOBAL_RULES + make_rules(97, random.Random(1), FULL, "h")
-        return compile_rules(core + make_rules(size - 100, random.Random(2), FULL, "l", local=True))
-    if scenario == "constant":
-        hot = GLOBAL_RULES + make_rules(97, random.Random(1), HOT, "h")
-        return compile_rules(hot + make_rules(size - 100, random.Random(2), COLD, "c"))
-    return compile_rules(GLOBAL_RULES + make_rules(size - 3, random.Random(3), FULL, "u"))
+    """The compiled rule set of `size` active rules for a scenario."""
+    return compile_rule_set(parse_rule_set(scenario_document(scenario, size)))
 
 
 def make_receipts(count: int, rng: random.Random, space: Space) -> list[Receipt]:

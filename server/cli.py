@@ -189,6 +189,7 @@ def _command_modules() -> list[object]:
     return [
         importlib.import_module(f"server.commands.{info.name}")
         for info in sorted(pkgutil.iter_modules(server.commands.__path__), key=lambda i: i.name)
+        if not info.name.startswith("_")
     ]
 
 

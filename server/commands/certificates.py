@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from server.commands._shared import with_database
 from server.settings import Settings
 
 CHUNK = 100  # certificates per transaction: progress moves and a failure loses one chunk
@@ -57,22 +58,10 @@ def _say(message: str, end: str = "\n") -> None:
 
 def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
     """Run `work(db)` on the migrated database; DomainError -> message and exit code 2."""
-    from server.cli import _run
-    from server.db.database import Database
     from server.errors import DomainError
-    from server.runtime import prepare_database
-
-    url = _run(prepare_database(settings))
-
-    async def run():  # type: ignore[no-untyped-def]
-        db = Database(url, pool_size=1)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
 
     try:
-        return _run(run())
+        return with_database(settings, work)
     except DomainError as exc:
         _say(f"\nkopilka: {exc.reason}: {exc.message}")
         return 2

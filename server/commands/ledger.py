@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
+from server.commands._shared import with_database
 from server.settings import Settings
-
-T = TypeVar("T")
-
-
-def _with_db(settings: Settings, work: Callable[[object], Awaitable[T]]) -> T:
-    from server.db.database import Database
-    from server.runtime import prepare_database
-
-    async def run() -> T:
-        db = Database(await prepare_database(settings), pool_size=1)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 def _load(path: str):  # type: ignore[no-untyped-def]
@@ -70,7 +52,7 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
         async with db.transaction() as session:
             return await apply_accrual_rules(session, rule_set, "cli")
 
-    _with_db(settings, apply)
+    with_database(settings, apply)
     print(f"applied {len(rule_set.rules)} accrual rules, version {rule_set.version}")
     return 0
 
@@ -82,7 +64,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
         async with db.transaction() as session:
             return await audit(session)
 
-    report = _with_db(settings, run)
+    report = with_database(settings, run)
     for problem in report.problems:
         print(f"MISMATCH {problem}")
     print(f"{report.accounts} accounts checked, {len(report.problems)} problem(s)")
@@ -96,7 +78,7 @@ def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from server.features.jobs import run_ledger_jobs
 
-    counts = _with_db(settings, lambda db: run_ledger_jobs(db, now))
+    counts = with_database(settings, lambda db: run_ledger_jobs(db, now))
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))
     return 0
 

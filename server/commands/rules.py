@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
+from server.commands._shared import with_database
 from server.settings import Settings
 
 
@@ -42,23 +42,13 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
-    from server.db.database import Database
     from server.errors import DomainError
     from server.features.pricing import apply_rule_set
-    from server.runtime import prepare_database
 
     text, fmt = _read(args.file)
-
-    async def run() -> tuple[str, int]:
-        url = await prepare_database(settings)
-        db = Database(url, pool_size=1)
-        try:
-            return await apply_rule_set(db, text, fmt, "cli")
-        finally:
-            await db.dispose()
-
     try:
-        version, count = asyncio.run(run())
+        version, count = with_database(
+            settings, lambda db: apply_rule_set(db, text, fmt, "cli"))
     except DomainError as error:
         return _report(error)
     print(f"applied {count} rules, version {version}; running servers pick it up within "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -80,6 +82,23 @@ class App:
     @property
     def db(self) -> Database:
         return self.deps.db
+
+    def add_background(self, run: Callable[[], Awaitable[None]]) -> None:
+        """Run `run()` as a task from start() until stop() cancels it (polling loops)."""
+        task: asyncio.Task[None] | None = None
+
+        async def start(_: App) -> None:
+            nonlocal task
+            task = asyncio.create_task(run())
+
+        async def stop(_: App) -> None:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+        self.on_start.append(start)
+        self.on_stop.append(stop)
 
     async def start(self) -> int:
         async with self.db.transaction() as session:

@@ -7,7 +7,6 @@ across all workers and servers, so operators need no cron (the CLI runs the same
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING
@@ -67,7 +66,6 @@ def setup(app: App) -> None:
     interval = app.settings.jobs_interval_seconds
     if interval <= 0:
         return
-    task: asyncio.Task[None] | None = None
 
     async def loop() -> None:
         while True:
@@ -79,15 +77,4 @@ def setup(app: App) -> None:
             except Exception:
                 log.exception("scheduled jobs failed; retrying next interval")
 
-    async def start(_: App) -> None:
-        nonlocal task
-        task = asyncio.create_task(loop())
-
-    async def stop(_: App) -> None:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.on_start.append(start)
-    app.on_stop.append(stop)
+    app.add_background(loop)

@@ -8,7 +8,6 @@ applied through any worker reaches all of them within `pricing_refresh_seconds`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import Mapping
@@ -129,18 +128,9 @@ def setup(app: App) -> None:
     """Load pricing state at start and poll for changes until stop."""
     state = PricingState(app.db)
     app.deps.extras["pricing"] = state
-    task: asyncio.Task[None] | None = None
 
-    async def start(_: App) -> None:
-        nonlocal task
+    async def load(_: App) -> None:
         await state.refresh(force=True)
-        task = asyncio.create_task(state.poll(app.settings.pricing_refresh_seconds))
 
-    async def stop(_: App) -> None:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.on_start.append(start)
-    app.on_stop.append(stop)
+    app.on_start.append(load)
+    app.add_background(lambda: state.poll(app.settings.pricing_refresh_seconds))

@@ -23,6 +23,8 @@ DISABLE_ENV_VAR = "KOPILKA_DISABLE_PLUGINS"
 BUILTIN_PLUGINS: Mapping[str, str] = {
     "smpp": "plugins.smpp",
     "email": "plugins.email",
+    "liqpay": "plugins.liqpay",
+    "novaposhta": "plugins.novaposhta",
 }
 
 __all__ = ["BUILTIN_PLUGINS", "DISABLE_ENV_VAR", "PluginHost", "build_plugin_manager"]

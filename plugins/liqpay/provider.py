@@ -1,0 +1,146 @@
+"""The "liqpay" PaymentProvider: LiqPay API v3 payment links, callbacks and status.
+
+- ``create_checkout`` builds a payment link (``checkout_url?data=...&signature=...``)
+  and the same two fields for an HTML form POST; no network call is needed.
+- ``parse_callback`` verifies LiqPay's server-to-server callback before decoding it.
+- ``fetch_status`` POSTs a signed ``action=status`` request to the API; LiqPay answers
+  plain JSON. Use it for callbacks that never came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from plugins.contracts import PaymentCheckout, PaymentNotice, PaymentRequest, PaymentState
+from plugins.liqpay import amounts, signing
+from plugins.liqpay.settings import LiqPaySettings
+from plugins.liqpay.statuses import to_state
+
+API_VERSION = "3"
+MAX_ORDER_ID = 255  # LiqPay's limit on order_id length
+
+
+class LiqPayError(RuntimeError):
+    """LiqPay refused a request or could not be reached.
+
+    ``retryable`` is true for network failures, timeouts, HTTP 429 and 5xx: asking again
+    later may succeed. ``code`` is LiqPay's ``err_code`` or ``http_<status>``.
+    """
+
+    def __init__(self, message: str, *, code: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class LiqPayProvider:
+    """One merchant account; stateless, so one instance serves every caller."""
+
+    def __init__(self, settings: LiqPaySettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+
+    async def create_checkout(self, request: PaymentRequest) -> PaymentCheckout:
+        fields = signing.envelope(self.settings.private_key, self.checkout_params(request))
+        url = f"{self.settings.checkout_url}?{urlencode(fields)}"
+        return PaymentCheckout(self.name, request.order_id, url, fields)
+
+    def checkout_params(self, request: PaymentRequest) -> dict[str, str]:
+        """The ``pay`` parameters LiqPay receives inside ``data``; validates the request."""
+        _check_order_id(request.order_id)
+        if not request.description.strip():
+            raise ValueError("description must not be empty")
+        s = self.settings
+        params = {
+            "public_key": s.public_key,
+            "version": API_VERSION,
+            "action": "pay",
+            "amount": amounts.render(request.amount_minor, request.currency),
+            "currency": request.currency,
+            "description": request.description,
+            "order_id": request.order_id,
+        }
+        optional = {
+            "result_url": request.result_url or s.result_url,
+            "server_url": request.callback_url or s.server_url,
+            "language": s.language,
+            "sandbox": "1" if s.sandbox else "",
+        }
+        params.update({key: value for key, value in optional.items() if value})
+        return params
+
+    def parse_callback(self, form: Mapping[str, str]) -> PaymentNotice:
+        payload = signing.open_envelope(self.settings.private_key, form)
+        return self._notice(payload)
+
+    async def fetch_status(self, order_id: str) -> PaymentNotice:
+        _check_order_id(order_id)
+        body = await self._call({"action": "status", "version": API_VERSION,
+                                 "public_key": self.settings.public_key,
+                                 "order_id": order_id})
+        if body.get("err_code") == "payment_not_found":  # the buyer never paid (yet)
+            return PaymentNotice(self.name, order_id, PaymentState.PENDING)
+        if body.get("result") == "error" or "status" not in body:
+            raise LiqPayError(f"LiqPay status failed: {body.get('err_code')}: "
+                              f"{body.get('err_description')}",
+                              code=str(body.get("err_code") or ""))
+        try:
+            notice = self._notice(body)
+        except ValueError as exc:
+            raise LiqPayError(f"LiqPay status answer is malformed: {exc}") from exc
+        if notice.order_id != order_id:
+            raise LiqPayError(f"LiqPay answered for order {notice.order_id!r}, "
+                              f"asked for {order_id!r}")
+        return notice
+
+    async def _call(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """POST a signed request; the answer is a JSON object (not signed by LiqPay)."""
+        form = signing.envelope(self.settings.private_key, params)
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+        try:
+            async with (aiohttp.ClientSession(timeout=timeout) as session,
+                        session.post(self.settings.api_url, data=form) as response):
+                if response.status != 200:
+                    raise LiqPayError(f"LiqPay answered HTTP {response.status}",
+                                      code=f"http_{response.status}",
+                                      retryable=response.status == 429
+                                      or response.status >= 500)
+                body = await response.json(content_type=None,
+                                           loads=signing.json_loads)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise LiqPayError(f"LiqPay unreachable: {exc!r}", retryable=True) from exc
+        except ValueError as exc:
+            raise LiqPayError(f"LiqPay answered invalid JSON: {exc}",
+                              retryable=True) from exc
+        if not isinstance(body, dict):
+            raise LiqPayError("LiqPay answered a non-object JSON", retryable=True)
+        return body
+
+    def _notice(self, payload: Mapping[str, Any]) -> PaymentNotice:
+        status = payload.get("status")
+        order_id = payload.get("order_id")
+        if not isinstance(status, str) or not isinstance(order_id, str) or not order_id:
+            raise ValueError("LiqPay payload lacks status or order_id")
+        currency = payload.get("currency")
+        amount = payload.get("amount")
+        payment_id = payload.get("payment_id")
+        return PaymentNotice(
+            provider=self.name,
+            order_id=order_id,
+            state=to_state(status, sandbox_mode=self.settings.sandbox),
+            provider_payment_id=None if payment_id is None else str(payment_id),
+            amount_minor=None if amount is None or not isinstance(currency, str)
+            else amounts.parse(amount, currency),
+            currency=currency if isinstance(currency, str) else None,
+        )
+
+
+def _check_order_id(order_id: str) -> None:
+    if not isinstance(order_id, str) or not order_id.strip():
+        raise ValueError("order_id must not be empty")
+    if len(order_id) > MAX_ORDER_ID:
+        raise ValueError(f"order_id longer than {MAX_ORDER_ID} characters")

@@ -221,6 +221,14 @@ class ShipmentProvider(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
+    """One product, or one variant of it, as the ERP describes it.
+
+    Variants (1C "characteristics") share their product's ``sku`` and carry a
+    ``variant_id``; ``external_id`` is the ERP's own key (1C ``Ид``, "product#variant"
+    for a variant) for round trips such as order export. ``stock_milli`` is the quantity
+    on hand in thousandths, like every quantity in Kopilka.
+    """
+
     sku: str
     name: str
     group: str | None = None
@@ -228,6 +236,10 @@ class CatalogItem:
     barcodes: tuple[str, ...] = ()
     price_minor: int | None = None
     currency: str | None = None
+    subgroup: str | None = None
+    external_id: str | None = None
+    variant_id: str | None = None
+    stock_milli: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,10 +269,17 @@ class CatalogExchange(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Scan:
+    """One scanned code. For an in-store EAN-13 with an embedded value (prefixes 20-29
+    as the store's scales print them) ``item_code`` is the article number and either
+    ``quantity_milli`` (weight: grams = kg in thousandths) or ``price_minor`` is set."""
+
     source: str
     code: str
     symbology: str | None = None
     scanned_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    item_code: str | None = None
+    quantity_milli: int | None = None
+    price_minor: int | None = None
 
 
 @runtime_checkable

@@ -25,6 +25,8 @@ BUILTIN_PLUGINS: Mapping[str, str] = {
     "email": "plugins.email",
     "liqpay": "plugins.liqpay",
     "novaposhta": "plugins.novaposhta",
+    "onec": "plugins.onec",
+    "barcode": "plugins.barcode",
 }
 
 __all__ = ["BUILTIN_PLUGINS", "DISABLE_ENV_VAR", "PluginHost", "build_plugin_manager"]

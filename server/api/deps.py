@@ -7,6 +7,7 @@ from typing import Any
 
 from server.auth.principal import Principal, current_principal
 from server.db.database import Database
+from server.errors import invalid
 from server.security.signing import Signer
 from server.settings import Settings
 
@@ -34,3 +35,15 @@ def caller() -> Principal:
     if principal is None:  # only reachable if a servicer runs without the interceptor
         raise RuntimeError("no authenticated principal in this context")
     return principal
+
+
+def acting_store(requested: str, field_path: str = "store_code") -> str:
+    """The store a call acts for: a store-bound key (a till, a web shop) only for its own."""
+    bound = caller().store_code
+    if bound:
+        if requested and requested != bound:
+            raise invalid(field_path, f"this key belongs to store {bound!r}")
+        return bound
+    if not requested:
+        raise invalid(field_path, "required")
+    return requested

@@ -140,3 +140,17 @@ async def test_bad_requests_name_their_fields_and_calculation_writes_nothing(dem
     after = await count_rows()
     assert after[0] == before[0] and after[2] == before[2]
     assert after[1] == before[1] + 1  # only the ChangeCardState request
+
+
+async def test_a_till_prices_only_for_its_own_store(demo, make_key, client_for):
+    from server.auth.principal import PrincipalKind
+
+    till = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,
+                                     store_code="kyiv-01", terminal_id="till-1"))
+    with rpc_error() as failure:
+        await till.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+            store_code="kyiv-02", lines=[line(1, "dairy-01", 1000, 100)]))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["store_code"]
+    own = await till.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        lines=[line(1, "dairy-01", 1000, 100)]))  # the key's store when none is given
+    assert own.total.amount_minor == 90

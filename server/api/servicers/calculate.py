@@ -14,7 +14,7 @@ from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.api.convert import money
-from server.api.deps import ApiDeps
+from server.api.deps import ApiDeps, acting_store
 from server.api.metrics_pricing import (
     DISCOUNTS_APPLIED,
     PRICING_SECONDS,
@@ -174,11 +174,9 @@ class CalculateReceiptMixin:
         currency = request.currency or self.deps.settings.currency
         if currency != self.deps.settings.currency:
             raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
-        if not request.store_code:
-            raise invalid("store_code", "required")
-        if request.store_code not in snap.stores:
-            raise invalid("store_code", f"unknown store {request.store_code!r}",
-                          "STORE_NOT_FOUND")
+        store_code = acting_store(request.store_code)
+        if store_code not in snap.stores:
+            raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
         if request.pay_with_points < 0:
             raise invalid("pay_with_points", "must be >= 0")
         if request.pay_with_points and not request.card_number:
@@ -190,7 +188,7 @@ class CalculateReceiptMixin:
 
         began = time.perf_counter()
         result = price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
-            store_id=request.store_code, time=moment, lines=lines,
+            store_id=store_code, time=moment, lines=lines,
             card_type=card.card_type if card else None, member=card.member if card else None,
             bonus_points_to_pay=request.pay_with_points,
         ))
@@ -199,9 +197,9 @@ class CalculateReceiptMixin:
         RECEIPT_LINES.inc(len(lines))
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
 
-        points, per_line, lots = _accrual(snap, card, request.store_code, moment, result)
+        points, per_line, lots = _accrual(snap, card, store_code, moment, result)
         calc = Calculation(
-            calculation_id=str(uuid.uuid4()), store_code=request.store_code,
+            calculation_id=str(uuid.uuid4()), store_code=store_code,
             terminal_id=request.terminal_id, currency=currency, receipt_time=moment,
             rule_set_version=result.rule_set_version,
             lines=_calculated_lines(result, per_line), subtotal_minor=result.subtotal,

@@ -10,7 +10,7 @@ from kopilka.v1 import certificates_pb2 as pb
 from kopilka.v1 import certificates_pb2_grpc
 
 from server.api.convert import money, timestamp
-from server.api.deps import ApiDeps, caller
+from server.api.deps import ApiDeps, acting_store, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.certificates import service
 from server.certificates.model import (
@@ -144,18 +144,6 @@ def usage_to_pb(r: UsageRow) -> pb.CertificateUsageRow:
     )
 
 
-def _store(requested: str) -> str:
-    """The store acting: a store-bound key acts only for its own store."""
-    bound = caller().store_code
-    if bound:
-        if requested and requested != bound:
-            raise invalid("store_code", f"this key belongs to store {bound!r}")
-        return bound
-    if not requested:
-        raise invalid("store_code", "required")
-    return requested
-
-
 def _number(value: str, field: str = "number") -> str:
     number = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9]{2,32}", number):
@@ -210,7 +198,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     async def IssueCertificate(self, request, context):  # type: ignore[no-untyped-def]
         if not request.certificate_type:
             raise invalid("certificate_type", "required")
-        store = _store(request.store_code)
+        store = acting_store(request.store_code)
 
         async def work(session) -> pb.IssueCertificateResponse:  # type: ignore[no-untyped-def]
             now = _now()
@@ -228,7 +216,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
 
     async def ActivateCertificate(self, request, context):  # type: ignore[no-untyped-def]
         number = _number(request.number)
-        store = _store(request.store_code)
+        store = acting_store(request.store_code)
 
         async def work(session) -> pb.ActivateCertificateResponse:  # type: ignore[no-untyped-def]
             now = _now()
@@ -257,7 +245,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         amount = _amount(request.amount) if request.HasField("amount") else None
         if request.sku and len(request.sku) > 64:
             raise invalid("sku", "at most 64 characters")
-        store = _store(request.store_code)
+        store = acting_store(request.store_code)
 
         async def work(session) -> pb.RedeemCertificateResponse:  # type: ignore[no-untyped-def]
             now = _now()

@@ -1,14 +1,24 @@
 """Ledger benchmark (a script, not a test): ConfirmReceipt and RedeemBonus over gRPC vs pgbench.
 
-Starts the real server in this process on a fresh database, then for each operation runs
-(1) N calls over gRPC at a given concurrency over several channels and (2) pgbench on the
-same database running the very statements the server sends (server/db/ledger_sql.py) in
-one transaction: idempotency claim, the single-statement debit/accrual, lot consumption
-(redeem), the stored answer. Prints calls/s and the ratio gRPC / pgbench (target >= 0.5).
+Issue 4's target: gRPC calls/s >= 0.5 x pgbench tps of the same transaction, same database,
+same run. How it keeps the comparison fair:
 
-    /tmp/venv/bin/python benchmarks/bench_ledger.py [--calls 3000] [--concurrency 32]
+- the server runs as `kopilka serve` in its own process(es) (uvloop, as an operator runs it),
+  once with 1 worker and once with `--workers 2` (SO_REUSEPORT), both reported;
+- the gRPC load comes from separate client processes (a client in the server's process would
+  steal its CPU), each with several channels that do not share a TCP connection;
+- pgbench runs, on the same database, the very SQL texts the server sends
+  (server/db/ledger_sql.py) in the same transaction shape: BEGIN, the same statements in the
+  same order, COMMIT. Ids pgbench cannot make client-side are derived inside the statements
+  (md5 of random numbers), so pgbench gets no extra round trip the server does not have;
+- both sides run at the same concurrency for the same time on this machine, one after the
+  other, each after a warm-up. Note the server, its clients and PostgreSQL all share the
+  machine's cores, while pgbench's C client is nearly free: that is part of what is measured.
+
+    /tmp/venv/bin/python benchmarks/bench_ledger.py [--seconds 6] [--concurrency 32]
 
 Uses KOPILKA_DATABASE_URL when set, else an embedded PostgreSQL 18 in a temp directory.
+Runs in about 70 s with the defaults.
 """
 
 from __future__ import annotations
@@ -16,8 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import multiprocessing
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,16 +37,22 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-import asyncpg
-from sqlalchemy.engine import make_url
+import asyncpg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
-from server.db import ledger_sql as q
-from server.db.migrate import migrate
-from server.db.urls import with_database
+from server.db import ledger_sql as q  # noqa: E402
+from server.db.migrate import migrate  # noqa: E402
+from server.db.urls import with_database  # noqa: E402
 
 MEMBERS = 200
+REDEEM = "/kopilka.v1.BonusService/RedeemBonus"
+CONFIRM = "/kopilka.v1.ReceiptService/ConfirmReceipt"
+# pgbench-side ids: md5 of this client's random numbers, the same expression in every statement
+RID = "CAST(md5(:client_id || '-r' || :r) AS uuid)"
+TX = "CAST(md5(:client_id || '-t' || :r) AS uuid)"
 
 
 def _pg_bin(name: str) -> str:
@@ -49,45 +67,46 @@ def _pgbench_sql(sql: str, params: dict[int, str]) -> str:
     return " ".join(text.split()) + ";"
 
 
+def _head(method: str) -> dict[int, str]:
+    """The claim parameters every hot statement starts with: $1 request id, $2 method, $3 hash."""
+    return {1: RID, 2: f"'{method}'", 3: "'\\x00'::bytea"}
+
+
 def redeem_script() -> str:
+    """RedeemBonus as the server runs it: BEGIN, claim + debit, lots + answer, COMMIT."""
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
     member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
+        "\\set r random(1, 9000000000000000000)",
         "BEGIN;",
-        "SELECT gen_random_uuid() AS rid, gen_random_uuid() AS tx \\gset",
-        _pgbench_sql(q.CLAIM, {1: "CAST(:rid AS uuid)", 2: "'/kopilka.v1.BonusService/RedeemBonus'",
-                               3: "'\\x00'::bytea"}),
-        _pgbench_sql(q.REDEEM_BY_CARD, {1: card, 2: "1", 3: "CAST(:tx AS uuid)", 4: "'bench'",
-                                        5: "'bench'", 6: "false"}),
-        _pgbench_sql(q.CONSUME_LOTS, {1: member, 2: "1", 3: "CAST(:tx AS uuid)"}),
-        _pgbench_sql(q.STORE, {1: "CAST(:rid AS uuid)", 2: "'\\x0a00'::bytea"}),
+        _pgbench_sql(q.CLAIM_AND_REDEEM, {**_head(REDEEM), 4: card, 5: "1", 6: TX, 7: "'bench'",
+                                          8: "'bench'", 9: "false"}),
+        _pgbench_sql(q.CONSUME_LOTS_AND_ANSWER, {1: member, 2: "1", 3: TX, 4: RID,
+                                                 5: "'\\x0a00'::bytea"}),
         "COMMIT;",
     ])
 
 
 def confirm_script() -> str:
+    """ConfirmReceipt (cash, accrual) as the server runs it: BEGIN, claim + receipt + accrual,
+    answer, COMMIT."""
     member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
+    rc = "CAST(md5(:client_id || '-c' || :r) AS uuid)"
     lines = "'[[1, 1000, 995, 10, 0, \"SKU1\"]]'"
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
+        "\\set r random(1, 9000000000000000000)",
         "BEGIN;",
-        "SELECT gen_random_uuid() AS rid, gen_random_uuid() AS tx, "
-        "gen_random_uuid() AS rc \\gset",
-        _pgbench_sql(q.CLAIM, {1: "CAST(:rid AS uuid)",
-                               2: "'/kopilka.v1.ReceiptService/ConfirmReceipt'",
-                               3: "'\\x00'::bytea"}),
-        _pgbench_sql(q.INSERT_RECEIPT, {
-            1: "CAST(:rc AS uuid)", 2: "'B1'", 3: "'T1'", 4: "CAST(:rc AS text)", 5: member,
-            6: card, 7: "'UAH'", 8: "995", 9: "0", 10: "995", 11: "CAST(:rid AS uuid)",
-            12: "CAST(:tx AS uuid)", 13: lines,
-            14: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 15: "10", 16: "0",
-            17: "'bench'"}),
-        _pgbench_sql(q.ACCRUE, {
-            1: member, 2: "10", 3: "0", 4: "CAST(:tx AS uuid)", 5: "now()", 6: "ARRAY['base']",
-            7: "ARRAY[10]", 8: "ARRAY[now()]", 9: "ARRAY[NULL]", 10: "CAST(:rc AS uuid)"}),
-        _pgbench_sql(q.STORE, {1: "CAST(:rid AS uuid)", 2: "'\\x0a00'::bytea"}),
+        _pgbench_sql(q.CLAIM_AND_CONFIRM, {
+            **_head(CONFIRM), 4: rc, 5: "'B1'", 6: "'T1'", 7: f"CAST({rc} AS text)", 8: member,
+            9: card, 10: "'UAH'", 11: "995", 12: "0", 13: "995", 14: TX, 15: lines,
+            16: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 17: "10", 18: "0",
+            19: "'bench'", 20: "10", 21: "0", 22: "now()", 23: "ARRAY['base']", 24: "ARRAY[10]",
+            25: "ARRAY[now()]", 26: "CAST(ARRAY[NULL] AS timestamptz[])",
+            27: "CAST(ARRAY[] AS text[])", 28: "now()"}),
+        _pgbench_sql(q.STORE, {1: RID, 2: "'\\x0a00'::bytea"}),
         "COMMIT;",
     ])
 
@@ -104,13 +123,18 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int) -> float:
          parsed.database or "postgres"],
         capture_output=True, text=True, env=env, check=False)
     match = re.search(r"tps = ([0-9.]+)", out.stdout)
-    if out.returncode or not match:
+    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+    if out.returncode or not match or (failed and int(failed.group(1))):
         raise SystemExit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
     return float(match.group(1))
 
 
-async def seed(app, url: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    from kopilka.v1 import admin_pb2
+async def seed(url: str) -> tuple[list[tuple[str, str]], str, bytes]:
+    """Members with a card and a huge lot each; a terminal API key; the signing secret."""
+    from server.auth.principal import PrincipalKind, hash_secret, new_secret
+    from server.db.api_keys_repo import add_api_key
+    from server.db.database import Database
+    from server.db.secrets_repo import signing_secret
 
     conn = await asyncpg.connect(url)
     try:
@@ -119,22 +143,18 @@ async def seed(app, url: str) -> list[tuple[str, str]]:  # type: ignore[no-untyp
         await conn.execute("INSERT INTO card_types (code, name, accrual_bps, number_prefix, "
                            "requires_verification, next_sequence) VALUES "
                            "('bench', 'Bench', 500, '2990', false, 1)")
-        cards = []
-        for i in range(1, MEMBERS + 1):
-            member_id = uuid.uuid4()
-            number = f"2990{i:09d}"
-            await conn.execute("INSERT INTO members (id, phone, registration_channel, "
-                               "social_ids, first_name, last_name, middle_name, gender, "
-                               "marital_status, address) VALUES ($1, $2, 'operator', '{}', "
-                               "'', '', '', '', '', '')", member_id,
-                               f"+38050{i:07d}")
-            await conn.execute("INSERT INTO cards (number, card_type, member_id, state) "
-                               "VALUES ($1, 'bench', $2, 'active')", number, member_id)
-            cards.append((str(member_id), number))
+        cards = [(uuid.uuid4(), f"2990{i:09d}") for i in range(1, MEMBERS + 1)]
+        await conn.executemany(
+            "INSERT INTO members (id, phone, registration_channel, social_ids, first_name, "
+            "last_name, middle_name, gender, marital_status, address) VALUES ($1, $2, "
+            "'operator', '{}', '', '', '', '', '', '')",
+            [(m, f"+38050{i:07d}") for i, (m, _) in enumerate(cards, 1)])
+        await conn.executemany("INSERT INTO cards (number, card_type, member_id, state) "
+                               "VALUES ($1, 'bench', $2, 'active')", [(c, m) for m, c in cards])
         await conn.execute("CREATE TABLE bench_cards (i int PRIMARY KEY, number text, "
                            "member_id uuid)")
         await conn.executemany("INSERT INTO bench_cards VALUES ($1, $2, $3)",
-                               [(i + 1, c, uuid.UUID(m)) for i, (m, c) in enumerate(cards)])
+                               [(i, c, m) for i, (m, c) in enumerate(cards, 1)])
         # one huge lot each, so redemptions never run short
         await conn.execute("INSERT INTO ledger_transactions (id, kind) VALUES ($1, 'adjust')",
                            tx := uuid.uuid4())
@@ -151,105 +171,254 @@ async def seed(app, url: str) -> list[tuple[str, str]]:  # type: ignore[no-untyp
             "points) SELECT $1, id, 1000000000 FROM l", tx)
     finally:
         await conn.close()
-    del admin_pb2
-    return cards
+    db = Database(url, pool_size=1)
+    try:
+        secret = new_secret()
+        async with db.transaction() as session:
+            await add_api_key(session, name="bench", kind=PrincipalKind.TERMINAL,
+                              roles=["cashier"], secret_hash=hash_secret(secret),
+                              store_code="B1", terminal_id="T1")
+            signing = await signing_secret(session)
+    finally:
+        await db.dispose()
+    return [(str(m), c) for m, c in cards], secret, signing
 
 
-async def grpc_rate(calls: int, concurrency: int, make_call) -> float:  # type: ignore[no-untyped-def]
-    gate = asyncio.Semaphore(concurrency)
+# --- the load generator (runs in separate processes) -------------------------------------
 
-    async def one(i: int) -> None:
-        async with gate:
-            await make_call(i)
+def _client_main(port: int, api_key: str, op: str, cards: list[tuple[str, str]],
+                 signing: bytes, warmup: float, seconds: float, concurrency: int,
+                 channels: int, prepared: int, start: multiprocessing.synchronize.Barrier,
+                 results: multiprocessing.Queue) -> None:
+    run = _client(port, api_key, op, cards, signing, warmup, seconds, concurrency, channels,
+                  prepared, start, results)
+    try:
+        import uvloop
 
-    await asyncio.gather(*(one(i) for i in range(min(200, calls))))  # warm-up
-    started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(calls)))
-    return calls / (time.perf_counter() - started)
+        uvloop.run(run)
+    except ImportError:
+        asyncio.run(run)
 
 
-async def main(args: argparse.Namespace) -> None:
-    from kopilka import KopilkaClient
-    from kopilka.v1 import bonus_pb2, receipts_pb2
+async def _client(port: int, api_key: str, op: str, cards: list[tuple[str, str]],
+                  signing: bytes, warmup: float, seconds: float, concurrency: int,
+                  channels: int, prepared: int, start: multiprocessing.synchronize.Barrier,
+                  results: multiprocessing.Queue) -> None:
+    import grpc
+    from kopilka.v1 import (
+        admin_pb2,
+        admin_pb2_grpc,
+        bonus_pb2,
+        bonus_pb2_grpc,
+        receipts_pb2,
+        receipts_pb2_grpc,
+    )
 
-    from server.app import build_app
-    from server.auth.principal import PrincipalKind, hash_secret, new_secret
-    from server.db.api_keys_repo import add_api_key
     from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
-    from server.settings import Settings
+    from server.security.signing import Signer
 
+    metadata = (("authorization", f"Bearer {api_key}"),)
+    # a local subchannel pool per channel: separate TCP connections, spread over workers
+    chans = [grpc.aio.insecure_channel(f"127.0.0.1:{port}",
+                                       options=[("grpc.use_local_subchannel_pool", 1)])
+             for _ in range(channels)]
+    redeem_stubs = [bonus_pb2_grpc.BonusServiceStub(c).RedeemBonus for c in chans]
+    confirm_stubs = [receipts_pb2_grpc.ReceiptServiceStub(c).ConfirmReceipt for c in chans]
+    signer, now = Signer(signing), dt.datetime.now(dt.UTC)
+    lines = (CalculatedLine(1, "SKU1", 1000, 995, 995, 0, 0, 995, 10),)
+    payment = [receipts_pb2.Payment(method=receipts_pb2.PAYMENT_METHOD_CASH, amount_minor=995)]
+
+    def request(i: int):  # type: ignore[no-untyped-def]
+        member_id, card = cards[i % MEMBERS]
+        if op == "Echo":
+            return admin_pb2.EchoRequest(payload=b"x" * 16)
+        if op == "RedeemBonus":
+            return bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=card,
+                                                points=1, order_reference="bench")
+        calc = encode_calculation(signer, Calculation(
+            str(uuid.uuid4()), "B1", "T1", "UAH", now, "bench", lines, 995, 0, 995, 10, 0,
+            now, card, member_id, "bench", (), ((10, now.isoformat(), None, "base"),)))
+        return receipts_pb2.ConfirmReceiptRequest(
+            request_id=str(uuid.uuid4()), calculation_id=calc, receipt_number=uuid.uuid4().hex,
+            payments=payment)
+
+    stubs = {"Echo": [admin_pb2_grpc.AdminServiceStub(c).Echo for c in chans],
+             "RedeemBonus": redeem_stubs, "ConfirmReceipt": confirm_stubs}[op]
+    # requests are built before the clock starts, so the client spends its CPU on calls only
+    pending = [request(i) for i in range(prepared)]
+    pending.reverse()
+    phase = {"count": False, "done": 0}
+
+    async def worker(w: int) -> None:
+        stub = stubs[w % channels]
+        while pending and phase["count"] is not None:
+            await stub(pending.pop(), metadata=metadata, timeout=30)
+            if phase["count"]:
+                phase["done"] += 1
+
+    tasks = [asyncio.ensure_future(worker(w)) for w in range(concurrency)]
+    await asyncio.sleep(warmup)
+    await asyncio.to_thread(start.wait)
+    phase["count"] = True
+    began, cpu = time.perf_counter(), time.process_time()
+    await asyncio.sleep(seconds)
+    done, elapsed = phase["done"], time.perf_counter() - began
+    cpu = time.process_time() - cpu
+    phase["count"] = None
+    await asyncio.gather(*tasks)
+    for chan in chans:
+        await chan.close()
+    results.put((done, elapsed, cpu, len(pending) == 0))
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants (Linux /proc)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(x) for x in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def grpc_rate(port: int, api_key: str, op: str, cards: list[tuple[str, str]], signing: bytes,
+              args: argparse.Namespace, server_pid: int) -> tuple[float, float, float]:
+    """Calls/s of all client processes together over the same measured window, and the CPU
+    microseconds per call spent by the server and by the clients."""
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(args.client_procs + 1), ctx.Queue()
+    share = args.concurrency // args.client_procs
+    prepared = int(args.max_rate * (args.warmup + args.seconds)) // args.client_procs
+    procs = [ctx.Process(target=_client_main, args=(
+        port, api_key, op, cards, signing, args.warmup, args.seconds, share, args.channels,
+        prepared, start, results)) for _ in range(args.client_procs)]
+    for proc in procs:
+        proc.start()
+    start.wait()
+    server_cpu = _tree_cpu(server_pid)
+    time.sleep(args.seconds)
+    server_cpu = _tree_cpu(server_pid) - server_cpu
+    got = [results.get(timeout=args.warmup + args.seconds + 120) for _ in procs]
+    for proc in procs:
+        proc.join()
+    if any(ran_out for *_, ran_out in got):
+        raise SystemExit("a client ran out of prepared requests: raise --max-rate")
+    rate = sum(done / elapsed for done, elapsed, _, _ in got)
+    calls = sum(done for done, *_ in got)
+    return (rate, 1e6 * server_cpu / (rate * args.seconds),
+            1e6 * sum(cpu for _, _, cpu, _ in got) / calls)
+
+
+# --- the server under test ---------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
+               KOPILKA_METRICS_LISTEN="127.0.0.1:0", KOPILKA_LOG_LEVEL="WARNING",
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "clients")]))
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--workers",
+                             str(workers)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    asyncio.run(_wait_serving(port, proc))
+    return proc
+
+
+async def _wait_serving(port: int, proc: subprocess.Popen[bytes]) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + 60
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
+        stub = health_pb2_grpc.HealthStub(chan)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit("the server exited at start")
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    await asyncio.sleep(1.0)  # let every worker come up
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("the server did not start in 60 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main(args: argparse.Namespace) -> None:
     server_url = os.environ.get("KOPILKA_DATABASE_URL")
     if not server_url:
         from server.db.embedded import start_embedded_postgres
 
         server_url = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="bench-ledger-")))
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(with_database(server_url, "postgres"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
     name = f"bench_ledger_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(with_database(server_url, "postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = with_database(server_url, name)
+    rows = []
     try:
-        await migrate(url)
-        settings = Settings(grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0",
-                            log_level="WARNING", db_pool_size=args.concurrency // 2 or 1)
-        app = build_app(settings, url)
-        await app.start()
-        cards = await seed(app, url)
-        secret = new_secret()
-        async with app.db.transaction() as session:
-            await add_api_key(session, name="bench", kind=PrincipalKind.TERMINAL,
-                              roles=["cashier"], secret_hash=hash_secret(secret),
-                              store_code="B1", terminal_id="T1")
-        clients = [KopilkaClient(f"127.0.0.1:{app.grpc_port}", secret) for _ in range(4)]
-
-        async def redeem(i: int) -> None:
-            await clients[i % 4].bonus.RedeemBonus(bonus_pb2.RedeemBonusRequest(
-                request_id=str(uuid.uuid4()), card_number=cards[i % MEMBERS][1], points=1))
-
-        now = dt.datetime.now(dt.UTC)
-        lines = (CalculatedLine(1, "SKU1", 1000, 995, 995, 0, 0, 995, 10),)
-
-        def calc_id(i: int) -> str:
-            member_id, card = cards[i % MEMBERS]
-            return encode_calculation(app.deps.signer, Calculation(
-                str(uuid.uuid4()), "B1", "T1", "UAH", now, "bench", lines, 995, 0, 995, 10, 0,
-                now, card, member_id, "bench", (), ((10, now.isoformat(), None, "base"),)))
-
-        confirms = [calc_id(i) for i in range(args.calls + 200)]
-
-        async def confirm(i: int) -> None:
-            await clients[i % 4].receipts.ConfirmReceipt(receipts_pb2.ConfirmReceiptRequest(
-                request_id=str(uuid.uuid4()), calculation_id=confirms[i],
-                receipt_number=uuid.uuid4().hex,
-                payments=[receipts_pb2.Payment(method=receipts_pb2.PAYMENT_METHOD_CASH,
-                                               amount_minor=995)]))
-
-        results = []
-        for label, call, script in (("RedeemBonus", redeem, redeem_script()),
-                                    ("ConfirmReceipt", confirm, confirm_script())):
-            grpc_tps = await grpc_rate(args.calls, args.concurrency, call)
-            pg_tps = await asyncio.to_thread(run_pgbench, url, script, args.concurrency,
-                                             args.seconds)
-            results.append((label, grpc_tps, pg_tps))
-        for client in clients:
-            await client.close()
-        await app.stop(grace=0.5)
-        print(f"{'operation':16} {'gRPC calls/s':>13} {'pgbench tps':>12} {'ratio':>6}")
-        for label, grpc_tps, pg_tps in results:
-            print(f"{label:16} {grpc_tps:13.0f} {pg_tps:12.0f} {grpc_tps / pg_tps:6.2f}")
-        print("target: ratio >= 0.5 (same transaction shape, same database, same run)")
+        asyncio.run(migrate(url))
+        cards, api_key, signing = asyncio.run(seed(url))
+        scripts = {"RedeemBonus": redeem_script(), "ConfirmReceipt": confirm_script()}
+        for op in ("Echo", "RedeemBonus", "ConfirmReceipt"):
+            pg = run_pgbench(url, scripts[op], args.concurrency, args.seconds) if op in scripts \
+                else None
+            for workers in args.workers if pg else args.workers[:1]:
+                port = _free_port()
+                server = start_server(url, workers, port)
+                try:
+                    rate, server_us, client_us = grpc_rate(port, api_key, op, cards, signing,
+                                                           args, server.pid)
+                finally:
+                    stop_server(server)
+                rows.append((op, workers, rate, pg, server_us, client_us))
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(f"concurrency {args.concurrency} ({args.client_procs} client processes x "
+          f"{args.channels} channels), {args.seconds} s windows, {os.cpu_count()} CPUs")
+    print(f"{'operation':15} {'workers':>7} {'gRPC calls/s':>13} {'pgbench tps':>12} "
+          f"{'ratio':>6} {'server us/call':>15} {'client us/call':>15}")
+    for op, workers, rate, pg, server_us, client_us in rows:
+        versus = f"{pg:12.0f} {rate / pg:6.2f}" if pg else f"{'-':>12} {'-':>6}"
+        print(f"{op:15} {workers:7} {rate:13.0f} {versus} {server_us:15.0f} {client_us:15.0f}")
+    print("Echo: no database, the cost of gRPC + interceptors alone (baseline, no target)")
+    print("target: ratio >= 0.5 (pgbench runs the server's own statements, same transaction "
+          "shape, same database, same run)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=10, help="pgbench duration")
-    try:
-        import uvloop
-
-        uvloop.run(main(parser.parse_args()))
-    except ImportError:
-        asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--seconds", type=int, default=6, help="measured window per run")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight in total")
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument("--channels", type=int, default=4, help="channels per client process")
+    parser.add_argument("--max-rate", type=int, default=5000,
+                        help="calls/s the prepared requests must last for")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[1, 2], help="server process counts to measure, e.g. 1,2")
+    main(parser.parse_args())

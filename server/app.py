@@ -35,6 +35,7 @@ from server.db.database import Database
 from server.db.secrets_repo import signing_secret
 from server.features import jobs as jobs_feature
 from server.features import pricing as pricing_feature
+from server.features.ledger_pool import setup_ledger_pool
 from server.features.outbox import setup_outbox
 from server.security.signing import Signer
 from server.settings import Settings, split_host_port
@@ -61,6 +62,7 @@ FEATURE_SETUP: list[Callable[[App], None]] = [
     pricing_feature.setup,
     jobs_feature.setup,
     setup_outbox,
+    setup_ledger_pool,
 ]
 
 

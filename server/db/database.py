@@ -20,8 +20,12 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
+        # No pre-ping: it costs a round trip on every checkout. A connection that died while
+        # idle fails its one call (nothing commits; SQLAlchemy sees the disconnect and
+        # invalidates the pool, so the next checkouts reconnect) and the client retries with
+        # the same request_id, which every mutating RPC treats exactly once.
         self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

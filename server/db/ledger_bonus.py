@@ -1,4 +1,6 @@
-"""Points and cash operations outside receipts: redeem, balance, adjust, lists, conversion."""
+"""Points and cash operations outside receipts: balance, adjust, lists, conversion.
+
+RedeemBonus itself is a hot path: server/db/ledger_fast.py."""
 
 from __future__ import annotations
 
@@ -9,27 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from server.accounts.accrual import Lot
-from server.db import ledger_sql as q
-from server.db.ledger_repo import card_holder, consume_lots, insufficient, points_balance
 from server.errors import DomainError, ErrorKind, invalid, not_found
-
-
-async def redeem_by_card(conn: asyncpg.Connection, card_number: str, points: int,
-                         verified: bool, reference: str, principal: str
-                         ) -> tuple[uuid.UUID, int]:
-    """Spend points of the card's member in one statement; (tx id, balance) or a refusal."""
-    tx_id = uuid.uuid4()
-    row = await conn.fetchrow(q.REDEEM_BY_CARD, card_number, points, tx_id, reference,
-                              principal, verified)
-    if row is None:  # say why: card, verification, or balance
-        member_id, needs_token = await card_holder(conn, card_number)
-        if needs_token and not verified:
-            raise DomainError(ErrorKind.FAILED_PRECONDITION, "VERIFICATION_REQUIRED",
-                              "this card requires an SMS verification: call "
-                              "SendVerificationCode and VerifySMS, then pass the token")
-        raise insufficient("points", await points_balance(conn, member_id))
-    await consume_lots(conn, row["member_id"], points, tx_id)
-    return tx_id, int(row["balance"])
 
 
 async def member_of_card(conn: asyncpg.Connection, card_number: str, field_path: str

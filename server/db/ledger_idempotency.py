@@ -1,45 +1,93 @@
-"""run_once for the ledger hot paths: the same contract as server/api/idempotency.run_once
-(claim + work + stored answer in one transaction), with the claim and the answer sent as
-asyncpg prepared statements on the session's own connection instead of through the ORM."""
+"""Exactly-once for the ledger hot paths, on raw asyncpg connections.
+
+The contract of server/api/idempotency.run_once (claim + work + stored answer in one
+transaction; a retry gets the first answer; other content under the same id is
+REQUEST_ID_REUSED), with fewer round trips: `work(conn)` claims the request id in its first
+statement (q.CLAIM, or a statement built on it, see ledger_sql) and stores its answer (q.STORE
+or folded into its last statement). It returns None when the claim found the id taken; the
+runner then answers from the stored record.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
+import asyncpg
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import ledger_sql as q
 from server.db.database import Database
+from server.db.ledger_pool import LedgerPool
 from server.db.ledger_repo import raw_connection
 from server.errors import DomainError, ErrorKind, FieldViolation, invalid
 
 R = TypeVar("R", bound=Message)
 
 
-async def run_once_raw(db: Database, method: str, request: Message, response_type: type[R],
-                       work: Callable[[AsyncSession], Awaitable[R]]) -> R:
-    """Run `work` once per request_id; a retry gets the stored first answer."""
-    import uuid
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What identifies one mutating call: its request id, method and request digest."""
 
+    request_id: uuid.UUID
+    method: str
+    digest: bytes
+
+    @property
+    def params(self) -> tuple[uuid.UUID, str, bytes]:
+        """$1, $2, $3 of every claiming statement."""
+        return self.request_id, self.method, self.digest
+
+
+def claim_of(method: str, request: Message) -> Claim:
+    """The claim of a request; INVALID_ARGUMENT naming request_id when it is not a UUID."""
+    raw = request.request_id  # type: ignore[attr-defined]
     try:
-        request_id = uuid.UUID(request.request_id)  # type: ignore[attr-defined]
+        request_id = uuid.UUID(raw)
     except ValueError:
-        raise invalid("request_id", "required (a UUID)" if not request.request_id  # type: ignore[attr-defined]
-                      else "not a UUID") from None
+        raise invalid("request_id", "not a UUID" if raw else "required (a UUID)") from None
     digest = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+    return Claim(request_id, method, digest)
+
+
+async def claim(conn: asyncpg.Connection, claim: Claim) -> bool:
+    """Claim the id in the caller's transaction; False when it was taken already."""
+    return await conn.fetchval(q.CLAIM, *claim.params) is not None
+
+
+async def store_answer(conn: asyncpg.Connection, claim: Claim, answer: Message) -> None:
+    await conn.execute(q.STORE, claim.request_id, answer.SerializeToString(deterministic=True))
+
+
+async def prior_answer(conn: asyncpg.Connection, claim: Claim, response_type: type[R]) -> R:
+    """The first answer under this id, or REQUEST_ID_REUSED when the content differs."""
+    prior = await conn.fetchrow(q.PRIOR, claim.request_id)
+    if prior["method"] != claim.method or bytes(prior["request_hash"]) != claim.digest:
+        raise DomainError(
+            ErrorKind.ALREADY_EXISTS, "REQUEST_ID_REUSED",
+            "request_id was already used for a different request",
+            [FieldViolation("request_id", "reused with different content")])
+    return response_type.FromString(bytes(prior["response"] or b""))
+
+
+async def run_once_pooled(pool: LedgerPool, claim: Claim, response_type: type[R],
+                          work: Callable[[asyncpg.Connection], Awaitable[R | None]]) -> R:
+    """Run `work` (see the module docstring) in one transaction on the ledger pool."""
+    async with (await pool.get()).acquire() as conn, conn.transaction():
+        answer = await work(conn)
+        return answer if answer is not None else await prior_answer(conn, claim, response_type)
+
+
+async def run_once_in_session(
+    db: Database, claim: Claim, response_type: type[R],
+    work: Callable[[AsyncSession, asyncpg.Connection], Awaitable[R | None]],
+) -> R:
+    """The same inside a SQLAlchemy session, for work that also needs ORM-based modules."""
     async with db.transaction() as session:
         conn = await raw_connection(session)
-        if await conn.fetchval(q.CLAIM, request_id, method, digest) is None:
-            prior = await conn.fetchrow(q.PRIOR, request_id)
-            if prior["method"] != method or bytes(prior["request_hash"]) != digest:
-                raise DomainError(
-                    ErrorKind.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-                    "request_id was already used for a different request",
-                    [FieldViolation("request_id", "reused with different content")])
-            return response_type.FromString(bytes(prior["response"] or b""))
-        answer = await work(session)
-        await conn.execute(q.STORE, request_id, answer.SerializeToString(deterministic=True))
-        return answer
+        answer = await work(session, conn)
+        return answer if answer is not None else await prior_answer(conn, claim, response_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,12 +67,20 @@ def calculation_lots(calc: Calculation) -> list[Lot]:
             for points, act, exp, rule_id in calc.accrual_lots if points > 0]
 
 
+# Spends a certificate for a receipt: (number, amount, receipt id), in the same transaction.
+CertificatePayer = Callable[[str, int, uuid.UUID], Awaitable[None]]
+
+
 async def confirm_receipt(
-    session: AsyncSession, calc: Calculation, receipt_number: str, payments: list[PaymentIn],
+    conn: asyncpg.Connection, calc: Calculation, receipt_number: str, payments: list[PaymentIn],
     request_id: uuid.UUID, principal: str, now: dt.datetime,
+    pay_certificate: CertificatePayer | None = None,
 ) -> Confirmed:
-    """Write the receipt, its points and its payments in the caller's transaction."""
-    conn = await raw_connection(session)
+    """Write the receipt, its points and its payments in the caller's transaction.
+
+    Certificate payments go through `pay_certificate` (the certificate module works on a
+    SQLAlchemy session, so such receipts run inside one; see the ReceiptService).
+    """
     member_id = uuid.UUID(calc.member_id) if calc.member_id else None
     receipt_id, tx_id = uuid.uuid4(), uuid.uuid4()
     lines = [[x.line_no, x.quantity_milli, x.final_amount_minor, x.accrual_points,
@@ -104,12 +113,9 @@ async def confirm_receipt(
         if payment.method == "cash_account" and member_id is not None:
             await pay_from_cash(conn, member_id, payment.amount_minor, tx_id)
         elif payment.method == "certificate":
-            from server.db.certificate_payments import pay_with_certificate
-
-            await pay_with_certificate(
-                session, number=payment.certificate_number, amount_minor=payment.amount_minor,
-                receipt_id=receipt_id, store_code=calc.store_code, currency=calc.currency,
-                now=now)
+            if pay_certificate is None:
+                raise RuntimeError("a certificate payment needs a CertificatePayer")
+            await pay_certificate(payment.certificate_number, payment.amount_minor, receipt_id)
     if member_id is not None and calc.applied_promotions:
         await conn.execute(q.RECORD_PROMOTION_USES, member_id, list(calc.applied_promotions),
                            calc.receipt_time, calc.store_code)

@@ -10,15 +10,10 @@ from server.accounts.conversion import cash_to_points, points_to_cash
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
-from server.db.ledger_bonus import (
-    balance_of,
-    manual_lot,
-    member_of_card,
-    members_of_cards,
-    redeem_by_card,
-)
+from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
-from server.db.ledger_idempotency import run_once_raw
+from server.db.ledger_fast import claim_and_redeem, spend_lots_and_answer
+from server.db.ledger_idempotency import claim_of, run_once_pooled
 from server.db.ledger_repo import (
     accrue,
     card_holder,
@@ -30,6 +25,7 @@ from server.db.ledger_repo import (
 )
 from server.db.ledger_rules_repo import active_accrual_rules
 from server.errors import Violations, invalid
+from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.verification.tokens import check_verification_token
 
 SERVICE = "/kopilka.v1.BonusService/"
@@ -66,16 +62,22 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         if verified:
             check_verification_token(self.deps.signer, request.verification_token,
                                      request.card_number, now)
+        claim = claim_of(SERVICE + "RedeemBonus", request)
         principal = caller().label
 
-        async def work(session) -> bonus_pb2.RedeemBonusResponse:  # type: ignore[no-untyped-def]
-            tx_id, balance = await redeem_by_card(
-                await raw_connection(session), request.card_number, request.points, verified,
-                request.order_reference, principal)
-            return B.RedeemBonusResponse(transaction_id=str(tx_id), points_balance=balance)
+        async def work(conn) -> bonus_pb2.RedeemBonusResponse | None:  # type: ignore[no-untyped-def]
+            done = await claim_and_redeem(conn, claim, request.card_number, request.points,
+                                          verified, request.order_reference, principal)
+            if done is None:
+                return None
+            answer = B.RedeemBonusResponse(transaction_id=str(done.tx_id),
+                                           points_balance=done.balance)
+            await spend_lots_and_answer(conn, claim, done,
+                                        answer.SerializeToString(deterministic=True))
+            return answer
 
-        return await run_once_raw(self.deps.db, SERVICE + "RedeemBonus", request,
-                              B.RedeemBonusResponse, work)
+        return await run_once_pooled(self.deps.extras[LEDGER_POOL], claim,
+                                     B.RedeemBonusResponse, work)
 
     async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:

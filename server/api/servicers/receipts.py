@@ -10,10 +10,25 @@ from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.servicers.calculate import CalculateReceiptMixin
-from server.db.ledger_idempotency import run_once_raw
-from server.db.ledger_receipts import PaymentIn, Refunded, confirm_receipt, refund_receipt
-from server.db.ledger_repo import card_holder, raw_connection
+from server.db.certificate_payments import pay_with_certificate
+from server.db.ledger_fast import claim_and_confirm
+from server.db.ledger_idempotency import claim as claim_id
+from server.db.ledger_idempotency import (
+    claim_of,
+    run_once_in_session,
+    run_once_pooled,
+    store_answer,
+)
+from server.db.ledger_receipts import (
+    Confirmed,
+    PaymentIn,
+    Refunded,
+    confirm_receipt,
+    refund_receipt,
+)
+from server.db.ledger_repo import card_holder
 from server.errors import Violations, invalid
+from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.receipts.calculation import Calculation, decode_calculation
 from server.verification.tokens import check_verification_token
 
@@ -70,7 +85,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         self.deps = deps
 
     async def ConfirmReceipt(self, request, context):  # type: ignore[no-untyped-def]
-        request_id = parse_uuid(request.request_id, "request_id")
+        claim = claim_of(SERVICE + "ConfirmReceipt", request)
         if not request.calculation_id:
             raise invalid("calculation_id", "required")
         if not request.receipt_number or len(request.receipt_number) > 64:
@@ -80,25 +95,50 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         payments = parse_payments(request, calc)
         spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
         principal = caller().label
+        number, answers = request.receipt_number, R.ConfirmReceiptResponse
 
-        async def work(session) -> receipts_pb2.ConfirmReceiptResponse:  # type: ignore[no-untyped-def]
-            if spends and calc.card_number:
-                _, needs_token = await card_holder(await raw_connection(session),
-                                                   calc.card_number)
-                if needs_token:
-                    check_verification_token(self.deps.signer, request.verification_token,
-                                             calc.card_number, now)
-            done = await confirm_receipt(session, calc, request.receipt_number, payments,
-                                         request_id, principal, now)
+        def answer(done: Confirmed) -> receipts_pb2.ConfirmReceiptResponse:
             if done.first_answer is not None:
-                return R.ConfirmReceiptResponse.FromString(done.first_answer)
-            return R.ConfirmReceiptResponse(
+                return answers.FromString(done.first_answer)
+            return answers(
                 receipt_id=str(done.receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
                 points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
                 points_balance=done.points_balance, confirm_time=timestamp(now))
 
-        return await run_once_raw(self.deps.db, SERVICE + "ConfirmReceipt", request,
-                              R.ConfirmReceiptResponse, work)
+        async def plain(conn):  # type: ignore[no-untyped-def]  # the hot path: spends nothing
+            done = await claim_and_confirm(conn, claim, calc, number, payments, principal, now)
+            if done is None:
+                return None
+            reply = answer(done)
+            await store_answer(conn, claim, reply)
+            return reply
+
+        async def spending(conn, pay_certificate=None):  # type: ignore[no-untyped-def]
+            if not await claim_id(conn, claim):
+                return None
+            if spends and calc.card_number:
+                _, needs_token = await card_holder(conn, calc.card_number)
+                if needs_token:
+                    check_verification_token(self.deps.signer, request.verification_token,
+                                             calc.card_number, now)
+            reply = answer(await confirm_receipt(conn, calc, number, payments,
+                                                 claim.request_id, principal, now,
+                                                 pay_certificate))
+            await store_answer(conn, claim, reply)
+            return reply
+
+        if any(p.method == "certificate" for p in payments):  # rare: needs a SQLAlchemy session
+            async def with_session(session, conn):  # type: ignore[no-untyped-def]
+                async def pay(certificate: str, amount: int, receipt_id) -> None:  # type: ignore[no-untyped-def]
+                    await pay_with_certificate(
+                        session, number=certificate, amount_minor=amount, receipt_id=receipt_id,
+                        store_code=calc.store_code, currency=calc.currency, now=now)
+
+                return await spending(conn, pay)
+
+            return await run_once_in_session(self.deps.db, claim, answers, with_session)
+        return await run_once_pooled(self.deps.extras[LEDGER_POOL], claim, answers,
+                                     spending if spends else plain)
 
     async def RefundReceipt(self, request, context):  # type: ignore[no-untyped-def]
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")

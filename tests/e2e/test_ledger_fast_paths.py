@@ -1,0 +1,138 @@
+"""The lean hot paths (claim folded into the first statement, asyncpg pool) keep every
+promise of the general path: exactly once, one transaction, and the certificate route."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import asyncpg
+from kopilka.v1 import bonus_pb2, receipts_pb2
+
+from server.certificates import service
+from server.certificates.model import CertificateKind, CertificateTypeInfo
+from server.db.certificates_repo import SqlCertificateRepository
+from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from tests.e2e.ledger_support import (
+    STORE,
+    assert_books_balance,
+    balance,
+    calculation,
+    confirm,
+    give_points,
+    line,
+    new_member,
+    setup_world,
+)
+from tests.helpers import rpc_error
+
+R = receipts_pb2
+
+
+def _with_promotion(app, member, final: int, accrual: int) -> str:  # type: ignore[no-untyped-def]
+    now = dt.datetime.now(dt.UTC)
+    lines = (CalculatedLine(1, "SKU1", 1000, final, final, 0, 0, final, accrual),)
+    return encode_calculation(app.deps.signer, Calculation(
+        str(uuid.uuid4()), STORE, "T1", "UAH", now, "test", lines, final, 0, final, accrual, 0,
+        now, member.card, member.member_id, "silver",
+        accrual_lots=((accrual, now.isoformat(), None, "base"),),
+        applied_promotions=("promo-1",)))
+
+
+async def test_plain_receipt_once_per_request_and_per_receipt_number(app, admin, database_url):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    request = confirm(_with_promotion(app, member, 2000, 100), "F-1", total=2000)
+    first = await admin.receipts.ConfirmReceipt(request)
+    assert (first.points_accrued, first.points_redeemed, first.points_balance) == (100, 0, 100)
+    assert await admin.receipts.ConfirmReceipt(request) == first
+    again = confirm(request.calculation_id, "F-1", total=2000)  # new request id, same receipt
+    assert await admin.receipts.ConfirmReceipt(again) == first
+    assert await admin.receipts.ConfirmReceipt(again) == first
+    with rpc_error() as failure:
+        await admin.receipts.ConfirmReceipt(R.ConfirmReceiptRequest(
+            request_id=request.request_id, calculation_id=request.calculation_id,
+            receipt_number="F-2", payments=request.payments))
+    assert failure.reason == "REQUEST_ID_REUSED"
+    anonymous = await admin.receipts.ConfirmReceipt(
+        confirm(calculation(app, None, [line(1, 500)]), "F-3", total=500))
+    assert (anonymous.points_accrued, anonymous.points_balance) == (0, 0)
+    assert (await balance(admin, member)).points_available == 100
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM receipts") == 2
+        assert await conn.fetchval("SELECT count(*) FROM ledger_accounts "
+                                   "WHERE member_id IS NULL") == 0
+        assert await conn.fetch("SELECT member_id, promotion_id FROM member_promotion_uses") \
+            == [(uuid.UUID(member.member_id), "promo-1")]
+    finally:
+        await conn.close()
+    await assert_books_balance(app)
+
+
+async def test_one_request_sent_20_times_at_once_runs_once(app, admin, make_key, client_for):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    await give_points(admin, member, 100)
+    clients = [client_for(await make_key("cashier")) for _ in range(4)]
+    redeem = bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=member.card,
+                                          points=30)
+    receipt = confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "F-9", total=1000)
+    redeemed = await asyncio.gather(*(clients[i % 4].bonus.RedeemBonus(redeem)
+                                      for i in range(20)))
+    confirmed = await asyncio.gather(*(clients[i % 4].receipts.ConfirmReceipt(receipt)
+                                       for i in range(20)))
+    assert all(a == redeemed[0] for a in redeemed) and redeemed[0].points_balance == 70
+    assert all(a == confirmed[0] for a in confirmed)
+    assert (await balance(admin, member)).points_available == 120
+    await assert_books_balance(app)
+
+
+async def _certificate(app, balance_minor: int) -> str:  # type: ignore[no-untyped-def]
+    gift = CertificateTypeInfo(code="gift", name="Gift", kind=CertificateKind.MONEY,
+                               currency="UAH", denominations=(balance_minor,),
+                               number_prefix="2100", valid_days=30)
+    async with app.db.transaction() as session:
+        repo = SqlCertificateRepository(session)
+        await service.upsert_type(repo, gift)
+        [cert] = await service.issue(repo, type_code="gift", count=1, store_code=STORE,
+                                     denomination_minor=0, print_only=False,
+                                     now=dt.datetime.now(dt.UTC), principal="test",
+                                     batch_id=uuid.uuid4())
+    return cert.number
+
+
+async def _certificate_balance(app, number: str) -> int:  # type: ignore[no-untyped-def]
+    async with app.db.transaction() as session:
+        cert = await SqlCertificateRepository(session).certificate(number)
+    assert cert is not None
+    return cert.balance_minor
+
+
+async def test_certificate_paid_receipt_spends_it_in_the_same_transaction(app, admin):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    number = await _certificate(app, 1000)
+    cert, cash = R.PAYMENT_METHOD_CERTIFICATE, R.PAYMENT_METHOD_CASH
+
+    def paid(receipt: str, by_certificate: int, total: int) -> R.ConfirmReceiptRequest:
+        return R.ConfirmReceiptRequest(
+            request_id=str(uuid.uuid4()),
+            calculation_id=calculation(app, member, [line(1, total, accrual=10)]),
+            receipt_number=receipt,
+            payments=[R.Payment(method=cert, amount_minor=by_certificate,
+                                certificate_number=number),
+                      R.Payment(method=cash, amount_minor=total - by_certificate)])
+
+    request = paid("C-1", 700, 900)
+    done = await admin.receipts.ConfirmReceipt(request)
+    assert done.points_balance == 10
+    assert await admin.receipts.ConfirmReceipt(request) == done  # retry: not spent twice
+    assert await _certificate_balance(app, number) == 300
+    with rpc_error() as failure:  # 300 left: the receipt, its points and the claim roll back
+        await admin.receipts.ConfirmReceipt(paid("C-2", 400, 500))
+    assert failure.reason == "INSUFFICIENT_BALANCE"
+    assert await _certificate_balance(app, number) == 300
+    assert (await balance(admin, member)).points_available == 10
+    await assert_books_balance(app)

@@ -22,7 +22,7 @@ from kopilka.v1 import (
 )
 
 from server.api.deps import ApiDeps
-from server.api.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor
+from server.api.interceptors import ApiInterceptor
 from server.api.servicers.admin import AdminServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
@@ -138,7 +138,7 @@ def build_app(settings: Settings, database_url: str) -> App:
     verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds)
     options = [("grpc.so_reuseport", 1 if settings.workers > 1 else 0)]
     server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)],
+        interceptors=[ApiInterceptor(verifier)],
         options=options,
     )
     names = []

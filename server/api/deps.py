@@ -30,7 +30,7 @@ class ApiDeps:
 
 
 def caller() -> Principal:
-    """The authenticated principal of the running RPC (set by AuthInterceptor)."""
+    """The authenticated principal of the running RPC (set by ApiInterceptor)."""
     principal = current_principal.get()
     if principal is None:  # only reachable if a servicer runs without the interceptor
         raise RuntimeError("no authenticated principal in this context")

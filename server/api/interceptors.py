@@ -1,6 +1,10 @@
-"""Server interceptors: metrics (outermost), errors, then authentication.
+"""The one server interceptor: metrics, error mapping and authentication per RPC.
 
-Each wraps unary-unary handlers only; health and reflection streams pass through.
+Three concerns, one wrapper: grpc.aio calls `intercept_service` on every RPC, and three
+stacked interceptors each rebuilt a handler per call (~0.4 ms of CPU per RPC). This one
+builds the wrapped handler once per method and caches it; the per-call work is only the
+key check, the permission check and the metric updates. Health and reflection pass
+through unauthenticated.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import grpc
 from grpc.aio import ServerInterceptor
 
 from server.api import metrics
-from server.api.status import to_status
+from server.api.status import GRPC_CODES, to_status
 from server.auth.keys import KeyVerifier
-from server.auth.permissions import PUBLIC_SERVICE_PREFIXES, RPC_PERMISSIONS
-from server.auth.principal import current_principal
+from server.auth.permissions import PUBLIC_SERVICE_PREFIXES, RPC_PERMISSIONS, Permission
+from server.auth.principal import Principal, current_principal
 from server.errors import DomainError, ErrorKind
 
 log = logging.getLogger("kopilka.api")
@@ -25,83 +29,7 @@ log = logging.getLogger("kopilka.api")
 Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 
 
-def _wrap(handler: grpc.RpcMethodHandler | None, make: Callable[[Behavior], Behavior]):  # type: ignore[no-untyped-def]
-    """Replace a unary-unary handler's behaviour with `make(behaviour)`."""
-    if handler is None or handler.unary_unary is None:
-        return handler
-    return grpc.unary_unary_rpc_method_handler(
-        make(handler.unary_unary),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
-
-
-def _split(method: str) -> tuple[str, str]:
-    _, service, name = method.split("/", 2)
-    return service, name
-
-
-class MetricsInterceptor(ServerInterceptor):
-    """grpc_server_started/handled/handling_seconds by service, method and code."""
-
-    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
-        handler = await continuation(details)
-        service, name = _split(details.method)
-
-        def make(inner: Behavior) -> Behavior:
-            started = metrics.GRPC_STARTED.labels("unary", service, name)
-            seconds = metrics.GRPC_HANDLING_SECONDS.labels("unary", service, name)
-
-            async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                started.inc()
-                began = time.perf_counter()
-                code = grpc.StatusCode.OK
-                try:
-                    return await inner(request, context)
-                except BaseException:
-                    code = context.code() or grpc.StatusCode.UNKNOWN
-                    raise
-                finally:
-                    seconds.observe(time.perf_counter() - began)
-                    if isinstance(code, int):
-                        code = grpc.StatusCode.UNKNOWN
-                    metrics.GRPC_HANDLED.labels("unary", service, name, code.name).inc()
-
-            return behavior
-
-        return _wrap(handler, make)
-
-
-class ErrorInterceptor(ServerInterceptor):
-    """DomainError -> rich status; anything unexpected -> INTERNAL, traceback logged only."""
-
-    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
-        handler = await continuation(details)
-        method = details.method
-
-        def make(inner: Behavior) -> Behavior:
-            async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                try:
-                    return await inner(request, context)
-                except DomainError as error:
-                    if error.kind is ErrorKind.INVALID_ARGUMENT:
-                        log.info("invalid request",
-                                 extra={"method": method, "reason": error.reason})
-                    await context.abort_with_status(to_status(error))
-                except grpc.aio.AbortError:
-                    raise
-                except NotImplementedError:
-                    await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} not implemented")
-                except Exception:
-                    log.exception("unhandled error", extra={"method": method})
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server log")
-
-            return behavior
-
-        return _wrap(handler, make)
-
-
-def _bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
+def _bearer(metadata: Any) -> str | None:
     for key, value in metadata or ():
         if key == "authorization" and isinstance(value, str):
             scheme, _, token = value.partition(" ")
@@ -110,45 +38,101 @@ def _bearer(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
     return None
 
 
-class AuthInterceptor(ServerInterceptor):
-    """API key from `authorization: Bearer`, then the RPC's declared permission."""
+async def authenticate(
+    verifier: KeyVerifier, metadata: Any, needed: Permission | None
+) -> Principal:
+    """The caller behind `authorization: Bearer <key>`, allowed to use `needed`."""
+    secret = _bearer(metadata)
+    if secret is None:
+        metrics.AUTH_FAILURES.labels("missing_key").inc()
+        raise DomainError(ErrorKind.UNAUTHENTICATED, "API_KEY_MISSING",
+                          "send an API key as 'authorization: Bearer <key>'")
+    principal = await verifier.verify(secret)
+    if principal is None:
+        metrics.AUTH_FAILURES.labels("unknown_key").inc()
+        raise DomainError(ErrorKind.UNAUTHENTICATED, "API_KEY_INVALID",
+                          "the API key is unknown or revoked")
+    if needed is None or needed not in principal.permissions:
+        metrics.AUTH_FAILURES.labels("permission").inc()
+        raise DomainError(
+            ErrorKind.PERMISSION_DENIED, "PERMISSION_DENIED",
+            f"{principal.label} lacks permission {needed or 'undeclared RPC'}",
+            metadata={"permission": str(needed or "")},
+        )
+    return principal
+
+
+class ApiInterceptor(ServerInterceptor):
+    """Wraps every unary-unary API method once; see the module docstring."""
 
     def __init__(self, verifier: KeyVerifier) -> None:
         self._verifier = verifier
+        self._handlers: dict[str, grpc.RpcMethodHandler | None] = {}
 
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
-        handler = await continuation(details)
         method = details.method
+        try:
+            return self._handlers[method]
+        except KeyError:
+            handler = self._wrap(method, await continuation(details))
+            if handler is not None:
+                self._handlers[method] = handler
+            return handler
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler | None
+              ) -> grpc.RpcMethodHandler | None:
+        if handler is None or handler.unary_unary is None:
+            return handler
         if method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
+        return grpc.unary_unary_rpc_method_handler(
+            self._behavior(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _behavior(self, method: str, inner: Behavior) -> Behavior:
+        _, service, name = method.split("/", 2)
+        started = metrics.GRPC_STARTED.labels("unary", service, name)
+        seconds = metrics.GRPC_HANDLING_SECONDS.labels("unary", service, name)
+        handled: dict[grpc.StatusCode, Any] = {}  # label children, made on first use
         needed = RPC_PERMISSIONS.get(method)
-        secret = _bearer(details.invocation_metadata)
         verifier = self._verifier
 
-        def make(inner: Behavior) -> Behavior:
-            async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                if secret is None:
-                    metrics.AUTH_FAILURES.labels("missing_key").inc()
-                    raise DomainError(ErrorKind.UNAUTHENTICATED, "API_KEY_MISSING",
-                                      "send an API key as 'authorization: Bearer <key>'")
-                principal = await verifier.verify(secret)
-                if principal is None:
-                    metrics.AUTH_FAILURES.labels("unknown_key").inc()
-                    raise DomainError(ErrorKind.UNAUTHENTICATED, "API_KEY_INVALID",
-                                      "the API key is unknown or revoked")
-                if needed is None or needed not in principal.permissions:
-                    metrics.AUTH_FAILURES.labels("permission").inc()
-                    raise DomainError(
-                        ErrorKind.PERMISSION_DENIED, "PERMISSION_DENIED",
-                        f"{principal.label} lacks permission {needed or 'undeclared RPC'}",
-                        metadata={"permission": str(needed or "")},
-                    )
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started.inc()
+            began = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                principal = await authenticate(
+                    verifier, context.invocation_metadata(), needed)
                 token = current_principal.set(principal)
                 try:
                     return await inner(request, context)
                 finally:
                     current_principal.reset(token)
+            except DomainError as error:
+                code = GRPC_CODES[error.kind]
+                if error.kind is ErrorKind.INVALID_ARGUMENT:
+                    log.info("invalid request", extra={"method": method, "reason": error.reason})
+                await context.abort_with_status(to_status(error))
+            except grpc.aio.AbortError:
+                aborted = context.code()
+                code = aborted if isinstance(aborted, grpc.StatusCode) else code
+                raise
+            except NotImplementedError:
+                code = grpc.StatusCode.UNIMPLEMENTED
+                await context.abort(code, f"{method} not implemented")
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error", extra={"method": method})
+                await context.abort(code, "internal error; see server log")
+            finally:
+                seconds.observe(time.perf_counter() - began)
+                counter = handled.get(code)
+                if counter is None:
+                    counter = handled[code] = metrics.GRPC_HANDLED.labels(
+                        "unary", service, name, code.name)
+                counter.inc()
 
-            return behavior
-
-        return _wrap(handler, make)
+        return behavior

@@ -105,3 +105,18 @@ async def test_metrics_pass_promtool_check(admin, settings):
     assert b"grpc_server_handled_total" in body
     result = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+async def test_unexpected_errors_are_internal_without_details(admin, monkeypatch):
+    import uuid
+
+    from server.members import service
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(service, "get_member", broken)
+    with rpc_error() as failure:
+        await admin.members.GetMember(members_pb2.GetMemberRequest(member_id=str(uuid.uuid4())))
+    assert failure.code == grpc.StatusCode.INTERNAL
+    assert "hunter2" not in failure.message and failure.reason == ""

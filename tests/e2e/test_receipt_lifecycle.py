@@ -66,3 +66,21 @@ async def test_sale_accrues_points_that_pay_for_the_next_sale(app, admin):
         store_code="kyiv-01", card_number=card, pay_with_points=100_000,
         lines=[line(1, "coffee-02", 10_000, 50_000)]))
     assert capped.max_points_redeemable == 2055 - 1500 + 75  # the balance, not 50%
+
+
+async def test_a_till_confirms_only_its_own_stores_receipts(app, admin, make_key, client_for):
+    import grpc
+
+    from server.auth.principal import PrincipalKind
+    from tests.helpers import rpc_error
+
+    await load_demo_data(app.db.url)
+    await app.deps.extras["pricing"].refresh()
+    elsewhere = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="lviv-01", lines=[line(1, "bakery-01", 1000, 1000)]))
+    till = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,
+                                     store_code="kyiv-01", terminal_id="till-1"))
+    with rpc_error() as failure:
+        await confirm(till, elsewhere, "R-9")
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == ["calculation_id"]

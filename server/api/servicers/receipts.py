@@ -7,7 +7,7 @@ import datetime as dt
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
 
 from server.api.convert import money, timestamp
-from server.api.deps import ApiDeps, caller
+from server.api.deps import ApiDeps, acting_store, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.servicers.calculate import CalculateReceiptMixin
 from server.db.certificate_payments import pay_with_certificate
@@ -92,6 +92,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             raise invalid("receipt_number", "required, at most 64 characters")
         now = _now()
         calc = decode_calculation(self.deps.signer, request.calculation_id, now)
+        acting_store(calc.store_code, "calculation_id")  # a till confirms its own receipts
         payments = parse_payments(request, calc)
         spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
         principal = caller().label

@@ -8,9 +8,10 @@ same run. How it keeps the comparison fair:
 - the gRPC load comes from separate client processes (a client in the server's process would
   steal its CPU), each with several channels that do not share a TCP connection;
 - pgbench runs, on the same database, the very SQL texts the server sends
-  (server/db/ledger_sql.py) in the same transaction shape: BEGIN, the same statements in the
-  same order, COMMIT. Ids pgbench cannot make client-side are derived inside the statements
-  (md5 of random numbers), so pgbench gets no extra round trip the server does not have;
+  (server/db/ledger_sql.py) in the same transaction shape: one call of the operation's
+  PL/pgSQL function in autocommit (migration 0007), with answer bytes of the same size. Ids
+  pgbench cannot make client-side are derived inside the call (md5 of random numbers), so
+  pgbench gets no extra round trip the server does not have;
 - both sides run at the same concurrency for the same time on this machine, one after the
   other, each after a warm-up. Note the server, its clients and PostgreSQL all share the
   machine's cores, while pgbench's C client is nearly free: that is part of what is measured.
@@ -68,46 +69,60 @@ def _pgbench_sql(sql: str, params: dict[int, str]) -> str:
 
 
 def _head(method: str) -> dict[int, str]:
-    """The claim parameters every hot statement starts with: $1 request id, $2 method, $3 hash."""
-    return {1: RID, 2: f"'{method}'", 3: "'\\x00'::bytea"}
+    """The claim parameters every hot call starts with: $1 request id, $2 method, $3 a
+    request hash of the server's size (sha256)."""
+    return {1: RID, 2: f"'{method}'", 3: f"'\\x{'00' * 32}'::bytea"}
+
+
+def _answer(answer) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The answer parts the server passes (head, balance field, tail) as pgbench literals."""
+    from server.db.ledger_fast import split_answer
+
+    head, field, tail = split_answer(answer, "points_balance")
+    return {"head": f"'\\x{head.hex()}'::bytea", "field": str(field),
+            "tail": f"'\\x{tail.hex()}'::bytea"}
 
 
 def redeem_script() -> str:
-    """RedeemBonus as the server runs it: BEGIN, claim + debit, lots + answer, COMMIT."""
+    """RedeemBonus as the server runs it: one kopilka_redeem_points call in autocommit."""
+    from kopilka.v1 import bonus_pb2
+
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
-    member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
+    answer = _answer(bonus_pb2.RedeemBonusResponse(transaction_id=str(uuid.uuid4())))
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
-        "BEGIN;",
-        _pgbench_sql(q.CLAIM_AND_REDEEM, {**_head(REDEEM), 4: card, 5: "1", 6: TX, 7: "'bench'",
-                                          8: "'bench'", 9: "false"}),
-        _pgbench_sql(q.CONSUME_LOTS_AND_ANSWER, {1: member, 2: "1", 3: TX, 4: RID,
-                                                 5: "'\\x0a00'::bytea"}),
-        "COMMIT;",
+        _pgbench_sql(q.REDEEM_POINTS, {**_head(REDEEM), 4: card, 5: "1", 6: TX, 7: "'bench'",
+                                       8: "'bench'", 9: "false", 10: answer["head"],
+                                       11: answer["field"], 12: answer["tail"]}),
     ])
 
 
 def confirm_script() -> str:
-    """ConfirmReceipt (cash, accrual) as the server runs it: BEGIN, claim + receipt + accrual,
-    answer, COMMIT."""
+    """ConfirmReceipt (cash, accrual) as the server runs it: one kopilka_confirm_receipt call
+    in autocommit."""
+    from kopilka.v1 import receipts_pb2
+
+    from server.api.convert import timestamp
+
     member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
     rc = "CAST(md5(:client_id || '-c' || :r) AS uuid)"
     lines = "'[[1, 1000, 995, 10, 0, \"SKU1\"]]'"
+    answer = _answer(receipts_pb2.ConfirmReceiptResponse(
+        receipt_id=str(uuid.uuid4()), state=receipts_pb2.RECEIPT_STATE_CONFIRMED,
+        points_accrued=10, confirm_time=timestamp(dt.datetime.now(dt.UTC))))
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
-        "BEGIN;",
-        _pgbench_sql(q.CLAIM_AND_CONFIRM, {
+        _pgbench_sql(q.CONFIRM_RECEIPT, {
             **_head(CONFIRM), 4: rc, 5: "'B1'", 6: "'T1'", 7: f"CAST({rc} AS text)", 8: member,
             9: card, 10: "'UAH'", 11: "995", 12: "0", 13: "995", 14: TX, 15: lines,
             16: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 17: "10", 18: "0",
             19: "'bench'", 20: "10", 21: "0", 22: "now()", 23: "ARRAY['base']", 24: "ARRAY[10]",
             25: "ARRAY[now()]", 26: "CAST(ARRAY[NULL] AS timestamptz[])",
-            27: "CAST(ARRAY[] AS text[])", 28: "now()"}),
-        _pgbench_sql(q.STORE, {1: RID, 2: "'\\x0a00'::bytea"}),
-        "COMMIT;",
+            27: "CAST(ARRAY[] AS text[])", 28: "now()", 29: answer["head"],
+            30: answer["field"], 31: answer["tail"]}),
     ])
 
 

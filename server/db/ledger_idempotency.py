@@ -2,10 +2,10 @@
 
 The contract of server/api/idempotency.run_once (claim + work + stored answer in one
 transaction; a retry gets the first answer; other content under the same id is
-REQUEST_ID_REUSED), with fewer round trips: `work(conn)` claims the request id in its first
-statement (q.CLAIM, or a statement built on it, see ledger_sql) and stores its answer (q.STORE
-or folded into its last statement). It returns None when the claim found the id taken; the
-runner then answers from the stored record.
+REQUEST_ID_REUSED), with fewer round trips: `work(conn)` claims the request id itself (q.CLAIM)
+and stores its answer (q.STORE). It returns None when the claim found the id taken; the runner
+then answers from the stored record. The two hottest paths go further, one function call each
+with the same contract inside the database: see ledger_fast.
 """
 
 from __future__ import annotations
@@ -67,11 +67,15 @@ async def prior_answer(conn: asyncpg.Connection, claim: Claim, response_type: ty
     """The first answer under this id, or REQUEST_ID_REUSED when the content differs."""
     prior = await conn.fetchrow(q.PRIOR, claim.request_id)
     if prior["method"] != claim.method or bytes(prior["request_hash"]) != claim.digest:
-        raise DomainError(
-            ErrorKind.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-            "request_id was already used for a different request",
-            [FieldViolation("request_id", "reused with different content")])
+        raise reused()
     return response_type.FromString(bytes(prior["response"] or b""))
+
+
+def reused() -> DomainError:
+    """The refusal of a request id that came before with another method or content."""
+    return DomainError(ErrorKind.ALREADY_EXISTS, "REQUEST_ID_REUSED",
+                       "request_id was already used for a different request",
+                       [FieldViolation("request_id", "reused with different content")])
 
 
 async def run_once_pooled(pool: LedgerPool, claim: Claim, response_type: type[R],

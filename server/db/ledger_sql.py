@@ -2,7 +2,9 @@
 
 Money moves with `UPDATE ... WHERE balance >= $n RETURNING` so an account can never be
 overdrawn, however many calls race: PostgreSQL re-checks the condition on the newest row
-version after waiting for the row lock. The benchmark runs these very texts under pgbench.
+version after waiting for the row lock. The two hot paths (RedeemBonus, a ConfirmReceipt that
+spends nothing) are PL/pgSQL functions of migration 0007, called by the texts at the end; the
+benchmark runs those very texts under pgbench.
 
 Lock order (no deadlocks): a member's points account, then points_pending, then cash; lots
 are only changed while their member's points account row is locked.
@@ -109,93 +111,17 @@ ON CONFLICT DO NOTHING
 """
 
 
-# --- hot paths with the idempotency claim folded in (server/db/ledger_fast.py) -----------
-# Each starts with the claim of request id $1 (method $2, request hash $3): when the id is
-# taken (a retry, or a concurrent twin that committed first) nothing else in the statement
-# writes, and `claimed` is false. A twin still in flight makes the INSERT wait for its end.
-_CLAIM_CTE = """
-k AS (
-  INSERT INTO idempotency_records (request_id, method, request_hash) VALUES ($1, $2, $3)
-  ON CONFLICT (request_id) DO NOTHING RETURNING request_id)"""
+# --- hot paths as one call each (server/db/ledger_fast.py, migration 0007) ----------------
+# Sent in autocommit: the function body is the transaction. Both return the answer bytes.
+# $1 request id, $2 method, $3 request hash, $4 card, $5 points, $6 tx id, $7 reason,
+# $8 principal, $9 verified (bool), $10 answer head, $11 balance field number, $12 answer tail
+REDEEM_POINTS = ("SELECT kopilka_redeem_points($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                 "$12)")
 
-# RedeemBonus, first statement: claim + the card's member's points debit (with its entry).
-# $4 card, $5 points, $6 tx id, $7 reason, $8 principal, $9 verified (bool)
-CLAIM_AND_REDEEM = f"""
-WITH {_CLAIM_CTE},
-c AS (
-  SELECT c.member_id FROM cards c JOIN card_types t ON t.code = c.card_type
-  WHERE EXISTS (SELECT 1 FROM k) AND c.number = $4 AND c.state = 'active'
-    AND c.member_id IS NOT NULL AND ($9::boolean OR NOT t.requires_verification)),
-a AS (
-  UPDATE ledger_accounts SET balance = balance - $5::bigint
-  WHERE member_id = (SELECT member_id FROM c) AND kind = 'points' AND balance >= $5
-  RETURNING id, member_id, balance),
-t AS (
-  INSERT INTO ledger_transactions (id, kind, reason, principal)
-  SELECT $6, 'redeem', $7, $8 FROM a),
-e AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $6, id, -$5 FROM a)
-SELECT EXISTS (SELECT 1 FROM k) AS claimed, (SELECT member_id FROM a) AS member_id,
-       (SELECT balance FROM a) AS balance"""
-
-# RedeemBonus, second statement: CONSUME_LOTS + the stored answer ($4 request id, $5 bytes).
-CONSUME_LOTS_AND_ANSWER = f"""
-WITH {_SPEND_LOTS},
-s AS (UPDATE idempotency_records SET response = $5 WHERE request_id = $4)
-SELECT coalesce(sum(take), 0)::bigint FROM u"""
-
-# ConfirmReceipt without spending (no points, cash account or certificate): claim +
-# INSERT_RECEIPT + ACCRUE + RECORD_PROMOTION_USES. Nothing but the claim is written when the
-# receipt number is known already (`inserted` false: answer with the first confirmation).
-# $4 receipt id, $5 store, $6 terminal, $7 number, $8 member (or NULL), $9 card, $10 currency,
-# $11 subtotal, $12 discount, $13 total, $14 tx id, $15 lines json, $16 payments json,
-# $17 points accrued, $18 points redeemed, $19 principal, $20 active points, $21 pending
+# $1..$3 the claim, $4 receipt id, $5 store, $6 terminal, $7 number, $8 member (or NULL), $9 card,
+# $10 currency, $11 subtotal, $12 discount, $13 total, $14 tx id, $15 lines json, $16 payments
+# json, $17 points accrued, $18 points redeemed, $19 principal, $20 active points, $21 pending
 # points, $22 now, lots as arrays $23 rule ids, $24 points, $25 activation, $26 expiry,
-# $27 applied promotions, $28 receipt time.
-CLAIM_AND_CONFIRM = f"""
-WITH {_CLAIM_CTE},
-r AS (
-  INSERT INTO receipts (id, store_code, terminal_id, receipt_number, member_id, card_number,
-                        state, currency, subtotal_minor, discount_total_minor, total_minor)
-  SELECT $4, $5, $6, $7, $8, $9, 'confirmed', $10, $11, $12, $13 WHERE EXISTS (SELECT 1 FROM k)
-  ON CONFLICT ON CONSTRAINT uq_receipt_number DO NOTHING RETURNING id),
-d AS (
-  INSERT INTO receipt_details (receipt_id, request_id, tx_id, lines, payments, points_accrued,
-                               points_redeemed)
-  SELECT id, $1, $14, $15::jsonb, $16::jsonb, $17, $18 FROM r),
-t AS (
-  INSERT INTO ledger_transactions (id, kind, receipt_id, principal)
-  SELECT $14, 'receipt', id, $19 FROM r),
-g AS (SELECT $8::uuid AS member_id FROM r
-      WHERE $8::uuid IS NOT NULL AND cardinality($24::bigint[]) > 0),
-a AS (
-  INSERT INTO ledger_accounts (member_id, kind, balance)
-  SELECT member_id, 'points', $20::bigint FROM g
-  ON CONFLICT (member_id, kind) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance
-  RETURNING id, balance),
-ea AS (INSERT INTO ledger_entries (tx_id, account_id, amount)
-       SELECT $14, id, $20::bigint FROM a WHERE $20::bigint > 0),
-p AS (
-  INSERT INTO ledger_accounts (member_id, kind, balance)
-  SELECT member_id, 'points_pending', $21::bigint FROM g WHERE $21::bigint > 0
-  ON CONFLICT (member_id, kind) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance
-  RETURNING id),
-ep AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $14, id, $21::bigint FROM p),
-l AS (
-  INSERT INTO point_lots (member_id, tx_id, receipt_id, rule_id, points_initial, points_left,
-                          state, activation_at, expiry_at)
-  SELECT g.member_id, $14, $4, x.rule_id, x.points, x.points,
-         CASE WHEN x.act <= $22 THEN 'active' ELSE 'pending' END, x.act, x.exp
-  FROM g, unnest($23::text[], $24::bigint[], $25::timestamptz[], $26::timestamptz[])
-       AS x(rule_id, points, act, exp)
-  RETURNING id, points_initial),
-m AS (INSERT INTO lot_movements (tx_id, lot_id, points) SELECT $14, id, points_initial FROM l),
-pu AS (
-  INSERT INTO member_promotion_uses (member_id, promotion_id, first_date)
-  SELECT $8, promo, (SELECT ($28::timestamptz AT TIME ZONE s.time_zone)::date
-                       FROM stores s WHERE s.code = $5)
-  FROM r, unnest($27::text[]) AS promo WHERE $8::uuid IS NOT NULL
-  ON CONFLICT DO NOTHING)
-SELECT EXISTS (SELECT 1 FROM k) AS claimed, EXISTS (SELECT 1 FROM r) AS inserted,
-       coalesce((SELECT balance FROM a),
-                (SELECT balance FROM ledger_accounts WHERE member_id = $8 AND kind = 'points'),
-                0) AS balance"""
+# $27 applied promotions, $28 receipt time, $29 answer head, $30 balance field, $31 answer tail
+CONFIRM_RECEIPT = ("SELECT kopilka_confirm_receipt(" + ", ".join(f"${n}" for n in range(1, 32))
+                   + ")")

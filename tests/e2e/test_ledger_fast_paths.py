@@ -1,5 +1,5 @@
-"""The lean hot paths (claim folded into the first statement, asyncpg pool) keep every
-promise of the general path: exactly once, one transaction, and the certificate route."""
+"""The lean hot paths (one PL/pgSQL function call each, asyncpg pool) keep every promise of
+the general path: exactly once, one transaction, and the certificate route."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import datetime as dt
 import uuid
 
 import asyncpg
+import grpc
+import pytest
+from google.rpc import error_details_pb2, status_pb2
 from kopilka.v1 import bonus_pb2, receipts_pb2
 
 from server.certificates import service
@@ -135,4 +138,118 @@ async def test_certificate_paid_receipt_spends_it_in_the_same_transaction(app, a
     assert failure.reason == "INSUFFICIENT_BALANCE"
     assert await _certificate_balance(app, number) == 300
     assert (await balance(admin, member)).points_available == 10
+    await assert_books_balance(app)
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 16_384, 2**31, 2**63 - 1])
+async def test_balance_field_is_encoded_as_protobuf_does(database_url, value):
+    conn = await asyncpg.connect(database_url)
+    try:
+        for message in (bonus_pb2.RedeemBonusResponse(points_balance=value),
+                        R.ConfirmReceiptResponse(points_balance=value)):
+            number = message.DESCRIPTOR.fields_by_name["points_balance"].number
+            assert await conn.fetchval("SELECT kopilka_pb_uint_field($1, $2)", number, value) \
+                == message.SerializeToString(deterministic=True)
+    finally:
+        await conn.close()
+
+
+async def _stored(database_url: str, request_id: str) -> bytes:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bytes(await conn.fetchval(
+            "SELECT response FROM idempotency_records WHERE request_id = $1",
+            uuid.UUID(request_id)))
+    finally:
+        await conn.close()
+
+
+async def test_stored_answers_are_the_bytes_of_the_answer_sent(app, admin, database_url):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    await give_points(admin, member, 100_000)  # a balance of several varint bytes
+    redeem = bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=member.card,
+                                          points=1)
+    redeemed = await admin.bonus.RedeemBonus(redeem)
+    assert redeemed.points_balance == 99_999 and redeemed.transaction_id
+    assert await _stored(database_url, redeem.request_id) \
+        == redeemed.SerializeToString(deterministic=True)
+    receipt = confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "S-1", total=1000)
+    confirmed = await admin.receipts.ConfirmReceipt(receipt)
+    assert (confirmed.points_accrued, confirmed.points_balance) == (50, 100_049)
+    assert confirmed.receipt_id and confirmed.HasField("confirm_time")
+    assert confirmed.state == R.RECEIPT_STATE_CONFIRMED
+    assert await _stored(database_url, receipt.request_id) \
+        == confirmed.SerializeToString(deterministic=True)
+    assert await admin.receipts.ConfirmReceipt(receipt) == confirmed
+
+
+def _error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    return info
+    raise AssertionError("no ErrorInfo in the error")
+
+
+async def test_refused_redemption_writes_nothing_not_even_the_claim(app, admin):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    await give_points(admin, member, 20)
+    redeem = bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=member.card,
+                                          points=30)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await admin.bonus.RedeemBonus(redeem)
+    info = _error_info(refused.value)
+    assert (info.reason, info.metadata["available"]) == ("INSUFFICIENT_POINTS", "20")
+    await give_points(admin, member, 15)
+    done = await admin.bonus.RedeemBonus(redeem)  # the same request id: it was not claimed
+    assert done.points_balance == 5
+    with rpc_error() as failure:
+        await admin.bonus.RedeemBonus(bonus_pb2.RedeemBonusRequest(
+            request_id=redeem.request_id, card_number=member.card, points=1))
+    assert failure.reason == "REQUEST_ID_REUSED"
+    with rpc_error() as failure:  # another method under the same request id
+        await admin.receipts.ConfirmReceipt(R.ConfirmReceiptRequest(
+            request_id=redeem.request_id,
+            calculation_id=calculation(app, member, [line(1, 100, accrual=5)]),
+            receipt_number="X-1", payments=[R.Payment(method=R.PAYMENT_METHOD_CASH,
+                                                      amount_minor=100)]))
+    assert failure.reason == "REQUEST_ID_REUSED"
+    with rpc_error() as failure:
+        await admin.bonus.RedeemBonus(bonus_pb2.RedeemBonusRequest(
+            request_id=str(uuid.uuid4()), card_number="0000", points=1))
+    assert failure.reason == "CARD_NOT_FOUND"
+    assert (await balance(admin, member)).points_available == 5
+    await assert_books_balance(app)
+
+
+async def test_known_receipt_number_answers_first_or_is_refused_writing_nothing(
+        app, admin, database_url):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    first = await admin.receipts.ConfirmReceipt(
+        confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "N-1", total=1000))
+    assert first.points_balance == 50
+    other = confirm(calculation(app, member, [line(1, 700, accrual=30)]), "N-1", total=700)
+    assert await admin.receipts.ConfirmReceipt(other) == first  # its first answer
+    conn = await asyncpg.connect(database_url)
+    try:  # a receipt with no confirmation answer (not written by ConfirmReceipt) holds N-2
+        await conn.execute(
+            "INSERT INTO receipts (id, store_code, terminal_id, receipt_number, card_number, "
+            "state, currency, subtotal_minor, discount_total_minor, total_minor) "
+            "VALUES ($1, $2, 'T1', 'N-2', '', 'confirmed', 'UAH', 1, 0, 1)",
+            uuid.uuid4(), STORE)
+        taken = confirm(calculation(app, member, [line(1, 500, accrual=20)]), "N-2", total=500)
+        with rpc_error() as failure:
+            await admin.receipts.ConfirmReceipt(taken)
+        assert failure.reason == "RECEIPT_NUMBER_TAKEN"
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_records "
+                                   "WHERE request_id = $1", uuid.UUID(taken.request_id)) == 0
+    finally:
+        await conn.close()
+    assert (await balance(admin, member)).points_available == 50
     await assert_books_balance(app)

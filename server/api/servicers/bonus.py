@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
 
@@ -12,8 +13,8 @@ from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
 from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
-from server.db.ledger_fast import claim_and_redeem, spend_lots_and_answer
-from server.db.ledger_idempotency import claim_of, run_once_pooled
+from server.db.ledger_fast import redeem_points
+from server.db.ledger_idempotency import claim_of
 from server.db.ledger_repo import (
     accrue,
     card_holder,
@@ -63,21 +64,11 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             check_verification_token(self.deps.signer, request.verification_token,
                                      request.card_number, now)
         claim = claim_of(SERVICE + "RedeemBonus", request)
-        principal = caller().label
-
-        async def work(conn) -> bonus_pb2.RedeemBonusResponse | None:  # type: ignore[no-untyped-def]
-            done = await claim_and_redeem(conn, claim, request.card_number, request.points,
-                                          verified, request.order_reference, principal)
-            if done is None:
-                return None
-            answer = B.RedeemBonusResponse(transaction_id=str(done.tx_id),
-                                           points_balance=done.balance)
-            await spend_lots_and_answer(conn, claim, done,
-                                        answer.SerializeToString(deterministic=True))
-            return answer
-
-        return await run_once_pooled(self.deps.extras[LEDGER_POOL], claim,
-                                     B.RedeemBonusResponse, work)
+        tx_id = uuid.uuid4()
+        return await redeem_points(
+            self.deps.extras[LEDGER_POOL], claim, request.card_number, request.points, verified,
+            request.order_reference, caller().label, tx_id,
+            B.RedeemBonusResponse(transaction_id=str(tx_id)))
 
     async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:

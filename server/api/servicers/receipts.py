@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
 
@@ -11,7 +12,7 @@ from server.api.deps import ApiDeps, acting_store, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.servicers.calculate import CalculateReceiptMixin
 from server.db.certificate_payments import pay_with_certificate
-from server.db.ledger_fast import claim_and_confirm
+from server.db.ledger_fast import confirm_plain_receipt
 from server.db.ledger_idempotency import claim as claim_id
 from server.db.ledger_idempotency import (
     claim_of,
@@ -106,14 +107,6 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
                 points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
                 points_balance=done.points_balance, confirm_time=timestamp(now))
 
-        async def plain(conn):  # type: ignore[no-untyped-def]  # the hot path: spends nothing
-            done = await claim_and_confirm(conn, claim, calc, number, payments, principal, now)
-            if done is None:
-                return None
-            reply = answer(done)
-            await store_answer(conn, claim, reply)
-            return reply
-
         async def spending(conn, pay_certificate=None):  # type: ignore[no-untyped-def]
             if not await claim_id(conn, claim):
                 return None
@@ -138,8 +131,15 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
                 return await spending(conn, pay)
 
             return await run_once_in_session(self.deps.db, claim, answers, with_session)
-        return await run_once_pooled(self.deps.extras[LEDGER_POOL], claim, answers,
-                                     spending if spends else plain)
+        pool = self.deps.extras[LEDGER_POOL]
+        if spends:
+            return await run_once_pooled(pool, claim, answers, spending)
+        receipt_id = uuid.uuid4()  # the hot path: one call, the balance filled in by it
+        return await confirm_plain_receipt(
+            pool, claim, calc, number, payments, principal, now, receipt_id,
+            answers(receipt_id=str(receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
+                    points_accrued=calc.points_to_accrue, points_redeemed=calc.points_redeemed,
+                    confirm_time=timestamp(now)))
 
     async def RefundReceipt(self, request, context):  # type: ignore[no-untyped-def]
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")

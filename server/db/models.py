@@ -43,7 +43,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _now() -> Mapped[dt.datetime]:
+def now_column() -> Mapped[dt.datetime]:
+    """A NOT NULL timestamptz column defaulting to the transaction time."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
@@ -62,7 +63,7 @@ class Store(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="Europe/Kyiv")
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
 
 
 class StoreNetworkMember(Base):
@@ -88,7 +89,7 @@ class Product(Base):
     brand: Mapped[str] = mapped_column(String(128), nullable=False, default="")
     supplier_code: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     price_category: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    updated_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = now_column()
 
 
 class ProductBarcode(Base):
@@ -132,8 +133,8 @@ class Member(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     social_ids: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False, default=dict)
     registration_channel: Mapped[str] = mapped_column(String(32), nullable=False)
-    created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="phone_or_email"),
     )
@@ -152,7 +153,7 @@ class MemberContactChange(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(64), nullable=False)
     principal: Mapped[str] = mapped_column(String(128), nullable=False, default="")
-    changed_at: Mapped[dt.datetime] = _now()
+    changed_at: Mapped[dt.datetime] = now_column()
 
 
 class Card(Base):
@@ -166,8 +167,8 @@ class Card(Base):
     )
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     replaces_number: Mapped[str | None] = mapped_column(String(13), nullable=True)
-    created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
 
 
 class CardStateChange(Base):
@@ -182,7 +183,7 @@ class CardStateChange(Base):
     to_state: Mapped[str] = mapped_column(String(16), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     principal: Mapped[str] = mapped_column(String(128), nullable=False, default="")
-    changed_at: Mapped[dt.datetime] = _now()
+    changed_at: Mapped[dt.datetime] = now_column()
 
 
 class Receipt(Base):
@@ -200,7 +201,7 @@ class Receipt(Base):
     subtotal_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     discount_total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     total_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    confirmed_at: Mapped[dt.datetime] = _now()
+    confirmed_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         UniqueConstraint("store_code", "terminal_id", "receipt_number", name="uq_receipt_number"),
         Index("ix_receipts_member_time", "member_id", "confirmed_at"),
@@ -218,7 +219,7 @@ class ApiKey(Base):
     store_code: Mapped[str | None] = mapped_column(ForeignKey("stores.code"), nullable=True)
     terminal_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -230,7 +231,7 @@ class IdempotencyRecord(Base):
     method: Mapped[str] = mapped_column(String(128), nullable=False)
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
 
 
 class ServerSecret(Base):
@@ -239,4 +240,4 @@ class ServerSecret(Base):
     __tablename__ = "server_secrets"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()

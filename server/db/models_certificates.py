@@ -15,17 +15,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base
-
-
-def _now() -> Mapped[dt.datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+from server.db.models import Base, now_column
 
 
 def _when() -> Mapped[dt.datetime | None]:
@@ -53,8 +48,8 @@ class CertificateTypeRow(Base):
     product_skus: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     product_groups: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     template: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
 
 
 class CertificateRow(Base):
@@ -77,8 +72,8 @@ class CertificateRow(Base):
     expires_at: Mapped[dt.datetime | None] = _when()
     replaces_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     replaced_by_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
         CheckConstraint("denomination_minor > 0", name="denomination_positive"),
@@ -102,7 +97,7 @@ class CertificateEntryRow(Base):
     sku: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     principal: Mapped[str] = mapped_column(String(128), nullable=False, server_default="")
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         Index("ix_certificate_entries_certificate_id", "certificate_id", "id"),
         Index("ix_certificate_entries_receipt_id", "receipt_id",

@@ -21,17 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base
-
-
-def _now() -> Mapped[dt.datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+from server.db.models import Base, now_column
 
 
 class LedgerAccount(Base):
@@ -44,7 +39,7 @@ class LedgerAccount(Base):
     balance: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     master_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_accounts.id"), nullable=True, index=True)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         UniqueConstraint("member_id", "kind", name="uq_ledger_accounts_member_kind"),
         CheckConstraint("balance >= 0", name="balance_not_negative"),
@@ -63,7 +58,7 @@ class LedgerTransaction(Base):
                                                           index=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     principal: Mapped[str] = mapped_column(String(128), nullable=False, server_default="")
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
 
 
 class LedgerEntry(Base):
@@ -76,7 +71,7 @@ class LedgerEntry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), nullable=False,
                                             index=True)
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (CheckConstraint("amount <> 0", name="amount_not_zero"),)
 
 
@@ -96,7 +91,7 @@ class PointLot(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     activation_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expiry_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         CheckConstraint("points_initial > 0", name="initial_positive"),
         CheckConstraint("points_left >= 0 AND points_left <= points_initial", name="left_range"),
@@ -145,7 +140,7 @@ class AccrualRuleSetRow(Base):
     version: Mapped[str] = mapped_column(String(64), nullable=False)
     document: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     principal: Mapped[str] = mapped_column(String(128), nullable=False, server_default="")
-    applied_at: Mapped[dt.datetime] = _now()
+    applied_at: Mapped[dt.datetime] = now_column()
 
 
 class EventAccrual(Base):

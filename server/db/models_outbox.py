@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base, _now
+from server.db.models import Base, now_column
 
 
 class Mailing(Base):
@@ -49,8 +49,8 @@ class Mailing(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivery_error_code: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[dt.datetime] = _now()
-    updated_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
@@ -75,9 +75,9 @@ class OutboxItem(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    next_attempt_at: Mapped[dt.datetime] = _now()
+    next_attempt_at: Mapped[dt.datetime] = now_column()
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = now_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint("kind IN ('message', 'event')", name="kind_known"),
@@ -101,7 +101,7 @@ class MailingPart(Base):
     part: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     error_code: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = now_column()
 
 
 class DeliveryReportLog(Base):
@@ -114,7 +114,7 @@ class DeliveryReportLog(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     error_code: Mapped[str | None] = mapped_column(String(32))
     raw: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    received_at: Mapped[dt.datetime] = _now()
+    received_at: Mapped[dt.datetime] = now_column()
     __table_args__ = (
         Index("ix_delivery_reports_message", "channel", "provider_message_id"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Identity, Integer,
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base, _now
+from server.db.models import Base, now_column
 
 
 class RuleSetRecord(Base):
@@ -23,7 +23,7 @@ class RuleSetRecord(Base):
     format: Mapped[str] = mapped_column(String(8), nullable=False)
     rule_count: Mapped[int] = mapped_column(Integer, nullable=False)
     applied_by: Mapped[str] = mapped_column(String(128), nullable=False, default="")
-    applied_at: Mapped[dt.datetime] = _now()
+    applied_at: Mapped[dt.datetime] = now_column()
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.models import Base, _now
+from server.db.models import Base, now_column
 from server.db.models_outbox import Mailing  # noqa: F401  (FK target must be on the metadata)
 
 
@@ -29,7 +29,7 @@ class MessageTemplate(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     updated_by: Mapped[str] = mapped_column(String(128), nullable=False, default="")
-    updated_at: Mapped[dt.datetime] = _now()
+    updated_at: Mapped[dt.datetime] = now_column()
 
 
 class Verification(Base):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from plugins.host import PluginHost
 from plugins.manager import build_plugin_manager
@@ -17,32 +15,13 @@ from server.features.outbox import plugin_sections
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
 from server.settings import Settings
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.received: list[Envelope] = []
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(envelope)
-        return "250 Message accepted"
+from tests.smtp import running_smtp
 
 
 @pytest.fixture
 async def smtp():
-    mailbox = Mailbox()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(mailbox, hostname="mx.test"), "127.0.0.1", 0)
-    yield mailbox, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+    async with running_smtp() as running:
+        yield running
 
 
 async def test_email_goes_out_through_the_outbox_and_lands_in_the_history(

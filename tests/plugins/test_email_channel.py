@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
-from collections.abc import AsyncIterator
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from plugins.contracts import OutgoingMessage, SendStatus
 from plugins.email import EmailChannel, EmailSettings
-
-
-class Mailbox:
-    """aiosmtpd handler: keeps accepted mail, refuses recipients by their local part."""
-
-    def __init__(self) -> None:
-        self.received: list[Envelope] = []
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        if address.startswith("busy@"):
-            return "452 4.2.2 Mailbox full, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
+from tests.smtp import running_smtp
 
 
 @pytest.fixture
-async def smtp_server() -> AsyncIterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(mailbox, hostname="mx.test"),
-                                      "127.0.0.1", 0)
-    yield mailbox, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+async def smtp_server():
+    async with running_smtp() as running:
+        yield running
 
 
 def channel_for(port: int) -> EmailChannel:

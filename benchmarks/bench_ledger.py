@@ -5,21 +5,23 @@ same run. How it keeps the comparison fair:
 
 - the server runs as `kopilka serve` in its own process(es) (uvloop, as an operator runs it),
   once with 1 worker and once with `--workers 2` (SO_REUSEPORT), both reported;
-- the gRPC load comes from separate client processes (a client in the server's process would
-  steal its CPU), each with several channels that do not share a TCP connection;
+- the gRPC load comes from benchmarks/loadgen (a Go client sending requests serialized
+  beforehand, over several channels that do not share a TCP connection): like pgbench's C
+  client it costs the machine little, so the CPU goes to the server under test (a Python
+  grpc.aio client spent about as much CPU per call as the server itself);
 - pgbench runs, on the same database, the very SQL texts the server sends
   (server/db/ledger_sql.py) in the same transaction shape: one call of the operation's
   PL/pgSQL function in autocommit (migration 0007), with answer bytes of the same size. Ids
   pgbench cannot make client-side are derived inside the call (md5 of random numbers), so
   pgbench gets no extra round trip the server does not have;
 - both sides run at the same concurrency for the same time on this machine, one after the
-  other, each after a warm-up. Note the server, its clients and PostgreSQL all share the
-  machine's cores, while pgbench's C client is nearly free: that is part of what is measured.
+  other, each after a warm-up. The server, the load generator and PostgreSQL share the
+  machine's cores, as pgbench and PostgreSQL do.
 
     /tmp/venv/bin/python benchmarks/bench_ledger.py [--seconds 6] [--concurrency 32]
 
 Uses KOPILKA_DATABASE_URL when set, else an embedded PostgreSQL 18 in a temp directory.
-Runs in about 70 s with the defaults.
+Runs in about 90 s with the defaults; needs Go and grpc-go from Debian (see benchmarks/loadgen.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import multiprocessing
 import os
 import re
 import socket
@@ -39,9 +40,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import asyncpg  # noqa: E402
+from loadgen import run_load  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from server.db import ledger_sql as q  # noqa: E402
@@ -51,6 +53,8 @@ from server.db.urls import with_database  # noqa: E402
 MEMBERS = 200
 REDEEM = "/kopilka.v1.BonusService/RedeemBonus"
 CONFIRM = "/kopilka.v1.ReceiptService/ConfirmReceipt"
+METHODS = {"Echo": "/kopilka.v1.AdminService/Echo", "RedeemBonus": REDEEM,
+           "ConfirmReceipt": CONFIRM}
 # pgbench-side ids: md5 of this client's random numbers, the same expression in every statement
 RID = "CAST(md5(:client_id || '-r' || :r) AS uuid)"
 TX = "CAST(md5(:client_id || '-t' || :r) AS uuid)"
@@ -199,91 +203,36 @@ async def seed(url: str) -> tuple[list[tuple[str, str]], str, bytes]:
     return [(str(m), c) for m, c in cards], secret, signing
 
 
-# --- the load generator (runs in separate processes) -------------------------------------
+# --- the load -----------------------------------------------------------------------------
 
-def _client_main(port: int, api_key: str, op: str, cards: list[tuple[str, str]],
-                 signing: bytes, warmup: float, seconds: float, concurrency: int,
-                 channels: int, prepared: int, start: multiprocessing.synchronize.Barrier,
-                 results: multiprocessing.Queue) -> None:
-    run = _client(port, api_key, op, cards, signing, warmup, seconds, concurrency, channels,
-                  prepared, start, results)
-    try:
-        import uvloop
-
-        uvloop.run(run)
-    except ImportError:
-        asyncio.run(run)
-
-
-async def _client(port: int, api_key: str, op: str, cards: list[tuple[str, str]],
-                  signing: bytes, warmup: float, seconds: float, concurrency: int,
-                  channels: int, prepared: int, start: multiprocessing.synchronize.Barrier,
-                  results: multiprocessing.Queue) -> None:
-    import grpc
-    from kopilka.v1 import (
-        admin_pb2,
-        admin_pb2_grpc,
-        bonus_pb2,
-        bonus_pb2_grpc,
-        receipts_pb2,
-        receipts_pb2_grpc,
-    )
+def prepare(op: str, cards: list[tuple[str, str]], signing: bytes, count: int) -> list[bytes]:
+    """`count` distinct serialized requests (fresh request ids), built before the clock
+    starts so the load generator spends its CPU on calls only."""
+    from kopilka.v1 import admin_pb2, bonus_pb2, receipts_pb2
 
     from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
     from server.security.signing import Signer
 
-    metadata = (("authorization", f"Bearer {api_key}"),)
-    # a local subchannel pool per channel: separate TCP connections, spread over workers
-    chans = [grpc.aio.insecure_channel(f"127.0.0.1:{port}",
-                                       options=[("grpc.use_local_subchannel_pool", 1)])
-             for _ in range(channels)]
-    redeem_stubs = [bonus_pb2_grpc.BonusServiceStub(c).RedeemBonus for c in chans]
-    confirm_stubs = [receipts_pb2_grpc.ReceiptServiceStub(c).ConfirmReceipt for c in chans]
     signer, now = Signer(signing), dt.datetime.now(dt.UTC)
     lines = (CalculatedLine(1, "SKU1", 1000, 995, 995, 0, 0, 995, 10),)
     payment = [receipts_pb2.Payment(method=receipts_pb2.PAYMENT_METHOD_CASH, amount_minor=995)]
 
-    def request(i: int):  # type: ignore[no-untyped-def]
+    def request(i: int) -> bytes:
         member_id, card = cards[i % MEMBERS]
         if op == "Echo":
-            return admin_pb2.EchoRequest(payload=b"x" * 16)
+            return admin_pb2.EchoRequest(payload=b"x" * 16).SerializeToString()
         if op == "RedeemBonus":
-            return bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=card,
-                                                points=1, order_reference="bench")
+            return bonus_pb2.RedeemBonusRequest(
+                request_id=str(uuid.uuid4()), card_number=card, points=1,
+                order_reference="bench").SerializeToString()
         calc = encode_calculation(signer, Calculation(
             str(uuid.uuid4()), "B1", "T1", "UAH", now, "bench", lines, 995, 0, 995, 10, 0,
             now, card, member_id, "bench", (), ((10, now.isoformat(), None, "base"),)))
         return receipts_pb2.ConfirmReceiptRequest(
             request_id=str(uuid.uuid4()), calculation_id=calc, receipt_number=uuid.uuid4().hex,
-            payments=payment)
+            payments=payment).SerializeToString()
 
-    stubs = {"Echo": [admin_pb2_grpc.AdminServiceStub(c).Echo for c in chans],
-             "RedeemBonus": redeem_stubs, "ConfirmReceipt": confirm_stubs}[op]
-    # requests are built before the clock starts, so the client spends its CPU on calls only
-    pending = [request(i) for i in range(prepared)]
-    pending.reverse()
-    phase = {"count": False, "done": 0}
-
-    async def worker(w: int) -> None:
-        stub = stubs[w % channels]
-        while pending and phase["count"] is not None:
-            await stub(pending.pop(), metadata=metadata, timeout=30)
-            if phase["count"]:
-                phase["done"] += 1
-
-    tasks = [asyncio.ensure_future(worker(w)) for w in range(concurrency)]
-    await asyncio.sleep(warmup)
-    await asyncio.to_thread(start.wait)
-    phase["count"] = True
-    began, cpu = time.perf_counter(), time.process_time()
-    await asyncio.sleep(seconds)
-    done, elapsed = phase["done"], time.perf_counter() - began
-    cpu = time.process_time() - cpu
-    phase["count"] = None
-    await asyncio.gather(*tasks)
-    for chan in chans:
-        await chan.close()
-    results.put((done, elapsed, cpu, len(pending) == 0))
+    return [request(i) for i in range(count)]
 
 
 def _tree_cpu(pid: int) -> float:
@@ -301,32 +250,20 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
-def grpc_rate(port: int, api_key: str, op: str, cards: list[tuple[str, str]], signing: bytes,
+def grpc_rate(port: int, api_key: str, op: str, requests: list[bytes],
               args: argparse.Namespace, server_pid: int) -> tuple[float, float, float]:
-    """Calls/s of all client processes together over the same measured window, and the CPU
-    microseconds per call spent by the server and by the clients."""
-    ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Barrier(args.client_procs + 1), ctx.Queue()
-    share = args.concurrency // args.client_procs
-    prepared = int(args.max_rate * (args.warmup + args.seconds)) // args.client_procs
-    procs = [ctx.Process(target=_client_main, args=(
-        port, api_key, op, cards, signing, args.warmup, args.seconds, share, args.channels,
-        prepared, start, results)) for _ in range(args.client_procs)]
-    for proc in procs:
-        proc.start()
-    start.wait()
-    server_cpu = _tree_cpu(server_pid)
-    time.sleep(args.seconds)
-    server_cpu = _tree_cpu(server_pid) - server_cpu
-    got = [results.get(timeout=args.warmup + args.seconds + 120) for _ in procs]
-    for proc in procs:
-        proc.join()
-    if any(ran_out for *_, ran_out in got):
-        raise SystemExit("a client ran out of prepared requests: raise --max-rate")
-    rate = sum(done / elapsed for done, elapsed, _, _ in got)
-    calls = sum(done for done, *_ in got)
-    return (rate, 1e6 * server_cpu / (rate * args.seconds),
-            1e6 * sum(cpu for _, _, cpu, _ in got) / calls)
+    """Calls/s over the measured window, and the CPU microseconds per call spent by the
+    server and by the load generator."""
+    cpu: dict[str, float] = {}
+
+    def sample(mark: str) -> None:
+        cpu[mark] = _tree_cpu(server_pid)
+
+    result = run_load(f"127.0.0.1:{port}", METHODS[op], api_key, requests,
+                      concurrency=args.concurrency, channels=args.channels,
+                      warmup=args.warmup, seconds=args.seconds, on_window=sample)
+    server_us = 1e6 * (cpu["end"] - cpu["start"]) / max(result.done, 1)
+    return result.rate, server_us, result.client_cpu_us
 
 
 # --- the server under test ---------------------------------------------------------------
@@ -399,22 +336,25 @@ def main(args: argparse.Namespace) -> None:
         asyncio.run(migrate(url))
         cards, api_key, signing = asyncio.run(seed(url))
         scripts = {"RedeemBonus": redeem_script(), "ConfirmReceipt": confirm_script()}
-        for op in ("Echo", "RedeemBonus", "ConfirmReceipt"):
+        count = int(args.max_rate * (args.warmup + args.seconds))
+        for op in args.ops:
             pg = run_pgbench(url, scripts[op], args.concurrency, args.seconds) if op in scripts \
                 else None
             for workers in args.workers if pg else args.workers[:1]:
                 port = _free_port()
                 server = start_server(url, workers, port)
                 try:
-                    rate, server_us, client_us = grpc_rate(port, api_key, op, cards, signing,
+                    # fresh request ids every run: a replayed id would be an idempotent retry
+                    requests = prepare(op, cards, signing, count)
+                    rate, server_us, client_us = grpc_rate(port, api_key, op, requests,
                                                            args, server.pid)
                 finally:
                     stop_server(server)
                 rows.append((op, workers, rate, pg, server_us, client_us))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(f"concurrency {args.concurrency} ({args.client_procs} client processes x "
-          f"{args.channels} channels), {args.seconds} s windows, {os.cpu_count()} CPUs")
+    print(f"concurrency {args.concurrency} (Go load generator, {args.channels} "
+          f"channels), {args.seconds} s windows, {os.cpu_count()} CPUs")
     print(f"{'operation':15} {'workers':>7} {'gRPC calls/s':>13} {'pgbench tps':>12} "
           f"{'ratio':>6} {'server us/call':>15} {'client us/call':>15}")
     for op, workers, rate, pg, server_us, client_us in rows:
@@ -430,10 +370,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=6, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight in total")
-    parser.add_argument("--client-procs", type=int, default=2)
-    parser.add_argument("--channels", type=int, default=4, help="channels per client process")
+    parser.add_argument("--channels", type=int, default=4, help="gRPC channels (connections)")
     parser.add_argument("--max-rate", type=int, default=5000,
                         help="calls/s the prepared requests must last for")
+    parser.add_argument("--ops", type=lambda s: s.split(","),
+                        default=["Echo", "RedeemBonus", "ConfirmReceipt"],
+                        help="operations to measure, e.g. RedeemBonus,ConfirmReceipt")
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2], help="server process counts to measure, e.g. 1,2")
     main(parser.parse_args())

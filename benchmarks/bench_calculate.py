@@ -1,15 +1,17 @@
 """CalculateReceipt over gRPC vs an Echo RPC on the same server, in the same run.
 
-    python benchmarks/bench_calculate.py [--seconds 5] [--clients 2] [--concurrency 32]
+    python benchmarks/bench_calculate.py [--seconds 5] [--concurrency 32] [--rules 1000]
 
 Starts `kopilka serve` (1 worker) on a fresh database (KOPILKA_DATABASE_URL's server, or an
 embedded PostgreSQL), loads the engine benchmark's synthetic chain (50,000 SKUs, 200 stores
 in 20 networks; bench_pricing.py), then for 100, 1,000 and 10,000 active rules measures
 20-line receipts per second, latency, and the server's CPU per call, each against Echo
-(same auth, interceptors and metrics, no work). Echo is measured
-before every rule size so both see the same machine. Not a test: numbers print, nothing
-asserts. Targets (issue 3): CalculateReceipt >= 0.8x Echo at 1,000 rules; p50 at 10,000
-rules <= 1.5x p50 at 100 rules.
+(same auth, interceptors and metrics, no work; it carries the serialized receipt as its
+payload). Echo is measured before every rule size so both see the same machine. The load
+comes from benchmarks/loadgen (Go, pre-serialized requests), which leaves the server the
+CPU a Python client would take. Not a test: numbers print, nothing asserts.
+Targets (issue 3): CalculateReceipt >= 0.8x Echo at 1,000 rules; p50 at 10,000 rules
+<= 1.5x p50 at 100 rules.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import bench_pricing as data  # noqa: E402  (same synthetic chain as the engine benchmark)
+from loadgen import run_load  # noqa: E402
 
 
 def free_port() -> int:
@@ -71,68 +72,31 @@ def requests(seed: int) -> list:
     return out
 
 
-def _client(target: str, key: str, method: str, seconds: float, channels: int,
-            concurrency: int, out: multiprocessing.Queue) -> None:
-    import grpc
-    from kopilka.v1 import admin_pb2, receipts_pb2
+def measure(target: str, key: str, method: str, args: argparse.Namespace, pid: int) -> dict:
+    """Calls/s, latency and the server's CPU per call, with the Go load generator sending
+    the 200 receipts round-robin (CalculateReceipt has no side effects: repeats are fine)."""
+    bodies = [x.SerializeToString() for x in requests(20250303)]
+    if method == "echo":
+        from kopilka.v1 import admin_pb2
 
-    async def run() -> list[float]:
-        chans = [grpc.aio.insecure_channel(target) for _ in range(channels)]
-        md = (("authorization", f"Bearer {key}"),)
-        batch = requests(os.getpid())
-        latencies: list[float] = []
-        deadline = time.perf_counter() + seconds
-
-        async def worker(i: int) -> None:
-            ch = chans[i % channels]
-            if method == "echo":
-                call = ch.unary_unary("/kopilka.v1.AdminService/Echo",
-                                      request_serializer=admin_pb2.EchoRequest.SerializeToString,
-                                      response_deserializer=admin_pb2.EchoResponse.FromString)
-                req = admin_pb2.EchoRequest(payload=batch[0].SerializeToString())
-            else:
-                call = ch.unary_unary(
-                    "/kopilka.v1.ReceiptService/CalculateReceipt",
-                    request_serializer=receipts_pb2.CalculateReceiptRequest.SerializeToString,
-                    response_deserializer=receipts_pb2.CalculateReceiptResponse.FromString)
-            n = i
-            while time.perf_counter() < deadline:
-                began = time.perf_counter()
-                await call(req if method == "echo" else batch[n % len(batch)],
-                           metadata=md)
-                latencies.append(time.perf_counter() - began)
-                n += 1
-
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        for ch in chans:
-            await ch.close()
-        return latencies
-
-    out.put(asyncio.run(run()))
+        path = "/kopilka.v1.AdminService/Echo"
+        bodies = [admin_pb2.EchoRequest(payload=x).SerializeToString() for x in bodies]
+    else:
+        path = "/kopilka.v1.ReceiptService/CalculateReceipt"
+    count = int(args.max_rate * (args.warmup + args.seconds))
+    cpu: dict[str, float] = {}
+    result = run_load(target, path, key, [bodies[i % len(bodies)] for i in range(count)],
+                      concurrency=args.concurrency, channels=args.channels,
+                      warmup=args.warmup, seconds=args.seconds,
+                      on_window=lambda mark: cpu.__setitem__(mark, cpu_seconds(pid)))
+    return {"rps": result.rate, "p50": result.p50_ms, "p99": result.p99_ms,
+            "cpu_us": (cpu["end"] - cpu["start"]) / result.done * 1e6}
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, all its threads included (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(target: str, key: str, method: str, args: argparse.Namespace, pid: int) -> dict:
-    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_client, args=(target, key, method, args.seconds, 4,
-                                                 args.concurrency, queue))
-             for _ in range(args.clients)]
-    cpu0 = cpu_seconds(pid)
-    for p in procs:
-        p.start()
-    latencies = [x for _ in procs for x in queue.get()]
-    for p in procs:
-        p.join()
-    cpu = cpu_seconds(pid) - cpu0
-    latencies.sort()
-    return {"rps": len(latencies) / args.seconds, "p50": statistics.median(latencies) * 1e3,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1e3,
-            "cpu_us": cpu / len(latencies) * 1e6}
 
 
 async def prepare_database() -> tuple[str, object]:
@@ -162,8 +126,11 @@ async def call(target: str, key: str, method: str, request) -> object:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=2, help="client processes")
-    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight per client")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight")
+    parser.add_argument("--channels", type=int, default=4, help="gRPC channels (connections)")
+    parser.add_argument("--max-rate", type=int, default=8000,
+                        help="calls/s the prepared requests must last for")
     parser.add_argument("--rules", default="100,1000,10000")
     parser.add_argument("--scenario", default="chain", choices=["chain", "constant", "uniform"],
                         help="rule mix from bench_pricing.py (chain: a realistic chain)")
@@ -196,8 +163,9 @@ def main() -> int:
             asyncio.run(call(target, key, "UpsertProducts", admin_pb2.UpsertProductsRequest(
                 products=rows[first:first + 10_000])))
         time.sleep(3)  # the server's pricing state polls the catalog every 2 s
-        print(f"server pid {server.pid}; {args.clients} client processes x {args.concurrency} "
-              f"in flight; {args.seconds:g} s per measurement; 20-line receipts")
+        print(f"server pid {server.pid}; Go load generator, {args.concurrency} calls in flight "
+              f"on {args.channels} channels; {args.seconds:g} s per measurement; "
+              "20-line receipts")
         print(f"{'rules':>6} {'echo/s':>8} {'calc/s':>8} {'ratio':>6} {'echo p50':>9} "
               f"{'calc p50':>9} {'calc p99':>9} {'echo cpu':>9} {'calc cpu':>9}")
         results = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from server.errors import DomainError, ErrorKind
 from server.security.signing import Signer
@@ -18,12 +18,13 @@ PURPOSE = "calculation/v1"
 MAX_AGE = dt.timedelta(hours=24)
 
 
-@dataclass(frozen=True, slots=True)
-class CalculatedLine:
+class CalculatedLine(NamedTuple):
     """One priced line; amounts in minor units, quantity in thousandths.
 
     base = discount + points_discount + final. accrual_points is this line's share of the
     receipt's points, kept so a partial refund can take back exactly the right points.
+    A NamedTuple, not a dataclass: a receipt makes dozens per call and a tuple is built
+    (and JSON-encoded, positionally) in C.
     """
 
     line_no: int
@@ -86,7 +87,6 @@ class Calculation:
             raise ValueError("; ".join(problems))
 
 
-_LINE_FIELDS = tuple(f.name for f in fields(CalculatedLine))
 _CALC_FIELDS = tuple(f.name for f in fields(Calculation))
 
 
@@ -96,7 +96,7 @@ def _to_json(calc: Calculation) -> dict[str, Any]:
     data: dict[str, Any] = {name: getattr(calc, name) for name in _CALC_FIELDS}
     data["receipt_time"] = calc.receipt_time.isoformat()
     data["created_at"] = calc.created_at.isoformat()
-    data["lines"] = [[getattr(x, n) for n in _LINE_FIELDS] for x in calc.lines]  # positional
+    # lines stay tuples: JSON arrays, positional
     return data
 
 
@@ -104,7 +104,7 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     data = dict(data)
     data["receipt_time"] = dt.datetime.fromisoformat(data["receipt_time"])
     data["created_at"] = dt.datetime.fromisoformat(data["created_at"])
-    data["lines"] = tuple(CalculatedLine(*values) for values in data["lines"])
+    data["lines"] = tuple(CalculatedLine._make(values) for values in data["lines"])
     data["messages"] = tuple(data.get("messages", ()))
     data["accrual_lots"] = tuple(tuple(lot) for lot in data.get("accrual_lots", ()))
     data["applied_promotions"] = tuple(data.get("applied_promotions", ()))

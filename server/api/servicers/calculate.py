@@ -113,7 +113,10 @@ def _accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code:
 def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
     out = []
     for line, points in zip(result.lines, accrual, strict=True):
-        paid_with_points = sum(d.amount for d in line.discounts if d.rule_id == BONUS_RULE_ID)
+        paid_with_points = 0
+        for d in line.discounts:
+            if d.rule_id == BONUS_RULE_ID:
+                paid_with_points += d.amount
         out.append(CalculatedLine(
             line.line_no, line.sku, line.quantity_milli, line.unit_price, line.base_amount,
             line.discount_amount - paid_with_points, paid_with_points, line.final_amount, points,
@@ -123,28 +126,30 @@ def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcul
 
 def _response(calc: Calculation, token: str, result: PricingResult
               ) -> receipts_pb2.CalculateReceiptResponse:
+    """Lines and discounts are appended with add(): half the CPU of building each message
+    with its constructor and passing lists (20 lines make ~40 messages per call)."""
     currency = calc.currency
-    return receipts_pb2.CalculateReceiptResponse(
+    response = receipts_pb2.CalculateReceiptResponse(
         calculation_id=token,
         rule_set_version=result.rule_set_version,
-        lines=[
-            receipts_pb2.PricedLine(
-                line_no=line.line_no, sku=line.sku, quantity_milli=line.quantity_milli,
-                base_amount_minor=line.base_amount, final_amount_minor=line.final_amount,
-                discounts=[receipts_pb2.AppliedDiscount(
-                    rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
-                    reason=d.reason) for d in line.discounts],
-            )
-            for line in result.lines
-        ],
         subtotal=money(result.subtotal, currency),
         discount_total=money(result.discount_total, currency),
         total=money(result.total, currency),
         points_to_accrue=calc.points_to_accrue,
         max_points_redeemable=result.max_points_redeemable,
         points_redeemed=calc.points_redeemed,
-        messages=list(result.messages),
+        messages=result.messages,
     )
+    add_line = response.lines.add
+    for line in result.lines:
+        add_discount = add_line(
+            line_no=line.line_no, sku=line.sku, quantity_milli=line.quantity_milli,
+            base_amount_minor=line.base_amount, final_amount_minor=line.final_amount,
+        ).discounts.add
+        for d in line.discounts:
+            add_discount(rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
+                         reason=d.reason)
+    return response
 
 
 class CalculateReceiptMixin:

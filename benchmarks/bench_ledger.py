@@ -3,8 +3,14 @@
 Issue 4's target: gRPC calls/s >= 0.5 x pgbench tps of the same transaction, same database,
 same run. How it keeps the comparison fair:
 
+- the database gets the same CPUs in both runs: by default (`--layout dedicated`) an
+  embedded PostgreSQL is pinned to half of the CPUs and the server, the load generator and
+  pgbench's client to the other half, as with a database host of its own. Without that
+  (`--layout shared`), pgbench's nearly free C client leaves PostgreSQL the whole machine
+  while in the gRPC run the server takes CPU from it: that measures the app tier's CPU
+  appetite on a shared box more than the server's throughput (both are worth knowing);
 - the server runs as `kopilka serve` in its own process(es) (uvloop, as an operator runs it),
-  once with 1 worker and once with `--workers 2` (SO_REUSEPORT), both reported;
+  with 1 worker and, when its side has more CPUs, one worker per CPU (SO_REUSEPORT);
 - the gRPC load comes from benchmarks/loadgen (a Go client sending requests serialized
   beforehand, over several channels that do not share a TCP connection): like pgbench's C
   client it costs the machine little, so the CPU goes to the server under test (a Python
@@ -15,13 +21,14 @@ same run. How it keeps the comparison fair:
   pgbench cannot make client-side are derived inside the call (md5 of random numbers), so
   pgbench gets no extra round trip the server does not have;
 - both sides run at the same concurrency for the same time on this machine, one after the
-  other, each after a warm-up. The server, the load generator and PostgreSQL share the
-  machine's cores, as pgbench and PostgreSQL do.
+  other, each after a warm-up.
 
-    /tmp/venv/bin/python benchmarks/bench_ledger.py [--seconds 6] [--concurrency 32]
+    python benchmarks/bench_ledger.py [--layout dedicated|shared] [--seconds 6]
 
-Uses KOPILKA_DATABASE_URL when set, else an embedded PostgreSQL 18 in a temp directory.
-Runs in about 90 s with the defaults; needs Go and grpc-go from Debian (see benchmarks/loadgen.py).
+--layout shared uses KOPILKA_DATABASE_URL when set, else an embedded PostgreSQL 18 in a
+temp directory; --layout dedicated always starts its own (to pin it).
+Runs in about a minute with the defaults; needs Go and grpc-go from Debian (see
+benchmarks/loadgen.py: installed with apt when run as root).
 """
 
 from __future__ import annotations
@@ -137,7 +144,8 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int) -> float:
     env = dict(os.environ, PGPASSWORD=parsed.password or "")
     out = subprocess.run(
         [_pg_bin("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
-         "-T", str(seconds), "-f", handle.name, "-h", parsed.host or "127.0.0.1",
+         "-T", str(seconds), "-f", handle.name,
+         "-h", parsed.host or str(parsed.query.get("host") or "127.0.0.1"),
          "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres",
          parsed.database or "postgres"],
         capture_output=True, text=True, env=env, check=False)
@@ -314,12 +322,48 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def main(args: argparse.Namespace) -> None:
-    server_url = os.environ.get("KOPILKA_DATABASE_URL")
-    if not server_url:
-        from server.db.embedded import start_embedded_postgres
+def _process_tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            todo += [int(x) for x in (task / "children").read_text().split()]
+    return pids
 
-        server_url = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="bench-ledger-")))
+
+def dedicated_database() -> tuple[str, str]:
+    """An embedded PostgreSQL on its own CPUs, this process (and so the server, the load
+    generator and pgbench's client) on the others: the database gets the same CPUs in the
+    pgbench run and in the gRPC run, as it would on a database host of its own."""
+    from server.db.embedded import start_embedded_postgres
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--layout dedicated needs 2 CPUs or more; use --layout shared")
+    db_cpus, app_cpus = set(cpus[:len(cpus) // 2]), set(cpus[len(cpus) // 2:])
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+    url = start_embedded_postgres(data_dir)
+    postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    for pid in _process_tree(postmaster):  # backends forked later inherit the postmaster's
+        os.sched_setaffinity(pid, db_cpus)
+    os.sched_setaffinity(0, app_cpus)
+    return url, (f"PostgreSQL on CPU {sorted(db_cpus)}, server + load generator + pgbench "
+                 f"client on CPU {sorted(app_cpus)}")
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.layout == "dedicated":
+        server_url, layout = dedicated_database()
+    else:
+        server_url = os.environ.get("KOPILKA_DATABASE_URL")
+        if not server_url:
+            from server.db.embedded import start_embedded_postgres
+
+            server_url = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="bench-ledger-")))
+        layout = f"PostgreSQL, server, load generator and pgbench share {os.cpu_count()} CPUs"
+    if not args.workers:
+        args.workers = sorted({1, len(os.sched_getaffinity(0))})
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(with_database(server_url, "postgres"))
@@ -353,8 +397,8 @@ def main(args: argparse.Namespace) -> None:
                 rows.append((op, workers, rate, pg, server_us, client_us))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(f"concurrency {args.concurrency} (Go load generator, {args.channels} "
-          f"channels), {args.seconds} s windows, {os.cpu_count()} CPUs")
+    print(f"{layout}; concurrency {args.concurrency} (Go load generator, {args.channels} "
+          f"channels), {args.seconds} s windows")
     print(f"{'operation':15} {'workers':>7} {'gRPC calls/s':>13} {'pgbench tps':>12} "
           f"{'ratio':>6} {'server us/call':>15} {'client us/call':>15}")
     for op, workers, rate, pg, server_us, client_us in rows:
@@ -373,9 +417,14 @@ if __name__ == "__main__":
     parser.add_argument("--channels", type=int, default=4, help="gRPC channels (connections)")
     parser.add_argument("--max-rate", type=int, default=5000,
                         help="calls/s the prepared requests must last for")
+    parser.add_argument("--layout", choices=["dedicated", "shared"], default="dedicated",
+                        help="dedicated: an embedded PostgreSQL on CPUs of its own (as on a "
+                        "database host); shared: everything on all CPUs, KOPILKA_DATABASE_URL "
+                        "if set")
     parser.add_argument("--ops", type=lambda s: s.split(","),
                         default=["Echo", "RedeemBonus", "ConfirmReceipt"],
                         help="operations to measure, e.g. RedeemBonus,ConfirmReceipt")
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[1, 2], help="server process counts to measure, e.g. 1,2")
+                        help="server process counts to measure, e.g. 1,2 (default: 1 and, if "
+                        "the server's side has more CPUs, one per CPU)")
     main(parser.parse_args())

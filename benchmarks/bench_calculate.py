@@ -93,6 +93,15 @@ def measure(target: str, key: str, method: str, args: argparse.Namespace, pid: i
             "cpu_us": (cpu["end"] - cpu["start"]) / result.done * 1e6}
 
 
+def engine_rate(scenario: str, rules: int) -> float:
+    """Receipts/s of pricing alone (price_receipt in this process, one core) on the same
+    200 receipts the gRPC runs send, best of 3 passes."""
+    rule_set = data.scenario_rules(scenario, rules)
+    catalog, stores = data.make_catalog(random.Random(20250303)), data.make_stores()
+    receipts = data.make_receipts(200, random.Random(20250303), data.FULL)
+    return data.measure(rule_set, catalog, stores, receipts, repeat=3)[0]["rps"]
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU seconds of a process, all its threads included (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -166,19 +175,24 @@ def main() -> int:
         print(f"server pid {server.pid}; Go load generator, {args.concurrency} calls in flight "
               f"on {args.channels} channels; {args.seconds:g} s per measurement; "
               "20-line receipts")
-        print(f"{'rules':>6} {'echo/s':>8} {'calc/s':>8} {'ratio':>6} {'echo p50':>9} "
-              f"{'calc p50':>9} {'calc p99':>9} {'echo cpu':>9} {'calc cpu':>9}")
+        print("pricing = price_receipt alone (in process, one core); calc = CalculateReceipt "
+              "over gRPC; each ratio is to Echo's calls/s; cpu = server CPU per call")
+        print(f"{'rules':>6} {'price/s':>8} {'ratio':>6} {'echo/s':>8} {'calc/s':>8} "
+              f"{'ratio':>6} {'echo p50':>9} {'calc p50':>9} {'calc p99':>9} {'echo cpu':>9} "
+              f"{'calc cpu':>9}")
         results = {}
         for count in [int(x) for x in args.rules.split(",")]:
             asyncio.run(call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
                 document=json.dumps(data.scenario_document(args.scenario, count)),
                 format=admin_pb2.RULE_SET_FORMAT_JSON)))
+            alone = engine_rate(args.scenario, count)
             echo = measure(target, key, "echo", args, server.pid)
             calc = measure(target, key, "calc", args, server.pid)
             results[count] = calc
-            print(f"{count:>6} {echo['rps']:>8.0f} {calc['rps']:>8.0f} "
-                  f"{calc['rps'] / echo['rps']:>5.2f}x {echo['p50']:>7.2f}ms {calc['p50']:>7.2f}ms "
-                  f"{calc['p99']:>7.2f}ms {echo['cpu_us']:>7.0f}us {calc['cpu_us']:>7.0f}us")
+            print(f"{count:>6} {alone:>8.0f} {alone / echo['rps']:>5.2f}x {echo['rps']:>8.0f} "
+                  f"{calc['rps']:>8.0f} {calc['rps'] / echo['rps']:>5.2f}x "
+                  f"{echo['p50']:>7.2f}ms {calc['p50']:>7.2f}ms {calc['p99']:>7.2f}ms "
+                  f"{echo['cpu_us']:>7.0f}us {calc['cpu_us']:>7.0f}us")
         if 100 in results and 10_000 in results:
             print(f"p50 at 10,000 rules / p50 at 100 rules: "
                   f"{results[10_000]['p50'] / results[100]['p50']:.2f} (target <= 1.5)")

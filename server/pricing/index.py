@@ -42,7 +42,8 @@ def _clause_keys(selectors: Sequence[Selector]) -> tuple[int, list[Key]] | None:
     """Keys for 'any of these selectors'; None if one of them is not indexable."""
     if not selectors:
         return None
-    worst, keys = 0, []
+    worst = 0
+    keys: list[Key] = []
     for selector in selectors:
         found = _selector_keys(selector)
         if found is None:

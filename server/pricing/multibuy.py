@@ -58,6 +58,14 @@ def _scaled(entries: list[Entry], mult: Fraction | None) -> list[Entry]:
     return [(s, div_round_half_up(amount * n, d), detail) for s, amount, detail in entries]
 
 
+@dataclass(slots=True)
+class _Units:
+    """A line's whole units still free to join a bundle."""
+
+    state: LineState
+    left: int
+
+
 @dataclass(frozen=True, slots=True)
 class MForNPlan:
     """Every `buy` units pooled over the target lines, the cheapest `buy - pay` are free."""
@@ -109,17 +117,17 @@ class BundlePlan:
         amounts: dict[int, int] = {}
         units_in: dict[int, int] = {}
         states = {state.index: state for state, _ in pool}
-        queue = [[state, units] for state, units in pool]
+        queue = [_Units(state, units) for state, units in pool]
         for _ in range(bundles):
             members: list[tuple[LineState, int, int]] = []  # state, units taken, units on line
             need = benefit.quantity
             while need:
                 item = queue[0]
-                take = min(item[1], need)
-                members.append((item[0], take, item[0].line.quantity_milli // MILLI))
-                item[1] -= take
+                take = min(item.left, need)
+                members.append((item.state, take, item.state.line.quantity_milli // MILLI))
+                item.left -= take
                 need -= take
-                if item[1] == 0:
+                if item.left == 0:
                     queue.pop(0)
             common = lcm(*(units for _, _, units in members))
             weights = [s.remaining * take * (common // units) for s, take, units in members]

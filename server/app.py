@@ -16,6 +16,7 @@ from kopilka.v1 import (
     admin_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
     verification_pb2_grpc,
@@ -26,6 +27,7 @@ from server.api.interceptors import ApiInterceptor
 from server.api.servicers.admin import AdminServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
+from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.verification import VerificationServicer
@@ -54,6 +56,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (receipts_pb2_grpc.add_ReceiptServiceServicer_to_server, ReceiptServicer,
      "kopilka.v1.ReceiptService"),
     (bonus_pb2_grpc.add_BonusServiceServicer_to_server, BonusServicer, "kopilka.v1.BonusService"),
+    (mailings_pb2_grpc.add_MailingServiceServicer_to_server, MailingServicer,
+     "kopilka.v1.MailingService"),
 ]
 
 # Features that need more than a servicer (background tasks, plugin host, caches) append a

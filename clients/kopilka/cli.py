@@ -20,12 +20,14 @@ from kopilka.v1 import (
     admin_pb2,
     bonus_pb2,
     certificates_pb2,
+    mailings_pb2,
     members_pb2,
     receipts_pb2,
     verification_pb2,
 )
 
-MODULES = (admin_pb2, bonus_pb2, certificates_pb2, members_pb2, receipts_pb2, verification_pb2)
+MODULES = (admin_pb2, bonus_pb2, certificates_pb2, mailings_pb2, members_pb2, receipts_pb2,
+           verification_pb2)
 SERVICES = {
     service.name: (module, service)
     for module in MODULES

@@ -8,6 +8,7 @@ from kopilka.v1 import (
     admin_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
     verification_pb2_grpc,
@@ -43,6 +44,7 @@ class KopilkaClient:
         self.verification = verification_pb2_grpc.VerificationServiceStub(self.channel)
         self.certificates = certificates_pb2_grpc.CertificateServiceStub(self.channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
+        self.mailings = mailings_pb2_grpc.MailingServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

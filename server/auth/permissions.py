@@ -28,6 +28,7 @@ class Permission(StrEnum):
     CERTIFICATES_ISSUE = "certificates.issue"
     CERTIFICATES_MANAGE = "certificates.manage"
     CATALOG_WRITE = "catalog.write"
+    MAILINGS_READ = "mailings.read"
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
     API_KEYS_MANAGE = "api_keys.manage"
@@ -50,6 +51,7 @@ ROLES: dict[str, frozenset[Permission]] = {
     # Contact center and marketing: manage members, cards, points, certificates.
     "operator": _POS | {
         P.BONUS_ADJUST, P.MEMBERS_WRITE, P.CARDS_MANAGE, P.CERTIFICATES_MANAGE, P.CONFIG_READ,
+        P.MAILINGS_READ,
     },
     # External systems (1C, questionnaire service): catalog and registrations.
     "integrator": frozenset({
@@ -75,6 +77,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.VerificationService/VerifySMS": P.VERIFICATION_USE,
     "/kopilka.v1.VerificationService/GetVerificationTemplate": P.CONFIG_READ,
     "/kopilka.v1.VerificationService/UpdateVerificationTemplate": P.CONFIG_WRITE,
+    "/kopilka.v1.MailingService/ListMailings": P.MAILINGS_READ,
     "/kopilka.v1.MemberService/RegisterMember": P.MEMBERS_REGISTER,
     "/kopilka.v1.MemberService/GetMember": P.MEMBERS_READ,
     "/kopilka.v1.MemberService/FindMember": P.MEMBERS_READ,

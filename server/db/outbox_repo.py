@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +99,49 @@ async def mailing(session: AsyncSession, mailing_id: uuid.UUID) -> MailingView |
     return MailingView(row.id, row.channel, row.recipient, row.subject, row.body, row.reference,
                        row.state, row.attempts, row.last_error, row.delivery_error_code,
                        tuple(ids), row.created_at, row.sent_at, row.final_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MailingFilter:
+    """What the history listing keeps; None (or empty) means no restriction."""
+
+    recipient: str | None = None
+    channel: str | None = None
+    state: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    reference: str | None = None
+
+
+async def list_mailings(session: AsyncSession, where: MailingFilter,
+                        before: tuple[dt.datetime, uuid.UUID] | None, limit: int
+                        ) -> list[MailingView]:
+    """Mailings newest first (keyset paging on created_at, id), texts always masked: the
+    history never shows a one-time code, not even while it is still being sent."""
+    query = select(Mailing).order_by(Mailing.created_at.desc(), Mailing.id.desc()).limit(limit)
+    for column, value in ((Mailing.recipient, where.recipient), (Mailing.channel, where.channel),
+                          (Mailing.state, where.state), (Mailing.reference, where.reference)):
+        if value:
+            query = query.where(column == value)
+    if where.since is not None:
+        query = query.where(Mailing.created_at >= where.since)
+    if where.until is not None:
+        query = query.where(Mailing.created_at < where.until)
+    if before is not None:
+        query = query.where(tuple_(Mailing.created_at, Mailing.id) < tuple_(*before))
+    rows = (await session.scalars(query)).all()
+    parts: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        for mailing_id, provider_id in await session.execute(
+                select(MailingPart.mailing_id, MailingPart.provider_message_id)
+                .where(MailingPart.mailing_id.in_(parts)).order_by(MailingPart.part)):
+            parts[mailing_id].append(provider_id)
+    return [MailingView(row.id, row.channel, row.recipient, row.subject,
+                        row.redacted_body if row.redacted_body is not None else row.body,
+                        row.reference, row.state, row.attempts, row.last_error,
+                        row.delivery_error_code, tuple(parts[row.id]), row.created_at,
+                        row.sent_at, row.final_at)
+            for row in rows]
 
 
 _CLAIM = text("""

@@ -36,6 +36,7 @@ from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.secrets_repo import signing_secret
 from server.features import jobs as jobs_feature
+from server.features import onec_http as onec_http_feature
 from server.features import pricing as pricing_feature
 from server.features.ledger_pool import setup_ledger_pool
 from server.features.outbox import setup_outbox
@@ -67,6 +68,7 @@ FEATURE_SETUP: list[Callable[[App], None]] = [
     jobs_feature.setup,
     setup_outbox,
     setup_ledger_pool,
+    onec_http_feature.setup,  # after setup_outbox: it uses the plugin host
 ]
 
 

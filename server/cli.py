@@ -41,6 +41,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})
+    if settings.workers > 1 and settings.http_listen:
+        _say("kopilka: KOPILKA_HTTP_LISTEN (the 1C exchange) keeps its sessions in one process: "
+             "run it with --workers 1, e.g. as a second `kopilka serve` on other ports")
+        return 2
     if settings.workers > 1:
         # Must precede the first prometheus_client import, in this process and the workers.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kopilka-metrics-")

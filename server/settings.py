@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     metrics_listen: str = Field(
         default="127.0.0.1:9464", description="host:port of the Prometheus /metrics endpoint."
     )
+    http_listen: str = Field(
+        default="", description="host:port for plugins' HTTP endpoints (1C exchange at "
+        "/1c_exchange); empty: no HTTP listener."
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Server processes sharing the port.")
     currency: str = Field(default="UAH", min_length=3, max_length=3)
     default_region: str = Field(default="UA", description="Region for phones without +code.")

@@ -13,14 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from plugins.contracts import CatalogItem
+from server.org.catalog_import import find_problems, fold_items
 from server.org.model import ProductInfo
 from server.settings import Settings
 
 BATCH = 2000
 SHOWN_PROBLEMS = 20
-_VALIDATE_CHUNK = 10_000  # validate_products' per-call limit
-_LIMITS = (("group_code", 64), ("subgroup_code", 64), ("brand", 128))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -96,55 +94,6 @@ def _load_1c(args: argparse.Namespace) -> list[ProductInfo] | None:
              "'_', '-', '.'; barcodes: 8-14 digits, each on one product) or use --sku-from id")
         return None
     return products
-
-
-def fold_items(items: Sequence[CatalogItem]) -> tuple[list[ProductInfo], list[str]]:
-    """One ProductInfo per SKU (the base item's attributes, every variant's barcodes),
-    and the SKUs that two different 1C products share (a duplicated Артикул)."""
-    base: dict[str, CatalogItem] = {}
-    barcodes: dict[str, dict[str, None]] = {}
-    clashes: list[str] = []
-    for item in items:
-        current = base.get(item.sku)
-        if current is None or (current.variant_id is not None and item.variant_id is None):
-            base[item.sku] = item
-        elif item.variant_id is None and current.variant_id is None:
-            clashes.append(f"product {item.sku!r}: sku: 1C products {current.external_id} and "
-                           f"{item.external_id} have the same Артикул")
-        barcodes.setdefault(item.sku, {}).update(dict.fromkeys(item.barcodes))
-    products = [ProductInfo(sku=sku, name=item.name, group_code=item.group or "",
-                            subgroup_code=item.subgroup or "", brand=item.brand or "",
-                            barcodes=tuple(barcodes[sku])) for sku, item in base.items()]
-    return products, clashes
-
-
-def find_problems(products: Sequence[ProductInfo]) -> list[str]:
-    """Every reason the products cannot be stored, naming the SKU and field."""
-    from server.errors import DomainError
-    from server.org.model import validate_products
-
-    problems: list[str] = []
-    owner: dict[str, tuple[str, int]] = {}  # barcode -> (sku, chunk) across chunks
-    for first in range(0, len(products), _VALIDATE_CHUNK):
-        chunk = list(products[first:first + _VALIDATE_CHUNK])
-        try:
-            validate_products(chunk)
-        except DomainError as exc:
-            for violation in exc.violations:
-                index = int(violation.field.split("[", 1)[1].split("]", 1)[0])
-                what = violation.field.split("]", 1)[1].lstrip(".")
-                problems.append(f"product {chunk[index].sku!r}: {what}: {violation.description}")
-        for product in chunk:
-            for code in product.barcodes:
-                other, chunk_start = owner.setdefault(code, (product.sku, first))
-                if other != product.sku and chunk_start != first:  # same chunk: seen above
-                    problems.append(f"product {product.sku!r}: barcode {code} is also on "
-                                    f"{other!r}")
-            for attribute, limit in _LIMITS:
-                if len(getattr(product, attribute)) > limit:
-                    problems.append(f"product {product.sku!r}: {attribute}: at most {limit} "
-                                    "characters")
-    return problems
 
 
 async def import_products(url: str, products: Sequence[ProductInfo], batch: int,

@@ -9,11 +9,10 @@ import os
 from pathlib import Path
 from unittest import mock
 
-import asyncpg
-
 from server.cli import main
+from tests.onec_peer import FIXTURES
+from tests.onec_peer import stored_products as products
 
-FIXTURES = Path(__file__).parents[1] / "plugins" / "fixtures" / "onec"
 WATER = "5e1a0b2c-1003-11ee-8c99-0242ac120002"
 
 
@@ -28,20 +27,6 @@ async def kopilka(database_url: str, *args: str) -> tuple[int, str]:
 
     code = await asyncio.wait_for(asyncio.to_thread(run), timeout=30)
     return code, err.getvalue()
-
-
-async def products(database_url: str) -> dict[str, tuple]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT p.sku, p.name, p.group_code, p.subgroup_code, p.brand, "
-            "coalesce(array_agg(b.barcode ORDER BY b.barcode) FILTER (WHERE b.barcode IS NOT "
-            "NULL), '{}') AS barcodes FROM products p LEFT JOIN product_barcodes b "
-            "ON b.sku = p.sku GROUP BY p.sku")
-    finally:
-        await conn.close()
-    return {r["sku"]: (r["name"], r["group_code"], r["subgroup_code"], r["brand"],
-                       list(r["barcodes"])) for r in rows}
 
 
 async def test_import_windows_1251_package_in_batches(database_url: str) -> None:

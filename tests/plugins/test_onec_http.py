@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,18 +14,8 @@ from defusedxml.ElementTree import fromstring
 
 from plugins.contracts import CatalogItem, OrderExport
 from plugins.onec import OneCExchange, OneCSettings
-from plugins.onec.exchange_http import COOKIE_NAME, OneCHttpExchange
-
-FIXTURES = Path(__file__).parent / "fixtures" / "onec"
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    """Basic auth as 1C sends it: UTF-8 credentials (a Cyrillic password here)."""
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-AUTH = basic("exchange", "пароль-1c")
+from plugins.onec.exchange_http import OneCHttpExchange
+from tests.onec_peer import FIXTURES, basic, call, login, upload
 
 
 class Shop:
@@ -74,27 +63,6 @@ async def onec(tmp_path: Path) -> AsyncIterator[tuple[Shop, str, aiohttp.ClientS
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         yield shop, url, http
     await runner.cleanup()
-
-
-async def call(http: aiohttp.ClientSession, url: str, method: str = "GET",
-               data: bytes | None = None, **query: str) -> tuple[int, str]:
-    async with http.request(method, url, params=query, data=data) as response:
-        return response.status, await response.text()
-
-
-async def login(http: aiohttp.ClientSession, url: str, kind: str = "catalog") -> None:
-    """checkauth + init the way 1C does, keeping the cookie it was given."""
-    async with http.get(url, params={"type": kind, "mode": "checkauth"}, headers=AUTH) as r:
-        status, (word, cookie, value) = r.status, (await r.text()).split("\n")
-    assert (status, word, cookie) == (200, "success", COOKIE_NAME) and len(value) == 32
-    http.cookie_jar.update_cookies({cookie: value})
-    assert await call(http, url, type=kind, mode="init") == (200, "zip=no\nfile_limit=4096")
-
-
-async def upload(http: aiohttp.ClientSession, url: str, name: str, data: bytes) -> None:
-    for first in range(0, len(data), 4096):  # 1C splits files by file_limit
-        assert await call(http, url, "POST", data[first:first + 4096], type="catalog",
-                          mode="file", filename=name) == (200, "success")
 
 
 async def test_full_catalog_exchange_windows_1251_and_utf8(onec) -> None:

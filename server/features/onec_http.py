@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from plugins.onec import OneCExchange
 from plugins.onec.exchange_http import OneCHttpExchange
 from server.db.database import Database
 from server.db.org_repo import upsert_products
@@ -43,7 +44,7 @@ def setup(app: App) -> None:
     if not app.settings.http_listen:
         return
     exchange = app.deps.extras["plugins"].catalog_exchanges().get("1c")
-    if exchange is None:
+    if not isinstance(exchange, OneCExchange):  # not configured (or another plugin's "1c")
         log.warning("KOPILKA_HTTP_LISTEN is set but no HTTP endpoint is configured: add an "
                     "`onec` section to KOPILKA_PLUGIN_SETTINGS for the 1C exchange")
         return

@@ -56,26 +56,29 @@ def stores() -> list[dict]:
             for s in data.make_stores().values()]
 
 
-def requests(seed: int) -> list:
-    """200 different 20-line receipts at random stores and times, as gRPC requests."""
+def requests(seed: int, cards: list[str] = []) -> list:  # noqa: B006 (read only)
+    """200 different 20-line receipts at random stores and times, as gRPC requests; with
+    `cards`, each receipt presents one of them (round-robin)."""
     from google.protobuf.timestamp_pb2 import Timestamp
     from kopilka.v1 import receipts_pb2
 
     out = []
-    for receipt in data.make_receipts(200, random.Random(seed), data.FULL):
+    for i, receipt in enumerate(data.make_receipts(200, random.Random(seed), data.FULL)):
         moment = Timestamp()
         moment.FromDatetime(receipt.time)
         out.append(receipts_pb2.CalculateReceiptRequest(
-            store_code=receipt.store_id, receipt_time=moment, lines=[
+            store_code=receipt.store_id, receipt_time=moment,
+            card_number=cards[i % len(cards)] if cards else "", lines=[
                 {"line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
                  "unit_price_minor": x.unit_price} for x in receipt.lines]))
     return out
 
 
-def measure(target: str, key: str, method: str, args: argparse.Namespace, pid: int) -> dict:
+def measure(target: str, key: str, method: str, args: argparse.Namespace, pid: int,
+            cards: list[str]) -> dict:
     """Calls/s, latency and the server's CPU per call, with the Go load generator sending
     the 200 receipts round-robin (CalculateReceipt has no side effects: repeats are fine)."""
-    bodies = [x.SerializeToString() for x in requests(20250303)]
+    bodies = [x.SerializeToString() for x in requests(20250303, cards)]
     if method == "echo":
         from kopilka.v1 import admin_pb2
 
@@ -132,10 +135,30 @@ async def call(target: str, key: str, method: str, request) -> object:
         return await getattr(k.admin, method)(request)
 
 
+async def register_cards(target: str, key: str, count: int) -> list[str]:
+    """`count` members with a card each (so receipts load a member context)."""
+    from kopilka import KopilkaClient
+    from kopilka.v1 import admin_pb2, members_pb2
+
+    async with KopilkaClient(target, key) as k:
+        await k.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(card_type=admin_pb2.CardType(
+            code="bench", name="Bench", accrual_bps=500, number_prefix="2990")))
+        cards = []
+        for i in range(count):
+            reply = await k.members.RegisterMember(members_pb2.RegisterMemberRequest(
+                request_id=str(uuid.uuid4()),
+                profile=members_pb2.MemberProfile(first_name="Bench", phone=f"+38067{i:07d}"),
+                channel=members_pb2.REGISTRATION_CHANNEL_OPERATOR, issue_card_type="bench"))
+            cards.append(reply.member.cards[0].number)
+        return cards
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--cards", type=int, default=0,
+                        help="present a member's card on every receipt (N members, round-robin)")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight")
     parser.add_argument("--channels", type=int, default=4, help="gRPC channels (connections)")
     parser.add_argument("--max-rate", type=int, default=8000,
@@ -171,10 +194,11 @@ def main() -> int:
         for first in range(0, len(rows), 10_000):
             asyncio.run(call(target, key, "UpsertProducts", admin_pb2.UpsertProductsRequest(
                 products=rows[first:first + 10_000])))
+        cards = asyncio.run(register_cards(target, key, args.cards)) if args.cards else []
         time.sleep(3)  # the server's pricing state polls the catalog every 2 s
         print(f"server pid {server.pid}; Go load generator, {args.concurrency} calls in flight "
               f"on {args.channels} channels; {args.seconds:g} s per measurement; "
-              "20-line receipts")
+              f"20-line receipts{f', each with one of {len(cards)} cards' if cards else ''}")
         print("pricing = price_receipt alone (in process, one core); calc = CalculateReceipt "
               "over gRPC; each ratio is to Echo's calls/s; cpu = server CPU per call")
         print(f"{'rules':>6} {'price/s':>8} {'ratio':>6} {'echo/s':>8} {'calc/s':>8} "
@@ -186,8 +210,8 @@ def main() -> int:
                 document=json.dumps(data.scenario_document(args.scenario, count)),
                 format=admin_pb2.RULE_SET_FORMAT_JSON)))
             alone = engine_rate(args.scenario, count)
-            echo = measure(target, key, "echo", args, server.pid)
-            calc = measure(target, key, "calc", args, server.pid)
+            echo = measure(target, key, "echo", args, server.pid, cards)
+            calc = measure(target, key, "calc", args, server.pid, cards)
             results[count] = calc
             print(f"{count:>6} {alone:>8.0f} {alone / echo['rps']:>5.2f}x {echo['rps']:>8.0f} "
                   f"{calc['rps']:>8.0f} {calc['rps'] / echo['rps']:>5.2f}x "

@@ -1,4 +1,5 @@
-"""A plain asyncpg pool for the ledger hot paths (ConfirmReceipt, RedeemBonus).
+"""A plain asyncpg pool for the hot paths: ConfirmReceipt, RedeemBonus, and the member
+context CalculateReceipt reads.
 
 Why not the SQLAlchemy engine: per call it costs a session, a greenlet hop per statement and
 a lazily sent BEGIN; profiled, that was most of the server's CPU per call. asyncpg caches a

@@ -3,7 +3,8 @@
 CalculateReceipt touches the database at most once, here. Everything rules need about the
 member's past (daily purchase aggregates with the goods bought, first promotional
 purchases, lifetime amount, receipts so far) and the spendable points come back as
-columns of a single row.
+columns of a single row. It runs on the plain asyncpg pool as a prepared statement, like
+the ledger hot paths: through a SQLAlchemy session it cost ~0.8 ms of server CPU per call.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from server.db.ledger_pool import LedgerPool
 from server.pricing.model import MemberContext, PurchaseAggregate
 
 # Receipts that still count as purchases (cancelled and fully refunded ones do not).
 _COUNTED = "r.member_id = c.member_id AND r.state NOT IN ('cancelled', 'refunded')"
 
-_QUERY = text(f"""
+# $1 card number, $2 time zone, $3 tracked promotion ids, $4 history start
+_QUERY = f"""
 SELECT c.state, c.card_type, c.member_id, ct.accrual_bps, ct.requires_verification,
   m.birth_date,
   (SELECT count(*) FROM receipts r WHERE {_COUNTED}) AS receipt_count,
@@ -30,26 +30,26 @@ SELECT c.state, c.card_type, c.member_id, ct.accrual_bps, ct.requires_verificati
   (SELECT a.balance FROM ledger_accounts a
     WHERE a.member_id = c.member_id AND a.kind = 'points') AS points_balance,
   (SELECT coalesce(json_agg(json_build_array(d.day, d.store_code, d.amount)), '[]')
-     FROM (SELECT (r.confirmed_at AT TIME ZONE :tz)::date AS day, r.store_code,
+     FROM (SELECT (r.confirmed_at AT TIME ZONE $2::text)::date AS day, r.store_code,
                   sum(r.total_minor) AS amount
-             FROM receipts r WHERE {_COUNTED} AND r.confirmed_at >= :since
+             FROM receipts r WHERE {_COUNTED} AND r.confirmed_at >= $4
             GROUP BY 1, 2) d) AS purchases,
   (SELECT coalesce(json_agg(json_build_array(i.day, i.store_code, i.sku, i.group_code)), '[]')
-     FROM (SELECT DISTINCT (r.confirmed_at AT TIME ZONE :tz)::date AS day, r.store_code,
+     FROM (SELECT DISTINCT (r.confirmed_at AT TIME ZONE $2::text)::date AS day, r.store_code,
                   l.value ->> 5 AS sku, p.group_code
              FROM receipts r
              JOIN receipt_details rd ON rd.receipt_id = r.id
              CROSS JOIN LATERAL jsonb_array_elements(rd.lines) AS l(value)
              LEFT JOIN products p ON p.sku = l.value ->> 5
-            WHERE {_COUNTED} AND r.confirmed_at >= :since) i) AS items,
+            WHERE {_COUNTED} AND r.confirmed_at >= $4) i) AS items,
   (SELECT coalesce(json_object_agg(u.promotion_id, u.first_date), '{{}}')
      FROM member_promotion_uses u
-    WHERE u.member_id = c.member_id AND u.promotion_id = ANY(:promotions)) AS first_uses
+    WHERE u.member_id = c.member_id AND u.promotion_id = ANY($3::text[])) AS first_uses
 FROM cards c
 JOIN card_types ct ON ct.code = c.card_type
 LEFT JOIN members m ON m.id = c.member_id
-WHERE c.number = :card
-""")
+WHERE c.number = $1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,25 +88,24 @@ def _aggregates(purchases: list[list[Any]], items: list[list[Any]]
 
 
 async def load_card_context(
-    session: AsyncSession, card_number: str, *, time_zone: str, history_days: int,
+    pool: LedgerPool, card_number: str, *, time_zone: str, history_days: int,
     promotions: frozenset[str], now: dt.datetime,
 ) -> CardPricingContext | None:
     """None when no such card exists. History goes back `history_days` local days."""
-    row = (await session.execute(_QUERY, {
-        "card": card_number, "tz": time_zone, "promotions": sorted(promotions),
-        "since": now - dt.timedelta(days=history_days + 1) if history_days else now,
-    })).one_or_none()
+    since = now - dt.timedelta(days=history_days + 1) if history_days else now
+    row = await (await pool.get()).fetchrow(
+        _QUERY, card_number, time_zone, sorted(promotions), since)
     if row is None:
         return None
-    first_uses = _json(row.first_uses)
+    first_uses = _json(row["first_uses"])
     member = MemberContext(
-        member_id=str(row.member_id) if row.member_id else "",
-        card_type=row.card_type,
+        member_id=str(row["member_id"]) if row["member_id"] else "",
+        card_type=row["card_type"],
         first_promo_purchase={k: dt.date.fromisoformat(v) for k, v in first_uses.items()},
-        purchases=_aggregates(_json(row.purchases), _json(row.items)),
-        lifetime_amount=int(row.lifetime_amount),
-        points_balance=int(row.points_balance or 0),
+        purchases=_aggregates(_json(row["purchases"]), _json(row["items"])),
+        lifetime_amount=int(row["lifetime_amount"]),
+        points_balance=int(row["points_balance"] or 0),
     )
-    return CardPricingContext(row.state, row.card_type, row.member_id, row.accrual_bps,
-                              row.requires_verification, row.birth_date,
-                              int(row.receipt_count), member)
+    return CardPricingContext(row["state"], row["card_type"], row["member_id"],
+                              row["accrual_bps"], row["requires_verification"],
+                              row["birth_date"], int(row["receipt_count"]), member)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from kopilka.v1 import bonus_pb2, members_pb2, receipts_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from kopilka.v1 import admin_pb2, bonus_pb2, members_pb2, receipts_pb2
 from sqlalchemy import text
 
 from server.demo import load_demo_data
@@ -84,3 +86,64 @@ async def test_a_till_confirms_only_its_own_stores_receipts(app, admin, make_key
         await confirm(till, elsewhere, "R-9")
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert failure.fields == ["calculation_id"]
+
+
+HISTORY_RULES = """
+schema_version: 1
+name: history
+settings: {currency: UAH, timezone: Europe/Kyiv}
+groups: [{id: items, order: 1, resolution: priority}, {id: loyal, order: 2, resolution: priority}]
+rules:
+  - id: bread-after-milk
+    name: Bread -1.00 for milk buyers
+    group: items
+    target: [{skus: [bakery-01]}]
+    conditions: {previous_purchases: [{period: week, match: {skus: [dairy-02]}}]}
+    benefit: {type: amount, amount: 100, scope: line}
+  - id: loyal-5
+    name: 5% once you spent 300.00 this month
+    group: loyal
+    priority: 1
+    conditions: {accumulated: [{period: 30, min_amount: 30000}]}
+    benefit: {type: percent, percent: "5%"}
+  - id: welcome-week
+    name: -2% for a week from your first welcome discount
+    group: loyal
+    priority: 2
+    validity: {days_from_first_purchase: 7}
+    conditions: {member_required: true}
+    benefit: {type: percent, percent: "2%"}
+"""
+
+
+async def test_rules_on_the_members_history_see_confirmed_purchases(app, admin):
+    """The member context query (history aggregates, first uses) end to end."""
+    await load_demo_data(app.db.url)
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=HISTORY_RULES))
+    card = (await admin.members.FindMember(members_pb2.FindMemberRequest(
+        phone="0501112233"))).member.cards[0].number
+
+    def bread(days_ahead: int = 0) -> R.CalculateReceiptRequest:
+        moment = Timestamp()
+        moment.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=days_ahead))
+        return R.CalculateReceiptRequest(store_code="kyiv-01", card_number=card,
+                                         receipt_time=moment,
+                                         lines=[line(1, "bakery-01", 1000, 1000)])
+
+    def applied(calc: R.CalculateReceiptResponse) -> list[str]:
+        return sorted(d.rule_id for x in calc.lines for d in x.discounts)
+
+    before = await admin.receipts.CalculateReceipt(bread())
+    assert applied(before) == ["welcome-week"]  # no history yet: only the first-use promotion
+
+    milk = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card, lines=[line(1, "dairy-02", 10_000, 4000)]))
+    assert applied(milk) == ["welcome-week"]
+    await confirm(admin, milk, "H-1")  # 392.00 paid: milk bought, 300.00 crossed, first use
+
+    after = await admin.receipts.CalculateReceipt(bread())
+    assert applied(after) == ["bread-after-milk", "loyal-5"]  # loyal-5 goes first in its group
+    assert after.total.amount_minor == 1000 - 100 - 45  # 5% of the 9.00 left
+    # eight days on: milk is older than a week, the welcome week is over, 30 days still hold
+    assert applied(await admin.receipts.CalculateReceipt(bread(days_ahead=8))) == ["loyal-5"]
+    assert applied(await admin.receipts.CalculateReceipt(bread(days_ahead=31))) == []

@@ -23,6 +23,7 @@ from server.api.metrics_pricing import (
 )
 from server.db.pricing_context import CardPricingContext, load_card_context
 from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
+from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.features.pricing import PricingSnapshot, PricingState
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
@@ -159,12 +160,11 @@ class CalculateReceiptMixin:
 
     async def _card(self, card_number: str, snap: PricingSnapshot, now: dt.datetime
                     ) -> CardPricingContext:
-        async with self.deps.db.transaction() as session:
-            card = await load_card_context(
-                session, card_number, time_zone=str(snap.rules.timezone),
-                history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
-                now=now,
-            )
+        card = await load_card_context(
+            self.deps.extras[LEDGER_POOL], card_number, time_zone=str(snap.rules.timezone),
+            history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
+            now=now,
+        )
         if card is None:
             raise not_found("card", card_number, "CARD_NOT_FOUND")
         if card.card_state != "active":

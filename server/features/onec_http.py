@@ -12,10 +12,12 @@ KOPILKA_HTTP_LISTEN together with --workers > 1.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from plugins.contracts import CatalogItem
 from plugins.onec import OneCExchange
 from plugins.onec.exchange_http import OneCHttpExchange
 from server.db.database import Database
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kopilka.onec")
 
 
-def _store_products(db: Database):  # type: ignore[no-untyped-def]
+def _store_products(db: Database) -> Callable[[list[ProductInfo]], Awaitable[None]]:
     async def store(products: list[ProductInfo]) -> None:
         async with db.transaction() as session:  # one file, one transaction
             await upsert_products(session, products)
@@ -53,7 +55,7 @@ def setup(app: App) -> None:
                          "(what 1C logs in with) in KOPILKA_PLUGIN_SETTINGS")
     sync = CatalogSync(_store_products(app.db))
 
-    async def on_catalog(items) -> None:  # type: ignore[no-untyped-def]
+    async def on_catalog(items: list[CatalogItem]) -> None:
         await sync.receive(items)
 
     endpoint = OneCHttpExchange(exchange, on_catalog)

@@ -27,12 +27,12 @@ STATES = {
 STATE_NAMES = {v: k for k, v in STATES.items()}
 
 
-def _recipient(raw: str, errors: Violations) -> str | None:
+def _recipient(raw: str, region: str, errors: Violations) -> str | None:
     """A phone in any notation matches its E.164 form; an address its normalized form."""
     if not raw.strip():
         return None
     try:
-        return normalize_email(raw) if "@" in raw else normalize_phone(raw)
+        return normalize_email(raw) if "@" in raw else normalize_phone(raw, region)
     except ValueError as exc:
         errors.add("recipient", f"{exc}; give a phone number or an e-mail address")
         return None
@@ -45,10 +45,11 @@ def _time(request: pb.ListMailingsRequest, name: str) -> dt.datetime | None:
     return value.ToDatetime(tzinfo=dt.UTC)
 
 
-def mailing_filter(request: pb.ListMailingsRequest) -> MailingFilter:
-    """The request's filters, every bad one reported at once."""
+def mailing_filter(request: pb.ListMailingsRequest, region: str) -> MailingFilter:
+    """The request's filters, every bad one reported at once; phones without a country
+    code are read in `region` (KOPILKA_DEFAULT_REGION), as everywhere else."""
     errors = Violations()
-    recipient = _recipient(request.recipient, errors)
+    recipient = _recipient(request.recipient, region, errors)
     state = None
     if request.state:
         state = STATE_NAMES.get(request.state)
@@ -80,7 +81,7 @@ class MailingServicer(mailings_pb2_grpc.MailingServiceServicer):
         self.deps = deps
 
     async def ListMailings(self, request, context):  # type: ignore[no-untyped-def]
-        where = mailing_filter(request)
+        where = mailing_filter(request, self.deps.settings.default_region)
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)
         async with self.deps.db.transaction() as session:

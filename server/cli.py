@@ -63,8 +63,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from server.runtime import serve, start_metrics_server
 
     metrics_port = start_metrics_server(settings, multiprocess=settings.workers > 1)
+    http = f", 1C exchange on http://{settings.http_listen}" if settings.http_listen else ""
     _say(f"kopilka: gRPC on {settings.grpc_listen}, metrics on "
-         f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics; Ctrl-C stops")
+         f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics{http}; "
+         "Ctrl-C stops")
     if settings.workers == 1:
         _run(serve(settings, url))
         return 0

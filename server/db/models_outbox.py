@@ -59,6 +59,7 @@ class Mailing(Base):
             name="state_known"),
         Index("ix_mailings_reference", "reference"),
         Index("ix_mailings_recipient_time", "recipient", "created_at"),
+        Index("ix_mailings_time", "created_at", "id"),  # ListMailings, newest first
     )
 
 

@@ -17,30 +17,15 @@ from tests.e2e.verification_support import (
     register,
     send_by_card,
     server_settings,
-    setup_world,
     till,
     wait_mailing,
 )
 from tests.helpers import rpc_error
-from tests.smsc import Smsc
 
 
 @pytest.fixture
-async def smsc():
-    peer = Smsc()
-    await peer.start()
-    yield peer
-    await peer.stop()
-
-
-@pytest.fixture
-def settings(tmp_path, smsc):
-    return server_settings(tmp_path, smsc.port)
-
-
-@pytest.fixture
-async def world(admin):
-    await setup_world(admin)
+def settings(tmp_path, smsc, overrides):
+    return server_settings(tmp_path, smsc.port, **overrides)
 
 
 @pytest.fixture

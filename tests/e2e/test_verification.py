@@ -23,7 +23,6 @@ from tests.e2e.verification_support import (
     send_by_card,
     send_by_phone,
     server_settings,
-    setup_world,
     till,
     wait_mailing,
 )
@@ -32,26 +31,8 @@ from tests.smsc import Smsc
 
 
 @pytest.fixture
-def overrides() -> dict[str, object]:
-    return {}
-
-
-@pytest.fixture
-async def smsc():
-    peer = Smsc()
-    await peer.start()
-    yield peer
-    await peer.stop()
-
-
-@pytest.fixture
 def settings(tmp_path, smsc, overrides):
     return server_settings(tmp_path, smsc.port, **overrides)
-
-
-@pytest.fixture
-async def world(admin):
-    await setup_world(admin)
 
 
 async def sms_for(smsc: Smsc, count: int = 1):

@@ -24,11 +24,6 @@ from tests.smsc import Smsc, free_port
 
 
 @pytest.fixture
-def overrides() -> dict[str, object]:
-    return {}
-
-
-@pytest.fixture
 async def smsc():
     """An SMSC that is NOT running yet: the test brings it up on `smsc.port`."""
     peer = Smsc()

@@ -36,6 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import bench_pricing as data  # noqa: E402  (same synthetic chain as the engine benchmark)
 from loadgen import run_load  # noqa: E402
+from procstat import cpu_seconds  # noqa: E402
 
 
 def free_port() -> int:
@@ -103,12 +104,6 @@ def engine_rate(scenario: str, rules: int) -> float:
     catalog, stores = data.make_catalog(random.Random(20250303)), data.make_stores()
     receipts = data.make_receipts(200, random.Random(20250303), data.FULL)
     return data.measure(rule_set, catalog, stores, receipts, repeat=3)[0]["rps"]
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process, all its threads included (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def prepare_database() -> tuple[str, object]:

@@ -51,6 +51,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import asyncpg  # noqa: E402
 from loadgen import run_load  # noqa: E402
+from procstat import process_tree, tree_cpu_seconds  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from server.db import ledger_sql as q  # noqa: E402
@@ -243,21 +244,6 @@ def prepare(op: str, cards: list[tuple[str, str]], signing: bytes, count: int) -
     return [request(i) for i in range(count)]
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and its descendants (Linux /proc)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(x) for x in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
 def grpc_rate(port: int, api_key: str, op: str, requests: list[bytes],
               args: argparse.Namespace, server_pid: int) -> tuple[float, float, float]:
     """Calls/s over the measured window, and the CPU microseconds per call spent by the
@@ -265,7 +251,7 @@ def grpc_rate(port: int, api_key: str, op: str, requests: list[bytes],
     cpu: dict[str, float] = {}
 
     def sample(mark: str) -> None:
-        cpu[mark] = _tree_cpu(server_pid)
+        cpu[mark] = tree_cpu_seconds(server_pid)
 
     result = run_load(f"127.0.0.1:{port}", METHODS[op], api_key, requests,
                       concurrency=args.concurrency, channels=args.channels,
@@ -322,16 +308,6 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _process_tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        pids.append(current)
-        for task in Path(f"/proc/{current}/task").iterdir():
-            todo += [int(x) for x in (task / "children").read_text().split()]
-    return pids
-
-
 def dedicated_database() -> tuple[str, str]:
     """An embedded PostgreSQL on its own CPUs, this process (and so the server, the load
     generator and pgbench's client) on the others: the database gets the same CPUs in the
@@ -345,7 +321,7 @@ def dedicated_database() -> tuple[str, str]:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     url = start_embedded_postgres(data_dir)
     postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
-    for pid in _process_tree(postmaster):  # backends forked later inherit the postmaster's
+    for pid in process_tree(postmaster):  # backends forked later inherit the postmaster's
         os.sched_setaffinity(pid, db_cpus)
     os.sched_setaffinity(0, app_cpus)
     return url, (f"PostgreSQL on CPU {sorted(db_cpus)}, server + load generator + pgbench "

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,17 +88,32 @@ class MailingView:
     final_at: dt.datetime | None
 
 
+async def _views(session: AsyncSession, rows: Sequence[Mailing], *, masked: bool
+                 ) -> list[MailingView]:
+    """Rows with their provider message ids (one query for all); `masked` shows the text
+    with its secret masked whenever there is such a version, else the stored text."""
+    parts: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        for mailing_id, provider_id in await session.execute(
+                select(MailingPart.mailing_id, MailingPart.provider_message_id)
+                .where(MailingPart.mailing_id.in_(parts)).order_by(MailingPart.part)):
+            parts[mailing_id].append(provider_id)
+    return [MailingView(row.id, row.channel, row.recipient, row.subject,
+                        row.redacted_body if masked and row.redacted_body is not None
+                        else row.body,
+                        row.reference, row.state, row.attempts, row.last_error,
+                        row.delivery_error_code, tuple(parts[row.id]), row.created_at,
+                        row.sent_at, row.final_at)
+            for row in rows]
+
+
 async def mailing(session: AsyncSession, mailing_id: uuid.UUID) -> MailingView | None:
-    """One mailing from the history, or None."""
+    """One mailing from the history as stored (a queued code unmasked), or None."""
     row = await session.get(Mailing, mailing_id, populate_existing=True)
     if row is None:
         return None
-    ids = (await session.scalars(
-        select(MailingPart.provider_message_id).where(MailingPart.mailing_id == mailing_id)
-        .order_by(MailingPart.part))).all()
-    return MailingView(row.id, row.channel, row.recipient, row.subject, row.body, row.reference,
-                       row.state, row.attempts, row.last_error, row.delivery_error_code,
-                       tuple(ids), row.created_at, row.sent_at, row.final_at)
+    (view,) = await _views(session, [row], masked=False)
+    return view
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +144,7 @@ async def list_mailings(session: AsyncSession, where: MailingFilter,
         query = query.where(Mailing.created_at < where.until)
     if before is not None:
         query = query.where(tuple_(Mailing.created_at, Mailing.id) < tuple_(*before))
-    rows = (await session.scalars(query)).all()
-    parts: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
-    if rows:
-        for mailing_id, provider_id in await session.execute(
-                select(MailingPart.mailing_id, MailingPart.provider_message_id)
-                .where(MailingPart.mailing_id.in_(parts)).order_by(MailingPart.part)):
-            parts[mailing_id].append(provider_id)
-    return [MailingView(row.id, row.channel, row.recipient, row.subject,
-                        row.redacted_body if row.redacted_body is not None else row.body,
-                        row.reference, row.state, row.attempts, row.last_error,
-                        row.delivery_error_code, tuple(parts[row.id]), row.created_at,
-                        row.sent_at, row.final_at)
-            for row in rows]
+    return await _views(session, (await session.scalars(query)).all(), masked=True)
 
 
 _CLAIM = text("""

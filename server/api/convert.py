@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import common_pb2, members_pb2
 
-from server.errors import invalid
+from server.errors import Violations, invalid
 from server.members.cards import CardState
 from server.members.model import CardInfo, MemberInfo, Profile, RegistrationChannel
 
@@ -43,6 +44,19 @@ def timestamp(value: dt.datetime | None) -> Timestamp | None:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def time_field(message: Message, name: str, errors: Violations,
+               path: str | None = None) -> dt.datetime | None:
+    """An optional Timestamp field as an aware UTC datetime, None when unset. A time out of
+    Timestamp's range goes on `errors` as `path` (default: the field name), not INTERNAL."""
+    if not message.HasField(name):
+        return None
+    try:
+        return getattr(message, name).ToDatetime(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
+        errors.add(path or name, "not a valid time (years 1 to 9999)")
+        return None
 
 
 def profile_from_pb(pb: members_pb2.MemberProfile, field_path: str = "profile") -> Profile:

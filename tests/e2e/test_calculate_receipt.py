@@ -123,6 +123,12 @@ async def test_bad_requests_name_their_fields_and_calculation_writes_nothing(dem
         await demo.receipts.CalculateReceipt(R.CalculateReceiptRequest(
             store_code="nowhere", lines=[line(1, "dairy-01", 1000, 100)]))
     assert failure.fields == ["store_code"]
+    with rpc_error() as failure:  # beyond year 9999: a bad field, not an internal error
+        await demo.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+            store_code="kyiv-01", receipt_time=Timestamp(seconds=2**40),
+            lines=[line(1, "dairy-01", 1000, 100)]))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == ["receipt_time"]
     with rpc_error() as failure:
         await demo.receipts.CalculateReceipt(R.CalculateReceiptRequest(
             store_code="kyiv-01", card_number="2999999999999",

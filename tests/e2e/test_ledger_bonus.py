@@ -150,3 +150,23 @@ async def test_adjust_needs_operator_and_reason(app, admin, make_key, client_for
     assert failure.reason == "INSUFFICIENT_POINTS"
     await give_points(admin, member, -4)
     assert (await balance(admin, member)).points_available == 6
+
+
+async def test_list_accrual_names_bad_times_and_writes_nothing(app, admin):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    now = dt.datetime.now(dt.UTC)
+    for request, fields in (
+        (B.AccruePointsForListRequest(
+            request_id=str(uuid.uuid4()), card_numbers=[member.card], points=10,
+            reason="campaign", activation_time=_ts(now + dt.timedelta(days=2)),
+            expiry_time=_ts(now + dt.timedelta(days=1))), ["expiry_time"]),
+        (B.AccruePointsForListRequest(  # beyond year 9999: a bad field, not INTERNAL
+            request_id=str(uuid.uuid4()), card_numbers=[member.card], points=10,
+            reason="campaign", activation_time=Timestamp(seconds=2**40)), ["activation_time"]),
+    ):
+        with rpc_error() as failure:
+            await admin.bonus.AccruePointsForList(request)
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == fields
+    balance = await admin.bonus.GetBalance(B.GetBalanceRequest(card_number=member.card))
+    assert balance.points_available == 0 and balance.points_pending == 0

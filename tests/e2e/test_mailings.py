@@ -131,6 +131,7 @@ async def test_only_operators_and_admins_see_recipients(
     (ML.ListMailingsRequest(since=ts(dt.datetime(2026, 2, 1, tzinfo=dt.UTC)),
                             until=ts(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))), ["until"]),
     (ML.ListMailingsRequest(recipient="??", state=42), ["recipient", "state"]),
+    (ML.ListMailingsRequest(since=Timestamp(seconds=2**40)), ["since"]),
     (ML.ListMailingsRequest(page=common_pb2.PageRequest(page_token="nope")),
      ["page.page_token"]),
     (ML.ListMailingsRequest(page=common_pb2.PageRequest(page_size=-1)), ["page.page_size"]),

@@ -8,7 +8,7 @@ import uuid
 from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
 
 from server.accounts.conversion import cash_to_points, points_to_cash
-from server.api.convert import timestamp
+from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
 from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
@@ -109,9 +109,8 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             errors.add("card_numbers", f"give 1 to {MAX_LIST} card numbers")
         if request.points <= 0:
             errors.add("points", "must be positive")
-        activation = (request.activation_time.ToDatetime(dt.UTC)
-                      if request.HasField("activation_time") else None)
-        expiry = request.expiry_time.ToDatetime(dt.UTC) if request.HasField("expiry_time") else None
+        activation = time_field(request, "activation_time", errors)
+        expiry = time_field(request, "expiry_time", errors)
         if expiry is not None and expiry <= (activation or _now()):
             errors.add("expiry_time", "must be after the activation time")
         errors.raise_if_any()

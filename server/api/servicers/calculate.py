@@ -13,7 +13,7 @@ import uuid
 from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
-from server.api.convert import money
+from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_store
 from server.api.metrics_pricing import (
     DISCOUNTS_APPLIED,
@@ -71,9 +71,10 @@ def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
 
 
 def _receipt_time(request: receipts_pb2.CalculateReceiptRequest) -> dt.datetime:
-    if request.HasField("receipt_time"):
-        return request.receipt_time.ToDatetime(tzinfo=dt.UTC)
-    return dt.datetime.now(dt.UTC)
+    errors = Violations()
+    moment = time_field(request, "receipt_time", errors)
+    errors.raise_if_any()
+    return moment or dt.datetime.now(dt.UTC)
 
 
 Lots = tuple[tuple[int, str, str | None, str], ...]

@@ -6,13 +6,10 @@ recipients are personal data, so only operators and admins may list them.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import mailings_pb2 as pb
 from kopilka.v1 import mailings_pb2_grpc
 
-from server.api.convert import timestamp
+from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps
 from server.api.paging import decode_token, encode_token, page_size
 from server.db.outbox_repo import MailingFilter, MailingView, list_mailings
@@ -38,13 +35,6 @@ def _recipient(raw: str, region: str, errors: Violations) -> str | None:
         return None
 
 
-def _time(request: pb.ListMailingsRequest, name: str) -> dt.datetime | None:
-    if not request.HasField(name):
-        return None
-    value: Timestamp = getattr(request, name)
-    return value.ToDatetime(tzinfo=dt.UTC)
-
-
 def mailing_filter(request: pb.ListMailingsRequest, region: str) -> MailingFilter:
     """The request's filters, every bad one reported at once; phones without a country
     code are read in `region` (KOPILKA_DEFAULT_REGION), as everywhere else."""
@@ -55,7 +45,7 @@ def mailing_filter(request: pb.ListMailingsRequest, region: str) -> MailingFilte
         state = STATE_NAMES.get(request.state)
         if state is None:
             errors.add("state", "unknown state")
-    since, until = _time(request, "since"), _time(request, "until")
+    since, until = time_field(request, "since", errors), time_field(request, "until", errors)
     if since and until and since >= until:
         errors.add("until", "must be after since")
     errors.raise_if_any()

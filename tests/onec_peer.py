@@ -12,6 +12,7 @@ import asyncpg
 from plugins.onec.exchange_http import COOKIE_NAME
 
 FIXTURES = Path(__file__).parent / "plugins" / "fixtures" / "onec"
+WATER = "5e1a0b2c-1003-11ee-8c99-0242ac120002"  # its Артикул is empty: the SKU is its Ид
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -10,10 +10,8 @@ from pathlib import Path
 from unittest import mock
 
 from server.cli import main
-from tests.onec_peer import FIXTURES
+from tests.onec_peer import FIXTURES, WATER
 from tests.onec_peer import stored_products as products
-
-WATER = "5e1a0b2c-1003-11ee-8c99-0242ac120002"
 
 
 async def kopilka(database_url: str, *args: str) -> tuple[int, str]:

@@ -12,9 +12,8 @@ import pytest
 from kopilka.v1 import admin_pb2, receipts_pb2
 
 from server.settings import Settings
-from tests.onec_peer import FIXTURES, basic, call, login, stored_products, upload
+from tests.onec_peer import FIXTURES, WATER, basic, call, login, stored_products, upload
 
-WATER = "5e1a0b2c-1003-11ee-8c99-0242ac120002"
 ONEC = {"username": "exchange", "password": "пароль-1c", "price_type": "Роздрібна",
         "file_limit": 4096, "import_step_seconds": 5.0}
 

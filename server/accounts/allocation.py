@@ -1,29 +1,15 @@
-"""Largest-remainder allocation: split an integer over weights so the parts add up exactly."""
+"""Largest-remainder allocation for the ledger: the pricing engine's, plus what the ledger
+needs when every weight is zero (a receipt of free lines still gets its points somewhere)."""
 
 from __future__ import annotations
 
+from server.pricing.allocation import allocate_largest_remainder
+
 
 def allocate(total: int, weights: list[int]) -> list[int]:
-    """Shares of `total` proportional to `weights`, summing to `total` exactly.
-
-    floor shares first; leftover units go to the largest remainders, ties to the lower index,
-    so the result is deterministic. All weights zero: everything goes to the first slot.
-    """
-    if total < 0 or any(w < 0 for w in weights):
-        raise ValueError("total and weights must be >= 0")
-    if not weights:
-        if total:
-            raise ValueError("cannot allocate over no weights")
-        return []
-    weight_sum = sum(weights)
-    if weight_sum == 0:
+    """Shares of `total` proportional to `weights`, summing to `total` exactly (largest
+    remainders first, ties to the lower index). All weights zero: everything goes to the
+    first slot."""
+    if weights and total >= 0 and not any(weights):
         return [total] + [0] * (len(weights) - 1)
-    shares: list[int] = []
-    remainders: list[tuple[int, int]] = []
-    for index, weight in enumerate(weights):
-        share, remainder = divmod(total * weight, weight_sum)
-        shares.append(share)
-        remainders.append((-remainder, index))
-    for _, index in sorted(remainders)[: total - sum(shares)]:
-        shares[index] += 1
-    return shares
+    return allocate_largest_remainder(total, weights)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from server.org.model import known_time_zone
 
 Bp = int  # basis points, 0..10000 (500 = 5%)
 _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -154,11 +155,7 @@ class AccrualRuleSet(Frozen):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
+        return known_time_zone(value)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AccrualRuleSet:

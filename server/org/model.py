@@ -42,15 +42,25 @@ def _check_code(errors: Violations, path: str, value: str) -> None:
         errors.add(path, "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
 
 
+def known_time_zone(name: str) -> str:
+    """`name` if it is an IANA time zone; ValueError saying so otherwise (stores, rule sets
+    and accrual rule sets all check their zones this way)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
+    return name
+
+
 def validate_store(store: StoreInfo, path: str = "store") -> None:
     errors = Violations()
     _check_code(errors, f"{path}.code", store.code)
     if not store.name.strip():
         errors.add(f"{path}.name", "required")
     try:
-        zoneinfo.ZoneInfo(store.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        errors.add(f"{path}.time_zone", f"unknown IANA time zone {store.time_zone!r}")
+        known_time_zone(store.time_zone)
+    except ValueError as exc:
+        errors.add(f"{path}.time_zone", str(exc))
     for i, network in enumerate(store.network_codes):
         _check_code(errors, f"{path}.network_codes[{i}]", network)
     errors.raise_if_any()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from server.errors import DomainError, ErrorKind, FieldViolation
+from server.org.model import known_time_zone
 from server.pricing.schema_benefits import BENEFIT_TYPES, Benefit
 from server.pricing.schema_checks import DEFAULT_GROUP, FieldError, semantic_errors
 from server.pricing.schema_conditions import Boost, Conditions, Selector, Validity
@@ -50,11 +50,7 @@ class Settings(Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
+        return known_time_zone(value)
 
 
 class Rule(Frozen):

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -57,7 +58,7 @@ def stores() -> list[dict]:
             for s in data.make_stores().values()]
 
 
-def requests(seed: int, cards: list[str] = []) -> list:  # noqa: B006 (read only)
+def requests(seed: int, cards: Sequence[str] = ()) -> list:
     """200 different 20-line receipts at random stores and times, as gRPC requests; with
     `cards`, each receipt presents one of them (round-robin)."""
     from google.protobuf.timestamp_pb2 import Timestamp

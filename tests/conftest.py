@@ -20,6 +20,7 @@ import pytest
 from server.db.embedded import start_embedded_postgres
 from server.db.migrate import migrate
 from server.db.urls import with_database
+from tests.smsc import Smsc
 
 EXTERNAL_URL = os.environ.get("KOPILKA_DATABASE_URL")
 
@@ -130,3 +131,12 @@ async def client_for(app):
 async def admin(make_key, client_for):
     """A client holding an admin key."""
     return client_for(await make_key("admin"))
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[Smsc]:
+    """A running SMSC on loopback (tests/smsc.py), for the SMPP plugin and SMS e2e tests."""
+    peer = Smsc()
+    await peer.start()
+    yield peer
+    await peer.stop()

@@ -77,14 +77,6 @@ class LoopbackProxy:
 
 
 @pytest.fixture
-async def smsc() -> AsyncIterator[SmscPeer]:
-    peer = SmscPeer()
-    await peer.start()
-    yield peer
-    await peer.stop()
-
-
-@pytest.fixture
 async def proxy(smsc: SmscPeer) -> AsyncIterator[LoopbackProxy]:
     relay = LoopbackProxy(smsc.port)
     await relay.start()

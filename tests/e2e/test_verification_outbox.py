@@ -20,14 +20,14 @@ from tests.e2e.verification_support import (
     wait_mailing,
 )
 from tests.helpers import rpc_error
-from tests.smsc import Smsc, free_port
+from tests.smsc import Smsc, idle_port
 
 
 @pytest.fixture
 async def smsc():
     """An SMSC that is NOT running yet: the test brings it up on `smsc.port`."""
     peer = Smsc()
-    peer.port = free_port()
+    peer.port = idle_port()  # never one a retrying client could take for itself
     yield peer
     await peer.stop()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,13 +16,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kopilka.v1 import admin_pb2, admin_pb2_grpc
 
+from tests.ports import idle_port
+
 KOPILKA = str(Path(sys.executable).with_name("kopilka"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_serving(target: str, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -44,7 +39,8 @@ def wait_serving(target: str, process: subprocess.Popen, seconds: float = 60) ->
 
 def test_serve_with_embedded_postgres_demo_data_and_two_workers() -> None:
     data_dir = tempfile.mkdtemp(prefix="kopilka-serve-test-")
-    port, metrics_port = free_port(), free_port()
+    # the test polls the port before the server listens: keep it out of the ephemeral range
+    port, metrics_port = idle_port(), idle_port()
     env = {k: v for k, v in os.environ.items() if k != "KOPILKA_DATABASE_URL"}
     env.update(KOPILKA_DATA_DIR=data_dir, KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
                KOPILKA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}", KOPILKA_LOG_FORMAT="json")

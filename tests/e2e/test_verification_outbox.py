@@ -20,7 +20,8 @@ from tests.e2e.verification_support import (
     wait_mailing,
 )
 from tests.helpers import rpc_error
-from tests.smsc import Smsc, idle_port
+from tests.ports import idle_port
+from tests.smsc import Smsc
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.smsc import Smsc, Submitted, free_port  # noqa: F401  (re-exported for tests)
+from tests.smsc import Smsc
 
 SmscPeer = Smsc  # the SMSC fixture class shared with the server's e2e tests
 

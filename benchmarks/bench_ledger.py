@@ -81,9 +81,10 @@ def _pgbench_sql(sql: str, params: dict[int, str]) -> str:
 
 
 def _head(method: str) -> dict[int, str]:
-    """The claim parameters every hot call starts with: $1 request id, $2 method, $3 a
-    request hash of the server's size (sha256)."""
-    return {1: RID, 2: f"'{method}'", 3: f"'\\x{'00' * 32}'::bytea"}
+    """The claim parameters every hot call starts with: $1 the caller's key id, $2 request id,
+    $3 method, $4 a request hash of the server's size (sha256)."""
+    return {1: f"'{uuid.uuid4()}'::uuid", 2: RID, 3: f"'{method}'",
+            4: f"'\\x{'00' * 32}'::bytea"}
 
 
 def _answer(answer) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -104,9 +105,9 @@ def redeem_script() -> str:
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
-        _pgbench_sql(q.REDEEM_POINTS, {**_head(REDEEM), 4: card, 5: "1", 6: TX, 7: "'bench'",
-                                       8: "'bench'", 9: "false", 10: answer["head"],
-                                       11: answer["field"], 12: answer["tail"]}),
+        _pgbench_sql(q.REDEEM_POINTS, {**_head(REDEEM), 5: card, 6: "1", 7: TX, 8: "'bench'",
+                                       9: "'bench'", 10: "false", 11: answer["head"],
+                                       12: answer["field"], 13: answer["tail"]}),
     ])
 
 
@@ -120,6 +121,7 @@ def confirm_script() -> str:
     member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
     rc = "CAST(md5(:client_id || '-c' || :r) AS uuid)"
+    calc = "CAST(md5(:client_id || '-k' || :r) AS uuid)"
     lines = "'[[1, 1000, 995, 10, 0, \"SKU1\"]]'"
     answer = _answer(receipts_pb2.ConfirmReceiptResponse(
         receipt_id=str(uuid.uuid4()), state=receipts_pb2.RECEIPT_STATE_CONFIRMED,
@@ -128,13 +130,13 @@ def confirm_script() -> str:
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
         _pgbench_sql(q.CONFIRM_RECEIPT, {
-            **_head(CONFIRM), 4: rc, 5: "'B1'", 6: "'T1'", 7: f"CAST({rc} AS text)", 8: member,
-            9: card, 10: "'UAH'", 11: "995", 12: "0", 13: "995", 14: TX, 15: lines,
-            16: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 17: "10", 18: "0",
-            19: "'bench'", 20: "10", 21: "0", 22: "now()", 23: "ARRAY['base']", 24: "ARRAY[10]",
-            25: "ARRAY[now()]", 26: "CAST(ARRAY[NULL] AS timestamptz[])",
-            27: "CAST(ARRAY[] AS text[])", 28: "now()", 29: answer["head"],
-            30: answer["field"], 31: answer["tail"]}),
+            **_head(CONFIRM), 5: rc, 6: "'B1'", 7: "'T1'", 8: f"CAST({rc} AS text)", 9: member,
+            10: card, 11: "'UAH'", 12: "995", 13: "0", 14: "995", 15: TX, 16: lines,
+            17: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 18: "10", 19: "0",
+            20: "'bench'", 21: f"'\\x{'00' * 32}'::bytea", 22: calc, 23: "10", 24: "0",
+            25: "now()", 26: "ARRAY['base']", 27: "ARRAY[10]", 28: "ARRAY[now()]",
+            29: "CAST(ARRAY[NULL] AS timestamptz[])", 30: "CAST(ARRAY[] AS text[])", 31: "now()",
+            32: answer["head"], 33: answer["field"], 34: answer["tail"]}),
     ])
 
 

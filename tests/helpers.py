@@ -12,12 +12,13 @@ from google.rpc import error_details_pb2, status_pb2
 
 @dataclass
 class RpcFailure:
-    """What a failed call said: code, ErrorInfo.reason and BadRequest field names."""
+    """What a failed call said: code, ErrorInfo reason and metadata, BadRequest field names."""
 
     code: grpc.StatusCode | None = None
     reason: str = ""
     fields: list[str] = field(default_factory=list)
     message: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -37,6 +38,7 @@ def rpc_error() -> Iterator[RpcFailure]:
                         info = error_details_pb2.ErrorInfo()
                         detail.Unpack(info)
                         failure.reason = info.reason
+                        failure.metadata = dict(info.metadata)
                     elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                         bad = error_details_pb2.BadRequest()
                         detail.Unpack(bad)

@@ -10,6 +10,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.deps import caller
 from server.db.database import Database
 from server.db.idempotency_repo import claim, store_response
 from server.errors import DomainError, ErrorKind, FieldViolation, invalid
@@ -41,8 +42,9 @@ async def run_once(
     """
     request_id = parse_uuid(request.request_id, "request_id")  # type: ignore[attr-defined]
     digest = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+    principal_id = caller().key_id  # request ids are per caller: another key's are its own
     async with db.transaction() as session:
-        prior = await claim(session, request_id, method, digest)
+        prior = await claim(session, principal_id, request_id, method, digest)
         if prior is not None:
             if prior.method != method or prior.request_hash != digest:
                 raise DomainError(
@@ -54,5 +56,6 @@ async def run_once(
             answer.ParseFromString(prior.response or b"")
             return answer
         answer = await work(session)
-        await store_response(session, request_id, answer.SerializeToString(deterministic=True))
+        await store_response(session, principal_id, request_id,
+                             answer.SerializeToString(deterministic=True))
         return answer

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from server.accounts.accrual import Lot
+from server.db.ledger_repo import points_balance
 from server.errors import DomainError, ErrorKind, invalid, not_found
 
 
@@ -59,7 +60,10 @@ class Balance:
     lots: list[tuple[int, dt.datetime, dt.datetime | None]]
 
 
-async def balance_of(conn: asyncpg.Connection, member_id: uuid.UUID) -> Balance:
+async def balance_of(conn: asyncpg.Connection, member_id: uuid.UUID,
+                     now: dt.datetime) -> Balance:
+    """Balances as the member may use them at `now`: lots past their expiry time are left out
+    whether or not the expiry job has run yet."""
     from server.db.ledger_cash import cash_balance
 
     kinds = {r["kind"]: int(r["balance"]) for r in await conn.fetch(
@@ -68,8 +72,10 @@ async def balance_of(conn: asyncpg.Connection, member_id: uuid.UUID) -> Balance:
     lots = [(int(r["points_left"]), r["activation_at"], r["expiry_at"]) for r in await conn.fetch(
         "SELECT points_left, activation_at, expiry_at FROM point_lots WHERE member_id = $1 "
         "AND state IN ('active', 'pending') AND points_left > 0 "
-        "ORDER BY expiry_at ASC NULLS LAST, activation_at, id", member_id)]
-    return Balance(kinds.get("points", 0), kinds.get("points_pending", 0), cash, master, lots)
+        "AND (expiry_at IS NULL OR expiry_at > $2) "
+        "ORDER BY expiry_at ASC NULLS LAST, activation_at, id", member_id, now)]
+    return Balance(await points_balance(conn, member_id, now), kinds.get("points_pending", 0),
+                   cash, master, lots)
 
 
 def manual_lot(points: int, now: dt.datetime, activation: dt.datetime | None = None,

@@ -15,7 +15,6 @@ exactly the deterministic serialization of the whole answer. Refusals come back 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import TypeVar
 
@@ -25,15 +24,21 @@ from google.protobuf.message import Message
 from server.db import ledger_sql as q
 from server.db.ledger_idempotency import Claim, reused
 from server.db.ledger_pool import LedgerPool
-from server.db.ledger_receipts import PaymentIn, calculation_lots
+from server.db.ledger_receipts import (
+    Booking,
+    PaymentIn,
+    calculation_lots,
+    receipt_row,
+    refusal,
+)
 from server.db.ledger_repo import card_holder, insufficient, points_balance
 from server.errors import DomainError, ErrorKind
 from server.receipts.calculation import Calculation
 
 R = TypeVar("R", bound=Message)
 
-# SQLSTATEs raised by the functions of migration 0007
-NOT_REDEEMED, REQUEST_ID_REUSED, RECEIPT_NUMBER_TAKEN = "KL001", "KL002", "KL003"
+# SQLSTATEs raised by the functions of migrations 0007/0009 (KL003, KL004: ledger_receipts)
+NOT_REDEEMED, REQUEST_ID_REUSED = "KL001", "KL002"
 
 
 def split_answer(answer: Message, field: str) -> tuple[bytes, int, bytes]:
@@ -64,7 +69,7 @@ async def redeem_points(pool: LedgerPool, claim: Claim, card_number: str, points
                                          tx_id, reference, principal, verified, head, field, tail)
         except asyncpg.PostgresError as error:
             if error.sqlstate != NOT_REDEEMED:
-                raise _mapped(error) from None
+                raise _mapped(error, claim.principal_id) from None
             # say why (nothing was written): card, verification, or balance
             member_id, needs_token = await card_holder(conn, card_number)
             if needs_token and not verified:
@@ -76,43 +81,34 @@ async def redeem_points(pool: LedgerPool, claim: Claim, card_number: str, points
     return type(answer).FromString(bytes(stored))
 
 
-async def confirm_plain_receipt(pool: LedgerPool, claim: Claim, calc: Calculation,
-                                receipt_number: str, payments: list[PaymentIn], principal: str,
+async def confirm_plain_receipt(pool: LedgerPool, booking: Booking, calc: Calculation,
+                                receipt_number: str, payments: list[PaymentIn],
                                 now: dt.datetime, receipt_id: uuid.UUID, answer: R) -> R:
     """Write a receipt that spends nothing, with its accrual, exactly once; `answer` without
-    its `points_balance`. A known receipt number answers with its first confirmation."""
+    its `points_balance`. A known receipt number answers with its first confirmation when
+    the same caller asked the same; otherwise RECEIPT_NUMBER_TAKEN."""
     if calc.points_redeemed or any(p.method in ("cash_account", "certificate")
                                    for p in payments):
         raise ValueError("a receipt that spends takes ledger_receipts.confirm_receipt")
-    member_id = uuid.UUID(calc.member_id) if calc.member_id else None
-    lines = [[x.line_no, x.quantity_milli, x.final_amount_minor, x.accrual_points,
-              x.points_discount_minor, x.sku] for x in calc.lines]
-    stored_payments = [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
-                       for p in payments]
-    lots = calculation_lots(calc) if member_id is not None else []
+    lots = calculation_lots(calc) if calc.member_id else []
     active = sum(x.points for x in lots if x.activation_time <= now)
     head, field, tail = split_answer(answer, "points_balance")
+    row = receipt_row(calc, receipt_id, receipt_number, payments, booking, uuid.uuid4())
     async with (await pool.get()).acquire() as conn:
         try:
             stored = await conn.fetchval(
-                q.CONFIRM_RECEIPT, *claim.params, receipt_id, calc.store_code,
-                calc.terminal_id, receipt_number, member_id, calc.card_number, calc.currency,
-                calc.subtotal_minor, calc.discount_total_minor, calc.total_minor, uuid.uuid4(),
-                json.dumps(lines), json.dumps(stored_payments), calc.points_to_accrue,
-                calc.points_redeemed, principal, active, sum(x.points for x in lots) - active,
-                now, [x.rule_id for x in lots], [x.points for x in lots],
-                [x.activation_time for x in lots], [x.expiry_time for x in lots],
-                list(calc.applied_promotions), calc.receipt_time, head, field, tail)
+                q.CONFIRM_RECEIPT, *booking.claim.params, *row, active,
+                sum(x.points for x in lots) - active, now, [x.rule_id for x in lots],
+                [x.points for x in lots], [x.activation_time for x in lots],
+                [x.expiry_time for x in lots], list(calc.applied_promotions), calc.receipt_time,
+                head, field, tail)
         except asyncpg.PostgresError as error:
-            raise _mapped(error) from None
+            raise _mapped(error, booking.claim.principal_id) from None
     return type(answer).FromString(bytes(stored))
 
 
-def _mapped(error: asyncpg.PostgresError) -> Exception:
+def _mapped(error: asyncpg.PostgresError, principal_id: uuid.UUID) -> Exception:
     """The DomainError a function's refusal stands for; other errors stay as they are."""
     if error.sqlstate == REQUEST_ID_REUSED:
         return reused()
-    if error.sqlstate == RECEIPT_NUMBER_TAKEN:
-        return DomainError(ErrorKind.ALREADY_EXISTS, "RECEIPT_NUMBER_TAKEN",
-                           "this receipt number is already used by another receipt")
-    return error
+    return refusal(error, principal_id)

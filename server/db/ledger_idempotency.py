@@ -31,27 +31,41 @@ R = TypeVar("R", bound=Message)
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What identifies one mutating call: its request id, method and request digest."""
+    """What identifies one mutating call: the caller, its request id, method, request digest.
 
+    Request ids are the caller's own: the same id from another key is another request.
+    """
+
+    principal_id: uuid.UUID
     request_id: uuid.UUID
     method: str
     digest: bytes
 
     @property
-    def params(self) -> tuple[uuid.UUID, str, bytes]:
-        """$1, $2, $3 of every claiming statement."""
-        return self.request_id, self.method, self.digest
+    def params(self) -> tuple[uuid.UUID, uuid.UUID, str, bytes]:
+        """$1, $2, $3, $4 of every claiming statement."""
+        return self.principal_id, self.request_id, self.method, self.digest
 
 
-def claim_of(method: str, request: Message) -> Claim:
+def request_digest(request: Message, *leave_out: str) -> bytes:
+    """SHA-256 of the request's deterministic serialization, without the fields named."""
+    if leave_out:
+        copy = type(request)()
+        copy.CopyFrom(request)
+        for name in leave_out:
+            copy.ClearField(name)
+        request = copy
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+
+
+def claim_of(method: str, request: Message, principal_id: uuid.UUID) -> Claim:
     """The claim of a request; INVALID_ARGUMENT naming request_id when it is not a UUID."""
     raw = request.request_id  # type: ignore[attr-defined]
     try:
         request_id = uuid.UUID(raw)
     except ValueError:
         raise invalid("request_id", "not a UUID" if raw else "required (a UUID)") from None
-    digest = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
-    return Claim(request_id, method, digest)
+    return Claim(principal_id, request_id, method, request_digest(request))
 
 
 async def claim(conn: asyncpg.Connection, claim: Claim) -> bool:
@@ -60,12 +74,13 @@ async def claim(conn: asyncpg.Connection, claim: Claim) -> bool:
 
 
 async def store_answer(conn: asyncpg.Connection, claim: Claim, answer: Message) -> None:
-    await conn.execute(q.STORE, claim.request_id, answer.SerializeToString(deterministic=True))
+    await conn.execute(q.STORE, claim.principal_id, claim.request_id,
+                       answer.SerializeToString(deterministic=True))
 
 
 async def prior_answer(conn: asyncpg.Connection, claim: Claim, response_type: type[R]) -> R:
     """The first answer under this id, or REQUEST_ID_REUSED when the content differs."""
-    prior = await conn.fetchrow(q.PRIOR, claim.request_id)
+    prior = await conn.fetchrow(q.PRIOR, claim.principal_id, claim.request_id)
     if prior["method"] != claim.method or bytes(prior["request_hash"]) != claim.digest:
         raise reused()
     return response_type.FromString(bytes(prior["response"] or b""))

@@ -31,18 +31,8 @@ a AS (UPDATE ledger_accounts la SET balance = la.balance + s.pts FROM s
 ea AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3, id, pts FROM a)
 SELECT count(*) FROM x"""
 
-EXPIRE = """
-WITH o AS (SELECT id, points_left FROM point_lots
-           WHERE state = 'active' AND expiry_at <= $1 AND member_id = ANY($2::uuid[])),
-x AS (UPDATE point_lots l SET state = 'expired', points_left = 0 FROM o WHERE l.id = o.id
-      RETURNING l.id, l.member_id, o.points_left AS old),
-m AS (INSERT INTO lot_movements (tx_id, lot_id, points) SELECT $3, id, -old FROM x
-      WHERE old > 0),
-s AS (SELECT member_id, sum(old)::bigint AS pts FROM x GROUP BY member_id HAVING sum(old) > 0),
-a AS (UPDATE ledger_accounts la SET balance = la.balance - s.pts FROM s
-      WHERE la.member_id = s.member_id AND la.kind = 'points' RETURNING la.id, s.pts),
-e AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3, id, -pts FROM a)
-SELECT count(*) FROM x"""
+# Each member's due lots through the function every spend calls too (migration 0009).
+EXPIRE = "SELECT coalesce(sum(kopilka_expire_lots(m, $1)), 0) FROM unnest($2::uuid[]) m"
 
 
 async def _lock_members(conn: asyncpg.Connection, members: list[uuid.UUID]) -> None:
@@ -77,10 +67,8 @@ async def expire_due(session: AsyncSession, now: dt.datetime, batch: int = 1000)
         "AND expiry_at <= $1 LIMIT $2", now, batch)]
     if not members:
         return 0
-    members.sort()
-    await _lock_members(conn, members)
-    tx_id = await new_tx(conn, "expire", reason="expiry job")
-    return int(await conn.fetchval(EXPIRE, now, members, tx_id))
+    members.sort()  # lock order
+    return int(await conn.fetchval(EXPIRE, now, members))
 
 
 EVENT_CANDIDATES = {

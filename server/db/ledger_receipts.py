@@ -17,11 +17,13 @@ from server.accounts.allocation import allocate
 from server.accounts.refund import SoldLine, plan_refund, split_refund, withhold
 from server.db import ledger_sql as q
 from server.db.ledger_cash import credit_cash, pay_from_cash
+from server.db.ledger_idempotency import Claim
 from server.db.ledger_repo import (
     accrue,
     change_balance,
     consume_lots,
     debit,
+    expire_due_lots,
     lock_points_accounts,
     member_account_id,
     new_tx,
@@ -29,8 +31,11 @@ from server.db.ledger_repo import (
     raw_connection,
     spend_points,
 )
-from server.errors import DomainError, ErrorKind, not_found
+from server.errors import DomainError, ErrorKind, FieldViolation, not_found
 from server.receipts.calculation import Calculation
+
+# SQLSTATEs of kopilka_book_receipt (migration 0009)
+RECEIPT_NUMBER_TAKEN, CALCULATION_CONFIRMED = "KL003", "KL004"
 
 # Payment methods as stored; refunds withhold a points shortfall from till money first.
 TILL_METHODS = ("cash", "bank_card", "online")
@@ -57,6 +62,61 @@ class Confirmed:
     first_answer: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """Who books a receipt and what they asked: the claim of the call, a digest of its content
+    (the request without request_id and verification token), the caller's audit label."""
+
+    claim: Claim
+    content_hash: bytes
+    principal: str
+
+
+def receipt_row(calc: Calculation, receipt_id: uuid.UUID, number: str,
+                payments: list[PaymentIn], booking: Booking, tx_id: uuid.UUID) -> tuple[Any, ...]:
+    """kopilka_book_receipt's parameters after the claim's principal and request id ($3-$20);
+    the hot-path function takes the same run after its own claim parameters."""
+    lines = [[x.line_no, x.quantity_milli, x.final_amount_minor, x.accrual_points,
+              x.points_discount_minor, x.sku] for x in calc.lines]
+    stored_payments = [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
+                       for p in payments]
+    return (receipt_id, calc.store_code, calc.terminal_id, number,
+            uuid.UUID(calc.member_id) if calc.member_id else None, calc.card_number,
+            calc.currency, calc.subtotal_minor, calc.discount_total_minor, calc.total_minor,
+            tx_id, json.dumps(lines), json.dumps(stored_payments), calc.points_to_accrue,
+            calc.points_redeemed, booking.principal, booking.content_hash,
+            _calculation_uuid(calc))
+
+
+def _calculation_uuid(calc: Calculation) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(calc.calculation_id)
+    except ValueError:  # signed by us, so always a UUID; never let that break a sale
+        return None
+
+
+def refusal(error: asyncpg.PostgresError, principal_id: uuid.UUID) -> Exception:
+    """The DomainError a refused booking stands for (KL003, KL004); other errors as they are.
+
+    A calculation booked already names its receipt only to the key that booked it: the
+    function puts "principal receipt-id number" of the first receipt in the error's detail.
+    """
+    if error.sqlstate == RECEIPT_NUMBER_TAKEN:
+        return DomainError(ErrorKind.ALREADY_EXISTS, "RECEIPT_NUMBER_TAKEN",
+                           "this receipt number is already used by another receipt; "
+                           "give the sale a number of its own",
+                           [FieldViolation("receipt_number", "taken by another receipt")])
+    if error.sqlstate != CALCULATION_CONFIRMED:
+        return error
+    metadata: dict[str, str] = {}
+    first_principal, receipt_id, number = (error.detail or "  ").split(" ", 2)
+    if first_principal == str(principal_id):
+        metadata = {"receipt_id": receipt_id, "receipt_number": number}
+    return DomainError(ErrorKind.ALREADY_EXISTS, "CALCULATION_ALREADY_CONFIRMED",
+                       "this calculation is confirmed already: calculate the receipt again",
+                       [FieldViolation("calculation_id", "confirmed already")], metadata)
+
+
 def calculation_lots(calc: Calculation) -> list[Lot]:
     """The lots the calculation promised; a lone active lot when it carried none."""
     if not calc.accrual_lots:
@@ -73,8 +133,7 @@ CertificatePayer = Callable[[str, int, uuid.UUID], Awaitable[None]]
 
 async def confirm_receipt(
     conn: asyncpg.Connection, calc: Calculation, receipt_number: str, payments: list[PaymentIn],
-    request_id: uuid.UUID, principal: str, now: dt.datetime,
-    pay_certificate: CertificatePayer | None = None,
+    booking: Booking, now: dt.datetime, pay_certificate: CertificatePayer | None = None,
 ) -> Confirmed:
     """Write the receipt, its points and its payments in the caller's transaction.
 
@@ -83,32 +142,26 @@ async def confirm_receipt(
     """
     member_id = uuid.UUID(calc.member_id) if calc.member_id else None
     receipt_id, tx_id = uuid.uuid4(), uuid.uuid4()
-    lines = [[x.line_no, x.quantity_milli, x.final_amount_minor, x.accrual_points,
-              x.points_discount_minor, x.sku] for x in calc.lines]
-    stored_payments = [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
-                       for p in payments]
-    inserted = await conn.fetchval(
-        q.INSERT_RECEIPT, receipt_id, calc.store_code, calc.terminal_id, receipt_number,
-        member_id, calc.card_number, calc.currency, calc.subtotal_minor,
-        calc.discount_total_minor, calc.total_minor, request_id, tx_id, json.dumps(lines),
-        json.dumps(stored_payments), calc.points_to_accrue, calc.points_redeemed, principal,
-    )
-    if inserted is None:
-        answer = await conn.fetchval(q.FIRST_CONFIRM_ANSWER, calc.store_code, calc.terminal_id,
-                                     receipt_number)
-        if answer is None:
-            raise DomainError(ErrorKind.ALREADY_EXISTS, "RECEIPT_NUMBER_TAKEN",
-                              "this receipt number is already used by another receipt")
-        return Confirmed(None, first_answer=bytes(answer))
+    claim = booking.claim
+    try:
+        first = await conn.fetchval(q.BOOK_RECEIPT, claim.principal_id, claim.request_id,
+                                    *receipt_row(calc, receipt_id, receipt_number, payments,
+                                                 booking, tx_id))
+    except asyncpg.PostgresError as error:  # nothing written: the transaction rolls back
+        raise refusal(error, claim.principal_id) from None
+    if first is not None:
+        return Confirmed(None, first_answer=bytes(first))
+    if member_id is not None:
+        await expire_due_lots(conn, member_id, now)
     balance = 0
     if member_id is not None:
         if calc.points_redeemed:
-            balance = await spend_points(conn, member_id, calc.points_redeemed, tx_id)
+            balance = await spend_points(conn, member_id, calc.points_redeemed, tx_id, now)
         lots = calculation_lots(calc)
         if lots:
             balance = await accrue(conn, member_id, tx_id, lots, now, receipt_id)
         elif not calc.points_redeemed:
-            balance = await points_balance(conn, member_id)
+            balance = await points_balance(conn, member_id, now)
     for payment in payments:
         if payment.method == "cash_account" and member_id is not None:
             await pay_from_cash(conn, member_id, payment.amount_minor, tx_id)
@@ -238,6 +291,7 @@ async def refund_receipt(
     reversed_, returned = state.get("reversed", {}), state.get("returned", {})
     if member_id is not None and (plan.accrual_points or plan.points_returned):
         await lock_points_accounts(conn, member_id)
+        await expire_due_lots(conn, member_id, now)
         if plan.accrual_points:
             await _reverse_accrual(conn, row, member_id, plan.accrual_points, reversed_, tx_id,
                                    result)

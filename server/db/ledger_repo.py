@@ -62,12 +62,20 @@ async def consume_lots(conn: asyncpg.Connection, member_id: uuid.UUID, points: i
         raise RuntimeError(f"lots of member {member_id} hold {taken} of {points} points")
 
 
+async def expire_due_lots(conn: asyncpg.Connection, member_id: uuid.UUID,
+                          now: dt.datetime) -> None:
+    """Expire the member's lots whose time has passed (locking the points account if any):
+    before every spend, so an expired lot is never spent whether or not the job ran."""
+    await conn.execute(q.EXPIRE_LOTS, member_id, now)
+
+
 async def spend_points(conn: asyncpg.Connection, member_id: uuid.UUID, points: int,
-                       tx_id: uuid.UUID) -> int:
+                       tx_id: uuid.UUID, now: dt.datetime) -> int:
     """Debit the points account and its lots; INSUFFICIENT_POINTS if short."""
+    await expire_due_lots(conn, member_id, now)
     balance = await debit(conn, member_id, points, tx_id)
     if balance is None:
-        raise insufficient("points", await points_balance(conn, member_id))
+        raise insufficient("points", await points_balance(conn, member_id, now))
     await consume_lots(conn, member_id, points, tx_id)
     return int(balance)
 
@@ -86,10 +94,12 @@ async def accrue(conn: asyncpg.Connection, member_id: uuid.UUID, tx_id: uuid.UUI
     return int(balance)
 
 
-async def points_balance(conn: asyncpg.Connection, member_id: uuid.UUID) -> int:
-    return int(await conn.fetchval(
-        "SELECT coalesce(max(balance), 0) FROM ledger_accounts "
-        "WHERE member_id = $1 AND kind = 'points'", member_id))
+async def points_balance(conn: asyncpg.Connection, member_id: uuid.UUID,
+                         now: dt.datetime | None = None) -> int:
+    """The points the member may spend at `now` (default: this moment): lots past
+    their expiry time are not counted, whether or not the expiry job has run."""
+    return int(await conn.fetchval(q.SPENDABLE_POINTS, member_id,
+                                   now or dt.datetime.now(dt.UTC)))
 
 
 async def lock_points_accounts(conn: asyncpg.Connection, member_id: uuid.UUID) -> None:

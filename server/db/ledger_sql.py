@@ -10,13 +10,17 @@ Lock order (no deadlocks): a member's points account, then points_pending, then 
 are only changed while their member's points account row is locked.
 """
 
+# Idempotency records are per caller: $1 principal (API key id), $2 request id.
 CLAIM = """
-INSERT INTO idempotency_records (request_id, method, request_hash) VALUES ($1, $2, $3)
-ON CONFLICT (request_id) DO NOTHING RETURNING request_id"""
+INSERT INTO idempotency_records (principal_id, request_id, method, request_hash)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (principal_id, request_id) DO NOTHING RETURNING request_id"""
 
-PRIOR = "SELECT method, request_hash, response FROM idempotency_records WHERE request_id = $1"
+PRIOR = """
+SELECT method, request_hash, response FROM idempotency_records
+WHERE principal_id = $1 AND request_id = $2"""
 
-STORE = "UPDATE idempotency_records SET response = $2 WHERE request_id = $1"
+STORE = "UPDATE idempotency_records SET response = $3 WHERE principal_id = $1 AND request_id = $2"
 
 NEW_TX = """
 INSERT INTO ledger_transactions (id, kind, receipt_id, reason, principal)
@@ -76,25 +80,26 @@ l AS (
 m AS (INSERT INTO lot_movements (tx_id, lot_id, points) SELECT $4, id, points_initial FROM l)
 SELECT balance FROM a"""
 
-# $1 receipt id ... see ledger_receipts.insert_receipt for the parameter list.
-INSERT_RECEIPT = """
-WITH r AS (
-  INSERT INTO receipts (id, store_code, terminal_id, receipt_number, member_id, card_number,
-                        state, currency, subtotal_minor, discount_total_minor, total_minor)
-  VALUES ($1, $2, $3, $4, $5, $6, 'confirmed', $7, $8, $9, $10)
-  ON CONFLICT ON CONSTRAINT uq_receipt_number DO NOTHING RETURNING id),
-d AS (
-  INSERT INTO receipt_details (receipt_id, request_id, tx_id, lines, payments, points_accrued,
-                               points_redeemed)
-  SELECT id, $11, $12, $13::jsonb, $14::jsonb, $15, $16 FROM r)
-INSERT INTO ledger_transactions (id, kind, receipt_id, principal)
-SELECT $12, 'receipt', id, $17 FROM r RETURNING receipt_id"""
+# Expire member $1's lots that are due (migration 0009): before every spend, so an expired lot
+# is never spent whether or not the expiry job has run. Locks the points account when needed.
+EXPIRE_LOTS = "SELECT kopilka_expire_lots($1, $2)"
 
-FIRST_CONFIRM_ANSWER = """
-SELECT i.response FROM receipts r
-JOIN receipt_details d ON d.receipt_id = r.id
-JOIN idempotency_records i ON i.request_id = d.request_id
-WHERE r.store_code = $1 AND r.terminal_id = $2 AND r.receipt_number = $3"""
+# The points a member may spend now: the balance less active lots past their expiry time that
+# the job has not expired yet. $1 member, $2 now.
+SPENDABLE_POINTS = """
+SELECT coalesce(max(a.balance), 0) - coalesce((
+  SELECT sum(l.points_left) FROM point_lots l
+  WHERE l.member_id = $1 AND l.state = 'active' AND l.expiry_at <= $2), 0)::bigint
+FROM ledger_accounts a WHERE a.member_id = $1 AND a.kind = 'points'"""
+
+# Book a receipt (migration 0009's kopilka_book_receipt): NULL when booked, the first answer
+# when the number holds the same content from the same caller; KL003 / KL004 when refused.
+# $1 principal, $2 request id, $3 receipt id, $4 store, $5 terminal, $6 number, $7 member,
+# $8 card, $9 currency, $10 subtotal, $11 discount, $12 total, $13 tx id, $14 lines json,
+# $15 payments json, $16 points accrued, $17 points redeemed, $18 principal label,
+# $19 content hash, $20 calculation id
+BOOK_RECEIPT = ("SELECT kopilka_book_receipt(" + ", ".join(f"${n}" for n in range(1, 21))
+                + ")")
 
 CARD_FOR_SPENDING = """
 SELECT c.member_id, c.state, t.requires_verification FROM cards c
@@ -111,17 +116,19 @@ ON CONFLICT DO NOTHING
 """
 
 
-# --- hot paths as one call each (server/db/ledger_fast.py, migration 0007) ----------------
+# --- hot paths as one call each (server/db/ledger_fast.py, migrations 0007 and 0009) -------
 # Sent in autocommit: the function body is the transaction. Both return the answer bytes.
-# $1 request id, $2 method, $3 request hash, $4 card, $5 points, $6 tx id, $7 reason,
-# $8 principal, $9 verified (bool), $10 answer head, $11 balance field number, $12 answer tail
-REDEEM_POINTS = ("SELECT kopilka_redeem_points($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                 "$12)")
+# $1 principal, $2 request id, $3 method, $4 request hash, $5 card, $6 points, $7 tx id,
+# $8 reason, $9 principal label, $10 verified (bool), $11 answer head, $12 balance field number,
+# $13 answer tail
+REDEEM_POINTS = ("SELECT kopilka_redeem_points(" + ", ".join(f"${n}" for n in range(1, 14))
+                 + ")")
 
-# $1..$3 the claim, $4 receipt id, $5 store, $6 terminal, $7 number, $8 member (or NULL), $9 card,
-# $10 currency, $11 subtotal, $12 discount, $13 total, $14 tx id, $15 lines json, $16 payments
-# json, $17 points accrued, $18 points redeemed, $19 principal, $20 active points, $21 pending
-# points, $22 now, lots as arrays $23 rule ids, $24 points, $25 activation, $26 expiry,
-# $27 applied promotions, $28 receipt time, $29 answer head, $30 balance field, $31 answer tail
-CONFIRM_RECEIPT = ("SELECT kopilka_confirm_receipt(" + ", ".join(f"${n}" for n in range(1, 32))
+# $1..$4 the claim, $5 receipt id, $6 store, $7 terminal, $8 number, $9 member (or NULL),
+# $10 card, $11 currency, $12 subtotal, $13 discount, $14 total, $15 tx id, $16 lines json,
+# $17 payments json, $18 points accrued, $19 points redeemed, $20 principal label,
+# $21 content hash, $22 calculation id, $23 active points, $24 pending points, $25 now, lots as
+# arrays $26 rule ids, $27 points, $28 activation, $29 expiry, $30 applied promotions,
+# $31 receipt time, $32 answer head, $33 balance field, $34 answer tail
+CONFIRM_RECEIPT = ("SELECT kopilka_confirm_receipt(" + ", ".join(f"${n}" for n in range(1, 35))
                    + ")")

@@ -224,9 +224,13 @@ class ApiKey(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first answer to each mutating request id, so a retry gets the same answer."""
+    """The first answer to each caller's mutating request id, so a retry gets the same answer.
+
+    Keyed per principal (the caller's API key id): another key's request id is its own.
+    """
 
     __tablename__ = "idempotency_records"
+    principal_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     method: Mapped[str] = mapped_column(String(128), nullable=False)
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)

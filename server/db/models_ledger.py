@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -130,6 +131,12 @@ class ReceiptDetail(Base):
     points_redeemed: Mapped[int] = mapped_column(BigInteger, nullable=False)
     refunded: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False,
                                                      server_default=text("'{}'::jsonb"))
+    # who booked it, a digest of what was asked (a retry under a new request id must match)
+    # and the calculation it came from (booked at most once)
+    principal_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    content_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    calculation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True,
+                                                             unique=True)
 
 
 class AccrualRuleSetRow(Base):

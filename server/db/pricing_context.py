@@ -21,13 +21,17 @@ from server.pricing.model import MemberContext, PurchaseAggregate
 # Receipts that still count as purchases (cancelled and fully refunded ones do not).
 _COUNTED = "r.member_id = c.member_id AND r.state NOT IN ('cancelled', 'refunded')"
 
-# $1 card number, $2 time zone, $3 tracked promotion ids, $4 history start
+# $1 card number, $2 time zone, $3 tracked promotion ids, $4 history start, $5 now (lots past
+# their expiry time are not spendable, whether or not the expiry job has run)
 _QUERY = f"""
 SELECT c.state, c.card_type, c.member_id, ct.accrual_bps, ct.requires_verification,
   m.birth_date,
   (SELECT count(*) FROM receipts r WHERE {_COUNTED}) AS receipt_count,
   (SELECT coalesce(sum(r.total_minor), 0) FROM receipts r WHERE {_COUNTED}) AS lifetime_amount,
-  (SELECT a.balance FROM ledger_accounts a
+  (SELECT a.balance - coalesce((SELECT sum(l.points_left) FROM point_lots l
+                                 WHERE l.member_id = c.member_id AND l.state = 'active'
+                                   AND l.expiry_at <= $5), 0)
+     FROM ledger_accounts a
     WHERE a.member_id = c.member_id AND a.kind = 'points') AS points_balance,
   (SELECT coalesce(json_agg(json_build_array(d.day, d.store_code, d.amount)), '[]')
      FROM (SELECT (r.confirmed_at AT TIME ZONE $2::text)::date AS day, r.store_code,
@@ -94,7 +98,7 @@ async def load_card_context(
     """None when no such card exists. History goes back `history_days` local days."""
     since = now - dt.timedelta(days=history_days + 1) if history_days else now
     row = await (await pool.get()).fetchrow(
-        _QUERY, card_number, time_zone, sorted(promotions), since)
+        _QUERY, card_number, time_zone, sorted(promotions), since, now)
     if row is None:
         return None
     first_uses = _json(row["first_uses"])

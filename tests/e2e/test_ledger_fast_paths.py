@@ -78,7 +78,8 @@ async def test_one_request_sent_20_times_at_once_runs_once(app, admin, make_key,
     await setup_world(admin)
     member = await new_member(admin, 1)
     await give_points(admin, member, 100)
-    clients = [client_for(await make_key("cashier")) for _ in range(4)]
+    secret = await make_key("cashier")  # one caller over four connections
+    clients = [client_for(secret) for _ in range(4)]
     redeem = bonus_pb2.RedeemBonusRequest(request_id=str(uuid.uuid4()), card_number=member.card,
                                           points=30)
     receipt = confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "F-9", total=1000)
@@ -231,11 +232,17 @@ async def test_known_receipt_number_answers_first_or_is_refused_writing_nothing(
         app, admin, database_url):
     await setup_world(admin)
     member = await new_member(admin, 1)
-    first = await admin.receipts.ConfirmReceipt(
-        confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "N-1", total=1000))
+    request = confirm(calculation(app, member, [line(1, 1000, accrual=50)]), "N-1", total=1000)
+    first = await admin.receipts.ConfirmReceipt(request)
     assert first.points_balance == 50
+    request.request_id = str(uuid.uuid4())  # the same sale again under a new request id
+    assert await admin.receipts.ConfirmReceipt(request) == first  # its first answer
     other = confirm(calculation(app, member, [line(1, 700, accrual=30)]), "N-1", total=700)
-    assert await admin.receipts.ConfirmReceipt(other) == first  # its first answer
+    with rpc_error() as failure:  # another sale under the taken number: refused
+        await admin.receipts.ConfirmReceipt(other)
+    assert failure.reason == "RECEIPT_NUMBER_TAKEN"
+    assert failure.fields == ["receipt_number"]
+    assert first.receipt_id not in failure.message and not failure.metadata
     conn = await asyncpg.connect(database_url)
     try:  # a receipt with no confirmation answer (not written by ConfirmReceipt) holds N-2
         await conn.execute(

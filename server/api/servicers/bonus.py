@@ -18,6 +18,7 @@ from server.db.ledger_idempotency import claim_of
 from server.db.ledger_repo import (
     accrue,
     card_holder,
+    expire_due_lots,
     lock_points_accounts,
     new_tx,
     points_balance,
@@ -63,7 +64,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         if verified:
             check_verification_token(self.deps.signer, request.verification_token,
                                      request.card_number, now)
-        claim = claim_of(SERVICE + "RedeemBonus", request)
+        claim = claim_of(SERVICE + "RedeemBonus", request, caller().key_id)
         tx_id = uuid.uuid4()
         return await redeem_points(
             self.deps.extras[LEDGER_POOL], claim, request.card_number, request.points, verified,
@@ -74,7 +75,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         async with self.deps.db.transaction() as session:
             conn = await raw_connection(session)
             balance = await balance_of(conn, await member_of_card(conn, request.card_number,
-                                                                  "card_number"))
+                                                                  "card_number"), _now())
         return B.GetBalanceResponse(
             points_available=balance.available, points_pending=balance.pending,
             cash_balance_minor=balance.cash,
@@ -93,11 +94,12 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             member_id = await member_of_card(conn, request.card_number, "card_number")
             tx_id = await new_tx(conn, "adjust", reason=reason, principal=principal)
             now = _now()
+            await expire_due_lots(conn, member_id, now)  # the balance answered excludes them
             if request.points > 0:
                 balance = await accrue(conn, member_id, tx_id,
                                        [manual_lot(request.points, now)], now)
             else:
-                balance = await spend_points(conn, member_id, -request.points, tx_id)
+                balance = await spend_points(conn, member_id, -request.points, tx_id, now)
             return B.AdjustPointsResponse(transaction_id=str(tx_id), points_balance=balance)
 
         return await run_once(self.deps.db, SERVICE + "AdjustPoints", request,
@@ -183,7 +185,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
                                       now)
                 cash = (await cash_balance(conn, member_id))[0]
             else:
-                points = await spend_points(conn, member_id, result.debited, tx_id)
+                points = await spend_points(conn, member_id, result.debited, tx_id, now)
                 cash = await credit_cash(conn, member_id, result.credited, tx_id)
             return B.ConvertFundsResponse(
                 transaction_id=str(tx_id), debited=result.debited, credited=result.credited,

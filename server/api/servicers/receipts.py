@@ -16,11 +16,13 @@ from server.db.ledger_fast import confirm_plain_receipt
 from server.db.ledger_idempotency import claim as claim_id
 from server.db.ledger_idempotency import (
     claim_of,
+    request_digest,
     run_once_in_session,
     run_once_pooled,
     store_answer,
 )
 from server.db.ledger_receipts import (
+    Booking,
     Confirmed,
     PaymentIn,
     Refunded,
@@ -86,7 +88,8 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         self.deps = deps
 
     async def ConfirmReceipt(self, request, context):  # type: ignore[no-untyped-def]
-        claim = claim_of(SERVICE + "ConfirmReceipt", request)
+        who = caller()
+        claim = claim_of(SERVICE + "ConfirmReceipt", request, who.key_id)
         if not request.calculation_id:
             raise invalid("calculation_id", "required")
         if not request.receipt_number or len(request.receipt_number) > 64:
@@ -96,7 +99,9 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         acting_store(calc.store_code, "calculation_id")  # a till confirms its own receipts
         payments = parse_payments(request, calc)
         spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
-        principal = caller().label
+        # a retry under a new request id must ask the same: the token is not part of that
+        booking = Booking(claim, request_digest(request, "request_id", "verification_token"),
+                          who.label)
         number, answers = request.receipt_number, R.ConfirmReceiptResponse
 
         def answer(done: Confirmed) -> receipts_pb2.ConfirmReceiptResponse:
@@ -115,8 +120,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
                 if needs_token:
                     check_verification_token(self.deps.signer, request.verification_token,
                                              calc.card_number, now)
-            reply = answer(await confirm_receipt(conn, calc, number, payments,
-                                                 claim.request_id, principal, now,
+            reply = answer(await confirm_receipt(conn, calc, number, payments, booking, now,
                                                  pay_certificate))
             await store_answer(conn, claim, reply)
             return reply
@@ -136,7 +140,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             return await run_once_pooled(pool, claim, answers, spending)
         receipt_id = uuid.uuid4()  # the hot path: one call, the balance filled in by it
         return await confirm_plain_receipt(
-            pool, claim, calc, number, payments, principal, now, receipt_id,
+            pool, booking, calc, number, payments, now, receipt_id,
             answers(receipt_id=str(receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
                     points_accrued=calc.points_to_accrue, points_redeemed=calc.points_redeemed,
                     confirm_time=timestamp(now)))

@@ -112,7 +112,8 @@ class ApiInterceptor(ServerInterceptor):
         needed = RPC_PERMISSIONS.get(method)
         verifier = self._verifier
         failures = self._limits.auth_failures
-        lookups = self._limits.lookups if method in LOOKUP_RPCS else None
+        limited = method in LOOKUP_RPCS and self._limits.lookups.per_minute > 0
+        lookups = self._limits.lookups if limited else None
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started.inc()

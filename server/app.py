@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.verification import VerificationServicer
 from server.auth.keys import KeyVerifier
+from server.auth.limits import Limits
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.secrets_repo import signing_secret
@@ -137,8 +139,10 @@ class App:
 GRPC_TUNING = [("grpc.http2.bdp_probe", 0)]
 
 
-def build_app(settings: Settings, database_url: str) -> App:
-    """Wire database, auth, interceptors and servicers for one server process."""
+def build_app(settings: Settings, database_url: str,
+              clock: Callable[[], float] = time.monotonic) -> App:
+    """Wire database, auth, interceptors and servicers for one server process; `clock`
+    (seconds, monotonic) drives the rate limits, so tests can move time."""
     db = Database(database_url, pool_size=settings.db_pool_size)
     deps = ApiDeps(db=db, settings=settings)
 
@@ -149,7 +153,8 @@ def build_app(settings: Settings, database_url: str) -> App:
     verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds)
     options = [("grpc.so_reuseport", 1 if settings.workers > 1 else 0), *GRPC_TUNING]
     server = grpc.aio.server(
-        interceptors=[ApiInterceptor(verifier)],
+        interceptors=[ApiInterceptor(verifier, Limits.per_minute(
+            settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock))],
         options=options,
     )
     names = []

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long a verified API key is trusted without the DB."
     )
     shutdown_grace_seconds: float = 5.0
+    lookup_rate_per_minute: int = Field(
+        default=300, ge=0, description="FindMember, GetMember, ListPurchases, GetBalance and "
+        "GetCertificate calls per API key per minute, per worker; 0 = unlimited.")
+    auth_failures_per_minute: int = Field(
+        default=30, ge=0, description="Calls without a valid API key per peer address per "
+        "minute, per worker, before the address is refused for a while; 0 = unlimited.")
 
     # --- plugins and outbox (issue 6) ---------------------------------------------------
     smpp_host: str = Field(default="", description="SMSC host; empty disables the SMS channel.")

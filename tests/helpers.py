@@ -19,6 +19,7 @@ class RpcFailure:
     fields: list[str] = field(default_factory=list)
     message: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    retry_delay: int | None = None  # google.rpc.RetryInfo.retry_delay, whole seconds
 
 
 @contextlib.contextmanager
@@ -43,5 +44,9 @@ def rpc_error() -> Iterator[RpcFailure]:
                         bad = error_details_pb2.BadRequest()
                         detail.Unpack(bad)
                         failure.fields = [v.field for v in bad.field_violations]
+                    elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                        retry = error_details_pb2.RetryInfo()
+                        detail.Unpack(retry)
+                        failure.retry_delay = retry.retry_delay.seconds
     else:
         raise AssertionError("the call was expected to fail but succeeded")

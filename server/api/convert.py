@@ -11,6 +11,7 @@ from kopilka.v1 import common_pb2, members_pb2
 from server.errors import Violations, invalid
 from server.members.cards import CardState
 from server.members.model import CardInfo, MemberInfo, Profile, RegistrationChannel
+from server.members.views import MemberView, shown
 
 GENDERS = {0: "", 1: "female", 2: "male"}
 MARITAL = {0: "", 1: "single", 2: "married"}
@@ -99,7 +100,9 @@ def card_to_pb(card: CardInfo) -> members_pb2.Card:
     )
 
 
-def member_to_pb(member: MemberInfo) -> members_pb2.Member:
+def member_to_pb(member: MemberInfo, view: MemberView) -> members_pb2.Member:
+    """A member as a caller with `view` may see it; no member leaves without a view."""
+    member = shown(member, view)
     return members_pb2.Member(
         member_id=str(member.id), profile=profile_to_pb(member.profile),
         registration_channel=CHANNEL_TO_PB[member.channel],

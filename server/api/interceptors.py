@@ -5,6 +5,9 @@ stacked interceptors each rebuilt a handler per call (~0.4 ms of CPU per RPC). T
 builds the wrapped handler once per method and caches it; the per-call work is only the
 key check, the permission check and the metric updates. Health and reflection pass
 through unauthenticated.
+
+Rate limits (server/auth/limits.py) sit here too: lookups per key only on LOOKUP_RPCS, and
+failed authentications per peer address, counted only when authentication fails.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from grpc.aio import ServerInterceptor
 from server.api import metrics
 from server.api.status import GRPC_CODES, to_status
 from server.auth.keys import KeyVerifier
+from server.auth.limits import LOOKUP_RPCS, Limits, auth_failures_limited, lookups_limited
 from server.auth.permissions import PUBLIC_SERVICE_PREFIXES, RPC_PERMISSIONS, Permission
 from server.auth.principal import Principal, current_principal
 from server.errors import DomainError, ErrorKind
@@ -62,11 +66,20 @@ async def authenticate(
     return principal
 
 
+def peer_address(peer: str) -> str:
+    """'ipv4:10.0.0.7:51234' -> 'ipv4:10.0.0.7' (the port changes per connection)."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return f"{kind}:{rest.rpartition(':')[0]}"
+    return peer
+
+
 class ApiInterceptor(ServerInterceptor):
     """Wraps every unary-unary API method once; see the module docstring."""
 
-    def __init__(self, verifier: KeyVerifier) -> None:
+    def __init__(self, verifier: KeyVerifier, limits: Limits | None = None) -> None:
         self._verifier = verifier
+        self._limits = limits or Limits.per_minute(0, 0)
         self._handlers: dict[str, grpc.RpcMethodHandler | None] = {}
 
     async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
@@ -98,14 +111,30 @@ class ApiInterceptor(ServerInterceptor):
         handled: dict[grpc.StatusCode, Any] = {}  # label children, made on first use
         needed = RPC_PERMISSIONS.get(method)
         verifier = self._verifier
+        failures = self._limits.auth_failures
+        limited = method in LOOKUP_RPCS and self._limits.lookups.per_minute > 0
+        lookups = self._limits.lookups if limited else None
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started.inc()
             began = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                principal = await authenticate(
-                    verifier, context.invocation_metadata(), needed)
+                if failures.busy:  # some address failed lately: is it this one?
+                    delay = failures.wait(peer_address(context.peer()))
+                    if delay:
+                        raise auth_failures_limited(failures.per_minute, delay)
+                try:
+                    principal = await authenticate(
+                        verifier, context.invocation_metadata(), needed)
+                except DomainError as error:
+                    if error.kind is ErrorKind.UNAUTHENTICATED:
+                        failures.take(peer_address(context.peer()))
+                    raise
+                if lookups is not None:
+                    delay = lookups.take(principal.key_id)
+                    if delay:
+                        raise lookups_limited(lookups.per_minute, delay)
                 token = current_principal.set(principal)
                 try:
                     return await inner(request, context)

@@ -1,9 +1,13 @@
-"""DomainError -> google.rpc.Status with ErrorInfo and BadRequest, the one error shape."""
+"""DomainError -> google.rpc.Status with ErrorInfo and BadRequest, the one error shape.
+
+A refusal whose metadata says `retry_after_seconds` also carries google.rpc.RetryInfo, so
+clients can back off with the standard detail instead of parsing metadata.
+"""
 
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -33,6 +37,10 @@ def to_status(error: DomainError) -> grpc.Status:
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
             for v in error.violations
         ])))
+    retry_after = error.metadata.get("retry_after_seconds")
+    if retry_after is not None:
+        details.append(_pack(error_details_pb2.RetryInfo(
+            retry_delay=duration_pb2.Duration(seconds=int(retry_after)))))
     status = status_pb2.Status(
         code=getattr(code_pb2, code.name), message=error.message, details=details
     )

@@ -21,6 +21,9 @@ class Permission(StrEnum):
     BONUS_ADJUST = "bonus.adjust"
     VERIFICATION_USE = "verification.use"
     MEMBERS_READ = "members.read"
+    # The whole profile (last name, birth date, address, e-mail...); without it a member is
+    # shown in the sale view of server/members/views.py.
+    MEMBERS_READ_PERSONAL = "members.read_personal"
     MEMBERS_REGISTER = "members.register"
     MEMBERS_WRITE = "members.write"
     CARDS_MANAGE = "cards.manage"
@@ -46,14 +49,17 @@ _POS = frozenset({
 ROLES: dict[str, frozenset[Permission]] = {
     # A till in a store: sells, looks up, registers at the counter.
     "cashier": _POS,
-    # The online store's backend: the same operations as a till, from the web.
+    # The online store's backend: the same operations as a till, from the web, and the
+    # same sale view of members (why: server/members/views.py).
     "store_backend": _POS,
     # Contact center and marketing: manage members, cards, points, certificates.
     "operator": _POS | {
-        P.BONUS_ADJUST, P.MEMBERS_WRITE, P.CARDS_MANAGE, P.CERTIFICATES_MANAGE, P.CONFIG_READ,
-        P.MAILINGS_READ,
+        P.MEMBERS_READ_PERSONAL, P.BONUS_ADJUST, P.MEMBERS_WRITE, P.CARDS_MANAGE,
+        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ,
     },
-    # External systems (1C, questionnaire service): catalog and registrations.
+    # External systems (1C, questionnaire service): catalog and registrations. They send
+    # personal data in but never need it back (finding whether a member exists needs only the
+    # sale view), so no MEMBERS_READ_PERSONAL.
     "integrator": frozenset({
         P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
     }),

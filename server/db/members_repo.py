@@ -125,12 +125,15 @@ class SqlMemberRepository:
         ))
 
     async def purchases(
-        self, member_id: uuid.UUID, before: tuple[dt.datetime, uuid.UUID] | None, limit: int
+        self, member_id: uuid.UUID, before: tuple[dt.datetime, uuid.UUID] | None, limit: int,
+        stores: frozenset[str] | None = None,
     ) -> list[PurchaseInfo]:
         query = (
             select(Receipt).where(Receipt.member_id == member_id)
             .order_by(Receipt.confirmed_at.desc(), Receipt.id.desc()).limit(limit)
         )
+        if stores is not None:
+            query = query.where(Receipt.store_code.in_(sorted(stores)))
         if before is not None:
             query = query.where(tuple_(Receipt.confirmed_at, Receipt.id) < tuple_(*before))
         rows = (await self.session.scalars(query)).all()

@@ -53,5 +53,6 @@ class MemberRepository(Protocol):
     ) -> None: ...
 
     async def purchases(
-        self, member_id: uuid.UUID, before: tuple[dt.datetime, uuid.UUID] | None, limit: int
+        self, member_id: uuid.UUID, before: tuple[dt.datetime, uuid.UUID] | None, limit: int,
+        stores: frozenset[str] | None = None,
     ) -> list[PurchaseInfo]: ...

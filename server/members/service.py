@@ -251,7 +251,9 @@ async def list_purchases(
     member_id: uuid.UUID,
     before: tuple[dt.datetime, uuid.UUID] | None,
     limit: int,
+    stores: frozenset[str] | None = None,
 ) -> list[PurchaseInfo]:
-    """One page of the member's confirmed receipts, newest first (keyset paging)."""
+    """One page of the member's confirmed receipts, newest first (keyset paging); only
+    receipts of `stores` when given (server.auth.scope.visible_stores decides them)."""
     await get_member(repo, member_id)
-    return await repo.purchases(member_id, before, limit)
+    return await repo.purchases(member_id, before, limit, stores)

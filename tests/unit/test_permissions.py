@@ -50,3 +50,17 @@ def test_cashier_sells_but_does_not_administer() -> None:
     assert Permission.CONFIG_WRITE not in cashier and Permission.BONUS_ADJUST not in cashier
     assert Permission.API_KEYS_MANAGE not in ROLES["operator"]
     assert ROLES["admin"] == frozenset(Permission)
+
+
+def test_only_back_office_roles_read_whole_profiles() -> None:
+    personal = Permission.MEMBERS_READ_PERSONAL
+    assert {role for role, granted in ROLES.items() if personal in granted} == {"operator",
+                                                                                "admin"}
+
+
+def test_rate_limited_lookups_are_real_reads_and_never_the_sale_path() -> None:
+    from server.auth.limits import LOOKUP_RPCS
+
+    assert set(RPC_PERMISSIONS) >= LOOKUP_RPCS
+    assert not {name for name in LOOKUP_RPCS if name.endswith(("CalculateReceipt",
+                                                               "ConfirmReceipt"))}

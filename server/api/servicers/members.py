@@ -16,11 +16,21 @@ from server.api.convert import (
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
+from server.auth.scope import visible_stores
 from server.db.members_repo import SqlMemberRepository
 from server.errors import invalid
 from server.members import service
+from server.members.model import MemberInfo
+from server.members.views import view_for
 
 SERVICE = "/kopilka.v1.MemberService/"
+
+
+def member_answer(member: MemberInfo) -> members_pb2.Member:
+    """The one way a member leaves this service: in the caller's view (a till sees the
+    sale view; see server/members/views.py). RegisterMember and UpdateMemberProfile store
+    this answer for retries, so a till's stored answer holds no more than the till saw."""
+    return member_to_pb(member, view_for(caller().permissions))
 
 
 class MemberServicer(members_pb2_grpc.MemberServiceServicer):
@@ -40,7 +50,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 issue_card_type=request.issue_card_type or None, region=self.region,
                 principal=caller().label,
             )
-            return members_pb2.RegisterMemberResponse(member=member_to_pb(member))
+            return members_pb2.RegisterMemberResponse(member=member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "RegisterMember", request,
                               members_pb2.RegisterMemberResponse, work)
@@ -49,7 +59,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         member_id = parse_uuid(request.member_id, "member_id")
         async with self.deps.db.transaction() as session:
             member = await service.get_member(SqlMemberRepository(session), member_id)
-        return members_pb2.GetMemberResponse(member=member_to_pb(member))
+        return members_pb2.GetMemberResponse(member=member_answer(member))
 
     async def FindMember(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:
@@ -57,7 +67,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 SqlMemberRepository(session), card_number=request.card_number,
                 phone=request.phone, email=request.email, region=self.region,
             )
-        return members_pb2.FindMemberResponse(member=member_to_pb(member))
+        return members_pb2.FindMemberResponse(member=member_answer(member))
 
     async def UpdateMemberProfile(self, request, context):  # type: ignore[no-untyped-def]
         member_id = parse_uuid(request.member_id, "member_id")
@@ -68,7 +78,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 SqlMemberRepository(session), member_id, raw, request.update_fields,
                 source=request.source, region=self.region, principal=caller().label,
             )
-            return members_pb2.UpdateMemberProfileResponse(member=member_to_pb(member))
+            return members_pb2.UpdateMemberProfileResponse(member=member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "UpdateMemberProfile", request,
                               members_pb2.UpdateMemberProfileResponse, work)
@@ -126,7 +136,8 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         before = decode_token(request.page.page_token)
         async with self.deps.db.transaction() as session:
             rows = await service.list_purchases(
-                SqlMemberRepository(session), member_id, before, limit + 1
+                SqlMemberRepository(session), member_id, before, limit + 1,
+                stores=visible_stores(caller()),
             )
         more = len(rows) > limit
         rows = rows[:limit]

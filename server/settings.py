@@ -30,13 +30,6 @@ class Settings(BaseSettings):
     tls_client_ca_file: Path | None = Field(
         default=None, description="PEM CA(s): when set, every client must present a certificate "
         "signed by one of them (mTLS, for terminals).")
-
-    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        """KOPILKA_TLS_CERT_FILE= (empty) means no TLS, not the current directory."""
-        return None if value == "" else value
-
     metrics_listen: str = Field(
         default="127.0.0.1:9464", description="host:port of the Prometheus /metrics endpoint."
     )
@@ -93,6 +86,12 @@ class Settings(BaseSettings):
     pricing_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
     )
+
+    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """KOPILKA_TLS_CERT_FILE= (empty) means no TLS, not the current directory."""
+        return None if value == "" else value
 
 
 def split_host_port(listen: str) -> tuple[str, int]:

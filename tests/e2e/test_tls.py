@@ -10,6 +10,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,7 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kopilka import KopilkaClient, tls_credentials
-from kopilka.v1 import admin_pb2
+from kopilka.v1 import admin_pb2, admin_pb2_grpc
+
+from tests.e2e.test_cli_serve import wait_serving
+from tests.ports import idle_port
 
 BIN = Path(sys.executable).parent
 
@@ -224,3 +228,36 @@ def test_bad_tls_files_stop_serve_with_a_clear_message(
     assert done.stderr.startswith("kopilka: bad TLS configuration: "), done.stderr
     assert named.format(**paths) in done.stderr and "Traceback" not in done.stderr
     assert "preparing database" not in done.stderr  # it said so before starting anything
+
+
+def test_serve_with_two_workers_speaks_mtls_on_the_shared_port(tmp_path: Path, pki: Pki) -> None:
+    """`kopilka serve --workers 2` from KOPILKA_TLS_* variables: each worker serves mTLS."""
+    port, metrics_port = idle_port(), idle_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("KOPILKA_TLS") and k != "KOPILKA_DATABASE_URL"}
+    env.update(KOPILKA_DATA_DIR=str(tmp_path / "data"), KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
+               KOPILKA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+               KOPILKA_TLS_CERT_FILE=str(pki.server.cert), KOPILKA_TLS_KEY_FILE=str(pki.server.key),
+               KOPILKA_TLS_CLIENT_CA_FILE=str(pki.ca.file))
+    process = subprocess.Popen([str(BIN / "kopilka"), "serve", "--demo-data", "--workers", "2"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    target = f"127.0.0.1:{port}"
+    till = tls_credentials(pki.ca.file, pki.terminal.cert, pki.terminal.key)
+    try:
+        wait_serving(target, process, credentials=till)
+        for _ in range(6):  # new connections spread over both workers' sockets
+            with grpc.secure_channel(target, till) as channel:
+                reply = admin_pb2_grpc.AdminServiceStub(channel).Echo(
+                    admin_pb2.EchoRequest(payload=b"ping"), timeout=10,
+                    metadata=(("authorization", "Bearer kpk_demo_cashier"),))
+                assert reply.principal == "terminal:demo till 1"
+        with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as caught:
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert f"gRPC on {target} (TLS, client certificates required)" in process.communicate()[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

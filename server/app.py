@@ -32,6 +32,7 @@ from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.verification import VerificationServicer
+from server.api.tls import describe, server_credentials
 from server.auth.keys import KeyVerifier
 from server.auth.limits import Limits
 from server.db.api_keys_repo import principal_by_secret_hash
@@ -111,10 +112,15 @@ class App:
         self.on_stop.append(stop)
 
     async def start(self) -> int:
+        credentials = server_credentials(self.settings)  # bad TLS files: fail before anything
         async with self.db.transaction() as session:
             self.deps._signer = Signer(await signing_secret(session))
         host, port = split_host_port(self.settings.grpc_listen)
-        self.grpc_port = self.server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        self.grpc_port = (
+            self.server.add_insecure_port(address) if credentials is None
+            else self.server.add_secure_port(address, credentials)
+        )
         if self.grpc_port == 0:
             raise RuntimeError(f"cannot listen on {self.settings.grpc_listen}")
         await self.server.start()
@@ -122,7 +128,8 @@ class App:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         for hook in self.on_start:
             await hook(self)
-        log.info("serving gRPC", extra={"port": self.grpc_port})
+        log.info("serving gRPC", extra={"port": self.grpc_port,
+                                        "transport": describe(self.settings)})
         return self.grpc_port
 
     async def stop(self, grace: float | None = None) -> None:

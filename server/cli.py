@@ -48,6 +48,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.workers > 1:
         # Must precede the first prometheus_client import, in this process and the workers.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kopilka-metrics-")
+    from server.api.tls import TlsConfigError, describe, server_credentials
+
+    try:
+        server_credentials(settings)  # the workers load them again; say what is wrong once
+    except TlsConfigError as exc:
+        _say(f"kopilka: bad TLS configuration: {exc}")
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     where = (
         "KOPILKA_DATABASE_URL" if settings.database_url
@@ -64,7 +71,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     metrics_port = start_metrics_server(settings, multiprocess=settings.workers > 1)
     http = f", 1C exchange on http://{settings.http_listen}" if settings.http_listen else ""
-    _say(f"kopilka: gRPC on {settings.grpc_listen}, metrics on "
+    _say(f"kopilka: gRPC on {settings.grpc_listen} ({describe(settings)}), metrics on "
          f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics{http}; "
          "Ctrl-C stops")
     if settings.workers == 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,14 @@ class Settings(BaseSettings):
         default=Path(".kopilka"), description="Where the embedded PostgreSQL keeps its files."
     )
     grpc_listen: str = Field(default="127.0.0.1:50051", description="host:port of the gRPC API.")
+    # --- TLS on the gRPC port (issue 10); all empty: plaintext, for 127.0.0.1 development --
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate chain of the gRPC port; with tls_key_file "
+        "the port speaks TLS only.")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key of that cert.")
+    tls_client_ca_file: Path | None = Field(
+        default=None, description="PEM CA(s): when set, every client must present a certificate "
+        "signed by one of them (mTLS, for terminals).")
     metrics_listen: str = Field(
         default="127.0.0.1:9464", description="host:port of the Prometheus /metrics endpoint."
     )
@@ -84,6 +92,12 @@ class Settings(BaseSettings):
     pricing_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
     )
+
+    @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """KOPILKA_TLS_CERT_FILE= (empty) means no TLS, not the current directory."""
+        return None if value == "" else value
 
 
 def split_host_port(listen: str) -> tuple[str, int]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import grpc
 
 from kopilka.v1 import (
@@ -20,6 +23,43 @@ def bearer_metadata(api_key: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {api_key}"),)
 
 
+def _read(what: str, path: str | os.PathLike[str]) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+
+
+def tls_credentials(
+    root_ca_file: str | os.PathLike[str] | None = None,
+    client_cert_file: str | os.PathLike[str] | None = None,
+    client_key_file: str | os.PathLike[str] | None = None,
+) -> grpc.ChannelCredentials:
+    """TLS to the server: trust `root_ca_file` (PEM; None: the system's roots), and present
+    `client_cert_file` + `client_key_file` (PEM) where the server requires client certificates.
+    """
+    if (client_cert_file is None) != (client_key_file is None):
+        raise ValueError("a client certificate needs its private key: give both "
+                         "client_cert_file and client_key_file, or neither")
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read("root CA file", root_ca_file) if root_ca_file else None,
+        private_key=_read("client key file", client_key_file) if client_key_file else None,
+        certificate_chain=(
+            _read("client certificate file", client_cert_file) if client_cert_file else None),
+    )
+
+
+def open_channel(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    interceptors: list[grpc.aio.ClientInterceptor] | None = None,
+) -> grpc.aio.Channel:
+    """A secure channel when `credentials` are given, else plaintext (127.0.0.1 development)."""
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, interceptors=interceptors)
+    return grpc.aio.secure_channel(target, credentials, interceptors=interceptors)
+
+
 class _BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):
     """Adds the API key to every call so callers never forget it."""
 
@@ -33,11 +73,29 @@ class _BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 class KopilkaClient:
-    """Async client: `async with KopilkaClient("127.0.0.1:50051", key) as k: await k.members...`."""
+    """Async client: `async with KopilkaClient("127.0.0.1:50051", key) as k: await k.members...`.
 
-    def __init__(self, target: str, api_key: str | None = None) -> None:
+    Plaintext unless TLS is asked for: `tls=True` (the system's root CAs), or `root_ca_file`
+    (the PEM CA that signed the server's certificate); `client_cert_file` + `client_key_file`
+    for a server that requires client certificates (mTLS). `credentials` takes ready-made
+    `grpc.ChannelCredentials` instead.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        api_key: str | None = None,
+        *,
+        tls: bool = False,
+        root_ca_file: str | os.PathLike[str] | None = None,
+        client_cert_file: str | os.PathLike[str] | None = None,
+        client_key_file: str | os.PathLike[str] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        if credentials is None and (tls or root_ca_file or client_cert_file or client_key_file):
+            credentials = tls_credentials(root_ca_file, client_cert_file, client_key_file)
         interceptors = [_BearerAuth(api_key)] if api_key else []
-        self.channel = grpc.aio.insecure_channel(target, interceptors=interceptors)
+        self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.receipts = receipts_pb2_grpc.ReceiptServiceStub(self.channel)
         self.bonus = bonus_pb2_grpc.BonusServiceStub(self.channel)

@@ -21,9 +21,11 @@ from tests.ports import idle_port
 KOPILKA = str(Path(sys.executable).with_name("kopilka"))
 
 
-def wait_serving(target: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def wait_serving(target: str, process: subprocess.Popen, seconds: float = 60,
+                 credentials: grpc.ChannelCredentials | None = None) -> None:
     deadline = time.monotonic() + seconds
-    with grpc.insecure_channel(target) as channel:
+    with (grpc.insecure_channel(target) if credentials is None
+          else grpc.secure_channel(target, credentials)) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if process.poll() is not None:

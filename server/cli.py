@@ -126,6 +126,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
     from server.auth.keys import validate_new_key
     from server.auth.principal import PrincipalKind, hash_secret, new_secret
+    from server.db import scope_repo
     from server.db.api_keys_repo import add_api_key
     from server.db.database import Database
     from server.errors import DomainError
@@ -133,7 +134,7 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
 
     kind = PrincipalKind(args.kind)
     try:
-        validate_new_key(args.name, kind, args.role, args.store, args.terminal)
+        validate_new_key(args.name, kind, args.role, args.store, args.terminal, args.network)
     except DomainError as exc:
         _say(f"kopilka: cannot create key: {exc.message}")
         return 2
@@ -144,15 +145,20 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
         db = Database(url, pool_size=1)
         try:
             async with db.transaction() as session:
+                if args.network and not await scope_repo.network_exists(session, args.network):
+                    return None
                 return await add_api_key(
                     session, name=args.name, kind=kind, roles=args.role,
                     secret_hash=hash_secret(secret), store_code=args.store,
-                    terminal_id=args.terminal,
+                    terminal_id=args.terminal, network_code=args.network,
                 )
         finally:
             await db.dispose()
 
     key_id = _run(create())
+    if key_id is None:
+        _say(f"kopilka: cannot create key: unknown store network {args.network!r}")
+        return 2
     _say(f"kopilka: key {key_id} created for {kind}:{args.name}; the secret is shown once:")
     print(secret)
     return 0
@@ -183,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
                         "integrator, admin")
     create.add_argument("--store", help="store code (terminal and store_backend keys)")
     create.add_argument("--terminal", help="terminal id (terminal keys)")
+    create.add_argument("--network", help="store network code: the key acts for that "
+                        "network's stores (neither --store nor --network: all stores)")
     create.set_defaults(func=cmd_apikey_create)
     for module in _command_modules():
         module.register(sub)

@@ -99,12 +99,14 @@ async def make_key(app) -> Callable[..., Awaitable[str]]:
     from server.db.api_keys_repo import add_api_key
 
     async def make(*roles: str, kind: PrincipalKind = PrincipalKind.OPERATOR,
-                   store_code: str | None = None, terminal_id: str | None = None) -> str:
+                   store_code: str | None = None, terminal_id: str | None = None,
+                   network_code: str | None = None) -> str:
         secret = new_secret()
         async with app.db.transaction() as session:
             await add_api_key(session, name=f"test {'+'.join(roles)}", kind=kind,
                               roles=list(roles), secret_hash=hash_secret(secret),
-                              store_code=store_code, terminal_id=terminal_id)
+                              store_code=store_code, terminal_id=terminal_id,
+                              network_code=network_code)
         return secret
 
     return make

@@ -47,3 +47,19 @@ def acting_store(requested: str, field_path: str = "store_code") -> str:
     if not requested:
         raise invalid(field_path, "required")
     return requested
+
+
+def acting_terminal(requested: str, field_path: str = "terminal_id", *,
+                    may_be_empty: bool = True) -> str:
+    """The terminal a call acts as: a terminal-bound key only as its own terminal.
+
+    Empty means "the key's terminal" (`may_be_empty`); where the terminal comes from a
+    signed calculation rather than the caller, pass `may_be_empty=False` so a calculation
+    made without a terminal cannot be booked by a terminal key.
+    """
+    bound = caller().terminal_id
+    if bound:
+        if requested != bound and (requested or not may_be_empty):
+            raise invalid(field_path, f"this key belongs to terminal {bound!r}")
+        return bound
+    return requested

@@ -40,7 +40,7 @@ class KeyVerifier:
 
 def validate_new_key(
     name: str, kind: PrincipalKind | None, roles: list[str], store_code: str | None,
-    terminal_id: str | None,
+    terminal_id: str | None, network_code: str | None = None,
 ) -> None:
     """Every rule a new key must satisfy, reported together."""
     errors = Violations()
@@ -57,4 +57,6 @@ def validate_new_key(
         errors.add("store_code", f"required for a {kind} key")
     if kind is PrincipalKind.TERMINAL and not terminal_id:
         errors.add("terminal_id", "required for a terminal key")
+    if store_code and network_code:
+        errors.add("network_code", "give a store or a network, not both")
     errors.raise_if_any()

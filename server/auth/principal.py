@@ -25,7 +25,11 @@ class PrincipalKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An API key's holder as seen by the domain: identity, store binding, permissions."""
+    """An API key's holder as seen by the domain: identity, store binding, permissions.
+
+    Scope (see server/auth/scope.py): a store-bound key acts for its store only, a
+    network-bound key for the stores of its network, a key with neither for every store.
+    """
 
     key_id: uuid.UUID
     name: str
@@ -33,6 +37,7 @@ class Principal:
     roles: tuple[str, ...]
     store_code: str | None = None
     terminal_id: str | None = None
+    network_code: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -14,11 +14,12 @@ from server.db.models import ApiKey
 async def add_api_key(
     session: AsyncSession, *, name: str, kind: PrincipalKind, roles: list[str],
     secret_hash: bytes, store_code: str | None = None, terminal_id: str | None = None,
+    network_code: str | None = None,
 ) -> uuid.UUID:
     key_id = uuid.uuid4()
     await session.execute(insert(ApiKey).values(
         id=key_id, name=name, kind=kind.value, roles=roles, secret_hash=secret_hash,
-        store_code=store_code, terminal_id=terminal_id,
+        store_code=store_code, terminal_id=terminal_id, network_code=network_code,
     ))
     return key_id
 
@@ -31,4 +32,4 @@ async def principal_by_secret_hash(session: AsyncSession, secret_hash: bytes) ->
     if row is None:
         return None
     return Principal(row.id, row.name, PrincipalKind(row.kind), tuple(row.roles),
-                     row.store_code, row.terminal_id)
+                     row.store_code, row.terminal_id, row.network_code)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,19 +160,23 @@ async def _live_chain(
 
 async def refund_to_certificate(
     session: AsyncSession, *, number: str, amount_minor: int, receipt_id: uuid.UUID,
-    now: dt.datetime,
+    now: dt.datetime, spent_in_scope: Callable[[str | None], Awaitable[bool]] | None = None,
 ) -> None:
     """Return money for returned goods to the certificate that paid (never to cash).
 
     At most what the certificate paid on that receipt comes back, over all partial refunds;
     a used-up certificate becomes active again; an expired one follows the type's policy.
+    `spent_in_scope(store)` says whether the caller may reverse a spend in that store; a
+    spend outside its scope is answered as no spend at all (nothing to take back).
     """
     if amount_minor <= 0:
         raise invalid("amount_minor", "must be positive")
     repo = SqlCertificateRepository(session)
     ids, cert = await _live_chain(repo, number)
     paid = (await session.execute(_PAID, {"receipt_id": receipt_id, "ids": ids})).one()
-    refunds.check_refund_amount(cert, amount_minor, int(paid.paid), int(paid.refunded))
+    hidden = spent_in_scope is not None and not await spent_in_scope(paid.store_code)
+    refunds.check_refund_amount(cert, amount_minor, 0 if hidden else int(paid.paid),
+                                0 if hidden else int(paid.refunded))
     t = await repo.certificate_type(cert.type_code)
     assert t is not None  # foreign key
     plan = refunds.plan_refund(cert, t, amount_minor, now)

@@ -212,12 +212,18 @@ class ApiKey(Base):
     """An API key; only a SHA-256 of the secret is stored."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("store_code IS NULL OR network_code IS NULL", name="store_or_network"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False, unique=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     store_code: Mapped[str | None] = mapped_column(ForeignKey("stores.code"), nullable=True)
     terminal_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A key for every store of one network (a region, a franchise); neither: all stores.
+    network_code: Mapped[str | None] = mapped_column(ForeignKey("store_networks.code"),
+                                                     nullable=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
     created_at: Mapped[dt.datetime] = now_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -151,18 +151,20 @@ class ApplyRuleSetResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., rule_count: _Optional[int] = ...) -> None: ...
 
 class CreateApiKeyRequest(_message.Message):
-    __slots__ = ("name", "kind", "store_code", "terminal_id", "roles")
+    __slots__ = ("name", "kind", "store_code", "terminal_id", "roles", "network_code")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STORE_CODE_FIELD_NUMBER: _ClassVar[int]
     TERMINAL_ID_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_CODE_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: PrincipalKind
     store_code: str
     terminal_id: str
     roles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[PrincipalKind, str]] = ..., store_code: _Optional[str] = ..., terminal_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+    network_code: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[PrincipalKind, str]] = ..., store_code: _Optional[str] = ..., terminal_id: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., network_code: _Optional[str] = ...) -> None: ...
 
 class CreateApiKeyResponse(_message.Message):
     __slots__ = ("key_id", "secret", "create_time")

@@ -10,7 +10,7 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
-from server.db import org_repo
+from server.db import org_repo, scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.errors import invalid
 from server.features.pricing import apply_rule_set
@@ -98,16 +98,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         kind = KINDS.get(request.kind)
         roles = list(request.roles)
         validate_new_key(request.name, kind, roles, request.store_code or None,
-                         request.terminal_id or None)
+                         request.terminal_id or None, request.network_code or None)
         assert kind is not None
         secret = new_secret()
         async with self.deps.db.transaction() as session:
             if request.store_code and not await org_repo.store_exists(session, request.store_code):
                 raise invalid("store_code", f"unknown store {request.store_code!r}")
+            if request.network_code and not await scope_repo.network_exists(
+                    session, request.network_code):
+                raise invalid("network_code", f"unknown store network {request.network_code!r}")
             key_id = await add_api_key(
                 session, name=request.name.strip(), kind=kind, roles=roles,
                 secret_hash=hash_secret(secret), store_code=request.store_code or None,
                 terminal_id=request.terminal_id or None,
+                network_code=request.network_code or None,
             )
         return admin_pb2.CreateApiKeyResponse(
             key_id=str(key_id), secret=secret, create_time=timestamp(dt.datetime.now(dt.UTC))

@@ -14,13 +14,14 @@ from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.api.convert import money, time_field
-from server.api.deps import ApiDeps, acting_store
+from server.api.deps import ApiDeps, acting_terminal
 from server.api.metrics_pricing import (
     DISCOUNTS_APPLIED,
     PRICING_SECONDS,
     RECEIPT_LINES,
     RULES_EVALUATED,
 )
+from server.api.scope import acting_store_in_scope, snapshot_networks
 from server.db.pricing_context import CardPricingContext, load_card_context
 from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
 from server.features.ledger_pool import EXTRA as LEDGER_POOL
@@ -180,7 +181,9 @@ class CalculateReceiptMixin:
         currency = request.currency or self.deps.settings.currency
         if currency != self.deps.settings.currency:
             raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
-        store_code = acting_store(request.store_code)
+        store_code = await acting_store_in_scope(request.store_code,
+                                                 snapshot_networks(snap.stores))
+        terminal_id = acting_terminal(request.terminal_id)
         if store_code not in snap.stores:
             raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
         if request.pay_with_points < 0:
@@ -206,7 +209,7 @@ class CalculateReceiptMixin:
         points, per_line, lots = _accrual(snap, card, store_code, moment, result)
         calc = Calculation(
             calculation_id=str(uuid.uuid4()), store_code=store_code,
-            terminal_id=request.terminal_id, currency=currency, receipt_time=moment,
+            terminal_id=terminal_id, currency=currency, receipt_time=moment,
             rule_set_version=result.rule_set_version,
             lines=_calculated_lines(result, per_line), subtotal_minor=result.subtotal,
             discount_total_minor=result.discount_total, total_minor=result.total,

@@ -10,8 +10,14 @@ from kopilka.v1 import certificates_pb2 as pb
 from kopilka.v1 import certificates_pb2_grpc
 
 from server.api.convert import money, timestamp
-from server.api.deps import ApiDeps, acting_store, caller
+from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.scope import (
+    acting_store_in_scope,
+    may_act_on,
+    out_of_scope,
+    session_networks,
+)
 from server.certificates import service
 from server.certificates.model import (
     BarcodeFormat,
@@ -27,7 +33,7 @@ from server.certificates.model import (
 from server.certificates.validity import effective_state
 from server.db import certificate_payments as payments
 from server.db.certificates_repo import SqlCertificateRepository, expire_due, usage_report
-from server.errors import Violations, invalid
+from server.errors import Violations, invalid, not_found
 
 SERVICE = "/kopilka.v1.CertificateService/"
 DEFAULT_REFUND_EXTENSION_DAYS = 30
@@ -125,10 +131,13 @@ def certificate_to_pb(c: CertificateInfo, now: dt.datetime) -> pb.Certificate:
     )
 
 
-def entry_to_pb(e: EntryInfo) -> pb.CertificateEntry:
+def entry_to_pb(e: EntryInfo, with_receipt: bool = True) -> pb.CertificateEntry:
+    """An entry; `with_receipt=False` hides the receipt id of a store outside the caller's
+    scope (the certificate travels the chain, other stores' receipts stay theirs)."""
+    receipt = str(e.receipt_id) if e.receipt_id and with_receipt else ""
     return pb.CertificateEntry(
         amount_minor=e.amount_minor, kind=e.kind.value,
-        receipt_id=str(e.receipt_id) if e.receipt_id else "", create_time=timestamp(e.created_at),
+        receipt_id=receipt, create_time=timestamp(e.created_at),
         balance_after_minor=e.balance_after_minor, store_code=e.store_code or "",
         sku=e.sku or "", note=e.note,
     )
@@ -176,6 +185,20 @@ async def _live(repo: SqlCertificateRepository, number: str) -> CertificateInfo:
     return cert
 
 
+def _unscoped() -> bool:
+    p = caller()
+    return p.store_code is None and p.network_code is None
+
+
+async def _issued_in_scope(session, number: str) -> None:  # type: ignore[no-untyped-def]
+    """Blocking or reissuing is for the keys whose scope holds the store that issued it."""
+    cert = await SqlCertificateRepository(session).certificate(number)
+    if cert is None:
+        raise not_found("certificate", number, "CERTIFICATE_NOT_FOUND")
+    if not await may_act_on(cert.store_code, session_networks(session)):
+        raise out_of_scope("number")
+
+
 class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -198,9 +221,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     async def IssueCertificate(self, request, context):  # type: ignore[no-untyped-def]
         if not request.certificate_type:
             raise invalid("certificate_type", "required")
-        store = acting_store(request.store_code)
 
         async def work(session) -> pb.IssueCertificateResponse:  # type: ignore[no-untyped-def]
+            store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             certs = await service.issue(
                 SqlCertificateRepository(session), type_code=request.certificate_type,
@@ -216,9 +239,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
 
     async def ActivateCertificate(self, request, context):  # type: ignore[no-untyped-def]
         number = _number(request.number)
-        store = acting_store(request.store_code)
 
         async def work(session) -> pb.ActivateCertificateResponse:  # type: ignore[no-untyped-def]
+            store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             cert = await service.activate(SqlCertificateRepository(session), number=number,
                                           store_code=store, now=now, principal=caller().label)
@@ -231,8 +254,11 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         number = _number(request.number)
         async with self.deps.db.transaction() as session:
             cert, entries = await service.get(SqlCertificateRepository(session), number)
+            networks = session_networks(session)
+            shown = [entry_to_pb(e, not e.store_code or await may_act_on(e.store_code, networks))
+                     for e in entries]
         return pb.GetCertificateResponse(certificate=certificate_to_pb(cert, _now()),
-                                         entries=[entry_to_pb(e) for e in entries])
+                                         entries=shown)
 
     async def RedeemCertificate(self, request, context):  # type: ignore[no-untyped-def]
         number = _number(request.number)
@@ -245,9 +271,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         amount = _amount(request.amount) if request.HasField("amount") else None
         if request.sku and len(request.sku) > 64:
             raise invalid("sku", "at most 64 characters")
-        store = acting_store(request.store_code)
 
         async def work(session) -> pb.RedeemCertificateResponse:  # type: ignore[no-untyped-def]
+            store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             if amount is not None:
                 await payments.pay_with_certificate(
@@ -275,9 +301,15 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
             cert = await repo.certificate(number)
             if cert is not None and cert.currency != currency:
                 raise invalid("amount.currency", f"the certificate is in {cert.currency}")
+            networks = session_networks(session)
+
+            async def spent_in_scope(store_code: str | None) -> bool:
+                return await may_act_on(store_code, networks)
+
             await payments.refund_to_certificate(session, number=number,
                                                  amount_minor=amount_minor,
-                                                 receipt_id=receipt_id, now=now)
+                                                 receipt_id=receipt_id, now=now,
+                                                 spent_in_scope=spent_in_scope)
             return pb.RefundToCertificateResponse(
                 certificate=certificate_to_pb(await _live(repo, number), now))
 
@@ -289,6 +321,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
 
         async def work(session) -> pb.BlockCertificateResponse:  # type: ignore[no-untyped-def]
             now = _now()
+            await _issued_in_scope(session, number)
             cert = await service.block(SqlCertificateRepository(session), number=number,
                                        reason=request.reason, now=now,
                                        principal=caller().label)
@@ -302,6 +335,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
 
         async def work(session) -> pb.ReissueCertificateResponse:  # type: ignore[no-untyped-def]
             now = _now()
+            await _issued_in_scope(session, number)
             old, new = await service.reissue(
                 SqlCertificateRepository(session), number=number, reason=request.reason,
                 now=now, principal=caller().label, batch_id=uuid.UUID(request.request_id))
@@ -334,5 +368,8 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         bad.raise_if_any()
         assert start is not None and end is not None
         async with self.deps.db.transaction() as session:
-            rows = await usage_report(session, start, end, request.store_code)
+            store = request.store_code
+            if store or not _unscoped():  # a store's or a network's key sees its stores only
+                store = await acting_store_in_scope(store, session_networks(session))
+            rows = await usage_report(session, start, end, store)
         return pb.GetCertificateUsageReportResponse(rows=[usage_to_pb(r) for r in rows])

@@ -17,6 +17,7 @@ from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
 from server.auth.scope import visible_stores
+from server.db import scope_repo
 from server.db.members_repo import SqlMemberRepository
 from server.errors import invalid
 from server.members import service
@@ -134,10 +135,13 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         member_id = parse_uuid(request.member_id, "member_id")
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)
+        who = caller()
         async with self.deps.db.transaction() as session:
+            network = (await scope_repo.network_store_codes(session, who.network_code)
+                       if who.network_code else frozenset())
             rows = await service.list_purchases(
                 SqlMemberRepository(session), member_id, before, limit + 1,
-                stores=visible_stores(caller()),
+                stores=visible_stores(who, network),
             )
         more = len(rows) > limit
         rows = rows[:limit]

@@ -8,8 +8,9 @@ import uuid
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
 
 from server.api.convert import money, timestamp
-from server.api.deps import ApiDeps, acting_store, caller
+from server.api.deps import ApiDeps, acting_terminal, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.scope import acting_store_in_scope, check_receipt_in_scope, snapshot_networks
 from server.api.servicers.calculate import CalculateReceiptMixin
 from server.db.certificate_payments import pay_with_certificate
 from server.db.ledger_fast import confirm_plain_receipt
@@ -83,6 +84,13 @@ def _refund_pb(result: Refunded) -> list[receipts_pb2.PaymentRefund]:
             for m, a, c in result.payment_refunds]
 
 
+async def _acting_for(deps: ApiDeps, calc: Calculation) -> None:
+    """The caller may book this calculation: its store is in scope, its terminal is the key's."""
+    stores = deps.extras["pricing"].snapshot.stores
+    await acting_store_in_scope(calc.store_code, snapshot_networks(stores), "calculation_id")
+    acting_terminal(calc.terminal_id, "calculation_id", may_be_empty=False)
+
+
 class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -96,7 +104,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             raise invalid("receipt_number", "required, at most 64 characters")
         now = _now()
         calc = decode_calculation(self.deps.signer, request.calculation_id, now)
-        acting_store(calc.store_code, "calculation_id")  # a till confirms its own receipts
+        await _acting_for(self.deps, calc)  # a till confirms its own receipts
         payments = parse_payments(request, calc)
         spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
         # a retry under a new request id must ask the same: the token is not part of that
@@ -151,6 +159,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         principal = caller().label
 
         async def work(session) -> receipts_pb2.RefundReceiptResponse:  # type: ignore[no-untyped-def]
+            await check_receipt_in_scope(session, receipt_id)
             result = await refund_receipt(session, receipt_id, lines, principal, _now())
             return R.RefundReceiptResponse(
                 refund_total=money(result.money_minor, result.currency),
@@ -169,6 +178,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         principal = caller().label
 
         async def work(session) -> receipts_pb2.CancelReceiptResponse:  # type: ignore[no-untyped-def]
+            await check_receipt_in_scope(session, receipt_id)
             result = await refund_receipt(session, receipt_id, None, principal, _now(),
                                           cancel=True, reason=request.reason.strip())
             return R.CancelReceiptResponse(

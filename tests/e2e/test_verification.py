@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 
 from server.db.models_verification import Verification
 from server.db.verification_repo import SqlVerificationRepository
-from server.errors import DomainError
-from server.verification.tokens import check_verification_token
+from server.verification.tokens import read_verification_token
 from tests.e2e.verification_support import (
+    REDEEM,
     code_in,
     mailing_of,
     register,
@@ -61,13 +61,15 @@ async def test_code_goes_out_as_ucs2_and_buys_a_token_for_the_card(
     verified = await pos.verification.VerifySMS(V.VerifySMSRequest(
         verification_id=sent.verification_id, code=code))
     assert verified.card_number == card
+    assert verified.operation == V.VERIFICATION_OPERATION_REDEEM_POINTS
+    assert verified.max_amount == 1000
     now = dt.datetime.now(dt.UTC)
-    check_verification_token(app.deps.signer, verified.verification_token, card, now)
-    assert verified.expire_time.ToDatetime(dt.UTC) > now + dt.timedelta(minutes=14)
-    with pytest.raises(DomainError) as wrong_card:
-        check_verification_token(app.deps.signer, verified.verification_token,
-                                 "2910000000000", now)
-    assert wrong_card.value.reason == "VERIFICATION_CARD_MISMATCH"
+    grant = read_verification_token(app.deps.signer, verified.verification_token)
+    assert grant.card_number == card and str(grant.token_id) == sent.verification_id
+    assert grant.caller.store_code == "kyiv-01" and grant.caller.terminal_id == "T1"
+    expires = verified.expire_time.ToDatetime(dt.UTC)
+    assert grant.expires_at == expires  # default KOPILKA_VERIFICATION_TOKEN_TTL_SECONDS: 300
+    assert now + dt.timedelta(minutes=4) < expires <= now + dt.timedelta(minutes=5)
 
     # The code lives only as a hash, and the history keeps the text with the code masked.
     history = await wait_mailing(app, sent.verification_id, "sent")
@@ -148,8 +150,8 @@ async def test_sale_by_phone_verifies_the_members_active_card(
     assert sms.destination_addr == "380501112233"
     verified = await pos.verification.VerifySMS(V.VerifySMSRequest(
         verification_id=sent.verification_id, code=code_in(sms.text)))
-    check_verification_token(app.deps.signer, verified.verification_token,
-                             newer.new_card.number, dt.datetime.now(dt.UTC))
+    assert read_verification_token(app.deps.signer, verified.verification_token
+                                   ).card_number == newer.new_card.number
 
 
 async def test_send_is_idempotent_on_request_id(admin, world, make_key, client_for, smsc):
@@ -210,10 +212,15 @@ async def test_every_refusal_names_its_reason(app, admin, world, make_key, clien
         (send_by_card(blocked), grpc.StatusCode.FAILED_PRECONDITION, "CARD_NOT_ACTIVE", []),
         (send_by_phone("+380991112233"), grpc.StatusCode.NOT_FOUND, "MEMBER_NOT_FOUND", []),
         (send_by_phone("12"), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["phone"]),
-        (V.SendVerificationCodeRequest(request_id=str(uuid.uuid4())),
+        (V.SendVerificationCodeRequest(request_id=str(uuid.uuid4()), operation=REDEEM,
+                                       max_amount=1),
          grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["subject"]),
-        (V.SendVerificationCodeRequest(card_number=card), grpc.StatusCode.INVALID_ARGUMENT,
-         "INVALID_ARGUMENT", ["request_id"]),
+        (V.SendVerificationCodeRequest(card_number=card, operation=REDEEM, max_amount=1),
+         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["request_id"]),
+        (V.SendVerificationCodeRequest(request_id=str(uuid.uuid4()), card_number=card),
+         grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", ["operation", "max_amount"]),
+        (send_by_card(card, max_amount=-5), grpc.StatusCode.INVALID_ARGUMENT,
+         "INVALID_ARGUMENT", ["max_amount"]),
     ]
     for request, code, reason, fields in cases:
         with rpc_error() as failure:

@@ -11,6 +11,7 @@ from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, acting_store, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.servicers.calculate import CalculateReceiptMixin
+from server.api.verification_spend import receipt_spend
 from server.db.certificate_payments import pay_with_certificate
 from server.db.ledger_fast import confirm_plain_receipt
 from server.db.ledger_idempotency import claim as claim_id
@@ -28,10 +29,10 @@ from server.db.ledger_receipts import (
     refund_receipt,
 )
 from server.db.ledger_repo import card_holder
+from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
 from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.receipts.calculation import Calculation, decode_calculation
-from server.verification.tokens import check_verification_token
 
 SERVICE = "/kopilka.v1.ReceiptService/"
 R = receipts_pb2
@@ -113,8 +114,10 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             if spends and calc.card_number:
                 _, needs_token = await card_holder(conn, calc.card_number)
                 if needs_token:
-                    check_verification_token(self.deps.signer, request.verification_token,
-                                             calc.card_number, now)
+                    await consume_verification(conn, self.deps.signer,
+                                               request.verification_token,
+                                               receipt_spend(calc, payments),
+                                               claim.request_id, now)
             reply = answer(await confirm_receipt(conn, calc, number, payments,
                                                  claim.request_id, principal, now,
                                                  pay_certificate))

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     verification_phone_window_seconds: int = Field(default=900, ge=1)
     verification_terminal_limit: int = Field(default=30, ge=1)
     verification_terminal_window_seconds: int = Field(default=900, ge=1)
+    verification_token_ttl_seconds: int = Field(
+        default=300, ge=10, le=3600,
+        description="How long a VerifySMS token may be spent (once) after the code matched.")
     jobs_interval_seconds: float = Field(
         default=300.0, ge=0,
         description="Points lots activation/expiry, event points, certificate expiry; 0 = off.",

@@ -1,4 +1,5 @@
-"""SMS verification codes and editable message templates (migration 0005)."""
+"""SMS verification codes, used tokens and editable message templates (migrations 0005,
+0010)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -50,8 +52,24 @@ class Verification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    operation: Mapped[str] = mapped_column(String(32), nullable=False)
+    max_amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'verified', 'locked')", name="state_known"),
+        CheckConstraint("operation IN ('redeem_points', 'confirm_receipt', 'convert_funds')",
+                        name="operation_known"),
+        CheckConstraint("max_amount >= 0", name="max_amount_not_negative"),
         Index("ix_verifications_phone_time", "phone", "created_at"),
         Index("ix_verifications_requester_time", "requester", "created_at"),
     )
+
+
+class VerificationTokenUse(Base):
+    """A verification token that paid for a spend, written in that spend's transaction."""
+
+    __tablename__ = "verification_token_uses"
+    token_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    operation: Mapped[str] = mapped_column(String(32), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    used_at: Mapped[dt.datetime] = now_column()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models_verification import MessageTemplate, Verification
 from server.db.outbox_repo import enqueue_message
 from server.verification.model import (
+    Operation,
     RecentSends,
     Template,
     VerificationRecord,
@@ -27,7 +28,8 @@ def _record(row: Verification) -> VerificationRecord:
         requester=row.requester, code_hash=bytes(row.code_hash), salt=bytes(row.salt),
         state=VerificationState(row.state), attempts=row.attempts,
         max_attempts=row.max_attempts, mailing_id=row.mailing_id, created_at=row.created_at,
-        expires_at=row.expires_at, verified_at=row.verified_at)
+        expires_at=row.expires_at, verified_at=row.verified_at,
+        operation=Operation(row.operation), max_amount=row.max_amount)
 
 
 class SqlVerificationRepository:
@@ -80,7 +82,8 @@ class SqlVerificationRepository:
             phone=record.phone, requester=record.requester, code_hash=record.code_hash,
             salt=record.salt, state=record.state.value, attempts=record.attempts,
             max_attempts=record.max_attempts, mailing_id=record.mailing_id,
-            created_at=record.created_at, expires_at=record.expires_at))
+            created_at=record.created_at, expires_at=record.expires_at,
+            operation=record.operation.value, max_amount=record.max_amount))
 
     async def get_for_update(self, verification_id: uuid.UUID) -> VerificationRecord | None:
         row = await self.session.scalar(

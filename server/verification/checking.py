@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from server.errors import DomainError, invalid
 from server.verification import errors
 from server.verification.codes import CODE_DIGITS, code_matches, is_well_formed
-from server.verification.model import VerificationState, VerifiedCard
+from server.verification.model import VerificationRecord, VerificationState, VerifiedCard
 from server.verification.repository import VerificationRepository
 
 
@@ -23,6 +23,10 @@ class VerifyOutcome:
 
     verified: VerifiedCard | None = None
     refusal: DomainError | None = None
+
+
+def _verified(record: VerificationRecord, at: dt.datetime) -> VerifiedCard:
+    return VerifiedCard(record.card_number, at, record.id, record.operation, record.max_amount)
 
 
 def parse_verification_id(raw: str) -> uuid.UUID:
@@ -48,7 +52,7 @@ async def verify_code(
     matches = code_matches(record.salt, record.id, code, record.code_hash)
     if record.state is VerificationState.VERIFIED:
         if matches and record.verified_at is not None:
-            return VerifyOutcome(VerifiedCard(record.card_number, record.verified_at))
+            return VerifyOutcome(_verified(record, record.verified_at))
         return VerifyOutcome(refusal=errors.already_used())
     if record.state is VerificationState.LOCKED:
         return VerifyOutcome(refusal=errors.attempts_exhausted(record.max_attempts))
@@ -56,7 +60,7 @@ async def verify_code(
         return VerifyOutcome(refusal=errors.code_expired())
     if matches:
         await repo.mark_verified(record.id, now)
-        return VerifyOutcome(VerifiedCard(record.card_number, now))
+        return VerifyOutcome(_verified(record, now))
     attempts = record.attempts + 1
     locked = attempts >= record.max_attempts
     await repo.record_wrong_code(record.id, attempts, locked)

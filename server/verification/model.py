@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class Operation(StrEnum):
+    """The spend a verification authorizes (the token is good for that one only)."""
+
+    REDEEM_POINTS = "redeem_points"  # RedeemBonus: amount in points
+    CONFIRM_RECEIPT = "confirm_receipt"  # points + cash account paid, in minor units
+    CONVERT_FUNDS = "convert_funds"  # ConvertFunds: amount in the source's units
+
+
 class VerificationState(StrEnum):
     PENDING = "pending"  # code sent, waiting for the cashier to enter it
     VERIFIED = "verified"  # code matched; a token was issued
@@ -19,6 +27,7 @@ class VerificationPolicy:
     """Expiry, attempts and send limits (from settings); windows are sliding."""
 
     code_ttl: dt.timedelta = dt.timedelta(minutes=5)
+    token_ttl: dt.timedelta = dt.timedelta(minutes=5)
     max_attempts: int = 3
     phone_limit: int = 3
     phone_window: dt.timedelta = dt.timedelta(minutes=15)
@@ -44,6 +53,8 @@ class VerificationRecord:
     created_at: dt.datetime
     expires_at: dt.datetime
     verified_at: dt.datetime | None = None
+    operation: Operation = Operation.REDEEM_POINTS
+    max_amount: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +70,13 @@ class SentCode:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedCard:
-    """A successful check: the card and when it was verified (the token's start)."""
+    """A successful check: what was verified and when (the token's start)."""
 
     card_number: str
     verified_at: dt.datetime
+    verification_id: uuid.UUID
+    operation: Operation
+    max_amount: int
 
 
 @dataclass(frozen=True, slots=True)

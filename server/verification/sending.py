@@ -20,6 +20,7 @@ from server.members.repository import MemberRepository
 from server.verification import errors
 from server.verification.codes import generate_code, hash_code, new_salt
 from server.verification.model import (
+    Operation,
     RecentSends,
     SentCode,
     VerificationPolicy,
@@ -80,8 +81,10 @@ def _check_limit(sends: RecentSends, limit: int, window: dt.timedelta, scope: st
 async def send_code(
     repo: VerificationRepository, members: MemberRepository, *, card_number: str, phone: str,
     requester: str, policy: VerificationPolicy, now: dt.datetime, region: str,
+    operation: Operation, max_amount: int,
 ) -> SentCode:
-    """Create a verification and queue its SMS; refuses with a clear reason otherwise."""
+    """Create a verification of one spend (`operation`, at most `max_amount`) and queue its
+    SMS; refuses with a clear reason otherwise."""
     member, card = await resolve_subject(members, card_number=card_number, phone=phone,
                                          region=region)
     target = member.profile.phone
@@ -108,6 +111,7 @@ async def send_code(
         id=verification_id, card_number=card.number, member_id=member.id, phone=target,
         requester=requester, code_hash=hash_code(salt, verification_id, code), salt=salt,
         state=VerificationState.PENDING, attempts=0, max_attempts=policy.max_attempts,
-        mailing_id=mailing_id, created_at=now, expires_at=expires))
+        mailing_id=mailing_id, created_at=now, expires_at=expires, operation=operation,
+        max_amount=max_amount))
     return SentCode(verification_id, expires, mask_phone(target), card.number,
                     policy.max_attempts)

@@ -10,6 +10,8 @@ from kopilka.v1 import admin_pb2, bonus_pb2, members_pb2, receipts_pb2
 
 from server.db.ledger_jobs import audit
 from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from server.verification.model import Operation
+from server.verification.tokens import Caller, Grant, issue_verification_token
 
 STORE = "S1"
 
@@ -51,10 +53,10 @@ def line(line_no: int, final: int, *, quantity: int = 1000, discount: int = 0,
 
 def calculation(app, member: Member | None, lines: list[CalculatedLine], *,  # type: ignore[no-untyped-def]
                 lots: tuple[tuple[int, str, str | None, str], ...] = (),
-                terminal: str = "T1") -> str:
+                terminal: str = "T1", store: str = STORE) -> str:
     now = dt.datetime.now(dt.UTC)
     calc = Calculation(
-        calculation_id=str(uuid.uuid4()), store_code=STORE, terminal_id=terminal,
+        calculation_id=str(uuid.uuid4()), store_code=store, terminal_id=terminal,
         currency="UAH", receipt_time=now, rule_set_version="test", lines=tuple(lines),
         subtotal_minor=sum(x.base_amount_minor for x in lines),
         discount_total_minor=sum(x.discount_minor + x.points_discount_minor for x in lines),
@@ -86,3 +88,14 @@ async def assert_books_balance(app) -> None:  # type: ignore[no-untyped-def]
 
 async def balance(admin, member: Member) -> bonus_pb2.GetBalanceResponse:  # type: ignore[no-untyped-def]
     return await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
+
+
+def signed_token(app, card: str, *, operation: Operation = Operation.REDEEM_POINTS,  # type: ignore[no-untyped-def]
+                 max_amount: int = 1_000_000, store: str = STORE, terminal: str = "T1",
+                 expires: dt.datetime | None = None) -> str:
+    """A verification token as VerifySMS would give a till `store`/`terminal` (the server's
+    own signer; a fresh token id), for tests that are not about sending codes."""
+    grant = Grant(uuid.uuid4(), card, operation, max_amount,
+                  Caller(store, terminal, f"terminal:{store}/{terminal}"),
+                  expires or dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    return issue_verification_token(app.deps.signer, grant)

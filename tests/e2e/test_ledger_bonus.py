@@ -10,10 +10,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import bonus_pb2, receipts_pb2
 
 from server.accounts.rules_loader import load_accrual_rules
+from server.auth.principal import PrincipalKind
 from server.db.ledger_jobs import activate_due, expire_due
 from server.db.ledger_rules_repo import apply_accrual_rules
-from server.verification.tokens import issue_verification_token
 from tests.e2e.ledger_support import (
+    STORE,
     assert_books_balance,
     balance,
     calculation,
@@ -22,6 +23,7 @@ from tests.e2e.ledger_support import (
     line,
     new_member,
     setup_world,
+    signed_token,
 )
 from tests.helpers import rpc_error
 
@@ -39,8 +41,10 @@ def redeem(card: str, points: int, token: str = "") -> B.RedeemBonusRequest:
                                 order_reference="web-1", verification_token=token)
 
 
-async def test_redeem_checks_input_balance_and_verification(app, admin):
+async def test_redeem_checks_input_balance_and_verification(app, admin, make_key, client_for):
     await setup_world(admin)
+    pos = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL, store_code=STORE,
+                                    terminal_id="T1"))
     plain, vip = await new_member(admin, 1), await new_member(admin, 2, "vip")
     await give_points(admin, plain, 100)
     await give_points(admin, vip, 100)
@@ -55,13 +59,12 @@ async def test_redeem_checks_input_balance_and_verification(app, admin):
     with rpc_error() as failure:
         await admin.bonus.RedeemBonus(redeem(vip.card, 10))
     assert failure.reason == "VERIFICATION_REQUIRED"
-    now = dt.datetime.now(dt.UTC)
-    wrong, _ = issue_verification_token(app.deps.signer, plain.card, now)
+    wrong = signed_token(app, plain.card)
     with rpc_error() as failure:
-        await admin.bonus.RedeemBonus(redeem(vip.card, 10, wrong))
+        await pos.bonus.RedeemBonus(redeem(vip.card, 10, wrong))
     assert failure.reason == "VERIFICATION_CARD_MISMATCH"
-    token, _ = issue_verification_token(app.deps.signer, vip.card, now)
-    assert (await admin.bonus.RedeemBonus(redeem(vip.card, 10, token))).points_balance == 90
+    token = signed_token(app, vip.card)
+    assert (await pos.bonus.RedeemBonus(redeem(vip.card, 10, token))).points_balance == 90
     with rpc_error() as failure:
         await admin.bonus.RedeemBonus(redeem("2900000009999", 1))
     assert failure.code == grpc.StatusCode.NOT_FOUND

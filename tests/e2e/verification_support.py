@@ -63,13 +63,19 @@ async def till(make_key, client_for, terminal_id: str = "T1"):
     return client_for(secret)
 
 
-def send_by_card(number: str, request_id: str | None = None) -> V.SendVerificationCodeRequest:
+REDEEM = V.VERIFICATION_OPERATION_REDEEM_POINTS
+
+
+def send_by_card(number: str, request_id: str | None = None, *, operation: int = REDEEM,
+                 max_amount: int = 1000) -> V.SendVerificationCodeRequest:
     return V.SendVerificationCodeRequest(request_id=request_id or str(uuid.uuid4()),
-                                         card_number=number)
+                                         card_number=number, operation=operation,
+                                         max_amount=max_amount)
 
 
 def send_by_phone(phone: str) -> V.SendVerificationCodeRequest:
-    return V.SendVerificationCodeRequest(request_id=str(uuid.uuid4()), phone=phone)
+    return V.SendVerificationCodeRequest(request_id=str(uuid.uuid4()), phone=phone,
+                                         operation=REDEEM, max_amount=1000)
 
 
 def code_in(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -14,7 +15,16 @@ from server.receipts.calculation import (
     encode_calculation,
 )
 from server.security.signing import Signer
-from server.verification.tokens import check_verification_token, issue_verification_token
+from server.verification.model import Operation
+from server.verification.tokens import (
+    Caller,
+    Grant,
+    Spend,
+    authorize,
+    check_spend,
+    issue_verification_token,
+    read_verification_token,
+)
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 SIGNER = Signer(b"k" * 32)
@@ -55,18 +65,47 @@ def test_calculation_that_does_not_add_up_is_never_signed() -> None:
         encode_calculation(SIGNER, calculation(discount_total_minor=1400))
 
 
-def test_verification_token_binds_card_and_time() -> None:
-    token, expires = issue_verification_token(SIGNER, "2900000000018", NOW)
-    check_verification_token(SIGNER, token, "2900000000018", NOW)
+TILL = Caller("kyiv-01", "T1", "terminal:kyiv-01/T1")
+GRANT = Grant(uuid.UUID(int=7), "2900000000018", Operation.REDEEM_POINTS, 500, TILL,
+              NOW + dt.timedelta(minutes=5))
+
+
+def spend(**changes: object) -> Spend:
+    values: dict[str, object] = dict(card_number="2900000000018",
+                                     operation=Operation.REDEEM_POINTS, amount=500, caller=TILL)
+    values.update(changes)
+    return Spend(**values)  # type: ignore[arg-type]
+
+
+def test_verification_token_round_trips_its_grant() -> None:
+    token = issue_verification_token(SIGNER, GRANT)
+    assert read_verification_token(SIGNER, token) == GRANT
+    assert authorize(SIGNER, token, spend(), NOW) == GRANT
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"card_number": "2900000000025"}, "VERIFICATION_CARD_MISMATCH"),
+    ({"operation": Operation.CONFIRM_RECEIPT}, "VERIFICATION_OPERATION_MISMATCH"),
+    ({"amount": 501}, "VERIFICATION_AMOUNT_EXCEEDED"),
+    ({"caller": Caller("lviv-02", "T1", "terminal:lviv-02/T1")}, "VERIFICATION_STORE_MISMATCH"),
+    ({"caller": Caller("kyiv-01", "T2", "terminal:kyiv-01/T2")},
+     "VERIFICATION_TERMINAL_MISMATCH"),
+    ({"caller": Caller("kyiv-01", "T1", "key:another")}, "VERIFICATION_TERMINAL_MISMATCH"),
+])
+def test_verification_token_refuses_a_spend_it_does_not_cover(changes, reason) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainError) as error:
-        check_verification_token(SIGNER, token, "2900000000025", NOW)
-    assert error.value.reason == "VERIFICATION_CARD_MISMATCH"
+        check_spend(GRANT, spend(**changes), NOW)
+    assert error.value.reason == reason
+
+
+def test_verification_token_expires_and_is_required() -> None:
+    check_spend(GRANT, spend(amount=1), GRANT.expires_at - dt.timedelta(microseconds=1))
     with pytest.raises(DomainError) as error:
-        check_verification_token(SIGNER, token, "2900000000018", expires)
+        check_spend(GRANT, spend(), GRANT.expires_at)
     assert error.value.reason == "VERIFICATION_EXPIRED"
     with pytest.raises(DomainError) as error:
-        check_verification_token(SIGNER, "", "2900000000018", NOW)
+        authorize(SIGNER, "", spend(), NOW)
     assert error.value.reason == "VERIFICATION_REQUIRED"
-    with pytest.raises(DomainError):  # a calculation token is not a verification token
-        check_verification_token(SIGNER, encode_calculation(SIGNER, calculation()),
-                                 "2900000000018", NOW)
+    with pytest.raises(DomainError) as error:  # a calculation token is not a verification token
+        authorize(SIGNER, encode_calculation(SIGNER, calculation()), spend(), NOW)
+    assert error.value.reason == "TOKEN_INVALID"

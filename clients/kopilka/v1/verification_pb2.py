@@ -25,31 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkopilka/v1/verification.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x1bSendVerificationCodeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\x0b\x63\x61rd_number\x18\x02 \x01(\tH\x00\x12\x0f\n\x05phone\x18\x03 \x01(\tH\x00\x42\t\n\x07subject\"\xa9\x01\n\x1cSendVerificationCodeResponse\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmasked_phone\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x04 \x01(\t\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\"9\n\x10VerifySMSRequest\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"u\n\x11VerifySMSResponse\x12\x1a\n\x12verification_token\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\x14VerificationTemplate\x12\x0c\n\x04\x62ody\x18\x01 \x01(\t\x12\x14\n\x0cplaceholders\x18\x02 \x03(\t\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x04 \x01(\t\" \n\x1eGetVerificationTemplateRequest\"U\n\x1fGetVerificationTemplateResponse\x12\x32\n\x08template\x18\x01 \x01(\x0b\x32 .kopilka.v1.VerificationTemplate\"E\n!UpdateVerificationTemplateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\"X\n\"UpdateVerificationTemplateResponse\x12\x32\n\x08template\x18\x01 \x01(\x0b\x32 .kopilka.v1.VerificationTemplate2\xbb\x03\n\x13VerificationService\x12i\n\x14SendVerificationCode\x12\'.kopilka.v1.SendVerificationCodeRequest\x1a(.kopilka.v1.SendVerificationCodeResponse\x12H\n\tVerifySMS\x12\x1c.kopilka.v1.VerifySMSRequest\x1a\x1d.kopilka.v1.VerifySMSResponse\x12r\n\x17GetVerificationTemplate\x12*.kopilka.v1.GetVerificationTemplateRequest\x1a+.kopilka.v1.GetVerificationTemplateResponse\x12{\n\x1aUpdateVerificationTemplate\x12-.kopilka.v1.UpdateVerificationTemplateRequest\x1a..kopilka.v1.UpdateVerificationTemplateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dkopilka/v1/verification.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x01\n\x1bSendVerificationCodeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\x0b\x63\x61rd_number\x18\x02 \x01(\tH\x00\x12\x0f\n\x05phone\x18\x03 \x01(\tH\x00\x12\x34\n\toperation\x18\x04 \x01(\x0e\x32!.kopilka.v1.VerificationOperation\x12\x12\n\nmax_amount\x18\x05 \x01(\x03\x42\t\n\x07subject\"\xa9\x01\n\x1cSendVerificationCodeResponse\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmasked_phone\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x04 \x01(\t\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\"9\n\x10VerifySMSRequest\x12\x17\n\x0fverification_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"\xbf\x01\n\x11VerifySMSResponse\x12\x1a\n\x12verification_token\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\toperation\x18\x04 \x01(\x0e\x32!.kopilka.v1.VerificationOperation\x12\x12\n\nmax_amount\x18\x05 \x01(\x03\"\x7f\n\x14VerificationTemplate\x12\x0c\n\x04\x62ody\x18\x01 \x01(\t\x12\x14\n\x0cplaceholders\x18\x02 \x03(\t\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x04 \x01(\t\" \n\x1eGetVerificationTemplateRequest\"U\n\x1fGetVerificationTemplateResponse\x12\x32\n\x08template\x18\x01 \x01(\x0b\x32 .kopilka.v1.VerificationTemplate\"E\n!UpdateVerificationTemplateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\"X\n\"UpdateVerificationTemplateResponse\x12\x32\n\x08template\x18\x01 \x01(\x0b\x32 .kopilka.v1.VerificationTemplate*\xbf\x01\n\x15VerificationOperation\x12&\n\"VERIFICATION_OPERATION_UNSPECIFIED\x10\x00\x12(\n$VERIFICATION_OPERATION_REDEEM_POINTS\x10\x01\x12*\n&VERIFICATION_OPERATION_CONFIRM_RECEIPT\x10\x02\x12(\n$VERIFICATION_OPERATION_CONVERT_FUNDS\x10\x03\x32\xbb\x03\n\x13VerificationService\x12i\n\x14SendVerificationCode\x12\'.kopilka.v1.SendVerificationCodeRequest\x1a(.kopilka.v1.SendVerificationCodeResponse\x12H\n\tVerifySMS\x12\x1c.kopilka.v1.VerifySMSRequest\x1a\x1d.kopilka.v1.VerifySMSResponse\x12r\n\x17GetVerificationTemplate\x12*.kopilka.v1.GetVerificationTemplateRequest\x1a+.kopilka.v1.GetVerificationTemplateResponse\x12{\n\x1aUpdateVerificationTemplate\x12-.kopilka.v1.UpdateVerificationTemplateRequest\x1a..kopilka.v1.UpdateVerificationTemplateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.verification_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENDVERIFICATIONCODEREQUEST']._serialized_start=78
-  _globals['_SENDVERIFICATIONCODEREQUEST']._serialized_end=178
-  _globals['_SENDVERIFICATIONCODERESPONSE']._serialized_start=181
-  _globals['_SENDVERIFICATIONCODERESPONSE']._serialized_end=350
-  _globals['_VERIFYSMSREQUEST']._serialized_start=352
-  _globals['_VERIFYSMSREQUEST']._serialized_end=409
-  _globals['_VERIFYSMSRESPONSE']._serialized_start=411
-  _globals['_VERIFYSMSRESPONSE']._serialized_end=528
-  _globals['_VERIFICATIONTEMPLATE']._serialized_start=530
-  _globals['_VERIFICATIONTEMPLATE']._serialized_end=657
-  _globals['_GETVERIFICATIONTEMPLATEREQUEST']._serialized_start=659
-  _globals['_GETVERIFICATIONTEMPLATEREQUEST']._serialized_end=691
-  _globals['_GETVERIFICATIONTEMPLATERESPONSE']._serialized_start=693
-  _globals['_GETVERIFICATIONTEMPLATERESPONSE']._serialized_end=778
-  _globals['_UPDATEVERIFICATIONTEMPLATEREQUEST']._serialized_start=780
-  _globals['_UPDATEVERIFICATIONTEMPLATEREQUEST']._serialized_end=849
-  _globals['_UPDATEVERIFICATIONTEMPLATERESPONSE']._serialized_start=851
-  _globals['_UPDATEVERIFICATIONTEMPLATERESPONSE']._serialized_end=939
-  _globals['_VERIFICATIONSERVICE']._serialized_start=942
-  _globals['_VERIFICATIONSERVICE']._serialized_end=1385
+  _globals['_VERIFICATIONOPERATION']._serialized_start=1092
+  _globals['_VERIFICATIONOPERATION']._serialized_end=1283
+  _globals['_SENDVERIFICATIONCODEREQUEST']._serialized_start=79
+  _globals['_SENDVERIFICATIONCODEREQUEST']._serialized_end=253
+  _globals['_SENDVERIFICATIONCODERESPONSE']._serialized_start=256
+  _globals['_SENDVERIFICATIONCODERESPONSE']._serialized_end=425
+  _globals['_VERIFYSMSREQUEST']._serialized_start=427
+  _globals['_VERIFYSMSREQUEST']._serialized_end=484
+  _globals['_VERIFYSMSRESPONSE']._serialized_start=487
+  _globals['_VERIFYSMSRESPONSE']._serialized_end=678
+  _globals['_VERIFICATIONTEMPLATE']._serialized_start=680
+  _globals['_VERIFICATIONTEMPLATE']._serialized_end=807
+  _globals['_GETVERIFICATIONTEMPLATEREQUEST']._serialized_start=809
+  _globals['_GETVERIFICATIONTEMPLATEREQUEST']._serialized_end=841
+  _globals['_GETVERIFICATIONTEMPLATERESPONSE']._serialized_start=843
+  _globals['_GETVERIFICATIONTEMPLATERESPONSE']._serialized_end=928
+  _globals['_UPDATEVERIFICATIONTEMPLATEREQUEST']._serialized_start=930
+  _globals['_UPDATEVERIFICATIONTEMPLATEREQUEST']._serialized_end=999
+  _globals['_UPDATEVERIFICATIONTEMPLATERESPONSE']._serialized_start=1001
+  _globals['_UPDATEVERIFICATIONTEMPLATERESPONSE']._serialized_end=1089
+  _globals['_VERIFICATIONSERVICE']._serialized_start=1286
+  _globals['_VERIFICATIONSERVICE']._serialized_end=1729
 # @@protoc_insertion_point(module_scope)

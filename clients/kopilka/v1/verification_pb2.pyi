@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -9,15 +10,30 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class VerificationOperation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERIFICATION_OPERATION_UNSPECIFIED: _ClassVar[VerificationOperation]
+    VERIFICATION_OPERATION_REDEEM_POINTS: _ClassVar[VerificationOperation]
+    VERIFICATION_OPERATION_CONFIRM_RECEIPT: _ClassVar[VerificationOperation]
+    VERIFICATION_OPERATION_CONVERT_FUNDS: _ClassVar[VerificationOperation]
+VERIFICATION_OPERATION_UNSPECIFIED: VerificationOperation
+VERIFICATION_OPERATION_REDEEM_POINTS: VerificationOperation
+VERIFICATION_OPERATION_CONFIRM_RECEIPT: VerificationOperation
+VERIFICATION_OPERATION_CONVERT_FUNDS: VerificationOperation
+
 class SendVerificationCodeRequest(_message.Message):
-    __slots__ = ("request_id", "card_number", "phone")
+    __slots__ = ("request_id", "card_number", "phone", "operation", "max_amount")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
     PHONE_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     card_number: str
     phone: str
-    def __init__(self, request_id: _Optional[str] = ..., card_number: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
+    operation: VerificationOperation
+    max_amount: int
+    def __init__(self, request_id: _Optional[str] = ..., card_number: _Optional[str] = ..., phone: _Optional[str] = ..., operation: _Optional[_Union[VerificationOperation, str]] = ..., max_amount: _Optional[int] = ...) -> None: ...
 
 class SendVerificationCodeResponse(_message.Message):
     __slots__ = ("verification_id", "expire_time", "masked_phone", "card_number", "max_attempts")
@@ -42,14 +58,18 @@ class VerifySMSRequest(_message.Message):
     def __init__(self, verification_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class VerifySMSResponse(_message.Message):
-    __slots__ = ("verification_token", "card_number", "expire_time")
+    __slots__ = ("verification_token", "card_number", "expire_time", "operation", "max_amount")
     VERIFICATION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     verification_token: str
     card_number: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, verification_token: _Optional[str] = ..., card_number: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    operation: VerificationOperation
+    max_amount: int
+    def __init__(self, verification_token: _Optional[str] = ..., card_number: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., operation: _Optional[_Union[VerificationOperation, str]] = ..., max_amount: _Optional[int] = ...) -> None: ...
 
 class VerificationTemplate(_message.Message):
     __slots__ = ("body", "placeholders", "update_time", "updated_by")

@@ -10,11 +10,13 @@ from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
 from server.accounts.conversion import cash_to_points, points_to_cash
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
-from server.api.idempotency import run_once
+from server.api.idempotency import parse_uuid, run_once
+from server.api.verification_spend import spend_by_caller
 from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
 from server.db.ledger_fast import redeem_points
-from server.db.ledger_idempotency import claim_of
+from server.db.ledger_idempotency import claim as claim_id
+from server.db.ledger_idempotency import claim_of, run_once_pooled, store_answer
 from server.db.ledger_repo import (
     accrue,
     card_holder,
@@ -26,9 +28,10 @@ from server.db.ledger_repo import (
     spend_points,
 )
 from server.db.ledger_rules_repo import active_accrual_rules
+from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
 from server.features.ledger_pool import EXTRA as LEDGER_POOL
-from server.verification.tokens import check_verification_token
+from server.verification.model import Operation
 
 SERVICE = "/kopilka.v1.BonusService/"
 B = bonus_pb2
@@ -59,17 +62,33 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         if len(request.order_reference) > 128:
             errors.add("order_reference", "at most 128 characters")
         errors.raise_if_any()
-        now = _now()
-        verified = bool(request.verification_token)
-        if verified:
-            check_verification_token(self.deps.signer, request.verification_token,
-                                     request.card_number, now)
         claim = claim_of(SERVICE + "RedeemBonus", request, caller().key_id)
-        tx_id = uuid.uuid4()
-        return await redeem_points(
-            self.deps.extras[LEDGER_POOL], claim, request.card_number, request.points, verified,
-            request.order_reference, caller().label, tx_id,
-            B.RedeemBonusResponse(transaction_id=str(tx_id)))
+        pool = self.deps.extras[LEDGER_POOL]
+        principal = caller().label
+        if not request.verification_token:  # the hot path: one call; verified cards refused
+            tx_id = uuid.uuid4()
+            return await redeem_points(
+                pool, claim, request.card_number, request.points, False,
+                request.order_reference, principal, tx_id,
+                B.RedeemBonusResponse(transaction_id=str(tx_id)))
+        spend = spend_by_caller(request.card_number, Operation.REDEEM_POINTS, request.points)
+
+        async def work(conn) -> bonus_pb2.RedeemBonusResponse | None:  # type: ignore[no-untyped-def]
+            now = _now()
+            if not await claim_id(conn, claim):  # claim first: a retry never needs the token
+                return None
+            member_id, needs_token = await card_holder(conn, request.card_number)
+            if needs_token:
+                await consume_verification(conn, self.deps.signer, request.verification_token,
+                                           spend, claim.request_id, now)
+            tx_id = await new_tx(conn, "redeem", reason=request.order_reference,
+                                 principal=principal)
+            balance = await spend_points(conn, member_id, request.points, tx_id, now)
+            reply = B.RedeemBonusResponse(transaction_id=str(tx_id), points_balance=balance)
+            await store_answer(conn, claim, reply)
+            return reply
+
+        return await run_once_pooled(pool, claim, B.RedeemBonusResponse, work)
 
     async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:
@@ -161,14 +180,16 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             errors.add("card_number", "required")
         errors.raise_if_any()
         principal = caller().label
+        request_id = parse_uuid(request.request_id, "request_id")
+        spend = spend_by_caller(request.card_number, Operation.CONVERT_FUNDS, request.amount)
 
         async def work(session) -> bonus_pb2.ConvertFundsResponse:  # type: ignore[no-untyped-def]
             now = _now()
             conn = await raw_connection(session)
             member_id, needs_token = await card_holder(conn, request.card_number)
             if needs_token:
-                check_verification_token(self.deps.signer, request.verification_token,
-                                         request.card_number, now)
+                await consume_verification(conn, self.deps.signer, request.verification_token,
+                                           spend, request_id, now)
             rate = (await active_accrual_rules(session)).conversion
             to_points = request.direction == B.CONVERSION_DIRECTION_CASH_TO_POINTS
             convert = cash_to_points if to_points else points_to_cash

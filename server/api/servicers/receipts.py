@@ -12,6 +12,7 @@ from server.api.deps import ApiDeps, acting_terminal, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.scope import acting_store_in_scope, check_receipt_in_scope, snapshot_networks
 from server.api.servicers.calculate import CalculateReceiptMixin
+from server.api.verification_spend import receipt_spend
 from server.db.certificate_payments import pay_with_certificate
 from server.db.ledger_fast import confirm_plain_receipt
 from server.db.ledger_idempotency import claim as claim_id
@@ -31,10 +32,10 @@ from server.db.ledger_receipts import (
     refund_receipt,
 )
 from server.db.ledger_repo import card_holder
+from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
 from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.receipts.calculation import Calculation, decode_calculation
-from server.verification.tokens import check_verification_token
 
 SERVICE = "/kopilka.v1.ReceiptService/"
 R = receipts_pb2
@@ -126,8 +127,10 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             if spends and calc.card_number:
                 _, needs_token = await card_holder(conn, calc.card_number)
                 if needs_token:
-                    check_verification_token(self.deps.signer, request.verification_token,
-                                             calc.card_number, now)
+                    await consume_verification(conn, self.deps.signer,
+                                               request.verification_token,
+                                               receipt_spend(calc, payments),
+                                               claim.request_id, now)
             reply = answer(await confirm_receipt(conn, calc, number, payments, booking, now,
                                                  pay_certificate))
             await store_answer(conn, claim, reply)

@@ -10,19 +10,20 @@ from kopilka.v1 import verification_pb2_grpc
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
+from server.api.verification_spend import OPERATION_TO_PB, OPERATIONS, calling_key
 from server.db.members_repo import SqlMemberRepository
 from server.db.verification_repo import SMS_CHANNEL, SqlVerificationRepository
-from server.errors import DomainError, ErrorKind
+from server.errors import DomainError, ErrorKind, Violations
 from server.verification.checking import parse_verification_id, verify_code
 from server.verification.model import Template, VerificationPolicy
-from server.verification.sending import requester_key, send_code
+from server.verification.sending import send_code
 from server.verification.templates import (
     DEFAULT_TEMPLATE,
     PLACEHOLDERS,
     TEMPLATE_NAME,
     validate_template,
 )
-from server.verification.tokens import issue_verification_token
+from server.verification.tokens import Grant, issue_verification_token
 
 SERVICE = "/kopilka.v1.VerificationService/"
 
@@ -35,12 +36,8 @@ def policy_from(settings) -> VerificationPolicy:  # type: ignore[no-untyped-def]
         phone_window=dt.timedelta(seconds=settings.verification_phone_window_seconds),
         terminal_limit=settings.verification_terminal_limit,
         terminal_window=dt.timedelta(seconds=settings.verification_terminal_window_seconds),
+        token_ttl=dt.timedelta(seconds=settings.verification_token_ttl_seconds),
     )
-
-
-def _requester() -> str:
-    principal = caller()
-    return requester_key(principal.key_id, principal.store_code, principal.terminal_id)
 
 
 def _template_pb(template: Template | None) -> pb.VerificationTemplate:
@@ -64,15 +61,24 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                               metadata={"channel": SMS_CHANNEL})
 
     async def SendVerificationCode(self, request, context):  # type: ignore[no-untyped-def]
+        errors = Violations()
+        operation = OPERATIONS.get(request.operation)
+        if operation is None:
+            errors.add("operation", "required: the spend the code authorizes")
+        if request.max_amount <= 0:
+            errors.add("max_amount", "must be positive: the most the spend may take")
+        errors.raise_if_any()
+        assert operation is not None
         self._require_sms_channel()
-        requester = _requester()
+        requester = calling_key().requester
 
         async def work(session) -> pb.SendVerificationCodeResponse:  # type: ignore[no-untyped-def]
             sent = await send_code(
                 SqlVerificationRepository(session), SqlMemberRepository(session),
                 card_number=request.card_number, phone=request.phone, requester=requester,
                 policy=self.policy, now=dt.datetime.now(dt.UTC),
-                region=self.deps.settings.default_region)
+                region=self.deps.settings.default_region, operation=operation,
+                max_amount=request.max_amount)
             return pb.SendVerificationCodeResponse(
                 verification_id=str(sent.verification_id), expire_time=timestamp(sent.expires_at),
                 masked_phone=sent.masked_phone, card_number=sent.card_number,
@@ -87,19 +93,23 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
 
     async def VerifySMS(self, request, context):  # type: ignore[no-untyped-def]
         verification_id = parse_verification_id(request.verification_id)
-        requester = _requester()
+        requester = calling_key().requester
         async with self.deps.db.transaction() as session:
             outcome = await verify_code(SqlVerificationRepository(session), verification_id,
                                         request.code, requester=requester,
                                         now=dt.datetime.now(dt.UTC))
         if outcome.refusal is not None:
             raise outcome.refusal  # after the commit, so wrong attempts stay counted
-        assert outcome.verified is not None
-        token, expires = issue_verification_token(
-            self.deps.signer, outcome.verified.card_number, outcome.verified.verified_at)
-        return pb.VerifySMSResponse(verification_token=token,
-                                    card_number=outcome.verified.card_number,
-                                    expire_time=timestamp(expires))
+        verified = outcome.verified
+        assert verified is not None
+        # the verification id is the token id: a retry gets the same (single) spend again
+        grant = Grant(verified.verification_id, verified.card_number, verified.operation,
+                      verified.max_amount, calling_key(),
+                      verified.verified_at + self.policy.token_ttl)
+        return pb.VerifySMSResponse(
+            verification_token=issue_verification_token(self.deps.signer, grant),
+            card_number=verified.card_number, expire_time=timestamp(grant.expires_at),
+            operation=OPERATION_TO_PB[verified.operation], max_amount=verified.max_amount)
 
     async def GetVerificationTemplate(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:

@@ -4,13 +4,16 @@ survives rows holding huge values written before the bounds existed.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import grpc
+from alembic import command
 from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import certificates_pb2 as C
 from sqlalchemy import text
 
+from server.db.migrate import alembic_config
 from server.members.cards import card_number
 from tests.e2e.certificates_helpers import issue, money_type, setup_stores, upsert_type
 from tests.e2e.test_certificates_cli import kopilka
@@ -161,3 +164,29 @@ async def test_the_usage_report_survives_values_from_before_the_bounds(app, admi
     assert code == 0, err
     exact = f"{(INT64_MAX + 100000) // 100}.{(INT64_MAX + 100000) % 100:02d}"
     assert out.strip().splitlines()[1].split("\t")[3] == exact
+
+
+async def test_types_from_before_the_bounds_get_the_bounds_they_implied(app, admin,
+                                                                        database_url):
+    """Migration 0011 run over types stored without bounds (the schema of 0004)."""
+    cfg = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, cfg, "0011-1")
+    async with app.db.transaction() as session:
+        for code, prefix, denominations in (("old-free", "2400", []),
+                                            ("old-fixed", "2500", [100000, 50000])):
+            await session.execute(text(
+                "INSERT INTO certificate_types (code, name, kind, currency, denominations, "
+                "barcode_format, number_prefix, next_sequence, remainder_policy, valid_days, "
+                "expired_refund_policy, refund_extension_days, product_skus, product_groups, "
+                "template) VALUES (:c, :name, 'money', 'UAH', CAST(:d AS bigint[]), 'ean13', :p, "
+                "1, 'keep', 365, 'reactivate', 30, '{}', '{}', '')"),
+                {"c": code, "name": code, "p": prefix, "d": denominations})
+    await asyncio.to_thread(command.upgrade, cfg, "heads")
+
+    listed = await admin.certificates.ListCertificateTypes(C.ListCertificateTypesRequest())
+    bounds = {t.code: (t.min_denomination_minor, t.max_denomination_minor,
+                       t.denomination_step_minor) for t in listed.certificate_types}
+    assert bounds == {"old-fixed": (50000, 100000, 1), "old-free": (1, CAP, 1)}
+    await setup_stores(admin)
+    assert await refused_issue(admin, "old-free", INT64_MAX) == ["denomination_minor"]
+    assert (await issue(admin, "old-fixed", denomination=50000))[0].balance.amount_minor == 50000

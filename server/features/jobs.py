@@ -93,11 +93,11 @@ def _event(trigger: str) -> Step:
     return grant
 
 
-async def _expire_certificates(db: Database, now: dt.datetime, _: _Rules) -> int:
+async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) -> int:
     from server.db.certificates_repo import expire_due
 
     async with db.transaction() as session:
-        return sum(n for _, n, _ in await expire_due(session, now))
+        return sum(count for _, count, _ in await expire_due(session, now))
 
 
 # (name, step) in running order; the names are the keys of JobsPass.counts.
@@ -119,12 +119,11 @@ def _failure_fields(step: str, error: Exception) -> dict[str, str]:
             "sqlstate": str(getattr(cause, "sqlstate", "") or "")}
 
 
-async def run_steps(db: Database, now: dt.datetime,
-                    steps: list[tuple[str, Step]] | None = None) -> JobsPass:
+async def run_steps(db: Database, now: dt.datetime) -> JobsPass:
     """Run every step even when an earlier one fails; a failed step counts 0."""
     result = JobsPass()
     rules = _Rules(db)
-    for name, step in steps if steps is not None else STEPS:
+    for name, step in STEPS:
         try:
             result.counts[name] = await step(db, now, rules)
         except Exception as error:  # isolate the step: report it and go on

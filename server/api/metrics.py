@@ -23,3 +23,7 @@ GRPC_HANDLING_SECONDS = Histogram(
 AUTH_FAILURES = Counter(
     "kopilka_auth_failures", "Calls refused by authentication or authorization.", ["reason"]
 )
+JOB_STEP_FAILURES = Counter(
+    "kopilka_job_step_failures", "Scheduled job steps that failed (the others still ran).",
+    ["step"],
+)

@@ -80,6 +80,11 @@ class CertificateTypeInfo:
     product_skus: tuple[str, ...] = ()
     product_groups: tuple[str, ...] = ()
     template: str = ""
+    # Face values that may be issued: min..max on the step (0 = not given: see
+    # validation.with_face_value_defaults, which every stored type has been through).
+    min_denomination_minor: int = 0
+    max_denomination_minor: int = 0
+    denomination_step_minor: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from server.certificates.model import (
     CertificateState,
     CertificateTypeInfo,
 )
+from server.certificates.validation import face_value_problem
 from server.certificates.validity import is_past_validity
 from server.errors import DomainError, ErrorKind, invalid
 
@@ -25,12 +26,15 @@ def _refuse(reason: str, message: str, **metadata: str) -> DomainError:
 
 
 def choose_denomination(t: CertificateTypeInfo, requested: int, field: str) -> int:
-    """The face value to issue: the requested one if the type allows it, or its only one."""
+    """The face value to issue: the requested one if the type allows it (one of its values,
+    or a free value within its bounds and the absolute cap), or its only one."""
     if requested < 0:
         raise invalid(field, "must not be negative")
     if not t.denominations:
         if requested == 0:
             raise invalid(field, "required: this type has a free face value")
+        if problem := face_value_problem(t, requested):
+            raise invalid(field, problem)
         return requested
     if requested == 0:
         if len(t.denominations) == 1:

@@ -21,7 +21,7 @@ from server.certificates.model import (
 )
 from server.certificates.numbers import capacity, certificate_number, prefixes_overlap
 from server.certificates.repository import CertificateRepository
-from server.certificates.validation import validate_type
+from server.certificates.validation import validate_type, with_face_value_defaults
 from server.certificates.validity import can_still_be_sold, validity_window
 from server.errors import DomainError, ErrorKind, FieldViolation, invalid, not_found
 
@@ -31,6 +31,7 @@ FROZEN_FIELDS = ("kind", "currency", "barcode_format", "number_prefix")
 
 
 async def upsert_type(repo: CertificateRepository, t: CertificateTypeInfo) -> CertificateTypeInfo:
+    t = with_face_value_defaults(t)
     validate_type(t)
     existing = await repo.certificate_type(t.code)
     if existing is not None and await repo.type_in_use(t.code):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from server.certificates.model import CertificateKind, CertificateTypeInfo, ExpiredRefundPolicy
@@ -9,13 +10,67 @@ from server.certificates.numbers import prefix_problem
 from server.certificates.printing import template_problem
 from server.errors import Violations
 
-MAX_FACE_VALUE_MINOR = 100_000_000_00  # 100 million in major units: far above any gift card
+# The absolute cap on a face value: 100 million in major units, far above any gift card, and
+# small enough that sums over a billion certificates still fit in int64 (9.2 * 10^18).
+MAX_FACE_VALUE_MINOR = 100_000_000_00
 MAX_VALID_DAYS = 3660
 _CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
+def with_face_value_defaults(t: CertificateTypeInfo) -> CertificateTypeInfo:
+    """Fill the bounds not given: the type's own face values (a fixed-value type keeps them),
+    or 1 to the absolute cap for a free face value; step 1."""
+    step = t.denomination_step_minor or 1
+    unit = step if step > 0 else 1  # a bad step is reported by validate_type
+    sane = [v for v in t.denominations if 0 < v <= MAX_FACE_VALUE_MINOR and v % unit == 0]
+    return dataclasses.replace(
+        t,
+        min_denomination_minor=t.min_denomination_minor or min(sane, default=unit),
+        max_denomination_minor=t.max_denomination_minor
+        or max(sane, default=MAX_FACE_VALUE_MINOR - MAX_FACE_VALUE_MINOR % unit),
+        denomination_step_minor=step,
+    )
+
+
+def face_value_problem(t: CertificateTypeInfo, value: int) -> str | None:
+    """Why `value` cannot be a face value of the type (None: it can)."""
+    t = with_face_value_defaults(t)
+    low, high, step = t.min_denomination_minor, t.max_denomination_minor, t.denomination_step_minor
+    if low <= value <= min(high, MAX_FACE_VALUE_MINOR) and value % step == 0:
+        return None
+    if step == 1:
+        return f"must be {low} to {high}"
+    return f"must be a multiple of {step} from {low} to {high}"
+
+
+def _check_bounds(t: CertificateTypeInfo, field: str, bad: Violations) -> bool:
+    """The bounds themselves; True when they are usable to check face values against."""
+    low, high, step = t.min_denomination_minor, t.max_denomination_minor, t.denomination_step_minor
+    ok = True
+    if not 0 < step <= MAX_FACE_VALUE_MINOR:
+        bad.add(f"{field}.denomination_step_minor", "must be positive and at most 10^10")
+        ok = False
+    if low <= 0:
+        bad.add(f"{field}.min_denomination_minor", "must be positive")
+        ok = False
+    elif ok and low % step:
+        bad.add(f"{field}.min_denomination_minor", "must be a multiple of denomination_step_minor")
+        ok = False
+    if not 0 < high <= MAX_FACE_VALUE_MINOR:
+        bad.add(f"{field}.max_denomination_minor", "must be positive and at most 10^10")
+        ok = False
+    elif low > high:
+        bad.add(f"{field}.max_denomination_minor", "must not be below min_denomination_minor")
+        ok = False
+    elif ok and high % step:
+        bad.add(f"{field}.max_denomination_minor", "must be a multiple of denomination_step_minor")
+        ok = False
+    return ok
+
+
 def validate_type(t: CertificateTypeInfo, field: str = "certificate_type") -> None:
-    """Raise INVALID_ARGUMENT naming each bad field of the type."""
+    """Raise INVALID_ARGUMENT naming each bad field of the type (bounds not given: defaults)."""
+    t = with_face_value_defaults(t)
     bad = Violations()
     if not _CODE.fullmatch(t.code):
         bad.add(f"{field}.code", "1-64 of a-z 0-9 _ . - starting with a letter or digit")
@@ -23,9 +78,12 @@ def validate_type(t: CertificateTypeInfo, field: str = "certificate_type") -> No
         bad.add(f"{field}.name", "required")
     if not re.fullmatch(r"[A-Z]{3}", t.currency):
         bad.add(f"{field}.currency", "ISO 4217 code, e.g. UAH")
+    bounds_ok = _check_bounds(t, field, bad)
     for i, value in enumerate(t.denominations):
         if not 0 < value <= MAX_FACE_VALUE_MINOR:
             bad.add(f"{field}.denominations_minor[{i}]", "must be positive and at most 10^10")
+        elif bounds_ok and (problem := face_value_problem(t, value)):
+            bad.add(f"{field}.denominations_minor[{i}]", problem)
     if len(set(t.denominations)) != len(t.denominations):
         bad.add(f"{field}.denominations_minor", "must not repeat")
     problem = prefix_problem(t.barcode_format, t.number_prefix)

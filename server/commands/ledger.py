@@ -76,11 +76,18 @@ def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     if now.tzinfo is None:
         print("kopilka: --now needs a UTC offset", file=sys.stderr)
         return 2
-    from server.features.jobs import run_ledger_jobs
+    from server.features.jobs import run_all_jobs
 
-    counts = with_database(settings, lambda db: run_ledger_jobs(db, now))
-    print(", ".join(f"{k}: {v}" for k, v in counts.items()))
-    return 0
+    done = with_database(settings, lambda db: run_all_jobs(db, now))
+    if done is None:
+        print("kopilka: another process is running the jobs now; nothing done",
+              file=sys.stderr)
+        return 0
+    print(", ".join(f"{k}: {v}" for k, v in done.counts.items()))
+    for step, error in done.failed.items():
+        print(f"kopilka: job step {step} failed: {error}; the other steps ran",
+              file=sys.stderr)
+    return 1 if done.failed else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -89,7 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ledger_sub.add_parser("audit", help="prove every balance equals its ledger sum "
                           "(exit 1 on any mismatch)").set_defaults(func=cmd_audit)
     jobs = ledger_sub.add_parser("run-jobs", help="activate and expire points lots, accrue "
-                                 "registration and birthday points (run from cron)")
+                                 "registration and birthday points, expire certificates: "
+                                 "the server's scheduled pass (exit 1 if a step failed)")
     jobs.add_argument("--now", help="ISO time with offset to run as (default: now)")
     jobs.set_defaults(func=cmd_run_jobs)
     sub.add_parser("audit", help="same as `ledger audit`").set_defaults(func=cmd_audit)

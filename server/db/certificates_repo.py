@@ -40,6 +40,9 @@ def type_info(r: CertificateTypeRow) -> CertificateTypeInfo:
         expired_refund_policy=ExpiredRefundPolicy(r.expired_refund_policy),
         refund_extension_days=r.refund_extension_days, product_skus=tuple(r.product_skus),
         product_groups=tuple(r.product_groups), template=r.template,
+        min_denomination_minor=r.min_denomination_minor,
+        max_denomination_minor=r.max_denomination_minor,
+        denomination_step_minor=r.denomination_step_minor,
     )
 
 
@@ -78,7 +81,9 @@ class SqlCertificateRepository:
             "expired_refund_policy": t.expired_refund_policy.value,
             "refund_extension_days": t.refund_extension_days,
             "product_skus": list(t.product_skus), "product_groups": list(t.product_groups),
-            "template": t.template,
+            "template": t.template, "min_denomination_minor": t.min_denomination_minor,
+            "max_denomination_minor": t.max_denomination_minor,
+            "denomination_step_minor": t.denomination_step_minor,
         }
         await self.session.execute(
             pg_insert(T).values(code=t.code, next_sequence=1, **values)
@@ -192,7 +197,8 @@ WITH due AS (
            CAST(:now AS timestamptz)
       FROM due
 )
-SELECT currency, COUNT(*) AS n, SUM(balance_minor) AS written_off FROM due GROUP BY currency
+SELECT currency, COUNT(*) AS n, SUM(balance_minor::numeric) AS written_off FROM due
+ GROUP BY currency
  ORDER BY currency
 """)
 
@@ -207,16 +213,22 @@ async def expire_due(session: AsyncSession, now: dt.datetime) -> list[tuple[str,
     return [(r.currency, int(r.n), int(r.written_off)) for r in rows]
 
 
+# Every sum is numeric (arbitrary precision), never bigint: certificates issued before face
+# values were bounded may hold up to 2^63-1 each, and their sums must not overflow.
 _USAGE = text("""
 WITH flows AS (
     SELECT COALESCE(e.store_code, '') AS store_code, c.currency,
            COUNT(*) FILTER (WHERE e.kind = 'issue') AS issued_count,
-           COALESCE(SUM(e.amount_minor) FILTER (WHERE e.kind = 'issue'), 0) AS issued,
-           COALESCE(-SUM(e.amount_minor) FILTER (WHERE e.kind IN ('redeem', 'refund')), 0)
-               AS redeemed,
-           COALESCE(SUM(e.amount_minor) FILTER (WHERE e.kind = 'refund'), 0) AS refunded,
-           COALESCE(-SUM(e.amount_minor) FILTER (WHERE e.kind = 'forfeit'), 0) AS forfeited,
-           COALESCE(-SUM(e.amount_minor) FILTER (WHERE e.kind = 'expire'), 0) AS expired,
+           COALESCE(SUM(e.amount_minor::numeric) FILTER (WHERE e.kind = 'issue'), 0)
+               AS issued,
+           COALESCE(-SUM(e.amount_minor::numeric)
+                    FILTER (WHERE e.kind IN ('redeem', 'refund')), 0) AS redeemed,
+           COALESCE(SUM(e.amount_minor::numeric) FILTER (WHERE e.kind = 'refund'), 0)
+               AS refunded,
+           COALESCE(-SUM(e.amount_minor::numeric) FILTER (WHERE e.kind = 'forfeit'), 0)
+               AS forfeited,
+           COALESCE(-SUM(e.amount_minor::numeric) FILTER (WHERE e.kind = 'expire'), 0)
+               AS expired,
            COUNT(*) FILTER (WHERE e.kind = 'expire' AND e.receipt_id IS NULL)
                AS expired_count
       FROM certificate_entries e JOIN certificates c ON c.id = e.certificate_id
@@ -224,7 +236,7 @@ WITH flows AS (
        AND e.created_at < CAST(:to_time AS timestamptz)
      GROUP BY 1, 2
 ), balances AS (
-    SELECT certificate_id, SUM(amount_minor) AS balance FROM certificate_entries
+    SELECT certificate_id, SUM(amount_minor::numeric) AS balance FROM certificate_entries
      WHERE created_at < CAST(:to_time AS timestamptz) GROUP BY certificate_id
 ), outstanding AS (
     SELECT COALESCE(c.store_code, '') AS store_code, c.currency,
@@ -250,7 +262,8 @@ async def usage_report(
     """Issued, redeemed, refunded, forfeited, expired in [from, to) and liability at `to`.
 
     Flows count where they happened (the store of the entry); liability counts for the
-    store that sold the certificate. Everything is summed from the ledger, not the caches.
+    store that sold the certificate. Everything is summed from the ledger, not the caches,
+    in numeric: the amounts are exact Python ints, possibly beyond int64 (see usage_to_pb).
     """
     rows = await session.execute(_USAGE, {"from_time": from_time, "to_time": to_time,
                                           "store_code": store_code})

@@ -73,10 +73,12 @@ async def expire_due(session: AsyncSession, now: dt.datetime, batch: int = 1000)
 
 EVENT_CANDIDATES = {
     # members registered within the last 7 days without a registration accrual yet
+    # ($1 is typed: `$1 - interval` alone makes PostgreSQL infer an interval parameter)
     "registration": """
         SELECT m.id, m.created_at AS at, (SELECT c.card_type FROM cards c WHERE c.member_id = m.id
                 ORDER BY c.created_at DESC LIMIT 1) AS card_type
-        FROM members m WHERE m.created_at > $1 - interval '7 days' AND m.created_at <= $1
+        FROM members m WHERE m.created_at > $1::timestamptz - interval '7 days'
+          AND m.created_at <= $1::timestamptz
           AND NOT EXISTS (SELECT 1 FROM event_accruals e WHERE e.member_id = m.id
                           AND e.occasion = $2) LIMIT $3""",
     # members whose birthday is the local date $4 (29 Feb celebrated on 28 Feb in common years)

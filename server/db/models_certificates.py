@@ -48,8 +48,19 @@ class CertificateTypeRow(Base):
     product_skus: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     product_groups: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     template: Mapped[str] = mapped_column(Text, nullable=False)
+    # Face values a free-value type may issue (migration 0011); the CHECKs keep every one
+    # within the absolute cap, so sums of face values cannot overflow int64.
+    min_denomination_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    max_denomination_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    denomination_step_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     created_at: Mapped[dt.datetime] = now_column()
     updated_at: Mapped[dt.datetime] = now_column()
+    __table_args__ = (
+        CheckConstraint(
+            "0 < min_denomination_minor AND min_denomination_minor <= max_denomination_minor "
+            "AND max_denomination_minor <= 10000000000", name="face_value_bounds"),
+        CheckConstraint("denomination_step_minor > 0", name="face_value_step_positive"),
+    )
 
 
 class CertificateRow(Base):

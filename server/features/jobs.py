@@ -1,7 +1,9 @@
-"""Scheduled housekeeping inside the server: points lots and certificate expiry.
+"""Scheduled housekeeping inside the server: points lots, event points, certificate expiry.
 
 Every worker runs the loop, but a PostgreSQL advisory lock lets one pass run at a time
-across all workers and servers, so operators need no cron (the CLI runs the same pass).
+across all workers and servers, so operators need no cron (`kopilka ledger run-jobs` runs
+the same pass). Each step runs on its own: a step that fails is logged and counted, and the
+steps after it still run, so one bad rule cannot stop birthday points or certificate expiry.
 """
 
 from __future__ import annotations
@@ -9,13 +11,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from server.api.metrics import JOB_STEP_FAILURES
 from server.db.database import Database
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.accounts.accrual import CompiledRules
     from server.app import App
 
 log = logging.getLogger("kopilka.jobs")
@@ -23,39 +31,119 @@ log = logging.getLogger("kopilka.jobs")
 LOCK_KEY = 0x6B6F70696C6B61  # "kopilka"
 
 
-async def run_ledger_jobs(db: Database, now: dt.datetime) -> dict[str, int]:
-    """One pass of every ledger job, each batch in its own transaction; counts per job."""
-    from server.db.ledger_jobs import activate_due, expire_due, grant_events
-    from server.db.ledger_rules_repo import load_compiled_accrual_rules
+@dataclass
+class JobsPass:
+    """What one pass did: a count per step, and each failed step with its error class and
+    SQLSTATE (never the message, see _failure_fields)."""
 
-    counts = {"activated": 0, "expired": 0, "registration": 0, "birthday": 0}
-    for name, job in (("activated", activate_due), ("expired", expire_due)):
-        while True:
-            async with db.transaction() as session:
-                done = await job(session, now)
-            counts[name] += done
-            if not done:
-                break
-    rules = await load_compiled_accrual_rules(db)
-    for trigger in ("registration", "birthday"):
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+Step = Callable[[Database, dt.datetime, "_Rules"], Awaitable[int]]
+
+
+class _Rules:
+    """The active accrual rules, loaded once per pass by the first step that needs them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.compiled: CompiledRules | None = None
+
+    async def get(self) -> CompiledRules:
+        from server.db.ledger_rules_repo import load_compiled_accrual_rules
+
+        if self.compiled is None:
+            self.compiled = await load_compiled_accrual_rules(self.db)
+        return self.compiled
+
+
+async def _until_done(db: Database, now: dt.datetime,
+                      job: Callable[[AsyncSession, dt.datetime], Awaitable[int]]) -> int:
+    """Run a batched job, one transaction per batch, until a batch finds nothing."""
+    total = 0
+    while True:
         async with db.transaction() as session:
-            counts[trigger] = await grant_events(session, rules, trigger, now, batch=100_000)
-    return counts
+            done = await job(session, now)
+        total += done
+        if not done:
+            return total
 
 
-async def run_all_jobs(db: Database, now: dt.datetime) -> dict[str, int] | None:
-    """Ledger jobs and certificate expiry, unless another process is running them (None)."""
-    from server.db.certificates_repo import expire_due as expire_certificates
+async def _activate_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
+    from server.db.ledger_jobs import activate_due
 
+    return await _until_done(db, now, activate_due)
+
+
+async def _expire_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
+    from server.db.ledger_jobs import expire_due
+
+    return await _until_done(db, now, expire_due)
+
+
+def _event(trigger: str) -> Step:
+    async def grant(db: Database, now: dt.datetime, rules: _Rules) -> int:
+        from server.db.ledger_jobs import grant_events
+
+        compiled = await rules.get()
+        async with db.transaction() as session:
+            return await grant_events(session, compiled, trigger, now, batch=100_000)
+
+    return grant
+
+
+async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) -> int:
+    from server.db.certificates_repo import expire_due
+
+    async with db.transaction() as session:
+        return sum(count for _, count, _ in await expire_due(session, now))
+
+
+# (name, step) in running order; the names are the keys of JobsPass.counts.
+STEPS: list[tuple[str, Step]] = [
+    ("activated", _activate_lots),
+    ("expired", _expire_lots),
+    ("registration", _event("registration")),
+    ("birthday", _event("birthday")),
+    ("certificates_expired", _expire_certificates),
+]
+
+
+def _failure_fields(step: str, error: Exception) -> dict[str, str]:
+    """What a failure log says: the step, the error class and SQLSTATE. Never the message:
+    database errors quote statements, parameters and row values (personal data)."""
+    chain = [error, getattr(error, "orig", None), error.__cause__]
+    cause = next((e for e in chain if getattr(e, "sqlstate", None)), error)
+    return {"step": step, "error": type(cause).__name__,
+            "sqlstate": str(getattr(cause, "sqlstate", "") or "")}
+
+
+async def run_steps(db: Database, now: dt.datetime) -> JobsPass:
+    """Run every step even when an earlier one fails; a failed step counts 0."""
+    result = JobsPass()
+    rules = _Rules(db)
+    for name, step in STEPS:
+        try:
+            result.counts[name] = await step(db, now, rules)
+        except Exception as error:  # isolate the step: report it and go on
+            fields = _failure_fields(name, error)
+            result.counts[name] = 0
+            result.failed[name] = " ".join(
+                [fields["error"]] + ([f"(SQLSTATE {fields['sqlstate']})"]
+                                     if fields["sqlstate"] else []))
+            JOB_STEP_FAILURES.labels(step=name).inc()
+            log.error("job step failed", extra=fields)
+    return result
+
+
+async def run_all_jobs(db: Database, now: dt.datetime) -> JobsPass | None:
+    """One pass of every step, unless another process is running them (None)."""
     async with db.engine.connect() as conn:
         if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
             return None
         try:
-            counts = await run_ledger_jobs(db, now)
-            async with db.transaction() as session:
-                expired = await expire_certificates(session, now)
-            counts["certificates_expired"] = sum(n for _, n, _ in expired)
-            return counts
+            return await run_steps(db, now)
         finally:
             await conn.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             await conn.commit()
@@ -71,10 +159,11 @@ def setup(app: App) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
-                counts = await run_all_jobs(app.db, dt.datetime.now(dt.UTC))
-                if counts and any(counts.values()):
-                    log.info("jobs ran", extra=counts)
+                done = await run_all_jobs(app.db, dt.datetime.now(dt.UTC))
+                if done and (done.failed or any(done.counts.values())):
+                    log.info("jobs ran", extra={**done.counts, "failed": list(done.failed)})
             except Exception:
-                log.exception("scheduled jobs failed; retrying next interval")
+                # only the advisory lock itself is left outside the steps' isolation
+                log.exception("scheduled jobs could not start; retrying next interval")
 
     app.add_background(loop)

@@ -65,7 +65,7 @@ EXPIRED_REFUND_POLICY_REACTIVATE: ExpiredRefundPolicy
 EXPIRED_REFUND_POLICY_FORFEIT: ExpiredRefundPolicy
 
 class CertificateType(_message.Message):
-    __slots__ = ("code", "name", "kind", "currency", "denominations_minor", "barcode_format", "number_prefix", "remainder_policy", "valid_days", "valid_from_time", "valid_until_time", "expired_refund_policy", "refund_extension_days", "product_skus", "product_groups", "template")
+    __slots__ = ("code", "name", "kind", "currency", "denominations_minor", "barcode_format", "number_prefix", "remainder_policy", "valid_days", "valid_from_time", "valid_until_time", "expired_refund_policy", "refund_extension_days", "product_skus", "product_groups", "template", "min_denomination_minor", "max_denomination_minor", "denomination_step_minor")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,9 @@ class CertificateType(_message.Message):
     PRODUCT_SKUS_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_GROUPS_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    MIN_DENOMINATION_MINOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_DENOMINATION_MINOR_FIELD_NUMBER: _ClassVar[int]
+    DENOMINATION_STEP_MINOR_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     kind: CertificateKind
@@ -98,7 +101,10 @@ class CertificateType(_message.Message):
     product_skus: _containers.RepeatedScalarFieldContainer[str]
     product_groups: _containers.RepeatedScalarFieldContainer[str]
     template: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[CertificateKind, str]] = ..., currency: _Optional[str] = ..., denominations_minor: _Optional[_Iterable[int]] = ..., barcode_format: _Optional[_Union[BarcodeFormat, str]] = ..., number_prefix: _Optional[str] = ..., remainder_policy: _Optional[_Union[RemainderPolicy, str]] = ..., valid_days: _Optional[int] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_refund_policy: _Optional[_Union[ExpiredRefundPolicy, str]] = ..., refund_extension_days: _Optional[int] = ..., product_skus: _Optional[_Iterable[str]] = ..., product_groups: _Optional[_Iterable[str]] = ..., template: _Optional[str] = ...) -> None: ...
+    min_denomination_minor: int
+    max_denomination_minor: int
+    denomination_step_minor: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[CertificateKind, str]] = ..., currency: _Optional[str] = ..., denominations_minor: _Optional[_Iterable[int]] = ..., barcode_format: _Optional[_Union[BarcodeFormat, str]] = ..., number_prefix: _Optional[str] = ..., remainder_policy: _Optional[_Union[RemainderPolicy, str]] = ..., valid_days: _Optional[int] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_refund_policy: _Optional[_Union[ExpiredRefundPolicy, str]] = ..., refund_extension_days: _Optional[int] = ..., product_skus: _Optional[_Iterable[str]] = ..., product_groups: _Optional[_Iterable[str]] = ..., template: _Optional[str] = ..., min_denomination_minor: _Optional[int] = ..., max_denomination_minor: _Optional[int] = ..., denomination_step_minor: _Optional[int] = ...) -> None: ...
 
 class UpsertCertificateTypeRequest(_message.Message):
     __slots__ = ("request_id", "certificate_type")
@@ -325,7 +331,7 @@ class GetCertificateUsageReportRequest(_message.Message):
     def __init__(self, from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., to_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., store_code: _Optional[str] = ...) -> None: ...
 
 class CertificateUsageRow(_message.Message):
-    __slots__ = ("store_code", "currency", "issued_count", "issued_minor", "redeemed_minor", "refunded_minor", "forfeited_minor", "expired_minor", "expired_count", "outstanding_minor", "outstanding_count")
+    __slots__ = ("store_code", "currency", "issued_count", "issued_minor", "redeemed_minor", "refunded_minor", "forfeited_minor", "expired_minor", "expired_count", "outstanding_minor", "outstanding_count", "amounts_saturated")
     STORE_CODE_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     ISSUED_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -337,6 +343,7 @@ class CertificateUsageRow(_message.Message):
     EXPIRED_COUNT_FIELD_NUMBER: _ClassVar[int]
     OUTSTANDING_MINOR_FIELD_NUMBER: _ClassVar[int]
     OUTSTANDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNTS_SATURATED_FIELD_NUMBER: _ClassVar[int]
     store_code: str
     currency: str
     issued_count: int
@@ -348,7 +355,8 @@ class CertificateUsageRow(_message.Message):
     expired_count: int
     outstanding_minor: int
     outstanding_count: int
-    def __init__(self, store_code: _Optional[str] = ..., currency: _Optional[str] = ..., issued_count: _Optional[int] = ..., issued_minor: _Optional[int] = ..., redeemed_minor: _Optional[int] = ..., refunded_minor: _Optional[int] = ..., forfeited_minor: _Optional[int] = ..., expired_minor: _Optional[int] = ..., expired_count: _Optional[int] = ..., outstanding_minor: _Optional[int] = ..., outstanding_count: _Optional[int] = ...) -> None: ...
+    amounts_saturated: bool
+    def __init__(self, store_code: _Optional[str] = ..., currency: _Optional[str] = ..., issued_count: _Optional[int] = ..., issued_minor: _Optional[int] = ..., redeemed_minor: _Optional[int] = ..., refunded_minor: _Optional[int] = ..., forfeited_minor: _Optional[int] = ..., expired_minor: _Optional[int] = ..., expired_count: _Optional[int] = ..., outstanding_minor: _Optional[int] = ..., outstanding_count: _Optional[int] = ..., amounts_saturated: _Optional[bool] = ...) -> None: ...
 
 class GetCertificateUsageReportResponse(_message.Message):
     __slots__ = ("rows",)

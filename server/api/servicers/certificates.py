@@ -101,7 +101,9 @@ def type_from_pb(t: pb.CertificateType) -> CertificateTypeInfo:
         valid_days=t.valid_days, valid_from=valid_from, valid_until=valid_until,
         expired_refund_policy=policy, refund_extension_days=extension,
         product_skus=tuple(t.product_skus), product_groups=tuple(t.product_groups),
-        template=t.template,
+        template=t.template, min_denomination_minor=t.min_denomination_minor,
+        max_denomination_minor=t.max_denomination_minor,
+        denomination_step_minor=t.denomination_step_minor,
     )
 
 
@@ -115,6 +117,9 @@ def type_to_pb(t: CertificateTypeInfo) -> pb.CertificateType:
         expired_refund_policy=_inverse(EXPIRED_REFUNDS)[t.expired_refund_policy],
         refund_extension_days=t.refund_extension_days, product_skus=list(t.product_skus),
         product_groups=list(t.product_groups), template=t.template,
+        min_denomination_minor=t.min_denomination_minor,
+        max_denomination_minor=t.max_denomination_minor,
+        denomination_step_minor=t.denomination_step_minor,
     )
 
 
@@ -143,13 +148,20 @@ def entry_to_pb(e: EntryInfo, with_receipt: bool = True) -> pb.CertificateEntry:
     )
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def usage_to_pb(r: UsageRow) -> pb.CertificateUsageRow:
+    """The report sums exactly (Python ints); an amount past int64, possible only with
+    certificates issued before face values were bounded, shows the limit and is flagged."""
+    amounts = {name: getattr(r, name) for name in (
+        "issued_minor", "redeemed_minor", "refunded_minor", "forfeited_minor", "expired_minor",
+        "outstanding_minor")}
+    fitted = {name: min(max(value, INT64_MIN), INT64_MAX) for name, value in amounts.items()}
     return pb.CertificateUsageRow(
         store_code=r.store_code, currency=r.currency, issued_count=r.issued_count,
-        issued_minor=r.issued_minor, redeemed_minor=r.redeemed_minor,
-        refunded_minor=r.refunded_minor, forfeited_minor=r.forfeited_minor,
-        expired_minor=r.expired_minor, expired_count=r.expired_count,
-        outstanding_minor=r.outstanding_minor, outstanding_count=r.outstanding_count,
+        expired_count=r.expired_count, outstanding_count=r.outstanding_count,
+        amounts_saturated=fitted != amounts, **fitted,
     )
 
 
@@ -348,9 +360,12 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     async def ExpireCertificates(self, request, context):  # type: ignore[no-untyped-def]
         async def work(session) -> pb.ExpireCertificatesResponse:  # type: ignore[no-untyped-def]
             rows = await expire_due(session, _now())
+            # min(): only certificates issued before face values were bounded can sum past
+            # int64; the write-off must not fail over how it is shown
             return pb.ExpireCertificatesResponse(
                 expired_count=sum(n for _, n, _ in rows),
-                written_off=[money(amount, currency) for currency, _, amount in rows])
+                written_off=[money(min(amount, INT64_MAX), currency)
+                             for currency, _, amount in rows])
 
         return await run_once(self.deps.db, SERVICE + "ExpireCertificates", request,
                               pb.ExpireCertificatesResponse, work)

@@ -5,7 +5,7 @@ largest denomination, a free-value type 1 to the cap (10^10 minor units); step 1
 Certificates issued before (even of 2^63-1) are left as they are: the usage report copes.
 
 Revision ID: 0011
-Revises: 0008 (and needs 0004)
+Revises: 0010
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
-depends_on = "0004"  # the certificate tables (a branch of their own)
+depends_on = None  # the certificate tables (0004) come in through 0009
 
 CAP = 10_000_000_000
 COLUMNS = ("min_denomination_minor", "max_denomination_minor", "denomination_step_minor")

@@ -17,7 +17,7 @@ Refusals raise (so the claim rolls back with everything else) with SQLSTATEs the
 says which), KL002 request id reused for other content, KL003 receipt number taken.
 
 Revision ID: 0007
-Revises: 0003 (and needs 0006)
+Revises: 0003
 Create Date: 2026-11-23 12:00:00
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 revision = "0007"
 down_revision = "0003"
 branch_labels = None
-depends_on = "0006"  # member_promotion_uses (rule sets) is written by kopilka_confirm_receipt
+depends_on = None
 
 # A protobuf varint field (wire type 0) of a non-negative value; empty for 0, as proto3 omits
 # default values.

@@ -9,6 +9,10 @@
   same key; a calculation is booked at most once (unique calculation_id).
 - `kopilka_book_receipt` is the one place a receipt row is written, for the hot path
   (`kopilka_confirm_receipt`) and the general path (server/db/ledger_receipts.py) alike.
+- The four branches (certificates 0004, rule sets 0006, ledger functions 0007, outbox 0008)
+  merge here, and the history is one line from here on. 0007's functions write 0006's
+  member_promotion_uses; every database reaches them together through this merge (an Alembic
+  `depends_on` from 0007 to 0006 next to this merge trips Alembic's head bookkeeping).
 - `kopilka_expire_lots` expires a member's lots whose time has passed, with their ledger
   entries; every spend and the expiry job call it, so an expired lot is never spendable,
   whether or not the job has run.

@@ -16,8 +16,8 @@ same run. How it keeps the comparison fair:
   client it costs the machine little, so the CPU goes to the server under test (a Python
   grpc.aio client spent about as much CPU per call as the server itself);
 - pgbench runs, on the same database, the very SQL texts the server sends
-  (server/db/ledger_sql.py) in the same transaction shape: one call of the operation's
-  PL/pgSQL function in autocommit (migration 0007), with answer bytes of the same size. Ids
+  (server/db/ledger_store.py) in the same transaction shape: one call of the operation's
+  PL/pgSQL function in autocommit (migration 0013), with the server's receipt document. Ids
   pgbench cannot make client-side are derived inside the call (md5 of random numbers), so
   pgbench gets no extra round trip the server does not have;
 - both sides run at the same concurrency for the same time on this machine, one after the
@@ -54,7 +54,7 @@ from loadgen import run_load  # noqa: E402
 from procstat import process_tree, tree_cpu_seconds  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from server.db import ledger_sql as q  # noqa: E402
+from server.db import ledger_store as store  # noqa: E402
 from server.db.migrate import migrate  # noqa: E402
 from server.db.urls import with_database  # noqa: E402
 
@@ -87,56 +87,50 @@ def _head(method: str) -> dict[int, str]:
             4: f"'\\x{'00' * 32}'::bytea"}
 
 
-def _answer(answer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The answer parts the server passes (head, balance field, tail) as pgbench literals."""
-    from server.db.ledger_fast import split_answer
-
-    head, field, tail = split_answer(answer, "points_balance")
-    return {"head": f"'\\x{head.hex()}'::bytea", "field": str(field),
-            "tail": f"'\\x{tail.hex()}'::bytea"}
-
-
 def redeem_script() -> str:
     """RedeemBonus as the server runs it: one kopilka_redeem_points call in autocommit."""
-    from kopilka.v1 import bonus_pb2
-
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
-    answer = _answer(bonus_pb2.RedeemBonusResponse(transaction_id=str(uuid.uuid4())))
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
-        _pgbench_sql(q.REDEEM_POINTS, {**_head(REDEEM), 5: card, 6: "1", 7: TX, 8: "'bench'",
-                                       9: "'bench'", 10: "false", 11: answer["head"],
-                                       12: answer["field"], 13: answer["tail"]}),
+        _pgbench_sql(store.REDEEM_POINTS, {**_head(REDEEM), 5: card, 6: "1", 7: TX,
+                                           8: "'bench'", 9: "'bench'", 10: "NULL",
+                                           11: "now()"}),
     ])
 
 
 def confirm_script() -> str:
     """ConfirmReceipt (cash, accrual) as the server runs it: one kopilka_confirm_receipt call
-    in autocommit."""
-    from kopilka.v1 import receipts_pb2
+    in autocommit, with the receipt document the server builds (server/ledger/model.py);
+    only its ids differ per call."""
+    import json
 
-    from server.api.convert import timestamp
+    from server.ledger.model import PaymentIn, receipt_document
+    from server.receipts.calculation import CalculatedLine, Calculation
 
+    now = dt.datetime.now(dt.UTC)
+    lines = (CalculatedLine(1, "SKU1", 1000, 995, 995, 0, 0, 995, 10),)
+    calc = Calculation(str(uuid.uuid4()), "B1", "T1", "UAH", now, "bench", lines, 995, 0, 995,
+                       10, 0, now, "2990000000001", str(uuid.uuid4()), "bench", (),
+                       ((10, now.isoformat(), None, "base"),))
+    template = receipt_document(calc, uuid.uuid4(), uuid.uuid4(), "N", [PaymentIn("cash", 995)],
+                                bytes(32), "bench")
+    [lot] = template.pop("lots")  # times hold colons, which pgbench reads as variables
+    del template["receipt_time"], lot["activation"]
     member = "(SELECT member_id FROM bench_cards WHERE i = :m)"
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
     rc = "CAST(md5(:client_id || '-c' || :r) AS uuid)"
-    calc = "CAST(md5(:client_id || '-k' || :r) AS uuid)"
-    lines = "'[[1, 1000, 995, 10, 0, \"SKU1\"]]'"
-    answer = _answer(receipts_pb2.ConfirmReceiptResponse(
-        receipt_id=str(uuid.uuid4()), state=receipts_pb2.RECEIPT_STATE_CONFIRMED,
-        points_accrued=10, confirm_time=timestamp(dt.datetime.now(dt.UTC))))
+    calc_id = "CAST(md5(:client_id || '-k' || :r) AS uuid)"
+    document = (f"CAST(CAST('{json.dumps(template)}' AS jsonb) || jsonb_build_object("
+                f"'receipt_id', {rc}, 'tx_id', {TX}, 'receipt_number', CAST({rc} AS text), "
+                f"'member_id', {member}, 'card_number', {card}, 'calculation_id', {calc_id}, "
+                f"'receipt_time', now(), 'lots', jsonb_build_array(CAST('{json.dumps(lot)}' "
+                f"AS jsonb) || jsonb_build_object('activation', now()))) AS text)")
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",
-        _pgbench_sql(q.CONFIRM_RECEIPT, {
-            **_head(CONFIRM), 5: rc, 6: "'B1'", 7: "'T1'", 8: f"CAST({rc} AS text)", 9: member,
-            10: card, 11: "'UAH'", 12: "995", 13: "0", 14: "995", 15: TX, 16: lines,
-            17: "'[{\"m\": \"cash\", \"a\": 995, \"c\": \"\"}]'", 18: "10", 19: "0",
-            20: "'bench'", 21: f"'\\x{'00' * 32}'::bytea", 22: calc, 23: "10", 24: "0",
-            25: "now()", 26: "ARRAY['base']", 27: "ARRAY[10]", 28: "ARRAY[now()]",
-            29: "CAST(ARRAY[NULL] AS timestamptz[])", 30: "CAST(ARRAY[] AS text[])", 31: "now()",
-            32: answer["head"], 33: answer["field"], 34: answer["tail"]}),
+        _pgbench_sql(store.CONFIRM_RECEIPT, {**_head(CONFIRM), 5: document, 6: "NULL",
+                                             7: "now()"}),
     ])
 
 

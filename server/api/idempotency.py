@@ -13,9 +13,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.deps import caller
 from server.db.database import Database
 from server.db.idempotency_repo import claim, store_response
-from server.errors import DomainError, ErrorKind, FieldViolation, invalid
+from server.errors import invalid
+from server.ledger.model import Claim
+from server.ledger.service import reused
 
 R = TypeVar("R", bound=Message)
+
+
+def request_digest(request: Message, *leave_out: str) -> bytes:
+    """SHA-256 of the request's deterministic serialization, without the fields named."""
+    if leave_out:
+        copy = type(request)()
+        copy.CopyFrom(request)
+        for name in leave_out:
+            copy.ClearField(name)
+        request = copy
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+
+
+def claim_of(method: str, request: Message, principal_id: uuid.UUID) -> Claim:
+    """The ledger claim of a request; INVALID_ARGUMENT naming request_id if not a UUID."""
+    raw = request.request_id  # type: ignore[attr-defined]
+    try:
+        request_id = uuid.UUID(raw)
+    except ValueError:
+        raise invalid("request_id", "not a UUID" if raw else "required (a UUID)") from None
+    return Claim(principal_id, request_id, method, request_digest(request))
 
 
 def parse_uuid(value: str, field_path: str) -> uuid.UUID:
@@ -41,17 +64,13 @@ async def run_once(
     so a failed call can be retried with the same id.
     """
     request_id = parse_uuid(request.request_id, "request_id")  # type: ignore[attr-defined]
-    digest = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
+    digest = request_digest(request)
     principal_id = caller().key_id  # request ids are per caller: another key's are its own
     async with db.transaction() as session:
         prior = await claim(session, principal_id, request_id, method, digest)
         if prior is not None:
             if prior.method != method or prior.request_hash != digest:
-                raise DomainError(
-                    ErrorKind.ALREADY_EXISTS, "REQUEST_ID_REUSED",
-                    "request_id was already used for a different request",
-                    [FieldViolation("request_id", "reused with different content")],
-                )
+                raise reused()
             answer = response_type()
             answer.ParseFromString(prior.response or b"")
             return answer

@@ -1,13 +1,14 @@
 """Spending and refunding certificates inside the caller's transaction (the hot path).
 
 A certificate can never be spent twice: the spend is one conditional UPDATE (`... WHERE
-balance_minor >= amount AND state = 'active' ...`) joined with the INSERT of its ledger entry
-in one statement. Concurrent spends of one certificate queue on the row lock; each re-checks
-the condition against the balance the previous one left, so at most the balance is ever
-spent. When the UPDATE touches no row, a plain read names the rule that was broken.
+balance_minor >= amount AND state = 'active' ...`) with its ledger entry, in the ledger's
+function kopilka_spend_certificate (migration 0013), which ConfirmReceipt's one call uses too.
+Concurrent spends of one certificate queue on the row lock; each re-checks the condition
+against the balance the previous one left, so at most the balance is ever spent. When the
+UPDATE touches no row, a plain read names the rule that was broken.
 
-ConfirmReceipt / RefundReceipt call `pay_with_certificate` / `refund_to_certificate` for
-PAYMENT_METHOD_CERTIFICATE; RedeemCertificate and RefundToCertificate call them directly.
+RedeemCertificate calls `pay_with_certificate`; RefundReceipt and RefundToCertificate call
+`refund_to_certificate`.
 """
 
 from __future__ import annotations
@@ -24,45 +25,10 @@ from server.certificates.model import CertificateInfo, CertificateKind, EntryKin
 from server.db.certificates_repo import SqlCertificateRepository
 from server.errors import DomainError, ErrorKind, invalid, not_found
 
-_SPEND = text("""
-WITH spent AS (
-    UPDATE certificates
-       SET balance_minor = balance_minor - CAST(:amount AS bigint),
-           state = CASE WHEN balance_minor = CAST(:amount AS bigint)
-                        THEN 'redeemed' ELSE 'active' END,
-           updated_at = CAST(:now AS timestamptz)
-     WHERE number = CAST(:number AS varchar) AND state = 'active'
-       AND kind = CAST(:kind AS varchar)
-       AND currency = COALESCE(CAST(:currency AS varchar), currency)
-       AND balance_minor >= CAST(:amount AS bigint)
-       AND (expires_at IS NULL OR expires_at > CAST(:now AS timestamptz))
-       AND (valid_from IS NULL OR valid_from <= CAST(:now AS timestamptz))
-    RETURNING id, balance_minor, remainder_policy
-), entry AS (
-    INSERT INTO certificate_entries (certificate_id, kind, amount_minor, balance_after_minor,
-                                     receipt_id, store_code, sku, created_at)
-    SELECT id, 'redeem', -CAST(:amount AS bigint), balance_minor, CAST(:receipt_id AS uuid),
-           CAST(:store_code AS varchar), CAST(:sku AS varchar), CAST(:now AS timestamptz)
-      FROM spent
-)
-SELECT id, balance_minor, remainder_policy FROM spent
-""")
-
-# Runs only after _SPEND in the same transaction, so the row is already locked by us.
-_FORFEIT = text("""
-WITH cleared AS (
-    UPDATE certificates
-       SET balance_minor = 0, state = 'redeemed', updated_at = CAST(:now AS timestamptz)
-     WHERE id = CAST(:id AS bigint)
-    RETURNING id
-)
-INSERT INTO certificate_entries (certificate_id, kind, amount_minor, balance_after_minor,
-                                 receipt_id, store_code, note, created_at)
-SELECT id, 'forfeit', -CAST(:remainder AS bigint), 0, CAST(:receipt_id AS uuid),
-       CAST(:store_code AS varchar), 'remainder forfeited by the type policy',
-       CAST(:now AS timestamptz)
-  FROM cleared
-""")
+# The one conditional spend (migration 0013): the balance left, NULL when refused.
+_SPEND = text("SELECT kopilka_spend_certificate(CAST(:number AS text), CAST(:kind AS text), "
+              "CAST(:amount AS bigint), CAST(:currency AS text), CAST(:receipt_id AS uuid), "
+              "CAST(:store_code AS text), CAST(:sku AS text), CAST(:now AS timestamptz))")
 
 _RETRIES = 3
 
@@ -71,15 +37,15 @@ async def _spend(
     session: AsyncSession, *, number: str, kind: CertificateKind, amount_minor: int,
     currency: str | None, receipt_id: uuid.UUID, store_code: str, sku: str | None,
     now: dt.datetime,
-) -> tuple[int, int, str]:
-    """(certificate id, balance left, remainder policy) after a spend, or the refusal."""
+) -> int:
+    """The balance left after a spend (the forfeit policy applied), or the refusal."""
     params = {"number": number, "kind": kind.value, "amount": amount_minor,
               "currency": currency, "receipt_id": receipt_id, "store_code": store_code,
               "sku": sku, "now": now}
     for _ in range(_RETRIES):
-        row = (await session.execute(_SPEND, params)).first()
-        if row is not None:
-            return int(row.id), int(row.balance_minor), str(row.remainder_policy)
+        left = await session.scalar(_SPEND, params)
+        if left is not None:
+            return int(left)
         cert = await SqlCertificateRepository(session).certificate(number)
         if cert is None:
             raise not_found("certificate", number, "CERTIFICATE_NOT_FOUND")
@@ -103,12 +69,9 @@ async def pay_with_certificate(
     """
     if amount_minor <= 0:
         raise invalid("amount_minor", "must be positive")
-    cert_id, left, policy = await _spend(
-        session, number=number, kind=CertificateKind.MONEY, amount_minor=amount_minor,
-        currency=currency, receipt_id=receipt_id, store_code=store_code, sku=None, now=now)
-    if policy == "forfeit" and left > 0:
-        await session.execute(_FORFEIT, {"id": cert_id, "remainder": left, "now": now,
-                                         "receipt_id": receipt_id, "store_code": store_code})
+    await _spend(session, number=number, kind=CertificateKind.MONEY, amount_minor=amount_minor,
+                 currency=currency, receipt_id=receipt_id, store_code=store_code, sku=None,
+                 now=now)
 
 
 async def redeem_for_product(

@@ -1,6 +1,6 @@
 """Points and cash operations outside receipts: balance, adjust, lists, conversion.
 
-RedeemBonus itself is a hot path: server/db/ledger_fast.py."""
+RedeemBonus itself is one call of the ledger store: server/db/ledger_store.py."""
 
 from __future__ import annotations
 

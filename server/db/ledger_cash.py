@@ -10,17 +10,9 @@ import uuid
 
 import asyncpg
 
+from server.db import ledger_sql as q
 from server.db.ledger_repo import change_balance, insufficient, member_account_id
 from server.errors import DomainError, ErrorKind, invalid
-
-PAY = """
-WITH a AS (
-  UPDATE ledger_accounts SET balance = balance - $2
-  WHERE id = (SELECT coalesce(master_id, id) FROM ledger_accounts
-              WHERE member_id = $1 AND kind = 'cash') AND balance >= $2
-  RETURNING id, balance),
-e AS (INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3, id, -$2 FROM a)
-SELECT balance FROM a"""
 
 
 async def cash_target(conn: asyncpg.Connection, member_id: uuid.UUID) -> int:
@@ -42,7 +34,7 @@ async def cash_balance(conn: asyncpg.Connection, member_id: uuid.UUID) -> tuple[
 async def pay_from_cash(conn: asyncpg.Connection, member_id: uuid.UUID, amount: int,
                         tx_id: uuid.UUID) -> int:
     """Debit the member's cash (or master) account; INSUFFICIENT_FUNDS when short."""
-    balance = await conn.fetchval(PAY, member_id, amount, tx_id)
+    balance = await conn.fetchval(q.PAY_CASH, member_id, amount, tx_id)
     if balance is None:
         raise insufficient("funds", (await cash_balance(conn, member_id))[0])
     return int(balance)

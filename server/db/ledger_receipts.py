@@ -1,28 +1,25 @@
-"""Receipts in the ledger: confirm (accrue, redeem, pay), refund and cancel, exactly once."""
+"""Refunds and cancellations of booked receipts (booking itself: server/db/ledger_store.py).
+
+Points go back through the ledger's functions (migration 0013) like every other movement;
+what is refunded of which line and payment is kept on the receipt's details, so partial
+refunds add up and never exceed what was sold."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.accrual import Lot
 from server.accounts.allocation import allocate
 from server.accounts.refund import SoldLine, plan_refund, split_refund, withhold
-from server.db import ledger_sql as q
-from server.db.ledger_cash import credit_cash, pay_from_cash
-from server.db.ledger_idempotency import Claim
+from server.db.ledger_cash import credit_cash
 from server.db.ledger_repo import (
-    accrue,
     change_balance,
-    consume_lots,
-    debit,
     expire_due_lots,
     lock_points_accounts,
     member_account_id,
@@ -31,148 +28,8 @@ from server.db.ledger_repo import (
     raw_connection,
     spend_points,
 )
-from server.errors import DomainError, ErrorKind, FieldViolation, not_found
-from server.receipts.calculation import Calculation
-
-# SQLSTATEs of kopilka_book_receipt (migration 0009)
-RECEIPT_NUMBER_TAKEN, CALCULATION_CONFIRMED = "KL003", "KL004"
-
-# Payment methods as stored; refunds withhold a points shortfall from till money first.
-TILL_METHODS = ("cash", "bank_card", "online")
-WITHHOLD_ORDER = (*TILL_METHODS, "cash_account", "certificate")
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentIn:
-    """One payment of a receipt: method (see WITHHOLD_ORDER), amount, certificate number."""
-
-    method: str
-    amount_minor: int
-    certificate_number: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmed:
-    """What ConfirmReceipt wrote, or the first answer bytes when the receipt was known."""
-
-    receipt_id: uuid.UUID | None
-    points_accrued: int = 0
-    points_redeemed: int = 0
-    points_balance: int = 0
-    first_answer: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    """Who books a receipt and what they asked: the claim of the call, a digest of its content
-    (the request without request_id and verification token), the caller's audit label."""
-
-    claim: Claim
-    content_hash: bytes
-    principal: str
-
-
-def receipt_row(calc: Calculation, receipt_id: uuid.UUID, number: str,
-                payments: list[PaymentIn], booking: Booking, tx_id: uuid.UUID) -> tuple[Any, ...]:
-    """kopilka_book_receipt's parameters after the claim's principal and request id ($3-$20);
-    the hot-path function takes the same run after its own claim parameters."""
-    lines = [[x.line_no, x.quantity_milli, x.final_amount_minor, x.accrual_points,
-              x.points_discount_minor, x.sku] for x in calc.lines]
-    stored_payments = [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
-                       for p in payments]
-    return (receipt_id, calc.store_code, calc.terminal_id, number,
-            uuid.UUID(calc.member_id) if calc.member_id else None, calc.card_number,
-            calc.currency, calc.subtotal_minor, calc.discount_total_minor, calc.total_minor,
-            tx_id, json.dumps(lines), json.dumps(stored_payments), calc.points_to_accrue,
-            calc.points_redeemed, booking.principal, booking.content_hash,
-            _calculation_uuid(calc))
-
-
-def _calculation_uuid(calc: Calculation) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(calc.calculation_id)
-    except ValueError:  # signed by us, so always a UUID; never let that break a sale
-        return None
-
-
-def refusal(error: asyncpg.PostgresError, principal_id: uuid.UUID) -> Exception:
-    """The DomainError a refused booking stands for (KL003, KL004); other errors as they are.
-
-    A calculation booked already names its receipt only to the key that booked it: the
-    function puts "principal receipt-id number" of the first receipt in the error's detail.
-    """
-    if error.sqlstate == RECEIPT_NUMBER_TAKEN:
-        return DomainError(ErrorKind.ALREADY_EXISTS, "RECEIPT_NUMBER_TAKEN",
-                           "this receipt number is already used by another receipt; "
-                           "give the sale a number of its own",
-                           [FieldViolation("receipt_number", "taken by another receipt")])
-    if error.sqlstate != CALCULATION_CONFIRMED:
-        return error
-    metadata: dict[str, str] = {}
-    first_principal, receipt_id, number = (error.detail or "  ").split(" ", 2)
-    if first_principal == str(principal_id):
-        metadata = {"receipt_id": receipt_id, "receipt_number": number}
-    return DomainError(ErrorKind.ALREADY_EXISTS, "CALCULATION_ALREADY_CONFIRMED",
-                       "this calculation is confirmed already: calculate the receipt again",
-                       [FieldViolation("calculation_id", "confirmed already")], metadata)
-
-
-def calculation_lots(calc: Calculation) -> list[Lot]:
-    """The lots the calculation promised; a lone active lot when it carried none."""
-    if not calc.accrual_lots:
-        return ([Lot(calc.points_to_accrue, calc.receipt_time, None, "")]
-                if calc.points_to_accrue else [])
-    return [Lot(points, dt.datetime.fromisoformat(act),
-                dt.datetime.fromisoformat(exp) if exp else None, rule_id)
-            for points, act, exp, rule_id in calc.accrual_lots if points > 0]
-
-
-# Spends a certificate for a receipt: (number, amount, receipt id), in the same transaction.
-CertificatePayer = Callable[[str, int, uuid.UUID], Awaitable[None]]
-
-
-async def confirm_receipt(
-    conn: asyncpg.Connection, calc: Calculation, receipt_number: str, payments: list[PaymentIn],
-    booking: Booking, now: dt.datetime, pay_certificate: CertificatePayer | None = None,
-) -> Confirmed:
-    """Write the receipt, its points and its payments in the caller's transaction.
-
-    Certificate payments go through `pay_certificate` (the certificate module works on a
-    SQLAlchemy session, so such receipts run inside one; see the ReceiptService).
-    """
-    member_id = uuid.UUID(calc.member_id) if calc.member_id else None
-    receipt_id, tx_id = uuid.uuid4(), uuid.uuid4()
-    claim = booking.claim
-    try:
-        first = await conn.fetchval(q.BOOK_RECEIPT, claim.principal_id, claim.request_id,
-                                    *receipt_row(calc, receipt_id, receipt_number, payments,
-                                                 booking, tx_id))
-    except asyncpg.PostgresError as error:  # nothing written: the transaction rolls back
-        raise refusal(error, claim.principal_id) from None
-    if first is not None:
-        return Confirmed(None, first_answer=bytes(first))
-    if member_id is not None:
-        await expire_due_lots(conn, member_id, now)
-    balance = 0
-    if member_id is not None:
-        if calc.points_redeemed:
-            balance = await spend_points(conn, member_id, calc.points_redeemed, tx_id, now)
-        lots = calculation_lots(calc)
-        if lots:
-            balance = await accrue(conn, member_id, tx_id, lots, now, receipt_id)
-        elif not calc.points_redeemed:
-            balance = await points_balance(conn, member_id, now)
-    for payment in payments:
-        if payment.method == "cash_account" and member_id is not None:
-            await pay_from_cash(conn, member_id, payment.amount_minor, tx_id)
-        elif payment.method == "certificate":
-            if pay_certificate is None:
-                raise RuntimeError("a certificate payment needs a CertificatePayer")
-            await pay_certificate(payment.certificate_number, payment.amount_minor, receipt_id)
-    if member_id is not None and calc.applied_promotions:
-        await conn.execute(q.RECORD_PROMOTION_USES, member_id, list(calc.applied_promotions),
-                           calc.receipt_time, calc.store_code)
-    return Confirmed(receipt_id, calc.points_to_accrue, calc.points_redeemed, balance)
+from server.errors import DomainError, ErrorKind, not_found
+from server.ledger.model import WITHHOLD_ORDER
 
 
 @dataclass(slots=True)
@@ -205,7 +62,7 @@ async def _locked_receipt(conn: asyncpg.Connection, receipt_id: uuid.UUID) -> as
 
 async def _reverse_accrual(conn: asyncpg.Connection, row: asyncpg.Record, member_id: uuid.UUID,
                            points: int, reversed_: dict[str, int], tx_id: uuid.UUID,
-                           result: Refunded) -> None:
+                           result: Refunded, now: dt.datetime) -> None:
     lots = await conn.fetch(
         "SELECT id, points_initial, points_left, state FROM point_lots "
         "WHERE receipt_id = $1 AND tx_id = $2 ORDER BY id FOR UPDATE",
@@ -230,10 +87,9 @@ async def _reverse_accrual(conn: asyncpg.Connection, row: asyncpg.Record, member
                                  -take, tx_id)
             result.points_reversed += take
     if unmet:  # already spent: take the rest from other points, withhold what is missing
-        extra = min(unmet, await points_balance(conn, member_id))
+        extra = min(unmet, await points_balance(conn, member_id, now))
         if extra:
-            await debit(conn, member_id, extra, tx_id)
-            await consume_lots(conn, member_id, extra, tx_id)
+            await spend_points(conn, member_id, extra, tx_id, now)
             result.points_reversed += extra
         result.shortfall = unmet - extra
 
@@ -279,8 +135,9 @@ async def refund_receipt(
                           f"a {row['state'].replace('_', ' ')} receipt cannot be cancelled; "
                           "refund what is left instead")
     state = _json(row["refunded"])
-    lines = [SoldLine(n, qty, final, acc, pts) for n, qty, final, acc, pts, _ in
-             _json(row["lines"])]
+    lines = [SoldLine(x["line_no"], x["quantity_milli"], x["final_amount_minor"],
+                      x["accrual_points"], x["points_discount_minor"])
+             for x in _json(row["lines"])]
     done = {int(k): v for k, v in state.get("lines", {}).items()}
     plan = plan_refund(lines, done, request)
     tx_id = await new_tx(conn, "cancel" if cancel else "refund", receipt_id=receipt_id,
@@ -294,7 +151,7 @@ async def refund_receipt(
         await expire_due_lots(conn, member_id, now)
         if plan.accrual_points:
             await _reverse_accrual(conn, row, member_id, plan.accrual_points, reversed_, tx_id,
-                                   result)
+                                   result, now)
         if plan.points_returned:
             await _return_redeemed(conn, row, member_id, plan.points_returned, returned, tx_id,
                                    result)

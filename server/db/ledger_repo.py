@@ -18,6 +18,7 @@ from server.accounts.accrual import Lot
 from server.db import ledger_sql as q
 from server.db import models_ledger  # noqa: F401  (registers the ledger tables on Base)
 from server.errors import DomainError, ErrorKind, not_found
+from server.ledger.service import insufficient  # one refusal text for every path
 
 
 async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -33,13 +34,6 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     return fairy.driver_connection  # type: ignore[return-value]
 
 
-def insufficient(what: str, available: int | None = None) -> DomainError:
-    metadata = {} if available is None else {"available": str(available)}
-    reason = "INSUFFICIENT_POINTS" if what == "points" else "INSUFFICIENT_FUNDS"
-    return DomainError(ErrorKind.FAILED_PRECONDITION, reason,
-                       f"not enough {what} on the account", metadata=metadata)
-
-
 async def new_tx(conn: asyncpg.Connection, kind: str, *, receipt_id: uuid.UUID | None = None,
                  reason: str = "", principal: str = "") -> uuid.UUID:
     """Start a ledger transaction record; entries and lot movements hang off it."""
@@ -48,35 +42,20 @@ async def new_tx(conn: asyncpg.Connection, kind: str, *, receipt_id: uuid.UUID |
     return tx_id
 
 
-async def debit(conn: asyncpg.Connection, member_id: uuid.UUID, amount: int, tx_id: uuid.UUID,
-                kind: str = "points") -> int | None:
-    """Take `amount` from a member account; the new balance, or None when it is short."""
-    return await conn.fetchval(q.DEBIT, member_id, amount, tx_id, kind)
-
-
-async def consume_lots(conn: asyncpg.Connection, member_id: uuid.UUID, points: int,
-                       tx_id: uuid.UUID) -> None:
-    """Spend from active lots, oldest-expiring first; call right after a points debit."""
-    taken = await conn.fetchval(q.CONSUME_LOTS, member_id, points, tx_id)
-    if taken != points:  # the balance cache and the lots disagree: never commit that
-        raise RuntimeError(f"lots of member {member_id} hold {taken} of {points} points")
-
-
 async def expire_due_lots(conn: asyncpg.Connection, member_id: uuid.UUID,
                           now: dt.datetime) -> None:
-    """Expire the member's lots whose time has passed (locking the points account if any):
-    before every spend, so an expired lot is never spent whether or not the job ran."""
+    """Expire the member's lots whose time has passed (locking the points account if any),
+    so a balance read or answered next leaves them out whether or not the job ran."""
     await conn.execute(q.EXPIRE_LOTS, member_id, now)
 
 
 async def spend_points(conn: asyncpg.Connection, member_id: uuid.UUID, points: int,
                        tx_id: uuid.UUID, now: dt.datetime) -> int:
-    """Debit the points account and its lots; INSUFFICIENT_POINTS if short."""
-    await expire_due_lots(conn, member_id, now)
-    balance = await debit(conn, member_id, points, tx_id)
+    """Spend points the ledger's one way (kopilka_spend_points: due lots expire, never
+    overdrawn, oldest-expiring lots first); INSUFFICIENT_POINTS if short."""
+    balance = await conn.fetchval(q.SPEND_POINTS, member_id, points, tx_id, now)
     if balance is None:
         raise insufficient("points", await points_balance(conn, member_id, now))
-    await consume_lots(conn, member_id, points, tx_id)
     return int(balance)
 
 
@@ -84,13 +63,10 @@ async def accrue(conn: asyncpg.Connection, member_id: uuid.UUID, tx_id: uuid.UUI
                  lots: Sequence[Lot], now: dt.datetime,
                  receipt_id: uuid.UUID | None = None) -> int:
     """Create lots (active when already activated, else pending); the points balance after."""
-    active = sum(x.points for x in lots if x.activation_time <= now)
-    pending = sum(x.points for x in lots) - active
     balance = await conn.fetchval(
-        q.ACCRUE, member_id, active, pending, tx_id, now,
-        [x.rule_id for x in lots], [x.points for x in lots],
-        [x.activation_time for x in lots], [x.expiry_time for x in lots], receipt_id,
-    )
+        q.ACCRUE_POINTS, member_id, tx_id, receipt_id, now, [x.rule_id for x in lots],
+        [x.points for x in lots], [x.activation_time for x in lots],
+        [x.expiry_time for x in lots])
     return int(balance)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -241,6 +242,8 @@ class IdempotencyRecord(Base):
     method: Mapped[str] = mapped_column(String(128), nullable=False)
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the ledger's answers as values (server/ledger/model.py), the API's as protobuf bytes
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[dt.datetime] = now_column()
 
 

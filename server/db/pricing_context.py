@@ -28,11 +28,7 @@ SELECT c.state, c.card_type, c.member_id, ct.accrual_bps, ct.requires_verificati
   m.birth_date,
   (SELECT count(*) FROM receipts r WHERE {_COUNTED}) AS receipt_count,
   (SELECT coalesce(sum(r.total_minor), 0) FROM receipts r WHERE {_COUNTED}) AS lifetime_amount,
-  (SELECT a.balance - coalesce((SELECT sum(l.points_left) FROM point_lots l
-                                 WHERE l.member_id = c.member_id AND l.state = 'active'
-                                   AND l.expiry_at <= $5), 0)
-     FROM ledger_accounts a
-    WHERE a.member_id = c.member_id AND a.kind = 'points') AS points_balance,
+  kopilka_spendable_points(c.member_id, $5) AS points_balance,
   (SELECT coalesce(json_agg(json_build_array(d.day, d.store_code, d.amount)), '[]')
      FROM (SELECT (r.confirmed_at AT TIME ZONE $2::text)::date AS day, r.store_code,
                   sum(r.total_minor) AS amount
@@ -40,11 +36,11 @@ SELECT c.state, c.card_type, c.member_id, ct.accrual_bps, ct.requires_verificati
             GROUP BY 1, 2) d) AS purchases,
   (SELECT coalesce(json_agg(json_build_array(i.day, i.store_code, i.sku, i.group_code)), '[]')
      FROM (SELECT DISTINCT (r.confirmed_at AT TIME ZONE $2::text)::date AS day, r.store_code,
-                  l.value ->> 5 AS sku, p.group_code
+                  l.value ->> 'sku' AS sku, p.group_code
              FROM receipts r
              JOIN receipt_details rd ON rd.receipt_id = r.id
              CROSS JOIN LATERAL jsonb_array_elements(rd.lines) AS l(value)
-             LEFT JOIN products p ON p.sku = l.value ->> 5
+             LEFT JOIN products p ON p.sku = l.value ->> 'sku'
             WHERE {_COUNTED} AND r.confirmed_at >= $4) i) AS items,
   (SELECT coalesce(json_object_agg(u.promotion_id, u.first_date), '{{}}')
      FROM member_promotion_uses u

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
 
 from server.accounts.conversion import cash_to_points, points_to_cash
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
-from server.api.idempotency import parse_uuid, run_once
-from server.api.verification_spend import spend_by_caller
+from server.api.idempotency import claim_of, parse_uuid, run_once
+from server.api.ledger import ledger_service
+from server.api.verification_spend import calling_key, spend_by_caller
 from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
-from server.db.ledger_fast import redeem_points
-from server.db.ledger_idempotency import claim as claim_id
-from server.db.ledger_idempotency import claim_of, run_once_pooled, store_answer
 from server.db.ledger_repo import (
     accrue,
     card_holder,
@@ -30,7 +27,7 @@ from server.db.ledger_repo import (
 from server.db.ledger_rules_repo import active_accrual_rules
 from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
-from server.features.ledger_pool import EXTRA as LEDGER_POOL
+from server.ledger.model import Legacy
 from server.verification.model import Operation
 
 SERVICE = "/kopilka.v1.BonusService/"
@@ -62,33 +59,15 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         if len(request.order_reference) > 128:
             errors.add("order_reference", "at most 128 characters")
         errors.raise_if_any()
-        claim = claim_of(SERVICE + "RedeemBonus", request, caller().key_id)
-        pool = self.deps.extras[LEDGER_POOL]
-        principal = caller().label
-        if not request.verification_token:  # the hot path: one call; verified cards refused
-            tx_id = uuid.uuid4()
-            return await redeem_points(
-                pool, claim, request.card_number, request.points, False,
-                request.order_reference, principal, tx_id,
-                B.RedeemBonusResponse(transaction_id=str(tx_id)))
-        spend = spend_by_caller(request.card_number, Operation.REDEEM_POINTS, request.points)
-
-        async def work(conn) -> bonus_pb2.RedeemBonusResponse | None:  # type: ignore[no-untyped-def]
-            now = _now()
-            if not await claim_id(conn, claim):  # claim first: a retry never needs the token
-                return None
-            member_id, needs_token = await card_holder(conn, request.card_number)
-            if needs_token:
-                await consume_verification(conn, self.deps.signer, request.verification_token,
-                                           spend, claim.request_id, now)
-            tx_id = await new_tx(conn, "redeem", reason=request.order_reference,
-                                 principal=principal)
-            balance = await spend_points(conn, member_id, request.points, tx_id, now)
-            reply = B.RedeemBonusResponse(transaction_id=str(tx_id), points_balance=balance)
-            await store_answer(conn, claim, reply)
-            return reply
-
-        return await run_once_pooled(pool, claim, B.RedeemBonusResponse, work)
+        who = caller()
+        done = await ledger_service(self.deps).redeem_points(
+            claim_of(SERVICE + "RedeemBonus", request, who.key_id), request.card_number,
+            request.points, request.order_reference, who.label, request.verification_token,
+            calling_key(), _now())
+        if isinstance(done, Legacy):
+            return B.RedeemBonusResponse.FromString(done.answer)
+        return B.RedeemBonusResponse(transaction_id=done.transaction_id,
+                                     points_balance=done.points_balance)
 
     async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
         async with self.deps.db.transaction() as session:

@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
 
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, acting_terminal, caller
-from server.api.idempotency import parse_uuid, run_once
+from server.api.idempotency import claim_of, parse_uuid, request_digest, run_once
+from server.api.ledger import ledger_service
 from server.api.scope import acting_store_in_scope, check_receipt_in_scope, snapshot_networks
 from server.api.servicers.calculate import CalculateReceiptMixin
-from server.api.verification_spend import receipt_spend
-from server.db.certificate_payments import pay_with_certificate
-from server.db.ledger_fast import confirm_plain_receipt
-from server.db.ledger_idempotency import claim as claim_id
-from server.db.ledger_idempotency import (
-    claim_of,
-    request_digest,
-    run_once_in_session,
-    run_once_pooled,
-    store_answer,
-)
-from server.db.ledger_receipts import (
-    Booking,
-    Confirmed,
-    PaymentIn,
-    Refunded,
-    confirm_receipt,
-    refund_receipt,
-)
-from server.db.ledger_repo import card_holder
-from server.db.verification_uses import consume_verification
+from server.api.verification_spend import calling_key
+from server.db.ledger_receipts import Refunded, refund_receipt
 from server.errors import Violations, invalid
-from server.features.ledger_pool import EXTRA as LEDGER_POOL
+from server.ledger.model import Legacy, PaymentIn
+from server.ledger.service import LedgerService
 from server.receipts.calculation import Calculation, decode_calculation
 
 SERVICE = "/kopilka.v1.ReceiptService/"
@@ -96,6 +78,10 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
+    @property
+    def ledger(self) -> LedgerService:
+        return ledger_service(self.deps)
+
     async def ConfirmReceipt(self, request, context):  # type: ignore[no-untyped-def]
         who = caller()
         claim = claim_of(SERVICE + "ConfirmReceipt", request, who.key_id)
@@ -107,54 +93,17 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         calc = decode_calculation(self.deps.signer, request.calculation_id, now)
         await _acting_for(self.deps, calc)  # a till confirms its own receipts
         payments = parse_payments(request, calc)
-        spends = calc.points_redeemed > 0 or any(p.method == "cash_account" for p in payments)
         # a retry under a new request id must ask the same: the token is not part of that
-        booking = Booking(claim, request_digest(request, "request_id", "verification_token"),
-                          who.label)
-        number, answers = request.receipt_number, R.ConfirmReceiptResponse
-
-        def answer(done: Confirmed) -> receipts_pb2.ConfirmReceiptResponse:
-            if done.first_answer is not None:
-                return answers.FromString(done.first_answer)
-            return answers(
-                receipt_id=str(done.receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
-                points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
-                points_balance=done.points_balance, confirm_time=timestamp(now))
-
-        async def spending(conn, pay_certificate=None):  # type: ignore[no-untyped-def]
-            if not await claim_id(conn, claim):
-                return None
-            if spends and calc.card_number:
-                _, needs_token = await card_holder(conn, calc.card_number)
-                if needs_token:
-                    await consume_verification(conn, self.deps.signer,
-                                               request.verification_token,
-                                               receipt_spend(calc, payments),
-                                               claim.request_id, now)
-            reply = answer(await confirm_receipt(conn, calc, number, payments, booking, now,
-                                                 pay_certificate))
-            await store_answer(conn, claim, reply)
-            return reply
-
-        if any(p.method == "certificate" for p in payments):  # rare: needs a SQLAlchemy session
-            async def with_session(session, conn):  # type: ignore[no-untyped-def]
-                async def pay(certificate: str, amount: int, receipt_id) -> None:  # type: ignore[no-untyped-def]
-                    await pay_with_certificate(
-                        session, number=certificate, amount_minor=amount, receipt_id=receipt_id,
-                        store_code=calc.store_code, currency=calc.currency, now=now)
-
-                return await spending(conn, pay)
-
-            return await run_once_in_session(self.deps.db, claim, answers, with_session)
-        pool = self.deps.extras[LEDGER_POOL]
-        if spends:
-            return await run_once_pooled(pool, claim, answers, spending)
-        receipt_id = uuid.uuid4()  # the hot path: one call, the balance filled in by it
-        return await confirm_plain_receipt(
-            pool, booking, calc, number, payments, now, receipt_id,
-            answers(receipt_id=str(receipt_id), state=R.RECEIPT_STATE_CONFIRMED,
-                    points_accrued=calc.points_to_accrue, points_redeemed=calc.points_redeemed,
-                    confirm_time=timestamp(now)))
+        content = request_digest(request, "request_id", "verification_token")
+        done = await self.ledger.confirm_receipt(
+            claim, calc, request.receipt_number, payments, content, who.label,
+            request.verification_token, calling_key(), now)
+        if isinstance(done, Legacy):
+            return R.ConfirmReceiptResponse.FromString(done.answer)
+        return R.ConfirmReceiptResponse(
+            receipt_id=done.receipt_id, state=R.RECEIPT_STATE_CONFIRMED,
+            points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
+            points_balance=done.points_balance, confirm_time=timestamp(done.confirm_time))
 
     async def RefundReceipt(self, request, context):  # type: ignore[no-untyped-def]
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")

@@ -1,0 +1,1 @@
+"""The ledger: receipts booked and points spent exactly once (pure domain; SQL in server/db)."""

@@ -122,6 +122,7 @@ class ReceiptDetail(Base):
     """What a confirmed receipt sold and how it was paid, and how much is refunded so far."""
 
     __tablename__ = "receipt_details"
+    __table_args__ = (Index("uq_receipt_details_calculation", "calculation_id", unique=True),)
     receipt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("receipts.id"), primary_key=True)
     request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     tx_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -135,8 +136,7 @@ class ReceiptDetail(Base):
     # and the calculation it came from (booked at most once)
     principal_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     content_hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    calculation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True,
-                                                             unique=True)
+    calculation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
 
 
 class AccrualRuleSetRow(Base):

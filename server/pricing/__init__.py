@@ -5,7 +5,7 @@ DB layer fills `MemberContext`, and `price_receipt` returns a `PricingResult`.
 """
 
 from server.pricing.allocation import allocate_largest_remainder
-from server.pricing.compiler import CompiledRuleSet, RuleSetHolder, compile_rule_set
+from server.pricing.compiler import CompiledRuleSet, compile_rule_set
 from server.pricing.engine import price_receipt
 from server.pricing.model import (
     Catalog,
@@ -34,7 +34,6 @@ __all__ = [
     "ReceiptLine",
     "RuleSetDocument",
     "RuleSetError",
-    "RuleSetHolder",
     "Store",
     "allocate_largest_remainder",
     "compile_rule_set",

@@ -1,14 +1,13 @@
 """Compile a validated rule-set document into an immutable, indexed `CompiledRuleSet`.
 
 Compilation happens once per rule-set change; pricing then only touches candidate rules.
-The server swaps rule sets atomically by replacing the reference in a `RuleSetHolder`.
+The server swaps rule sets atomically by replacing its reference to the compiled set.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -196,23 +195,3 @@ def _rule_history_days(rule: Rule) -> int:
     if accumulated is not None and accumulated.valid_days is not None:
         days.append(accumulated.valid_days)
     return max(days)
-
-
-class RuleSetHolder:
-    """The live rule set. Readers take `.current` once per receipt, so a concurrent
-    `.swap()` never mixes two versions within one calculation."""
-
-    def __init__(self, initial: CompiledRuleSet) -> None:
-        self._current = initial
-        self._lock = threading.Lock()
-
-    @property
-    def current(self) -> CompiledRuleSet:
-        """The rule set to price with now."""
-        return self._current
-
-    def swap(self, new: CompiledRuleSet) -> CompiledRuleSet:
-        """Install `new` and return the previous rule set."""
-        with self._lock:
-            previous, self._current = self._current, new
-        return previous

@@ -59,11 +59,6 @@ def compile_conditions(cond: Conditions) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def all_hold(checks: tuple[Check, ...], ctx: EvalContext) -> bool:
-    """AND of the checks, short-circuiting."""
-    return all(check(ctx) for check in checks)
-
-
 def combine(checks: tuple[Check, ...]) -> Check | None:
     """One predicate for an AND of checks (None: always true; one check: itself)."""
     if not checks:

@@ -68,11 +68,6 @@ def index_clause(rule: Rule) -> tuple[tuple[Key, ...], bool]:
     return tuple(dict.fromkeys(keys)), by_target
 
 
-def rule_keys(rule: Rule) -> tuple[Key, ...]:
-    """The index keys of the rule's most selective necessary clause; () = global bucket."""
-    return index_clause(rule)[0]
-
-
 def product_keys(p: Product) -> list[Key]:
     """Every key one product can hit."""
     keys: list[Key] = [("sku", p.sku)]

@@ -38,19 +38,6 @@ def line_amount(quantity_milli: int, unit_price: int) -> int:
     return div_round_half_up(quantity_milli * unit_price, MILLI)
 
 
-def percent_of(amount: int, rate_bp: Fraction | int) -> int:
-    """`rate_bp` basis points of `amount`, rounded half up (rate may be a boosted Fraction)."""
-    if isinstance(rate_bp, int):
-        return div_round_half_up(amount * rate_bp, BP_DENOMINATOR)
-    rate = rate_bp
-    return div_round_half_up(amount * rate.numerator, BP_DENOMINATOR * rate.denominator)
-
-
-def scale(amount: int, multiplier: Fraction) -> int:
-    """Multiply an amount by an exact ratio, rounded half up."""
-    return div_round_half_up(amount * multiplier.numerator, multiplier.denominator)
-
-
 def format_money(minor: int) -> str:
     """Render minor units as '12.34' for reason texts (no floats involved)."""
     sign = "-" if minor < 0 else ""

@@ -63,15 +63,14 @@ class CompiledRule:
     group: CompiledGroup
     valid_from: datetime | None
     valid_to: datetime | None
-    member_checks: tuple[Check, ...]
-    checks: tuple[Check, ...]
     target: LineMatcher
     trigger: LineMatcher | None
     boosts: tuple[CompiledBoost, ...]
     plan: BenefitPlan
     """The benefit's arithmetic and reason texts."""
     check: Check | None
-    """member_checks and checks as one predicate (None: nothing to check)."""
+    """The member's history checks and the conditions as one predicate (None: nothing to
+    check)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -156,20 +155,17 @@ def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo
     trigger = None
     if isinstance(rule.benefit, SetBenefit):
         trigger = LineMatcher.of(rule.benefit.trigger.match)
-    checks = compile_conditions(rule.conditions)
     return CompiledRule(
         ordinal=ordinal,
         rule=rule,
         group=group,
         valid_from=_moment(validity.start, zone, end=False),
         valid_to=_moment(validity.end, zone, end=True),
-        member_checks=tuple(member_checks),
-        checks=checks,
         target=LineMatcher.of(rule.target, rule.exclude),
         trigger=trigger,
         boosts=tuple(_compile_boost(b.name, b.multiplier_permille, b.when) for b in rule.boosts),
         plan=compile_benefit(rule.benefit, trigger),
-        check=combine((*member_checks, *checks)),
+        check=combine((*member_checks, *compile_conditions(rule.conditions))),
     )
 
 

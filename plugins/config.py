@@ -11,9 +11,12 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -21,7 +24,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 def settings_from_mapping(cls: type[T], raw: Mapping[str, Any]) -> T:
     """Instantiate dataclass ``cls`` from ``raw``, coercing string values."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(raw) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {', '.join(sorted(unknown))}")

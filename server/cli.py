@@ -7,12 +7,17 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from types import ModuleType
+from typing import Any, TypeVar
 
 from server.settings import Settings
 
+T = TypeVar("T")
 
-def _run(coro) -> object:  # type: ignore[no-untyped-def]
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to completion on uvloop when it is installed, else on asyncio's loop."""
     try:
         import uvloop
 
@@ -197,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def _command_modules() -> list[object]:
+def _command_modules() -> list[ModuleType]:
     """Feature commands: every module in server/commands/ with `register(subparsers)`.
 
     Each subcommand sets `func(settings, args) -> int`, like the built-in ones above.

@@ -81,20 +81,20 @@ async def load_demo_data(database_url: str) -> str:
                 await org_repo.upsert_card_type(session, card_type)
             await org_repo.upsert_products(session, PRODUCTS)
             repo = SqlMemberRepository(session)
-            for profile, card_type in MEMBERS:
+            for profile, card_type_code in MEMBERS:
                 if await repo.member_id_by_contact(phone=profile.phone, email=None) if \
                         profile.phone else await repo.member_id_by_contact(email=profile.email):
                     continue
                 await service.register_member(
-                    repo, profile, RegistrationChannel.OPERATOR, issue_card_type=card_type,
+                    repo, profile, RegistrationChannel.OPERATOR, issue_card_type=card_type_code,
                     region="UA", principal="demo",
                 )
-            for secret, name, kind, roles, store, terminal in DEMO_KEYS:
+            for secret, name, kind, roles, store_code, terminal in DEMO_KEYS:
                 digest = hash_secret(secret)
                 if await session.scalar(select(ApiKey.id).where(ApiKey.secret_hash == digest)):
                     continue
                 await add_api_key(session, name=name, kind=kind, roles=roles,
-                                  secret_hash=digest, store_code=store, terminal_id=terminal)
+                                  secret_hash=digest, store_code=store_code, terminal_id=terminal)
         version, rule_count = await apply_rule_set(
             db, PROMOTIONS.read_text(encoding="utf-8"), "yaml", "demo"
         )

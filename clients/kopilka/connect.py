@@ -94,7 +94,7 @@ class KopilkaClient:
     ) -> None:
         if credentials is None and (tls or root_ca_file or client_cert_file or client_key_file):
             credentials = tls_credentials(root_ca_file, client_cert_file, client_key_file)
-        interceptors = [_BearerAuth(api_key)] if api_key else []
+        interceptors: list[grpc.aio.ClientInterceptor] = [_BearerAuth(api_key)] if api_key else []
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.receipts = receipts_pb2_grpc.ReceiptServiceStub(self.channel)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import serial
 
@@ -19,6 +20,20 @@ from plugins.barcode.settings import BarcodeSettings
 from plugins.contracts import Scan
 
 log = logging.getLogger(__name__)
+
+
+class SerialPort(Protocol):
+    """What the scanner (and a test writing to ``loop://``) uses of an open pyserial port.
+    Every port class has ``in_waiting``; the stubs leave it off their base, SerialBase."""
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def read(self, size: int = 1) -> bytes: ...
+
+    def write(self, b: bytes, /) -> int | None: ...
+
+    def close(self) -> None: ...
 
 
 class LineFramer:
@@ -55,15 +70,15 @@ class SerialScanner:
         self.name = settings.name
         self.decoder = Decoder(settings)
         self.connections = 0  # successful opens, for monitoring and tests
-        self._port: serial.SerialBase | None = None
+        self._port: SerialPort | None = None
         self._closed = asyncio.Event()
 
     @property
-    def port(self) -> serial.SerialBase | None:
+    def port(self) -> SerialPort | None:
         """The open port (tests write to ``loop://`` through it)."""
         return self._port
 
-    async def open(self) -> serial.SerialBase:
+    async def open(self) -> SerialPort:
         """Open the port now, retrying until it exists; scans() also does this lazily."""
         while self._port is None:
             try:
@@ -119,6 +134,6 @@ class SerialScanner:
                 port.close()
 
 
-def _read(port: serial.SerialBase) -> bytes:
+def _read(port: SerialPort) -> bytes:
     """Whatever is waiting, or at least one byte within the port timeout (b"" if none)."""
     return port.read(max(1, port.in_waiting))

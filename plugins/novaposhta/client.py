@@ -77,7 +77,8 @@ class NovaPoshtaClient:
         return _data_of(model, method, answer)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self.backoff * 2**attempt, self.backoff_max)
+        doubling: int = 2**attempt  # attempt >= 0, so an int
+        delay = min(self.backoff * doubling, self.backoff_max)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.backoff_max))
         return delay

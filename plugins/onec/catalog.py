@@ -239,13 +239,13 @@ def _join(result: ParsedCatalog, offers: Mapping[str, Offer], settings: OneCSett
         if oid in used:
             continue
         base_id, _, variant = oid.partition("#")
-        product = result.products.get(base_id) or known.get(base_id)
-        if product is None and settings.sku_source == "id":
-            product = Product(base_id, base_id, offer.name, None, None, None, ())
-        if product is None:
+        base = result.products.get(base_id) or known.get(base_id)
+        if base is None and settings.sku_source == "id":
+            base = Product(base_id, base_id, offer.name, None, None, None, ())
+        if base is None:
             result.unmatched_offers.append(oid)
             continue
-        items.append(_item(product, offer, variant or None))
+        items.append(_item(base, offer, variant or None))
     return items
 
 

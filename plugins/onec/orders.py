@@ -35,7 +35,9 @@ def render(orders: Sequence[OrderExport], settings: OneCSettings,
     for order in orders:
         _document(root, order, settings, by_sku, zone)
     indent(root)
-    return tostring(root, encoding="utf-8", xml_declaration=True)
+    # typeshed types tostring as Any for any encoding but "unicode"; this one gives bytes
+    xml: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml
 
 
 def _document(root: Element, order: OrderExport, settings: OneCSettings,

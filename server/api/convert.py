@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -13,8 +14,13 @@ from server.members.cards import CardState
 from server.members.model import CardInfo, MemberInfo, Profile, RegistrationChannel
 from server.members.views import MemberView, shown
 
-GENDERS = {0: "", 1: "female", 2: "male"}
-MARITAL = {0: "", 1: "single", 2: "married"}
+K = TypeVar("K")
+V = TypeVar("V")
+
+GENDERS = {members_pb2.GENDER_UNSPECIFIED: "", members_pb2.GENDER_FEMALE: "female",
+           members_pb2.GENDER_MALE: "male"}
+MARITAL = {members_pb2.MARITAL_STATUS_UNSPECIFIED: "", members_pb2.MARITAL_STATUS_SINGLE: "single",
+           members_pb2.MARITAL_STATUS_MARRIED: "married"}
 CHANNELS = {
     members_pb2.REGISTRATION_CHANNEL_OPERATOR: RegistrationChannel.OPERATOR,
     members_pb2.REGISTRATION_CHANNEL_WEB_CABINET: RegistrationChannel.WEB_CABINET,
@@ -30,7 +36,7 @@ CARD_STATES = {
 }
 
 
-def _inverse(mapping: dict) -> dict:  # type: ignore[type-arg]
+def _inverse(mapping: dict[K, V]) -> dict[V, K]:
     return {v: k for k, v in mapping.items()}
 
 
@@ -53,8 +59,9 @@ def time_field(message: Message, name: str, errors: Violations,
     Timestamp's range goes on `errors` as `path` (default: the field name), not INTERNAL."""
     if not message.HasField(name):
         return None
+    value: Timestamp = getattr(message, name)  # callers name a Timestamp field
     try:
-        return getattr(message, name).ToDatetime(tzinfo=dt.UTC)
+        return value.ToDatetime(tzinfo=dt.UTC)
     except (ValueError, OverflowError):
         errors.add(path or name, "not a valid time (years 1 to 9999)")
         return None

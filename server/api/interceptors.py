@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import grpc
 from grpc.aio import ServerInterceptor
 
 from server.api import metrics
+from server.api.context import Context
 from server.api.status import GRPC_CODES, to_status
 from server.auth.keys import KeyVerifier
 from server.auth.limits import LOOKUP_RPCS, Limits, auth_failures_limited, lookups_limited
@@ -30,7 +31,8 @@ from server.errors import DomainError, ErrorKind
 
 log = logging.getLogger("kopilka.api")
 
-Behavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Behavior: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
 def _bearer(metadata: Any) -> str | None:
@@ -80,9 +82,13 @@ class ApiInterceptor(ServerInterceptor):
     def __init__(self, verifier: KeyVerifier, limits: Limits | None = None) -> None:
         self._verifier = verifier
         self._limits = limits or Limits.per_minute(0, 0)
-        self._handlers: dict[str, grpc.RpcMethodHandler | None] = {}
+        self._handlers: dict[str, Handler | None] = {}
 
-    async def intercept_service(self, continuation, details):  # type: ignore[no-untyped-def]
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
         method = details.method
         try:
             return self._handlers[method]
@@ -92,14 +98,16 @@ class ApiInterceptor(ServerInterceptor):
                 self._handlers[method] = handler
             return handler
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler | None
-              ) -> grpc.RpcMethodHandler | None:
+    def _wrap(self, method: str, handler: Handler | None) -> Handler | None:
         if handler is None or handler.unary_unary is None:
             return handler
         if method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
+        # cast: under grpc.aio the behaviour is the servicer's coroutine function, called with
+        # an aio context; the stubs give RpcMethodHandler the sync server's signature only
+        inner = cast(Behavior, handler.unary_unary)
         return grpc.unary_unary_rpc_method_handler(
-            self._behavior(method, handler.unary_unary),
+            self._behavior(method, inner),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -115,7 +123,7 @@ class ApiInterceptor(ServerInterceptor):
         limited = method in LOOKUP_RPCS and self._limits.lookups.per_minute > 0
         lookups = self._limits.lookups if limited else None
 
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def behavior(request: Any, context: Context) -> Any:
             started.inc()
             began = time.perf_counter()
             code = grpc.StatusCode.OK

@@ -26,9 +26,11 @@ def prefix_problem(barcode_format: BarcodeFormat, prefix: str) -> str | None:
 
 def capacity(barcode_format: BarcodeFormat, prefix: str) -> int:
     """How many numbers the series holds (sequence 1 .. capacity)."""
+    digits = CODE128_SEQUENCE_DIGITS
     if barcode_format is BarcodeFormat.EAN13:
-        return 10 ** (12 - len(prefix)) - 1
-    return 10**CODE128_SEQUENCE_DIGITS - 1
+        digits = 12 - len(prefix)  # a valid prefix has 2 to 6 digits
+    size: int = 10**digits  # typeshed types int ** int as Any (a negative power is a float)
+    return size - 1
 
 
 def certificate_number(barcode_format: BarcodeFormat, prefix: str, sequence: int) -> str:

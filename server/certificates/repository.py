@@ -52,8 +52,10 @@ class CertificateRepository(Protocol):
     async def change(
         self, cert: CertificateInfo, *, state: CertificateState, entry: EntryKind,
         amount_minor: int, now: dt.datetime, principal: str, note: str = "",
-        store_code: str | None = None, **columns: object,
+        store_code: str | None = None, receipt_id: uuid.UUID | None = None,
+        **columns: object,
     ) -> CertificateInfo:
         """Move a locked certificate to `state`, add `amount_minor` to its balance, set
-        other columns, and append the matching entry; returns the certificate after."""
+        other columns, and append the matching entry (naming the receipt that paid or was
+        refunded, if any); returns the certificate after."""
         ...

@@ -100,8 +100,8 @@ def validate_type(t: CertificateTypeInfo, field: str = "certificate_type") -> No
     elif t.product_skus or t.product_groups:
         bad.add(f"{field}.product_skus", "only product certificates name goods")
     for name, values in (("product_skus", t.product_skus), ("product_groups", t.product_groups)):
-        for i, value in enumerate(values):
-            if not value.strip() or len(value) > 64:
+        for i, text in enumerate(values):
+            if not text.strip() or len(text) > 64:
                 bad.add(f"{field}.{name}[{i}]", "1 to 64 characters")
     if len(t.template) > 2000:
         bad.add(f"{field}.template", "at most 2000 characters")

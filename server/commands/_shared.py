@@ -26,4 +26,4 @@ def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) 
         finally:
             await db.dispose()
 
-    return _run(run())  # type: ignore[return-value]
+    return _run(run())

@@ -21,7 +21,7 @@ BATCH = 2000
 SHOWN_PROBLEMS = 20
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     root = sub.add_parser("catalog", help="import the product catalog from an ERP")
     cmds = root.add_subparsers(dest="catalog_command", required=True)
     one_c = cmds.add_parser("import-1c", help="import.xml + offers.xml (CommerceML 2) from 1C")
@@ -50,7 +50,7 @@ def cmd_import_1c(settings: Settings, args: argparse.Namespace) -> int:
     if products is None:
         return 2
     url = _run(prepare_database(settings))
-    return int(_run(import_products(url, products, args.batch, _say)))  # type: ignore[arg-type]
+    return _run(import_products(url, products, args.batch, _say))
 
 
 def _load_1c(args: argparse.Namespace) -> list[ProductInfo] | None:

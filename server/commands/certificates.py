@@ -11,15 +11,20 @@ import datetime as dt
 import getpass
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.commands._shared import with_database
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from server.db.database import Database
+
 CHUNK = 100  # certificates per transaction: progress moves and a failure loses one chunk
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     root = sub.add_parser("certificates", help="issue, export, report and expire certificates")
     cmds = root.add_subparsers(dest="certificates_command", required=True)
     issue = cmds.add_parser("issue", help="issue a batch (shows progress)")
@@ -56,7 +61,7 @@ def _say(message: str, end: str = "\n") -> None:
     print(message, file=sys.stderr, end=end, flush=True)
 
 
-def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
     """Run `work(db)` on the migrated database; DomainError -> message and exit code 2."""
     from server.errors import DomainError
 
@@ -77,7 +82,7 @@ def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
     batch = uuid.uuid4()
     principal = f"cli:{getpass.getuser()}"
 
-    async def work(db) -> int:  # type: ignore[no-untyped-def]
+    async def work(db: Database) -> int:
         done = 0
         while done < args.count:
             size = min(CHUNK, args.count - done)
@@ -94,7 +99,7 @@ def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"\nkopilka: batch {batch}: {first} .. {certs[-1].number}")
         return 0
 
-    return int(_with_db(settings, work))
+    return _with_db(settings, work)
 
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -108,7 +113,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"kopilka: --state must be one of {[s.value for s in CertificateState]}")
         return 2
 
-    async def work(db) -> int:  # type: ignore[no-untyped-def]
+    async def work(db: Database) -> int:
         async with db.transaction() as session:
             rows = await certificates_for_export(session, args.type, state)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +127,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"kopilka: exported {len(rows)} certificates to {args.out}")
         return 0
 
-    return int(_with_db(settings, work))
+    return _with_db(settings, work)
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,7 +138,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
         _say("kopilka: --to must be after --from")
         return 2
 
-    async def work(db) -> int:  # type: ignore[no-untyped-def]
+    async def work(db: Database) -> int:
         async with db.transaction() as session:
             rows = await usage_report(session, args.start, args.end, args.store)
         header = ("store", "cur", "issued#", "issued", "redeemed", "refunded", "forfeited",
@@ -148,14 +153,14 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
                 str(r.outstanding_count), format_minor(r.outstanding_minor)]))
         return 0
 
-    return int(_with_db(settings, work))
+    return _with_db(settings, work)
 
 
 def cmd_expire(settings: Settings, args: argparse.Namespace) -> int:
     from server.certificates.printing import format_minor
     from server.db.certificates_repo import expire_due
 
-    async def work(db) -> int:  # type: ignore[no-untyped-def]
+    async def work(db: Database) -> int:
         async with db.transaction() as session:
             rows = await expire_due(session, dt.datetime.now(dt.UTC))
         total = sum(n for _, n, _ in rows)
@@ -163,4 +168,4 @@ def cmd_expire(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"kopilka: expired {total} certificates, wrote off {summary}")
         return 0
 
-    return int(_with_db(settings, work))
+    return _with_db(settings, work)

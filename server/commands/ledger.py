@@ -6,12 +6,18 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.commands._shared import with_database
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from server.accounts.accrual_schema import AccrualRuleSet
+    from server.db.database import Database
+    from server.db.ledger_jobs import AuditReport
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+
+def _load(path: str) -> AccrualRuleSet:
     from server.accounts.rules_loader import load_accrual_rules
 
     return load_accrual_rules(Path(path).read_text(encoding="utf-8"))
@@ -48,7 +54,7 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as error:
         return _invalid(error)
 
-    async def apply(db) -> int:  # type: ignore[no-untyped-def]
+    async def apply(db: Database) -> int:
         async with db.transaction() as session:
             return await apply_accrual_rules(session, rule_set, "cli")
 
@@ -60,7 +66,7 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from server.db.ledger_jobs import audit
 
-    async def run(db):  # type: ignore[no-untyped-def]
+    async def run(db: Database) -> AuditReport:
         async with db.transaction() as session:
             return await audit(session)
 
@@ -90,7 +96,7 @@ def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if done.failed else 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ledger = sub.add_parser("ledger", help="bonus points and cash accounts ledger")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_sub.add_parser("audit", help="prove every balance equals its ledger sum "

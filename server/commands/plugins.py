@@ -12,8 +12,12 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from plugins.contracts import MessageChannel
 
 
 @dataclass
@@ -26,7 +30,7 @@ class PluginRow:
     error: str = ""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser("plugins", help="list loaded plugins, their versions and channels")
     cmd.add_argument("--json", action="store_true", help="machine-readable output")
     cmd.set_defaults(func=cmd_plugins)
@@ -52,7 +56,10 @@ def plugin_rows(settings: Settings) -> tuple[list[PluginRow], list[str]]:
         if row is None:
             continue
         try:
-            channels = impl.function(*[{"settings": sections}[a] for a in impl.argnames])
+            # cast: pluggy types an implementation as returning object; the hookspec
+            # kopilka_message_channels says a list of channels
+            channels = cast("list[MessageChannel]", impl.function(
+                *[{"settings": sections}[a] for a in impl.argnames]))
             row.channels = sorted(channel.name for channel in channels)
         except Exception as exc:  # a bad section: show it rather than crash the listing
             row.error = f"{type(exc).__name__}: {exc}"

@@ -56,7 +56,7 @@ def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = sub.add_parser("rules", help="promotion rule sets (see docs/promotions.md)")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     apply = rules_sub.add_parser("apply", help="validate a YAML/JSON rule set and activate it")

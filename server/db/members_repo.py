@@ -87,11 +87,11 @@ class SqlMemberRepository:
 
     async def take_card_sequence(self, card_type: str) -> int:
         """Row-locking increment: concurrent issues of one type never share a number."""
-        return int(await self.session.scalar(
+        return (await self.session.execute(
             update(CardType).where(CardType.code == card_type)
             .values(next_sequence=CardType.next_sequence + 1)
             .returning(CardType.next_sequence - 1)
-        ))
+        )).scalar_one()
 
     async def add_card(
         self, number: str, card_type: str, member_id: uuid.UUID | None, state: CardState,

@@ -30,12 +30,12 @@ async def save_rule_set(
     applied_by: str,
 ) -> int:
     """Append a rule set; the newest row is the active one (history is kept for audit)."""
-    return int(await session.scalar(
+    return (await session.execute(
         insert(RuleSetRecord).values(
             version=version, name=name, document=document, format=fmt, rule_count=rule_count,
             applied_by=applied_by, active=True,
         ).returning(RuleSetRecord.id)
-    ))
+    )).scalar_one()
 
 
 async def newest_rule_set_id(session: AsyncSession) -> int | None:

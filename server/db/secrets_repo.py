@@ -19,6 +19,6 @@ async def signing_secret(session: AsyncSession) -> bytes:
         insert(ServerSecret).values(name=SIGNING_KEY, value=secrets.token_bytes(32))
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    return bytes(await session.scalar(
+    return (await session.execute(
         select(ServerSecret.value).where(ServerSecret.name == SIGNING_KEY)
-    ))
+    )).scalar_one()

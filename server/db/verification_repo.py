@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import ColumnElement, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +51,7 @@ class SqlVerificationRepository:
     async def recent_by_requester(self, requester: str, since: dt.datetime) -> RecentSends:
         return await self._recent(Verification.requester == requester, since)
 
-    async def _recent(self, condition, since: dt.datetime) -> RecentSends:  # type: ignore[no-untyped-def]
+    async def _recent(self, condition: ColumnElement[bool], since: dt.datetime) -> RecentSends:
         count, oldest = (await self.session.execute(
             select(func.count(), func.min(Verification.created_at))
             .where(condition, Verification.created_at > since))).one()

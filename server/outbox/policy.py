@@ -44,7 +44,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after the `attempt`-th failed attempt."""
-        raw = min(self.base_seconds * 2 ** max(attempt - 1, 0), self.max_seconds)
+        doubling: int = 2 ** max(attempt - 1, 0)  # a power >= 0, so an int
+        raw = min(self.base_seconds * doubling, self.max_seconds)
         if not self.jitter:
             return raw
         spread = raw * self.jitter

@@ -173,6 +173,6 @@ class CandidateFinder:
         ordered: list[tuple[int, list[int] | None]] = [
             (o, None if o in everywhere else lines[o])
             for o in sorted(everywhere.union(lines))
-            if gates[o] is None or gates[o].admits(store)  # type: ignore[union-attr]
+            if (gate := gates[o]) is None or gate.admits(store)
         ]
         return Candidates(len(evaluated), ordered)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from kopilka.v1 import admin_pb2, admin_pb2_grpc
 
+from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.auth.keys import validate_new_key
@@ -46,7 +47,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
-    async def UpsertStore(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpsertStore(
+        self, request: admin_pb2.UpsertStoreRequest, context: Context
+    ) -> admin_pb2.UpsertStoreResponse:
         pb = request.store
         store = StoreInfo(pb.code, pb.name, pb.time_zone or "Europe/Kyiv",
                           tuple(dict.fromkeys(pb.network_codes)))
@@ -55,12 +58,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             await org_repo.upsert_store(session, store)
         return admin_pb2.UpsertStoreResponse(store=_store_pb(store))
 
-    async def ListStores(self, request, context):  # type: ignore[no-untyped-def]
+    async def ListStores(
+        self, request: admin_pb2.ListStoresRequest, context: Context
+    ) -> admin_pb2.ListStoresResponse:
         async with self.deps.db.transaction() as session:
             stores = await org_repo.list_stores(session)
         return admin_pb2.ListStoresResponse(stores=[_store_pb(s) for s in stores])
 
-    async def UpsertCardType(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpsertCardType(
+        self, request: admin_pb2.UpsertCardTypeRequest, context: Context
+    ) -> admin_pb2.UpsertCardTypeResponse:
         pb = request.card_type
         card_type = CardTypeInfo(pb.code, pb.name, pb.accrual_bps, pb.number_prefix,
                                  pb.requires_verification)
@@ -69,12 +76,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             await org_repo.upsert_card_type(session, card_type)
         return admin_pb2.UpsertCardTypeResponse(card_type=_card_type_pb(card_type))
 
-    async def ListCardTypes(self, request, context):  # type: ignore[no-untyped-def]
+    async def ListCardTypes(
+        self, request: admin_pb2.ListCardTypesRequest, context: Context
+    ) -> admin_pb2.ListCardTypesResponse:
         async with self.deps.db.transaction() as session:
             types = await org_repo.list_card_types(session)
         return admin_pb2.ListCardTypesResponse(card_types=[_card_type_pb(t) for t in types])
 
-    async def UpsertProducts(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpsertProducts(
+        self, request: admin_pb2.UpsertProductsRequest, context: Context
+    ) -> admin_pb2.UpsertProductsResponse:
         products = [
             ProductInfo(p.sku, p.name, p.group_code, p.subgroup_code, p.brand, p.supplier_code,
                         p.price_category, tuple(p.barcodes))
@@ -85,7 +96,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             saved = await org_repo.upsert_products(session, products)
         return admin_pb2.UpsertProductsResponse(saved_count=saved)
 
-    async def ApplyRuleSet(self, request, context):  # type: ignore[no-untyped-def]
+    async def ApplyRuleSet(
+        self, request: admin_pb2.ApplyRuleSetRequest, context: Context
+    ) -> admin_pb2.ApplyRuleSetResponse:
         if not request.document.strip():
             raise invalid("document", "required: the rule set as YAML or JSON")
         fmt = "json" if request.format == admin_pb2.RULE_SET_FORMAT_JSON else "yaml"
@@ -94,7 +107,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         await self.deps.extras["pricing"].refresh()
         return admin_pb2.ApplyRuleSetResponse(version=version, rule_count=count)
 
-    async def CreateApiKey(self, request, context):  # type: ignore[no-untyped-def]
+    async def CreateApiKey(
+        self, request: admin_pb2.CreateApiKeyRequest, context: Context
+    ) -> admin_pb2.CreateApiKeyResponse:
         kind = KINDS.get(request.kind)
         roles = list(request.roles)
         validate_new_key(request.name, kind, roles, request.store_code or None,
@@ -117,5 +132,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             key_id=str(key_id), secret=secret, create_time=timestamp(dt.datetime.now(dt.UTC))
         )
 
-    async def Echo(self, request, context):  # type: ignore[no-untyped-def]
+    async def Echo(
+        self, request: admin_pb2.EchoRequest, context: Context
+    ) -> admin_pb2.EchoResponse:
         return admin_pb2.EchoResponse(payload=request.payload, principal=caller().label)

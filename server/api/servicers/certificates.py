@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from typing import TypeVar
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import certificates_pb2 as pb
-from kopilka.v1 import certificates_pb2_grpc
+from kopilka.v1 import certificates_pb2_grpc, common_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.context import Context
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
@@ -59,11 +63,16 @@ EXPIRED_REFUNDS = {pb.EXPIRED_REFUND_POLICY_UNSPECIFIED: ExpiredRefundPolicy.REA
                    pb.EXPIRED_REFUND_POLICY_FORFEIT: ExpiredRefundPolicy.FORFEIT}
 
 
-def _inverse(mapping: dict) -> dict:  # type: ignore[type-arg]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _inverse(mapping: dict[K, V]) -> dict[V, K]:
+    """Domain value -> proto enum value; the UNSPECIFIED (zero) keys are only read."""
     return {v: k for k, v in mapping.items() if k}
 
 
-def _time(ts, field: str, bad: Violations) -> dt.datetime | None:  # type: ignore[no-untyped-def]
+def _time(ts: Timestamp, field: str, bad: Violations) -> dt.datetime | None:
     if not ts.seconds and not ts.nanos:
         return None
     try:
@@ -172,7 +181,7 @@ def _number(value: str, field: str = "number") -> str:
     return number.upper()
 
 
-def _amount(amount, field: str = "amount") -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _amount(amount: common_pb2.Money, field: str = "amount") -> tuple[int, str]:
     bad = Violations()
     if amount.amount_minor <= 0:
         bad.add(f"{field}.amount_minor", "must be positive")
@@ -202,7 +211,7 @@ def _unscoped() -> bool:
     return p.store_code is None and p.network_code is None
 
 
-async def _issued_in_scope(session, number: str) -> None:  # type: ignore[no-untyped-def]
+async def _issued_in_scope(session: AsyncSession, number: str) -> None:
     """Blocking or reissuing is for the keys whose scope holds the store that issued it."""
     cert = await SqlCertificateRepository(session).certificate(number)
     if cert is None:
@@ -215,26 +224,32 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
-    async def UpsertCertificateType(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpsertCertificateType(
+        self, request: pb.UpsertCertificateTypeRequest, context: Context
+    ) -> pb.UpsertCertificateTypeResponse:
         t = type_from_pb(request.certificate_type)
 
-        async def work(session) -> pb.UpsertCertificateTypeResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.UpsertCertificateTypeResponse:
             stored = await service.upsert_type(SqlCertificateRepository(session), t)
             return pb.UpsertCertificateTypeResponse(certificate_type=type_to_pb(stored))
 
         return await run_once(self.deps.db, SERVICE + "UpsertCertificateType", request,
                               pb.UpsertCertificateTypeResponse, work)
 
-    async def ListCertificateTypes(self, request, context):  # type: ignore[no-untyped-def]
+    async def ListCertificateTypes(
+        self, request: pb.ListCertificateTypesRequest, context: Context
+    ) -> pb.ListCertificateTypesResponse:
         async with self.deps.db.transaction() as session:
             types = await SqlCertificateRepository(session).list_types()
         return pb.ListCertificateTypesResponse(certificate_types=[type_to_pb(t) for t in types])
 
-    async def IssueCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def IssueCertificate(
+        self, request: pb.IssueCertificateRequest, context: Context
+    ) -> pb.IssueCertificateResponse:
         if not request.certificate_type:
             raise invalid("certificate_type", "required")
 
-        async def work(session) -> pb.IssueCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.IssueCertificateResponse:
             store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             certs = await service.issue(
@@ -249,10 +264,12 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "IssueCertificate", request,
                               pb.IssueCertificateResponse, work)
 
-    async def ActivateCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def ActivateCertificate(
+        self, request: pb.ActivateCertificateRequest, context: Context
+    ) -> pb.ActivateCertificateResponse:
         number = _number(request.number)
 
-        async def work(session) -> pb.ActivateCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.ActivateCertificateResponse:
             store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             cert = await service.activate(SqlCertificateRepository(session), number=number,
@@ -262,7 +279,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ActivateCertificate", request,
                               pb.ActivateCertificateResponse, work)
 
-    async def GetCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def GetCertificate(
+        self, request: pb.GetCertificateRequest, context: Context
+    ) -> pb.GetCertificateResponse:
         number = _number(request.number)
         async with self.deps.db.transaction() as session:
             cert, entries = await service.get(SqlCertificateRepository(session), number)
@@ -272,7 +291,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return pb.GetCertificateResponse(certificate=certificate_to_pb(cert, _now()),
                                          entries=shown)
 
-    async def RedeemCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def RedeemCertificate(
+        self, request: pb.RedeemCertificateRequest, context: Context
+    ) -> pb.RedeemCertificateResponse:
         number = _number(request.number)
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")
         if request.sku and request.HasField("amount"):
@@ -284,7 +305,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         if request.sku and len(request.sku) > 64:
             raise invalid("sku", "at most 64 characters")
 
-        async def work(session) -> pb.RedeemCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.RedeemCertificateResponse:
             store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
             if amount is not None:
@@ -302,12 +323,14 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "RedeemCertificate", request,
                               pb.RedeemCertificateResponse, work)
 
-    async def RefundToCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def RefundToCertificate(
+        self, request: pb.RefundToCertificateRequest, context: Context
+    ) -> pb.RefundToCertificateResponse:
         number = _number(request.number)
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")
         amount_minor, currency = _amount(request.amount)
 
-        async def work(session) -> pb.RefundToCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.RefundToCertificateResponse:
             now = _now()
             repo = SqlCertificateRepository(session)
             cert = await repo.certificate(number)
@@ -328,10 +351,12 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "RefundToCertificate", request,
                               pb.RefundToCertificateResponse, work)
 
-    async def BlockCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def BlockCertificate(
+        self, request: pb.BlockCertificateRequest, context: Context
+    ) -> pb.BlockCertificateResponse:
         number = _number(request.number)
 
-        async def work(session) -> pb.BlockCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.BlockCertificateResponse:
             now = _now()
             await _issued_in_scope(session, number)
             cert = await service.block(SqlCertificateRepository(session), number=number,
@@ -342,10 +367,12 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "BlockCertificate", request,
                               pb.BlockCertificateResponse, work)
 
-    async def ReissueCertificate(self, request, context):  # type: ignore[no-untyped-def]
+    async def ReissueCertificate(
+        self, request: pb.ReissueCertificateRequest, context: Context
+    ) -> pb.ReissueCertificateResponse:
         number = _number(request.number)
 
-        async def work(session) -> pb.ReissueCertificateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.ReissueCertificateResponse:
             now = _now()
             await _issued_in_scope(session, number)
             old, new = await service.reissue(
@@ -357,8 +384,10 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ReissueCertificate", request,
                               pb.ReissueCertificateResponse, work)
 
-    async def ExpireCertificates(self, request, context):  # type: ignore[no-untyped-def]
-        async def work(session) -> pb.ExpireCertificatesResponse:  # type: ignore[no-untyped-def]
+    async def ExpireCertificates(
+        self, request: pb.ExpireCertificatesRequest, context: Context
+    ) -> pb.ExpireCertificatesResponse:
+        async def work(session: AsyncSession) -> pb.ExpireCertificatesResponse:
             rows = await expire_due(session, _now())
             # min(): only certificates issued before face values were bounded can sum past
             # int64; the write-off must not fail over how it is shown
@@ -370,7 +399,9 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ExpireCertificates", request,
                               pb.ExpireCertificatesResponse, work)
 
-    async def GetCertificateUsageReport(self, request, context):  # type: ignore[no-untyped-def]
+    async def GetCertificateUsageReport(
+        self, request: pb.GetCertificateUsageReportRequest, context: Context
+    ) -> pb.GetCertificateUsageReportResponse:
         bad = Violations()
         start = _time(request.from_time, "from_time", bad)
         end = _time(request.to_time, "to_time", bad)

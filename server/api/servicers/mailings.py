@@ -9,6 +9,7 @@ from __future__ import annotations
 from kopilka.v1 import mailings_pb2 as pb
 from kopilka.v1 import mailings_pb2_grpc
 
+from server.api.context import Context
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps
 from server.api.paging import decode_token, encode_token, page_size
@@ -70,7 +71,9 @@ class MailingServicer(mailings_pb2_grpc.MailingServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
-    async def ListMailings(self, request, context):  # type: ignore[no-untyped-def]
+    async def ListMailings(
+        self, request: pb.ListMailingsRequest, context: Context
+    ) -> pb.ListMailingsResponse:
         where = mailing_filter(request, self.deps.settings.default_region)
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from kopilka.v1 import members_pb2, members_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.context import Context
 from server.api.convert import (
     CARD_STATES,
     CHANNELS,
@@ -39,13 +41,15 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         self.deps = deps
         self.region = deps.settings.default_region
 
-    async def RegisterMember(self, request, context):  # type: ignore[no-untyped-def]
+    async def RegisterMember(
+        self, request: members_pb2.RegisterMemberRequest, context: Context
+    ) -> members_pb2.RegisterMemberResponse:
         channel = CHANNELS.get(request.channel)
         if channel is None:
             raise invalid("channel", "required: how the member registers")
         raw = profile_from_pb(request.profile)
 
-        async def work(session) -> members_pb2.RegisterMemberResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> members_pb2.RegisterMemberResponse:
             member = await service.register_member(
                 SqlMemberRepository(session), raw, channel,
                 issue_card_type=request.issue_card_type or None, region=self.region,
@@ -56,13 +60,17 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         return await run_once(self.deps.db, SERVICE + "RegisterMember", request,
                               members_pb2.RegisterMemberResponse, work)
 
-    async def GetMember(self, request, context):  # type: ignore[no-untyped-def]
+    async def GetMember(
+        self, request: members_pb2.GetMemberRequest, context: Context
+    ) -> members_pb2.GetMemberResponse:
         member_id = parse_uuid(request.member_id, "member_id")
         async with self.deps.db.transaction() as session:
             member = await service.get_member(SqlMemberRepository(session), member_id)
         return members_pb2.GetMemberResponse(member=member_answer(member))
 
-    async def FindMember(self, request, context):  # type: ignore[no-untyped-def]
+    async def FindMember(
+        self, request: members_pb2.FindMemberRequest, context: Context
+    ) -> members_pb2.FindMemberResponse:
         async with self.deps.db.transaction() as session:
             member = await service.find_member(
                 SqlMemberRepository(session), card_number=request.card_number,
@@ -70,11 +78,13 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             )
         return members_pb2.FindMemberResponse(member=member_answer(member))
 
-    async def UpdateMemberProfile(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpdateMemberProfile(
+        self, request: members_pb2.UpdateMemberProfileRequest, context: Context
+    ) -> members_pb2.UpdateMemberProfileResponse:
         member_id = parse_uuid(request.member_id, "member_id")
         raw = profile_from_pb(request.profile)
 
-        async def work(session) -> members_pb2.UpdateMemberProfileResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> members_pb2.UpdateMemberProfileResponse:
             member = await service.update_profile(
                 SqlMemberRepository(session), member_id, raw, request.update_fields,
                 source=request.source, region=self.region, principal=caller().label,
@@ -84,12 +94,14 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         return await run_once(self.deps.db, SERVICE + "UpdateMemberProfile", request,
                               members_pb2.UpdateMemberProfileResponse, work)
 
-    async def IssueCard(self, request, context):  # type: ignore[no-untyped-def]
+    async def IssueCard(
+        self, request: members_pb2.IssueCardRequest, context: Context
+    ) -> members_pb2.IssueCardResponse:
         member_id = parse_uuid(request.member_id, "member_id")
         if not request.card_type:
             raise invalid("card_type", "required")
 
-        async def work(session) -> members_pb2.IssueCardResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> members_pb2.IssueCardResponse:
             card = await service.issue_card(
                 SqlMemberRepository(session), member_id, request.card_type,
                 activate=request.activate, principal=caller().label,
@@ -99,14 +111,16 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         return await run_once(self.deps.db, SERVICE + "IssueCard", request,
                               members_pb2.IssueCardResponse, work)
 
-    async def ChangeCardState(self, request, context):  # type: ignore[no-untyped-def]
+    async def ChangeCardState(
+        self, request: members_pb2.ChangeCardStateRequest, context: Context
+    ) -> members_pb2.ChangeCardStateResponse:
         target = CARD_STATES.get(request.state)
         if target is None:
             raise invalid("state", "required: the state to move the card to")
         if not request.card_number:
             raise invalid("card_number", "required")
 
-        async def work(session) -> members_pb2.ChangeCardStateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> members_pb2.ChangeCardStateResponse:
             card = await service.change_card_state(
                 SqlMemberRepository(session), request.card_number, target, request.reason,
                 principal=caller().label,
@@ -116,11 +130,13 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ChangeCardState", request,
                               members_pb2.ChangeCardStateResponse, work)
 
-    async def ReplaceCard(self, request, context):  # type: ignore[no-untyped-def]
+    async def ReplaceCard(
+        self, request: members_pb2.ReplaceCardRequest, context: Context
+    ) -> members_pb2.ReplaceCardResponse:
         if not request.card_number:
             raise invalid("card_number", "required")
 
-        async def work(session) -> members_pb2.ReplaceCardResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> members_pb2.ReplaceCardResponse:
             old, new = await service.replace_card(
                 SqlMemberRepository(session), request.card_number, request.reason,
                 principal=caller().label,
@@ -131,7 +147,9 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ReplaceCard", request,
                               members_pb2.ReplaceCardResponse, work)
 
-    async def ListPurchases(self, request, context):  # type: ignore[no-untyped-def]
+    async def ListPurchases(
+        self, request: members_pb2.ListPurchasesRequest, context: Context
+    ) -> members_pb2.ListPurchasesResponse:
         member_id = parse_uuid(request.member_id, "member_id")
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)

@@ -6,7 +6,9 @@ import datetime as dt
 
 from kopilka.v1 import verification_pb2 as pb
 from kopilka.v1 import verification_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
@@ -14,6 +16,7 @@ from server.api.verification_spend import OPERATION_TO_PB, OPERATIONS, calling_k
 from server.db.members_repo import SqlMemberRepository
 from server.db.verification_repo import SMS_CHANNEL, SqlVerificationRepository
 from server.errors import DomainError, ErrorKind, Violations
+from server.settings import Settings
 from server.verification.checking import parse_verification_id, verify_code
 from server.verification.model import Template, VerificationPolicy
 from server.verification.sending import send_code
@@ -28,7 +31,7 @@ from server.verification.tokens import Grant, issue_verification_token
 SERVICE = "/kopilka.v1.VerificationService/"
 
 
-def policy_from(settings) -> VerificationPolicy:  # type: ignore[no-untyped-def]
+def policy_from(settings: Settings) -> VerificationPolicy:
     return VerificationPolicy(
         code_ttl=dt.timedelta(seconds=settings.verification_code_ttl_seconds),
         max_attempts=settings.verification_max_attempts,
@@ -60,7 +63,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
                               "SMS is not configured on this server (KOPILKA_SMPP_HOST)",
                               metadata={"channel": SMS_CHANNEL})
 
-    async def SendVerificationCode(self, request, context):  # type: ignore[no-untyped-def]
+    async def SendVerificationCode(
+        self, request: pb.SendVerificationCodeRequest, context: Context
+    ) -> pb.SendVerificationCodeResponse:
         errors = Violations()
         operation = OPERATIONS.get(request.operation)
         if operation is None:
@@ -72,7 +77,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self._require_sms_channel()
         requester = calling_key().requester
 
-        async def work(session) -> pb.SendVerificationCodeResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.SendVerificationCodeResponse:
             sent = await send_code(
                 SqlVerificationRepository(session), SqlMemberRepository(session),
                 card_number=request.card_number, phone=request.phone, requester=requester,
@@ -91,7 +96,9 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             outbox.wake()  # committed: send now rather than at the next poll
         return answer
 
-    async def VerifySMS(self, request, context):  # type: ignore[no-untyped-def]
+    async def VerifySMS(
+        self, request: pb.VerifySMSRequest, context: Context
+    ) -> pb.VerifySMSResponse:
         verification_id = parse_verification_id(request.verification_id)
         requester = calling_key().requester
         async with self.deps.db.transaction() as session:
@@ -111,16 +118,20 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
             card_number=verified.card_number, expire_time=timestamp(grant.expires_at),
             operation=OPERATION_TO_PB[verified.operation], max_amount=verified.max_amount)
 
-    async def GetVerificationTemplate(self, request, context):  # type: ignore[no-untyped-def]
+    async def GetVerificationTemplate(
+        self, request: pb.GetVerificationTemplateRequest, context: Context
+    ) -> pb.GetVerificationTemplateResponse:
         async with self.deps.db.transaction() as session:
             template = await SqlVerificationRepository(session).template(TEMPLATE_NAME)
         return pb.GetVerificationTemplateResponse(template=_template_pb(template))
 
-    async def UpdateVerificationTemplate(self, request, context):  # type: ignore[no-untyped-def]
+    async def UpdateVerificationTemplate(
+        self, request: pb.UpdateVerificationTemplateRequest, context: Context
+    ) -> pb.UpdateVerificationTemplateResponse:
         body = validate_template(request.body)
         label = caller().label
 
-        async def work(session) -> pb.UpdateVerificationTemplateResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> pb.UpdateVerificationTemplateResponse:
             saved = await SqlVerificationRepository(session).save_template(
                 TEMPLATE_NAME, body, label)
             return pb.UpdateVerificationTemplateResponse(template=_template_pb(saved))

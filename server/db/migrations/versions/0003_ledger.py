@@ -7,6 +7,8 @@ Create Date: 2026-11-23 12:00:00
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -17,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 
-def _created(name: str = "created_at") -> sa.Column:
+def _created(name: str = "created_at") -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"),
                      nullable=False)
 

@@ -7,6 +7,8 @@ Create Date: 2026-11-23 12:00:00
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -17,12 +19,12 @@ branch_labels = None
 depends_on = None
 
 
-def _now(name: str) -> sa.Column:
+def _now(name: str) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"),
                      nullable=False)
 
 
-def _when(name: str) -> sa.Column:
+def _when(name: str) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=True)
 
 

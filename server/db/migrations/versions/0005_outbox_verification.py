@@ -7,6 +7,8 @@ Create Date: 2026-11-24 12:00:00
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -22,7 +24,7 @@ DEFAULT_VERIFICATION_TEMPLATE = (
 )
 
 
-def _ts(name: str, nullable: bool = False, default: bool = True) -> sa.Column:
+def _ts(name: str, nullable: bool = False, default: bool = True) -> sa.Column[dt.datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable,
                      server_default=sa.text("now()") if default else None)
 

@@ -24,6 +24,8 @@ Create Date: 2026-12-01 10:00:00
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -316,7 +318,7 @@ def upgrade() -> None:
         op.execute(sql)
 
 
-def _revision_0007():  # type: ignore[no-untyped-def]
+def _revision_0007() -> ModuleType:
     """Migration 0007's module, for its function texts (versions/ is not a package)."""
     import importlib.util
     from pathlib import Path

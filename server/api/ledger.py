@@ -17,4 +17,4 @@ def ledger_service(deps: ApiDeps) -> LedgerService:
     if service is None:
         service = LedgerService(SqlLedgerStore(deps.extras[LEDGER_POOL], deps.db), deps.signer)
         deps.extras[_KEY] = service
-    return service  # type: ignore[no-any-return]
+    return service

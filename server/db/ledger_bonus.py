@@ -26,7 +26,8 @@ async def member_of_card(conn: asyncpg.Connection, card_number: str, field_path:
     if row["member_id"] is None:
         raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ASSIGNED",
                           "the card belongs to no member")
-    return row["member_id"]
+    member: uuid.UUID = row["member_id"]
+    return member
 
 
 async def members_of_cards(conn: asyncpg.Connection, numbers: list[str], field_path: str

@@ -65,6 +65,8 @@ async def pool_accounts(conn: asyncpg.Connection, master_id: int | None,
         own = await member_account_id(conn, member_id, "cash")
         row = await conn.fetchrow(
             "SELECT balance, master_id FROM ledger_accounts WHERE id = $1 FOR UPDATE", own)
+        if row is None:  # member_account_id just made or found it, in this transaction
+            raise RuntimeError(f"cash account {own} vanished")
         if row["master_id"] == master_id:
             continue
         if row["master_id"] is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any, cast
 from collections.abc import Sequence
 
 import asyncpg
@@ -18,7 +19,7 @@ from server.accounts.accrual import Lot
 from server.db import ledger_sql as q
 from server.db import models_ledger  # noqa: F401  (registers the ledger tables on Base)
 from server.errors import DomainError, ErrorKind, not_found
-from server.ledger.service import insufficient  # one refusal text for every path
+from server.ledger.service import insufficient as insufficient  # one text for every path
 
 
 async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
@@ -28,10 +29,13 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     straight to the driver must not run before it, or they would autocommit.
     """
     fairy = await (await session.connection()).get_raw_connection()
-    adapter = fairy.dbapi_connection
+    adapter: Any = fairy.dbapi_connection  # SQLAlchemy's asyncpg adapter (untyped)
     if getattr(adapter, "_transaction", True) is None:
         await adapter._start_transaction()
-    return fairy.driver_connection  # type: ignore[return-value]
+    driver = fairy.driver_connection
+    if driver is None:  # a live session's connection always has its driver connection
+        raise RuntimeError("the session's connection has no driver connection")
+    return cast(asyncpg.Connection, driver)  # SQLAlchemy types it as Any
 
 
 async def new_tx(conn: asyncpg.Connection, kind: str, *, receipt_id: uuid.UUID | None = None,

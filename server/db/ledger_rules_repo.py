@@ -17,12 +17,12 @@ from server.db.models_ledger import AccrualRuleSetRow
 async def apply_accrual_rules(session: AsyncSession, rule_set: AccrualRuleSet,
                               principal: str = "") -> int:
     """Store a validated rule set as the active one; its row id."""
-    return int(await session.scalar(
+    return int((await session.execute(
         insert(AccrualRuleSetRow).values(
             version=rule_set.version, document=json.loads(dump_accrual_rules(rule_set)),
             principal=principal,
         ).returning(AccrualRuleSetRow.id)
-    ))
+    )).scalar_one())
 
 
 async def active_accrual_rules(session: AsyncSession) -> AccrualRuleSet:

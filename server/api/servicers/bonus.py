@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from kopilka.v1 import bonus_pb2, bonus_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.conversion import cash_to_points, points_to_cash
+from server.api.context import Context
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import claim_of, parse_uuid, run_once
@@ -50,7 +52,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
-    async def RedeemBonus(self, request, context):  # type: ignore[no-untyped-def]
+    async def RedeemBonus(
+            self, request: bonus_pb2.RedeemBonusRequest, context: Context
+    ) -> bonus_pb2.RedeemBonusResponse:
         errors = Violations()
         if not request.card_number:
             errors.add("card_number", "required")
@@ -69,7 +73,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         return B.RedeemBonusResponse(transaction_id=done.transaction_id,
                                      points_balance=done.points_balance)
 
-    async def GetBalance(self, request, context):  # type: ignore[no-untyped-def]
+    async def GetBalance(
+            self, request: bonus_pb2.GetBalanceRequest, context: Context
+    ) -> bonus_pb2.GetBalanceResponse:
         async with self.deps.db.transaction() as session:
             conn = await raw_connection(session)
             balance = await balance_of(conn, await member_of_card(conn, request.card_number,
@@ -81,13 +87,15 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             lots=[B.PointsLot(points=p, activation_time=timestamp(a), expiry_time=timestamp(e))
                   for p, a, e in balance.lots])
 
-    async def AdjustPoints(self, request, context):  # type: ignore[no-untyped-def]
+    async def AdjustPoints(
+            self, request: bonus_pb2.AdjustPointsRequest, context: Context
+    ) -> bonus_pb2.AdjustPointsResponse:
         if request.points == 0:
             raise invalid("points", "must not be zero")
         reason = _reason(request.reason)
         principal = caller().label
 
-        async def work(session) -> bonus_pb2.AdjustPointsResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> bonus_pb2.AdjustPointsResponse:
             conn = await raw_connection(session)
             member_id = await member_of_card(conn, request.card_number, "card_number")
             tx_id = await new_tx(conn, "adjust", reason=reason, principal=principal)
@@ -103,7 +111,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         return await run_once(self.deps.db, SERVICE + "AdjustPoints", request,
                               B.AdjustPointsResponse, work)
 
-    async def AccruePointsForList(self, request, context):  # type: ignore[no-untyped-def]
+    async def AccruePointsForList(
+            self, request: bonus_pb2.AccruePointsForListRequest, context: Context
+    ) -> bonus_pb2.AccruePointsForListResponse:
         errors = Violations()
         if not 1 <= len(request.card_numbers) <= MAX_LIST:
             errors.add("card_numbers", f"give 1 to {MAX_LIST} card numbers")
@@ -117,7 +127,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         reason = _reason(request.reason)
         principal = caller().label
 
-        async def work(session) -> bonus_pb2.AccruePointsForListResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> bonus_pb2.AccruePointsForListResponse:
             conn = await raw_connection(session)
             members = await members_of_cards(conn, list(request.card_numbers), "card_numbers")
             tx_id = await new_tx(conn, "list_accrual", reason=reason, principal=principal)
@@ -131,13 +141,15 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         return await run_once(self.deps.db, SERVICE + "AccruePointsForList", request,
                               B.AccruePointsForListResponse, work)
 
-    async def TopUpCashAccount(self, request, context):  # type: ignore[no-untyped-def]
+    async def TopUpCashAccount(
+            self, request: bonus_pb2.TopUpCashAccountRequest, context: Context
+    ) -> bonus_pb2.TopUpCashAccountResponse:
         if request.amount_minor <= 0:
             raise invalid("amount_minor", "must be positive")
         reason = _reason(request.reason)
         principal = caller().label
 
-        async def work(session) -> bonus_pb2.TopUpCashAccountResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> bonus_pb2.TopUpCashAccountResponse:
             conn = await raw_connection(session)
             member_id = await member_of_card(conn, request.card_number, "card_number")
             tx_id = await new_tx(conn, "topup", reason=reason, principal=principal)
@@ -148,7 +160,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         return await run_once(self.deps.db, SERVICE + "TopUpCashAccount", request,
                               B.TopUpCashAccountResponse, work)
 
-    async def ConvertFunds(self, request, context):  # type: ignore[no-untyped-def]
+    async def ConvertFunds(
+            self, request: bonus_pb2.ConvertFundsRequest, context: Context
+    ) -> bonus_pb2.ConvertFundsResponse:
         errors = Violations()
         if request.direction not in (B.CONVERSION_DIRECTION_CASH_TO_POINTS,
                                      B.CONVERSION_DIRECTION_POINTS_TO_CASH):
@@ -162,7 +176,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         request_id = parse_uuid(request.request_id, "request_id")
         spend = spend_by_caller(request.card_number, Operation.CONVERT_FUNDS, request.amount)
 
-        async def work(session) -> bonus_pb2.ConvertFundsResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> bonus_pb2.ConvertFundsResponse:
             now = _now()
             conn = await raw_connection(session)
             member_id, needs_token = await card_holder(conn, request.card_number)
@@ -194,7 +208,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
         return await run_once(self.deps.db, SERVICE + "ConvertFunds", request,
                               B.ConvertFundsResponse, work)
 
-    async def PoolCashAccounts(self, request, context):  # type: ignore[no-untyped-def]
+    async def PoolCashAccounts(
+            self, request: bonus_pb2.PoolCashAccountsRequest, context: Context
+    ) -> bonus_pb2.PoolCashAccountsResponse:
         if not request.card_numbers:
             raise invalid("card_numbers", "give at least one card")
         master_id = None
@@ -204,7 +220,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             master_id = int(request.master_account_id)
         principal = caller().label
 
-        async def work(session) -> bonus_pb2.PoolCashAccountsResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> bonus_pb2.PoolCashAccountsResponse:
             conn = await raw_connection(session)
             members = await members_of_cards(conn, list(request.card_numbers), "card_numbers")
             tx_id = await new_tx(conn, "pool", reason="pool cash accounts", principal=principal)

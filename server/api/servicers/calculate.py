@@ -13,6 +13,7 @@ import uuid
 from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
+from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
 from server.api.metrics_pricing import (
@@ -175,7 +176,9 @@ class CalculateReceiptMixin:
                               metadata={"state": card.card_state})
         return card
 
-    async def CalculateReceipt(self, request, context):  # type: ignore[no-untyped-def]
+    async def CalculateReceipt(
+            self, request: receipts_pb2.CalculateReceiptRequest, context: Context
+    ) -> receipts_pb2.CalculateReceiptResponse:
         state: PricingState = self.deps.extras["pricing"]
         snap = state.snapshot
         currency = request.currency or self.deps.settings.currency

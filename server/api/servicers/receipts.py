@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.context import Context
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, acting_terminal, caller
 from server.api.idempotency import claim_of, parse_uuid, request_digest, run_once
@@ -82,7 +84,9 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
     def ledger(self) -> LedgerService:
         return ledger_service(self.deps)
 
-    async def ConfirmReceipt(self, request, context):  # type: ignore[no-untyped-def]
+    async def ConfirmReceipt(
+            self, request: receipts_pb2.ConfirmReceiptRequest, context: Context
+    ) -> receipts_pb2.ConfirmReceiptResponse:
         who = caller()
         claim = claim_of(SERVICE + "ConfirmReceipt", request, who.key_id)
         if not request.calculation_id:
@@ -105,12 +109,14 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
             points_accrued=done.points_accrued, points_redeemed=done.points_redeemed,
             points_balance=done.points_balance, confirm_time=timestamp(done.confirm_time))
 
-    async def RefundReceipt(self, request, context):  # type: ignore[no-untyped-def]
+    async def RefundReceipt(
+            self, request: receipts_pb2.RefundReceiptRequest, context: Context
+    ) -> receipts_pb2.RefundReceiptResponse:
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")
         lines = [(x.line_no, x.quantity_milli) for x in request.lines] or None
         principal = caller().label
 
-        async def work(session) -> receipts_pb2.RefundReceiptResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> receipts_pb2.RefundReceiptResponse:
             await check_receipt_in_scope(session, receipt_id)
             result = await refund_receipt(session, receipt_id, lines, principal, _now())
             return R.RefundReceiptResponse(
@@ -123,13 +129,15 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         return await run_once(self.deps.db, SERVICE + "RefundReceipt", request,
                               R.RefundReceiptResponse, work)
 
-    async def CancelReceipt(self, request, context):  # type: ignore[no-untyped-def]
+    async def CancelReceipt(
+            self, request: receipts_pb2.CancelReceiptRequest, context: Context
+    ) -> receipts_pb2.CancelReceiptResponse:
         receipt_id = parse_uuid(request.receipt_id, "receipt_id")
         if not request.reason.strip():
             raise invalid("reason", "required")
         principal = caller().label
 
-        async def work(session) -> receipts_pb2.CancelReceiptResponse:  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> receipts_pb2.CancelReceiptResponse:
             await check_receipt_in_scope(session, receipt_id)
             result = await refund_receipt(session, receipt_id, None, principal, _now(),
                                           cancel=True, reason=request.reason.strip())

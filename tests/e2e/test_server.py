@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from kopilka.v1 import admin_pb2, members_pb2
 
 from server.auth.principal import PrincipalKind
+from tests.ci import tool_missing
 from tests.helpers import rpc_error
 
 
@@ -86,19 +87,15 @@ async def test_metrics_count_rpcs_by_method_and_code(admin, client_for, settings
 
 
 async def test_metrics_pass_promtool_check(admin, settings):
-    import os
     import shutil
     import subprocess
-
-    import pytest
 
     from server.runtime import start_metrics_server
 
     promtool = shutil.which("promtool")
     if promtool is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool missing in CI: ./dev test installs Debian's prometheus")
-        pytest.skip("promtool not installed (apt install prometheus)")
+        tool_missing("promtool", "./dev test installs Debian's prometheus as root; "
+                     "else apt install prometheus")
     await admin.admin.ListStores(admin_pb2.ListStoresRequest())
     port = start_metrics_server(settings)
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()

@@ -117,3 +117,19 @@ async def test_unexpected_errors_are_internal_without_details(admin, monkeypatch
         await admin.members.GetMember(members_pb2.GetMemberRequest(member_id=str(uuid.uuid4())))
     assert failure.code == grpc.StatusCode.INTERNAL
     assert "hunter2" not in failure.message and failure.reason == ""
+
+
+async def test_an_unregistered_reason_never_reaches_the_client(admin, monkeypatch):
+    """DomainError refuses a reason missing from server/reasons.py: the call is INTERNAL."""
+    import uuid
+
+    from server.errors import DomainError, ErrorKind
+    from server.members import service
+
+    async def sloppy(*args, **kwargs):
+        raise DomainError(ErrorKind.NOT_FOUND, "MEMBER_GONE", "an undocumented reason")
+
+    monkeypatch.setattr(service, "get_member", sloppy)
+    with rpc_error() as failure:
+        await admin.members.GetMember(members_pb2.GetMemberRequest(member_id=str(uuid.uuid4())))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.INTERNAL, "")

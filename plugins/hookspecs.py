@@ -33,32 +33,50 @@ def kopilka_message_channels(settings: PluginSettings) -> list[MessageChannel]:
 
     Channel names must be unique across plugins; the host refuses duplicates. The host
     calls ``start(on_delivery_report)`` before the first send and ``stop()`` at shutdown.
+    ``settings`` maps plugin names to their configuration sections: read your own and
+    return ``[]`` when it is missing.
     """
 
 
 @hookspec
 def kopilka_payment_providers(settings: PluginSettings) -> list[PaymentProvider]:
-    """Return payment providers (LiqPay, ...) used for online payments and top-ups."""
+    """Return payment providers (LiqPay, ...) used for online payments and top-ups.
+
+    ``settings`` maps plugin names to their configuration sections: read your own and
+    return ``[]`` when it is missing.
+    """
 
 
 @hookspec
 def kopilka_shipment_providers(settings: PluginSettings) -> list[ShipmentProvider]:
-    """Return shipment providers (Nova Poshta, ...) that create and track parcels."""
+    """Return shipment providers (Nova Poshta, ...) that create and track parcels.
+
+    ``settings`` maps plugin names to their configuration sections: read your own and
+    return ``[]`` when it is missing.
+    """
 
 
 @hookspec
 def kopilka_catalog_exchanges(settings: PluginSettings) -> list[CatalogExchange]:
-    """Return catalog exchanges with ERP systems (1C CommerceML, ...)."""
+    """Return catalog exchanges with ERP systems (1C CommerceML, ...).
+
+    ``settings`` maps plugin names to their configuration sections: read your own and
+    return ``[]`` when it is missing.
+    """
 
 
 @hookspec
 def kopilka_scanner_sources(settings: PluginSettings) -> list[ScannerSource]:
-    """Return barcode scanner sources (serial ports, keyboard wedges, ...)."""
+    """Return barcode scanner sources (serial ports, keyboard wedges, ...).
+
+    ``settings`` maps plugin names to their configuration sections: read your own and
+    return ``[]`` when it is missing.
+    """
 
 
 @hookspec
 def kopilka_on_event(event: DomainEvent) -> None:
-    """React to a committed domain event such as "receipt.confirmed".
+    """React to ``event``, a committed domain event such as "receipt.confirmed".
 
     Called synchronously by the outbox dispatcher, at least once per event: keep it quick
     and idempotent (deduplicate on ``event.event_id``). Start slow work elsewhere, e.g. by

@@ -7,21 +7,13 @@ google.rpc.Status (ErrorInfo + BadRequest), so every RPC fails the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 
+from server.reasons import REASONS, ErrorKind, UnknownReasonError, check_reason
 
-class ErrorKind(Enum):
-    """What class of failure; each maps to one gRPC code (see proto/ERRORS.md)."""
-
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    FAILED_PRECONDITION = "FAILED_PRECONDITION"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
-    ABORTED = "ABORTED"
-    UNIMPLEMENTED = "UNIMPLEMENTED"
+__all__ = [
+    "REASONS", "DomainError", "ErrorKind", "FieldViolation", "UnknownReasonError", "Violations",
+    "invalid", "not_found",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +33,9 @@ class DomainError(Exception):
     message: str
     violations: list[FieldViolation] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_reason(self.kind, self.reason)  # the one place every reason passes
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"

@@ -1,16 +1,18 @@
-"""Loopback ports for test peers and servers."""
+"""Loopback ports for test peers and servers that must know their port before they start.
+
+Everything that can bind port 0 and say what it got does so (the in-process App, aiosmtpd,
+`kopilka serve`'s metrics port, printed at start-up): a port probed and released first can be
+taken by someone else before its server binds it. What is left needs the port up front:
+`kopilka serve --workers N` (the workers share one port), a peer a test starts only after
+the server has been told where it is (an SMSC outage), and smpp34's server, which does not
+report the port it bound.
+"""
 
 from __future__ import annotations
 
 import random
 import socket
 from pathlib import Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def idle_port() -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import smpp34
 
-from tests.ports import free_port
+from tests.ports import idle_port
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,17 @@ class Smsc:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, port: int | None = None) -> None:
-        for _ in range(5):  # a probed free port may be taken before we bind it
-            self.port = port or free_port()
+        # smpp34.Server binds inside start() and tells no one the port it got, so port 0
+        # would leave the clients nowhere to connect: the port is picked before it starts,
+        # below the ephemeral range (idle_port), and another is tried if it was taken since.
+        for attempt in range(5):
+            self.port = port or idle_port()
             self.server = smpp34.Server("127.0.0.1", self.port, system_id="TESTSMSC")
             try:
                 await self.server.start()
                 break
             except Exception:
-                if port:
+                if port or attempt == 4:
                     raise
         self._task = asyncio.create_task(self._serve())
 

@@ -2,9 +2,9 @@
 and the dispatcher's store (claim with SKIP LOCKED, settle, delivery receipts).
 
 Scheduling uses the database clock (`now()`), so every worker process agrees on what
-is due. Settling a retry or failure only applies while the row still carries this
-attempt's number: if a lease expired and another worker re-claimed the row, the newer
-claim wins.
+is due; a caller may pass its own `now` instead (tests drive the schedule with a clock).
+Settling a retry or failure only applies while the row still carries this attempt's
+number: if a lease expired and another worker re-claimed the row, the newer claim wins.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+from sqlalchemy import DateTime, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,18 +150,18 @@ async def list_mailings(session: AsyncSession, where: MailingFilter,
 _CLAIM = text("""
 WITH due AS (
     SELECT id FROM outbox
-    WHERE state = 'pending' AND next_attempt_at <= now()
+    WHERE state = 'pending' AND next_attempt_at <= COALESCE(:now, now())
     ORDER BY next_attempt_at, id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox AS o
 SET attempts = o.attempts + 1,
-    next_attempt_at = now() + make_interval(secs => :lease)
+    next_attempt_at = COALESCE(:now, now()) + make_interval(secs => :lease)
 FROM due WHERE o.id = due.id
 RETURNING o.id, o.kind, o.attempts, o.mailing_id, o.event_id, o.event_type, o.payload,
           o.created_at
-""")
+""").bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
 class SqlOutboxStore:
@@ -170,10 +170,11 @@ class SqlOutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim_due(self, limit: int, lease_seconds: float) -> list[Claimed]:
+    async def claim_due(self, limit: int, lease_seconds: float,
+                        now: dt.datetime | None = None) -> list[Claimed]:
         async with self.db.transaction() as session:
             rows = (await session.execute(
-                _CLAIM, {"limit": limit, "lease": lease_seconds})).all()
+                _CLAIM, {"limit": limit, "lease": lease_seconds, "now": now})).all()
             mailing_ids = [r.mailing_id for r in rows if r.kind == "message"]
             mailings = {m.id: m for m in (await session.scalars(
                 select(Mailing).where(Mailing.id.in_(mailing_ids)))).all()} if mailing_ids else {}
@@ -191,7 +192,8 @@ class SqlOutboxStore:
         return claimed
 
     async def settle_message(
-        self, item: ClaimedMessage, result: SendResult, decision: Decision
+        self, item: ClaimedMessage, result: SendResult, decision: Decision,
+        now: dt.datetime | None = None,
     ) -> None:
         async with self.db.transaction() as session:
             if decision.verdict is Verdict.DONE:
@@ -207,7 +209,7 @@ class SqlOutboxStore:
                 await self._record_parts(session, item, result.provider_message_ids)
                 return
             if not await self._settle_item(session, item.item_id, item.attempt,
-                                           result.error, decision):
+                                           result.error, decision, now):
                 return  # a newer claim owns the row
             values: dict[str, Any] = {"attempts": item.attempt, "last_error": result.error,
                                       "updated_at": func.now()}
@@ -217,9 +219,9 @@ class SqlOutboxStore:
                                   .where(Mailing.state == "queued").values(**values))
 
     async def settle_event(self, item: ClaimedEvent, error: str | None,
-                           decision: Decision) -> None:
+                           decision: Decision, now: dt.datetime | None = None) -> None:
         async with self.db.transaction() as session:
-            await self._settle_item(session, item.item_id, item.attempt, error, decision)
+            await self._settle_item(session, item.item_id, item.attempt, error, decision, now)
 
     async def record_delivery(self, report: DeliveryReport) -> bool:
         async with self.db.transaction() as session:
@@ -239,12 +241,15 @@ class SqlOutboxStore:
             return True
 
     async def _settle_item(self, session: AsyncSession, item_id: int, attempt: int,
-                           error: str | None, decision: Decision) -> bool:
+                           error: str | None, decision: Decision,
+                           now: dt.datetime | None = None) -> bool:
         values: dict[str, Any] = {"last_error": error}
         if decision.verdict is Verdict.DONE:
             values.update(state="done", finished_at=func.now())
         elif decision.verdict is Verdict.FAILED:
             values.update(state="failed", finished_at=func.now())
+        elif now is not None:
+            values["next_attempt_at"] = now + dt.timedelta(seconds=decision.delay_seconds)
         else:
             values["next_attempt_at"] = func.now() + func.make_interval(
                 0, 0, 0, 0, 0, 0, decision.delay_seconds)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from plugins.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
@@ -19,6 +20,9 @@ from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxSto
 from server.outbox.policy import RetryPolicy, Verdict
 
 log = logging.getLogger("kopilka.outbox")
+
+#: What time it is for scheduling claims, leases and retries.
+Clock = Callable[[], dt.datetime]
 
 
 class _Failure(Protocol):
@@ -35,13 +39,19 @@ class DeliveryHost(Protocol):
 
 
 class OutboxDispatcher:
-    """Delivers outbox items in batches; `wake()` after a commit skips the poll wait."""
+    """Delivers outbox items in batches; `wake()` after a commit skips the poll wait.
+
+    `clock` None (the server) schedules by the database's clock, which every process
+    shares; a test passes its own to say when retries and leases fall due, not to wait.
+    """
 
     def __init__(
         self, store: OutboxStore, host: DeliveryHost, policy: RetryPolicy, *,
         batch_size: int = 20, poll_seconds: float = 1.0, lease_seconds: float = 120.0,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.host = host
         self.policy = policy
         self.batch_size = batch_size
@@ -76,10 +86,13 @@ class OutboxDispatcher:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many items were handled."""
-        items = await self.store.claim_due(self.batch_size, self.lease_seconds)
+        items = await self.store.claim_due(self.batch_size, self.lease_seconds, self._now())
         if items:
             await asyncio.gather(*(self._deliver(item) for item in items))
         return len(items)
+
+    def _now(self) -> dt.datetime | None:
+        return None if self.clock is None else self.clock()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -118,13 +131,14 @@ class OutboxDispatcher:
         if decision.verdict is not Verdict.DONE:
             log.warning("message %s attempt %d: %s (%s)", item.mailing_id, item.attempt,
                         decision.verdict, result.error)
-        await self.store.settle_message(item, result, decision)
+        await self.store.settle_message(item, result, decision, self._now())
 
     async def _emit(self, item: ClaimedEvent) -> None:
         failures = self.host.emit_event(item.event)
         if not failures:
             await self.store.settle_event(item, None, self.policy.after_send(
-                SendStatus.ACCEPTED, item.attempt))
+                SendStatus.ACCEPTED, item.attempt), self._now())
             return
         error = "; ".join(f"{f.plugin}: {f.error!r}" for f in failures)
-        await self.store.settle_event(item, error, self.policy.after_failure(item.attempt))
+        await self.store.settle_event(item, error, self.policy.after_failure(item.attempt),
+                                      self._now())

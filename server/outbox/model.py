@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,17 +36,22 @@ Claimed = ClaimedMessage | ClaimedEvent
 class OutboxStore(Protocol):
     """Storage side of the outbox; each method is its own short transaction."""
 
-    async def claim_due(self, limit: int, lease_seconds: float) -> list[Claimed]:
-        """Lock due pending rows (SKIP LOCKED), count the attempt, lease them, commit."""
+    async def claim_due(self, limit: int, lease_seconds: float,
+                        now: dt.datetime | None = None) -> list[Claimed]:
+        """Lock rows due at `now` (SKIP LOCKED), count the attempt, lease them, commit.
+
+        `now` None is the database's clock, which every process shares."""
 
     async def settle_message(
-        self, item: ClaimedMessage, result: SendResult, decision: Decision
+        self, item: ClaimedMessage, result: SendResult, decision: Decision,
+        now: dt.datetime | None = None,
     ) -> None:
-        """Record the attempt in the outbox and the mailing history."""
+        """Record the attempt in the outbox and the mailing history; a retry is due
+        `decision.delay_seconds` after `now` (None: the database's clock)."""
 
     async def settle_event(self, item: ClaimedEvent, error: str | None,
-                           decision: Decision) -> None:
-        """Record the attempt of an event delivery."""
+                           decision: Decision, now: dt.datetime | None = None) -> None:
+        """Record the attempt of an event delivery (a retry as in `settle_message`)."""
 
     async def record_delivery(self, report: DeliveryReport) -> bool:
         """Log a receipt and update the mailing it belongs to; False if none (yet)."""

@@ -10,6 +10,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from kopilka.v1 import admin_pb2, members_pb2
 
 from server.auth.principal import PrincipalKind
+from tests.ci import tool_missing
 from tests.helpers import rpc_error
 
 
@@ -71,34 +72,62 @@ async def test_health_and_reflection_answer_without_a_key(app):
                 "grpc.health.v1.Health"} <= names
 
 
+LIST_STORES = {"grpc_type": "unary", "grpc_service": "kopilka.v1.AdminService",
+               "grpc_method": "ListStores"}
+
+
+def metric_value(port: int, name: str, **labels: str) -> float:
+    """One sample of the live /metrics page; 0 when the series does not exist yet."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(body)
+               for sample in family.samples
+               if sample.name == name and labels.items() <= sample.labels.items())
+
+
+def rpc_counts(port: int) -> tuple[float, float, float]:
+    """ListStores answered OK, refused UNAUTHENTICATED, and timed, so far in this process."""
+    return (metric_value(port, "grpc_server_handled_total", grpc_code="OK", **LIST_STORES),
+            metric_value(port, "grpc_server_handled_total", grpc_code="UNAUTHENTICATED",
+                         **LIST_STORES),
+            metric_value(port, "grpc_server_handling_seconds_count", **LIST_STORES))
+
+
 async def test_metrics_count_rpcs_by_method_and_code(admin, client_for, settings):
+    """The counters move by exactly these calls (the series may exist from other tests)."""
     from server.runtime import start_metrics_server
 
+    port = start_metrics_server(settings)
+    ok, refused, timed = rpc_counts(port)
     await admin.admin.ListStores(admin_pb2.ListStoresRequest())
     with rpc_error():
         await client_for(None).admin.ListStores(admin_pb2.ListStoresRequest())
+    assert rpc_counts(port) == (ok + 1, refused + 1, timed + 2)
+
+
+async def test_a_call_the_metrics_missed_would_be_caught(admin, settings):
+    """Planted: no call between the two scrapes. The series exists, so a check that only
+    looked for its name would pass; the before/after comparison sees nothing moved."""
+    from server.runtime import start_metrics_server
+
+    await admin.admin.ListStores(admin_pb2.ListStoresRequest())  # the series now exists
     port = start_metrics_server(settings)
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    labels = 'grpc_method="ListStores",grpc_service="kopilka.v1.AdminService",grpc_type="unary"'
-    assert f'grpc_server_handled_total{{grpc_code="OK",{labels}}}' in body
-    assert f'grpc_server_handled_total{{grpc_code="UNAUTHENTICATED",{labels}}}' in body
-    assert f"grpc_server_handling_seconds_bucket{{{labels}," in body
+    before = rpc_counts(port)
+    assert before[0] >= 1
+    assert rpc_counts(port) == before  # a test expecting +1 here fails
 
 
 async def test_metrics_pass_promtool_check(admin, settings):
-    import os
     import shutil
     import subprocess
-
-    import pytest
 
     from server.runtime import start_metrics_server
 
     promtool = shutil.which("promtool")
     if promtool is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool missing in CI: ./dev test installs Debian's prometheus")
-        pytest.skip("promtool not installed (apt install prometheus)")
+        tool_missing("promtool", "./dev test installs Debian's prometheus as root; "
+                     "else apt install prometheus")
     await admin.admin.ListStores(admin_pb2.ListStoresRequest())
     port = start_metrics_server(settings)
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
@@ -120,3 +149,19 @@ async def test_unexpected_errors_are_internal_without_details(admin, monkeypatch
         await admin.members.GetMember(members_pb2.GetMemberRequest(member_id=str(uuid.uuid4())))
     assert failure.code == grpc.StatusCode.INTERNAL
     assert "hunter2" not in failure.message and failure.reason == ""
+
+
+async def test_an_unregistered_reason_never_reaches_the_client(admin, monkeypatch):
+    """DomainError refuses a reason missing from server/reasons.py: the call is INTERNAL."""
+    import uuid
+
+    from server.errors import DomainError, ErrorKind
+    from server.members import service
+
+    async def sloppy(*args, **kwargs):
+        raise DomainError(ErrorKind.NOT_FOUND, "MEMBER_GONE", "an undocumented reason")
+
+    monkeypatch.setattr(service, "get_member", sloppy)
+    with rpc_error() as failure:
+        await admin.members.GetMember(members_pb2.GetMemberRequest(member_id=str(uuid.uuid4())))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.INTERNAL, "")

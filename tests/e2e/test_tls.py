@@ -26,8 +26,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from kopilka import KopilkaClient, tls_credentials
 from kopilka.v1 import admin_pb2, admin_pb2_grpc
 
-from tests.e2e.test_cli_serve import wait_serving
+from tests.e2e.test_cli_serve import wait_listening, wait_serving
 from tests.ports import idle_port
+from tests.processes import serving_processes
 
 BIN = Path(sys.executable).parent
 
@@ -232,25 +233,31 @@ def test_bad_tls_files_stop_serve_with_a_clear_message(
 
 def test_serve_with_two_workers_speaks_mtls_on_the_shared_port(tmp_path: Path, pki: Pki) -> None:
     """`kopilka serve --workers 2` from KOPILKA_TLS_* variables: each worker serves mTLS."""
-    port, metrics_port = idle_port(), idle_port()
+    port = idle_port()  # shared by the workers, so fixed before they start (test_cli_serve)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("KOPILKA_TLS") and k != "KOPILKA_DATABASE_URL"}
     env.update(KOPILKA_DATA_DIR=str(tmp_path / "data"), KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
-               KOPILKA_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+               KOPILKA_METRICS_LISTEN="127.0.0.1:0",
                KOPILKA_TLS_CERT_FILE=str(pki.server.cert), KOPILKA_TLS_KEY_FILE=str(pki.server.key),
                KOPILKA_TLS_CLIENT_CA_FILE=str(pki.ca.file))
     process = subprocess.Popen([str(BIN / "kopilka"), "serve", "--demo-data", "--workers", "2"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     target = f"127.0.0.1:{port}"
     till = tls_credentials(pki.ca.file, pki.terminal.cert, pki.terminal.key)
+    channels: list[grpc.Channel] = []
     try:
         wait_serving(target, process, credentials=till)
-        for _ in range(6):  # new connections spread over both workers' sockets
-            with grpc.secure_channel(target, till) as channel:
-                reply = admin_pb2_grpc.AdminServiceStub(channel).Echo(
-                    admin_pb2.EchoRequest(payload=b"ping"), timeout=10,
-                    metadata=(("authorization", "Bearer kpk_demo_cashier"),))
-                assert reply.principal == "terminal:demo till 1"
+        workers = wait_listening(port, process)
+        answered: set[int] = set()
+        while len(answered) < 2 and len(channels) < 40:  # the kernel spreads connections
+            channels.append(grpc.secure_channel(
+                target, till, options=[("grpc.use_local_subchannel_pool", 1)]))
+            reply = admin_pb2_grpc.AdminServiceStub(channels[-1]).Echo(
+                admin_pb2.EchoRequest(payload=b"ping"), timeout=10,
+                metadata=(("authorization", "Bearer kpk_demo_cashier"),))
+            assert reply.principal == "terminal:demo till 1"
+            answered = serving_processes(port, workers)
+        assert len(answered) == 2, f"{len(channels)} mTLS connections, all to {answered}"
         with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as caught:
             health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -258,6 +265,8 @@ def test_serve_with_two_workers_speaks_mtls_on_the_shared_port(tmp_path: Path, p
         assert process.wait(timeout=30) == 0
         assert f"gRPC on {target} (TLS, client certificates required)" in process.communicate()[1]
     finally:
+        for channel in channels:
+            channel.close()
         if process.poll() is None:
             process.kill()
             process.wait()

@@ -4,6 +4,7 @@ retries to final failure, domain events to plugins, receipts that beat the send.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections import Counter
 
@@ -28,7 +29,24 @@ from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.model import ClaimedMessage
 from server.outbox.policy import Decision, RetryPolicy, Verdict
 
-FAST = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.02, jitter=0)
+# Backoff of a minute, then two: the tests move a clock past it, they never wait for it.
+STEADY = RetryPolicy(max_attempts=3, base_seconds=60, max_seconds=600, jitter=0)
+
+
+class ManualClock:
+    """The dispatcher's and the store's "now", moved by the test.
+
+    It starts a minute ahead of the wall clock, so rows enqueued now (due at the
+    database's now()) are due at once."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
 
 
 class Recorder:
@@ -68,6 +86,11 @@ class Recorder:
 
 
 @pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
 async def db(database_url):
     database = Database(database_url, pool_size=4)
     yield database
@@ -81,7 +104,7 @@ def host_with(*plugins: object) -> PluginHost:
     return PluginHost(pm, {})
 
 
-def dispatcher(db: Database, host: PluginHost, policy: RetryPolicy = FAST,
+def dispatcher(db: Database, host: PluginHost, policy: RetryPolicy = STEADY,
                **kw: object) -> OutboxDispatcher:
     return OutboxDispatcher(SqlOutboxStore(db), host, policy, **kw)  # type: ignore[arg-type]
 
@@ -124,15 +147,19 @@ async def test_events_reach_every_plugin_after_commit(db) -> None:
     assert (row.state, row.attempts) == ("done", 1)
 
 
-async def test_a_failing_event_handler_is_retried_then_recorded_as_failed(db) -> None:
+async def test_a_failing_event_handler_is_retried_then_recorded_as_failed(db, clock) -> None:
     flaky, steady = Recorder(fail_events=10), Recorder()
     async with db.transaction() as session:
         await enqueue_event(session, "member.registered", {"member_id": "m1"})
-    worker = dispatcher(db, host_with(flaky, steady))
-    for _ in range(FAST.max_attempts):
+    worker = dispatcher(db, host_with(flaky, steady), clock=clock)
+    for attempt in range(1, STEADY.max_attempts):
         assert await worker.run_once() == 1
-        await asyncio.sleep(0.03)  # past the backoff
-    assert await worker.run_once() == 0
+        clock.advance(STEADY.delay(attempt) - 1)
+        assert await worker.run_once() == 0  # a second early: still backing off
+        clock.advance(1)
+    assert await worker.run_once() == 1  # the last attempt
+    clock.advance(STEADY.max_seconds * 10)
+    assert await worker.run_once() == 0  # failed for good: never due again
     (row,) = await outbox_rows(db)
     assert (row.state, row.attempts) == ("failed", 3)
     assert "test-0" in row.last_error and "CRM is down" in row.last_error
@@ -171,51 +198,67 @@ async def test_two_dispatchers_share_the_queue_without_double_sends(db, database
     assert states == {"sent"}
 
 
-async def test_retry_then_success_keeps_the_attempts_in_the_history(db) -> None:
+async def test_retry_then_success_keeps_the_attempts_in_the_history(db, clock) -> None:
     (mailing_id,) = await queue_sms(db)
     channel = Recorder(statuses=[SendStatus.RETRY_LATER])
-    worker = dispatcher(db, host_with(channel), RetryPolicy(base_seconds=0.2, jitter=0))
+    worker = dispatcher(db, host_with(channel), RetryPolicy(base_seconds=30, jitter=0),
+                        clock=clock)
     assert await worker.run_once() == 1
     async with db.transaction() as session:
         queued = await mailing(session, mailing_id)
     assert (queued.state, queued.attempts, queued.last_error) == (
         "queued", 1, "scripted retry_later")
     assert await worker.run_once() == 0  # not due yet: backing off
-    await asyncio.sleep(0.25)
-    assert await worker.run_once() == 1
+    clock.advance(29.999)
+    assert await worker.run_once() == 0
+    clock.advance(0.001)
+    assert await worker.run_once() == 1  # due exactly 30 s after the failed attempt
     async with db.transaction() as session:
         sent = await mailing(session, mailing_id)
     assert (sent.state, sent.attempts, sent.provider_message_ids) == ("sent", 2, ("p-2",))
     assert sent.sent_at is not None and sent.last_error is None
 
 
-async def test_unconfigured_channel_fails_after_max_attempts(db) -> None:
+async def test_unconfigured_channel_fails_after_max_attempts(db, clock) -> None:
     (mailing_id,) = await queue_sms(db)
-    worker = dispatcher(db, host_with())  # no "sms" channel at all
-    for _ in range(FAST.max_attempts):
+    worker = dispatcher(db, host_with(), clock=clock)  # no "sms" channel at all
+    for attempt in range(1, STEADY.max_attempts + 1):
         assert await worker.run_once() == 1
-        await asyncio.sleep(0.03)
+        clock.advance(STEADY.delay(attempt))
+    assert await worker.run_once() == 0
     async with db.transaction() as session:
         failed = await mailing(session, mailing_id)
     assert (failed.state, failed.attempts) == ("failed", 3)
     assert "not configured" in failed.last_error
 
 
-async def test_an_expired_lease_is_reclaimed_and_the_stale_settle_ignored(db) -> None:
+async def test_without_a_clock_the_database_decides_what_is_due(db) -> None:
+    """The server's dispatcher has no clock: a retry a minute away is not due now."""
+    await queue_sms(db)
+    worker = dispatcher(db, host_with())  # RETRY_LATER: channel not configured
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0  # the database's now() is a minute short
+    (row,) = await outbox_rows(db)
+    assert (row.state, row.attempts) == ("pending", 1)
+
+
+async def test_an_expired_lease_is_reclaimed_and_the_stale_settle_ignored(db, clock) -> None:
     (mailing_id,) = await queue_sms(db)
     store = SqlOutboxStore(db)
-    (first,) = await store.claim_due(10, lease_seconds=0.1)  # this worker then "dies"
-    assert await store.claim_due(10, lease_seconds=0.1) == []  # leased, not due
-    await asyncio.sleep(0.15)
-    (second,) = await store.claim_due(10, lease_seconds=30)
+    (first,) = await store.claim_due(10, 30, clock())  # this worker then "dies"
+    assert await store.claim_due(10, 30, clock()) == []  # leased, not due
+    clock.advance(29)
+    assert await store.claim_due(10, 30, clock()) == []  # the lease still holds
+    clock.advance(1)
+    (second,) = await store.claim_due(10, 30, clock())  # expired: another worker takes it
     assert isinstance(second, ClaimedMessage) and second.attempt == 2
     assert isinstance(first, ClaimedMessage)
     await store.settle_message(first, SendResult(SendStatus.RETRY_LATER, error="late"),
-                               Decision(Verdict.FAILED))
+                               Decision(Verdict.FAILED), clock())
     (row,) = await outbox_rows(db)
     assert (row.state, row.attempts) == ("pending", 2)  # the stale verdict did not land
     await store.settle_message(second, SendResult(SendStatus.ACCEPTED, ("x-1",)),
-                               Decision(Verdict.DONE))
+                               Decision(Verdict.DONE), clock())
     async with db.transaction() as session:
         assert (await mailing(session, mailing_id)).state == "sent"
 
@@ -254,12 +297,12 @@ async def test_a_long_sms_is_delivered_only_when_every_part_is(db) -> None:
 
 async def test_dispatcher_task_wakes_up_and_stops_cleanly(db) -> None:
     channel = Recorder()
-    worker = dispatcher(db, host_with(channel), poll_seconds=30)
+    worker = dispatcher(db, host_with(channel), poll_seconds=3600)  # only wake() helps
     worker.start()
     try:
         await queue_sms(db, 2)
         worker.wake()
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(30):  # a guard against a hang, far below the poll
             while len(channel.sent) < 2:
                 await asyncio.sleep(0.01)
     finally:

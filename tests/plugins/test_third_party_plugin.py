@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import pytest
 from plugins.contracts import DomainEvent, OutgoingMessage, SendStatus
 from plugins.host import PluginHost, PluginInfo
 from plugins.manager import build_plugin_manager
+from tests.ci import tool_missing
 
 PLUGIN_SOURCE = textwrap.dedent('''
     """kopilka-hello: a tiny third-party plugin with a channel and an event handler."""
@@ -112,7 +114,8 @@ async def test_entry_point_plugin_can_be_disabled(isolated_site: Path) -> None:
 
 async def test_pip_installed_plugin_is_loaded(tmp_path: Path, isolated_site: Path) -> None:
     """The real packaging path: pyproject -> setuptools build -> installed entry point."""
-    pytest.importorskip("setuptools", reason="--no-build-isolation builds with setuptools")
+    if importlib.util.find_spec("setuptools") is None:
+        tool_missing("setuptools", "it is in the test extras: pip install -e '.[test]'")
     project = tmp_path / "kopilka-hello"
     (project / "kopilka_hello").mkdir(parents=True)
     (project / "kopilka_hello" / "__init__.py").write_text(PLUGIN_SOURCE)

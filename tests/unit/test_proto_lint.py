@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.ci import tool_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,8 +21,6 @@ def _buf() -> str | None:
 def test_proto_passes_buf_lint() -> None:
     buf = _buf()
     if buf is None:
-        if os.environ.get("CI"):
-            pytest.fail("buf missing in CI: ./dev test installs it with npm")
-        pytest.skip("buf not installed (./dev test installs it with npm)")
+        tool_missing("buf", "./dev test installs it with npm")
     result = subprocess.run([buf, "lint"], cwd=ROOT / "proto", capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from plugins.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
 from server.outbox.policy import RetryPolicy, Verdict
+from server.plugin_api.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 
 log = logging.getLogger("kopilka.outbox")
 

@@ -14,9 +14,8 @@ import plugins.barcode
 from plugins.barcode import BarcodeSettings, SerialScanner
 from plugins.barcode.decode import Decoder
 from plugins.barcode.gtin import check_digit, is_valid, parse_embedded, parse_prefixes
-from plugins.contracts import Scan
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
+from server.plugin_api import Scan
+from server.plugin_host import PluginHost, build_plugin_manager
 
 FAST = {"reconnect_delay": 0.05, "read_timeout": 0.02}
 

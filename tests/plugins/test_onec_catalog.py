@@ -9,10 +9,9 @@ import pytest
 from defusedxml.ElementTree import fromstring
 
 import plugins.onec
-from plugins.contracts import CatalogItem, OrderExport
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
 from plugins.onec import CommerceMLError, OneCExchange, OneCSettings
+from server.plugin_api import CatalogItem, OrderExport
+from server.plugin_host import PluginHost, build_plugin_manager
 
 FIXTURES = Path(__file__).parent / "fixtures" / "onec"
 JUICE = "5e1a0b2c-1001-11ee-8c99-0242ac120002"

@@ -30,7 +30,6 @@ from server.db.ledger_repo import (
 from server.db.ledger_rules_repo import active_accrual_rules
 from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
-from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.verification.model import Operation
 
 SERVICE = "/kopilka.v1.BonusService/"
@@ -63,7 +62,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             errors.add("order_reference", "at most 128 characters")
         errors.raise_if_any()
         claim = claim_of(SERVICE + "RedeemBonus", request, caller().key_id)
-        pool = self.deps.extras[LEDGER_POOL]
+        pool = self.deps.ledger_pool
         principal = caller().label
         if not request.verification_token:  # the hot path: one call; verified cards refused
             tx_id = uuid.uuid4()

@@ -34,7 +34,6 @@ from server.db.ledger_receipts import (
 from server.db.ledger_repo import card_holder
 from server.db.verification_uses import consume_verification
 from server.errors import Violations, invalid
-from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.receipts.calculation import Calculation, decode_calculation
 
 SERVICE = "/kopilka.v1.ReceiptService/"
@@ -87,7 +86,7 @@ def _refund_pb(result: Refunded) -> list[receipts_pb2.PaymentRefund]:
 
 async def _acting_for(deps: ApiDeps, calc: Calculation) -> None:
     """The caller may book this calculation: its store is in scope, its terminal is the key's."""
-    stores = deps.extras["pricing"].snapshot.stores
+    stores = deps.pricing.snapshot.stores
     await acting_store_in_scope(calc.store_code, snapshot_networks(stores), "calculation_id")
     acting_terminal(calc.terminal_id, "calculation_id", may_be_empty=False)
 
@@ -146,7 +145,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
                 return await spending(conn, pay)
 
             return await run_once_in_session(self.deps.db, claim, answers, with_session)
-        pool = self.deps.extras[LEDGER_POOL]
+        pool = self.deps.ledger_pool
         if spends:
             return await run_once_pooled(pool, claim, answers, spending)
         receipt_id = uuid.uuid4()  # the hot path: one call, the balance filled in by it

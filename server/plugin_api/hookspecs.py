@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pluggy
 
-from plugins.contracts import (
+from server.plugin_api.contracts import (
     CatalogExchange,
     DomainEvent,
     MessageChannel,

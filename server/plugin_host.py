@@ -17,8 +17,8 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import pluggy
 
-from server.plugin_api import ENTRY_POINT_GROUP, hookspecs
-from server.plugin_api.contracts import (
+from server import plugin_api
+from server.plugin_contracts import (
     CatalogExchange,
     DeliveryCallback,
     DomainEvent,
@@ -193,17 +193,17 @@ def build_plugin_manager(
     ``pluggy.PluginValidationError`` if a plugin implements an unknown ``kopilka_`` hook or
     a hook with wrong argument names.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
+    pm = pluggy.PluginManager(plugin_api.PROJECT_NAME)
+    pm.add_hookspecs(plugin_api)
     blocked = disabled_from_env(os.environ if environ is None else environ)
     blocked |= disabled or set()
     for name in blocked:
         pm.set_blocked(name)
     if load_entry_points:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        pm.load_setuptools_entrypoints(plugin_api.ENTRY_POINT_GROUP)
     else:
         for name in builtin_plugin_names():
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+            pm.load_setuptools_entrypoints(plugin_api.ENTRY_POINT_GROUP, name=name)
     pm.check_pending()
     return pm
 
@@ -211,4 +211,5 @@ def build_plugin_manager(
 def builtin_plugin_names() -> list[str]:
     """Entry-point names of the built-in plugins, as installed (``pip install -e .``)."""
     dist = importlib.metadata.distribution(BUILTIN_DISTRIBUTION)
-    return sorted(ep.name for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP))
+    group = dist.entry_points.select(group=plugin_api.ENTRY_POINT_GROUP)
+    return sorted(ep.name for ep in group)

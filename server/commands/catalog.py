@@ -56,7 +56,7 @@ def cmd_import_1c(settings: Settings, args: argparse.Namespace) -> int:
 
 def _load_1c(args: argparse.Namespace) -> list[ProductInfo] | None:
     """Read, parse, fold and validate; None (after explaining why) when unusable."""
-    from server.plugin_api.contracts import ReportingCatalogExchange
+    from server.plugin_contracts import ReportingCatalogExchange
     from server.plugin_host import PluginHost, build_plugin_manager
 
     documents: dict[str, bytes] = {}

@@ -20,7 +20,7 @@ from server.db.database import Database
 from server.db.org_repo import upsert_products
 from server.org.catalog_import import CatalogSync
 from server.org.model import ProductInfo
-from server.plugin_api.contracts import CatalogItem, HttpCatalogExchange
+from server.plugin_contracts import CatalogItem, HttpCatalogExchange
 from server.plugin_host import PluginHost
 from server.settings import Settings, split_host_port
 

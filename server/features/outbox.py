@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from server.db.outbox_repo import SqlOutboxStore
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
-from server.plugin_api.contracts import DeliveryReport
+from server.plugin_contracts import DeliveryReport
 from server.plugin_host import PluginHost, build_plugin_manager
 from server.settings import Settings
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
 from server.outbox.policy import RetryPolicy, Verdict
-from server.plugin_api.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
+from server.plugin_contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 
 log = logging.getLogger("kopilka.outbox")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.outbox.policy import Decision
-from server.plugin_api.contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
+from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
 
 
 @dataclass(frozen=True, slots=True)

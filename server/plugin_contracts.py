@@ -1,4 +1,4 @@
-"""Types exchanged between the Kopilka host and its plugins (re-exported by `server.plugin_api`).
+"""Types exchanged between the Kopilka host and its plugins (published by `server.plugin_api`).
 
 Pure data and Protocols only: no grpc, SQLAlchemy or pluggy here, so that domain code,
 the outbox dispatcher and third-party plugins can all import this module cheaply.

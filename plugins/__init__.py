@@ -1,11 +1,6 @@
-"""Kopilka plugin system: hook specifications, contracts and built-in plugins.
+"""Kopilka's built-in plugins (SMS, e-mail, payments, carriers, 1C, scanners).
 
-Plugins implement hooks marked with :data:`hookimpl` and register under the entry-point
-group ``kopilka.plugins``; see ``plugins/README.md``.
+They are ordinary plugins: they import the server's plugin API (`server.plugin_api`) and
+are loaded through the ``kopilka.plugins`` entry points like any third-party plugin; see
+``plugins/README.md``. The server imports nothing from here.
 """
-
-from plugins.hookspecs import PROJECT_NAME, hookimpl
-
-ENTRY_POINT_GROUP = "kopilka.plugins"
-
-__all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl"]

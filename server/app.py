@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +37,18 @@ from server.auth.keys import KeyVerifier
 from server.auth.limits import Limits
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
+from server.db.ledger_pool import LedgerPool
+from server.db.ledger_store import SqlLedgerStore
+from server.db.outbox_repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
 from server.features import jobs as jobs_feature
+from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
+from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
-from server.features.ledger_pool import setup_ledger_pool
-from server.features.outbox import setup_outbox
-from server.security.signing import Signer
+from server.features.onec_http import HttpExchangeServer
+from server.features.pricing import PricingState
+from server.ledger.service import LedgerService
 from server.settings import Settings, split_host_port
 
 log = logging.getLogger("kopilka.app")
@@ -64,17 +69,6 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.MailingService"),
 ]
 
-# Features that need more than a servicer (background tasks, plugin host, caches) append a
-# function here; it receives the built App and may add on_start/on_stop hooks and deps.extras.
-FEATURE_SETUP: list[Callable[[App], None]] = [
-    pricing_feature.setup,
-    jobs_feature.setup,
-    setup_outbox,
-    setup_ledger_pool,
-    onec_http_feature.setup,  # after setup_outbox: it uses the plugin host
-]
-
-
 @dataclass
 class App:
     """A built server: call `start()`, then `stop()`; `grpc_port` is known after start."""
@@ -85,8 +79,10 @@ class App:
     health: health.aio.HealthServicer
     service_names: list[str]
     grpc_port: int = 0
-    # Feature background work (e.g. the outbox dispatcher): started after the server is up,
-    # stopped (in reverse order) before the pool closes.
+    # The 1C HTTP exchange when KOPILKA_HTTP_LISTEN is set (its `port` is bound at start).
+    http: HttpExchangeServer | None = None
+    # Feature start-up (pricing load, pools, channels, the outbox dispatcher), run in order
+    # before health says SERVING; stopped in reverse order before the pool closes.
     on_start: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
 
@@ -94,7 +90,7 @@ class App:
     def db(self) -> Database:
         return self.deps.db
 
-    def add_background(self, run: Callable[[], Awaitable[None]]) -> None:
+    def add_background(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `run()` as a task from start() until stop() cancels it (polling loops)."""
         task: asyncio.Task[None] | None = None
 
@@ -112,9 +108,11 @@ class App:
         self.on_stop.append(stop)
 
     async def start(self) -> int:
+        """Listen, run the start hooks, then say SERVING: a caller that saw SERVING finds
+        the pricing snapshot, pools and channels ready."""
         credentials = server_credentials(self.settings)  # bad TLS files: fail before anything
         async with self.db.transaction() as session:
-            self.deps._signer = Signer(await signing_secret(session))
+            self.deps.load_signer(await signing_secret(session))
         host, port = split_host_port(self.settings.grpc_listen)
         address = f"{host}:{port}"
         self.grpc_port = (
@@ -123,11 +121,13 @@ class App:
         )
         if self.grpc_port == 0:
             raise RuntimeError(f"cannot listen on {self.settings.grpc_listen}")
+        for name in [*self.service_names, ""]:  # the health servicer starts out SERVING
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
-        for name in [*self.service_names, ""]:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         for hook in self.on_start:
             await hook(self)
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("serving gRPC", extra={"port": self.grpc_port,
                                         "transport": describe(self.settings)})
         return self.grpc_port
@@ -148,10 +148,16 @@ GRPC_TUNING = [("grpc.http2.bdp_probe", 0)]
 
 def build_app(settings: Settings, database_url: str,
               clock: Callable[[], float] = time.monotonic) -> App:
-    """Wire database, auth, interceptors and servicers for one server process; `clock`
-    (seconds, monotonic) drives the rate limits, so tests can move time."""
+    """Wire database, auth, interceptors, servicers and features for one server process;
+    `clock` (seconds, monotonic) drives the rate limits, so tests can move time."""
     db = Database(database_url, pool_size=settings.db_pool_size)
-    deps = ApiDeps(db=db, settings=settings)
+    plugins = outbox_feature.build_plugin_host(settings)  # bad plugin settings: fail now
+    outbox_store = SqlOutboxStore(db)
+    ledger_pool = LedgerPool(db.url, settings.db_pool_size)
+    deps = ApiDeps(
+        db=db, settings=settings, pricing=PricingState(db), ledger_pool=ledger_pool,
+        plugins=plugins, outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins),
+        ledger=LedgerService(SqlLedgerStore(ledger_pool, db), lambda: deps.signer))
 
     async def lookup(digest: bytes):  # type: ignore[no-untyped-def]
         async with db.transaction() as session:
@@ -175,7 +181,15 @@ def build_app(settings: Settings, database_url: str,
          reflection.SERVICE_NAME],
         server,
     )
-    app = App(settings, deps, server, health_servicer, names)
-    for configure in FEATURE_SETUP:
-        configure(app)
+    app = App(settings, deps, server, health_servicer, names,
+              http=onec_http_feature.http_exchange(settings, plugins, db))
+    # Start order: the ledger pool and pricing first (calls need them), then the jobs loop,
+    # the channels and dispatcher, and last the HTTP exchange that feeds the catalog.
+    ledger_pool_feature.attach(app, deps.ledger_pool)
+    pricing_feature.attach(app, deps.pricing)
+    jobs_feature.attach(app)
+    outbox_feature.attach(app, plugins, outbox_store, deps.outbox)
+    if app.http is not None:
+        app.on_start.append(app.http.start)
+        app.on_stop.append(app.http.stop)
     return app

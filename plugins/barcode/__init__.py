@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from plugins.barcode.scanner import SerialScanner
 from plugins.barcode.settings import BarcodeSettings
-from plugins.contracts import PluginSettings, ScannerSource
-from plugins.hookspecs import hookimpl
+from server.plugin_api import PluginSettings, ScannerSource, hookimpl
 
 __all__ = ["BarcodeSettings", "SerialScanner", "kopilka_scanner_sources"]
 

@@ -6,7 +6,7 @@ import logging
 
 from plugins.barcode import gtin
 from plugins.barcode.settings import BarcodeSettings
-from plugins.contracts import Scan
+from server.plugin_api import Scan
 
 log = logging.getLogger(__name__)
 

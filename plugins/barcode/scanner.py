@@ -17,7 +17,7 @@ import serial
 
 from plugins.barcode.decode import Decoder
 from plugins.barcode.settings import BarcodeSettings
-from plugins.contracts import Scan
+from server.plugin_api import Scan
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugins.barcode.gtin import DEFAULT_LAYOUT, parse_prefixes, validate_layout
-from plugins.config import settings_from_mapping
+from server.plugin_api import settings_from_mapping
 
 
 @dataclass(frozen=True, slots=True)

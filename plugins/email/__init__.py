@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from plugins.contracts import MessageChannel, PluginSettings
 from plugins.email.channel import EmailChannel
 from plugins.email.settings import EmailSettings
-from plugins.hookspecs import hookimpl
+from server.plugin_api import MessageChannel, PluginSettings, hookimpl
 
 __all__ = ["EmailChannel", "EmailSettings", "kopilka_message_channels"]
 

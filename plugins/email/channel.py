@@ -13,8 +13,8 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from plugins.contracts import DeliveryCallback, OutgoingMessage, SendResult, SendStatus
 from plugins.email.settings import EmailSettings
+from server.plugin_api import DeliveryCallback, OutgoingMessage, SendResult, SendStatus
 
 
 class EmailChannel:

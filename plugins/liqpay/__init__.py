@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from plugins.contracts import PaymentProvider, PluginSettings
-from plugins.hookspecs import hookimpl
 from plugins.liqpay.provider import LiqPayError, LiqPayProvider
 from plugins.liqpay.settings import LiqPaySettings
+from server.plugin_api import PaymentProvider, PluginSettings, hookimpl
 
 __all__ = ["LiqPayError", "LiqPayProvider", "LiqPaySettings", "kopilka_payment_providers"]
 

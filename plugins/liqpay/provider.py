@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from plugins.contracts import PaymentCheckout, PaymentNotice, PaymentRequest, PaymentState
 from plugins.liqpay import amounts, signing
 from plugins.liqpay.settings import LiqPaySettings
 from plugins.liqpay.statuses import to_state
+from server.plugin_api import PaymentCheckout, PaymentNotice, PaymentRequest, PaymentState
 
 API_VERSION = "3"
 MAX_ORDER_ID = 255  # LiqPay's limit on order_id length

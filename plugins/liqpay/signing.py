@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from plugins.contracts import InvalidSignatureError
+from server.plugin_api import InvalidSignatureError
 
 
 def sign(private_key: str, data: str) -> str:

@@ -9,7 +9,7 @@ turn into "paid" or "failed".
 
 from __future__ import annotations
 
-from plugins.contracts import PaymentState
+from server.plugin_api import PaymentState
 
 _FINAL = {
     "success": PaymentState.SUCCEEDED,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from plugins.contracts import PluginSettings, ShipmentProvider
-from plugins.hookspecs import hookimpl
 from plugins.novaposhta.client import NovaPoshtaError
 from plugins.novaposhta.provider import NovaPoshtaProvider
 from plugins.novaposhta.settings import NovaPoshtaSettings
+from server.plugin_api import PluginSettings, ShipmentProvider, hookimpl
 
 __all__ = ["NovaPoshtaError", "NovaPoshtaProvider", "NovaPoshtaSettings",
            "kopilka_shipment_providers"]

@@ -13,11 +13,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plugins.contracts import Shipment, ShipmentRequest, ShipmentState, TrackingInfo
 from plugins.novaposhta import waybill
 from plugins.novaposhta.client import NovaPoshtaClient, NovaPoshtaError, Sleep
 from plugins.novaposhta.settings import NovaPoshtaSettings
 from plugins.novaposhta.statuses import to_state
+from server.plugin_api import Shipment, ShipmentRequest, ShipmentState, TrackingInfo
 
 
 class NovaPoshtaProvider:

@@ -6,7 +6,7 @@ do not know map to ``UNKNOWN`` rather than to a guess.
 
 from __future__ import annotations
 
-from plugins.contracts import ShipmentState
+from server.plugin_api import ShipmentState
 
 _STATES: dict[str, ShipmentState] = {
     "1": ShipmentState.CREATED,     # the sender created the waybill, parcel not handed in

@@ -11,8 +11,8 @@ import re
 from datetime import date
 from typing import Any
 
-from plugins.contracts import ShipmentRequest
 from plugins.novaposhta.settings import SENDER_FIELDS, NovaPoshtaSettings
+from server.plugin_api import ShipmentRequest
 
 _REF = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_DOCUMENTS_PER_CALL = 100  # TrackingDocument.getStatusDocuments limit

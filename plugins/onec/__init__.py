@@ -6,11 +6,10 @@ Catalog in (import.xml + offers.xml -> CatalogItems), orders out (``Докуме
 
 from __future__ import annotations
 
-from plugins.contracts import CatalogExchange, PluginSettings
-from plugins.hookspecs import hookimpl
 from plugins.onec.exchange import OneCExchange
 from plugins.onec.settings import OneCSettings
 from plugins.onec.xmlio import CommerceMLError
+from server.plugin_api import CatalogExchange, PluginSettings, hookimpl
 
 __all__ = ["CommerceMLError", "OneCExchange", "OneCSettings", "kopilka_catalog_exchanges"]
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
-from plugins.contracts import CatalogItem
 from plugins.onec.amounts import currency_code, to_milli, to_minor
 from plugins.onec.settings import OneCSettings
 from plugins.onec.xmlio import CommerceMLError, load, text
+from server.plugin_api import CatalogItem
 
 ROOT = "КоммерческаяИнформация"
 _DELETED = {"удален", "удалён", "видалено"}

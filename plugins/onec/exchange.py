@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from plugins.contracts import CatalogItem, OrderExport
 from plugins.onec.catalog import ParsedCatalog, Product, parse_package
 from plugins.onec.orders import render
 from plugins.onec.settings import OneCSettings
+from server.plugin_api import CatalogItem, CatalogPackage, OrderExport
+
+if TYPE_CHECKING:
+    from plugins.onec.exchange_http import OneCHttpExchange
+    from server.plugin_api import CatalogCallback
 
 
 class OneCExchange:
@@ -31,6 +36,28 @@ class OneCExchange:
             self._by_id[product.id] = product
             self._by_sku[product.sku] = product
         return parsed
+
+    def http_endpoint(self, on_catalog: CatalogCallback) -> OneCHttpExchange:
+        """1C's HTTP exchange at /1c_exchange (`HttpCatalogExchange`); it needs the login 1C
+        uses, so a section without username and password is refused here."""
+        if not (self.settings.username and self.settings.password):
+            raise ValueError("the 1C exchange needs onec.username and onec.password "
+                             "(what 1C logs in with) in KOPILKA_PLUGIN_SETTINGS")
+        from plugins.onec.exchange_http import OneCHttpExchange  # aiohttp only when served
+
+        return OneCHttpExchange(self, on_catalog)
+
+    def parse_package(self, documents: Mapping[str, bytes]) -> CatalogPackage:
+        """`ReportingCatalogExchange`: the items, and what 1C sent that did not become one."""
+        parsed = self.parse(documents)
+        notes = []
+        if parsed.deleted:
+            notes.append(f"skipped {parsed.deleted} products marked deleted in 1C")
+        if parsed.unmatched_offers:
+            catalog = next(iter(documents), "the catalog")
+            notes.append(f"{len(parsed.unmatched_offers)} offers have no product in {catalog} "
+                         f"and were skipped (first: {parsed.unmatched_offers[0]})")
+        return CatalogPackage(parsed.items, tuple(notes))
 
     async def parse_catalog(self, documents: Mapping[str, bytes]) -> list[CatalogItem]:
         return self.parse(documents).items

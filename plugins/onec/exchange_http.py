@@ -34,16 +34,15 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
-from plugins.contracts import CatalogItem, OrderExport
 from plugins.onec.exchange import OneCExchange
 from plugins.onec.xmlio import CommerceMLError
+from server.plugin_api import CatalogCallback, OrderExport
 
 log = logging.getLogger(__name__)
 
 COOKIE_NAME = "kopilka_1c"
 MAX_SESSIONS = 16
 
-CatalogCallback = Callable[[list[CatalogItem]], Awaitable[None]]
 OrdersQuery = Callable[[], Awaitable[Sequence[OrderExport]]]
 OrdersExported = Callable[[list[str]], Awaitable[None]]
 

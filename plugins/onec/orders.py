@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
-from plugins.contracts import OrderExport
 from plugins.onec.amounts import exponent, format_milli, format_minor
 from plugins.onec.catalog import ROOT, Product
 from plugins.onec.settings import OneCSettings
+from server.plugin_api import OrderExport
 
 SCHEMA_VERSION = "2.08"
 _PIECE = {"Код": "796", "НаименованиеПолное": "Штука", "МеждународноеСокращение": "PCE"}

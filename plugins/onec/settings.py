@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugins.config import settings_from_mapping
+from server.plugin_api import settings_from_mapping
 
 _SKU_SOURCES = ("article", "id")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from plugins.contracts import MessageChannel, PluginSettings
-from plugins.hookspecs import hookimpl
 from plugins.smpp.channel import SmppChannel
 from plugins.smpp.settings import SmppSettings
+from server.plugin_api import MessageChannel, PluginSettings, hookimpl
 
 __all__ = ["SmppChannel", "SmppSettings", "kopilka_message_channels"]
 

@@ -13,12 +13,12 @@ import contextlib
 import logging
 import random
 
-from plugins.contracts import DeliveryCallback, OutgoingMessage, SendResult, SendStatus
 from plugins.smpp.encoding import Part, split_message
 from plugins.smpp.pdu import Address, ShortMessage, Status
 from plugins.smpp.receipts import is_receipt, parse_receipt
 from plugins.smpp.session import SmppSession
 from plugins.smpp.settings import SmppSettings
+from server.plugin_api import DeliveryCallback, OutgoingMessage, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 

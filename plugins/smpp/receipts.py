@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from plugins.contracts import DeliveryReport, DeliveryState
 from plugins.smpp.pdu import EsmClass, ShortMessage, Tag
+from server.plugin_api import DeliveryReport, DeliveryState
 
 _TEXT_STATES = {
     "ENROUTE": DeliveryState.ENROUTE,

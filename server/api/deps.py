@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from server.auth.principal import Principal, current_principal
 from server.db.database import Database
+from server.db.ledger_pool import LedgerPool
 from server.errors import invalid
+from server.features.pricing import PricingState
+from server.ledger.service import LedgerService
+from server.outbox.dispatcher import OutboxDispatcher
+from server.plugin_host import PluginHost
 from server.security.signing import Signer
 from server.settings import Settings
 
 
 @dataclass
 class ApiDeps:
-    """Shared collaborators of the servicers; features add theirs to `extras` by name."""
+    """Shared collaborators of the servicers, each built and wired by `build_app`."""
 
     db: Database
     settings: Settings
-    extras: dict[str, Any] = field(default_factory=dict)
-    _signer: Signer | None = None
+    pricing: PricingState  # the in-memory pricing snapshot, loaded before serving
+    ledger_pool: LedgerPool  # asyncpg pool of ConfirmReceipt and RedeemBonus
+    plugins: PluginHost
+    outbox: OutboxDispatcher | None  # None when KOPILKA_OUTBOX_ENABLED=false
+    ledger: LedgerService  # ConfirmReceipt's and RedeemBonus's one path to the ledger
+    _signer: Signer | None = field(default=None, init=False)
 
     @property
     def signer(self) -> Signer:
@@ -27,6 +35,10 @@ class ApiDeps:
         if self._signer is None:
             raise RuntimeError("App.start() has not loaded the signing secret yet")
         return self._signer
+
+    def load_signer(self, secret: bytes) -> None:
+        """Install the signer for the stored secret (App.start(), before serving)."""
+        self._signer = Signer(secret)
 
 
 def caller() -> Principal:

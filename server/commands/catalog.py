@@ -1,6 +1,7 @@
 """`kopilka catalog import-1c IMPORT.xml OFFERS.xml`: load 1C's catalog into products.
 
-Parses a CommerceML 2 package with the ``onec`` plugin's parser, folds characteristic
+Parses a CommerceML 2 package with the "1c" catalog exchange (the built-in ``onec`` plugin,
+found through the plugin host like every plugin), folds characteristic
 offers into their product (Kopilka has no variants: their barcodes join the product),
 validates everything first (a bad row writes nothing) and upserts in batches, each in
 its own transaction, printing progress. Re-running is safe: products are upserted.
@@ -55,7 +56,8 @@ def cmd_import_1c(settings: Settings, args: argparse.Namespace) -> int:
 
 def _load_1c(args: argparse.Namespace) -> list[ProductInfo] | None:
     """Read, parse, fold and validate; None (after explaining why) when unusable."""
-    from plugins.onec import CommerceMLError, OneCExchange, OneCSettings
+    from server.plugin_contracts import ReportingCatalogExchange
+    from server.plugin_host import PluginHost, build_plugin_manager
 
     documents: dict[str, bytes] = {}
     for path in filter(None, (args.import_xml, args.offers_xml)):
@@ -68,18 +70,20 @@ def _load_1c(args: argparse.Namespace) -> list[ProductInfo] | None:
     if len(documents) < len(list(filter(None, (args.import_xml, args.offers_xml)))):
         _say("kopilka: IMPORT.xml and OFFERS.xml have the same file name; rename one")
         return None
+    section = {"sku_source": args.sku_from, "price_type": args.price_type}
+    exchange = PluginHost(build_plugin_manager(), {"onec": section}).catalog_exchanges().get("1c")
+    if not isinstance(exchange, ReportingCatalogExchange):
+        _say("kopilka: no plugin offers the 1c catalog exchange; is the onec plugin disabled "
+             "(KOPILKA_DISABLE_PLUGINS)?")
+        return None
     try:
-        parsed = OneCExchange(OneCSettings(sku_source=args.sku_from,
-                                           price_type=args.price_type)).parse(documents)
-    except (CommerceMLError, ValueError) as exc:
+        parsed = exchange.parse_package(documents)
+    except ValueError as exc:
         _say(f"kopilka: {exc}\nkopilka: nothing was imported; export the catalog from 1C "
              "again (CommerceML 2, \"Выгрузка на сайт\") and retry")
         return None
-    if parsed.deleted:
-        _say(f"kopilka: skipped {parsed.deleted} products marked deleted in 1C")
-    if parsed.unmatched_offers:
-        _say(f"kopilka: {len(parsed.unmatched_offers)} offers have no product in "
-             f"{args.import_xml.name} and were skipped (first: {parsed.unmatched_offers[0]})")
+    for note in parsed.notes:
+        _say(f"kopilka: {note}")
     products, clashes = fold_items(parsed.items)
     if not products:
         _say(f"kopilka: no products in {args.import_xml}; is it the catalog (import.xml)?")

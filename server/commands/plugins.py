@@ -12,12 +12,8 @@ import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, cast
 
 from server.settings import Settings
-
-if TYPE_CHECKING:
-    from plugins.contracts import MessageChannel
 
 
 @dataclass
@@ -38,28 +34,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def plugin_rows(settings: Settings) -> tuple[list[PluginRow], list[str]]:
     """Loaded plugins with the channels each provides under `settings`; and disabled names."""
-    from plugins.host import PluginHost
-    from plugins.manager import build_plugin_manager, disabled_from_env
     from server.features.outbox import plugin_sections
+    from server.plugin_host import PluginHost, build_plugin_manager, disabled_from_env
 
-    pm = build_plugin_manager()
     sections = plugin_sections(settings)
+    host = PluginHost(build_plugin_manager(), sections)
     rows = {info.name: PluginRow(info.name, info.distribution or "(module)",
-                                 info.version or "-")
-            for info in PluginHost(pm, sections).list_plugins()}
-    for hook_name in sorted(name for name in dir(pm.hook) if name.startswith("kopilka_")):
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():
-            if impl.plugin_name in rows:
-                rows[impl.plugin_name].hooks.append(hook_name)
-    for impl in pm.hook.kopilka_message_channels.get_hookimpls():
-        row = rows.get(impl.plugin_name)
+                                 info.version or "-", hooks=host.hooks_of(info.name))
+            for info in host.list_plugins()}
+    for name, call in host.each_plugin("kopilka_message_channels"):
+        row = rows.get(name)
         if row is None:
             continue
         try:
-            # cast: pluggy types an implementation as returning object; the hookspec
-            # kopilka_message_channels says a list of channels
-            channels = cast("list[MessageChannel]", impl.function(
-                *[{"settings": sections}[a] for a in impl.argnames]))
+            channels = [channel for result in call(settings=sections) for channel in result]
             row.channels = sorted(channel.name for channel in channels)
         except Exception as exc:  # a bad section: show it rather than crash the listing
             row.error = f"{type(exc).__name__}: {exc}"

@@ -21,11 +21,11 @@ from sqlalchemy import DateTime, bindparam, func, insert, select, text, tuple_, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plugins.contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
 from server.db.database import Database
 from server.db.models_outbox import DeliveryReportLog, Mailing, MailingPart, OutboxItem
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage
 from server.outbox.policy import Decision, Verdict
+from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
 
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _FAILED_PART_STATES = ("undeliverable", "expired", "rejected", "deleted")

@@ -1,1 +1,2 @@
-"""Feature wiring for the composition root: each module's `setup(app)` goes in FEATURE_SETUP."""
+"""Feature wiring for the composition root: `build_app` builds each feature's parts and
+calls its `attach(app, ...)` to add start/stop hooks."""

@@ -149,7 +149,7 @@ async def run_all_jobs(db: Database, now: dt.datetime) -> JobsPass | None:
             await conn.commit()
 
 
-def setup(app: App) -> None:
+def attach(app: App) -> None:
     """Run the jobs every `jobs_interval_seconds` (0 turns the loop off)."""
     interval = app.settings.jobs_interval_seconds
     if interval <= 0:

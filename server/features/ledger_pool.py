@@ -1,4 +1,4 @@
-"""Wires the ledger's asyncpg pool into the App (`app.deps.extras["ledger_pool"]`).
+"""The ledger's asyncpg pool in the App (`deps.ledger_pool`).
 
 ConfirmReceipt and RedeemBonus run on it (server/db/ledger_pool.py says why); it is opened
 at start and closed after the gRPC server stopped, before the SQLAlchemy engine is disposed.
@@ -13,13 +13,10 @@ from server.db.ledger_pool import LedgerPool
 if TYPE_CHECKING:
     from server.app import App
 
-EXTRA = "ledger_pool"
 
-
-def setup_ledger_pool(app: App) -> None:
-    """FEATURE_SETUP entry: one pool per process, sized like the SQLAlchemy pool."""
-    pool = LedgerPool(app.db.url, app.settings.db_pool_size)
-    app.deps.extras[EXTRA] = pool
+def attach(app: App, pool: LedgerPool) -> None:
+    """Open the pool (one per process, sized like the SQLAlchemy pool) when the app starts,
+    close it when it stops."""
 
     async def start(app: App) -> None:
         await pool.get()

@@ -1,8 +1,8 @@
-"""Wires plugins and the outbox into the App: plugin host from settings, channel start
-with delivery receipts recorded in the mailing history, the dispatcher task.
+"""Plugins and the outbox for the App: plugin host from settings, channel start with
+delivery receipts recorded in the mailing history, the dispatcher task.
 
-`app.deps.extras["plugins"]` is the PluginHost, `app.deps.extras["outbox"]` the
-dispatcher (absent when KOPILKA_OUTBOX_ENABLED=false, e.g. on a read-only replica node).
+`build_app` keeps the host as `deps.plugins` and the dispatcher as `deps.outbox` (None when
+KOPILKA_OUTBOX_ENABLED=false, e.g. on a read-only replica node).
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from plugins.contracts import DeliveryReport
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
 from server.db.outbox_repo import SqlOutboxStore
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
+from server.plugin_contracts import DeliveryReport
+from server.plugin_host import PluginHost, build_plugin_manager
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -58,18 +57,21 @@ def retry_policy(settings: Settings) -> RetryPolicy:
                        max_seconds=settings.outbox_backoff_max_seconds)
 
 
-def setup_outbox(app: App) -> None:
-    """FEATURE_SETUP entry: plugin host, delivery receipts, outbox dispatcher."""
+def build_dispatcher(settings: Settings, store: SqlOutboxStore,
+                     host: PluginHost) -> OutboxDispatcher | None:
+    """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false."""
+    if not settings.outbox_enabled:
+        return None
+    return OutboxDispatcher(
+        store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds)
+
+
+def attach(app: App, host: PluginHost, store: SqlOutboxStore,
+           dispatcher: OutboxDispatcher | None) -> None:
+    """Start the channels (delivery receipts go to `store`) and the dispatcher with the app;
+    stop them before the pool closes."""
     settings = app.settings
-    host = build_plugin_host(settings)
-    store = SqlOutboxStore(app.db)
-    app.deps.extras["plugins"] = host
-    dispatcher = None
-    if settings.outbox_enabled:
-        dispatcher = OutboxDispatcher(
-            store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
-            poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds)
-        app.deps.extras["outbox"] = dispatcher
 
     async def on_delivery_report(report: DeliveryReport) -> None:
         # Raising (database down) makes the channel ask the provider to redeliver.

@@ -105,9 +105,6 @@ class PricingState:
                     accrual = compile_rules(await ledger_rules_repo.active_accrual_rules(session))
             self.snapshot = PricingSnapshot(rules, rule_set_id, catalog, stores, fingerprint,
                                             accrual, accrual_id)
-            # Long-lived rule objects need no GC scans; freezing keeps pauses off pricing.
-            gc.collect()
-            gc.freeze()
             log.info("pricing state loaded", extra={
                 "rule_set_version": rules.version, "rules": len(rules.rules),
                 "products": len(catalog.products), "stores": len(stores),
@@ -124,13 +121,15 @@ class PricingState:
                 log.exception("pricing refresh failed; keeping the previous rules")
 
 
-def setup(app: App) -> None:
-    """Load pricing state at start and poll for changes until stop."""
-    state = PricingState(app.db)
-    app.deps.extras["pricing"] = state
+def attach(app: App, state: PricingState) -> None:
+    """Load pricing state before the app serves, then poll for changes until stop."""
 
     async def load(_: App) -> None:
         await state.refresh(force=True)
+        # Long-lived rule objects need no GC scans; freezing once, after the first load,
+        # keeps collector pauses off pricing (later refreshes run on the serving loop).
+        gc.collect()
+        gc.freeze()
 
     app.on_start.append(load)
     app.add_background(lambda: state.poll(app.settings.pricing_refresh_seconds))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from server.certificates import rules
@@ -53,7 +54,8 @@ class LedgerStore(Protocol):
 class LedgerService:
     """Receipts and points spends over a LedgerStore."""
 
-    def __init__(self, store: LedgerStore, signer: Signer) -> None:
+    def __init__(self, store: LedgerStore, signer: Callable[[], Signer]) -> None:
+        """`signer` gives the token signer (the server loads its secret when it starts)."""
         self._store = store
         self._signer = signer
 
@@ -94,7 +96,7 @@ class LedgerService:
         if not token:
             return None, None
         try:
-            return authorize(self._signer, token, spend, now).token_id, None
+            return authorize(self._signer(), token, spend, now).token_id, None
         except DomainError as why:
             return None, why
 

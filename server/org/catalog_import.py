@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from plugins.contracts import CatalogItem
 from server.errors import DomainError
 from server.org.model import ProductInfo, validate_products
+from server.plugin_contracts import CatalogItem
 
 _VALIDATE_CHUNK = 10_000  # validate_products' per-call limit
 _LIMITS = (("group_code", 64), ("subgroup_code", 64), ("brand", 128))

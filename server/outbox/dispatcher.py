@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from plugins.contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
 from server.outbox.policy import RetryPolicy, Verdict
+from server.plugin_contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 
 log = logging.getLogger("kopilka.outbox")
 
@@ -26,12 +26,15 @@ Clock = Callable[[], dt.datetime]
 
 
 class _Failure(Protocol):
-    plugin: str
-    error: BaseException
+    @property
+    def plugin(self) -> str: ...
+
+    @property
+    def error(self) -> BaseException: ...
 
 
 class DeliveryHost(Protocol):
-    """What the dispatcher needs from the plugin host (plugins.host.PluginHost)."""
+    """What the dispatcher needs from the plugin host (server.plugin_host.PluginHost)."""
 
     def message_channels(self) -> Mapping[str, MessageChannel]: ...
 

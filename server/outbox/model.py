@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from plugins.contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
 from server.outbox.policy import Decision
+from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
 
 
 @dataclass(frozen=True, slots=True)

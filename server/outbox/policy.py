@@ -6,7 +6,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-from plugins.contracts import SendStatus
+from server.plugin_contracts import SendStatus
 
 
 class Verdict(enum.StrEnum):

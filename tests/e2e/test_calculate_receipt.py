@@ -31,7 +31,7 @@ def line(n: int, sku: str, qty: int, price: int) -> R.ReceiptLine:
 @pytest.fixture
 async def demo(app, admin):
     await load_demo_data(app.db.url)
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
     return admin
 
 
@@ -70,7 +70,7 @@ async def test_prices_demo_promotions_for_a_gold_member_in_the_morning(demo, app
     assert reply.total.amount_minor == 17190 - 1031
     # Gold cards accrue 10% of the total, in points of 1 kopeck
     assert reply.points_to_accrue == reply.total.amount_minor * 1000 // 10000
-    assert reply.rule_set_version == app.deps.extras["pricing"].snapshot.rules.version
+    assert reply.rule_set_version == app.deps.pricing.snapshot.rules.version
 
     calc = decode_calculation(app.deps.signer, reply.calculation_id,
                               dt.datetime.now(dt.UTC))

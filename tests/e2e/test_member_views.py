@@ -59,7 +59,7 @@ async def app(settings, database_url, clock):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def demo(app) -> None:  # type: ignore[no-untyped-def]
     await load_demo_data(app.db.url)
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
 
 
 def register(profile: M.MemberProfile = FULL_PROFILE) -> M.RegisterMemberRequest:

@@ -28,7 +28,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 async def exchange(app) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    url = f"http://127.0.0.1:{app.deps.extras['http_port']}/1c_exchange"
+    url = f"http://127.0.0.1:{app.http.port}/1c_exchange"
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         yield url, http
 

@@ -27,7 +27,7 @@ async def confirm(client, calc: R.CalculateReceiptResponse, number: str):
 
 async def test_sale_accrues_points_that_pay_for_the_next_sale(app, admin):
     await load_demo_data(app.db.url)
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
     member = (await admin.members.FindMember(
         members_pb2.FindMemberRequest(phone="0501112233"))).member  # silver: 5%
     card = member.cards[0].number
@@ -77,7 +77,7 @@ async def test_a_till_confirms_only_its_own_stores_receipts(app, admin, make_key
     from tests.helpers import rpc_error
 
     await load_demo_data(app.db.url)
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
     elsewhere = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
         store_code="lviv-01", lines=[line(1, "bakery-01", 1000, 1000)]))
     till = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,

@@ -20,7 +20,7 @@ async def test_apply_rule_set_activates_it_here_and_in_other_workers(admin, app)
 
     reply = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=DEMO))
     assert reply.rule_count == 5 and len(reply.version) == 16
-    assert app.deps.extras["pricing"].snapshot.rules.version == reply.version
+    assert app.deps.pricing.snapshot.rules.version == reply.version
     assert await other_worker.refresh() is True
     assert other_worker.snapshot.rules.version == reply.version
     assert await other_worker.refresh() is False  # nothing changed since
@@ -40,11 +40,11 @@ async def test_invalid_rule_set_names_the_field_and_changes_nothing(admin, app):
         await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
             document="{not json", format=admin_pb2.RULE_SET_FORMAT_JSON))
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert app.deps.extras["pricing"].snapshot.rule_set_id is None
+    assert app.deps.pricing.snapshot.rule_set_id is None
 
 
 async def test_catalog_changes_reach_the_pricing_snapshot(admin, app):
-    state = app.deps.extras["pricing"]
+    state = app.deps.pricing
     await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
         store=admin_pb2.Store(code="lviv-01", name="Lviv", network_codes=["west"])))
     await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[

@@ -30,7 +30,7 @@ R = receipts_pb2
 async def demo(app, admin) -> str:
     """Demo stores, networks and members; returns the silver member's card number."""
     await load_demo_data(app.db.url)
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
     member = (await admin.members.FindMember(
         members_pb2.FindMemberRequest(phone="0501112233"))).member
     card = member.cards[0].number

@@ -213,7 +213,7 @@ async def test_calculate_receipt_offers_no_expired_points(app, admin, database_u
     await _lots_expire_now(database_url, member.member_id, 300)
     await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
         admin_pb2.Product(sku="SKU1", name="Thing", group_code="g1")]))
-    await app.deps.extras["pricing"].refresh()
+    await app.deps.pricing.refresh()
     priced = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
         store_code="S1", terminal_id="T1", card_number=member.card, lines=[
             R.ReceiptLine(line_no=1, sku="SKU1", quantity_milli=1000, unit_price_minor=10_000)]))

@@ -11,23 +11,22 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from plugins import hookimpl
-from plugins.contracts import (
-    DeliveryReport,
-    DeliveryState,
-    DomainEvent,
-    OutgoingMessage,
-    SendResult,
-    SendStatus,
-)
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
 from server.db.database import Database
 from server.db.models_outbox import OutboxItem
 from server.db.outbox_repo import SqlOutboxStore, enqueue_event, enqueue_message, mailing
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.model import ClaimedMessage
 from server.outbox.policy import Decision, RetryPolicy, Verdict
+from server.plugin_api import (
+    DeliveryReport,
+    DeliveryState,
+    DomainEvent,
+    OutgoingMessage,
+    SendResult,
+    SendStatus,
+    hookimpl,
+)
+from server.plugin_host import PluginHost, build_plugin_manager
 
 # Backoff of a minute, then two: the tests move a clock past it, they never wait for it.
 STEADY = RetryPolicy(max_attempts=3, base_seconds=60, max_seconds=600, jitter=0)

@@ -7,13 +7,12 @@ import email.policy
 
 import pytest
 
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
 from server.db.database import Database
 from server.db.outbox_repo import SqlOutboxStore, enqueue_message, mailing
 from server.features.outbox import plugin_sections
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
+from server.plugin_host import PluginHost, build_plugin_manager
 from server.settings import Settings
 from tests.smtp import running_smtp
 

@@ -7,8 +7,8 @@ import email.policy
 
 import pytest
 
-from plugins.contracts import OutgoingMessage, SendStatus
 from plugins.email import EmailChannel, EmailSettings
+from server.plugin_api import OutgoingMessage, SendStatus
 from tests.smtp import running_smtp
 
 

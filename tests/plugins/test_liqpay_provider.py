@@ -23,10 +23,9 @@ import pytest
 from aiohttp import web
 
 from plugins import liqpay
-from plugins.contracts import InvalidSignatureError, PaymentNotice, PaymentRequest, PaymentState
-from plugins.host import PluginHost
 from plugins.liqpay import LiqPayError, signing
-from plugins.manager import build_plugin_manager
+from server.plugin_api import InvalidSignatureError, PaymentNotice, PaymentRequest, PaymentState
+from server.plugin_host import PluginHost, build_plugin_manager
 
 PUBLIC_KEY = "sandbox_i12345678"
 PRIVATE_KEY = "sandbox_Fq2bVbS9q8kLx0vT3yHf7nM1pR4wZ6uE"

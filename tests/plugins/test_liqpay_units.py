@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugins.contracts import InvalidSignatureError, PaymentState
 from plugins.liqpay import LiqPayProvider, LiqPaySettings, amounts, signing
 from plugins.liqpay.statuses import to_state
+from server.plugin_api import InvalidSignatureError, PaymentState
 
 GOLDEN_KEY = "a4825234f4bae72a0be04eafe9e8e2bada209255"
 GOLDEN_JSON = ('{"public_key":"i00000000","version":"3","action":"pay","amount":"3",'
@@ -134,7 +134,7 @@ def test_signed_but_malformed_callback_is_an_error_not_a_payment() -> None:
 
 
 def test_checkout_params_follow_the_api_and_request_overrides_settings() -> None:
-    from plugins.contracts import PaymentRequest
+    from server.plugin_api import PaymentRequest
     p = provider(result_url="https://shop.test/thanks", server_url="https://shop.test/cb",
                  language="uk", sandbox="true")
     params = p.checkout_params(PaymentRequest(
@@ -152,7 +152,7 @@ def test_checkout_params_follow_the_api_and_request_overrides_settings() -> None
     ("description", "  ", "description"), ("amount_minor", 0, "amount_minor"),
     ("currency", "GBP", "currency")])
 def test_bad_payment_requests_are_refused(field: str, value: object, message: str) -> None:
-    from plugins.contracts import PaymentRequest
+    from server.plugin_api import PaymentRequest
     fields: dict[str, object] = {"order_id": "A-1", "amount_minor": 100, "currency": "UAH",
                                  "description": "x"}
     fields[field] = value

@@ -24,10 +24,9 @@ import pytest
 from aiohttp import web
 
 from plugins import novaposhta
-from plugins.contracts import ShipmentRequest, ShipmentState
-from plugins.host import PluginHost
-from plugins.manager import build_plugin_manager
 from plugins.novaposhta import NovaPoshtaError
+from server.plugin_api import ShipmentRequest, ShipmentState
+from server.plugin_host import PluginHost, build_plugin_manager
 
 API_KEY = "c2d3f4a5b6c7d8e9f0a1b2c3d4e5f6a7"
 TODAY = date(2026, 3, 5)

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from plugins.contracts import ShipmentRequest, ShipmentState
 from plugins.novaposhta import NovaPoshtaSettings, waybill
 from plugins.novaposhta.statuses import to_state
+from server.plugin_api import ShipmentRequest, ShipmentState
 
 CITY = "db5c88d0-391c-11dd-90d9-001a92567626"
 WAREHOUSE = "1ec09d88-e1c2-11e3-8c4a-0050568002cf"

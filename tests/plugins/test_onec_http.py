@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from defusedxml.ElementTree import fromstring
 
-from plugins.contracts import CatalogItem, OrderExport
 from plugins.onec import OneCExchange, OneCSettings
 from plugins.onec.exchange_http import OneCHttpExchange
+from server.plugin_api import CatalogItem, OrderExport
 from tests.onec_peer import FIXTURES, basic, call, login, upload
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from plugins import hookimpl
-from plugins.contracts import DomainEvent, OutgoingMessage, SendResult, SendStatus
 from plugins.email import EmailChannel
-from plugins.host import DuplicateProviderError, PluginHost, PluginInfo
-from plugins.manager import BUILTIN_PLUGINS, build_plugin_manager
 from plugins.smpp import SmppChannel
+from server.plugin_api import DomainEvent, OutgoingMessage, SendResult, SendStatus, hookimpl
+from server.plugin_host import (
+    DuplicateProviderError,
+    PluginHost,
+    PluginInfo,
+    build_plugin_manager,
+)
 
+BUILTINS = ["barcode", "email", "liqpay", "novaposhta", "onec", "smpp"]
 SETTINGS = {
     "smpp": {"host": "127.0.0.1", "port": "2775", "system_id": "kopilka"},
     "email": {"host": "127.0.0.1", "sender": "noreply@kopilka.test"},
@@ -23,9 +27,9 @@ def manager(**kwargs: object) -> pluggy.PluginManager:
     return build_plugin_manager(load_entry_points=False, **kwargs)  # type: ignore[arg-type]
 
 
-def test_builtins_are_registered_without_installation() -> None:
+def test_builtins_come_from_the_kopilka_entry_points() -> None:
     host = PluginHost(manager(), SETTINGS)
-    assert [p.name for p in host.list_plugins()] == sorted(BUILTIN_PLUGINS)
+    assert [p.name for p in host.list_plugins()] == BUILTINS
     channels = host.message_channels()
     assert isinstance(channels["sms"], SmppChannel)
     assert isinstance(channels["email"], EmailChannel)
@@ -44,7 +48,7 @@ def test_unconfigured_plugins_offer_nothing() -> None:
 def test_disabled_argument_blocks_a_plugin() -> None:
     host = PluginHost(manager(disabled={"smpp"}), SETTINGS)
     assert list(host.message_channels()) == ["email"]
-    assert [p.name for p in host.list_plugins()] == sorted(set(BUILTIN_PLUGINS) - {"smpp"})
+    assert [p.name for p in host.list_plugins()] == [n for n in BUILTINS if n != "smpp"]
 
 
 def test_environment_variable_blocks_plugins() -> None:
@@ -53,8 +57,8 @@ def test_environment_variable_blocks_plugins() -> None:
     assert pm.is_blocked("smpp") and pm.is_blocked("email")
 
 
-def test_entry_points_load_builtins_when_installed_or_not() -> None:
-    """Whether or not kopilka is installed, the built-ins end up registered once."""
+def test_entry_points_load_the_builtins_once() -> None:
+    """All entry points (third parties included) still register each built-in once."""
     pm = build_plugin_manager(environ={})
     assert {"smpp", "email"} <= {name for name, _ in pm.list_name_plugin()}
 
@@ -152,7 +156,7 @@ async def test_host_starts_and_stops_channels() -> None:
 
     async def report(_: object) -> None: ...
 
-    pm = manager(disabled=set(BUILTIN_PLUGINS))
+    pm = manager(disabled=set(BUILTINS))
     pm.register(ViberPlugin(), name="viber")
     host = PluginHost(pm, SETTINGS)
     await host.start_channels(report)

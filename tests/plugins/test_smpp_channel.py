@@ -6,8 +6,8 @@ import asyncio
 
 import smpp34
 
-from plugins.contracts import DeliveryReport, DeliveryState, OutgoingMessage, SendStatus
 from plugins.smpp import SmppChannel, SmppSettings
+from server.plugin_api import DeliveryReport, DeliveryState, OutgoingMessage, SendStatus
 
 FAST = {
     "system_id": "kopilka",

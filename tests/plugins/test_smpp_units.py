@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.contracts import DeliveryState
 from plugins.smpp.encoding import gsm7_encode, split_message
 from plugins.smpp.pdu import Address, Pdu, PduError, ShortMessage, parse_header
 from plugins.smpp.receipts import is_receipt, parse_receipt
 from plugins.smpp.settings import SmppSettings
+from server.plugin_api import DeliveryState
 
 
 def test_gsm7_uses_the_03_38_table_not_ascii() -> None:

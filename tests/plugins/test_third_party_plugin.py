@@ -12,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from plugins.contracts import DomainEvent, OutgoingMessage, SendStatus
-from plugins.host import PluginHost, PluginInfo
-from plugins.manager import build_plugin_manager
+from server.plugin_api import DomainEvent, OutgoingMessage, SendStatus
+from server.plugin_host import PluginHost, PluginInfo, build_plugin_manager
 from tests.ci import tool_missing
 
 PLUGIN_SOURCE = textwrap.dedent('''
     """kopilka-hello: a tiny third-party plugin with a channel and an event handler."""
-    from plugins import hookimpl
-    from plugins.contracts import SendResult, SendStatus
+    from server.plugin_api import SendResult, SendStatus, hookimpl
 
     EVENTS = []
 

@@ -104,7 +104,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         fmt = "json" if request.format == admin_pb2.RULE_SET_FORMAT_JSON else "yaml"
         version, count = await apply_rule_set(self.deps.db, request.document, fmt,
                                               caller().label)
-        await self.deps.extras["pricing"].refresh()
+        await self.deps.pricing.refresh()
         return admin_pb2.ApplyRuleSetResponse(version=version, rule_count=count)
 
     async def CreateApiKey(

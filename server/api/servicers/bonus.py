@@ -12,7 +12,6 @@ from server.api.context import Context
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import claim_of, parse_uuid, run_once
-from server.api.ledger import ledger_service
 from server.api.verification_spend import calling_key, spend_by_caller
 from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
@@ -64,7 +63,7 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             errors.add("order_reference", "at most 128 characters")
         errors.raise_if_any()
         who = caller()
-        done = await ledger_service(self.deps).redeem_points(
+        done = await self.deps.ledger.redeem_points(
             claim_of(SERVICE + "RedeemBonus", request, who.key_id), request.card_number,
             request.points, request.order_reference, who.label, request.verification_token,
             calling_key(), _now())

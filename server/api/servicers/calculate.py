@@ -25,7 +25,6 @@ from server.api.metrics_pricing import (
 from server.api.scope import acting_store_in_scope, snapshot_networks
 from server.db.pricing_context import CardPricingContext, load_card_context
 from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
-from server.features.ledger_pool import EXTRA as LEDGER_POOL
 from server.features.pricing import PricingSnapshot, PricingState
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
@@ -164,7 +163,7 @@ class CalculateReceiptMixin:
     async def _card(self, card_number: str, snap: PricingSnapshot, now: dt.datetime
                     ) -> CardPricingContext:
         card = await load_card_context(
-            self.deps.extras[LEDGER_POOL], card_number, time_zone=str(snap.rules.timezone),
+            self.deps.ledger_pool, card_number, time_zone=str(snap.rules.timezone),
             history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
             now=now,
         )
@@ -179,7 +178,7 @@ class CalculateReceiptMixin:
     async def CalculateReceipt(
             self, request: receipts_pb2.CalculateReceiptRequest, context: Context
     ) -> receipts_pb2.CalculateReceiptResponse:
-        state: PricingState = self.deps.extras["pricing"]
+        state: PricingState = self.deps.pricing
         snap = state.snapshot
         currency = request.currency or self.deps.settings.currency
         if currency != self.deps.settings.currency:

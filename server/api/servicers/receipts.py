@@ -11,14 +11,12 @@ from server.api.context import Context
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, acting_terminal, caller
 from server.api.idempotency import claim_of, parse_uuid, request_digest, run_once
-from server.api.ledger import ledger_service
 from server.api.scope import acting_store_in_scope, check_receipt_in_scope, snapshot_networks
 from server.api.servicers.calculate import CalculateReceiptMixin
 from server.api.verification_spend import calling_key
 from server.db.ledger_receipts import Refunded, refund_receipt
 from server.errors import Violations, invalid
 from server.ledger.model import Legacy, PaymentIn
-from server.ledger.service import LedgerService
 from server.receipts.calculation import Calculation, decode_calculation
 
 SERVICE = "/kopilka.v1.ReceiptService/"
@@ -71,7 +69,7 @@ def _refund_pb(result: Refunded) -> list[receipts_pb2.PaymentRefund]:
 
 async def _acting_for(deps: ApiDeps, calc: Calculation) -> None:
     """The caller may book this calculation: its store is in scope, its terminal is the key's."""
-    stores = deps.extras["pricing"].snapshot.stores
+    stores = deps.pricing.snapshot.stores
     await acting_store_in_scope(calc.store_code, snapshot_networks(stores), "calculation_id")
     acting_terminal(calc.terminal_id, "calculation_id", may_be_empty=False)
 
@@ -79,10 +77,6 @@ async def _acting_for(deps: ApiDeps, calc: Calculation) -> None:
 class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
-
-    @property
-    def ledger(self) -> LedgerService:
-        return ledger_service(self.deps)
 
     async def ConfirmReceipt(
             self, request: receipts_pb2.ConfirmReceiptRequest, context: Context
@@ -99,7 +93,7 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
         payments = parse_payments(request, calc)
         # a retry under a new request id must ask the same: the token is not part of that
         content = request_digest(request, "request_id", "verification_token")
-        done = await self.ledger.confirm_receipt(
+        done = await self.deps.ledger.confirm_receipt(
             claim, calc, request.receipt_number, payments, content, who.label,
             request.verification_token, calling_key(), now)
         if isinstance(done, Legacy):

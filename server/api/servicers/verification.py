@@ -57,8 +57,8 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
         self.policy = policy_from(deps.settings)
 
     def _require_sms_channel(self) -> None:
-        host = self.deps.extras.get("plugins")
-        if host is None or SMS_CHANNEL not in host.message_channels():
+        host = self.deps.plugins
+        if SMS_CHANNEL not in host.message_channels():
             raise DomainError(ErrorKind.FAILED_PRECONDITION, "MESSAGE_CHANNEL_NOT_CONFIGURED",
                               "SMS is not configured on this server (KOPILKA_SMPP_HOST)",
                               metadata={"channel": SMS_CHANNEL})
@@ -91,7 +91,7 @@ class VerificationServicer(verification_pb2_grpc.VerificationServiceServicer):
 
         answer = await run_once(self.deps.db, SERVICE + "SendVerificationCode", request,
                                 pb.SendVerificationCodeResponse, work)
-        outbox = self.deps.extras.get("outbox")
+        outbox = self.deps.outbox
         if outbox is not None:
             outbox.wake()  # committed: send now rather than at the next poll
         return answer

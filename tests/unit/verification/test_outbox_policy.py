@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from plugins.contracts import SendStatus
 from server.outbox.policy import RetryPolicy, Verdict
+from server.plugin_api import SendStatus
 
 
 def test_backoff_doubles_up_to_the_cap_without_jitter() -> None:

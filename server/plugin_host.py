@@ -1,18 +1,24 @@
-"""Typed facade over the plugin manager: the only way the server calls hooks.
+"""The server's side of plugins: the plugin manager and a typed facade over it.
 
-It flattens per-plugin lists, refuses duplicate provider names, creates providers once
-(they own connections) and isolates failures of fire-and-forget event handlers.
+`build_plugin_manager` loads every plugin, built-in or third-party, through the
+``kopilka.plugins`` entry points (the server imports no plugin module).
+`PluginHost` is the only way the server calls hooks: it flattens per-plugin lists, refuses
+duplicate provider names, creates providers once (they own connections) and isolates
+failures of fire-and-forget event handlers. Both use pluggy's public API only.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import pluggy
 
-from plugins.contracts import (
+from server import plugin_api
+from server.plugin_contracts import (
     CatalogExchange,
     DeliveryCallback,
     DomainEvent,
@@ -101,15 +107,32 @@ class PluginHost:
         Returns the failures so the outbox can record or retry them; they are also logged.
         """
         failures: list[EventFailure] = []
-        for impl in self._pm.hook.kopilka_on_event.get_hookimpls():
-            if impl.hookwrapper or impl.wrapper:  # wrappers only make sense inside pluggy
-                continue
+        for name, call in self.each_plugin("kopilka_on_event"):
             try:
-                impl.function(*[{"event": event}[arg] for arg in impl.argnames])
+                call(event=event)
             except Exception as exc:  # isolate plugins from each other
-                log.exception("plugin %s failed on event %s", impl.plugin_name, event.type)
-                failures.append(EventFailure(impl.plugin_name, exc))
+                log.exception("plugin %s failed on event %s", name, event.type)
+                failures.append(EventFailure(name, exc))
         return failures
+
+    def each_plugin(self, hook_name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+        """(plugin name, a caller of that plugin's implementation alone) for each plugin
+        implementing `hook_name`, so one plugin's failure cannot hide the others' results."""
+        plugins = self._pm.get_plugins()
+        for name, plugin in self._pm.list_name_plugin():
+            if plugin is None:  # blocked (disabled) names stay listed inside pluggy
+                continue
+            if not any(caller.name == hook_name
+                       for caller in self._pm.get_hookcallers(plugin) or []):
+                continue
+            others = [other for other in plugins if other is not plugin]
+            yield name, self._pm.subset_hook_caller(hook_name, remove_plugins=others)
+
+    def hooks_of(self, plugin_name: str) -> list[str]:
+        """The ``kopilka_`` hooks a registered plugin implements, sorted."""
+        plugin = self._pm.get_plugin(plugin_name)
+        callers = self._pm.get_hookcallers(plugin) if plugin is not None else None
+        return sorted(c.name for c in callers or [] if c.name.startswith("kopilka_"))
 
     def list_plugins(self) -> list[PluginInfo]:
         """Registered plugins with the distribution that provided them, sorted by name."""
@@ -141,3 +164,52 @@ class PluginHost:
 
 def _flatten(results: Iterable[list[P]]) -> list[P]:
     return [item for result in results for item in result]
+
+
+DISABLE_ENV_VAR = "KOPILKA_DISABLE_PLUGINS"
+
+#: The distribution whose entry points are the built-in plugins (``plugins/``).
+BUILTIN_DISTRIBUTION = "kopilka"
+
+
+def disabled_from_env(environ: Mapping[str, str]) -> set[str]:
+    """Parse ``KOPILKA_DISABLE_PLUGINS`` (comma separated, blanks ignored)."""
+    raw = environ.get(DISABLE_ENV_VAR, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def build_plugin_manager(
+    disabled: set[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    load_entry_points: bool = True,
+) -> pluggy.PluginManager:
+    """Create a validated plugin manager with every enabled plugin registered.
+
+    Plugins come from the ``kopilka.plugins`` entry points of every installed distribution;
+    ``load_entry_points=False`` loads only the built-ins (the entry points of the
+    ``kopilka`` distribution itself), for tests that must not see installed third parties.
+    ``disabled`` adds to the names from the environment. Raises
+    ``pluggy.PluginValidationError`` if a plugin implements an unknown ``kopilka_`` hook or
+    a hook with wrong argument names.
+    """
+    pm = pluggy.PluginManager(plugin_api.PROJECT_NAME)
+    pm.add_hookspecs(plugin_api)
+    blocked = disabled_from_env(os.environ if environ is None else environ)
+    blocked |= disabled or set()
+    for name in blocked:
+        pm.set_blocked(name)
+    if load_entry_points:
+        pm.load_setuptools_entrypoints(plugin_api.ENTRY_POINT_GROUP)
+    else:
+        for name in builtin_plugin_names():
+            pm.load_setuptools_entrypoints(plugin_api.ENTRY_POINT_GROUP, name=name)
+    pm.check_pending()
+    return pm
+
+
+def builtin_plugin_names() -> list[str]:
+    """Entry-point names of the built-in plugins, as installed (``pip install -e .``)."""
+    dist = importlib.metadata.distribution(BUILTIN_DISTRIBUTION)
+    group = dist.entry_points.select(group=plugin_api.ENTRY_POINT_GROUP)
+    return sorted(ep.name for ep in group)

@@ -1,4 +1,4 @@
-"""Types exchanged between the Kopilka host and its plugins.
+"""Types exchanged between the Kopilka host and its plugins (published by `server.plugin_api`).
 
 Pure data and Protocols only: no grpc, SQLAlchemy or pluggy here, so that domain code,
 the outbox dispatcher and third-party plugins can all import this module cheaply.
@@ -12,7 +12,10 @@ import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 #: Per-plugin configuration sections, e.g. ``{"smpp": {"host": "...", "port": 2775}}``.
 #: A plugin whose section is missing is not configured and returns no providers.
@@ -262,6 +265,46 @@ class CatalogExchange(Protocol):
 
     async def render_orders(self, orders: Sequence[OrderExport]) -> bytes:
         """Encode orders for the ERP to download."""
+
+
+CatalogCallback = Callable[[list[CatalogItem]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPackage:
+    """A parsed ERP upload: its items, and notes telling the operator what was left out."""
+
+    items: list[CatalogItem]
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ReportingCatalogExchange(CatalogExchange, Protocol):
+    """A catalog exchange that also reports what it skipped (for `kopilka catalog` imports)."""
+
+    def parse_package(self, documents: Mapping[str, bytes]) -> CatalogPackage:
+        """Like ``parse_catalog``, with notes; raises ``ValueError`` for a malformed file."""
+
+
+@runtime_checkable
+class HttpEndpoint(Protocol):
+    """An aiohttp application the server mounts on its HTTP listener (KOPILKA_HTTP_LISTEN)."""
+
+    path: str
+
+    def app(self) -> web.Application:
+        """The application to serve; its cleanup releases what the endpoint holds."""
+
+
+@runtime_checkable
+class HttpCatalogExchange(CatalogExchange, Protocol):
+    """A catalog exchange the ERP drives over HTTP (1C's "Обмен с сайтом" pushes to us)."""
+
+    def http_endpoint(self, on_catalog: CatalogCallback) -> HttpEndpoint:
+        """The endpoint the ERP talks to; items it uploads go to ``on_catalog``.
+
+        Raises ``ValueError`` naming the settings it lacks (e.g. the login the ERP uses).
+        """
 
 
 # --- scanners ----------------------------------------------------------------------------

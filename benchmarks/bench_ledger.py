@@ -121,11 +121,12 @@ def confirm_script() -> str:
     card = "(SELECT number FROM bench_cards WHERE i = :m)"
     rc = "CAST(md5(:client_id || '-c' || :r) AS uuid)"
     calc_id = "CAST(md5(:client_id || '-k' || :r) AS uuid)"
-    document = (f"CAST(CAST('{json.dumps(template)}' AS jsonb) || jsonb_build_object("
+    # a jsonb value already: the statement's `$5::jsonb` is then no conversion at all
+    document = (f"(CAST('{json.dumps(template)}' AS jsonb) || jsonb_build_object("
                 f"'receipt_id', {rc}, 'tx_id', {TX}, 'receipt_number', CAST({rc} AS text), "
                 f"'member_id', {member}, 'card_number', {card}, 'calculation_id', {calc_id}, "
                 f"'receipt_time', now(), 'lots', jsonb_build_array(CAST('{json.dumps(lot)}' "
-                f"AS jsonb) || jsonb_build_object('activation', now()))) AS text)")
+                f"AS jsonb) || jsonb_build_object('activation', now()))))")
     return "\n".join([
         f"\\set m random(1, {MEMBERS})",
         "\\set r random(1, 9000000000000000000)",

@@ -16,7 +16,7 @@ same run. How it keeps the comparison fair:
   client it costs the machine little, so the CPU goes to the server under test (a Python
   grpc.aio client spent about as much CPU per call as the server itself);
 - pgbench runs, on the same database, the very SQL texts the server sends
-  (server/db/ledger_store.py) in the same transaction shape: one call of the operation's
+  (server/db/ledger/store.py) in the same transaction shape: one call of the operation's
   PL/pgSQL function in autocommit (migration 0013), with the server's receipt document. Ids
   pgbench cannot make client-side are derived inside the call (md5 of random numbers), so
   pgbench gets no extra round trip the server does not have;
@@ -54,7 +54,7 @@ from loadgen import run_load  # noqa: E402
 from procstat import process_tree, tree_cpu_seconds  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from server.db import ledger_store as store  # noqa: E402
+from server.db.ledger import store  # noqa: E402
 from server.db.migrate import migrate  # noqa: E402
 from server.db.urls import with_database  # noqa: E402
 

@@ -37,9 +37,9 @@ from server.auth.keys import KeyVerifier
 from server.auth.limits import Limits
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
-from server.db.ledger_pool import LedgerPool
-from server.db.ledger_store import SqlLedgerStore
-from server.db.outbox_repo import SqlOutboxStore
+from server.db.ledger.pool import LedgerPool
+from server.db.ledger.store import SqlLedgerStore
+from server.db.outbox.repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature

@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from server.auth.principal import PrincipalKind, hash_secret
-from server.db import org_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.database import Database
-from server.db.members_repo import SqlMemberRepository
+from server.db.members.repo import SqlMemberRepository
 from server.db.models import ApiKey
+from server.db.org import repo as org_repo
 from server.features.pricing import apply_rule_set
 from server.members import service
 from server.members.model import CardTypeInfo, Profile, RegistrationChannel

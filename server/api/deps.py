@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from server.auth.principal import Principal, current_principal
 from server.db.database import Database
-from server.db.ledger_pool import LedgerPool
+from server.db.ledger.pool import LedgerPool
 from server.errors import invalid
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService

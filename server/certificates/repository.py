@@ -1,4 +1,4 @@
-"""What the certificate service needs from storage (server/db/certificates_repo.py is SQL)."""
+"""What the certificate service needs from storage (server/db/certificates/repo.py is SQL)."""
 
 from __future__ import annotations
 

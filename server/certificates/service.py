@@ -1,6 +1,6 @@
 """Certificate use cases: types, issue, activate, block, reissue, look-up.
 
-Spending and refunds are in server/db/certificate_payments.py because they are the hot,
+Spending and refunds are in server/db/certificates/payments.py because they are the hot,
 concurrency-critical path (one conditional UPDATE); their rules are in rules.py/refunds.py.
 """
 

@@ -104,7 +104,7 @@ async def import_products(url: str, products: Sequence[ProductInfo], batch: int,
                           say: Callable[[str], None]) -> int:
     """Upsert in transactions of ``batch`` products; 0 on success."""
     from server.db.database import Database
-    from server.db.org_repo import upsert_products
+    from server.db.org.repo import upsert_products
 
     db = Database(url, pool_size=1)
     try:

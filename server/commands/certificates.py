@@ -74,7 +74,7 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> 
 
 def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
     from server.certificates import service
-    from server.db.certificates_repo import SqlCertificateRepository
+    from server.db.certificates.repo import SqlCertificateRepository
 
     if args.count < 1:
         _say("kopilka: --count must be at least 1")
@@ -105,7 +105,7 @@ def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from server.certificates.model import CertificateState
     from server.certificates.printing import barcode_svg, export_csv
-    from server.db.certificates_repo import certificates_for_export
+    from server.db.certificates.repo import certificates_for_export
 
     try:
         state = CertificateState(args.state) if args.state else None
@@ -132,7 +132,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     from server.certificates.printing import format_minor
-    from server.db.certificates_repo import usage_report
+    from server.db.certificates.repo import usage_report
 
     if args.start >= args.end:
         _say("kopilka: --to must be after --from")
@@ -158,7 +158,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_expire(settings: Settings, args: argparse.Namespace) -> int:
     from server.certificates.printing import format_minor
-    from server.db.certificates_repo import expire_due
+    from server.db.certificates.repo import expire_due
 
     async def work(db: Database) -> int:
         async with db.transaction() as session:

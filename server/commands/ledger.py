@@ -14,7 +14,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from server.accounts.accrual_schema import AccrualRuleSet
     from server.db.database import Database
-    from server.db.ledger_jobs import AuditReport
+    from server.db.ledger.jobs import AuditReport
 
 
 def _load(path: str) -> AccrualRuleSet:
@@ -46,7 +46,7 @@ def cmd_rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
-    from server.db.ledger_rules_repo import apply_accrual_rules
+    from server.db.ledger.rules import apply_accrual_rules
     from server.errors import DomainError
 
     try:
@@ -64,7 +64,7 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    from server.db.ledger_jobs import audit
+    from server.db.ledger.jobs import audit
 
     async def run(db: Database) -> AuditReport:
         async with db.transaction() as session:

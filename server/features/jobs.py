@@ -51,7 +51,7 @@ class _Rules:
         self.compiled: CompiledRules | None = None
 
     async def get(self) -> CompiledRules:
-        from server.db.ledger_rules_repo import load_compiled_accrual_rules
+        from server.db.ledger.rules import load_compiled_accrual_rules
 
         if self.compiled is None:
             self.compiled = await load_compiled_accrual_rules(self.db)
@@ -71,20 +71,20 @@ async def _until_done(db: Database, now: dt.datetime,
 
 
 async def _activate_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
-    from server.db.ledger_jobs import activate_due
+    from server.db.ledger.jobs import activate_due
 
     return await _until_done(db, now, activate_due)
 
 
 async def _expire_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
-    from server.db.ledger_jobs import expire_due
+    from server.db.ledger.jobs import expire_due
 
     return await _until_done(db, now, expire_due)
 
 
 def _event(trigger: str) -> Step:
     async def grant(db: Database, now: dt.datetime, rules: _Rules) -> int:
-        from server.db.ledger_jobs import grant_events
+        from server.db.ledger.jobs import grant_events
 
         compiled = await rules.get()
         async with db.transaction() as session:
@@ -94,7 +94,7 @@ def _event(trigger: str) -> Step:
 
 
 async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) -> int:
-    from server.db.certificates_repo import expire_due
+    from server.db.certificates.repo import expire_due
 
     async with db.transaction() as session:
         return sum(count for _, count, _ in await expire_due(session, now))

@@ -1,6 +1,6 @@
 """The ledger's asyncpg pool in the App (`deps.ledger_pool`).
 
-ConfirmReceipt and RedeemBonus run on it (server/db/ledger_pool.py says why); it is opened
+ConfirmReceipt and RedeemBonus run on it (server/db/ledger/pool.py says why); it is opened
 at start and closed after the gRPC server stopped, before the SQLAlchemy engine is disposed.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.db.ledger_pool import LedgerPool
+from server.db.ledger.pool import LedgerPool
 
 if TYPE_CHECKING:
     from server.app import App

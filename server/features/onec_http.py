@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from server.db.database import Database
-from server.db.org_repo import upsert_products
+from server.db.org.repo import upsert_products
 from server.org.catalog_import import CatalogSync
 from server.org.model import ProductInfo
 from server.plugin_contracts import CatalogItem, HttpCatalogExchange

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from server.db.outbox_repo import SqlOutboxStore
+from server.db.outbox.repo import SqlOutboxStore
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
 from server.plugin_contracts import DeliveryReport

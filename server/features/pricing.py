@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.accounts.accrual import CompiledRules, compile_rules
-from server.db import ledger_rules_repo, pricing_repo
 from server.db.database import Database
+from server.db.ledger import rules as ledger_rules_repo
+from server.db.pricing import repo as pricing_repo
 from server.pricing import compile_rule_set, load_rule_set
 from server.pricing.compiler import CompiledRuleSet
 from server.pricing.model import Catalog, Store

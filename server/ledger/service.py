@@ -2,7 +2,7 @@
 
 It checks what needs no storage (the verification token's bindings), hands the store one
 piece of work per call, and turns the store's refusals into the errors callers act on. The
-store (server/db/ledger_store.py) does each call in one transaction: it claims the request id
+store (server/db/ledger/store.py) does each call in one transaction: it claims the request id
 first, so a retry of a finished call gets its first result even after its token was used or
 has expired.
 """

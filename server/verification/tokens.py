@@ -4,7 +4,7 @@ VerifySMS issues one; RedeemBonus, ConfirmReceipt and ConvertFunds spend it when
 type requires verification. A token is signed and self-contained (any worker can check its
 bindings without the database) and names its verification as its id (`jti`): the spend
 writes that id to a table of used tokens in its own transaction (server/db/
-verification_uses), so a token pays for one spend only, and a VerifySMS retry, which gives
+verification/uses.py), so a token pays for one spend only, and a VerifySMS retry, which gives
 the same token again, cannot buy a second one.
 
 A token binds: the card, the operation, the most it may spend, the store, terminal and

@@ -11,8 +11,8 @@ from kopilka.v1 import bonus_pb2, receipts_pb2
 
 from server.accounts.rules_loader import load_accrual_rules
 from server.auth.principal import PrincipalKind
-from server.db.ledger_jobs import activate_due, expire_due
-from server.db.ledger_rules_repo import apply_accrual_rules
+from server.db.ledger.jobs import activate_due, expire_due
+from server.db.ledger.rules import apply_accrual_rules
 from tests.e2e.ledger_support import (
     STORE,
     assert_books_balance,

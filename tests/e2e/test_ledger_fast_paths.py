@@ -16,7 +16,7 @@ from kopilka.v1 import bonus_pb2, receipts_pb2
 
 from server.certificates import service
 from server.certificates.model import CertificateKind, CertificateTypeInfo
-from server.db.certificates_repo import SqlCertificateRepository
+from server.db.certificates.repo import SqlCertificateRepository
 from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
 from tests.e2e.ledger_support import (
     STORE,

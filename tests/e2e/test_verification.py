@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from server.api.servicers import bonus as bonus_servicer
 from server.api.servicers import receipts as receipts_servicer
 from server.auth.principal import PrincipalKind
-from server.db.models_verification import Verification, VerificationTokenUse
-from server.db.verification_repo import SqlVerificationRepository
+from server.db.verification.models import Verification, VerificationTokenUse
+from server.db.verification.repo import SqlVerificationRepository
 from server.verification.tokens import read_verification_token
 from tests.e2e.ledger_support import (
     Member,

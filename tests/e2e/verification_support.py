@@ -12,8 +12,8 @@ from kopilka.v1 import verification_pb2 as V
 from sqlalchemy import select
 
 from server.auth.principal import PrincipalKind
-from server.db.models_verification import Verification
-from server.db.outbox_repo import MailingView, mailing
+from server.db.outbox.repo import MailingView, mailing
+from server.db.verification.models import Verification
 from server.settings import Settings
 
 M = members_pb2

@@ -18,9 +18,9 @@ from server.certificates.model import (
     ExpiredRefundPolicy,
     RemainderPolicy,
 )
-from server.db.certificate_payments import pay_with_certificate, refund_to_certificate
-from server.db.certificates_repo import SqlCertificateRepository, expire_due
-from server.db.org_repo import upsert_store
+from server.db.certificates.payments import pay_with_certificate, refund_to_certificate
+from server.db.certificates.repo import SqlCertificateRepository, expire_due
+from server.db.org.repo import upsert_store
 from server.errors import DomainError
 from server.org.model import StoreInfo
 

@@ -14,14 +14,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.db import (  # noqa: F401  (each registers its tables on Base)
-    models_certificates,
-    models_ledger,
-    models_outbox,
-    models_pricing,
-    models_verification,
-)
+from server.db.certificates import models as _certificates  # noqa: F401  (each registers
+from server.db.ledger import models as _ledger  # noqa: F401  its tables on Base)
 from server.db.models import Base
+from server.db.outbox import models as _outbox  # noqa: F401
+from server.db.pricing import models as _pricing  # noqa: F401
+from server.db.verification import models as _verification  # noqa: F401
 
 
 async def _differences(database_url: str, metadata: MetaData) -> list[Any]:

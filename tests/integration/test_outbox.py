@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from server.db.database import Database
-from server.db.models_outbox import OutboxItem
-from server.db.outbox_repo import SqlOutboxStore, enqueue_event, enqueue_message, mailing
+from server.db.outbox.models import OutboxItem
+from server.db.outbox.repo import SqlOutboxStore, enqueue_event, enqueue_message, mailing
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.model import ClaimedMessage
 from server.outbox.policy import Decision, RetryPolicy, Verdict

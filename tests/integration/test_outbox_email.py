@@ -8,7 +8,7 @@ import email.policy
 import pytest
 
 from server.db.database import Database
-from server.db.outbox_repo import SqlOutboxStore, enqueue_message, mailing
+from server.db.outbox.repo import SqlOutboxStore, enqueue_message, mailing
 from server.features.outbox import plugin_sections
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy

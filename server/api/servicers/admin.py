@@ -11,8 +11,9 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
-from server.db import org_repo, scope_repo
+from server.db import scope_repo
 from server.db.api_keys_repo import add_api_key
+from server.db.org import repo as org_repo
 from server.errors import invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo

@@ -13,9 +13,9 @@ from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import claim_of, parse_uuid, run_once
 from server.api.verification_spend import calling_key, spend_by_caller
-from server.db.ledger_bonus import balance_of, manual_lot, member_of_card, members_of_cards
-from server.db.ledger_cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
-from server.db.ledger_repo import (
+from server.db.ledger.bonus import balance_of, manual_lot, member_of_card, members_of_cards
+from server.db.ledger.cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
+from server.db.ledger.repo import (
     accrue,
     card_holder,
     expire_due_lots,
@@ -25,8 +25,8 @@ from server.db.ledger_repo import (
     raw_connection,
     spend_points,
 )
-from server.db.ledger_rules_repo import active_accrual_rules
-from server.db.verification_uses import consume_verification
+from server.db.ledger.rules import active_accrual_rules
+from server.db.verification.uses import consume_verification
 from server.errors import Violations, invalid
 from server.ledger.model import Legacy
 from server.verification.model import Operation

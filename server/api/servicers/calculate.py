@@ -23,7 +23,7 @@ from server.api.metrics_pricing import (
     RULES_EVALUATED,
 )
 from server.api.scope import acting_store_in_scope, snapshot_networks
-from server.db.pricing_context import CardPricingContext, load_card_context
+from server.db.pricing.context import CardPricingContext, load_card_context
 from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
 from server.features.pricing import PricingSnapshot, PricingState
 from server.pricing import price_receipt

@@ -35,8 +35,8 @@ from server.certificates.model import (
     UsageRow,
 )
 from server.certificates.validity import effective_state
-from server.db import certificate_payments as payments
-from server.db.certificates_repo import SqlCertificateRepository, expire_due, usage_report
+from server.db.certificates import payments
+from server.db.certificates.repo import SqlCertificateRepository, expire_due, usage_report
 from server.errors import Violations, invalid, not_found
 
 SERVICE = "/kopilka.v1.CertificateService/"

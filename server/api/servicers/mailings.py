@@ -13,7 +13,7 @@ from server.api.context import Context
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps
 from server.api.paging import decode_token, encode_token, page_size
-from server.db.outbox_repo import MailingFilter, MailingView, list_mailings
+from server.db.outbox.repo import MailingFilter, MailingView, list_mailings
 from server.errors import Violations
 from server.members.contacts import normalize_email, normalize_phone
 

@@ -20,7 +20,7 @@ from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
 from server.auth.scope import visible_stores
 from server.db import scope_repo
-from server.db.members_repo import SqlMemberRepository
+from server.db.members.repo import SqlMemberRepository
 from server.errors import invalid
 from server.members import service
 from server.members.model import MemberInfo

@@ -14,7 +14,7 @@ from server.api.idempotency import claim_of, parse_uuid, request_digest, run_onc
 from server.api.scope import acting_store_in_scope, check_receipt_in_scope, snapshot_networks
 from server.api.servicers.calculate import CalculateReceiptMixin
 from server.api.verification_spend import calling_key
-from server.db.ledger_receipts import Refunded, refund_receipt
+from server.db.ledger.refunds import Refunded, refund_receipt
 from server.errors import Violations, invalid
 from server.ledger.model import Legacy, PaymentIn
 from server.receipts.calculation import Calculation, decode_calculation

@@ -13,8 +13,8 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
 from server.api.verification_spend import OPERATION_TO_PB, OPERATIONS, calling_key
-from server.db.members_repo import SqlMemberRepository
-from server.db.verification_repo import SMS_CHANNEL, SqlVerificationRepository
+from server.db.members.repo import SqlMemberRepository
+from server.db.verification.repo import SMS_CHANNEL, SqlVerificationRepository
 from server.errors import DomainError, ErrorKind, Violations
 from server.settings import Settings
 from server.verification.checking import parse_verification_id, verify_code

@@ -8,7 +8,7 @@
   receipt number answers with the first receipt's answer only for the same content from the
   same key; a calculation is booked at most once (unique calculation_id).
 - `kopilka_book_receipt` is the one place a receipt row is written, for the hot path
-  (`kopilka_confirm_receipt`) and the general path (server/db/ledger_receipts.py) alike.
+  (`kopilka_confirm_receipt`) and the general path (server/db/ledger/refunds.py) alike.
 - The four branches (certificates 0004, rule sets 0006, ledger functions 0007, outbox 0008)
   merge here, and the history is one line from here on. 0007's functions write 0006's
   member_promotion_uses; every database reaches them together through this merge (an Alembic

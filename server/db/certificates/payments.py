@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.certificates import refunds, rules
 from server.certificates.model import CertificateInfo, CertificateKind, EntryKind
-from server.db.certificates_repo import SqlCertificateRepository
+from server.db.certificates.repo import SqlCertificateRepository
 from server.errors import DomainError, ErrorKind, invalid, not_found
 
 # The one conditional spend (migration 0013): the balance left, NULL when refused.

@@ -1,6 +1,6 @@
 """Points and cash operations outside receipts: balance, adjust, lists, conversion.
 
-RedeemBonus itself is one call of the ledger store: server/db/ledger_store.py."""
+RedeemBonus itself is one call of the ledger store: server/db/ledger/store.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from server.accounts.accrual import Lot
-from server.db.ledger_repo import points_balance
+from server.db.ledger.repo import points_balance
 from server.errors import DomainError, ErrorKind, invalid, not_found
 
 
@@ -65,7 +65,7 @@ async def balance_of(conn: asyncpg.Connection, member_id: uuid.UUID,
                      now: dt.datetime) -> Balance:
     """Balances as the member may use them at `now`: lots past their expiry time are left out
     whether or not the expiry job has run yet."""
-    from server.db.ledger_cash import cash_balance
+    from server.db.ledger.cash import cash_balance
 
     kinds = {r["kind"]: int(r["balance"]) for r in await conn.fetch(
         "SELECT kind, balance FROM ledger_accounts WHERE member_id = $1", member_id)}

@@ -11,7 +11,7 @@ from server.accounts.accrual import CompiledRules, compile_rules
 from server.accounts.accrual_schema import AccrualRuleSet
 from server.accounts.rules_loader import dump_accrual_rules, parse_accrual_rules
 from server.db.database import Database
-from server.db.models_ledger import AccrualRuleSetRow
+from server.db.ledger.models import AccrualRuleSetRow
 
 
 async def apply_accrual_rules(session: AsyncSession, rule_set: AccrualRuleSet,

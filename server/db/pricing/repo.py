@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import Product, ProductBarcode, Store, StoreNetworkMember
-from server.db.models_pricing import RuleSetRecord
+from server.db.pricing.models import RuleSetRecord
 from server.pricing import model as pm
 
 

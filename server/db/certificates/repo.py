@@ -23,8 +23,8 @@ from server.certificates.model import (
     RemainderPolicy,
     UsageRow,
 )
+from server.db.certificates.models import CertificateEntryRow, CertificateRow, CertificateTypeRow
 from server.db.models import CardType, Product, Store
-from server.db.models_certificates import CertificateEntryRow, CertificateRow, CertificateTypeRow
 
 C = CertificateRow
 E = CertificateEntryRow

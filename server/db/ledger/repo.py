@@ -16,8 +16,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.accrual import Lot
-from server.db import ledger_sql as q
-from server.db import models_ledger  # noqa: F401  (registers the ledger tables on Base)
+from server.db.ledger import models as _models  # noqa: F401  (registers the ledger tables)
+from server.db.ledger import sql as q
 from server.errors import DomainError, ErrorKind, not_found
 from server.ledger.service import insufficient as insufficient  # one text for every path
 

@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 
 from server.certificates.model import CertificateInfo
-from server.db.certificates_repo import SqlCertificateRepository
+from server.db.certificates.repo import SqlCertificateRepository
 from server.db.database import Database
-from server.db.ledger_pool import LedgerPool
+from server.db.ledger.pool import LedgerPool
 from server.ledger.model import Claim, Refusal
 
 CONFIRM_RECEIPT = "SELECT kopilka_confirm_receipt($1, $2, $3, $4, $5::jsonb, $6, $7)"

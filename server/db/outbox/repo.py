@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.database import Database
-from server.db.models_outbox import DeliveryReportLog, Mailing, MailingPart, OutboxItem
+from server.db.outbox.models import DeliveryReportLog, Mailing, MailingPart, OutboxItem
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage
 from server.outbox.policy import Decision, Verdict
 from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult

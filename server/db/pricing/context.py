@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from server.db.ledger_pool import LedgerPool
+from server.db.ledger.pool import LedgerPool
 from server.pricing.model import MemberContext, PurchaseAggregate
 
 # Receipts that still count as purchases (cancelled and fully refunded ones do not).

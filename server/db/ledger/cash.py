@@ -10,8 +10,8 @@ import uuid
 
 import asyncpg
 
-from server.db import ledger_sql as q
-from server.db.ledger_repo import change_balance, insufficient, member_account_id
+from server.db.ledger import sql as q
+from server.db.ledger.repo import change_balance, insufficient, member_account_id
 from server.errors import DomainError, ErrorKind, invalid
 
 

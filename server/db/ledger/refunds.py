@@ -1,4 +1,4 @@
-"""Refunds and cancellations of booked receipts (booking itself: server/db/ledger_store.py).
+"""Refunds and cancellations of booked receipts (booking itself: server/db/ledger/store.py).
 
 Points go back through the ledger's functions (migration 0013) like every other movement;
 what is refunded of which line and payment is kept on the receipt's details, so partial
@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.allocation import allocate
 from server.accounts.refund import SoldLine, plan_refund, split_refund, withhold
-from server.db.ledger_cash import credit_cash
-from server.db.ledger_repo import (
+from server.db.ledger.cash import credit_cash
+from server.db.ledger.repo import (
     change_balance,
     expire_due_lots,
     lock_points_accounts,
@@ -168,7 +168,7 @@ async def refund_receipt(
         if payment["m"] == "cash_account":
             await credit_cash(conn, member_id, amount, tx_id)
         elif payment["m"] == "certificate":
-            from server.db.certificate_payments import refund_to_certificate
+            from server.db.certificates.payments import refund_to_certificate
 
             await refund_to_certificate(session, number=payment["c"], amount_minor=amount,
                                         receipt_id=receipt_id, now=now)

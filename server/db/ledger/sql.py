@@ -4,7 +4,7 @@ and the few statements of its own that they do not cover.
 Every rule on points, cash and lots lives once, in those functions: spending (expire what is
 due, never overdraw, lots oldest-expiring first), accrual (lots active or pending), cash from
 an own or master account. The hot paths (ConfirmReceipt, RedeemBonus) are one function call
-each (server/db/ledger_store.py); adjustments, conversions, refunds and jobs call the same
+each (server/db/ledger/store.py); adjustments, conversions, refunds and jobs call the same
 primitives inside their transactions.
 
 Lock order (no deadlocks): a member's points account, then points_pending, then cash; lots

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models_verification import MessageTemplate, Verification
-from server.db.outbox_repo import enqueue_message
+from server.db.outbox.repo import enqueue_message
+from server.db.verification.models import MessageTemplate, Verification
 from server.verification.model import (
     Operation,
     RecentSends,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.models import Base, now_column
-from server.db.models_outbox import Mailing  # noqa: F401  (FK target must be on the metadata)
+from server.db.outbox.models import Mailing  # noqa: F401  (FK target must be on the metadata)
 
 
 class MessageTemplate(Base):

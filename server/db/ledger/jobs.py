@@ -14,7 +14,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.accrual import CompiledRules, compute_event_accrual
-from server.db.ledger_repo import accrue, new_tx, raw_connection
+from server.db.ledger.repo import accrue, new_tx, raw_connection
 
 ACTIVATE = """
 WITH x AS (

@@ -1,0 +1,1 @@
+"""Gift certificates' storage: types, certificates, their entries and spends."""

@@ -1,0 +1,1 @@
+"""The ledger's storage: accounts, lots, receipts, the ledger functions' callers."""

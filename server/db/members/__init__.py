@@ -1,0 +1,1 @@
+"""Members, their cards and contact history."""

@@ -1,0 +1,1 @@
+"""Stores, networks, card types and the catalog."""

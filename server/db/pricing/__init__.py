@@ -1,0 +1,1 @@
+"""Rule sets and the member context pricing reads."""

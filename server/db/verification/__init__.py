@@ -1,0 +1,1 @@
+"""SMS verification codes, templates and used tokens."""

@@ -35,6 +35,7 @@ from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
 from server.auth.keys import KeyVerifier
 from server.auth.limits import Limits
+from server.auth.principal import Principal
 from server.db.api_keys_repo import principal_by_secret_hash
 from server.db.database import Database
 from server.db.ledger.pool import LedgerPool
@@ -159,7 +160,7 @@ def build_app(settings: Settings, database_url: str,
         plugins=plugins, outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins),
         ledger=LedgerService(SqlLedgerStore(ledger_pool, db), lambda: deps.signer))
 
-    async def lookup(digest: bytes):  # type: ignore[no-untyped-def]
+    async def lookup(digest: bytes) -> Principal | None:
         async with db.transaction() as session:
             return await principal_by_secret_hash(session, digest)
 

@@ -143,7 +143,9 @@ _FALSE = {"0", "false", "no", "off"}
 
 def settings_from_mapping(cls: type[T], raw: Mapping[str, Any]) -> T:
     """Instantiate dataclass ``cls`` from ``raw``, coercing string values."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not a dataclass")
+    names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(raw) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {', '.join(sorted(unknown))}")

@@ -33,12 +33,17 @@ def request_digest(request: Message, *leave_out: str) -> bytes:
 
 def claim_of(method: str, request: Message, principal_id: uuid.UUID) -> Claim:
     """The ledger claim of a request; INVALID_ARGUMENT naming request_id if not a UUID."""
-    raw = request.request_id  # type: ignore[attr-defined]
+    raw = _request_id(request)
     try:
         request_id = uuid.UUID(raw)
     except ValueError:
         raise invalid("request_id", "not a UUID" if raw else "required (a UUID)") from None
     return Claim(principal_id, request_id, method, request_digest(request))
+
+
+def _request_id(request: Message) -> str:
+    """The request_id field every mutating request has (Message does not say so)."""
+    return str(getattr(request, "request_id", ""))
 
 
 def parse_uuid(value: str, field_path: str) -> uuid.UUID:
@@ -63,7 +68,7 @@ async def run_once(
     The claim, the change and the stored answer commit together; a failure rolls all back,
     so a failed call can be retried with the same id.
     """
-    request_id = parse_uuid(request.request_id, "request_id")  # type: ignore[attr-defined]
+    request_id = parse_uuid(_request_id(request), "request_id")
     digest = request_digest(request)
     principal_id = caller().key_id  # request ids are per caller: another key's are its own
     async with db.transaction() as session:

@@ -86,6 +86,7 @@ class App:
     # before health says SERVING; stopped in reverse order before the pool closes.
     on_start: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
+    serving: bool = False  # between start() saying SERVING and stop()
 
     @property
     def db(self) -> Database:
@@ -129,12 +130,24 @@ class App:
             await hook(self)
         for name in [*self.service_names, ""]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.serving = True
         log.info("serving gRPC", extra={"port": self.grpc_port,
                                         "transport": describe(self.settings)})
         return self.grpc_port
 
+    async def database_changed(self, up: bool) -> None:
+        """While the database is unreachable every service says NOT_SERVING, so load
+        balancers send calls to another server (server/db/outage.py)."""
+        if not self.serving:
+            return  # not started yet, or stopping: start() and stop() own the health
+        status = (health_pb2.HealthCheckResponse.SERVING if up
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, status)
+
     async def stop(self, grace: float | None = None) -> None:
         """Stop taking calls, let running ones finish within `grace`, close the pool."""
+        self.serving = False
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         for hook in reversed(self.on_stop):
@@ -150,11 +163,14 @@ GRPC_TUNING = [("grpc.http2.bdp_probe", 0)]
 def build_app(settings: Settings, database_url: str,
               clock: Callable[[], float] = time.monotonic) -> App:
     """Wire database, auth, interceptors, servicers and features for one server process;
-    `clock` (seconds, monotonic) drives the rate limits, so tests can move time."""
-    db = Database(database_url, pool_size=settings.db_pool_size)
+    `clock` (seconds, monotonic) drives the rate limits and the API key caches, so tests
+    can move time."""
+    timeouts = {"connect_timeout": settings.db_connect_timeout_seconds,
+                "statement_timeout": settings.db_statement_timeout_seconds}
+    db = Database(database_url, pool_size=settings.db_pool_size, **timeouts)
     plugins = outbox_feature.build_plugin_host(settings)  # bad plugin settings: fail now
     outbox_store = SqlOutboxStore(db)
-    ledger_pool = LedgerPool(db.url, settings.db_pool_size)
+    ledger_pool = LedgerPool(db.url, settings.db_pool_size, watch=db.watch, **timeouts)
     deps = ApiDeps(
         db=db, settings=settings, pricing=PricingState(db), ledger_pool=ledger_pool,
         plugins=plugins, outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins),
@@ -164,11 +180,13 @@ def build_app(settings: Settings, database_url: str,
         async with db.transaction() as session:
             return await principal_by_secret_hash(session, digest)
 
-    verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds)
+    verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds,
+                           negative_ttl=settings.api_key_negative_cache_seconds, clock=clock)
     options = [("grpc.so_reuseport", 1 if settings.workers > 1 else 0), *GRPC_TUNING]
     server = grpc.aio.server(
         interceptors=[ApiInterceptor(verifier, Limits.per_minute(
-            settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock))],
+            settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock),
+            outage=db.watch.check)],
         options=options,
     )
     names = []
@@ -184,6 +202,7 @@ def build_app(settings: Settings, database_url: str,
     )
     app = App(settings, deps, server, health_servicer, names,
               http=onec_http_feature.http_exchange(settings, plugins, db))
+    db.watch.on_change(app.database_changed)
     # Start order: the ledger pool and pricing first (calls need them), then the jobs loop,
     # the channels and dispatcher, and last the HTTP exchange that feeds the catalog.
     ledger_pool_feature.attach(app, deps.ledger_pool)

@@ -26,6 +26,7 @@ class ErrorKind(Enum):
     RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
     ABORTED = "ABORTED"
     UNIMPLEMENTED = "UNIMPLEMENTED"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 #: reason -> the kind (gRPC code) it is always raised with; in proto/ERRORS.md's order.
@@ -37,6 +38,7 @@ REASONS: Mapping[str, ErrorKind] = MappingProxyType({
     "TOO_MANY_AUTH_FAILURES": ErrorKind.RESOURCE_EXHAUSTED,
     "LOOKUP_RATE_LIMITED": ErrorKind.RESOURCE_EXHAUSTED,
     "PERMISSION_DENIED": ErrorKind.PERMISSION_DENIED,
+    "DATABASE_UNAVAILABLE": ErrorKind.UNAVAILABLE,
     "MEMBER_NOT_FOUND": ErrorKind.NOT_FOUND,
     "MEMBER_ALREADY_EXISTS": ErrorKind.ALREADY_EXISTS,
     "CARD_NOT_FOUND": ErrorKind.NOT_FOUND,

@@ -43,9 +43,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
     db_pool_size: int = Field(default=10, ge=1)
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long opening a database connection may take before "
+        "the call answers UNAVAILABLE (DATABASE_UNAVAILABLE).")
+    db_statement_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="How long one SQL statement may run (PostgreSQL's "
+        "statement_timeout, and the client's wait for a hung server) before the call answers "
+        "UNAVAILABLE.")
     api_key_cache_seconds: float = Field(
         default=30.0, ge=0, description="How long a verified API key is trusted without the DB."
     )
+    api_key_negative_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long an unknown API key is refused without asking "
+        "the DB again (a key created meanwhile works after that); 0 = always ask.")
     shutdown_grace_seconds: float = 5.0
     lookup_rate_per_minute: int = Field(
         default=300, ge=0, description="FindMember, GetMember, ListPurchases, GetBalance and "

@@ -79,9 +79,13 @@ def peer_address(peer: str) -> str:
 class ApiInterceptor(ServerInterceptor):
     """Wraps every unary-unary API method once; see the module docstring."""
 
-    def __init__(self, verifier: KeyVerifier, limits: Limits | None = None) -> None:
+    def __init__(self, verifier: KeyVerifier, limits: Limits | None = None,
+                 outage: Callable[[BaseException], DomainError | None] | None = None) -> None:
         self._verifier = verifier
         self._limits = limits or Limits.per_minute(0, 0)
+        # An unexpected error -> DATABASE_UNAVAILABLE when it means the database is down
+        # (server/db/outage.py: DatabaseWatch.check), else None.
+        self._outage = outage or (lambda _: None)
         self._handlers: dict[str, Handler | None] = {}
 
     async def intercept_service(
@@ -122,6 +126,7 @@ class ApiInterceptor(ServerInterceptor):
         failures = self._limits.auth_failures
         limited = method in LOOKUP_RPCS and self._limits.lookups.per_minute > 0
         lookups = self._limits.lookups if limited else None
+        outage = self._outage
 
         async def behavior(request: Any, context: Context) -> Any:
             started.inc()
@@ -160,7 +165,11 @@ class ApiInterceptor(ServerInterceptor):
             except NotImplementedError:
                 code = grpc.StatusCode.UNIMPLEMENTED
                 await context.abort(code, f"{method} not implemented")
-            except Exception:
+            except Exception as error:
+                unavailable = outage(error)
+                if unavailable is not None:  # the database is down: no traceback per call
+                    code = grpc.StatusCode.UNAVAILABLE
+                    await context.abort_with_status(to_status(unavailable))
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error", extra={"method": method})
                 await context.abort(code, "internal error; see server log")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -20,6 +21,7 @@ from kopilka.v1 import (
     mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
+    users_pb2_grpc,
     verification_pb2_grpc,
 )
 
@@ -31,6 +33,7 @@ from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
+from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
 from server.auth.keys import KeyVerifier
@@ -68,6 +71,7 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (bonus_pb2_grpc.add_BonusServiceServicer_to_server, BonusServicer, "kopilka.v1.BonusService"),
     (mailings_pb2_grpc.add_MailingServiceServicer_to_server, MailingServicer,
      "kopilka.v1.MailingService"),
+    (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
 ]
 
 @dataclass
@@ -160,11 +164,16 @@ class App:
 GRPC_TUNING = [("grpc.http2.bdp_probe", 0)]
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def build_app(settings: Settings, database_url: str,
-              clock: Callable[[], float] = time.monotonic) -> App:
+              clock: Callable[[], float] = time.monotonic,
+              wall_clock: Callable[[], dt.datetime] = _utc_now) -> App:
     """Wire database, auth, interceptors, servicers and features for one server process;
-    `clock` (seconds, monotonic) drives the rate limits and the API key caches, so tests
-    can move time."""
+    `clock` (seconds, monotonic) drives the rate limits and the API key caches, and
+    `wall_clock` (aware UTC) the logins, sessions and key lifetimes, so tests can move time."""
     timeouts = {"connect_timeout": settings.db_connect_timeout_seconds,
                 "statement_timeout": settings.db_statement_timeout_seconds}
     db = Database(database_url, pool_size=settings.db_pool_size, **timeouts)
@@ -174,11 +183,12 @@ def build_app(settings: Settings, database_url: str,
     deps = ApiDeps(
         db=db, settings=settings, pricing=PricingState(db), ledger_pool=ledger_pool,
         plugins=plugins, outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins),
-        ledger=LedgerService(SqlLedgerStore(ledger_pool, db), lambda: deps.signer))
+        ledger=LedgerService(SqlLedgerStore(ledger_pool, db), lambda: deps.signer),
+        clock=wall_clock)
 
     async def lookup(digest: bytes) -> Principal | None:
         async with db.transaction() as session:
-            return await principal_by_secret_hash(session, digest)
+            return await principal_by_secret_hash(session, digest, wall_clock())
 
     verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds,
                            negative_ttl=settings.api_key_negative_cache_seconds, clock=clock)

@@ -1,4 +1,5 @@
-"""`kopilka` command line: serve, migrate, demo-data, apikey."""
+"""`kopilka` command line: serve, migrate, demo-data, apikey (create, list, revoke, rotate);
+feature commands (users, ledger, plugins...) come from server/commands/."""
 
 from __future__ import annotations
 
@@ -197,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--network", help="store network code: the key acts for that "
                         "network's stores (neither --store nor --network: all stores)")
     create.set_defaults(func=cmd_apikey_create)
+    from server.commands._apikeys import register_apikey
+
+    register_apikey(apikey_sub)
     for module in _command_modules():
         module.register(sub)
     return root

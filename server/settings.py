@@ -57,6 +57,22 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="How long an unknown API key is refused without asking "
         "the DB again (a key created meanwhile works after that); 0 = always ask.")
     shutdown_grace_seconds: float = 5.0
+    # --- people and keys (issue 12) ------------------------------------------------------
+    api_key_rotation_grace_seconds: float = Field(
+        default=86400.0, ge=0, le=30 * 86400, description="How long RotateApiKey keeps the old "
+        "secret working when the request names no grace period.")
+    users_password_min_length: int = Field(
+        default=12, ge=8, le=256, description="Shortest password an operator user may have.")
+    users_max_failed_logins: int = Field(
+        default=5, ge=1, description="Failed logins in a row that lock a user out.")
+    users_lockout_seconds: int = Field(
+        default=900, ge=1, description="How long a locked-out user's logins are refused.")
+    users_session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A console session's longest life.")
+    users_session_idle_seconds: int = Field(
+        default=1800, ge=60, description="A console session ends when unused this long.")
+    users_totp_issuer: str = Field(
+        default="Kopilka", min_length=1, description="Issuer shown by authenticator apps.")
     lookup_rate_per_minute: int = Field(
         default=300, ge=0, description="FindMember, GetMember, ListPurchases, GetBalance and "
         "GetCertificate calls per API key per minute, per worker; 0 = unlimited.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.auth.principal import Principal, current_principal
@@ -27,6 +29,8 @@ class ApiDeps:
     plugins: PluginHost
     outbox: OutboxDispatcher | None  # None when KOPILKA_OUTBOX_ENABLED=false
     ledger: LedgerService  # ConfirmReceipt's and RedeemBonus's one path to the ledger
+    # The wall clock of logins, sessions and key lifetimes (aware UTC); tests move it.
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     _signer: Signer | None = field(default=None, init=False)
 
     @property

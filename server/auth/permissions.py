@@ -35,6 +35,11 @@ class Permission(StrEnum):
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
     API_KEYS_MANAGE = "api_keys.manage"
+    # Operator users of the console: create, list, roles, passwords, TOTP, disable.
+    USERS_MANAGE = "users.manage"
+    # Sign people in and out and check their sessions: the console's backend does this for
+    # the browser, with its own key (role "console"), so no RPC is callable without a key.
+    USERS_LOGIN = "users.login"
     ECHO = "echo"
 
 
@@ -65,6 +70,9 @@ ROLES: dict[str, frozenset[Permission]] = {
     }),
     # Configures the program itself, including keys.
     "admin": frozenset(Permission),
+    # The web console's backend: signs people in; what a person may then do comes from
+    # the user's own roles, not from this key.
+    "console": frozenset({P.ECHO, P.USERS_LOGIN}),
 }
 
 RPC_PERMISSIONS: dict[str, Permission] = {
@@ -112,6 +120,18 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AdminService/ApplyRuleSet": P.CONFIG_WRITE,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
+    "/kopilka.v1.AdminService/ListApiKeys": P.API_KEYS_MANAGE,
+    "/kopilka.v1.AdminService/RevokeApiKey": P.API_KEYS_MANAGE,
+    "/kopilka.v1.AdminService/RotateApiKey": P.API_KEYS_MANAGE,
+    "/kopilka.v1.UserService/CreateUser": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/ListUsers": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/SetUserRoles": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/SetPassword": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/EnrolTotp": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/DisableUser": P.USERS_MANAGE,
+    "/kopilka.v1.UserService/Login": P.USERS_LOGIN,
+    "/kopilka.v1.UserService/GetSession": P.USERS_LOGIN,
+    "/kopilka.v1.UserService/Logout": P.USERS_LOGIN,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

@@ -228,6 +228,13 @@ class ApiKey(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
     created_at: Mapped[dt.datetime] = now_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # People and keys (migration 0015): optional end of life, at most one-a-minute last use,
+    # and during a rotation the previous secret, live until previous_expires_at.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    previous_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    previous_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyRecord(Base):

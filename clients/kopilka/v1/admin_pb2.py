@@ -22,58 +22,73 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/admin.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n\x05Store\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rnetwork_codes\x18\x03 \x03(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"6\n\x12UpsertStoreRequest\x12 \n\x05store\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Store\"7\n\x13UpsertStoreResponse\x12 \n\x05store\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Store\"\x13\n\x11ListStoresRequest\"7\n\x12ListStoresResponse\x12!\n\x06stores\x18\x01 \x03(\x0b\x32\x11.kopilka.v1.Store\"q\n\x08\x43\x61rdType\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x63\x63rual_bps\x18\x03 \x01(\x05\x12\x15\n\rnumber_prefix\x18\x04 \x01(\t\x12\x1d\n\x15requires_verification\x18\x05 \x01(\x08\"@\n\x15UpsertCardTypeRequest\x12\'\n\tcard_type\x18\x01 \x01(\x0b\x32\x14.kopilka.v1.CardType\"A\n\x16UpsertCardTypeResponse\x12\'\n\tcard_type\x18\x01 \x01(\x0b\x32\x14.kopilka.v1.CardType\"\x16\n\x14ListCardTypesRequest\"A\n\x15ListCardTypesResponse\x12(\n\ncard_types\x18\x01 \x03(\x0b\x32\x14.kopilka.v1.CardType\"\x9f\x01\n\x07Product\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ngroup_code\x18\x03 \x01(\t\x12\x15\n\rsubgroup_code\x18\x04 \x01(\t\x12\r\n\x05\x62rand\x18\x05 \x01(\t\x12\x15\n\rsupplier_code\x18\x06 \x01(\t\x12\x16\n\x0eprice_category\x18\x07 \x01(\t\x12\x10\n\x08\x62\x61rcodes\x18\x08 \x03(\t\">\n\x15UpsertProductsRequest\x12%\n\x08products\x18\x01 \x03(\x0b\x32\x13.kopilka.v1.Product\"-\n\x16UpsertProductsResponse\x12\x13\n\x0bsaved_count\x18\x01 \x01(\x05\"R\n\x13\x41pplyRuleSetRequest\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12)\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.kopilka.v1.RuleSetFormat\";\n\x14\x41pplyRuleSetResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nrule_count\x18\x02 \x01(\x05\"\x9a\x01\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.kopilka.v1.PrincipalKind\x12\x12\n\nstore_code\x18\x03 \x01(\t\x12\x13\n\x0bterminal_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x14\n\x0cnetwork_code\x18\x06 \x01(\t\"g\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1e\n\x0b\x45\x63hoRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\"2\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tprincipal\x18\x02 \x01(\t*\xaa\x01\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRINCIPAL_KIND_TERMINAL\x10\x01\x12 \n\x1cPRINCIPAL_KIND_STORE_BACKEND\x10\x02\x12\x1b\n\x17PRINCIPAL_KIND_OPERATOR\x10\x03\x12\x1d\n\x19PRINCIPAL_KIND_INTEGRATOR\x10\x04*d\n\rRuleSetFormat\x12\x1f\n\x1bRULE_SET_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n\x14RULE_SET_FORMAT_YAML\x10\x01\x12\x18\n\x14RULE_SET_FORMAT_JSON\x10\x02\x32\x94\x05\n\x0c\x41\x64minService\x12N\n\x0bUpsertStore\x12\x1e.kopilka.v1.UpsertStoreRequest\x1a\x1f.kopilka.v1.UpsertStoreResponse\x12K\n\nListStores\x12\x1d.kopilka.v1.ListStoresRequest\x1a\x1e.kopilka.v1.ListStoresResponse\x12W\n\x0eUpsertCardType\x12!.kopilka.v1.UpsertCardTypeRequest\x1a\".kopilka.v1.UpsertCardTypeResponse\x12T\n\rListCardTypes\x12 .kopilka.v1.ListCardTypesRequest\x1a!.kopilka.v1.ListCardTypesResponse\x12W\n\x0eUpsertProducts\x12!.kopilka.v1.UpsertProductsRequest\x1a\".kopilka.v1.UpsertProductsResponse\x12Q\n\x0c\x41pplyRuleSet\x12\x1f.kopilka.v1.ApplyRuleSetRequest\x1a .kopilka.v1.ApplyRuleSetResponse\x12Q\n\x0c\x43reateApiKey\x12\x1f.kopilka.v1.CreateApiKeyRequest\x1a .kopilka.v1.CreateApiKeyResponse\x12\x39\n\x04\x45\x63ho\x12\x17.kopilka.v1.EchoRequest\x1a\x18.kopilka.v1.EchoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/admin.proto\x12\nkopilka.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n\x05Store\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rnetwork_codes\x18\x03 \x03(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\"6\n\x12UpsertStoreRequest\x12 \n\x05store\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Store\"7\n\x13UpsertStoreResponse\x12 \n\x05store\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Store\"\x13\n\x11ListStoresRequest\"7\n\x12ListStoresResponse\x12!\n\x06stores\x18\x01 \x03(\x0b\x32\x11.kopilka.v1.Store\"q\n\x08\x43\x61rdType\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x61\x63\x63rual_bps\x18\x03 \x01(\x05\x12\x15\n\rnumber_prefix\x18\x04 \x01(\t\x12\x1d\n\x15requires_verification\x18\x05 \x01(\x08\"@\n\x15UpsertCardTypeRequest\x12\'\n\tcard_type\x18\x01 \x01(\x0b\x32\x14.kopilka.v1.CardType\"A\n\x16UpsertCardTypeResponse\x12\'\n\tcard_type\x18\x01 \x01(\x0b\x32\x14.kopilka.v1.CardType\"\x16\n\x14ListCardTypesRequest\"A\n\x15ListCardTypesResponse\x12(\n\ncard_types\x18\x01 \x03(\x0b\x32\x14.kopilka.v1.CardType\"\x9f\x01\n\x07Product\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ngroup_code\x18\x03 \x01(\t\x12\x15\n\rsubgroup_code\x18\x04 \x01(\t\x12\r\n\x05\x62rand\x18\x05 \x01(\t\x12\x15\n\rsupplier_code\x18\x06 \x01(\t\x12\x16\n\x0eprice_category\x18\x07 \x01(\t\x12\x10\n\x08\x62\x61rcodes\x18\x08 \x03(\t\">\n\x15UpsertProductsRequest\x12%\n\x08products\x18\x01 \x03(\x0b\x32\x13.kopilka.v1.Product\"-\n\x16UpsertProductsResponse\x12\x13\n\x0bsaved_count\x18\x01 \x01(\x05\"R\n\x13\x41pplyRuleSetRequest\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12)\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x19.kopilka.v1.RuleSetFormat\";\n\x14\x41pplyRuleSetResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nrule_count\x18\x02 \x01(\x05\"\xcb\x01\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.kopilka.v1.PrincipalKind\x12\x12\n\nstore_code\x18\x03 \x01(\t\x12\x13\n\x0bterminal_id\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x14\n\x0cnetwork_code\x18\x06 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x01\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd5\x03\n\x06\x41piKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.kopilka.v1.PrincipalKind\x12\r\n\x05roles\x18\x04 \x03(\t\x12\x12\n\nstore_code\x18\x05 \x01(\t\x12\x13\n\x0bterminal_id\x18\x06 \x01(\t\x12\x14\n\x0cnetwork_code\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brotate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12?\n\x1bprevious_secret_expire_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"-\n\x12ListApiKeysRequest\x12\x17\n\x0finclude_revoked\x18\x01 \x01(\x08\"7\n\x13ListApiKeysResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.kopilka.v1.ApiKey\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"7\n\x14RevokeApiKeyResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.ApiKey\"V\n\x13RotateApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"G\n\x14RotateApiKeyResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x1e\n\x0b\x45\x63hoRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\"2\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tprincipal\x18\x02 \x01(\t*\xaa\x01\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17PRINCIPAL_KIND_TERMINAL\x10\x01\x12 \n\x1cPRINCIPAL_KIND_STORE_BACKEND\x10\x02\x12\x1b\n\x17PRINCIPAL_KIND_OPERATOR\x10\x03\x12\x1d\n\x19PRINCIPAL_KIND_INTEGRATOR\x10\x04*d\n\rRuleSetFormat\x12\x1f\n\x1bRULE_SET_FORMAT_UNSPECIFIED\x10\x00\x12\x18\n\x14RULE_SET_FORMAT_YAML\x10\x01\x12\x18\n\x14RULE_SET_FORMAT_JSON\x10\x02\x32\x8a\x07\n\x0c\x41\x64minService\x12N\n\x0bUpsertStore\x12\x1e.kopilka.v1.UpsertStoreRequest\x1a\x1f.kopilka.v1.UpsertStoreResponse\x12K\n\nListStores\x12\x1d.kopilka.v1.ListStoresRequest\x1a\x1e.kopilka.v1.ListStoresResponse\x12W\n\x0eUpsertCardType\x12!.kopilka.v1.UpsertCardTypeRequest\x1a\".kopilka.v1.UpsertCardTypeResponse\x12T\n\rListCardTypes\x12 .kopilka.v1.ListCardTypesRequest\x1a!.kopilka.v1.ListCardTypesResponse\x12W\n\x0eUpsertProducts\x12!.kopilka.v1.UpsertProductsRequest\x1a\".kopilka.v1.UpsertProductsResponse\x12Q\n\x0c\x41pplyRuleSet\x12\x1f.kopilka.v1.ApplyRuleSetRequest\x1a .kopilka.v1.ApplyRuleSetResponse\x12Q\n\x0c\x43reateApiKey\x12\x1f.kopilka.v1.CreateApiKeyRequest\x1a .kopilka.v1.CreateApiKeyResponse\x12N\n\x0bListApiKeys\x12\x1e.kopilka.v1.ListApiKeysRequest\x1a\x1f.kopilka.v1.ListApiKeysResponse\x12Q\n\x0cRevokeApiKey\x12\x1f.kopilka.v1.RevokeApiKeyRequest\x1a .kopilka.v1.RevokeApiKeyResponse\x12Q\n\x0cRotateApiKey\x12\x1f.kopilka.v1.RotateApiKeyRequest\x1a .kopilka.v1.RotateApiKeyResponse\x12\x39\n\x04\x45\x63ho\x12\x17.kopilka.v1.EchoRequest\x1a\x18.kopilka.v1.EchoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRINCIPALKIND']._serialized_start=1445
-  _globals['_PRINCIPALKIND']._serialized_end=1615
-  _globals['_RULESETFORMAT']._serialized_start=1617
-  _globals['_RULESETFORMAT']._serialized_end=1717
-  _globals['_STORE']._serialized_start=71
-  _globals['_STORE']._serialized_end=148
-  _globals['_UPSERTSTOREREQUEST']._serialized_start=150
-  _globals['_UPSERTSTOREREQUEST']._serialized_end=204
-  _globals['_UPSERTSTORERESPONSE']._serialized_start=206
-  _globals['_UPSERTSTORERESPONSE']._serialized_end=261
-  _globals['_LISTSTORESREQUEST']._serialized_start=263
-  _globals['_LISTSTORESREQUEST']._serialized_end=282
-  _globals['_LISTSTORESRESPONSE']._serialized_start=284
-  _globals['_LISTSTORESRESPONSE']._serialized_end=339
-  _globals['_CARDTYPE']._serialized_start=341
-  _globals['_CARDTYPE']._serialized_end=454
-  _globals['_UPSERTCARDTYPEREQUEST']._serialized_start=456
-  _globals['_UPSERTCARDTYPEREQUEST']._serialized_end=520
-  _globals['_UPSERTCARDTYPERESPONSE']._serialized_start=522
-  _globals['_UPSERTCARDTYPERESPONSE']._serialized_end=587
-  _globals['_LISTCARDTYPESREQUEST']._serialized_start=589
-  _globals['_LISTCARDTYPESREQUEST']._serialized_end=611
-  _globals['_LISTCARDTYPESRESPONSE']._serialized_start=613
-  _globals['_LISTCARDTYPESRESPONSE']._serialized_end=678
-  _globals['_PRODUCT']._serialized_start=681
-  _globals['_PRODUCT']._serialized_end=840
-  _globals['_UPSERTPRODUCTSREQUEST']._serialized_start=842
-  _globals['_UPSERTPRODUCTSREQUEST']._serialized_end=904
-  _globals['_UPSERTPRODUCTSRESPONSE']._serialized_start=906
-  _globals['_UPSERTPRODUCTSRESPONSE']._serialized_end=951
-  _globals['_APPLYRULESETREQUEST']._serialized_start=953
-  _globals['_APPLYRULESETREQUEST']._serialized_end=1035
-  _globals['_APPLYRULESETRESPONSE']._serialized_start=1037
-  _globals['_APPLYRULESETRESPONSE']._serialized_end=1096
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1099
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1253
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1255
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1358
-  _globals['_ECHOREQUEST']._serialized_start=1360
-  _globals['_ECHOREQUEST']._serialized_end=1390
-  _globals['_ECHORESPONSE']._serialized_start=1392
-  _globals['_ECHORESPONSE']._serialized_end=1442
-  _globals['_ADMINSERVICE']._serialized_start=1720
-  _globals['_ADMINSERVICE']._serialized_end=2380
+  _globals['_PRINCIPALKIND']._serialized_start=2409
+  _globals['_PRINCIPALKIND']._serialized_end=2579
+  _globals['_RULESETFORMAT']._serialized_start=2581
+  _globals['_RULESETFORMAT']._serialized_end=2681
+  _globals['_STORE']._serialized_start=103
+  _globals['_STORE']._serialized_end=180
+  _globals['_UPSERTSTOREREQUEST']._serialized_start=182
+  _globals['_UPSERTSTOREREQUEST']._serialized_end=236
+  _globals['_UPSERTSTORERESPONSE']._serialized_start=238
+  _globals['_UPSERTSTORERESPONSE']._serialized_end=293
+  _globals['_LISTSTORESREQUEST']._serialized_start=295
+  _globals['_LISTSTORESREQUEST']._serialized_end=314
+  _globals['_LISTSTORESRESPONSE']._serialized_start=316
+  _globals['_LISTSTORESRESPONSE']._serialized_end=371
+  _globals['_CARDTYPE']._serialized_start=373
+  _globals['_CARDTYPE']._serialized_end=486
+  _globals['_UPSERTCARDTYPEREQUEST']._serialized_start=488
+  _globals['_UPSERTCARDTYPEREQUEST']._serialized_end=552
+  _globals['_UPSERTCARDTYPERESPONSE']._serialized_start=554
+  _globals['_UPSERTCARDTYPERESPONSE']._serialized_end=619
+  _globals['_LISTCARDTYPESREQUEST']._serialized_start=621
+  _globals['_LISTCARDTYPESREQUEST']._serialized_end=643
+  _globals['_LISTCARDTYPESRESPONSE']._serialized_start=645
+  _globals['_LISTCARDTYPESRESPONSE']._serialized_end=710
+  _globals['_PRODUCT']._serialized_start=713
+  _globals['_PRODUCT']._serialized_end=872
+  _globals['_UPSERTPRODUCTSREQUEST']._serialized_start=874
+  _globals['_UPSERTPRODUCTSREQUEST']._serialized_end=936
+  _globals['_UPSERTPRODUCTSRESPONSE']._serialized_start=938
+  _globals['_UPSERTPRODUCTSRESPONSE']._serialized_end=983
+  _globals['_APPLYRULESETREQUEST']._serialized_start=985
+  _globals['_APPLYRULESETREQUEST']._serialized_end=1067
+  _globals['_APPLYRULESETRESPONSE']._serialized_start=1069
+  _globals['_APPLYRULESETRESPONSE']._serialized_end=1128
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1131
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1334
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1337
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1489
+  _globals['_APIKEY']._serialized_start=1492
+  _globals['_APIKEY']._serialized_end=1961
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1963
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2008
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2010
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2065
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2067
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2104
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2106
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2161
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=2163
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=2249
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=2251
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=2322
+  _globals['_ECHOREQUEST']._serialized_start=2324
+  _globals['_ECHOREQUEST']._serialized_end=2354
+  _globals['_ECHORESPONSE']._serialized_start=2356
+  _globals['_ECHORESPONSE']._serialized_end=2406
+  _globals['_ADMINSERVICE']._serialized_start=2684
+  _globals['_ADMINSERVICE']._serialized_end=3590
 # @@protoc_insertion_point(module_scope)

@@ -70,6 +70,21 @@ class AdminServiceStub:
                 request_serializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.FromString,
                 _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/kopilka.v1.AdminService/ListApiKeys',
+                request_serializer=kopilka_dot_v1_dot_admin__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_admin__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/kopilka.v1.AdminService/RevokeApiKey',
+                request_serializer=kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateApiKey = channel.unary_unary(
+                '/kopilka.v1.AdminService/RotateApiKey',
+                request_serializer=kopilka_dot_v1_dot_admin__pb2.RotateApiKeyRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_admin__pb2.RotateApiKeyResponse.FromString,
+                _registered_method=True)
         self.Echo = channel.unary_unary(
                 '/kopilka.v1.AdminService/Echo',
                 request_serializer=kopilka_dot_v1_dot_admin__pb2.EchoRequest.SerializeToString,
@@ -130,6 +145,27 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListApiKeys(self, request, context):
+        """ListApiKeys lists keys with their use and lifetime; never a secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """RevokeApiKey ends a key (both secrets during a rotation) within the key cache time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateApiKey(self, request, context):
+        """RotateApiKey gives a key a new secret; the old one works until the grace period ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Echo(self, request, context):
         """Echo returns its payload: a terminal's connectivity and key check, and the baseline
         the benchmarks compare every RPC against.
@@ -175,6 +211,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.CreateApiKey,
                     request_deserializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=kopilka_dot_v1_dot_admin__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_admin__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'RotateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateApiKey,
+                    request_deserializer=kopilka_dot_v1_dot_admin__pb2.RotateApiKeyRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_admin__pb2.RotateApiKeyResponse.SerializeToString,
             ),
             'Echo': grpc.unary_unary_rpc_method_handler(
                     servicer.Echo,
@@ -372,6 +423,87 @@ class AdminService:
             '/kopilka.v1.AdminService/CreateApiKey',
             kopilka_dot_v1_dot_admin__pb2.CreateApiKeyRequest.SerializeToString,
             kopilka_dot_v1_dot_admin__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.AdminService/ListApiKeys',
+            kopilka_dot_v1_dot_admin__pb2.ListApiKeysRequest.SerializeToString,
+            kopilka_dot_v1_dot_admin__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.AdminService/RevokeApiKey',
+            kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyRequest.SerializeToString,
+            kopilka_dot_v1_dot_admin__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.AdminService/RotateApiKey',
+            kopilka_dot_v1_dot_admin__pb2.RotateApiKeyRequest.SerializeToString,
+            kopilka_dot_v1_dot_admin__pb2.RotateApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,12 @@ class AdminServiceStub:
     """ApplyRuleSet validates and activates a new promotion rule set."""
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateApiKeyRequest, _admin_pb2.CreateApiKeyResponse]
     """CreateApiKey creates an API key for a principal; the secret is shown once."""
+    ListApiKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListApiKeysRequest, _admin_pb2.ListApiKeysResponse]
+    """ListApiKeys lists keys with their use and lifetime; never a secret."""
+    RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeApiKeyRequest, _admin_pb2.RevokeApiKeyResponse]
+    """RevokeApiKey ends a key (both secrets during a rotation) within the key cache time."""
+    RotateApiKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RotateApiKeyRequest, _admin_pb2.RotateApiKeyResponse]
+    """RotateApiKey gives a key a new secret; the old one works until the grace period ends."""
     Echo: _grpc.UnaryUnaryMultiCallable[_admin_pb2.EchoRequest, _admin_pb2.EchoResponse]
     """Echo returns its payload: a terminal's connectivity and key check, and the baseline
     the benchmarks compare every RPC against.
@@ -71,6 +77,12 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """ApplyRuleSet validates and activates a new promotion rule set."""
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateApiKeyRequest, _admin_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
     """CreateApiKey creates an API key for a principal; the secret is shown once."""
+    ListApiKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListApiKeysRequest, _admin_pb2.ListApiKeysResponse]  # type: ignore[assignment]
+    """ListApiKeys lists keys with their use and lifetime; never a secret."""
+    RevokeApiKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeApiKeyRequest, _admin_pb2.RevokeApiKeyResponse]  # type: ignore[assignment]
+    """RevokeApiKey ends a key (both secrets during a rotation) within the key cache time."""
+    RotateApiKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RotateApiKeyRequest, _admin_pb2.RotateApiKeyResponse]  # type: ignore[assignment]
+    """RotateApiKey gives a key a new secret; the old one works until the grace period ends."""
     Echo: _aio.UnaryUnaryMultiCallable[_admin_pb2.EchoRequest, _admin_pb2.EchoResponse]  # type: ignore[assignment]
     """Echo returns its payload: a terminal's connectivity and key check, and the baseline
     the benchmarks compare every RPC against.
@@ -134,6 +146,30 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.CreateApiKeyResponse, _abc.Awaitable[_admin_pb2.CreateApiKeyResponse]]:
         """CreateApiKey creates an API key for a principal; the secret is shown once."""
+
+    @_abc_1.abstractmethod
+    def ListApiKeys(
+        self,
+        request: _admin_pb2.ListApiKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListApiKeysResponse, _abc.Awaitable[_admin_pb2.ListApiKeysResponse]]:
+        """ListApiKeys lists keys with their use and lifetime; never a secret."""
+
+    @_abc_1.abstractmethod
+    def RevokeApiKey(
+        self,
+        request: _admin_pb2.RevokeApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RevokeApiKeyResponse, _abc.Awaitable[_admin_pb2.RevokeApiKeyResponse]]:
+        """RevokeApiKey ends a key (both secrets during a rotation) within the key cache time."""
+
+    @_abc_1.abstractmethod
+    def RotateApiKey(
+        self,
+        request: _admin_pb2.RotateApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RotateApiKeyResponse, _abc.Awaitable[_admin_pb2.RotateApiKeyResponse]]:
+        """RotateApiKey gives a key a new secret; the old one works until the grace period ends."""
 
     @_abc_1.abstractmethod
     def Echo(

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from kopilka.v1 import admin_pb2, admin_pb2_grpc
 
+from server.access import api_keys
+from server.access.api_keys import ApiKeyInfo, check_expire_time, rotation_grace
 from server.api.context import Context
-from server.api.convert import timestamp
+from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
-from server.db import scope_repo
+from server.db import api_keys_repo, scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.org import repo as org_repo
-from server.errors import invalid
+from server.errors import Violations, invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
 from server.org.model import (
@@ -31,6 +32,21 @@ KINDS = {
     admin_pb2.PRINCIPAL_KIND_OPERATOR: PrincipalKind.OPERATOR,
     admin_pb2.PRINCIPAL_KIND_INTEGRATOR: PrincipalKind.INTEGRATOR,
 }
+KIND_TO_PB = {kind.value: pb for pb, kind in KINDS.items()}
+
+
+def api_key_pb(key: ApiKeyInfo) -> admin_pb2.ApiKey:
+    """A key as listed: never its secret nor the secret's hash."""
+    return admin_pb2.ApiKey(
+        key_id=str(key.id), name=key.name,
+        kind=KIND_TO_PB.get(key.kind, admin_pb2.PRINCIPAL_KIND_UNSPECIFIED),
+        roles=list(key.roles), store_code=key.store_code or "",
+        terminal_id=key.terminal_id or "", network_code=key.network_code or "",
+        create_time=timestamp(key.created_at), expire_time=timestamp(key.expires_at),
+        revoke_time=timestamp(key.revoked_at), last_use_time=timestamp(key.last_used_at),
+        rotate_time=timestamp(key.rotated_at),
+        previous_secret_expire_time=timestamp(key.previous_expires_at),
+    )
 
 
 def _store_pb(store: StoreInfo) -> admin_pb2.Store:
@@ -116,6 +132,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         validate_new_key(request.name, kind, roles, request.store_code or None,
                          request.terminal_id or None, request.network_code or None)
         assert kind is not None
+        errors = Violations()
+        expires_at = time_field(request, "expire_time", errors)
+        errors.raise_if_any()
+        now = self.deps.clock()
+        check_expire_time(expires_at, now)
         secret = new_secret()
         async with self.deps.db.transaction() as session:
             if request.store_code and not await org_repo.store_exists(session, request.store_code):
@@ -127,11 +148,43 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 session, name=request.name.strip(), kind=kind, roles=roles,
                 secret_hash=hash_secret(secret), store_code=request.store_code or None,
                 terminal_id=request.terminal_id or None,
-                network_code=request.network_code or None,
+                network_code=request.network_code or None, expires_at=expires_at,
             )
         return admin_pb2.CreateApiKeyResponse(
-            key_id=str(key_id), secret=secret, create_time=timestamp(dt.datetime.now(dt.UTC))
+            key_id=str(key_id), secret=secret, create_time=timestamp(now),
+            expire_time=timestamp(expires_at),
         )
+
+    async def ListApiKeys(
+        self, request: admin_pb2.ListApiKeysRequest, context: Context
+    ) -> admin_pb2.ListApiKeysResponse:
+        async with self.deps.db.transaction() as session:
+            keys = await api_keys_repo.list_api_keys(session,
+                                                     include_revoked=request.include_revoked)
+        return admin_pb2.ListApiKeysResponse(keys=[api_key_pb(k) for k in keys])
+
+    async def RevokeApiKey(
+        self, request: admin_pb2.RevokeApiKeyRequest, context: Context
+    ) -> admin_pb2.RevokeApiKeyResponse:
+        key_id = parse_uuid(request.key_id, "key_id")
+        async with self.deps.db.transaction() as session:
+            key = await api_keys.revoke(api_keys_repo.SqlApiKeyRepository(session), key_id,
+                                        self.deps.clock())
+        return admin_pb2.RevokeApiKeyResponse(key=api_key_pb(key))
+
+    async def RotateApiKey(
+        self, request: admin_pb2.RotateApiKeyRequest, context: Context
+    ) -> admin_pb2.RotateApiKeyResponse:
+        key_id = parse_uuid(request.key_id, "key_id")
+        grace = rotation_grace(
+            request.grace_period.ToTimedelta().total_seconds()
+            if request.HasField("grace_period") else None,
+            self.deps.settings.api_key_rotation_grace_seconds)
+        secret = new_secret()
+        async with self.deps.db.transaction() as session:
+            key = await api_keys.rotate(api_keys_repo.SqlApiKeyRepository(session), key_id,
+                                        hash_secret(secret), self.deps.clock(), grace)
+        return admin_pb2.RotateApiKeyResponse(key=api_key_pb(key), secret=secret)
 
     async def Echo(
         self, request: admin_pb2.EchoRequest, context: Context

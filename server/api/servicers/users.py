@@ -1,0 +1,133 @@
+"""UserService: operator users of the console, their logins and sessions.
+
+The rules are in server/access/service.py; this module only translates protobuf and opens
+the transaction. Never log a password, TOTP secret or code, or a session token: requests
+here are not logged at all, and refusals carry none of them.
+"""
+
+from __future__ import annotations
+
+from kopilka.v1 import users_pb2, users_pb2_grpc
+
+from server.access import service
+from server.access.model import AccessPolicy, User
+from server.api.context import Context
+from server.api.convert import timestamp
+from server.api.deps import ApiDeps
+from server.api.idempotency import parse_uuid
+from server.auth.permissions import ROLES
+from server.db.access.repo import SqlUserRepository
+from server.settings import Settings
+
+
+def access_policy(settings: Settings) -> AccessPolicy:
+    return AccessPolicy(
+        password_min_length=settings.users_password_min_length,
+        max_failed_logins=settings.users_max_failed_logins,
+        lockout_seconds=settings.users_lockout_seconds,
+        session_ttl_seconds=settings.users_session_ttl_seconds,
+        session_idle_seconds=settings.users_session_idle_seconds,
+        totp_issuer=settings.users_totp_issuer,
+    )
+
+
+def user_pb(user: User) -> users_pb2.User:
+    return users_pb2.User(
+        user_id=str(user.id), name=user.name, email=user.email, roles=list(user.roles),
+        totp_enabled=user.totp_enabled, disable_time=timestamp(user.disabled_at),
+        lock_expire_time=timestamp(user.locked_until),
+        last_login_time=timestamp(user.last_login_at), create_time=timestamp(user.created_at),
+    )
+
+
+class UserServicer(users_pb2_grpc.UserServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+        self.policy = access_policy(deps.settings)
+
+    async def CreateUser(
+        self, request: users_pb2.CreateUserRequest, context: Context
+    ) -> users_pb2.CreateUserResponse:
+        async with self.deps.db.transaction() as session:
+            user = await service.create_user(
+                SqlUserRepository(session), self.policy, ROLES, name=request.name,
+                email=request.email, roles=list(request.roles), password=request.password,
+                now=self.deps.clock())
+        return users_pb2.CreateUserResponse(user=user_pb(user))
+
+    async def ListUsers(
+        self, request: users_pb2.ListUsersRequest, context: Context
+    ) -> users_pb2.ListUsersResponse:
+        async with self.deps.db.transaction() as session:
+            users = await SqlUserRepository(session).list_users()
+        return users_pb2.ListUsersResponse(users=[user_pb(u) for u in users])
+
+    async def SetUserRoles(
+        self, request: users_pb2.SetUserRolesRequest, context: Context
+    ) -> users_pb2.SetUserRolesResponse:
+        user_id = parse_uuid(request.user_id, "user_id")
+        async with self.deps.db.transaction() as session:
+            user = await service.set_roles(SqlUserRepository(session), ROLES, user_id,
+                                           list(request.roles))
+        return users_pb2.SetUserRolesResponse(user=user_pb(user))
+
+    async def SetPassword(
+        self, request: users_pb2.SetPasswordRequest, context: Context
+    ) -> users_pb2.SetPasswordResponse:
+        user_id = parse_uuid(request.user_id, "user_id")
+        async with self.deps.db.transaction() as session:
+            user = await service.set_password(SqlUserRepository(session), self.policy, user_id,
+                                              request.password, self.deps.clock())
+        return users_pb2.SetPasswordResponse(user=user_pb(user))
+
+    async def EnrolTotp(
+        self, request: users_pb2.EnrolTotpRequest, context: Context
+    ) -> users_pb2.EnrolTotpResponse:
+        user_id = parse_uuid(request.user_id, "user_id")
+        async with self.deps.db.transaction() as session:
+            enrolment = await service.enrol_totp(SqlUserRepository(session), self.policy,
+                                                 user_id, request.code, self.deps.clock())
+        return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
+                                           secret=enrolment.secret_base32,
+                                           provisioning_uri=enrolment.provisioning_uri)
+
+    async def DisableUser(
+        self, request: users_pb2.DisableUserRequest, context: Context
+    ) -> users_pb2.DisableUserResponse:
+        user_id = parse_uuid(request.user_id, "user_id")
+        async with self.deps.db.transaction() as session:
+            user = await service.disable_user(SqlUserRepository(session), user_id,
+                                              self.deps.clock())
+        return users_pb2.DisableUserResponse(user=user_pb(user))
+
+    async def Login(
+        self, request: users_pb2.LoginRequest, context: Context
+    ) -> users_pb2.LoginResponse:
+        async with self.deps.db.transaction() as session:
+            result = await service.login(
+                SqlUserRepository(session), self.policy, email=request.email,
+                password=request.password, totp_code=request.totp_code, now=self.deps.clock())
+        if result.refusal is not None:  # raised after the failure count was committed
+            raise result.refusal
+        assert result.user is not None and result.session is not None
+        return users_pb2.LoginResponse(session_token=result.token,
+                                       expire_time=timestamp(result.session.expires_at),
+                                       user=user_pb(result.user))
+
+    async def GetSession(
+        self, request: users_pb2.GetSessionRequest, context: Context
+    ) -> users_pb2.GetSessionResponse:
+        async with self.deps.db.transaction() as session:
+            live, user = await service.check_session(
+                SqlUserRepository(session), self.policy, request.session_token,
+                self.deps.clock())
+        return users_pb2.GetSessionResponse(user=user_pb(user),
+                                            expire_time=timestamp(live.expires_at))
+
+    async def Logout(
+        self, request: users_pb2.LogoutRequest, context: Context
+    ) -> users_pb2.LogoutResponse:
+        async with self.deps.db.transaction() as session:
+            await service.logout(SqlUserRepository(session), request.session_token,
+                                 self.deps.clock())
+        return users_pb2.LogoutResponse()

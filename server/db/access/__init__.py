@@ -1,0 +1,1 @@
+"""SQL of people and keys: operator users and their sessions (server/access/ has the rules)."""

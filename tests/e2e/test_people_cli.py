@@ -1,0 +1,97 @@
+"""`kopilka users ...` and `kopilka apikey list|revoke|rotate` against the database of a
+running server, checked through the generated client (issue 12, people and keys)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+from unittest import mock
+
+import grpc
+from kopilka.v1 import admin_pb2 as A
+from kopilka.v1 import users_pb2 as U
+
+from server.cli import main
+from tests.helpers import rpc_error
+
+PASSWORD = "correct horse battery"
+
+
+async def kopilka(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
+                mock.patch("sys.stdin", io.StringIO(stdin)), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            return main(list(args))
+
+    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=60)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_users_commands(database_url, make_key, client_for):  # type: ignore[no-untyped-def]
+    console = client_for(await make_key("console"))
+    code, out, err = await kopilka(database_url, "users", "create", "--name", "Olena",
+                                   "--email", "olena@example.com", "--role", "operator",
+                                   stdin=PASSWORD + "\n")
+    assert code == 0, err
+    assert PASSWORD not in out + err
+    login = await console.users.Login(U.LoginRequest(email="olena@example.com",
+                                                     password=PASSWORD))
+    assert login.user.user_id == out.strip()
+    code, _, err = await kopilka(database_url, "users", "create", "--name", "Again",
+                                 "--email", "OLENA@example.com", "--role", "operator",
+                                 stdin=PASSWORD + "\n")
+    assert code == 2 and "USER_EMAIL_TAKEN" in err
+    code, _, err = await kopilka(database_url, "users", "create", "--name", "Short",
+                                 "--email", "s@example.com", "--role", "operator",
+                                 stdin="short\n")
+    assert code == 2 and "PASSWORD_TOO_WEAK" in err
+    code, out, _ = await kopilka(database_url, "users", "list")
+    assert code == 0 and "olena@example.com" in out and "s@example.com" not in out
+    code, _, err = await kopilka(database_url, "users", "set-password", "olena@example.com",
+                                 stdin="another long passphrase\n")
+    assert code == 0, err
+    with rpc_error() as failure:  # the new password ended the session
+        await console.users.GetSession(U.GetSessionRequest(session_token=login.session_token))
+    assert failure.reason == "SESSION_INVALID"
+    await console.users.Login(U.LoginRequest(email="olena@example.com",
+                                             password="another long passphrase"))
+    code, _, err = await kopilka(database_url, "users", "disable", "olena@example.com")
+    assert code == 0, err
+    with rpc_error() as failure:
+        await console.users.Login(U.LoginRequest(email="olena@example.com",
+                                                 password="another long passphrase"))
+    assert failure.reason == "LOGIN_FAILED"
+    code, _, err = await kopilka(database_url, "users", "disable", "nobody@example.com")
+    assert code == 2 and "USER_NOT_FOUND" in err
+
+
+async def test_apikey_commands(database_url, admin, client_for):  # type: ignore[no-untyped-def]
+    made = await admin.admin.CreateApiKey(A.CreateApiKeyRequest(
+        name="1C exchange", kind=A.PRINCIPAL_KIND_INTEGRATOR, roles=["integrator"]))
+    code, out, _ = await kopilka(database_url, "apikey", "list")
+    assert code == 0 and made.key_id in out and "1C exchange" in out
+    assert made.secret not in out
+    code, new_secret, err = await kopilka(database_url, "apikey", "rotate", made.key_id,
+                                          "--grace-seconds", "0")
+    assert code == 0, err
+    await client_for(new_secret.strip()).admin.Echo(A.EchoRequest())
+    with rpc_error() as failure:
+        await client_for(made.secret).admin.Echo(A.EchoRequest())
+    assert failure.code == grpc.StatusCode.UNAUTHENTICATED
+    code, _, err = await kopilka(database_url, "apikey", "revoke", made.key_id)
+    assert code == 0, err
+    with rpc_error() as failure:
+        await client_for(new_secret.strip()).admin.Echo(A.EchoRequest())
+    assert failure.reason == "API_KEY_INVALID"
+    code, out, _ = await kopilka(database_url, "apikey", "list")
+    assert made.key_id not in out
+    code, out, _ = await kopilka(database_url, "apikey", "list", "--all")
+    assert made.key_id in out and "revoked" in out
+    code, _, err = await kopilka(database_url, "apikey", "revoke",
+                                 "00000000-0000-4000-8000-000000000000")
+    assert code == 2 and "API_KEY_NOT_FOUND" in err

@@ -31,9 +31,9 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     seen: list[bytes] = []
     real = app_module.principal_by_secret_hash
 
-    async def spy(session, digest):  # type: ignore[no-untyped-def]
+    async def spy(session, digest, *args):  # type: ignore[no-untyped-def]
         seen.append(digest)
-        return await real(session, digest)
+        return await real(session, digest, *args)
 
     monkeypatch.setattr(app_module, "principal_by_secret_hash", spy)
     return seen

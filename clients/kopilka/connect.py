@@ -14,6 +14,7 @@ from kopilka.v1 import (
     mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
+    roles_pb2_grpc,
     verification_pb2_grpc,
 )
 
@@ -103,6 +104,7 @@ class KopilkaClient:
         self.certificates = certificates_pb2_grpc.CertificateServiceStub(self.channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.mailings = mailings_pb2_grpc.MailingServiceStub(self.channel)
+        self.roles = roles_pb2_grpc.RoleServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from server.auth.principal import Principal, current_principal
+from server.auth.roles import Access, RoleBook
 from server.db.database import Database
 from server.db.ledger.pool import LedgerPool
 from server.errors import invalid
@@ -27,6 +28,8 @@ class ApiDeps:
     plugins: PluginHost
     outbox: OutboxDispatcher | None  # None when KOPILKA_OUTBOX_ENABLED=false
     ledger: LedgerService  # ConfirmReceipt's and RedeemBonus's one path to the ledger
+    # The roles as last loaded (server/features/roles.py); the interceptor checks with it.
+    roles: RoleBook = field(default_factory=RoleBook)
     _signer: Signer | None = field(default=None, init=False)
 
     @property
@@ -39,6 +42,10 @@ class ApiDeps:
     def load_signer(self, secret: bytes) -> None:
         """Install the signer for the stored secret (App.start(), before serving)."""
         self._signer = Signer(secret)
+
+    def access(self) -> Access:
+        """What the running RPC's caller may do and see (its roles' grants and view)."""
+        return self.roles.access(caller())
 
 
 def caller() -> Principal:

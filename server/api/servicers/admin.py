@@ -14,6 +14,7 @@ from server.auth.principal import PrincipalKind, hash_secret, new_secret
 from server.db import scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.org import repo as org_repo
+from server.db.roles.repo import load_roles
 from server.errors import invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
@@ -113,8 +114,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.CreateApiKeyResponse:
         kind = KINDS.get(request.kind)
         roles = list(request.roles)
+        async with self.deps.db.transaction() as session:
+            known = {role.name for role in await load_roles(session)}
         validate_new_key(request.name, kind, roles, request.store_code or None,
-                         request.terminal_id or None, request.network_code or None)
+                         request.terminal_id or None, request.network_code or None,
+                         known_roles=known)
         assert kind is not None
         secret = new_secret()
         async with self.deps.db.transaction() as session:

@@ -21,6 +21,7 @@ from kopilka.v1 import (
     mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
+    roles_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -33,6 +34,7 @@ from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
+from server.api.servicers.roles import RoleServicer
 from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
@@ -50,6 +52,7 @@ from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
+from server.features import roles as roles_feature
 from server.features.onec_http import HttpExchangeServer
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
@@ -72,6 +75,7 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (mailings_pb2_grpc.add_MailingServiceServicer_to_server, MailingServicer,
      "kopilka.v1.MailingService"),
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
+    (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
 ]
 
 @dataclass
@@ -196,7 +200,7 @@ def build_app(settings: Settings, database_url: str,
     server = grpc.aio.server(
         interceptors=[ApiInterceptor(verifier, Limits.per_minute(
             settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock),
-            outage=db.watch.check)],
+            outage=db.watch.check, roles=deps.roles)],
         options=options,
     )
     names = []
@@ -213,9 +217,10 @@ def build_app(settings: Settings, database_url: str,
     app = App(settings, deps, server, health_servicer, names,
               http=onec_http_feature.http_exchange(settings, plugins, db))
     db.watch.on_change(app.database_changed)
-    # Start order: the ledger pool and pricing first (calls need them), then the jobs loop,
+    # Start order: the ledger pool, roles and pricing first (calls need them), then the jobs loop,
     # the channels and dispatcher, and last the HTTP exchange that feeds the catalog.
     ledger_pool_feature.attach(app, deps.ledger_pool)
+    roles_feature.attach(app, deps.roles)
     pricing_feature.attach(app, deps.pricing)
     jobs_feature.attach(app)
     outbox_feature.attach(app, plugins, outbox_store, deps.outbox)

@@ -135,15 +135,11 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
     from server.db import scope_repo
     from server.db.api_keys_repo import add_api_key
     from server.db.database import Database
+    from server.db.roles.repo import load_roles
     from server.errors import DomainError
     from server.runtime import prepare_database
 
     kind = PrincipalKind(args.kind)
-    try:
-        validate_new_key(args.name, kind, args.role, args.store, args.terminal, args.network)
-    except DomainError as exc:
-        _say(f"kopilka: cannot create key: {exc.message}")
-        return 2
     url = _run(prepare_database(settings))
     secret = new_secret()
 
@@ -151,6 +147,9 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
         db = Database(url, pool_size=1)
         try:
             async with db.transaction() as session:
+                validate_new_key(args.name, kind, args.role, args.store, args.terminal,
+                                 args.network,
+                                 known_roles={r.name for r in await load_roles(session)})
                 if args.network and not await scope_repo.network_exists(session, args.network):
                     return None
                 return await add_api_key(
@@ -161,7 +160,11 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    key_id = _run(create())
+    try:
+        key_id = _run(create())
+    except DomainError as exc:
+        _say(f"kopilka: cannot create key: {exc.message}")
+        return 2
     if key_id is None:
         _say(f"kopilka: cannot create key: unknown store network {args.network!r}")
         return 2
@@ -192,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
                                                           "integrator"])
     create.add_argument("--role", action="append", required=True,
                         help="role to grant (repeatable): cashier, store_backend, operator, "
-                        "integrator, admin")
+                        "integrator, admin or one made with `kopilka roles apply`")
     create.add_argument("--store", help="store code (terminal and store_backend keys)")
     create.add_argument("--terminal", help="terminal id (terminal keys)")
     create.add_argument("--network", help="store network code: the key acts for that "

@@ -87,7 +87,7 @@ async def load_demo_data(database_url: str) -> str:
                     continue
                 await service.register_member(
                     repo, profile, RegistrationChannel.OPERATOR, issue_card_type=card_type_code,
-                    region="UA", principal="demo",
+                    region="UA", principal="demo", sees_vip=True,
                 )
             for secret, name, kind, roles, store_code, terminal in DEMO_KEYS:
                 digest = hash_secret(secret)

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     pricing_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
     )
+    roles_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="How often a worker reloads roles: a role changed "
+        "through another worker or the CLI applies within this time.",
+    )
 
     @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", mode="before")
     @classmethod

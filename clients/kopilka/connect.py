@@ -14,6 +14,7 @@ from kopilka.v1 import (
     mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
+    roles_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -105,6 +106,7 @@ class KopilkaClient:
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.mailings = mailings_pb2_grpc.MailingServiceStub(self.channel)
         self.users = users_pb2_grpc.UserServiceStub(self.channel)
+        self.roles = roles_pb2_grpc.RoleServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

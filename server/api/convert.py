@@ -114,6 +114,7 @@ def member_to_pb(member: MemberInfo, view: MemberView) -> members_pb2.Member:
         member_id=str(member.id), profile=profile_to_pb(member.profile),
         registration_channel=CHANNEL_TO_PB[member.channel],
         cards=[card_to_pb(c) for c in member.cards], create_time=timestamp(member.created_at),
+        vip=member.vip,
     )
 
 

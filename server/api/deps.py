@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.auth.principal import Principal, current_principal
+from server.auth.roles import Access, RoleBook
 from server.db.database import Database
 from server.db.ledger.pool import LedgerPool
 from server.errors import invalid
@@ -31,6 +32,8 @@ class ApiDeps:
     ledger: LedgerService  # ConfirmReceipt's and RedeemBonus's one path to the ledger
     # The wall clock of logins, sessions and key lifetimes (aware UTC); tests move it.
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # The roles as last loaded (server/features/roles.py); the interceptor checks with it.
+    roles: RoleBook = field(default_factory=RoleBook)
     _signer: Signer | None = field(default=None, init=False)
 
     @property
@@ -43,6 +46,10 @@ class ApiDeps:
     def load_signer(self, secret: bytes) -> None:
         """Install the signer for the stored secret (App.start(), before serving)."""
         self._signer = Signer(secret)
+
+    def access(self) -> Access:
+        """What the running RPC's caller may do and see (its roles' grants and view)."""
+        return self.roles.access(caller())
 
 
 def caller() -> Principal:

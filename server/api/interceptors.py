@@ -27,6 +27,7 @@ from server.auth.keys import KeyVerifier
 from server.auth.limits import LOOKUP_RPCS, Limits, auth_failures_limited, lookups_limited
 from server.auth.permissions import PUBLIC_SERVICE_PREFIXES, RPC_PERMISSIONS, Permission
 from server.auth.principal import Principal, current_principal
+from server.auth.roles import RoleBook
 from server.errors import DomainError, ErrorKind
 
 log = logging.getLogger("kopilka.api")
@@ -45,7 +46,7 @@ def _bearer(metadata: Any) -> str | None:
 
 
 async def authenticate(
-    verifier: KeyVerifier, metadata: Any, needed: Permission | None
+    verifier: KeyVerifier, metadata: Any, needed: Permission | None, roles: RoleBook
 ) -> Principal:
     """The caller behind `authorization: Bearer <key>`, allowed to use `needed`."""
     secret = _bearer(metadata)
@@ -58,7 +59,7 @@ async def authenticate(
         metrics.AUTH_FAILURES.labels("unknown_key").inc()
         raise DomainError(ErrorKind.UNAUTHENTICATED, "API_KEY_INVALID",
                           "the API key is unknown or revoked")
-    if needed is None or needed not in principal.permissions:
+    if needed is None or not roles.allows(principal, needed):
         metrics.AUTH_FAILURES.labels("permission").inc()
         raise DomainError(
             ErrorKind.PERMISSION_DENIED, "PERMISSION_DENIED",
@@ -80,8 +81,10 @@ class ApiInterceptor(ServerInterceptor):
     """Wraps every unary-unary API method once; see the module docstring."""
 
     def __init__(self, verifier: KeyVerifier, limits: Limits | None = None,
-                 outage: Callable[[BaseException], DomainError | None] | None = None) -> None:
+                 outage: Callable[[BaseException], DomainError | None] | None = None,
+                 roles: RoleBook | None = None) -> None:
         self._verifier = verifier
+        self._roles = roles or RoleBook()  # the app passes the one it keeps loaded
         self._limits = limits or Limits.per_minute(0, 0)
         # An unexpected error -> DATABASE_UNAVAILABLE when it means the database is down
         # (server/db/outage.py: DatabaseWatch.check), else None.
@@ -123,6 +126,7 @@ class ApiInterceptor(ServerInterceptor):
         handled: dict[grpc.StatusCode, Any] = {}  # label children, made on first use
         needed = RPC_PERMISSIONS.get(method)
         verifier = self._verifier
+        roles = self._roles
         failures = self._limits.auth_failures
         limited = method in LOOKUP_RPCS and self._limits.lookups.per_minute > 0
         lookups = self._limits.lookups if limited else None
@@ -139,7 +143,7 @@ class ApiInterceptor(ServerInterceptor):
                         raise auth_failures_limited(failures.per_minute, delay)
                 try:
                     principal = await authenticate(
-                        verifier, context.invocation_metadata(), needed)
+                        verifier, context.invocation_metadata(), needed, roles)
                 except DomainError as error:
                     if error.kind is ErrorKind.UNAUTHENTICATED:
                         failures.take(peer_address(context.peer()))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
-from server.auth.permissions import ROLES
 from server.auth.principal import Principal, PrincipalKind, hash_secret
 from server.errors import Violations
 
@@ -83,9 +82,11 @@ def _retrieve(done: asyncio.Future[Principal | None]) -> None:
 
 def validate_new_key(
     name: str, kind: PrincipalKind | None, roles: list[str], store_code: str | None,
-    terminal_id: str | None, network_code: str | None = None,
+    terminal_id: str | None, network_code: str | None = None, *,
+    known_roles: Collection[str],
 ) -> None:
-    """Every rule a new key must satisfy, reported together."""
+    """Every rule a new key must satisfy, reported together; `known_roles`: the roles in
+    the database."""
     errors = Violations()
     if not name.strip():
         errors.add("name", "required")
@@ -94,8 +95,9 @@ def validate_new_key(
     if not roles:
         errors.add("roles", "at least one role")
     for i, role in enumerate(roles):
-        if role not in ROLES:
-            errors.add(f"roles[{i}]", f"unknown role {role!r}; known: {', '.join(sorted(ROLES))}")
+        if role not in known_roles:
+            errors.add(f"roles[{i}]",
+                       f"unknown role {role!r}; known: {', '.join(sorted(known_roles))}")
     if kind in (PrincipalKind.TERMINAL, PrincipalKind.STORE_BACKEND) and not store_code:
         errors.add("store_code", f"required for a {kind} key")
     if kind is PrincipalKind.TERMINAL and not terminal_id:

@@ -1,17 +1,20 @@
-"""Permissions, roles and the permission each RPC needs.
+"""Permissions and the permission each RPC needs; what each permission is as a right.
 
-A role is a named set of permissions; an API key carries roles. Every RPC must appear in
-RPC_PERMISSIONS (a test checks it against the proto), so a new RPC is denied until someone
-decides who may call it.
+Every RPC must appear in RPC_PERMISSIONS (a test checks it against the proto), so a new RPC
+is denied until someone decides who may call it. A permission is one (object type, action)
+right (NEEDS); roles are data in the database that grant rights (server/auth/roles.py), so
+who holds a permission is decided there, not here.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from server.auth.grants import Action, ObjectType, Right
+
 
 class Permission(StrEnum):
-    """One thing a caller may do."""
+    """One thing an RPC needs."""
 
     RECEIPTS_CALCULATE = "receipts.calculate"
     RECEIPTS_CONFIRM = "receipts.confirm"
@@ -19,13 +22,12 @@ class Permission(StrEnum):
     BONUS_READ = "bonus.read"
     BONUS_REDEEM = "bonus.redeem"
     BONUS_ADJUST = "bonus.adjust"
+    CASH_ACCOUNTS_MANAGE = "cash_accounts.manage"
     VERIFICATION_USE = "verification.use"
     MEMBERS_READ = "members.read"
-    # The whole profile (last name, birth date, address, e-mail...); without it a member is
-    # shown in the sale view of server/members/views.py.
-    MEMBERS_READ_PERSONAL = "members.read_personal"
     MEMBERS_REGISTER = "members.register"
     MEMBERS_WRITE = "members.write"
+    MEMBERS_VIP = "members.vip"
     CARDS_MANAGE = "cards.manage"
     CERTIFICATES_READ = "certificates.read"
     CERTIFICATES_ISSUE = "certificates.issue"
@@ -34,7 +36,11 @@ class Permission(StrEnum):
     MAILINGS_READ = "mailings.read"
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
+    PROMOTIONS_WRITE = "promotions.write"
     API_KEYS_MANAGE = "api_keys.manage"
+    ROLES_READ = "roles.read"
+    ROLES_WRITE = "roles.write"
+    ROLES_DELETE = "roles.delete"
     # Operator users of the console: create, list, roles, passwords, TOTP, disable.
     USERS_MANAGE = "users.manage"
     # Sign people in and out and check their sessions: the console's backend does this for
@@ -44,35 +50,39 @@ class Permission(StrEnum):
 
 
 P = Permission
+T = ObjectType
+A = Action
 
-_POS = frozenset({
-    P.ECHO, P.RECEIPTS_CALCULATE, P.RECEIPTS_CONFIRM, P.RECEIPTS_REFUND, P.BONUS_READ,
-    P.BONUS_REDEEM, P.VERIFICATION_USE, P.MEMBERS_READ, P.MEMBERS_REGISTER, P.CERTIFICATES_READ,
-    P.CERTIFICATES_ISSUE,
-})
-
-ROLES: dict[str, frozenset[Permission]] = {
-    # A till in a store: sells, looks up, registers at the counter.
-    "cashier": _POS,
-    # The online store's backend: the same operations as a till, from the web, and the
-    # same sale view of members (why: server/members/views.py).
-    "store_backend": _POS,
-    # Contact center and marketing: manage members, cards, points, certificates.
-    "operator": _POS | {
-        P.MEMBERS_READ_PERSONAL, P.BONUS_ADJUST, P.MEMBERS_WRITE, P.CARDS_MANAGE,
-        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ,
-    },
-    # External systems (1C, questionnaire service): catalog and registrations. They send
-    # personal data in but never need it back (finding whether a member exists needs only the
-    # sale view), so no MEMBERS_READ_PERSONAL.
-    "integrator": frozenset({
-        P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
-    }),
-    # Configures the program itself, including keys.
-    "admin": frozenset(Permission),
-    # The web console's backend: signs people in; what a person may then do comes from
-    # the user's own roles, not from this key.
-    "console": frozenset({P.ECHO, P.USERS_LOGIN}),
+# The right each permission is; None: any valid key (Echo only says who the caller is).
+NEEDS: dict[Permission, Right | None] = {
+    P.RECEIPTS_CALCULATE: (T.ORDERS, A.READ),
+    P.RECEIPTS_CONFIRM: (T.ORDERS, A.CREATE),
+    P.RECEIPTS_REFUND: (T.ORDERS, A.UPDATE),
+    P.VERIFICATION_USE: (T.ORDERS, A.APPROVE),  # approve a spend with the member's SMS code
+    P.BONUS_READ: (T.POINTS, A.READ),
+    P.BONUS_REDEEM: (T.POINTS, A.UPDATE),  # spend points (and convert funds) in a sale
+    P.BONUS_ADJUST: (T.POINTS, A.CREATE),  # points by hand, for one member or a list
+    P.CASH_ACCOUNTS_MANAGE: (T.CASH_ACCOUNTS, A.UPDATE),
+    P.MEMBERS_READ: (T.MEMBERS, A.READ),
+    P.MEMBERS_REGISTER: (T.MEMBERS, A.CREATE),
+    P.MEMBERS_WRITE: (T.MEMBERS, A.UPDATE),
+    P.MEMBERS_VIP: (T.VIP_MEMBERS, A.UPDATE),  # mark or unmark a member VIP
+    P.CARDS_MANAGE: (T.CARDS, A.UPDATE),
+    P.CERTIFICATES_READ: (T.CERTIFICATES, A.READ),
+    P.CERTIFICATES_ISSUE: (T.CERTIFICATES, A.CREATE),
+    P.CERTIFICATES_MANAGE: (T.CERTIFICATES, A.UPDATE),
+    P.CATALOG_WRITE: (T.CATALOG, A.UPDATE),
+    P.MAILINGS_READ: (T.MAILINGS, A.READ),
+    P.CONFIG_READ: (T.STORES, A.READ),
+    P.CONFIG_WRITE: (T.STORES, A.UPDATE),
+    P.PROMOTIONS_WRITE: (T.PROMOTIONS, A.UPDATE),
+    P.API_KEYS_MANAGE: (T.KEYS, A.UPDATE),
+    P.ROLES_READ: (T.ROLES, A.READ),
+    P.ROLES_WRITE: (T.ROLES, A.UPDATE),
+    P.ROLES_DELETE: (T.ROLES, A.DELETE),
+    P.USERS_MANAGE: (T.USERS, A.UPDATE),
+    P.USERS_LOGIN: (T.USERS, A.APPROVE),  # approve a person's sign-in (the console's key)
+    P.ECHO: None,
 }
 
 RPC_PERMISSIONS: dict[str, Permission] = {
@@ -84,9 +94,9 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.BonusService/GetBalance": P.BONUS_READ,
     "/kopilka.v1.BonusService/AdjustPoints": P.BONUS_ADJUST,
     "/kopilka.v1.BonusService/AccruePointsForList": P.BONUS_ADJUST,
-    "/kopilka.v1.BonusService/TopUpCashAccount": P.BONUS_ADJUST,
+    "/kopilka.v1.BonusService/TopUpCashAccount": P.CASH_ACCOUNTS_MANAGE,
     "/kopilka.v1.BonusService/ConvertFunds": P.BONUS_REDEEM,
-    "/kopilka.v1.BonusService/PoolCashAccounts": P.BONUS_ADJUST,
+    "/kopilka.v1.BonusService/PoolCashAccounts": P.CASH_ACCOUNTS_MANAGE,
     "/kopilka.v1.VerificationService/SendVerificationCode": P.VERIFICATION_USE,
     "/kopilka.v1.VerificationService/VerifySMS": P.VERIFICATION_USE,
     "/kopilka.v1.VerificationService/GetVerificationTemplate": P.CONFIG_READ,
@@ -100,6 +110,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.MemberService/ChangeCardState": P.CARDS_MANAGE,
     "/kopilka.v1.MemberService/ReplaceCard": P.CARDS_MANAGE,
     "/kopilka.v1.MemberService/ListPurchases": P.MEMBERS_READ,
+    "/kopilka.v1.MemberService/SetMemberVip": P.MEMBERS_VIP,
     "/kopilka.v1.CertificateService/IssueCertificate": P.CERTIFICATES_ISSUE,
     "/kopilka.v1.CertificateService/GetCertificate": P.CERTIFICATES_READ,
     "/kopilka.v1.CertificateService/BlockCertificate": P.CERTIFICATES_MANAGE,
@@ -117,7 +128,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AdminService/UpsertCardType": P.CONFIG_WRITE,
     "/kopilka.v1.AdminService/ListCardTypes": P.CONFIG_READ,
     "/kopilka.v1.AdminService/UpsertProducts": P.CATALOG_WRITE,
-    "/kopilka.v1.AdminService/ApplyRuleSet": P.CONFIG_WRITE,
+    "/kopilka.v1.AdminService/ApplyRuleSet": P.PROMOTIONS_WRITE,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
     "/kopilka.v1.AdminService/ListApiKeys": P.API_KEYS_MANAGE,
@@ -132,15 +143,10 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.UserService/Login": P.USERS_LOGIN,
     "/kopilka.v1.UserService/GetSession": P.USERS_LOGIN,
     "/kopilka.v1.UserService/Logout": P.USERS_LOGIN,
+    "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
+    "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
+    "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.
 PUBLIC_SERVICE_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-
-def permissions_for(roles: list[str] | tuple[str, ...]) -> frozenset[Permission]:
-    """Union of the roles' permissions; unknown roles grant nothing."""
-    granted: frozenset[Permission] = frozenset()
-    for role in roles:
-        granted |= ROLES.get(role, frozenset())
-    return granted

@@ -9,8 +9,6 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from server.auth.permissions import Permission, permissions_for
-
 SECRET_PREFIX = "kpk_"
 
 
@@ -25,10 +23,11 @@ class PrincipalKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An API key's holder as seen by the domain: identity, store binding, permissions.
+    """An API key's holder as seen by the domain: identity, store binding, role names.
 
     Scope (see server/auth/scope.py): a store-bound key acts for its store only, a
     network-bound key for the stores of its network, a key with neither for every store.
+    What the roles grant is data (server/auth/roles.py, RoleBook.access).
     """
 
     key_id: uuid.UUID
@@ -38,10 +37,6 @@ class Principal:
     store_code: str | None = None
     terminal_id: str | None = None
     network_code: str | None = None
-
-    @property
-    def permissions(self) -> frozenset[Permission]:
-        return permissions_for(self.roles)
 
     @property
     def label(self) -> str:

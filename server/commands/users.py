@@ -68,9 +68,9 @@ def _refused(exc: Exception) -> int:
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
     from server.access import service
     from server.api.servicers.users import access_policy
-    from server.auth.permissions import ROLES
     from server.db.access.repo import SqlUserRepository
     from server.db.database import Database
+    from server.db.roles.repo import load_roles
     from server.errors import DomainError
 
     try:
@@ -81,7 +81,8 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> str:
         async with db.transaction() as session:
             user = await service.create_user(
-                SqlUserRepository(session), access_policy(settings), ROLES, name=args.name,
+                SqlUserRepository(session), access_policy(settings),
+                {r.name for r in await load_roles(session)}, name=args.name,
                 email=args.email, roles=args.role, password=password, now=_now())
         return str(user.id)
 

@@ -136,6 +136,8 @@ class Member(Base):
     registration_channel: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[dt.datetime] = now_column()
     updated_at: Mapped[dt.datetime] = now_column()
+    # Seen and edited only by roles with (vip_members, read) (server/members/views.py).
+    vip: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     __table_args__ = (
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="phone_or_email"),
     )

@@ -59,6 +59,7 @@ class MemberInfo:
     channel: RegistrationChannel
     created_at: dt.datetime
     cards: list[CardInfo] = field(default_factory=list)
+    vip: bool = False  # only roles with the VIP right see or edit the member (views.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
 """Member and card use cases: validation, uniqueness, numbering, state changes.
 
 Each function runs inside one transaction given by the caller through the repository.
+`sees_vip` is whether the caller's roles have read on vip_members: without it a VIP member
+and their cards are answered exactly as an unknown member or card (NOT_FOUND, same reason,
+same message), so their existence does not leak.
 """
 
 from __future__ import annotations
@@ -54,19 +57,29 @@ def normalized_profile(raw: Profile, region: str, prefix: str = "profile") -> Pr
 
 
 async def _ensure_contacts_free(
-    repo: MemberRepository, profile: Profile, member_id: uuid.UUID | None = None
+    repo: MemberRepository, profile: Profile, member_id: uuid.UUID | None = None, *,
+    sees_vip: bool,
 ) -> None:
+    """A phone or e-mail is one member's. Taken by a VIP the caller may not see, it is
+    refused all the same (uniqueness cannot be hidden) but without the member's id."""
     for field_name in ("phone", "email"):
         value = getattr(profile, field_name)
         if not value:
             continue
         owner = await repo.member_id_by_contact(**{field_name: value})
         if owner is not None and owner != member_id:
+            metadata = {"field": f"profile.{field_name}"}
+            if sees_vip or not await _is_vip(repo, owner):
+                metadata["member_id"] = str(owner)
             raise DomainError(
                 ErrorKind.ALREADY_EXISTS, "MEMBER_ALREADY_EXISTS",
-                f"a member with this {field_name} already exists",
-                metadata={"member_id": str(owner), "field": f"profile.{field_name}"},
+                f"a member with this {field_name} already exists", metadata=metadata,
             )
+
+
+async def _is_vip(repo: MemberRepository, member_id: uuid.UUID) -> bool:
+    member = await repo.member(member_id)
+    return member is not None and member.vip
 
 
 async def register_member(
@@ -77,38 +90,61 @@ async def register_member(
     issue_card_type: str | None,
     region: str,
     principal: str,
+    sees_vip: bool,
 ) -> MemberInfo:
     """Register a member unique by phone and e-mail, optionally with an active first card."""
     profile = normalized_profile(raw, region)
     if not profile.phone and not profile.email:
         raise invalid("profile.phone", "phone or email is required")
-    await _ensure_contacts_free(repo, profile)
+    await _ensure_contacts_free(repo, profile, sees_vip=sees_vip)
     member_id = uuid.uuid4()
     await repo.add_member(member_id, profile, channel)
     if issue_card_type:
         await issue_card(repo, member_id, issue_card_type, activate=True, principal=principal,
-                         field_path="issue_card_type")
-    return await get_member(repo, member_id)
+                         field_path="issue_card_type", sees_vip=sees_vip)
+    return await get_member(repo, member_id, sees_vip=sees_vip)
 
 
-async def get_member(repo: MemberRepository, member_id: uuid.UUID) -> MemberInfo:
-    """The member with cards, or NOT_FOUND."""
+async def get_member(repo: MemberRepository, member_id: uuid.UUID, *,
+                     sees_vip: bool) -> MemberInfo:
+    """The member with cards, or NOT_FOUND (also for a VIP the caller may not see)."""
     member = await repo.member(member_id)
-    if member is None:
+    if member is None or (member.vip and not sees_vip):
         raise not_found("member", str(member_id), "MEMBER_NOT_FOUND")
     return member
 
 
+async def set_vip(repo: MemberRepository, member_id: uuid.UUID, vip: bool, *,
+                  sees_vip: bool) -> MemberInfo:
+    """Mark or unmark a member VIP (a caller that does not see VIPs cannot unmark one)."""
+    member = await get_member(repo, member_id, sees_vip=sees_vip)
+    if member.vip != vip:
+        await repo.update_member(member_id, {"vip": vip})
+        member = replace(member, vip=vip)
+    return member
+
+
+async def _card_of_visible_member(repo: MemberRepository, card: CardInfo | None, number: str,
+                                  sees_vip: bool) -> CardInfo:
+    """`card`, or CARD_NOT_FOUND when it is missing or belongs to a VIP hidden from the
+    caller."""
+    if card is None or (card.member_id is not None and not sees_vip
+                        and await _is_vip(repo, card.member_id)):
+        raise not_found("card", number, "CARD_NOT_FOUND")
+    return card
+
+
 async def find_member(
     repo: MemberRepository, *, card_number: str = "", phone: str = "", email: str = "",
-    region: str,
+    region: str, sees_vip: bool,
 ) -> MemberInfo:
     """Find by exactly one of card number, phone or e-mail."""
     if card_number:
-        card = await repo.card(card_number)
-        if card is None or card.member_id is None:
+        card = await _card_of_visible_member(repo, await repo.card(card_number), card_number,
+                                             sees_vip)
+        if card.member_id is None:
             raise not_found("card", card_number, "CARD_NOT_FOUND")
-        return await get_member(repo, card.member_id)
+        return await get_member(repo, card.member_id, sees_vip=sees_vip)
     if phone:
         try:
             key = {"phone": normalize_phone(phone, region)}
@@ -122,9 +158,9 @@ async def find_member(
     else:
         raise invalid("key", "one of card_number, phone, email is required")
     member_id = await repo.member_id_by_contact(**key)
-    if member_id is None:
+    if member_id is None or (not sees_vip and await _is_vip(repo, member_id)):
         raise not_found("member", next(iter(key.values())), "MEMBER_NOT_FOUND")
-    return await get_member(repo, member_id)
+    return await get_member(repo, member_id, sees_vip=sees_vip)
 
 
 def _as_text(value: object) -> str | None:
@@ -140,6 +176,7 @@ async def update_profile(
     source: str,
     region: str,
     principal: str,
+    sees_vip: bool,
 ) -> MemberInfo:
     """Change the listed fields, logging old and new values with their source."""
     fields = list(dict.fromkeys(fields))
@@ -153,11 +190,11 @@ async def update_profile(
             errors.add(f"update_fields[{i}]", f"unknown profile field {name!r}")
     errors.raise_if_any()
     profile = normalized_profile(raw, region)
-    current = await get_member(repo, member_id)
+    current = await get_member(repo, member_id, sees_vip=sees_vip)
     merged = replace(current.profile, **{name: getattr(profile, name) for name in fields})
     if not merged.phone and not merged.email:
         raise invalid("profile.phone", "a member needs a phone or an email")
-    await _ensure_contacts_free(repo, merged, member_id)
+    await _ensure_contacts_free(repo, merged, member_id, sees_vip=sees_vip)
     changes = {
         name: getattr(merged, name) for name in fields
         if getattr(merged, name) != getattr(current.profile, name)
@@ -169,7 +206,7 @@ async def update_profile(
                 member_id, name, _as_text(getattr(current.profile, name)), _as_text(new),
                 source.strip(), principal,
             )
-    return await get_member(repo, member_id)
+    return await get_member(repo, member_id, sees_vip=sees_vip)
 
 
 async def issue_card(
@@ -181,13 +218,14 @@ async def issue_card(
     principal: str,
     replaces: str | None = None,
     field_path: str = "card_type",
+    sees_vip: bool,
 ) -> CardInfo:
     """Generate the next number of the card type and create the card."""
     ctype = await repo.card_type(card_type)
     if ctype is None:
         raise invalid(field_path, f"unknown card type {card_type!r}", "CARD_TYPE_NOT_FOUND")
     if member_id is not None:
-        await get_member(repo, member_id)
+        await get_member(repo, member_id, sees_vip=sees_vip)
     number = card_number(ctype.number_prefix, await repo.take_card_sequence(card_type))
     state = CardState.ACTIVE if activate else CardState.NEW
     await repo.add_card(number, card_type, member_id, state, replaces)
@@ -197,18 +235,17 @@ async def issue_card(
     return card
 
 
-async def _locked_card(repo: MemberRepository, number: str) -> CardInfo:
-    card = await repo.card(number, for_update=True)
-    if card is None:
-        raise not_found("card", number, "CARD_NOT_FOUND")
-    return card
+async def _locked_card(repo: MemberRepository, number: str, sees_vip: bool) -> CardInfo:
+    return await _card_of_visible_member(repo, await repo.card(number, for_update=True), number,
+                                         sees_vip)
 
 
 async def change_card_state(
-    repo: MemberRepository, number: str, target: CardState, reason: str, *, principal: str
+    repo: MemberRepository, number: str, target: CardState, reason: str, *, principal: str,
+    sees_vip: bool,
 ) -> CardInfo:
     """Move a card along the state machine; a move to the current state is a no-op."""
-    card = await _locked_card(repo, number)
+    card = await _locked_card(repo, number, sees_vip)
     if card.state == target:
         return card
     if not can_transition(card.state, target):
@@ -224,7 +261,7 @@ async def change_card_state(
 
 
 async def replace_card(
-    repo: MemberRepository, number: str, reason: str, *, principal: str
+    repo: MemberRepository, number: str, reason: str, *, principal: str, sees_vip: bool
 ) -> tuple[CardInfo, CardInfo]:
     """Close a (lost) card and issue an active one of the same type to the same member.
 
@@ -232,7 +269,7 @@ async def replace_card(
     """
     if not reason.strip():
         raise invalid("reason", "required: why the card is replaced")
-    card = await _locked_card(repo, number)
+    card = await _locked_card(repo, number, sees_vip)
     if card.state in (CardState.CLOSED, CardState.COMPLETED):
         raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_STATE_TRANSITION_INVALID",
                           f"card {number} is {card.state} and cannot be replaced")
@@ -240,9 +277,10 @@ async def replace_card(
         raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ASSIGNED",
                           f"card {number} belongs to no member")
     closed = await change_card_state(repo, number, CardState.CLOSED,
-                                     f"replaced: {reason.strip()}", principal=principal)
+                                     f"replaced: {reason.strip()}", principal=principal,
+                                     sees_vip=sees_vip)
     new = await issue_card(repo, card.member_id, card.card_type, activate=True,
-                           principal=principal, replaces=number)
+                           principal=principal, replaces=number, sees_vip=sees_vip)
     return closed, new
 
 
@@ -252,8 +290,10 @@ async def list_purchases(
     before: tuple[dt.datetime, uuid.UUID] | None,
     limit: int,
     stores: frozenset[str] | None = None,
+    *,
+    sees_vip: bool,
 ) -> list[PurchaseInfo]:
     """One page of the member's confirmed receipts, newest first (keyset paging); only
     receipts of `stores` when given (server.auth.scope.visible_stores decides them)."""
-    await get_member(repo, member_id)
+    await get_member(repo, member_id, sees_vip=sees_vip)
     return await repo.purchases(member_id, before, limit, stores)

@@ -1,58 +1,64 @@
-"""How much of a member each caller sees: the whole profile, or what a sale needs.
+"""How much of a member each caller sees: the one view function every RPC applies.
 
-A till (role `cashier`) greets the customer and checks the card; it needs the first name,
-the phone masked (enough to confirm "is this your number?" before an SMS code is sent), the
-cards with their states and, through BonusService.GetBalance, the balances. It needs no
-last or middle name, birth date, address, e-mail, gender or social ids.
+A view is data on the caller's roles (server/auth/roles.py): the profile fields it shows,
+whether the phone is masked, and whether VIP members exist for it at all. The seeded roles
+keep the two views the program had before roles were data:
 
-The online store (role `store_backend`) gets the same sale view. At checkout it names the
-customer and shows their cards and balance; the customer is signed in to the shop's own
-account and types the delivery address and e-mail into the shop's own form, so the program
-need not hand them out. One shop key serves every web customer, and a leaked shop key must
-not be a way to download the member base.
+- the sale view (`cashier`, `store_backend`, `integrator`): a till greets the customer and
+  checks the card; it needs the first name, the phone masked (enough to confirm "is this
+  your number?" before an SMS code is sent), the cards with their states and, through
+  BonusService.GetBalance, the balances; no last or middle name, birth date, address,
+  e-mail, gender or social ids. The online store gets the same: the customer is signed in
+  to the shop's own account and types the address and e-mail into the shop's own form, and
+  one shop key serves every web customer, so a leaked shop key must not be a way to
+  download the member base. Integrators send personal data in but never need it back.
+- the full view (`operator`, `admin`): every field as stored.
 
-Operators and admins hold `members.read_personal` and see everything. The view is chosen by
-that permission, not by role names, so roles stay data (server/auth/permissions.py).
+A key with several roles sees the union of their fields; its phone is unmasked when any of
+its roles shows the phone unmasked.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Collection
-from enum import StrEnum
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
-from server.auth.permissions import Permission
 from server.members.contacts import mask_phone
 from server.members.model import MemberInfo, Profile
 
 
-class MemberView(StrEnum):
-    """One way of showing a member."""
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """One way of showing members."""
 
-    FULL = "full"  # the profile as stored
-    SALE = "sale"  # first name and masked phone; cards as stored
-
-
-def view_for(permissions: Collection[Permission]) -> MemberView:
-    """The view a caller holding `permissions` gets."""
-    if Permission.MEMBERS_READ_PERSONAL in permissions:
-        return MemberView.FULL
-    return MemberView.SALE
+    fields: frozenset[str]  # the profile fields shown; the others are empty
+    mask_phone: bool = True  # the phone, when shown, as +38093***4567
+    vip: bool = False  # VIP members exist for this caller (see and edit them)
 
 
-def sale_profile(profile: Profile) -> Profile:
-    """The first name and the masked phone; every other field empty."""
-    return Profile(first_name=profile.first_name,
-                   phone=mask_phone(profile.phone) if profile.phone else None)
+def combined(views: Iterable[MemberView]) -> MemberView:
+    """What a caller holding every one of `views` sees."""
+    fields: set[str] = set()
+    masked = True
+    vip = False
+    for view in views:
+        fields |= view.fields
+        masked = masked and (view.mask_phone or "phone" not in view.fields)
+        vip = vip or view.vip
+    return MemberView(frozenset(fields), mask_phone=masked, vip=vip)
 
 
 def shown(member: MemberInfo, view: MemberView) -> MemberInfo:
     """`member` as a caller with `view` may see it (a copy; the input is not changed).
 
     Ids, the registration channel and the cards stay: they identify the member and the
-    card's state decides whether a sale may use it.
+    card's state decides whether a sale may use it. A VIP member reaches this function only
+    for callers whose view has `vip` (the use cases answer NOT_FOUND to the others).
     """
-    if view is MemberView.FULL:
-        return member
-    return dataclasses.replace(member, profile=sale_profile(member.profile),
-                               cards=list(member.cards))
+    profile = Profile(**{name: getattr(member.profile, name) for name in view.fields})
+    if "social_ids" in view.fields:
+        profile.social_ids = dict(member.profile.social_ids)
+    if view.mask_phone and profile.phone:
+        profile.phone = mask_phone(profile.phone)
+    return replace(member, profile=profile, cards=list(member.cards),
+                   vip=member.vip and view.vip)

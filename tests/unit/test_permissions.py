@@ -1,16 +1,23 @@
-"""Every RPC in the proto declares the permission it needs, and roles stay sensible."""
+"""Every RPC in the proto declares the permission it needs; roles resolve as documented."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
+import uuid
 from types import ModuleType
 
 import kopilka.v1
+import pytest
 from kopilka.cli import SERVICES
 
 from server.app import SERVICERS
-from server.auth.permissions import ROLES, RPC_PERMISSIONS, Permission
+from server.auth.permissions import NEEDS, RPC_PERMISSIONS, Permission
+from server.auth.principal import Principal, PrincipalKind
+from server.auth.roles import RawGrant, RoleBook, parse_role
+from server.errors import DomainError, ErrorKind
+from server.members.views import MemberView
 
 
 def _proto_modules() -> list[ModuleType]:
@@ -44,18 +51,45 @@ def test_every_rpc_declares_a_permission() -> None:
     assert set(RPC_PERMISSIONS) - rpcs == set(), "RPC_PERMISSIONS names RPCs the proto lacks"
 
 
-def test_cashier_sells_but_does_not_administer() -> None:
-    cashier = ROLES["cashier"]
-    assert Permission.RECEIPTS_CONFIRM in cashier and Permission.BONUS_REDEEM in cashier
-    assert Permission.CONFIG_WRITE not in cashier and Permission.BONUS_ADJUST not in cashier
-    assert Permission.API_KEYS_MANAGE not in ROLES["operator"]
-    assert ROLES["admin"] == frozenset(Permission)
+def test_every_permission_is_one_right_and_no_two_share_it() -> None:
+    """Each permission is one (object type, action); sharing one would tie two RPCs together
+    in every role, so a custom role could not grant one without the other."""
+    assert set(NEEDS) == set(Permission), "add the new permission to NEEDS"
+    rights = [right for right in NEEDS.values() if right is not None]
+    assert len(rights) == len(set(rights))
+    assert [p for p, right in NEEDS.items() if right is None] == [Permission.ECHO]
+    assert set(RPC_PERMISSIONS.values()) == set(Permission)  # none is dead
 
 
-def test_only_back_office_roles_read_whole_profiles() -> None:
-    personal = Permission.MEMBERS_READ_PERSONAL
-    assert {role for role, granted in ROLES.items() if personal in granted} == {"operator",
-                                                                                "admin"}
+def test_a_role_names_every_bad_field_at_once() -> None:
+    with pytest.raises(DomainError) as caught:
+        parse_role("Bad Name", [RawGrant("members", "read"), RawGrant("memberz", "read"),
+                                RawGrant("cards", "steal"), RawGrant("cards", "read", "planet")],
+                   ["first_name", "shoe_size"], mask_phone=True)
+    assert caught.value.kind is ErrorKind.INVALID_ARGUMENT
+    assert [v.field for v in caught.value.violations] == [
+        "role.name", "role.grants[1].object_type", "role.grants[2].action",
+        "role.grants[3].scope", "role.member_fields[1]"]
+
+
+def test_a_grant_counts_only_for_keys_bound_within_its_scope() -> None:
+    till = parse_role("till", [RawGrant("orders", "create", "own_store")], [], True)
+    book = RoleBook([till])
+    key = Principal(uuid.uuid4(), "k", PrincipalKind.TERMINAL, ("till",), store_code="s1")
+    assert book.allows(key, Permission.RECEIPTS_CONFIRM)
+    for wide in (dataclasses.replace(key, store_code=None, network_code="north"),
+                 dataclasses.replace(key, store_code=None)):
+        assert not book.allows(wide, Permission.RECEIPTS_CONFIRM)
+    assert book.allows(key, Permission.ECHO) and not book.allows(key, Permission.BONUS_READ)
+
+
+def test_several_roles_show_the_union_of_their_fields() -> None:
+    sale = parse_role("sale", [], ["first_name", "phone"], mask_phone=True)
+    mail = parse_role("mail", [RawGrant("vip_members", "read", "own_store")], ["email"], False)
+    key = Principal(uuid.uuid4(), "k", PrincipalKind.OPERATOR, ("sale", "mail"))
+    view = RoleBook([sale, mail]).access(key).member_view
+    # mail shows no phone, so the phone stays masked; its VIP grant needs a store-bound key
+    assert view == MemberView(frozenset({"first_name", "phone", "email"}), True, False)
 
 
 def test_rate_limited_lookups_are_real_reads_and_never_the_sale_path() -> None:

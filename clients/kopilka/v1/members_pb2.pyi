@@ -272,10 +272,13 @@ class Member(_message.Message):
     REGISTRATION_CHANNEL_FIELD_NUMBER: _builtins.int
     CARDS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    VIP_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     """Server-assigned id (UUID)."""
     registration_channel: Global___RegistrationChannel.ValueType
     """How the member registered."""
+    vip: _builtins.bool
+    """A VIP member: seen and edited only by roles with read on vip_members."""
     @_builtins.property
     def profile(self) -> Global___MemberProfile:
         """Profile and contacts."""
@@ -296,10 +299,11 @@ class Member(_message.Message):
         registration_channel: Global___RegistrationChannel.ValueType = ...,
         cards: _abc.Iterable[Global___Card] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        vip: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cards", b"cards", "create_time", b"create_time", "member_id", b"member_id", "profile", b"profile", "registration_channel", b"registration_channel"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cards", b"cards", "create_time", b"create_time", "member_id", b"member_id", "profile", b"profile", "registration_channel", b"registration_channel", "vip", b"vip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -818,3 +822,53 @@ class ListPurchasesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListPurchasesResponse: _TypeAlias = ListPurchasesResponse  # noqa: Y015
+
+@_typing.final
+class SetMemberVipRequest(_message.Message):
+    """SetMemberVipRequest marks or unmarks a member VIP."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    VIP_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    """The member (UUID)."""
+    vip: _builtins.bool
+    """True: VIP; false: an ordinary member."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        vip: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "vip", b"vip"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMemberVipRequest: _TypeAlias = SetMemberVipRequest  # noqa: Y015
+
+@_typing.final
+class SetMemberVipResponse(_message.Message):
+    """SetMemberVipResponse is the member after the change, in the caller's view."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def member(self) -> Global___Member:
+        """The member."""
+
+    def __init__(
+        self,
+        *,
+        member: Global___Member | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member", b"member"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetMemberVipResponse: _TypeAlias = SetMemberVipResponse  # noqa: Y015

@@ -75,6 +75,11 @@ class MemberServiceStub:
                 request_serializer=kopilka_dot_v1_dot_members__pb2.ListPurchasesRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_members__pb2.ListPurchasesResponse.FromString,
                 _registered_method=True)
+        self.SetMemberVip = channel.unary_unary(
+                '/kopilka.v1.MemberService/SetMemberVip',
+                request_serializer=kopilka_dot_v1_dot_members__pb2.SetMemberVipRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_members__pb2.SetMemberVipResponse.FromString,
+                _registered_method=True)
 
 
 class MemberServiceServicer:
@@ -137,6 +142,14 @@ class MemberServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetMemberVip(self, request, context):
+        """SetMemberVip marks a member VIP or ordinary; needs update on vip_members. VIP members
+        exist only for roles with read on vip_members: others get NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MemberServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +192,11 @@ def add_MemberServiceServicer_to_server(servicer, server):
                     servicer.ListPurchases,
                     request_deserializer=kopilka_dot_v1_dot_members__pb2.ListPurchasesRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_members__pb2.ListPurchasesResponse.SerializeToString,
+            ),
+            'SetMemberVip': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMemberVip,
+                    request_deserializer=kopilka_dot_v1_dot_members__pb2.SetMemberVipRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_members__pb2.SetMemberVipResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -398,6 +416,33 @@ class MemberService:
             '/kopilka.v1.MemberService/ListPurchases',
             kopilka_dot_v1_dot_members__pb2.ListPurchasesRequest.SerializeToString,
             kopilka_dot_v1_dot_members__pb2.ListPurchasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMemberVip(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.MemberService/SetMemberVip',
+            kopilka_dot_v1_dot_members__pb2.SetMemberVipRequest.SerializeToString,
+            kopilka_dot_v1_dot_members__pb2.SetMemberVipResponse.FromString,
             options,
             channel_credentials,
             insecure,

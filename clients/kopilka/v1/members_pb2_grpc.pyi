@@ -49,6 +49,10 @@ class MemberServiceStub:
     """ReplaceCard closes a lost card and issues a new one; balances stay with the member."""
     ListPurchases: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListPurchasesRequest, _members_pb2.ListPurchasesResponse]
     """ListPurchases returns the member's confirmed receipts, newest first."""
+    SetMemberVip: _grpc.UnaryUnaryMultiCallable[_members_pb2.SetMemberVipRequest, _members_pb2.SetMemberVipResponse]
+    """SetMemberVip marks a member VIP or ordinary; needs update on vip_members. VIP members
+    exist only for roles with read on vip_members: others get NOT_FOUND.
+    """
 
 @_typing.type_check_only
 class MemberServiceAsyncStub(MemberServiceStub):
@@ -71,6 +75,10 @@ class MemberServiceAsyncStub(MemberServiceStub):
     """ReplaceCard closes a lost card and issues a new one; balances stay with the member."""
     ListPurchases: _aio.UnaryUnaryMultiCallable[_members_pb2.ListPurchasesRequest, _members_pb2.ListPurchasesResponse]  # type: ignore[assignment]
     """ListPurchases returns the member's confirmed receipts, newest first."""
+    SetMemberVip: _aio.UnaryUnaryMultiCallable[_members_pb2.SetMemberVipRequest, _members_pb2.SetMemberVipResponse]  # type: ignore[assignment]
+    """SetMemberVip marks a member VIP or ordinary; needs update on vip_members. VIP members
+    exist only for roles with read on vip_members: others get NOT_FOUND.
+    """
 
 class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
     """MemberService keeps the loyalty program's members and their cards."""
@@ -138,5 +146,15 @@ class MemberServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.ListPurchasesResponse, _abc.Awaitable[_members_pb2.ListPurchasesResponse]]:
         """ListPurchases returns the member's confirmed receipts, newest first."""
+
+    @_abc_1.abstractmethod
+    def SetMemberVip(
+        self,
+        request: _members_pb2.SetMemberVipRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.SetMemberVipResponse, _abc.Awaitable[_members_pb2.SetMemberVipResponse]]:
+        """SetMemberVip marks a member VIP or ordinary; needs update on vip_members. VIP members
+        exist only for roles with read on vip_members: others get NOT_FOUND.
+        """
 
 def add_MemberServiceServicer_to_server(servicer: MemberServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

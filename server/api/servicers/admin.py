@@ -15,6 +15,7 @@ from server.auth.principal import PrincipalKind, hash_secret, new_secret
 from server.db import api_keys_repo, scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.org import repo as org_repo
+from server.db.roles.repo import load_roles
 from server.errors import Violations, invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
@@ -129,8 +130,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.CreateApiKeyResponse:
         kind = KINDS.get(request.kind)
         roles = list(request.roles)
+        async with self.deps.db.transaction() as session:
+            known = {role.name for role in await load_roles(session)}
         validate_new_key(request.name, kind, roles, request.store_code or None,
-                         request.terminal_id or None, request.network_code or None)
+                         request.terminal_id or None, request.network_code or None,
+                         known_roles=known)
         assert kind is not None
         errors = Violations()
         expires_at = time_field(request, "expire_time", errors)

@@ -24,22 +24,25 @@ from server.db.members.repo import SqlMemberRepository
 from server.errors import invalid
 from server.members import service
 from server.members.model import MemberInfo
-from server.members.views import view_for
 
 SERVICE = "/kopilka.v1.MemberService/"
-
-
-def member_answer(member: MemberInfo) -> members_pb2.Member:
-    """The one way a member leaves this service: in the caller's view (a till sees the
-    sale view; see server/members/views.py). RegisterMember and UpdateMemberProfile store
-    this answer for retries, so a till's stored answer holds no more than the till saw."""
-    return member_to_pb(member, view_for(caller().permissions))
 
 
 class MemberServicer(members_pb2_grpc.MemberServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
         self.region = deps.settings.default_region
+
+    def member_answer(self, member: MemberInfo) -> members_pb2.Member:
+        """The one way a member leaves this service: in the view of the caller's roles (a
+        till sees the sale view; see server/members/views.py). RegisterMember and
+        UpdateMemberProfile store this answer for retries, so a till's stored answer holds
+        no more than the till saw."""
+        return member_to_pb(member, self.deps.access().member_view)
+
+    def sees_vip(self) -> bool:
+        """Whether VIP members exist for the caller (read on vip_members)."""
+        return self.deps.access().member_view.vip
 
     async def RegisterMember(
         self, request: members_pb2.RegisterMemberRequest, context: Context
@@ -53,9 +56,9 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             member = await service.register_member(
                 SqlMemberRepository(session), raw, channel,
                 issue_card_type=request.issue_card_type or None, region=self.region,
-                principal=caller().label,
+                principal=caller().label, sees_vip=self.sees_vip(),
             )
-            return members_pb2.RegisterMemberResponse(member=member_answer(member))
+            return members_pb2.RegisterMemberResponse(member=self.member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "RegisterMember", request,
                               members_pb2.RegisterMemberResponse, work)
@@ -65,8 +68,9 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
     ) -> members_pb2.GetMemberResponse:
         member_id = parse_uuid(request.member_id, "member_id")
         async with self.deps.db.transaction() as session:
-            member = await service.get_member(SqlMemberRepository(session), member_id)
-        return members_pb2.GetMemberResponse(member=member_answer(member))
+            member = await service.get_member(SqlMemberRepository(session), member_id,
+                                              sees_vip=self.sees_vip())
+        return members_pb2.GetMemberResponse(member=self.member_answer(member))
 
     async def FindMember(
         self, request: members_pb2.FindMemberRequest, context: Context
@@ -75,8 +79,9 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             member = await service.find_member(
                 SqlMemberRepository(session), card_number=request.card_number,
                 phone=request.phone, email=request.email, region=self.region,
+                sees_vip=self.sees_vip(),
             )
-        return members_pb2.FindMemberResponse(member=member_answer(member))
+        return members_pb2.FindMemberResponse(member=self.member_answer(member))
 
     async def UpdateMemberProfile(
         self, request: members_pb2.UpdateMemberProfileRequest, context: Context
@@ -88,8 +93,9 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             member = await service.update_profile(
                 SqlMemberRepository(session), member_id, raw, request.update_fields,
                 source=request.source, region=self.region, principal=caller().label,
+                sees_vip=self.sees_vip(),
             )
-            return members_pb2.UpdateMemberProfileResponse(member=member_answer(member))
+            return members_pb2.UpdateMemberProfileResponse(member=self.member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "UpdateMemberProfile", request,
                               members_pb2.UpdateMemberProfileResponse, work)
@@ -104,7 +110,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         async def work(session: AsyncSession) -> members_pb2.IssueCardResponse:
             card = await service.issue_card(
                 SqlMemberRepository(session), member_id, request.card_type,
-                activate=request.activate, principal=caller().label,
+                activate=request.activate, principal=caller().label, sees_vip=self.sees_vip(),
             )
             return members_pb2.IssueCardResponse(card=card_to_pb(card))
 
@@ -123,7 +129,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         async def work(session: AsyncSession) -> members_pb2.ChangeCardStateResponse:
             card = await service.change_card_state(
                 SqlMemberRepository(session), request.card_number, target, request.reason,
-                principal=caller().label,
+                principal=caller().label, sees_vip=self.sees_vip(),
             )
             return members_pb2.ChangeCardStateResponse(card=card_to_pb(card))
 
@@ -139,7 +145,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         async def work(session: AsyncSession) -> members_pb2.ReplaceCardResponse:
             old, new = await service.replace_card(
                 SqlMemberRepository(session), request.card_number, request.reason,
-                principal=caller().label,
+                principal=caller().label, sees_vip=self.sees_vip(),
             )
             return members_pb2.ReplaceCardResponse(old_card=card_to_pb(old),
                                                    new_card=card_to_pb(new))
@@ -159,7 +165,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                        if who.network_code else frozenset())
             rows = await service.list_purchases(
                 SqlMemberRepository(session), member_id, before, limit + 1,
-                stores=visible_stores(who, network),
+                stores=visible_stores(who, network), sees_vip=self.sees_vip(),
             )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -177,4 +183,11 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             response.page.next_page_token = encode_token(rows[-1].confirmed_at, rows[-1].receipt_id)
         return response
 
-
+    async def SetMemberVip(
+        self, request: members_pb2.SetMemberVipRequest, context: Context
+    ) -> members_pb2.SetMemberVipResponse:
+        member_id = parse_uuid(request.member_id, "member_id")
+        async with self.deps.db.transaction() as session:
+            member = await service.set_vip(SqlMemberRepository(session), member_id, request.vip,
+                                           sees_vip=self.sees_vip())
+        return members_pb2.SetMemberVipResponse(member=self.member_answer(member))

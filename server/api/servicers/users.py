@@ -8,6 +8,7 @@ here are not logged at all, and refusals carry none of them.
 from __future__ import annotations
 
 from kopilka.v1 import users_pb2, users_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.access import service
 from server.access.model import AccessPolicy, User
@@ -15,8 +16,8 @@ from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps
 from server.api.idempotency import parse_uuid
-from server.auth.permissions import ROLES
 from server.db.access.repo import SqlUserRepository
+from server.db.roles.repo import load_roles
 from server.settings import Settings
 
 
@@ -40,6 +41,11 @@ def user_pb(user: User) -> users_pb2.User:
     )
 
 
+async def _role_names(session: AsyncSession) -> set[str]:
+    """The roles a user may be given: those in the database (roles are data)."""
+    return {role.name for role in await load_roles(session)}
+
+
 class UserServicer(users_pb2_grpc.UserServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -50,7 +56,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     ) -> users_pb2.CreateUserResponse:
         async with self.deps.db.transaction() as session:
             user = await service.create_user(
-                SqlUserRepository(session), self.policy, ROLES, name=request.name,
+                SqlUserRepository(session), self.policy, await _role_names(session),
+                name=request.name,
                 email=request.email, roles=list(request.roles), password=request.password,
                 now=self.deps.clock())
         return users_pb2.CreateUserResponse(user=user_pb(user))
@@ -67,7 +74,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     ) -> users_pb2.SetUserRolesResponse:
         user_id = parse_uuid(request.user_id, "user_id")
         async with self.deps.db.transaction() as session:
-            user = await service.set_roles(SqlUserRepository(session), ROLES, user_id,
+            user = await service.set_roles(SqlUserRepository(session),
+                                           await _role_names(session), user_id,
                                            list(request.roles))
         return users_pb2.SetUserRolesResponse(user=user_pb(user))
 

@@ -55,7 +55,7 @@ class SqlMemberRepository:
         profile = Profile(**{name: getattr(row, name) for name in _PROFILE_COLUMNS})
         profile.social_ids = dict(row.social_ids or {})
         return MemberInfo(row.id, profile, RegistrationChannel(row.registration_channel),
-                          row.created_at, [_card(c) for c in cards])
+                          row.created_at, [_card(c) for c in cards], vip=row.vip)
 
     async def member_id_by_contact(
         self, *, phone: str | None = None, email: str | None = None

@@ -1,0 +1,69 @@
+"""RoleService: roles as data over gRPC (server/auth/role_service.py does the work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kopilka.v1 import roles_pb2, roles_pb2_grpc
+
+from server.api.context import Context
+from server.api.convert import timestamp
+from server.api.deps import ApiDeps, caller
+from server.auth import role_service
+from server.auth.roles import RawGrant, Role, parse_role
+from server.db.roles.repo import SqlRoleRepository, role_stamps
+from server.errors import invalid
+from server.features import roles as roles_feature
+
+
+def role_to_pb(role: Role, stamp: tuple[dt.datetime, str] | None = None) -> roles_pb2.Role:
+    grants = sorted(role.grants, key=lambda g: (g.object_type, g.action, g.scope))
+    at, by = stamp if stamp is not None else (None, "")
+    return roles_pb2.Role(
+        name=role.name, description=role.description,
+        grants=[roles_pb2.Grant(object_type=g.object_type.value, action=g.action.value,
+                                scope=g.scope.value) for g in grants],
+        member_fields=sorted(role.view.fields), mask_phone=role.view.mask_phone,
+        update_time=timestamp(at), updated_by=by)
+
+
+def role_from_pb(pb: roles_pb2.Role) -> Role:
+    return parse_role(pb.name, [RawGrant(g.object_type, g.action, g.scope) for g in pb.grants],
+                      pb.member_fields, pb.mask_phone, pb.description)
+
+
+class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    async def ListRoles(
+        self, request: roles_pb2.ListRolesRequest, context: Context
+    ) -> roles_pb2.ListRolesResponse:
+        async with self.deps.db.transaction() as session:
+            repo = SqlRoleRepository(session)
+            roles = await repo.roles()
+            stamps = await role_stamps(session)
+        return roles_pb2.ListRolesResponse(
+            roles=[role_to_pb(role, stamps.get(role.name)) for role in roles])
+
+    async def UpsertRole(
+        self, request: roles_pb2.UpsertRoleRequest, context: Context
+    ) -> roles_pb2.UpsertRoleResponse:
+        if not request.HasField("role"):
+            raise invalid("role", "required")
+        role = role_from_pb(request.role)
+        async with self.deps.db.transaction() as session:
+            await role_service.upsert_role(SqlRoleRepository(session), role, caller().label)
+            stamp = (await role_stamps(session)).get(role.name)
+        await roles_feature.refresh(self.deps.db, self.deps.roles)
+        return roles_pb2.UpsertRoleResponse(role=role_to_pb(role, stamp))
+
+    async def DeleteRole(
+        self, request: roles_pb2.DeleteRoleRequest, context: Context
+    ) -> roles_pb2.DeleteRoleResponse:
+        if not request.name:
+            raise invalid("name", "required")
+        async with self.deps.db.transaction() as session:
+            await role_service.delete_role(SqlRoleRepository(session), request.name)
+        await roles_feature.refresh(self.deps.db, self.deps.roles)
+        return roles_pb2.DeleteRoleResponse()

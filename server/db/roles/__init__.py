@@ -1,0 +1,1 @@
+"""Storage of roles (server/auth/roles.py)."""

@@ -9,6 +9,7 @@ import grpc
 
 from kopilka.v1 import (
     admin_pb2_grpc,
+    audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
@@ -103,6 +104,7 @@ class KopilkaClient:
         self.certificates = certificates_pb2_grpc.CertificateServiceStub(self.channel)
         self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
         self.mailings = mailings_pb2_grpc.MailingServiceStub(self.channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -35,6 +35,9 @@ class Permission(StrEnum):
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
     API_KEYS_MANAGE = "api_keys.manage"
+    # Approve or reject another principal's manual points/cash change above the threshold.
+    BONUS_APPROVE = "bonus.approve"
+    AUDIT_READ = "audit.read"
     ECHO = "echo"
 
 
@@ -112,6 +115,10 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AdminService/ApplyRuleSet": P.CONFIG_WRITE,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
+    "/kopilka.v1.AuditService/ListAudit": P.AUDIT_READ,
+    "/kopilka.v1.BonusService/ApproveAdjustment": P.BONUS_APPROVE,
+    "/kopilka.v1.BonusService/RejectAdjustment": P.BONUS_APPROVE,
+    "/kopilka.v1.BonusService/ListPendingAdjustments": P.BONUS_APPROVE,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

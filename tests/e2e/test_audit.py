@@ -203,6 +203,14 @@ async def test_cli_and_jobs_record_themselves(app, admin, database_url, tmp_path
     assert json.loads(key.after_json)["name"] == "ops"
     uuid.UUID(key.object_id)
 
+    await setup_world(admin)
+    await upsert_type(admin, money_type())
+    code, _, err = await kopilka(database_url, "certificates", "issue", "--type", "gift",
+                                 "--count", "2", "--store", STORE, "--denomination", "100000")
+    assert code == 0, err
+    issued = await entries(admin, object_type="certificate")
+    assert len(issued) == 2 and all(e.principal.startswith("cli:") for e in issued)
+
 
 async def test_a_job_step_that_changed_something_leaves_one_row(app, admin, database_url):
     import datetime as dt

@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from kopilka.v1 import (
     admin_pb2_grpc,
+    audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
@@ -29,6 +30,7 @@ from kopilka.v1 import (
 from server.api.deps import ApiDeps
 from server.api.interceptors import ApiInterceptor
 from server.api.servicers.admin import AdminServicer
+from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
@@ -76,6 +78,7 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.MailingService"),
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
     (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
+    (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
 ]
 
 @dataclass

@@ -130,10 +130,12 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.actor import acting, cli_actor
     from server.auth.keys import validate_new_key
     from server.auth.principal import PrincipalKind, hash_secret, new_secret
     from server.db import scope_repo
     from server.db.api_keys_repo import add_api_key
+    from server.db.audit.repo import key_change, record
     from server.db.database import Database
     from server.db.roles.repo import load_roles
     from server.errors import DomainError
@@ -152,11 +154,15 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
                                  known_roles={r.name for r in await load_roles(session)})
                 if args.network and not await scope_repo.network_exists(session, args.network):
                     return None
-                return await add_api_key(
+                key_id = await add_api_key(
                     session, name=args.name, kind=kind, roles=args.role,
                     secret_hash=hash_secret(secret), store_code=args.store,
                     terminal_id=args.terminal, network_code=args.network,
                 )
+                with acting(cli_actor()):
+                    await record(session, key_change(key_id, args.name, kind, args.role,
+                                                     args.store, args.terminal, args.network))
+                return key_id
         finally:
             await db.dispose()
 

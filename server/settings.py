@@ -126,6 +126,30 @@ class Settings(BaseSettings):
         "through another worker or the CLI applies within this time.",
     )
 
+    # --- manual money (issue 12): AdjustPoints and TopUpCashAccount --------------------
+    manual_points_approval_threshold: int = Field(
+        default=100_000, ge=0, description="AdjustPoints of more points than this (either "
+        "sign) waits for a second principal's ApproveAdjustment; 0 = never waits.")
+    manual_cash_approval_threshold_minor: int = Field(
+        default=500_000, ge=0, description="TopUpCashAccount of more minor units than this "
+        "waits for a second principal's ApproveAdjustment; 0 = never waits.")
+    manual_daily_caps: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {"operator": {"points": 500_000, "cash_minor": 5_000_000}},
+        description="JSON: role -> {points, cash_minor}: the most one key may change by hand "
+        "per UTC day (pending requests count). A key gets its roles' largest cap; a role "
+        "without an entry (admin by default) has no cap, and neither has its key.")
+
+    @field_validator("manual_daily_caps")
+    @classmethod
+    def _caps_known(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        """Only points and cash_minor caps, never negative: a typo must not lift a cap."""
+        for role, caps in value.items():
+            for kind, cap in caps.items():
+                if kind not in ("points", "cash_minor") or cap < 0:
+                    raise ValueError(f"manual_daily_caps[{role!r}]: {kind!r} must be points "
+                                     "or cash_minor with a cap >= 0")
+        return value
+
     @field_validator("tls_cert_file", "tls_key_file", "tls_client_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -9,6 +9,7 @@ import grpc
 
 from kopilka.v1 import (
     admin_pb2_grpc,
+    audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
@@ -107,6 +108,7 @@ class KopilkaClient:
         self.mailings = mailings_pb2_grpc.MailingServiceStub(self.channel)
         self.users = users_pb2_grpc.UserServiceStub(self.channel)
         self.roles = roles_pb2_grpc.RoleServiceStub(self.channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -23,6 +23,7 @@ from grpc.aio import ServerInterceptor
 from server.api import metrics
 from server.api.context import Context
 from server.api.status import GRPC_CODES, to_status
+from server.audit.actor import request_id
 from server.auth.keys import KeyVerifier
 from server.auth.limits import LOOKUP_RPCS, Limits, auth_failures_limited, lookups_limited
 from server.auth.permissions import PUBLIC_SERVICE_PREFIXES, RPC_PERMISSIONS, Permission
@@ -153,9 +154,11 @@ class ApiInterceptor(ServerInterceptor):
                     if delay:
                         raise lookups_limited(lookups.per_minute, delay)
                 token = current_principal.set(principal)
+                rid = request_id.set(str(getattr(request, "request_id", "")))  # for audit rows
                 try:
                     return await inner(request, context)
                 finally:
+                    request_id.reset(rid)
                     current_principal.reset(token)
             except DomainError as error:
                 code = GRPC_CODES[error.kind]

@@ -46,6 +46,9 @@ class Permission(StrEnum):
     # Sign people in and out and check their sessions: the console's backend does this for
     # the browser, with its own key (role "console"), so no RPC is callable without a key.
     USERS_LOGIN = "users.login"
+    # Approve or reject another principal's manual points/cash change above the threshold.
+    BONUS_APPROVE = "bonus.approve"
+    AUDIT_READ = "audit.read"
     ECHO = "echo"
 
 
@@ -82,6 +85,8 @@ NEEDS: dict[Permission, Right | None] = {
     P.ROLES_DELETE: (T.ROLES, A.DELETE),
     P.USERS_MANAGE: (T.USERS, A.UPDATE),
     P.USERS_LOGIN: (T.USERS, A.APPROVE),  # approve a person's sign-in (the console's key)
+    P.BONUS_APPROVE: (T.POINTS, A.APPROVE),  # the second pair of eyes on manual money
+    P.AUDIT_READ: (T.AUDIT, A.READ),
     P.ECHO: None,
 }
 
@@ -146,6 +151,10 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,
+    "/kopilka.v1.AuditService/ListAudit": P.AUDIT_READ,
+    "/kopilka.v1.BonusService/ApproveAdjustment": P.BONUS_APPROVE,
+    "/kopilka.v1.BonusService/RejectAdjustment": P.BONUS_APPROVE,
+    "/kopilka.v1.BonusService/ListPendingAdjustments": P.BONUS_APPROVE,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

@@ -73,7 +73,9 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> 
 
 
 def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.actor import Actor, acting
     from server.certificates import service
+    from server.db.audit.repo import Change, record
     from server.db.certificates.repo import SqlCertificateRepository
 
     if args.count < 1:
@@ -92,6 +94,9 @@ def cmd_issue(settings: Settings, args: argparse.Namespace) -> int:
                     store_code=args.store, denomination_minor=args.denomination,
                     print_only=args.print_only, now=dt.datetime.now(dt.UTC),
                     principal=principal, batch_id=batch)
+                with acting(Actor(principal)):
+                    await record(session, *(Change("certificate", c.number, "issue", None, c)
+                                            for c in certs))
             if done == 0:
                 first = certs[0].number
             done += size
@@ -157,12 +162,20 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_expire(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.actor import acting, cli_actor
     from server.certificates.printing import format_minor
+    from server.db.audit.repo import Change, record
     from server.db.certificates.repo import expire_due
 
     async def work(db: Database) -> int:
         async with db.transaction() as session:
             rows = await expire_due(session, dt.datetime.now(dt.UTC))
+            if rows:
+                with acting(cli_actor()):
+                    await record(session, Change(
+                        "certificate_expiry", f"cli:{uuid.uuid4()}", "expire", None,
+                        [{"currency": c, "count": n, "written_off_minor": a}
+                         for c, n, a in rows]))
         total = sum(n for _, n, _ in rows)
         summary = ", ".join(f"{format_minor(a)} {c}" for c, _, a in rows) or "nothing"
         _say(f"kopilka: expired {total} certificates, wrote off {summary}")

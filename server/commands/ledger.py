@@ -46,6 +46,8 @@ def cmd_rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.actor import acting, cli_actor
+    from server.db.audit.repo import Change, record
     from server.db.ledger.rules import apply_accrual_rules
     from server.errors import DomainError
 
@@ -55,8 +57,14 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
         return _invalid(error)
 
     async def apply(db: Database) -> int:
+        actor = cli_actor()
         async with db.transaction() as session:
-            return await apply_accrual_rules(session, rule_set, "cli")
+            version = await apply_accrual_rules(session, rule_set, actor.label)
+            with acting(actor):
+                await record(session, Change("bonus_rules", str(rule_set.version), "apply",
+                                             None, {"rules": len(rule_set.rules),
+                                                    "version": rule_set.version}))
+            return version
 
     with_database(settings, apply)
     print(f"applied {len(rule_set.rules)} accrual rules, version {rule_set.version}")
@@ -77,14 +85,33 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from server.db.audit.repo import ChainReport, verify_chain
+
+    async def run(db: Database) -> ChainReport:
+        async with db.transaction() as session:
+            return await verify_chain(session)
+
+    report = with_database(settings, run)
+    if report.first_broken is not None:
+        print(f"BROKEN audit row {report.first_broken}: its hash does not match its content "
+              "and the row before it (changed, or a row before it was removed)")
+        return 1
+    print(f"{report.rows} audit rows verified; head {report.head_id or '-'} "
+          f"{report.head_hash or '-'} (keep it elsewhere to notice removed newest rows)")
+    return 0
+
+
 def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         print("kopilka: --now needs a UTC offset", file=sys.stderr)
         return 2
+    from server.audit.actor import acting, cli_actor
     from server.features.jobs import run_all_jobs
 
-    done = with_database(settings, lambda db: run_all_jobs(db, now))
+    with acting(cli_actor()):  # audit rows of the steps name the operating-system user
+        done = with_database(settings, lambda db: run_all_jobs(db, now))
     if done is None:
         print("kopilka: another process is running the jobs now; nothing done",
               file=sys.stderr)
@@ -106,7 +133,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                  "the server's scheduled pass (exit 1 if a step failed)")
     jobs.add_argument("--now", help="ISO time with offset to run as (default: now)")
     jobs.set_defaults(func=cmd_run_jobs)
-    sub.add_parser("audit", help="same as `ledger audit`").set_defaults(func=cmd_audit)
+    audit = sub.add_parser("audit", help="alone: same as `ledger audit`; `audit verify`: "
+                           "check the audit trail's hash chain")
+    audit.set_defaults(func=cmd_audit)
+    audit_sub = audit.add_subparsers(dest="audit_command")
+    audit_sub.add_parser("verify", help="recompute the audit trail's hash chain (exit 1 "
+                         "naming the first broken row)").set_defaults(func=cmd_audit_verify)
     rules = sub.add_parser("bonus-rules", help="accrual rule sets (see docs/bonus-rules.md)")
     rules_sub = rules.add_subparsers(dest="bonus_rules_command", required=True)
     apply = rules_sub.add_parser("apply", help="validate a YAML/JSON accrual rule set, activate it")

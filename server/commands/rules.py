@@ -42,13 +42,15 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from server.audit.actor import acting, cli_actor
     from server.errors import DomainError
     from server.features.pricing import apply_rule_set
 
     text, fmt = _read(args.file)
     try:
-        version, count = with_database(
-            settings, lambda db: apply_rule_set(db, text, fmt, "cli"))
+        with acting(cli_actor()):  # the audit row names the operating-system user
+            version, count = with_database(
+                settings, lambda db: apply_rule_set(db, text, fmt, "cli"))
     except DomainError as error:
         return _report(error)
     print(f"applied {count} rules, version {version}; running servers pick it up within "

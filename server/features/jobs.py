@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from server.api.metrics import JOB_STEP_FAILURES
+from server.audit.actor import JOBS, acting
 from server.db.database import Database
 
 if TYPE_CHECKING:
@@ -58,13 +59,24 @@ class _Rules:
         return self.compiled
 
 
-async def _until_done(db: Database, now: dt.datetime,
+async def _audit(session: AsyncSession, step: str, now: dt.datetime, done: int,
+                 detail: object = None) -> None:
+    """One audit row per step transaction that changed something, in that transaction."""
+    from server.db.audit.repo import Change, record
+
+    if done:
+        after = {"count": done, "now": now, **({"detail": detail} if detail else {})}
+        await record(session, Change("job_step", step, "run", None, after))
+
+
+async def _until_done(db: Database, now: dt.datetime, step: str,
                       job: Callable[[AsyncSession, dt.datetime], Awaitable[int]]) -> int:
     """Run a batched job, one transaction per batch, until a batch finds nothing."""
     total = 0
     while True:
         async with db.transaction() as session:
             done = await job(session, now)
+            await _audit(session, step, now, done)
         total += done
         if not done:
             return total
@@ -73,13 +85,13 @@ async def _until_done(db: Database, now: dt.datetime,
 async def _activate_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
     from server.db.ledger.jobs import activate_due
 
-    return await _until_done(db, now, activate_due)
+    return await _until_done(db, now, "activated", activate_due)
 
 
 async def _expire_lots(db: Database, now: dt.datetime, _: _Rules) -> int:
     from server.db.ledger.jobs import expire_due
 
-    return await _until_done(db, now, expire_due)
+    return await _until_done(db, now, "expired", expire_due)
 
 
 def _event(trigger: str) -> Step:
@@ -88,7 +100,9 @@ def _event(trigger: str) -> Step:
 
         compiled = await rules.get()
         async with db.transaction() as session:
-            return await grant_events(session, compiled, trigger, now, batch=100_000)
+            done = await grant_events(session, compiled, trigger, now, batch=100_000)
+            await _audit(session, trigger, now, done)
+            return done
 
     return grant
 
@@ -97,7 +111,11 @@ async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) ->
     from server.db.certificates.repo import expire_due
 
     async with db.transaction() as session:
-        return sum(count for _, count, _ in await expire_due(session, now))
+        rows = await expire_due(session, now)
+        done = sum(count for _, count, _ in rows)
+        await _audit(session, "certificates_expired", now, done,
+                     [{"currency": c, "count": n, "written_off_minor": a} for c, n, a in rows])
+        return done
 
 
 # (name, step) in running order; the names are the keys of JobsPass.counts.
@@ -159,7 +177,8 @@ def attach(app: App) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
-                done = await run_all_jobs(app.db, dt.datetime.now(dt.UTC))
+                with acting(JOBS):
+                    done = await run_all_jobs(app.db, dt.datetime.now(dt.UTC))
                 if done and (done.failed or any(done.counts.values())):
                     log.info("jobs ran", extra={**done.counts, "failed": list(done.failed)})
             except Exception:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.accounts.accrual import CompiledRules, compile_rules
+from server.db.audit.repo import Change, record
 from server.db.database import Database
 from server.db.ledger import rules as ledger_rules_repo
 from server.db.pricing import repo as pricing_repo
@@ -64,6 +65,11 @@ async def apply_rule_set(db: Database, text: str, fmt: str, applied_by: str) -> 
             session, version=compiled.version, name=doc.name, document=text, fmt=fmt,
             rule_count=len(doc.rules), applied_by=applied_by,
         )
+        await record(session, Change(
+            "rule_set", compiled.version, "apply",
+            None if active is None else {"version": active.version},
+            {"version": compiled.version, "name": doc.name, "rule_count": len(doc.rules),
+             "format": fmt}))
     return compiled.version, len(doc.rules)
 
 

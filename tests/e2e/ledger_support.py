@@ -41,7 +41,8 @@ async def new_member(admin, n: int, card_type: str = "silver") -> Member:  # typ
 
 async def give_points(admin, member: Member, points: int) -> None:  # type: ignore[no-untyped-def]
     await admin.bonus.AdjustPoints(bonus_pb2.AdjustPointsRequest(
-        request_id=str(uuid.uuid4()), card_number=member.card, points=points, reason="test"))
+        request_id=str(uuid.uuid4()), card_number=member.card, points=points, reason="test",
+        reason_code=bonus_pb2.ADJUSTMENT_REASON_CORRECTION))
 
 
 def line(line_no: int, final: int, *, quantity: int = 1000, discount: int = 0,

@@ -102,7 +102,8 @@ async def test_cash_accounts_pool_pay_and_convert(app, admin):
     await setup_world(admin)
     first, second = await new_member(admin, 1), await new_member(admin, 2)
     top_up = B.TopUpCashAccountRequest(request_id=str(uuid.uuid4()), card_number=first.card,
-                                       amount_minor=3000, reason="cash at the desk")
+                                       amount_minor=3000, reason="cash at the desk",
+                                       reason_code=B.ADJUSTMENT_REASON_DEPOSIT)
     assert (await admin.bonus.TopUpCashAccount(top_up)).cash_balance_minor == 3000
     assert (await admin.bonus.TopUpCashAccount(top_up)).cash_balance_minor == 3000  # retry
     pooled = await admin.bonus.PoolCashAccounts(B.PoolCashAccountsRequest(

@@ -162,4 +162,5 @@ def _top_up(card: str, amount: int):  # type: ignore[no-untyped-def]
     from kopilka.v1 import bonus_pb2
 
     return bonus_pb2.TopUpCashAccountRequest(request_id=str(uuid.uuid4()), card_number=card,
-                                             amount_minor=amount, reason="test")
+                                             amount_minor=amount, reason="test",
+                                             reason_code=bonus_pb2.ADJUSTMENT_REASON_DEPOSIT)

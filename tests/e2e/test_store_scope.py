@@ -35,7 +35,8 @@ async def demo(app, admin) -> str:
         members_pb2.FindMemberRequest(phone="0501112233"))).member
     card = member.cards[0].number
     await admin.bonus.TopUpCashAccount(bonus_pb2.TopUpCashAccountRequest(
-        request_id=str(uuid.uuid4()), card_number=card, amount_minor=100_000, reason="test"))
+        request_id=str(uuid.uuid4()), card_number=card, amount_minor=100_000, reason="test",
+        reason_code=bonus_pb2.ADJUSTMENT_REASON_DEPOSIT))
     return card
 
 

@@ -444,7 +444,8 @@ async def test_confirm_receipt_spends_a_receipt_token_once_up_to_its_amount(
         app, admin, world, make_key, client_for, smsc, monkeypatch):
     holder = await gold_with_points(admin, 500)
     await admin.bonus.TopUpCashAccount(B.TopUpCashAccountRequest(
-        request_id=str(uuid.uuid4()), card_number=holder.card, amount_minor=300, reason="gift"))
+        request_id=str(uuid.uuid4()), card_number=holder.card, amount_minor=300, reason="gift",
+        reason_code=B.ADJUSTMENT_REASON_DEPOSIT))
     pos = await till(make_key, client_for)
     paid = [(R.PAYMENT_METHOD_CASH_ACCOUNT, 30), (R.PAYMENT_METHOD_CASH, 70)]
     receipt = calculation(app, holder, [line(1, 100, points_discount=50)], store="kyiv-01")

@@ -23,47 +23,68 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from kopilka.v1 import common_pb2 as kopilka_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/bonus.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\x12RedeemBonusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x17\n\x0forder_reference\x18\x04 \x01(\t\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"E\n\x13RedeemBonusResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x16\n\x0epoints_balance\x18\x02 \x01(\x03\"(\n\x11GetBalanceRequest\x12\x13\n\x0b\x63\x61rd_number\x18\x01 \x01(\t\"\x81\x01\n\tPointsLot\x12\x0e\n\x06points\x18\x01 \x01(\x03\x12\x33\n\x0f\x61\x63tivation_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpiry_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x12GetBalanceResponse\x12\x18\n\x10points_available\x18\x01 \x01(\x03\x12\x16\n\x0epoints_pending\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x03 \x01(\x03\x12#\n\x04lots\x18\x04 \x03(\x0b\x32\x15.kopilka.v1.PointsLot\x12\x19\n\x11master_account_id\x18\x05 \x01(\t\"^\n\x13\x41\x64justPointsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"F\n\x14\x41\x64justPointsResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x16\n\x0epoints_balance\x18\x02 \x01(\x03\"\xcc\x01\n\x1a\x41\x63\x63ruePointsForListRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61rd_numbers\x18\x02 \x03(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x33\n\x0f\x61\x63tivation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpiry_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x1b\x41\x63\x63ruePointsForListResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x17\n\x0fmembers_accrued\x18\x02 \x01(\x05\"h\n\x17TopUpCashAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"N\n\x18TopUpCashAccountResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x02 \x01(\x03\"\x9e\x01\n\x13\x43onvertFundsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x32\n\tdirection\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.ConversionDirection\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"\x85\x01\n\x14\x43onvertFundsResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65\x62ited\x18\x02 \x01(\x03\x12\x10\n\x08\x63redited\x18\x03 \x01(\x03\x12\x16\n\x0epoints_balance\x18\x04 \x01(\x03\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x05 \x01(\x03\"^\n\x17PoolCashAccountsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x19\n\x11master_account_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61rd_numbers\x18\x03 \x03(\t\"Q\n\x18PoolCashAccountsResponse\x12\x19\n\x11master_account_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x02 \x01(\x03*\x8d\x01\n\x13\x43onversionDirection\x12$\n CONVERSION_DIRECTION_UNSPECIFIED\x10\x00\x12\'\n#CONVERSION_DIRECTION_CASH_TO_POINTS\x10\x01\x12\'\n#CONVERSION_DIRECTION_POINTS_TO_CASH\x10\x02\x32\xf7\x04\n\x0c\x42onusService\x12N\n\x0bRedeemBonus\x12\x1e.kopilka.v1.RedeemBonusRequest\x1a\x1f.kopilka.v1.RedeemBonusResponse\x12K\n\nGetBalance\x12\x1d.kopilka.v1.GetBalanceRequest\x1a\x1e.kopilka.v1.GetBalanceResponse\x12Q\n\x0c\x41\x64justPoints\x12\x1f.kopilka.v1.AdjustPointsRequest\x1a .kopilka.v1.AdjustPointsResponse\x12\x66\n\x13\x41\x63\x63ruePointsForList\x12&.kopilka.v1.AccruePointsForListRequest\x1a\'.kopilka.v1.AccruePointsForListResponse\x12]\n\x10TopUpCashAccount\x12#.kopilka.v1.TopUpCashAccountRequest\x1a$.kopilka.v1.TopUpCashAccountResponse\x12Q\n\x0c\x43onvertFunds\x12\x1f.kopilka.v1.ConvertFundsRequest\x1a .kopilka.v1.ConvertFundsResponse\x12]\n\x10PoolCashAccounts\x12#.kopilka.v1.PoolCashAccountsRequest\x1a$.kopilka.v1.PoolCashAccountsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/bonus.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"\xd5\x02\n\nAdjustment\x12\x15\n\radjustment_id\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.kopilka.v1.AdjustmentKind\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x31\n\x0breason_code\x18\x05 \x01(\x0e\x32\x1c.kopilka.v1.AdjustmentReason\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12*\n\x05state\x18\x07 \x01(\x0e\x32\x1b.kopilka.v1.AdjustmentState\x12\x14\n\x0crequested_by\x18\x08 \x01(\t\x12\x30\n\x0crequest_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndecided_by\x18\n \x01(\t\x12\x16\n\x0etransaction_id\x18\x0b \x01(\t\"E\n\x18\x41pproveAdjustmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\radjustment_id\x18\x02 \x01(\t\"X\n\x19\x41pproveAdjustmentResponse\x12*\n\nadjustment\x18\x01 \x01(\x0b\x32\x16.kopilka.v1.Adjustment\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\"T\n\x17RejectAdjustmentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\radjustment_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"F\n\x18RejectAdjustmentResponse\x12*\n\nadjustment\x18\x01 \x01(\x0b\x32\x16.kopilka.v1.Adjustment\"F\n\x1dListPendingAdjustmentsRequest\x12%\n\x04page\x18\x01 \x01(\x0b\x32\x17.kopilka.v1.PageRequest\"q\n\x1eListPendingAdjustmentsResponse\x12+\n\x0b\x61\x64justments\x18\x01 \x03(\x0b\x32\x16.kopilka.v1.Adjustment\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.kopilka.v1.PageInfo\"\x82\x01\n\x12RedeemBonusRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x17\n\x0forder_reference\x18\x04 \x01(\t\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"E\n\x13RedeemBonusResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x16\n\x0epoints_balance\x18\x02 \x01(\x03\"(\n\x11GetBalanceRequest\x12\x13\n\x0b\x63\x61rd_number\x18\x01 \x01(\t\"\x81\x01\n\tPointsLot\x12\x0e\n\x06points\x18\x01 \x01(\x03\x12\x33\n\x0f\x61\x63tivation_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpiry_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x12GetBalanceResponse\x12\x18\n\x10points_available\x18\x01 \x01(\x03\x12\x16\n\x0epoints_pending\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x03 \x01(\x03\x12#\n\x04lots\x18\x04 \x03(\x0b\x32\x15.kopilka.v1.PointsLot\x12\x19\n\x11master_account_id\x18\x05 \x01(\t\"\x91\x01\n\x13\x41\x64justPointsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x31\n\x0breason_code\x18\x05 \x01(\x0e\x32\x1c.kopilka.v1.AdjustmentReason\"\x89\x01\n\x14\x41\x64justPointsResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x16\n\x0epoints_balance\x18\x02 \x01(\x03\x12\x15\n\radjustment_id\x18\x03 \x01(\t\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x1b.kopilka.v1.AdjustmentState\"\xcc\x01\n\x1a\x41\x63\x63ruePointsForListRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61rd_numbers\x18\x02 \x03(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x33\n\x0f\x61\x63tivation_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpiry_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x1b\x41\x63\x63ruePointsForListResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x17\n\x0fmembers_accrued\x18\x02 \x01(\x05\"\x9b\x01\n\x17TopUpCashAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x31\n\x0breason_code\x18\x05 \x01(\x0e\x32\x1c.kopilka.v1.AdjustmentReason\"\x91\x01\n\x18TopUpCashAccountResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x02 \x01(\x03\x12\x15\n\radjustment_id\x18\x03 \x01(\t\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x1b.kopilka.v1.AdjustmentState\"\x9e\x01\n\x13\x43onvertFundsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x32\n\tdirection\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.ConversionDirection\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"\x85\x01\n\x14\x43onvertFundsResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65\x62ited\x18\x02 \x01(\x03\x12\x10\n\x08\x63redited\x18\x03 \x01(\x03\x12\x16\n\x0epoints_balance\x18\x04 \x01(\x03\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x05 \x01(\x03\"^\n\x17PoolCashAccountsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x19\n\x11master_account_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61rd_numbers\x18\x03 \x03(\t\"Q\n\x18PoolCashAccountsResponse\x12\x19\n\x11master_account_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61sh_balance_minor\x18\x02 \x01(\x03*\xd8\x01\n\x10\x41\x64justmentReason\x12!\n\x1d\x41\x44JUSTMENT_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41\x44JUSTMENT_REASON_GOODWILL\x10\x01\x12 \n\x1c\x41\x44JUSTMENT_REASON_CORRECTION\x10\x02\x12\x1f\n\x1b\x41\x44JUSTMENT_REASON_PROMOTION\x10\x03\x12\x1f\n\x1b\x41\x44JUSTMENT_REASON_MIGRATION\x10\x04\x12\x1d\n\x19\x41\x44JUSTMENT_REASON_DEPOSIT\x10\x05*\x97\x01\n\x0f\x41\x64justmentState\x12 \n\x1c\x41\x44JUSTMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41\x44JUSTMENT_STATE_APPLIED\x10\x01\x12%\n!ADJUSTMENT_STATE_PENDING_APPROVAL\x10\x02\x12\x1d\n\x19\x41\x44JUSTMENT_STATE_REJECTED\x10\x03*g\n\x0e\x41\x64justmentKind\x12\x1f\n\x1b\x41\x44JUSTMENT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41\x44JUSTMENT_KIND_POINTS\x10\x01\x12\x18\n\x14\x41\x44JUSTMENT_KIND_CASH\x10\x02*\x8d\x01\n\x13\x43onversionDirection\x12$\n CONVERSION_DIRECTION_UNSPECIFIED\x10\x00\x12\'\n#CONVERSION_DIRECTION_CASH_TO_POINTS\x10\x01\x12\'\n#CONVERSION_DIRECTION_POINTS_TO_CASH\x10\x02\x32\xa9\x07\n\x0c\x42onusService\x12N\n\x0bRedeemBonus\x12\x1e.kopilka.v1.RedeemBonusRequest\x1a\x1f.kopilka.v1.RedeemBonusResponse\x12K\n\nGetBalance\x12\x1d.kopilka.v1.GetBalanceRequest\x1a\x1e.kopilka.v1.GetBalanceResponse\x12Q\n\x0c\x41\x64justPoints\x12\x1f.kopilka.v1.AdjustPointsRequest\x1a .kopilka.v1.AdjustPointsResponse\x12\x66\n\x13\x41\x63\x63ruePointsForList\x12&.kopilka.v1.AccruePointsForListRequest\x1a\'.kopilka.v1.AccruePointsForListResponse\x12]\n\x10TopUpCashAccount\x12#.kopilka.v1.TopUpCashAccountRequest\x1a$.kopilka.v1.TopUpCashAccountResponse\x12Q\n\x0c\x43onvertFunds\x12\x1f.kopilka.v1.ConvertFundsRequest\x1a .kopilka.v1.ConvertFundsResponse\x12]\n\x10PoolCashAccounts\x12#.kopilka.v1.PoolCashAccountsRequest\x1a$.kopilka.v1.PoolCashAccountsResponse\x12`\n\x11\x41pproveAdjustment\x12$.kopilka.v1.ApproveAdjustmentRequest\x1a%.kopilka.v1.ApproveAdjustmentResponse\x12]\n\x10RejectAdjustment\x12#.kopilka.v1.RejectAdjustmentRequest\x1a$.kopilka.v1.RejectAdjustmentResponse\x12o\n\x16ListPendingAdjustments\x12).kopilka.v1.ListPendingAdjustmentsRequest\x1a*.kopilka.v1.ListPendingAdjustmentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.bonus_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONVERSIONDIRECTION']._serialized_start=1732
-  _globals['_CONVERSIONDIRECTION']._serialized_end=1873
-  _globals['_REDEEMBONUSREQUEST']._serialized_start=72
-  _globals['_REDEEMBONUSREQUEST']._serialized_end=202
-  _globals['_REDEEMBONUSRESPONSE']._serialized_start=204
-  _globals['_REDEEMBONUSRESPONSE']._serialized_end=273
-  _globals['_GETBALANCEREQUEST']._serialized_start=275
-  _globals['_GETBALANCEREQUEST']._serialized_end=315
-  _globals['_POINTSLOT']._serialized_start=318
-  _globals['_POINTSLOT']._serialized_end=447
-  _globals['_GETBALANCERESPONSE']._serialized_start=450
-  _globals['_GETBALANCERESPONSE']._serialized_end=612
-  _globals['_ADJUSTPOINTSREQUEST']._serialized_start=614
-  _globals['_ADJUSTPOINTSREQUEST']._serialized_end=708
-  _globals['_ADJUSTPOINTSRESPONSE']._serialized_start=710
-  _globals['_ADJUSTPOINTSRESPONSE']._serialized_end=780
-  _globals['_ACCRUEPOINTSFORLISTREQUEST']._serialized_start=783
-  _globals['_ACCRUEPOINTSFORLISTREQUEST']._serialized_end=987
-  _globals['_ACCRUEPOINTSFORLISTRESPONSE']._serialized_start=989
-  _globals['_ACCRUEPOINTSFORLISTRESPONSE']._serialized_end=1067
-  _globals['_TOPUPCASHACCOUNTREQUEST']._serialized_start=1069
-  _globals['_TOPUPCASHACCOUNTREQUEST']._serialized_end=1173
-  _globals['_TOPUPCASHACCOUNTRESPONSE']._serialized_start=1175
-  _globals['_TOPUPCASHACCOUNTRESPONSE']._serialized_end=1253
-  _globals['_CONVERTFUNDSREQUEST']._serialized_start=1256
-  _globals['_CONVERTFUNDSREQUEST']._serialized_end=1414
-  _globals['_CONVERTFUNDSRESPONSE']._serialized_start=1417
-  _globals['_CONVERTFUNDSRESPONSE']._serialized_end=1550
-  _globals['_POOLCASHACCOUNTSREQUEST']._serialized_start=1552
-  _globals['_POOLCASHACCOUNTSREQUEST']._serialized_end=1646
-  _globals['_POOLCASHACCOUNTSRESPONSE']._serialized_start=1648
-  _globals['_POOLCASHACCOUNTSRESPONSE']._serialized_end=1729
-  _globals['_BONUSSERVICE']._serialized_start=1876
-  _globals['_BONUSSERVICE']._serialized_end=2507
+  _globals['_ADJUSTMENTREASON']._serialized_start=2847
+  _globals['_ADJUSTMENTREASON']._serialized_end=3063
+  _globals['_ADJUSTMENTSTATE']._serialized_start=3066
+  _globals['_ADJUSTMENTSTATE']._serialized_end=3217
+  _globals['_ADJUSTMENTKIND']._serialized_start=3219
+  _globals['_ADJUSTMENTKIND']._serialized_end=3322
+  _globals['_CONVERSIONDIRECTION']._serialized_start=3325
+  _globals['_CONVERSIONDIRECTION']._serialized_end=3466
+  _globals['_ADJUSTMENT']._serialized_start=97
+  _globals['_ADJUSTMENT']._serialized_end=438
+  _globals['_APPROVEADJUSTMENTREQUEST']._serialized_start=440
+  _globals['_APPROVEADJUSTMENTREQUEST']._serialized_end=509
+  _globals['_APPROVEADJUSTMENTRESPONSE']._serialized_start=511
+  _globals['_APPROVEADJUSTMENTRESPONSE']._serialized_end=599
+  _globals['_REJECTADJUSTMENTREQUEST']._serialized_start=601
+  _globals['_REJECTADJUSTMENTREQUEST']._serialized_end=685
+  _globals['_REJECTADJUSTMENTRESPONSE']._serialized_start=687
+  _globals['_REJECTADJUSTMENTRESPONSE']._serialized_end=757
+  _globals['_LISTPENDINGADJUSTMENTSREQUEST']._serialized_start=759
+  _globals['_LISTPENDINGADJUSTMENTSREQUEST']._serialized_end=829
+  _globals['_LISTPENDINGADJUSTMENTSRESPONSE']._serialized_start=831
+  _globals['_LISTPENDINGADJUSTMENTSRESPONSE']._serialized_end=944
+  _globals['_REDEEMBONUSREQUEST']._serialized_start=947
+  _globals['_REDEEMBONUSREQUEST']._serialized_end=1077
+  _globals['_REDEEMBONUSRESPONSE']._serialized_start=1079
+  _globals['_REDEEMBONUSRESPONSE']._serialized_end=1148
+  _globals['_GETBALANCEREQUEST']._serialized_start=1150
+  _globals['_GETBALANCEREQUEST']._serialized_end=1190
+  _globals['_POINTSLOT']._serialized_start=1193
+  _globals['_POINTSLOT']._serialized_end=1322
+  _globals['_GETBALANCERESPONSE']._serialized_start=1325
+  _globals['_GETBALANCERESPONSE']._serialized_end=1487
+  _globals['_ADJUSTPOINTSREQUEST']._serialized_start=1490
+  _globals['_ADJUSTPOINTSREQUEST']._serialized_end=1635
+  _globals['_ADJUSTPOINTSRESPONSE']._serialized_start=1638
+  _globals['_ADJUSTPOINTSRESPONSE']._serialized_end=1775
+  _globals['_ACCRUEPOINTSFORLISTREQUEST']._serialized_start=1778
+  _globals['_ACCRUEPOINTSFORLISTREQUEST']._serialized_end=1982
+  _globals['_ACCRUEPOINTSFORLISTRESPONSE']._serialized_start=1984
+  _globals['_ACCRUEPOINTSFORLISTRESPONSE']._serialized_end=2062
+  _globals['_TOPUPCASHACCOUNTREQUEST']._serialized_start=2065
+  _globals['_TOPUPCASHACCOUNTREQUEST']._serialized_end=2220
+  _globals['_TOPUPCASHACCOUNTRESPONSE']._serialized_start=2223
+  _globals['_TOPUPCASHACCOUNTRESPONSE']._serialized_end=2368
+  _globals['_CONVERTFUNDSREQUEST']._serialized_start=2371
+  _globals['_CONVERTFUNDSREQUEST']._serialized_end=2529
+  _globals['_CONVERTFUNDSRESPONSE']._serialized_start=2532
+  _globals['_CONVERTFUNDSRESPONSE']._serialized_end=2665
+  _globals['_POOLCASHACCOUNTSREQUEST']._serialized_start=2667
+  _globals['_POOLCASHACCOUNTSREQUEST']._serialized_end=2761
+  _globals['_POOLCASHACCOUNTSRESPONSE']._serialized_start=2763
+  _globals['_POOLCASHACCOUNTSRESPONSE']._serialized_end=2844
+  _globals['_BONUSSERVICE']._serialized_start=3469
+  _globals['_BONUSSERVICE']._serialized_end=4406
 # @@protoc_insertion_point(module_scope)

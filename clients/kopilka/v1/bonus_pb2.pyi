@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from kopilka.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,94 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _AdjustmentReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AdjustmentReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AdjustmentReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADJUSTMENT_REASON_UNSPECIFIED: _AdjustmentReason.ValueType  # 0
+    """Not set; rejected."""
+    ADJUSTMENT_REASON_GOODWILL: _AdjustmentReason.ValueType  # 1
+    """Goodwill to a customer after a complaint."""
+    ADJUSTMENT_REASON_CORRECTION: _AdjustmentReason.ValueType  # 2
+    """Correcting an error (a missed or wrong accrual, a duplicate)."""
+    ADJUSTMENT_REASON_PROMOTION: _AdjustmentReason.ValueType  # 3
+    """A promotion or contest prize given by hand."""
+    ADJUSTMENT_REASON_MIGRATION: _AdjustmentReason.ValueType  # 4
+    """A balance carried over from another system."""
+    ADJUSTMENT_REASON_DEPOSIT: _AdjustmentReason.ValueType  # 5
+    """Money received from the member or on their behalf (cash account top-ups)."""
+
+class AdjustmentReason(_AdjustmentReason, metaclass=_AdjustmentReasonEnumTypeWrapper):
+    """AdjustmentReason is why points or money are changed by hand (the note says more)."""
+
+ADJUSTMENT_REASON_UNSPECIFIED: AdjustmentReason.ValueType  # 0
+"""Not set; rejected."""
+ADJUSTMENT_REASON_GOODWILL: AdjustmentReason.ValueType  # 1
+"""Goodwill to a customer after a complaint."""
+ADJUSTMENT_REASON_CORRECTION: AdjustmentReason.ValueType  # 2
+"""Correcting an error (a missed or wrong accrual, a duplicate)."""
+ADJUSTMENT_REASON_PROMOTION: AdjustmentReason.ValueType  # 3
+"""A promotion or contest prize given by hand."""
+ADJUSTMENT_REASON_MIGRATION: AdjustmentReason.ValueType  # 4
+"""A balance carried over from another system."""
+ADJUSTMENT_REASON_DEPOSIT: AdjustmentReason.ValueType  # 5
+"""Money received from the member or on their behalf (cash account top-ups)."""
+Global___AdjustmentReason: _TypeAlias = AdjustmentReason  # noqa: Y015
+
+class _AdjustmentState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AdjustmentStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AdjustmentState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADJUSTMENT_STATE_UNSPECIFIED: _AdjustmentState.ValueType  # 0
+    """Not set."""
+    ADJUSTMENT_STATE_APPLIED: _AdjustmentState.ValueType  # 1
+    """Applied to the ledger."""
+    ADJUSTMENT_STATE_PENDING_APPROVAL: _AdjustmentState.ValueType  # 2
+    """Above the approval threshold: waits for a second principal."""
+    ADJUSTMENT_STATE_REJECTED: _AdjustmentState.ValueType  # 3
+    """Refused by a second principal; never applied."""
+
+class AdjustmentState(_AdjustmentState, metaclass=_AdjustmentStateEnumTypeWrapper):
+    """AdjustmentState is where a manual change is."""
+
+ADJUSTMENT_STATE_UNSPECIFIED: AdjustmentState.ValueType  # 0
+"""Not set."""
+ADJUSTMENT_STATE_APPLIED: AdjustmentState.ValueType  # 1
+"""Applied to the ledger."""
+ADJUSTMENT_STATE_PENDING_APPROVAL: AdjustmentState.ValueType  # 2
+"""Above the approval threshold: waits for a second principal."""
+ADJUSTMENT_STATE_REJECTED: AdjustmentState.ValueType  # 3
+"""Refused by a second principal; never applied."""
+Global___AdjustmentState: _TypeAlias = AdjustmentState  # noqa: Y015
+
+class _AdjustmentKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AdjustmentKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AdjustmentKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADJUSTMENT_KIND_UNSPECIFIED: _AdjustmentKind.ValueType  # 0
+    """Not set."""
+    ADJUSTMENT_KIND_POINTS: _AdjustmentKind.ValueType  # 1
+    """Points (AdjustPoints)."""
+    ADJUSTMENT_KIND_CASH: _AdjustmentKind.ValueType  # 2
+    """Cash account money in minor units (TopUpCashAccount)."""
+
+class AdjustmentKind(_AdjustmentKind, metaclass=_AdjustmentKindEnumTypeWrapper):
+    """AdjustmentKind says what a manual change moves."""
+
+ADJUSTMENT_KIND_UNSPECIFIED: AdjustmentKind.ValueType  # 0
+"""Not set."""
+ADJUSTMENT_KIND_POINTS: AdjustmentKind.ValueType  # 1
+"""Points (AdjustPoints)."""
+ADJUSTMENT_KIND_CASH: AdjustmentKind.ValueType  # 2
+"""Cash account money in minor units (TopUpCashAccount)."""
+Global___AdjustmentKind: _TypeAlias = AdjustmentKind  # noqa: Y015
 
 class _ConversionDirection:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -43,6 +132,232 @@ CONVERSION_DIRECTION_CASH_TO_POINTS: ConversionDirection.ValueType  # 1
 CONVERSION_DIRECTION_POINTS_TO_CASH: ConversionDirection.ValueType  # 2
 """Spend points, receive cash account money."""
 Global___ConversionDirection: _TypeAlias = ConversionDirection  # noqa: Y015
+
+@_typing.final
+class Adjustment(_message.Message):
+    """Adjustment is one manual change request and its fate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADJUSTMENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CARD_NUMBER_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    REQUEST_TIME_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    adjustment_id: _builtins.str
+    """Adjustment id (UUID)."""
+    kind: Global___AdjustmentKind.ValueType
+    """Points or cash."""
+    card_number: _builtins.str
+    """Card number the request named."""
+    amount: _builtins.int
+    """Points (signed) or money in minor units (positive)."""
+    reason_code: Global___AdjustmentReason.ValueType
+    """Reason code."""
+    reason: _builtins.str
+    """Free-text note."""
+    state: Global___AdjustmentState.ValueType
+    """State."""
+    requested_by: _builtins.str
+    """Principal label of who asked."""
+    decided_by: _builtins.str
+    """Principal label of who approved or rejected it; empty while pending."""
+    transaction_id: _builtins.str
+    """Ledger transaction id once applied."""
+    @_builtins.property
+    def request_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was asked."""
+
+    def __init__(
+        self,
+        *,
+        adjustment_id: _builtins.str = ...,
+        kind: Global___AdjustmentKind.ValueType = ...,
+        card_number: _builtins.str = ...,
+        amount: _builtins.int = ...,
+        reason_code: Global___AdjustmentReason.ValueType = ...,
+        reason: _builtins.str = ...,
+        state: Global___AdjustmentState.ValueType = ...,
+        requested_by: _builtins.str = ...,
+        request_time: _timestamp_pb2.Timestamp | None = ...,
+        decided_by: _builtins.str = ...,
+        transaction_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request_time", b"request_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_id", b"adjustment_id", "amount", b"amount", "card_number", b"card_number", "decided_by", b"decided_by", "kind", b"kind", "reason", b"reason", "reason_code", b"reason_code", "request_time", b"request_time", "requested_by", b"requested_by", "state", b"state", "transaction_id", b"transaction_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Adjustment: _TypeAlias = Adjustment  # noqa: Y015
+
+@_typing.final
+class ApproveAdjustmentRequest(_message.Message):
+    """ApproveAdjustmentRequest approves a pending request."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    adjustment_id: _builtins.str
+    """The pending adjustment."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        adjustment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_id", b"adjustment_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveAdjustmentRequest: _TypeAlias = ApproveAdjustmentRequest  # noqa: Y015
+
+@_typing.final
+class ApproveAdjustmentResponse(_message.Message):
+    """ApproveAdjustmentResponse tells the applied result."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
+    BALANCE_FIELD_NUMBER: _builtins.int
+    balance: _builtins.int
+    """Points balance (points) or cash balance in minor units (cash) after applying it."""
+    @_builtins.property
+    def adjustment(self) -> Global___Adjustment:
+        """The adjustment, now applied."""
+
+    def __init__(
+        self,
+        *,
+        adjustment: Global___Adjustment | None = ...,
+        balance: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "balance", b"balance"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApproveAdjustmentResponse: _TypeAlias = ApproveAdjustmentResponse  # noqa: Y015
+
+@_typing.final
+class RejectAdjustmentRequest(_message.Message):
+    """RejectAdjustmentRequest refuses a pending request."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    adjustment_id: _builtins.str
+    """The pending adjustment."""
+    reason: _builtins.str
+    """Why it is refused; optional."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        adjustment_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_id", b"adjustment_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectAdjustmentRequest: _TypeAlias = RejectAdjustmentRequest  # noqa: Y015
+
+@_typing.final
+class RejectAdjustmentResponse(_message.Message):
+    """RejectAdjustmentResponse tells the result."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def adjustment(self) -> Global___Adjustment:
+        """The adjustment, now rejected."""
+
+    def __init__(
+        self,
+        *,
+        adjustment: Global___Adjustment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RejectAdjustmentResponse: _TypeAlias = RejectAdjustmentResponse  # noqa: Y015
+
+@_typing.final
+class ListPendingAdjustmentsRequest(_message.Message):
+    """ListPendingAdjustmentsRequest asks for requests waiting for approval."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """Page size and token."""
+
+    def __init__(
+        self,
+        *,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPendingAdjustmentsRequest: _TypeAlias = ListPendingAdjustmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListPendingAdjustmentsResponse(_message.Message):
+    """ListPendingAdjustmentsResponse is one page of pending requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADJUSTMENTS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def adjustments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Adjustment]:
+        """Pending adjustments, oldest first."""
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """How to get the next page."""
+
+    def __init__(
+        self,
+        *,
+        adjustments: _abc.Iterable[Global___Adjustment] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustments", b"adjustments", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPendingAdjustmentsResponse: _TypeAlias = ListPendingAdjustmentsResponse  # noqa: Y015
 
 @_typing.final
 class RedeemBonusRequest(_message.Message):
@@ -216,6 +531,7 @@ class AdjustPointsRequest(_message.Message):
     CARD_NUMBER_FIELD_NUMBER: _builtins.int
     POINTS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID)."""
     card_number: _builtins.str
@@ -223,7 +539,9 @@ class AdjustPointsRequest(_message.Message):
     points: _builtins.int
     """Points; non-zero."""
     reason: _builtins.str
-    """Why; required."""
+    """Why, as a note beside the reason code; required."""
+    reason_code: Global___AdjustmentReason.ValueType
+    """Reason code from the list; required."""
     def __init__(
         self,
         *,
@@ -231,10 +549,11 @@ class AdjustPointsRequest(_message.Message):
         card_number: _builtins.str = ...,
         points: _builtins.int = ...,
         reason: _builtins.str = ...,
+        reason_code: Global___AdjustmentReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "points", b"points", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "points", b"points", "reason", b"reason", "reason_code", b"reason_code", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -248,19 +567,27 @@ class AdjustPointsResponse(_message.Message):
 
     TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     POINTS_BALANCE_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
     transaction_id: _builtins.str
-    """Ledger transaction id."""
+    """Ledger transaction id; empty while the change waits for approval."""
     points_balance: _builtins.int
-    """Points balance after the adjustment."""
+    """Points balance after the adjustment (the current balance while pending)."""
+    adjustment_id: _builtins.str
+    """The adjustment's id (approve or reject it by this id when pending)."""
+    state: Global___AdjustmentState.ValueType
+    """Applied, or pending approval (above the approval threshold)."""
     def __init__(
         self,
         *,
         transaction_id: _builtins.str = ...,
         points_balance: _builtins.int = ...,
+        adjustment_id: _builtins.str = ...,
+        state: Global___AdjustmentState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["points_balance", b"points_balance", "transaction_id", b"transaction_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_id", b"adjustment_id", "points_balance", b"points_balance", "state", b"state", "transaction_id", b"transaction_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -350,6 +677,7 @@ class TopUpCashAccountRequest(_message.Message):
     CARD_NUMBER_FIELD_NUMBER: _builtins.int
     AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID)."""
     card_number: _builtins.str
@@ -357,7 +685,9 @@ class TopUpCashAccountRequest(_message.Message):
     amount_minor: _builtins.int
     """Amount in minor units; positive."""
     reason: _builtins.str
-    """Why or where the money came from; required."""
+    """Why or where the money came from, as a note beside the reason code; required."""
+    reason_code: Global___AdjustmentReason.ValueType
+    """Reason code from the list; required."""
     def __init__(
         self,
         *,
@@ -365,10 +695,11 @@ class TopUpCashAccountRequest(_message.Message):
         card_number: _builtins.str = ...,
         amount_minor: _builtins.int = ...,
         reason: _builtins.str = ...,
+        reason_code: Global___AdjustmentReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "card_number", b"card_number", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "card_number", b"card_number", "reason", b"reason", "reason_code", b"reason_code", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -382,19 +713,29 @@ class TopUpCashAccountResponse(_message.Message):
 
     TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     CASH_BALANCE_MINOR_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
     transaction_id: _builtins.str
-    """Ledger transaction id."""
+    """Ledger transaction id; empty while the top-up waits for approval."""
     cash_balance_minor: _builtins.int
-    """Cash balance after the top-up (of the master account when pooled)."""
+    """Cash balance after the top-up (of the master account when pooled); the current
+    balance while pending.
+    """
+    adjustment_id: _builtins.str
+    """The adjustment's id (approve or reject it by this id when pending)."""
+    state: Global___AdjustmentState.ValueType
+    """Applied, or pending approval (above the approval threshold)."""
     def __init__(
         self,
         *,
         transaction_id: _builtins.str = ...,
         cash_balance_minor: _builtins.int = ...,
+        adjustment_id: _builtins.str = ...,
+        state: Global___AdjustmentState.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_balance_minor", b"cash_balance_minor", "transaction_id", b"transaction_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_id", b"adjustment_id", "cash_balance_minor", b"cash_balance_minor", "state", b"state", "transaction_id", b"transaction_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -70,6 +70,21 @@ class BonusServiceStub:
                 request_serializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.FromString,
                 _registered_method=True)
+        self.ApproveAdjustment = channel.unary_unary(
+                '/kopilka.v1.BonusService/ApproveAdjustment',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentResponse.FromString,
+                _registered_method=True)
+        self.RejectAdjustment = channel.unary_unary(
+                '/kopilka.v1.BonusService/RejectAdjustment',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentResponse.FromString,
+                _registered_method=True)
+        self.ListPendingAdjustments = channel.unary_unary(
+                '/kopilka.v1.BonusService/ListPendingAdjustments',
+                request_serializer=kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsResponse.FromString,
+                _registered_method=True)
 
 
 class BonusServiceServicer:
@@ -128,6 +143,28 @@ class BonusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveAdjustment(self, request, context):
+        """ApproveAdjustment applies a pending AdjustPoints or TopUpCashAccount request; the
+        approver must be another principal than the one who asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectAdjustment(self, request, context):
+        """RejectAdjustment refuses a pending request; nothing is applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPendingAdjustments(self, request, context):
+        """ListPendingAdjustments lists the requests waiting for approval, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BonusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +202,21 @@ def add_BonusServiceServicer_to_server(servicer, server):
                     servicer.PoolCashAccounts,
                     request_deserializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.SerializeToString,
+            ),
+            'ApproveAdjustment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveAdjustment,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentResponse.SerializeToString,
+            ),
+            'RejectAdjustment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectAdjustment,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentResponse.SerializeToString,
+            ),
+            'ListPendingAdjustments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPendingAdjustments,
+                    request_deserializer=kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +409,87 @@ class BonusService:
             '/kopilka.v1.BonusService/PoolCashAccounts',
             kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsRequest.SerializeToString,
             kopilka_dot_v1_dot_bonus__pb2.PoolCashAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveAdjustment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/ApproveAdjustment',
+            kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.ApproveAdjustmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectAdjustment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/RejectAdjustment',
+            kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.RejectAdjustmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPendingAdjustments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.BonusService/ListPendingAdjustments',
+            kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsRequest.SerializeToString,
+            kopilka_dot_v1_dot_bonus__pb2.ListPendingAdjustmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

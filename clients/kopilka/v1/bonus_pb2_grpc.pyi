@@ -53,6 +53,14 @@ class BonusServiceStub:
     """PoolCashAccounts joins the cash accounts of several cards' members into one master
     account; any of those cards then pays from the pooled funds.
     """
+    ApproveAdjustment: _grpc.UnaryUnaryMultiCallable[_bonus_pb2.ApproveAdjustmentRequest, _bonus_pb2.ApproveAdjustmentResponse]
+    """ApproveAdjustment applies a pending AdjustPoints or TopUpCashAccount request; the
+    approver must be another principal than the one who asked.
+    """
+    RejectAdjustment: _grpc.UnaryUnaryMultiCallable[_bonus_pb2.RejectAdjustmentRequest, _bonus_pb2.RejectAdjustmentResponse]
+    """RejectAdjustment refuses a pending request; nothing is applied."""
+    ListPendingAdjustments: _grpc.UnaryUnaryMultiCallable[_bonus_pb2.ListPendingAdjustmentsRequest, _bonus_pb2.ListPendingAdjustmentsResponse]
+    """ListPendingAdjustments lists the requests waiting for approval, oldest first."""
 
 @_typing.type_check_only
 class BonusServiceAsyncStub(BonusServiceStub):
@@ -79,6 +87,14 @@ class BonusServiceAsyncStub(BonusServiceStub):
     """PoolCashAccounts joins the cash accounts of several cards' members into one master
     account; any of those cards then pays from the pooled funds.
     """
+    ApproveAdjustment: _aio.UnaryUnaryMultiCallable[_bonus_pb2.ApproveAdjustmentRequest, _bonus_pb2.ApproveAdjustmentResponse]  # type: ignore[assignment]
+    """ApproveAdjustment applies a pending AdjustPoints or TopUpCashAccount request; the
+    approver must be another principal than the one who asked.
+    """
+    RejectAdjustment: _aio.UnaryUnaryMultiCallable[_bonus_pb2.RejectAdjustmentRequest, _bonus_pb2.RejectAdjustmentResponse]  # type: ignore[assignment]
+    """RejectAdjustment refuses a pending request; nothing is applied."""
+    ListPendingAdjustments: _aio.UnaryUnaryMultiCallable[_bonus_pb2.ListPendingAdjustmentsRequest, _bonus_pb2.ListPendingAdjustmentsResponse]  # type: ignore[assignment]
+    """ListPendingAdjustments lists the requests waiting for approval, oldest first."""
 
 class BonusServiceServicer(metaclass=_abc_1.ABCMeta):
     """BonusService spends and looks up bonus points and cash accounts."""
@@ -144,5 +160,31 @@ class BonusServiceServicer(metaclass=_abc_1.ABCMeta):
         """PoolCashAccounts joins the cash accounts of several cards' members into one master
         account; any of those cards then pays from the pooled funds.
         """
+
+    @_abc_1.abstractmethod
+    def ApproveAdjustment(
+        self,
+        request: _bonus_pb2.ApproveAdjustmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bonus_pb2.ApproveAdjustmentResponse, _abc.Awaitable[_bonus_pb2.ApproveAdjustmentResponse]]:
+        """ApproveAdjustment applies a pending AdjustPoints or TopUpCashAccount request; the
+        approver must be another principal than the one who asked.
+        """
+
+    @_abc_1.abstractmethod
+    def RejectAdjustment(
+        self,
+        request: _bonus_pb2.RejectAdjustmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bonus_pb2.RejectAdjustmentResponse, _abc.Awaitable[_bonus_pb2.RejectAdjustmentResponse]]:
+        """RejectAdjustment refuses a pending request; nothing is applied."""
+
+    @_abc_1.abstractmethod
+    def ListPendingAdjustments(
+        self,
+        request: _bonus_pb2.ListPendingAdjustmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_bonus_pb2.ListPendingAdjustmentsResponse, _abc.Awaitable[_bonus_pb2.ListPendingAdjustmentsResponse]]:
+        """ListPendingAdjustments lists the requests waiting for approval, oldest first."""
 
 def add_BonusServiceServicer_to_server(servicer: BonusServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -14,6 +14,7 @@ from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
 from server.db import api_keys_repo, scope_repo
 from server.db.api_keys_repo import add_api_key
+from server.db.audit.repo import Change, key_change, record
 from server.db.org import repo as org_repo
 from server.db.roles.repo import load_roles
 from server.errors import Violations, invalid
@@ -74,6 +75,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         validate_store(store)
         async with self.deps.db.transaction() as session:
             await org_repo.upsert_store(session, store)
+            await record(session, Change("store", store.code, "upsert", None, store))
         return admin_pb2.UpsertStoreResponse(store=_store_pb(store))
 
     async def ListStores(
@@ -92,6 +94,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         validate_card_type(card_type)
         async with self.deps.db.transaction() as session:
             await org_repo.upsert_card_type(session, card_type)
+            await record(session, Change("card_type", card_type.code, "upsert", None,
+                                         card_type))
         return admin_pb2.UpsertCardTypeResponse(card_type=_card_type_pb(card_type))
 
     async def ListCardTypes(
@@ -154,6 +158,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 terminal_id=request.terminal_id or None,
                 network_code=request.network_code or None, expires_at=expires_at,
             )
+            await record(session, key_change(key_id, request.name.strip(), kind, roles,
+                                             request.store_code, request.terminal_id,
+                                             request.network_code))
         return admin_pb2.CreateApiKeyResponse(
             key_id=str(key_id), secret=secret, create_time=timestamp(now),
             expire_time=timestamp(expires_at),

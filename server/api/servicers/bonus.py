@@ -12,13 +12,14 @@ from server.api.context import Context
 from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import claim_of, parse_uuid, run_once
+from server.api.servicers.adjustments import ManualMoney
 from server.api.verification_spend import calling_key, spend_by_caller
+from server.db.audit.repo import Change, record_on
 from server.db.ledger.bonus import balance_of, manual_lot, member_of_card, members_of_cards
 from server.db.ledger.cash import cash_balance, credit_cash, pay_from_cash, pool_accounts
 from server.db.ledger.repo import (
     accrue,
     card_holder,
-    expire_due_lots,
     lock_points_accounts,
     new_tx,
     points_balance,
@@ -47,7 +48,7 @@ def _reason(value: str) -> str:
     return reason
 
 
-class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
+class BonusServicer(ManualMoney, bonus_pb2_grpc.BonusServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
 
@@ -86,30 +87,6 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             lots=[B.PointsLot(points=p, activation_time=timestamp(a), expiry_time=timestamp(e))
                   for p, a, e in balance.lots])
 
-    async def AdjustPoints(
-            self, request: bonus_pb2.AdjustPointsRequest, context: Context
-    ) -> bonus_pb2.AdjustPointsResponse:
-        if request.points == 0:
-            raise invalid("points", "must not be zero")
-        reason = _reason(request.reason)
-        principal = caller().label
-
-        async def work(session: AsyncSession) -> bonus_pb2.AdjustPointsResponse:
-            conn = await raw_connection(session)
-            member_id = await member_of_card(conn, request.card_number, "card_number")
-            tx_id = await new_tx(conn, "adjust", reason=reason, principal=principal)
-            now = _now()
-            await expire_due_lots(conn, member_id, now)  # the balance answered excludes them
-            if request.points > 0:
-                balance = await accrue(conn, member_id, tx_id,
-                                       [manual_lot(request.points, now)], now)
-            else:
-                balance = await spend_points(conn, member_id, -request.points, tx_id, now)
-            return B.AdjustPointsResponse(transaction_id=str(tx_id), points_balance=balance)
-
-        return await run_once(self.deps.db, SERVICE + "AdjustPoints", request,
-                              B.AdjustPointsResponse, work)
-
     async def AccruePointsForList(
             self, request: bonus_pb2.AccruePointsForListRequest, context: Context
     ) -> bonus_pb2.AccruePointsForListResponse:
@@ -134,30 +111,15 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             for member_id in sorted(members):
                 await accrue(conn, member_id, tx_id,
                              [manual_lot(request.points, now, activation, expiry, "list")], now)
+            await record_on(conn, Change("points_list_accrual", str(tx_id), "accrue", None, {
+                "points": request.points, "reason": reason, "members": len(members),
+                "card_numbers": list(request.card_numbers), "activation_time": activation,
+                "expiry_time": expiry}))
             return B.AccruePointsForListResponse(transaction_id=str(tx_id),
                                                  members_accrued=len(members))
 
         return await run_once(self.deps.db, SERVICE + "AccruePointsForList", request,
                               B.AccruePointsForListResponse, work)
-
-    async def TopUpCashAccount(
-            self, request: bonus_pb2.TopUpCashAccountRequest, context: Context
-    ) -> bonus_pb2.TopUpCashAccountResponse:
-        if request.amount_minor <= 0:
-            raise invalid("amount_minor", "must be positive")
-        reason = _reason(request.reason)
-        principal = caller().label
-
-        async def work(session: AsyncSession) -> bonus_pb2.TopUpCashAccountResponse:
-            conn = await raw_connection(session)
-            member_id = await member_of_card(conn, request.card_number, "card_number")
-            tx_id = await new_tx(conn, "topup", reason=reason, principal=principal)
-            balance = await credit_cash(conn, member_id, request.amount_minor, tx_id)
-            return B.TopUpCashAccountResponse(transaction_id=str(tx_id),
-                                              cash_balance_minor=balance)
-
-        return await run_once(self.deps.db, SERVICE + "TopUpCashAccount", request,
-                              B.TopUpCashAccountResponse, work)
 
     async def ConvertFunds(
             self, request: bonus_pb2.ConvertFundsRequest, context: Context
@@ -200,6 +162,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             else:
                 points = await spend_points(conn, member_id, result.debited, tx_id, now)
                 cash = await credit_cash(conn, member_id, result.credited, tx_id)
+            await record_on(conn, Change("conversion", str(tx_id), "convert", None, {
+                "card_number": request.card_number, "to_points": to_points,
+                "debited": result.debited, "credited": result.credited}))
             return B.ConvertFundsResponse(
                 transaction_id=str(tx_id), debited=result.debited, credited=result.credited,
                 points_balance=points, cash_balance_minor=cash)
@@ -224,6 +189,9 @@ class BonusServicer(bonus_pb2_grpc.BonusServiceServicer):
             members = await members_of_cards(conn, list(request.card_numbers), "card_numbers")
             tx_id = await new_tx(conn, "pool", reason="pool cash accounts", principal=principal)
             master, balance = await pool_accounts(conn, master_id, members, tx_id)
+            await record_on(conn, Change("cash_pool", str(master), "pool", None, {
+                "card_numbers": list(request.card_numbers), "tx_id": tx_id,
+                "cash_balance_minor": balance}))
             return B.PoolCashAccountsResponse(master_account_id=str(master),
                                               cash_balance_minor=balance)
 

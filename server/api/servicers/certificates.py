@@ -35,6 +35,7 @@ from server.certificates.model import (
     UsageRow,
 )
 from server.certificates.validity import effective_state
+from server.db.audit.repo import Change, record
 from server.db.certificates import payments
 from server.db.certificates.repo import SqlCertificateRepository, expire_due, usage_report
 from server.errors import Violations, invalid, not_found
@@ -220,6 +221,19 @@ async def _issued_in_scope(session: AsyncSession, number: str) -> None:
         raise out_of_scope("number")
 
 
+def _state(cert: CertificateInfo | None) -> dict[str, object]:
+    """The part of a certificate a state change changes."""
+    if cert is None:
+        return {}
+    return {"state": cert.state, "balance_minor": cert.balance_minor}
+
+
+def expiry_change(rows: list[tuple[str, int, int]], batch: str) -> Change:
+    """One audit row per expiry run: how many certificates and how much, per currency."""
+    return Change("certificate_expiry", batch, "expire", None,
+                  [{"currency": c, "count": n, "written_off_minor": a} for c, n, a in rows])
+
+
 class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -230,7 +244,10 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         t = type_from_pb(request.certificate_type)
 
         async def work(session: AsyncSession) -> pb.UpsertCertificateTypeResponse:
-            stored = await service.upsert_type(SqlCertificateRepository(session), t)
+            repo = SqlCertificateRepository(session)
+            old = await repo.certificate_type(t.code)
+            stored = await service.upsert_type(repo, t)
+            await record(session, Change("certificate_type", t.code, "upsert", old, stored))
             return pb.UpsertCertificateTypeResponse(certificate_type=type_to_pb(stored))
 
         return await run_once(self.deps.db, SERVICE + "UpsertCertificateType", request,
@@ -258,6 +275,8 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
                 denomination_minor=request.denomination_minor, print_only=request.print_only,
                 now=now, principal=caller().label, batch_id=uuid.UUID(request.request_id),
             )
+            await record(session, *(Change("certificate", c.number, "issue", None, c)
+                                    for c in certs))
             return pb.IssueCertificateResponse(
                 certificates=[certificate_to_pb(c, now) for c in certs])
 
@@ -272,8 +291,12 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         async def work(session: AsyncSession) -> pb.ActivateCertificateResponse:
             store = await acting_store_in_scope(request.store_code, session_networks(session))
             now = _now()
-            cert = await service.activate(SqlCertificateRepository(session), number=number,
+            repo = SqlCertificateRepository(session)
+            old = await repo.certificate(number)
+            cert = await service.activate(repo, number=number,
                                           store_code=store, now=now, principal=caller().label)
+            await record(session, Change("certificate", cert.number, "activate",
+                                         _state(old), cert))
             return pb.ActivateCertificateResponse(certificate=certificate_to_pb(cert, now))
 
         return await run_once(self.deps.db, SERVICE + "ActivateCertificate", request,
@@ -359,9 +382,13 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
         async def work(session: AsyncSession) -> pb.BlockCertificateResponse:
             now = _now()
             await _issued_in_scope(session, number)
-            cert = await service.block(SqlCertificateRepository(session), number=number,
+            repo = SqlCertificateRepository(session)
+            old = await repo.certificate(number)
+            cert = await service.block(repo, number=number,
                                        reason=request.reason, now=now,
                                        principal=caller().label)
+            await record(session, Change("certificate", cert.number, "block", _state(old),
+                                         {**_state(cert), "reason": request.reason}))
             return pb.BlockCertificateResponse(certificate=certificate_to_pb(cert, now))
 
         return await run_once(self.deps.db, SERVICE + "BlockCertificate", request,
@@ -378,6 +405,10 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
             old, new = await service.reissue(
                 SqlCertificateRepository(session), number=number, reason=request.reason,
                 now=now, principal=caller().label, batch_id=uuid.UUID(request.request_id))
+            await record(session, Change("certificate", old.number, "reissue", None,
+                                         {**_state(old), "replaced_by": new.number,
+                                          "reason": request.reason}),
+                         Change("certificate", new.number, "issue", None, new))
             return pb.ReissueCertificateResponse(old_certificate=certificate_to_pb(old, now),
                                                  new_certificate=certificate_to_pb(new, now))
 
@@ -389,6 +420,8 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     ) -> pb.ExpireCertificatesResponse:
         async def work(session: AsyncSession) -> pb.ExpireCertificatesResponse:
             rows = await expire_due(session, _now())
+            if rows:
+                await record(session, expiry_change(rows, request.request_id))
             # min(): only certificates issued before face values were bounded can sum past
             # int64; the write-off must not fail over how it is shown
             return pb.ExpireCertificatesResponse(

@@ -20,12 +20,24 @@ from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
 from server.auth.scope import visible_stores
 from server.db import scope_repo
+from server.db.audit.repo import Change, record
 from server.db.members.repo import SqlMemberRepository
 from server.errors import invalid
 from server.members import service
-from server.members.model import MemberInfo
+from server.members.model import MemberInfo, Profile
 
 SERVICE = "/kopilka.v1.MemberService/"
+
+
+def profile_change(member_id: object, old: Profile, new: Profile, source: str) -> list[Change]:
+    """The audit row of a profile update: the changed fields, before and after (none when
+    nothing changed)."""
+    names = [n for n in Profile.__dataclass_fields__ if getattr(old, n) != getattr(new, n)]
+    if not names:
+        return []
+    return [Change("member", str(member_id), "update_profile",
+                  {n: getattr(old, n) for n in names},
+                  {**{n: getattr(new, n) for n in names}, "source": source})]
 
 
 class MemberServicer(members_pb2_grpc.MemberServiceServicer):
@@ -58,6 +70,8 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 issue_card_type=request.issue_card_type or None, region=self.region,
                 principal=caller().label, sees_vip=self.sees_vip(),
             )
+            await record(session, Change("member", str(member.id), "register", None,
+                                         member))
             return members_pb2.RegisterMemberResponse(member=self.member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "RegisterMember", request,
@@ -90,11 +104,15 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         raw = profile_from_pb(request.profile)
 
         async def work(session: AsyncSession) -> members_pb2.UpdateMemberProfileResponse:
+            repo = SqlMemberRepository(session)
+            old = (await service.get_member(repo, member_id, sees_vip=self.sees_vip())).profile
             member = await service.update_profile(
-                SqlMemberRepository(session), member_id, raw, request.update_fields,
+                repo, member_id, raw, request.update_fields,
                 source=request.source, region=self.region, principal=caller().label,
                 sees_vip=self.sees_vip(),
             )
+            await record(session, *profile_change(member_id, old, member.profile,
+                                                  request.source))
             return members_pb2.UpdateMemberProfileResponse(member=self.member_answer(member))
 
         return await run_once(self.deps.db, SERVICE + "UpdateMemberProfile", request,
@@ -112,6 +130,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 SqlMemberRepository(session), member_id, request.card_type,
                 activate=request.activate, principal=caller().label, sees_vip=self.sees_vip(),
             )
+            await record(session, Change("card", card.number, "issue", None, card))
             return members_pb2.IssueCardResponse(card=card_to_pb(card))
 
         return await run_once(self.deps.db, SERVICE + "IssueCard", request,
@@ -127,10 +146,16 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
             raise invalid("card_number", "required")
 
         async def work(session: AsyncSession) -> members_pb2.ChangeCardStateResponse:
+            repo = SqlMemberRepository(session)
+            old = await repo.card(request.card_number)
             card = await service.change_card_state(
-                SqlMemberRepository(session), request.card_number, target, request.reason,
+                repo, request.card_number, target, request.reason,
                 principal=caller().label, sees_vip=self.sees_vip(),
             )
+            if old is not None and old.state != card.state:
+                await record(session, Change("card", card.number, "state",
+                                             {"state": old.state},
+                                             {"state": card.state, "reason": request.reason}))
             return members_pb2.ChangeCardStateResponse(card=card_to_pb(card))
 
         return await run_once(self.deps.db, SERVICE + "ChangeCardState", request,
@@ -147,6 +172,10 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 SqlMemberRepository(session), request.card_number, request.reason,
                 principal=caller().label, sees_vip=self.sees_vip(),
             )
+            await record(session, Change("card", old.number, "replace", {"state": "active"},
+                                         {"state": old.state, "replaced_by": new.number,
+                                          "reason": request.reason}),
+                         Change("card", new.number, "issue", None, new))
             return members_pb2.ReplaceCardResponse(old_card=card_to_pb(old),
                                                    new_card=card_to_pb(new))
 

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from kopilka.v1 import common_pb2 as kopilka_dot_v1_dot_common__pb2
+from kopilka.v1 import receipts_pb2 as kopilka_dot_v1_dot_receipts__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18kopilka/v1/members.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"\xd5\x02\n\rMemberProfile\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\x13\n\x0bmiddle_name\x18\x03 \x01(\t\x12\"\n\x06gender\x18\x04 \x01(\x0e\x32\x12.kopilka.v1.Gender\x12\x12\n\nbirth_date\x18\x05 \x01(\t\x12\x31\n\x0emarital_status\x18\x06 \x01(\x0e\x32\x19.kopilka.v1.MaritalStatus\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\r\n\x05phone\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12<\n\nsocial_ids\x18\n \x03(\x0b\x32(.kopilka.v1.MemberProfile.SocialIdsEntry\x1a\x30\n\x0eSocialIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xac\x01\n\x04\x43\x61rd\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x11\n\tcard_type\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.kopilka.v1.CardState\x12\x11\n\tmember_id\x18\x04 \x01(\t\x12\x17\n\x0freplaces_number\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd8\x01\n\x06Member\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12=\n\x14registration_channel\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.RegistrationChannel\x12\x1f\n\x05\x63\x61rds\x18\x04 \x03(\x0b\x32\x10.kopilka.v1.Card\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x15RegisterMemberRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12\x30\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.RegistrationChannel\x12\x17\n\x0fissue_card_type\x18\x04 \x01(\t\"<\n\x16RegisterMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"7\n\x11GetMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"S\n\x11\x46indMemberRequest\x12\x15\n\x0b\x63\x61rd_number\x18\x01 \x01(\tH\x00\x12\x0f\n\x05phone\x18\x02 \x01(\tH\x00\x12\x0f\n\x05\x65mail\x18\x03 \x01(\tH\x00\x42\x05\n\x03key\"8\n\x12\x46indMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"\x96\x01\n\x1aUpdateMemberProfileRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12\x15\n\rupdate_fields\x18\x04 \x03(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"A\n\x1bUpdateMemberProfileResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"^\n\x10IssueCardRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x11\n\tcard_type\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tivate\x18\x04 \x01(\x08\"3\n\x11IssueCardResponse\x12\x1e\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\"w\n\x16\x43hangeCardStateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.kopilka.v1.CardState\x12\x0e\n\x06reason\x18\x04 \x01(\t\"9\n\x17\x43hangeCardStateResponse\x12\x1e\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\"M\n\x12ReplaceCardRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"]\n\x13ReplaceCardResponse\x12\"\n\x08old_card\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\x12\"\n\x08new_card\x18\x02 \x01(\x0b\x32\x10.kopilka.v1.Card\"P\n\x14ListPurchasesRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12%\n\x04page\x18\x02 \x01(\x0b\x32\x17.kopilka.v1.PageRequest\"\xde\x01\n\x08Purchase\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\x12\x16\n\x0ereceipt_number\x18\x03 \x01(\t\x12 \n\x05total\x18\x04 \x01(\x0b\x32\x11.kopilka.v1.Money\x12)\n\x0e\x64iscount_total\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x30\n\x0c\x63onfirm_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61rd_number\x18\x07 \x01(\t\"d\n\x15ListPurchasesResponse\x12\'\n\tpurchases\x18\x01 \x03(\x0b\x32\x14.kopilka.v1.Purchase\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.kopilka.v1.PageInfo*\xd0\x01\n\x13RegistrationChannel\x12$\n REGISTRATION_CHANNEL_UNSPECIFIED\x10\x00\x12!\n\x1dREGISTRATION_CHANNEL_OPERATOR\x10\x01\x12$\n REGISTRATION_CHANNEL_WEB_CABINET\x10\x02\x12,\n(REGISTRATION_CHANNEL_PAPER_QUESTIONNAIRE\x10\x03\x12\x1c\n\x18REGISTRATION_CHANNEL_POS\x10\x04*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x11\n\rGENDER_FEMALE\x10\x01\x12\x0f\n\x0bGENDER_MALE\x10\x02*f\n\rMaritalStatus\x12\x1e\n\x1aMARITAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MARITAL_STATUS_SINGLE\x10\x01\x12\x1a\n\x16MARITAL_STATUS_MARRIED\x10\x02*\x9b\x01\n\tCardState\x12\x1a\n\x16\x43\x41RD_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41RD_STATE_NEW\x10\x01\x12\x15\n\x11\x43\x41RD_STATE_ACTIVE\x10\x02\x12\x16\n\x12\x43\x41RD_STATE_BLOCKED\x10\x03\x12\x15\n\x11\x43\x41RD_STATE_CLOSED\x10\x04\x12\x18\n\x14\x43\x41RD_STATE_COMPLETED\x10\x05\x32\xb3\x05\n\rMemberService\x12W\n\x0eRegisterMember\x12!.kopilka.v1.RegisterMemberRequest\x1a\".kopilka.v1.RegisterMemberResponse\x12H\n\tGetMember\x12\x1c.kopilka.v1.GetMemberRequest\x1a\x1d.kopilka.v1.GetMemberResponse\x12K\n\nFindMember\x12\x1d.kopilka.v1.FindMemberRequest\x1a\x1e.kopilka.v1.FindMemberResponse\x12\x66\n\x13UpdateMemberProfile\x12&.kopilka.v1.UpdateMemberProfileRequest\x1a\'.kopilka.v1.UpdateMemberProfileResponse\x12H\n\tIssueCard\x12\x1c.kopilka.v1.IssueCardRequest\x1a\x1d.kopilka.v1.IssueCardResponse\x12Z\n\x0f\x43hangeCardState\x12\".kopilka.v1.ChangeCardStateRequest\x1a#.kopilka.v1.ChangeCardStateResponse\x12N\n\x0bReplaceCard\x12\x1e.kopilka.v1.ReplaceCardRequest\x1a\x1f.kopilka.v1.ReplaceCardResponse\x12T\n\rListPurchases\x12 .kopilka.v1.ListPurchasesRequest\x1a!.kopilka.v1.ListPurchasesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18kopilka/v1/members.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\x1a\x19kopilka/v1/receipts.proto\"\xd5\x02\n\rMemberProfile\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\x13\n\x0bmiddle_name\x18\x03 \x01(\t\x12\"\n\x06gender\x18\x04 \x01(\x0e\x32\x12.kopilka.v1.Gender\x12\x12\n\nbirth_date\x18\x05 \x01(\t\x12\x31\n\x0emarital_status\x18\x06 \x01(\x0e\x32\x19.kopilka.v1.MaritalStatus\x12\x0f\n\x07\x61\x64\x64ress\x18\x07 \x01(\t\x12\r\n\x05phone\x18\x08 \x01(\t\x12\r\n\x05\x65mail\x18\t \x01(\t\x12<\n\nsocial_ids\x18\n \x03(\x0b\x32(.kopilka.v1.MemberProfile.SocialIdsEntry\x1a\x30\n\x0eSocialIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xac\x01\n\x04\x43\x61rd\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x11\n\tcard_type\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.kopilka.v1.CardState\x12\x11\n\tmember_id\x18\x04 \x01(\t\x12\x17\n\x0freplaces_number\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd8\x01\n\x06Member\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12=\n\x14registration_channel\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.RegistrationChannel\x12\x1f\n\x05\x63\x61rds\x18\x04 \x03(\x0b\x32\x10.kopilka.v1.Card\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x15RegisterMemberRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12\x30\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1f.kopilka.v1.RegistrationChannel\x12\x17\n\x0fissue_card_type\x18\x04 \x01(\t\"<\n\x16RegisterMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"7\n\x11GetMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"S\n\x11\x46indMemberRequest\x12\x15\n\x0b\x63\x61rd_number\x18\x01 \x01(\tH\x00\x12\x0f\n\x05phone\x18\x02 \x01(\tH\x00\x12\x0f\n\x05\x65mail\x18\x03 \x01(\tH\x00\x42\x05\n\x03key\"8\n\x12\x46indMemberResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"\x96\x01\n\x1aUpdateMemberProfileRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.kopilka.v1.MemberProfile\x12\x15\n\rupdate_fields\x18\x04 \x03(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"A\n\x1bUpdateMemberProfileResponse\x12\"\n\x06member\x18\x01 \x01(\x0b\x32\x12.kopilka.v1.Member\"^\n\x10IssueCardRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x11\n\tcard_type\x18\x03 \x01(\t\x12\x10\n\x08\x61\x63tivate\x18\x04 \x01(\x08\"3\n\x11IssueCardResponse\x12\x1e\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\"w\n\x16\x43hangeCardStateRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.kopilka.v1.CardState\x12\x0e\n\x06reason\x18\x04 \x01(\t\"9\n\x17\x43hangeCardStateResponse\x12\x1e\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\"M\n\x12ReplaceCardRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"]\n\x13ReplaceCardResponse\x12\"\n\x08old_card\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Card\x12\"\n\x08new_card\x18\x02 \x01(\x0b\x32\x10.kopilka.v1.Card\"e\n\x14ListPurchasesRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12%\n\x04page\x18\x02 \x01(\x0b\x32\x17.kopilka.v1.PageRequest\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\"\xb2\x02\n\x08Purchase\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\x12\x16\n\x0ereceipt_number\x18\x03 \x01(\t\x12 \n\x05total\x18\x04 \x01(\x0b\x32\x11.kopilka.v1.Money\x12)\n\x0e\x64iscount_total\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x30\n\x0c\x63onfirm_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61rd_number\x18\x07 \x01(\t\x12\'\n\x05state\x18\x08 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12)\n\x0erefunded_total\x18\t \x01(\x0b\x32\x11.kopilka.v1.Money\"d\n\x15ListPurchasesResponse\x12\'\n\tpurchases\x18\x01 \x03(\x0b\x32\x14.kopilka.v1.Purchase\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.kopilka.v1.PageInfo*\xd0\x01\n\x13RegistrationChannel\x12$\n REGISTRATION_CHANNEL_UNSPECIFIED\x10\x00\x12!\n\x1dREGISTRATION_CHANNEL_OPERATOR\x10\x01\x12$\n REGISTRATION_CHANNEL_WEB_CABINET\x10\x02\x12,\n(REGISTRATION_CHANNEL_PAPER_QUESTIONNAIRE\x10\x03\x12\x1c\n\x18REGISTRATION_CHANNEL_POS\x10\x04*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x11\n\rGENDER_FEMALE\x10\x01\x12\x0f\n\x0bGENDER_MALE\x10\x02*f\n\rMaritalStatus\x12\x1e\n\x1aMARITAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MARITAL_STATUS_SINGLE\x10\x01\x12\x1a\n\x16MARITAL_STATUS_MARRIED\x10\x02*\x9b\x01\n\tCardState\x12\x1a\n\x16\x43\x41RD_STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43\x41RD_STATE_NEW\x10\x01\x12\x15\n\x11\x43\x41RD_STATE_ACTIVE\x10\x02\x12\x16\n\x12\x43\x41RD_STATE_BLOCKED\x10\x03\x12\x15\n\x11\x43\x41RD_STATE_CLOSED\x10\x04\x12\x18\n\x14\x43\x41RD_STATE_COMPLETED\x10\x05\x32\xb3\x05\n\rMemberService\x12W\n\x0eRegisterMember\x12!.kopilka.v1.RegisterMemberRequest\x1a\".kopilka.v1.RegisterMemberResponse\x12H\n\tGetMember\x12\x1c.kopilka.v1.GetMemberRequest\x1a\x1d.kopilka.v1.GetMemberResponse\x12K\n\nFindMember\x12\x1d.kopilka.v1.FindMemberRequest\x1a\x1e.kopilka.v1.FindMemberResponse\x12\x66\n\x13UpdateMemberProfile\x12&.kopilka.v1.UpdateMemberProfileRequest\x1a\'.kopilka.v1.UpdateMemberProfileResponse\x12H\n\tIssueCard\x12\x1c.kopilka.v1.IssueCardRequest\x1a\x1d.kopilka.v1.IssueCardResponse\x12Z\n\x0f\x43hangeCardState\x12\".kopilka.v1.ChangeCardStateRequest\x1a#.kopilka.v1.ChangeCardStateResponse\x12N\n\x0bReplaceCard\x12\x1e.kopilka.v1.ReplaceCardRequest\x1a\x1f.kopilka.v1.ReplaceCardResponse\x12T\n\rListPurchases\x12 .kopilka.v1.ListPurchasesRequest\x1a!.kopilka.v1.ListPurchasesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,56 +36,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._loaded_options = None
   _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._serialized_options = b'8\001'
-  _globals['_REGISTRATIONCHANNEL']._serialized_start=2435
-  _globals['_REGISTRATIONCHANNEL']._serialized_end=2643
-  _globals['_GENDER']._serialized_start=2645
-  _globals['_GENDER']._serialized_end=2713
-  _globals['_MARITALSTATUS']._serialized_start=2715
-  _globals['_MARITALSTATUS']._serialized_end=2817
-  _globals['_CARDSTATE']._serialized_start=2820
-  _globals['_CARDSTATE']._serialized_end=2975
-  _globals['_MEMBERPROFILE']._serialized_start=99
-  _globals['_MEMBERPROFILE']._serialized_end=440
-  _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._serialized_start=392
-  _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._serialized_end=440
-  _globals['_CARD']._serialized_start=443
-  _globals['_CARD']._serialized_end=615
-  _globals['_MEMBER']._serialized_start=618
-  _globals['_MEMBER']._serialized_end=834
-  _globals['_REGISTERMEMBERREQUEST']._serialized_start=837
-  _globals['_REGISTERMEMBERREQUEST']._serialized_end=999
-  _globals['_REGISTERMEMBERRESPONSE']._serialized_start=1001
-  _globals['_REGISTERMEMBERRESPONSE']._serialized_end=1061
-  _globals['_GETMEMBERREQUEST']._serialized_start=1063
-  _globals['_GETMEMBERREQUEST']._serialized_end=1100
-  _globals['_GETMEMBERRESPONSE']._serialized_start=1102
-  _globals['_GETMEMBERRESPONSE']._serialized_end=1157
-  _globals['_FINDMEMBERREQUEST']._serialized_start=1159
-  _globals['_FINDMEMBERREQUEST']._serialized_end=1242
-  _globals['_FINDMEMBERRESPONSE']._serialized_start=1244
-  _globals['_FINDMEMBERRESPONSE']._serialized_end=1300
-  _globals['_UPDATEMEMBERPROFILEREQUEST']._serialized_start=1303
-  _globals['_UPDATEMEMBERPROFILEREQUEST']._serialized_end=1453
-  _globals['_UPDATEMEMBERPROFILERESPONSE']._serialized_start=1455
-  _globals['_UPDATEMEMBERPROFILERESPONSE']._serialized_end=1520
-  _globals['_ISSUECARDREQUEST']._serialized_start=1522
-  _globals['_ISSUECARDREQUEST']._serialized_end=1616
-  _globals['_ISSUECARDRESPONSE']._serialized_start=1618
-  _globals['_ISSUECARDRESPONSE']._serialized_end=1669
-  _globals['_CHANGECARDSTATEREQUEST']._serialized_start=1671
-  _globals['_CHANGECARDSTATEREQUEST']._serialized_end=1790
-  _globals['_CHANGECARDSTATERESPONSE']._serialized_start=1792
-  _globals['_CHANGECARDSTATERESPONSE']._serialized_end=1849
-  _globals['_REPLACECARDREQUEST']._serialized_start=1851
-  _globals['_REPLACECARDREQUEST']._serialized_end=1928
-  _globals['_REPLACECARDRESPONSE']._serialized_start=1930
-  _globals['_REPLACECARDRESPONSE']._serialized_end=2023
-  _globals['_LISTPURCHASESREQUEST']._serialized_start=2025
-  _globals['_LISTPURCHASESREQUEST']._serialized_end=2105
-  _globals['_PURCHASE']._serialized_start=2108
-  _globals['_PURCHASE']._serialized_end=2330
-  _globals['_LISTPURCHASESRESPONSE']._serialized_start=2332
-  _globals['_LISTPURCHASESRESPONSE']._serialized_end=2432
-  _globals['_MEMBERSERVICE']._serialized_start=2978
-  _globals['_MEMBERSERVICE']._serialized_end=3669
+  _globals['_REGISTRATIONCHANNEL']._serialized_start=2567
+  _globals['_REGISTRATIONCHANNEL']._serialized_end=2775
+  _globals['_GENDER']._serialized_start=2777
+  _globals['_GENDER']._serialized_end=2845
+  _globals['_MARITALSTATUS']._serialized_start=2847
+  _globals['_MARITALSTATUS']._serialized_end=2949
+  _globals['_CARDSTATE']._serialized_start=2952
+  _globals['_CARDSTATE']._serialized_end=3107
+  _globals['_MEMBERPROFILE']._serialized_start=126
+  _globals['_MEMBERPROFILE']._serialized_end=467
+  _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._serialized_start=419
+  _globals['_MEMBERPROFILE_SOCIALIDSENTRY']._serialized_end=467
+  _globals['_CARD']._serialized_start=470
+  _globals['_CARD']._serialized_end=642
+  _globals['_MEMBER']._serialized_start=645
+  _globals['_MEMBER']._serialized_end=861
+  _globals['_REGISTERMEMBERREQUEST']._serialized_start=864
+  _globals['_REGISTERMEMBERREQUEST']._serialized_end=1026
+  _globals['_REGISTERMEMBERRESPONSE']._serialized_start=1028
+  _globals['_REGISTERMEMBERRESPONSE']._serialized_end=1088
+  _globals['_GETMEMBERREQUEST']._serialized_start=1090
+  _globals['_GETMEMBERREQUEST']._serialized_end=1127
+  _globals['_GETMEMBERRESPONSE']._serialized_start=1129
+  _globals['_GETMEMBERRESPONSE']._serialized_end=1184
+  _globals['_FINDMEMBERREQUEST']._serialized_start=1186
+  _globals['_FINDMEMBERREQUEST']._serialized_end=1269
+  _globals['_FINDMEMBERRESPONSE']._serialized_start=1271
+  _globals['_FINDMEMBERRESPONSE']._serialized_end=1327
+  _globals['_UPDATEMEMBERPROFILEREQUEST']._serialized_start=1330
+  _globals['_UPDATEMEMBERPROFILEREQUEST']._serialized_end=1480
+  _globals['_UPDATEMEMBERPROFILERESPONSE']._serialized_start=1482
+  _globals['_UPDATEMEMBERPROFILERESPONSE']._serialized_end=1547
+  _globals['_ISSUECARDREQUEST']._serialized_start=1549
+  _globals['_ISSUECARDREQUEST']._serialized_end=1643
+  _globals['_ISSUECARDRESPONSE']._serialized_start=1645
+  _globals['_ISSUECARDRESPONSE']._serialized_end=1696
+  _globals['_CHANGECARDSTATEREQUEST']._serialized_start=1698
+  _globals['_CHANGECARDSTATEREQUEST']._serialized_end=1817
+  _globals['_CHANGECARDSTATERESPONSE']._serialized_start=1819
+  _globals['_CHANGECARDSTATERESPONSE']._serialized_end=1876
+  _globals['_REPLACECARDREQUEST']._serialized_start=1878
+  _globals['_REPLACECARDREQUEST']._serialized_end=1955
+  _globals['_REPLACECARDRESPONSE']._serialized_start=1957
+  _globals['_REPLACECARDRESPONSE']._serialized_end=2050
+  _globals['_LISTPURCHASESREQUEST']._serialized_start=2052
+  _globals['_LISTPURCHASESREQUEST']._serialized_end=2153
+  _globals['_PURCHASE']._serialized_start=2156
+  _globals['_PURCHASE']._serialized_end=2462
+  _globals['_LISTPURCHASESRESPONSE']._serialized_start=2464
+  _globals['_LISTPURCHASESRESPONSE']._serialized_end=2564
+  _globals['_MEMBERSERVICE']._serialized_start=3110
+  _globals['_MEMBERSERVICE']._serialized_end=3801
 # @@protoc_insertion_point(module_scope)

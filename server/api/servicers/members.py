@@ -18,6 +18,7 @@ from server.api.convert import (
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
+from server.api.servicers.receipts import STATES as RECEIPT_STATES
 from server.auth.scope import visible_stores
 from server.db import scope_repo
 from server.db.members.repo import SqlMemberRepository
@@ -27,6 +28,7 @@ from server.members.model import MemberInfo
 from server.members.views import view_for
 
 SERVICE = "/kopilka.v1.MemberService/"
+
 
 
 def member_answer(member: MemberInfo) -> members_pb2.Member:
@@ -150,7 +152,12 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
     async def ListPurchases(
         self, request: members_pb2.ListPurchasesRequest, context: Context
     ) -> members_pb2.ListPurchasesResponse:
-        member_id = parse_uuid(request.member_id, "member_id")
+        if request.member_id or not request.card_number:
+            member_id = parse_uuid(request.member_id, "member_id")
+        else:
+            member_id = None
+            if len(request.card_number) > 32:
+                raise invalid("card_number", "at most 32 characters")
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)
         who = caller()
@@ -159,7 +166,7 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                        if who.network_code else frozenset())
             rows = await service.list_purchases(
                 SqlMemberRepository(session), member_id, before, limit + 1,
-                stores=visible_stores(who, network),
+                stores=visible_stores(who, network), card_number=request.card_number,
             )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -169,7 +176,8 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 receipt_number=r.receipt_number, card_number=r.card_number or "",
                 total=money(r.total_minor, r.currency),
                 discount_total=money(r.discount_total_minor, r.currency),
-                confirm_time=timestamp(r.confirmed_at),
+                confirm_time=timestamp(r.confirmed_at), state=RECEIPT_STATES[r.state],
+                refunded_total=money(r.refunded_minor, r.currency),
             )
             for r in rows
         ])

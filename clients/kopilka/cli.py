@@ -64,7 +64,9 @@ async def call(target: str, key: str | None, service: str, method: str, body: st
             response_deserializer=response_class.FromString,
         )
         response = await stub(request, metadata=metadata, timeout=30)
-    return json_format.MessageToJson(response, preserving_proto_field_name=True)
+    # Cyrillic names and messages as text, not \u escapes
+    return json_format.MessageToJson(response, preserving_proto_field_name=True,
+                                     ensure_ascii=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

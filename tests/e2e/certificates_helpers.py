@@ -43,13 +43,13 @@ async def issue(client, certificate_type: str = "gift", count: int = 1, store: s
     return list(reply.certificates)
 
 
-APP = None  # the test's server (tests/e2e/conftest.py sets it): sale() refreshes its prices
+APP = None  # the test's server, a getter (tests/e2e/conftest.py sets it): sale() refreshes
 
 
 async def sale(client, store: str = "kyiv-01", price: int = 100) -> str:
     """A confirmed receipt (paid in cash) that a certificate can then pay for: its id."""
     if APP is not None:
-        await APP.deps.pricing.refresh()  # knows the stores the test has just created
+        await APP().deps.pricing.refresh()  # knows the stores the test has just created
     calc = await client.receipts.CalculateReceipt(receipts_pb2.CalculateReceiptRequest(
         store_code=store, lines=[receipts_pb2.ReceiptLine(
             line_no=1, sku="ANY-1", quantity_milli=1000, unit_price_minor=price)]))

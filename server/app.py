@@ -81,6 +81,11 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
 ]
 
+
+class ListenError(RuntimeError):
+    """The gRPC address cannot be bound; `kopilka serve` says so in one line."""
+
+
 @dataclass
 class App:
     """A built server: call `start()`, then `stop()`; `grpc_port` is known after start."""
@@ -128,12 +133,17 @@ class App:
             self.deps.load_signer(await signing_secret(session))
         host, port = split_host_port(self.settings.grpc_listen)
         address = f"{host}:{port}"
-        self.grpc_port = (
-            self.server.add_insecure_port(address) if credentials is None
-            else self.server.add_secure_port(address, credentials)
-        )
+        try:
+            self.grpc_port = (
+                self.server.add_insecure_port(address) if credentials is None
+                else self.server.add_secure_port(address, credentials)
+            )
+        except RuntimeError:  # grpc raises "Failed to bind" where older versions returned 0
+            self.grpc_port = 0
         if self.grpc_port == 0:
-            raise RuntimeError(f"cannot listen on {self.settings.grpc_listen}")
+            raise ListenError(f"cannot listen on {self.settings.grpc_listen} "
+                              "(KOPILKA_GRPC_LISTEN): the port is taken or the address is "
+                              "not this machine's")
         for name in [*self.service_names, ""]:  # the health servicer starts out SERVING
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 import tempfile
@@ -33,12 +34,42 @@ def _say(message: str) -> None:
 
 def _worker_main(settings_json: str, database_url: str) -> None:
     """Entry of one worker process (spawned, so grpc is never forked)."""
+    from server.app import ListenError
     from server.logs import configure_logging
     from server.runtime import serve
 
     settings = Settings.model_validate_json(settings_json)
     configure_logging(settings.log_level, settings.log_format)
-    _run(serve(settings, database_url))
+    try:
+        _run(serve(settings, database_url))
+    except ListenError as exc:
+        _say(f"kopilka: {exc}")
+        sys.exit(1)
+
+
+def _cannot_listen(listen: str) -> str | None:
+    """Why `listen` cannot be bound now (taken, not this machine's), or None; checked before
+    the database starts so a second `kopilka serve` says so at once, in one line."""
+    import socket
+
+    from server.settings import split_host_port
+
+    host, port = split_host_port(listen)
+    if port == 0:
+        return None
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return str(exc)
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return "the port is taken" if exc.errno == errno.EADDRINUSE else str(exc)
+    return None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -47,6 +78,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers:
         settings = settings.model_copy(update={"workers": args.workers})
+    if args.demo_data:  # the development SMS channel runs when no SMSC is configured
+        settings = settings.model_copy(update={"demo_mode": True})
     if settings.workers > 1 and settings.http_listen:
         _say("kopilka: KOPILKA_HTTP_LISTEN (the 1C exchange) keeps its sessions in one process: "
              "run it with --workers 1, e.g. as a second `kopilka serve` on other ports")
@@ -60,6 +93,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         server_credentials(settings)  # the workers load them again; say what is wrong once
     except TlsConfigError as exc:
         _say(f"kopilka: bad TLS configuration: {exc}")
+        return 2
+    for variable, listen in (("KOPILKA_GRPC_LISTEN", settings.grpc_listen),
+                             ("KOPILKA_METRICS_LISTEN", settings.metrics_listen)):
+        if (problem := _cannot_listen(listen)) is not None:
+            _say(f"kopilka: cannot listen on {listen} ({variable}): {problem}")
+            return 1
+    from server.features.outbox import build_plugin_host
+
+    try:
+        build_plugin_host(settings)  # the workers build it again; say what is wrong once
+    except ValueError as exc:  # a bad settings section, a refused or duplicate channel
+        _say(f"kopilka: bad plugin configuration: {exc}")
         return 2
     configure_logging(settings.log_level, settings.log_format)
     where = (
@@ -75,13 +120,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _say(_run(load_demo_data(url)))
     from server.runtime import serve, start_metrics_server
 
-    metrics_port = start_metrics_server(settings, multiprocess=settings.workers > 1)
+    try:
+        metrics_port = start_metrics_server(settings, multiprocess=settings.workers > 1)
+    except OSError as exc:
+        _say(f"kopilka: cannot serve metrics on {settings.metrics_listen} "
+             f"(KOPILKA_METRICS_LISTEN): {exc.strerror or exc}")
+        return 1
     http = f", 1C exchange on http://{settings.http_listen}" if settings.http_listen else ""
     _say(f"kopilka: gRPC on {settings.grpc_listen} ({describe(settings)}), metrics on "
          f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics{http}; "
          "Ctrl-C stops")
     if settings.workers == 1:
-        _run(serve(settings, url))
+        from server.app import ListenError
+
+        try:
+            _run(serve(settings, url))
+        except ListenError as exc:
+            _say(f"kopilka: {exc}")
+            return 1
         return 0
     return _serve_workers(settings, url)
 

@@ -11,7 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from server.auth.principal import PrincipalKind, hash_secret
+from server.certificates import service as certificates
+from server.certificates.model import CertificateKind, CertificateTypeInfo
 from server.db.api_keys_repo import add_api_key
+from server.db.certificates.repo import SqlCertificateRepository
 from server.db.database import Database
 from server.db.members.repo import SqlMemberRepository
 from server.db.models import ApiKey
@@ -31,6 +34,18 @@ STORES = [
 CARD_TYPES = [
     CardTypeInfo("silver", "Silver card", 500, "2900", False),
     CardTypeInfo("gold", "Gold card", 1000, "2910", True),
+]
+
+# Gift certificates (docs/certificates.md): two face values sold at the till, and a coffee
+# box exchanged for any coffee product.
+CERTIFICATE_TYPES = [
+    CertificateTypeInfo("gift-500", "Gift certificate 500 UAH", CertificateKind.MONEY, "UAH",
+                        (50000,), number_prefix="2200", valid_days=365),
+    CertificateTypeInfo("gift-1000", "Gift certificate 1000 UAH", CertificateKind.MONEY, "UAH",
+                        (100000,), number_prefix="2201", valid_days=365),
+    CertificateTypeInfo("coffee-box", "A box of coffee", CertificateKind.PRODUCT, "UAH",
+                        (45000,), number_prefix="2300", valid_days=180,
+                        product_groups=("coffee",)),
 ]
 
 _GROUPS = {
@@ -70,6 +85,13 @@ DEMO_KEYS = [
 ]
 
 
+def _scope(store: str | None, terminal: str | None) -> str:
+    """Where a demo key acts, for the banner: a till key works for its store only."""
+    if store is None:
+        return " (every store)"
+    return f" (store {store}" + (f", terminal {terminal})" if terminal else ")")
+
+
 async def load_demo_data(database_url: str) -> str:
     """Load everything in one transaction; returns a summary for the console."""
     db = Database(database_url, pool_size=1)
@@ -80,6 +102,10 @@ async def load_demo_data(database_url: str) -> str:
             for card_type in CARD_TYPES:
                 await org_repo.upsert_card_type(session, card_type)
             await org_repo.upsert_products(session, PRODUCTS)
+            cert_repo = SqlCertificateRepository(session)
+            for certificate_type in CERTIFICATE_TYPES:
+                if await cert_repo.certificate_type(certificate_type.code) is None:
+                    await certificates.upsert_type(cert_repo, certificate_type)
             repo = SqlMemberRepository(session)
             for profile, card_type_code in MEMBERS:
                 if await repo.member_id_by_contact(phone=profile.phone, email=None) if \
@@ -100,7 +126,10 @@ async def load_demo_data(database_url: str) -> str:
         )
     finally:
         await db.dispose()
-    keys = "\n".join(f"  {s:<20} {', '.join(r)}" for s, _, _, r, _, _ in DEMO_KEYS)
+    keys = "\n".join(f"  {secret:<20} {', '.join(roles)}{_scope(store, terminal)}"
+                     for secret, _, _, roles, store, terminal in DEMO_KEYS)
     return (f"demo data: {len(STORES)} stores, {len(CARD_TYPES)} card types, "
             f"{len(PRODUCTS)} products, {len(MEMBERS)} members, {rule_count} promotions "
-            f"(rule set {version}). Demo API keys:\n{keys}")
+            f"(rule set {version}), certificate types "
+            f"{', '.join(t.code for t in CERTIFICATE_TYPES)}. Demo API keys:\n{keys}")
+

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_use_tls: bool = False
     smtp_start_tls: bool | None = None
+    demo_mode: bool = Field(
+        default=False, description="Set by `kopilka serve --demo-data`: with no SMSC configured "
+        "the development SMS channel (plugins/devsms) shows messages on the terminal.")
+    dev_sms: bool = Field(
+        default=False, description="The development SMS channel outside demo mode too: it "
+        "sends nothing and shows one-time codes on the terminal, so never in production.")
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="JSON: extra per-plugin sections, merged over the smpp_/smtp_ fields.",

@@ -2,6 +2,12 @@
 
     kopilka-client --key kpk_demo_operator MemberService FindMember '{"phone": "0671234567"}'
     kopilka-client --list                      # every service and method
+    kopilka-client --field calculation_id ReceiptService CalculateReceipt - < request.json
+
+The request is JSON on the command line, or read from stdin when given as "-" (a shell
+here-document then fills in variables). A request with a request_id field that is left
+out gets a fresh UUID (give your own to retry). --field a.b.0.c prints one value of the
+answer (a string without quotes) for shell variables; --field a,b prints both on one line.
 
 TLS: --tls-ca FILE (or KOPILKA_TLS_CA_FILE) trusts the CA that signed the server's certificate,
 --tls uses the system's root CAs; --tls-cert/--tls-key (KOPILKA_TLS_CLIENT_CERT_FILE,
@@ -12,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 
 import grpc
@@ -49,8 +57,10 @@ def _message_class(module, descriptor):  # type: ignore[no-untyped-def]
 
 
 async def call(target: str, key: str | None, service: str, method: str, body: str,
-               credentials: grpc.ChannelCredentials | None = None) -> str:
-    """One RPC, JSON in and out; `credentials` (kopilka.tls_credentials) for TLS."""
+               credentials: grpc.ChannelCredentials | None = None,
+               zeros: bool = False) -> str:
+    """One RPC, JSON in and out; `credentials` (kopilka.tls_credentials) for TLS; `zeros`
+    prints fields at their zero value too (proto3 JSON leaves them out)."""
     if service not in SERVICES:
         raise SystemExit(f"unknown service {service!r}; try --list")
     module, descriptor = SERVICES[service]
@@ -58,6 +68,8 @@ async def call(target: str, key: str | None, service: str, method: str, body: st
     if rpc is None:
         raise SystemExit(f"{service} has no method {method!r}; try --list")
     request = json_format.Parse(body or "{}", _message_class(module, rpc.input_type)())
+    if "request_id" in rpc.input_type.fields_by_name and not request.request_id:
+        request.request_id = str(uuid.uuid4())
     response_class = _message_class(module, rpc.output_type)
     metadata = connect.bearer_metadata(key) if key else ()
     async with connect.open_channel(target, credentials) as channel:
@@ -67,7 +79,25 @@ async def call(target: str, key: str | None, service: str, method: str, body: st
             response_deserializer=response_class.FromString,
         )
         response = await stub(request, metadata=metadata, timeout=30)
-    return json_format.MessageToJson(response, preserving_proto_field_name=True)
+    # Cyrillic names and messages as text, not \u escapes
+    return json_format.MessageToJson(response, preserving_proto_field_name=True,
+                                     ensure_ascii=False,
+                                     always_print_fields_with_no_presence=zeros)
+
+
+def pick(answer: str, path: str) -> str:
+    """The value at dotted `path` ("member.cards.0.number") of a JSON answer, for a shell
+    variable: strings bare, anything else as JSON. The answer is printed with its zero
+    values, so a missing key is a wrong path (or a message the server left unset)."""
+    value: object = json.loads(answer)
+    for part in path.split("."):
+        if isinstance(value, list):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value[part]
+        else:
+            raise KeyError(path)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,9 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tls-key", default=env("KOPILKA_TLS_CLIENT_KEY_FILE"), metavar="FILE",
                         help="its private key, PEM (or KOPILKA_TLS_CLIENT_KEY_FILE)")
     parser.add_argument("--list", action="store_true", help="list services and methods")
+    parser.add_argument("--field", metavar="PATH",
+                        help="print only this value of the answer, e.g. calculation_id or "
+                        "member.cards.0.number; several, comma-separated: on one line")
     parser.add_argument("service", nargs="?")
     parser.add_argument("method", nargs="?")
-    parser.add_argument("json", nargs="?", default="{}", help="request as JSON")
+    parser.add_argument("json", nargs="?", default="{}",
+                        help='request as JSON; "-" reads it from stdin')
     args = parser.parse_args(argv)
     if args.list or not args.method:
         for name, (_, descriptor) in sorted(SERVICES.items()):
@@ -101,9 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as error:
             print(f"kopilka-client: {error}", file=sys.stderr)
             return 2
+    body = sys.stdin.read() if args.json == "-" else args.json
     try:
-        print(asyncio.run(call(args.target, args.key, args.service, args.method, args.json,
-                               credentials)))
+        answer = asyncio.run(call(args.target, args.key, args.service, args.method, body,
+                                  credentials, zeros=bool(args.field)))  # a 0 prints as 0
+        print(" ".join(pick(answer, path) for path in args.field.split(","))
+              if args.field else answer)
+    except (KeyError, IndexError, ValueError) as error:
+        print(f"kopilka-client: no {args.field!r} in the answer ({error})", file=sys.stderr)
+        return 2
     except grpc.aio.AioRpcError as error:
         print(f"{error.code().name}: {error.details()}", file=sys.stderr)
         return 1

@@ -72,6 +72,7 @@ def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
         if disabled:
             print(f"disabled: {', '.join(disabled)}")
         if not any(r.channels for r in rows):
-            print("no message channels configured (set KOPILKA_SMPP_HOST or KOPILKA_SMTP_HOST)",
+            print("no message channels configured (set KOPILKA_SMPP_HOST or KOPILKA_SMTP_HOST; "
+                  "KOPILKA_DEV_SMS=1 shows SMS on the terminal, for development)",
                   file=sys.stderr)
     return 1 if any(r.error for r in rows) else 0

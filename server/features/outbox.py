@@ -39,6 +39,10 @@ def plugin_sections(settings: Settings) -> dict[str, dict[str, Any]]:
             "password": settings.smtp_password, "use_tls": settings.smtp_use_tls,
             "start_tls": settings.smtp_start_tls,
         }
+    if settings.dev_sms or (settings.demo_mode and not settings.smpp_host):
+        # the demo has no SMSC: its codes are shown on the terminal (plugins/devsms)
+        sections["devsms"] = {"demo": settings.demo_mode,
+                              "allow_outside_demo": settings.dev_sms}
     for name, extra in settings.plugin_settings.items():
         sections[name] = {**sections.get(name, {}), **extra}
     return sections

@@ -75,7 +75,7 @@ class CardTypeInfo:
 
 @dataclass(frozen=True, slots=True)
 class PurchaseInfo:
-    """One confirmed receipt in a member's history."""
+    """One confirmed receipt in a member's history, with what became of it since."""
 
     receipt_id: uuid.UUID
     store_code: str
@@ -85,3 +85,5 @@ class PurchaseInfo:
     discount_total_minor: int
     currency: str
     confirmed_at: dt.datetime
+    state: str = "confirmed"  # partially_refunded, refunded, cancelled
+    refunded_minor: int = 0  # part of the total refunded or cancelled so far

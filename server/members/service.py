@@ -286,14 +286,28 @@ async def replace_card(
 
 async def list_purchases(
     repo: MemberRepository,
-    member_id: uuid.UUID,
+    member_id: uuid.UUID | None,
     before: tuple[dt.datetime, uuid.UUID] | None,
     limit: int,
     stores: frozenset[str] | None = None,
+    card_number: str = "",
     *,
     sees_vip: bool,
 ) -> list[PurchaseInfo]:
     """One page of the member's confirmed receipts, newest first (keyset paging); only
-    receipts of `stores` when given (server.auth.scope.visible_stores decides them)."""
+    receipts of `stores` when given (server.auth.scope.visible_stores decides them).
+    The member is `member_id`, or when that is None the holder of `card_number` (a VIP's
+    card is unknown to a caller who does not see VIP members)."""
+    if member_id is None:
+        card = await repo.card(card_number)
+        if card is None or card.member_id is None:
+            raise not_found("card", card_number, "CARD_NOT_FOUND")
+        try:
+            await get_member(repo, card.member_id, sees_vip=sees_vip)
+        except DomainError as error:
+            if error.reason == "MEMBER_NOT_FOUND":
+                raise not_found("card", card_number, "CARD_NOT_FOUND") from None
+            raise
+        member_id = card.member_id
     await get_member(repo, member_id, sees_vip=sees_vip)
     return await repo.purchases(member_id, before, limit, stores)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from kopilka.v1 import admin_pb2, common_pb2
+from kopilka.v1 import admin_pb2, common_pb2, receipts_pb2
 from kopilka.v1 import certificates_pb2 as C
 
 
@@ -43,10 +43,30 @@ async def issue(client, certificate_type: str = "gift", count: int = 1, store: s
     return list(reply.certificates)
 
 
+APP = None  # the test's server, a getter (tests/e2e/conftest.py sets it): sale() refreshes
+
+
+async def sale(client, store: str = "kyiv-01", price: int = 100) -> str:
+    """A confirmed receipt (paid in cash) that a certificate can then pay for: its id."""
+    if APP is not None:
+        await APP().deps.pricing.refresh()  # knows the stores the test has just created
+    calc = await client.receipts.CalculateReceipt(receipts_pb2.CalculateReceiptRequest(
+        store_code=store, lines=[receipts_pb2.ReceiptLine(
+            line_no=1, sku="ANY-1", quantity_milli=1000, unit_price_minor=price)]))
+    done = await client.receipts.ConfirmReceipt(receipts_pb2.ConfirmReceiptRequest(
+        request_id=rid(), calculation_id=calc.calculation_id, receipt_number=rid(),
+        payments=[receipts_pb2.Payment(method=receipts_pb2.PAYMENT_METHOD_CASH,
+                                       amount_minor=calc.total.amount_minor)]))
+    return done.receipt_id
+
+
 async def redeem(client, number: str, amount: int | None = None, sku: str = "",
                  receipt_id: str | None = None, store: str = "kyiv-01") -> C.Certificate:
+    """Spend `number` on `receipt_id`, or on a new receipt of `store` when it is None."""
+    if receipt_id is None:
+        receipt_id = await sale(client, store)
     request = C.RedeemCertificateRequest(request_id=rid(), number=number,
-                                         receipt_id=receipt_id or rid(), store_code=store,
+                                         receipt_id=receipt_id, store_code=store,
                                          sku=sku)
     if amount is not None:
         request.amount.CopyFrom(uah(amount))

@@ -22,6 +22,7 @@ from tests.e2e.certificates_helpers import (
     redeem,
     refund,
     rid,
+    sale,
     upsert_type,
 )
 from tests.helpers import rpc_error
@@ -40,7 +41,7 @@ async def test_money_goes_back_to_a_certificate_only_where_it_was_spent(
     lviv = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,
                                      store_code="lviv-01", terminal_id="t1"))
     [cert] = await issue(admin, store="kyiv-01")  # sold in Kyiv: 1000.00
-    in_lviv, in_kyiv = rid(), rid()
+    in_lviv, in_kyiv = await sale(lviv, "lviv-01"), await sale(kyiv, "kyiv-01")
     await redeem(lviv, cert.number, 10000, receipt_id=in_lviv, store="")  # spendable anywhere
     await redeem(kyiv, cert.number, 20000, receipt_id=in_kyiv, store="")
 

@@ -16,6 +16,7 @@ from tests.e2e.certificates_helpers import (
     money_type,
     redeem,
     rid,
+    sale,
     setup_stores,
     upsert_type,
 )
@@ -134,7 +135,7 @@ async def test_forfeit_policy_writes_off_the_remainder(admin):
     await upsert_type(admin, money_type(code="once", prefix="2200",
                                         remainder_policy=C.REMAINDER_POLICY_FORFEIT))
     [cert] = await issue(admin, "once")
-    receipt = rid()
+    receipt = await sale(admin)
     after = await redeem(admin, cert.number, 30000, receipt_id=receipt)
     assert after.balance.amount_minor == 0 and after.state == C.CERTIFICATE_STATE_REDEEMED
     assert after.remainder_policy == C.REMAINDER_POLICY_FORFEIT
@@ -148,6 +149,7 @@ async def test_spending_refusals_name_the_rule(admin):
     await setup_stores(admin)
     await upsert_type(admin, money_type())
     [cert] = await issue(admin)
+    receipt = await sale(admin)
     cases = [
         ({"number": "2100000009999"}, grpc.StatusCode.NOT_FOUND, "CERTIFICATE_NOT_FOUND"),
         ({"currency": "USD"}, grpc.StatusCode.FAILED_PRECONDITION,
@@ -157,7 +159,7 @@ async def test_spending_refusals_name_the_rule(admin):
     ]
     for change, code, reason in cases:
         request = C.RedeemCertificateRequest(request_id=rid(), number=change.get(
-            "number", cert.number), receipt_id=rid(), store_code="kyiv-01",
+            "number", cert.number), receipt_id=receipt, store_code="kyiv-01",
             sku=change.get("sku", ""))
         if "amount" not in change:
             request.amount.amount_minor = 100
@@ -167,11 +169,11 @@ async def test_spending_refusals_name_the_rule(admin):
         assert (failure.code, failure.reason) == (code, reason), change
 
     bad_inputs = [
-        (C.RedeemCertificateRequest(request_id=rid(), number=cert.number, receipt_id=rid(),
+        (C.RedeemCertificateRequest(request_id=rid(), number=cert.number, receipt_id=receipt,
                                     store_code="kyiv-01"), ["amount"]),
         (C.RedeemCertificateRequest(request_id=rid(), number=cert.number, receipt_id="r1",
                                     store_code="kyiv-01"), ["receipt_id"]),
-        (C.RedeemCertificateRequest(request_id=rid(), number="", receipt_id=rid(),
+        (C.RedeemCertificateRequest(request_id=rid(), number="", receipt_id=receipt,
                                     store_code="kyiv-01"), ["number"]),
     ]
     for request, fields in bad_inputs:
@@ -179,7 +181,7 @@ async def test_spending_refusals_name_the_rule(admin):
             await admin.certificates.RedeemCertificate(request)
         assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == fields
     request = C.RedeemCertificateRequest(request_id=rid(), number=cert.number,
-                                         receipt_id=rid(), store_code="kyiv-01")
+                                         receipt_id=receipt, store_code="kyiv-01")
     request.amount.amount_minor = -5
     request.amount.currency = "uah"
     with rpc_error() as failure:
@@ -189,12 +191,24 @@ async def test_spending_refusals_name_the_rule(admin):
     assert entry_kinds(reply) == [("issue", 100000)]  # nothing was spent by any of them
 
 
+async def test_redeem_for_a_receipt_that_does_not_exist_is_not_found(admin):
+    """A certificate pays for a receipt: an id that names none spends nothing."""
+    await setup_stores(admin)
+    await upsert_type(admin, money_type())
+    [cert] = await issue(admin)
+    with rpc_error() as failure:
+        await redeem(admin, cert.number, 100, receipt_id=rid())
+    assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "RECEIPT_NOT_FOUND")
+    assert entry_kinds(await history(admin, cert.number)) == [("issue", 100000)]
+    assert (await redeem(admin, cert.number, 100)).balance.amount_minor == 99900
+
+
 async def test_redeem_is_idempotent_on_request_id(admin):
     await setup_stores(admin)
     await upsert_type(admin, money_type())
     [cert] = await issue(admin)
-    request = C.RedeemCertificateRequest(request_id=rid(), number=cert.number, receipt_id=rid(),
-                                         store_code="kyiv-01")
+    request = C.RedeemCertificateRequest(request_id=rid(), number=cert.number,
+                                         receipt_id=await sale(admin), store_code="kyiv-01")
     request.amount.amount_minor, request.amount.currency = 40000, "UAH"
     first = await admin.certificates.RedeemCertificate(request)
     again = await admin.certificates.RedeemCertificate(request)

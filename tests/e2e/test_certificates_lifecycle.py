@@ -19,6 +19,7 @@ from tests.e2e.certificates_helpers import (
     redeem,
     refund,
     rid,
+    sale,
     setup_stores,
     upsert_type,
 )
@@ -67,7 +68,7 @@ async def test_returns_go_back_to_the_certificate_never_more_than_paid(admin):
     await setup_stores(admin)
     await upsert_type(admin, money_type())
     [cert] = await issue(admin, denomination=50000)
-    receipt, other = rid(), rid()
+    receipt, other = await sale(admin), await sale(admin)
     await redeem(admin, cert.number, 30000, receipt_id=receipt)
     await redeem(admin, cert.number, 20000, receipt_id=other)  # now fully used
     back = await refund(admin, cert.number, 10000, receipt)
@@ -92,7 +93,7 @@ async def test_expiry_refusal_job_and_refund_policies(app, admin):
     await upsert_type(admin, money_type(code="strict", prefix="2200",
                                         expired_refund_policy=C.EXPIRED_REFUND_POLICY_FORFEIT))
     [kind, strict] = [(await issue(admin, t))[0] for t in ("gift", "strict")]
-    r1, r2 = rid(), rid()
+    r1, r2 = await sale(admin), await sale(admin)
     await redeem(admin, kind.number, 40000, receipt_id=r1)
     await redeem(admin, strict.number, 40000, receipt_id=r2)
     for cert in (kind, strict):
@@ -128,7 +129,7 @@ async def test_block_then_reissue_carries_the_balance(admin):
     await setup_stores(admin)
     await upsert_type(admin, money_type())
     [cert] = await issue(admin)
-    receipt = rid()
+    receipt = await sale(admin)
     await redeem(admin, cert.number, 25000, receipt_id=receipt)
     with rpc_error() as failure:
         await admin.certificates.BlockCertificate(C.BlockCertificateRequest(
@@ -177,7 +178,7 @@ async def test_usage_report_by_store_and_period(admin):
     kyiv = await issue(admin, count=3, denomination=50000)
     [lviv] = await issue(admin, store="lviv-01")
     [once] = await issue(admin, "once", store="lviv-01")
-    receipt = rid()
+    receipt = await sale(admin, "lviv-01")
     await redeem(admin, kyiv[0].number, 20000, store="lviv-01", receipt_id=receipt)
     await refund(admin, kyiv[0].number, 5000, receipt)
     await redeem(admin, lviv.number, 100000, store="lviv-01")

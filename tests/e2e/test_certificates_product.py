@@ -17,6 +17,7 @@ from tests.e2e.certificates_helpers import (
     money_type,
     redeem,
     rid,
+    sale,
     setup_stores,
     upsert_type,
 )
@@ -90,7 +91,7 @@ async def test_product_certificate_is_sold_as_an_item_and_exchanged_for_goods(ad
         await redeem(admin, cert.number, 1000)
     assert failure.reason == "CERTIFICATE_KIND_MISMATCH"
 
-    receipt = rid()
+    receipt = await sale(admin)
     used = await redeem(admin, cert.number, sku="MASSAGE", receipt_id=receipt)  # by group
     assert used.state == C.CERTIFICATE_STATE_REDEEMED and used.balance.amount_minor == 0
     reply = await history(admin, cert.number)

@@ -134,6 +134,59 @@ async def test_refund_of_spent_accrual_withholds_the_shortfall(app, admin):
     await assert_books_balance(app)
 
 
+async def test_cancel_of_spent_accrual_says_the_shortfall(app, admin):
+    """As RefundReceipt does: accrued points already spent are withheld, and said so."""
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    calc_id = calculation(app, member, [line(1, 2000, accrual=200)])
+    done = await admin.receipts.ConfirmReceipt(confirm(calc_id, "R-1", total=2000))
+    from kopilka.v1 import bonus_pb2
+
+    await admin.bonus.RedeemBonus(bonus_pb2.RedeemBonusRequest(
+        request_id=str(uuid.uuid4()), card_number=member.card, points=150))
+    cancel = await admin.receipts.CancelReceipt(R.CancelReceiptRequest(
+        request_id=str(uuid.uuid4()), receipt_id=done.receipt_id, reason="till error"))
+    assert cancel.points_reversed == 50
+    assert (cancel.points_shortfall.amount_minor, cancel.points_shortfall.currency) == \
+        (150, "UAH")
+    assert sum(p.amount_minor for p in cancel.payment_refunds) == 2000 - 150
+    await assert_books_balance(app)
+
+
+async def test_purchase_history_shows_each_receipts_state_by_member_or_card(app, admin):
+    from kopilka.v1 import members_pb2 as M
+
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    receipts = {}
+    for number in ("R-1", "R-2", "R-3", "R-4"):
+        calc_id = calculation(app, member, [line(1, 1000), line(2, 500)])
+        receipts[number] = (await admin.receipts.ConfirmReceipt(
+            confirm(calc_id, number, total=1500))).receipt_id
+    await admin.receipts.RefundReceipt(R.RefundReceiptRequest(
+        request_id=str(uuid.uuid4()), receipt_id=receipts["R-2"],
+        lines=[R.RefundLine(line_no=2, quantity_milli=1000)]))
+    await admin.receipts.RefundReceipt(R.RefundReceiptRequest(
+        request_id=str(uuid.uuid4()), receipt_id=receipts["R-3"]))
+    await admin.receipts.CancelReceipt(R.CancelReceiptRequest(
+        request_id=str(uuid.uuid4()), receipt_id=receipts["R-4"], reason="void"))
+    want = [("R-4", R.RECEIPT_STATE_CANCELLED, 1500), ("R-3", R.RECEIPT_STATE_REFUNDED, 1500),
+            ("R-2", R.RECEIPT_STATE_PARTIALLY_REFUNDED, 500),
+            ("R-1", R.RECEIPT_STATE_CONFIRMED, 0)]
+    for asked in (M.ListPurchasesRequest(member_id=member.member_id),
+                  M.ListPurchasesRequest(card_number=member.card)):
+        page = await admin.members.ListPurchases(asked)
+        assert [(p.receipt_number, p.state, p.refunded_total.amount_minor)
+                for p in page.purchases] == want, asked
+        assert {p.refunded_total.currency for p in page.purchases} == {"UAH"}
+    with rpc_error() as failure:
+        await admin.members.ListPurchases(M.ListPurchasesRequest(card_number="2900000009999"))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "CARD_NOT_FOUND")
+    with rpc_error() as failure:
+        await admin.members.ListPurchases(M.ListPurchasesRequest())
+    assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["member_id"])
+
+
 async def test_cancel_reverses_everything_once(app, admin):
     await setup_world(admin)
     member = await new_member(admin, 1)

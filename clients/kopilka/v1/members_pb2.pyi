@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kopilka.v1 import common_pb2 as _common_pb2
+from kopilka.v1 import receipts_pb2 as _receipts_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -721,8 +722,11 @@ class ListPurchasesRequest(_message.Message):
 
     MEMBER_ID_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
+    CARD_NUMBER_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
-    """Member id."""
+    """Member id; or leave empty and give card_number."""
+    card_number: _builtins.str
+    """Card number, used when member_id is empty: the purchases of the card's member."""
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest:
         """Paging."""
@@ -732,10 +736,11 @@ class ListPurchasesRequest(_message.Message):
         *,
         member_id: _builtins.str = ...,
         page: _common_pb2.PageRequest | None = ...,
+        card_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "page", b"page"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "member_id", b"member_id", "page", b"page"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -754,6 +759,8 @@ class Purchase(_message.Message):
     DISCOUNT_TOTAL_FIELD_NUMBER: _builtins.int
     CONFIRM_TIME_FIELD_NUMBER: _builtins.int
     CARD_NUMBER_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    REFUNDED_TOTAL_FIELD_NUMBER: _builtins.int
     receipt_id: _builtins.str
     """Server receipt id."""
     store_code: _builtins.str
@@ -762,6 +769,8 @@ class Purchase(_message.Message):
     """The terminal's own receipt number."""
     card_number: _builtins.str
     """Card used, if any."""
+    state: _receipts_pb2.ReceiptState.ValueType
+    """State now: confirmed, partially refunded, refunded or cancelled."""
     @_builtins.property
     def total(self) -> _common_pb2.Money:
         """Amount paid after discounts."""
@@ -774,6 +783,10 @@ class Purchase(_message.Message):
     def confirm_time(self) -> _timestamp_pb2.Timestamp:
         """When the receipt was confirmed."""
 
+    @_builtins.property
+    def refunded_total(self) -> _common_pb2.Money:
+        """Part of the total refunded or cancelled so far (before any points shortfall withheld)."""
+
     def __init__(
         self,
         *,
@@ -784,10 +797,12 @@ class Purchase(_message.Message):
         discount_total: _common_pb2.Money | None = ...,
         confirm_time: _timestamp_pb2.Timestamp | None = ...,
         card_number: _builtins.str = ...,
+        state: _receipts_pb2.ReceiptState.ValueType = ...,
+        refunded_total: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["confirm_time", b"confirm_time", "discount_total", b"discount_total", "total", b"total"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confirm_time", b"confirm_time", "discount_total", b"discount_total", "refunded_total", b"refunded_total", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "confirm_time", b"confirm_time", "discount_total", b"discount_total", "receipt_id", b"receipt_id", "receipt_number", b"receipt_number", "store_code", b"store_code", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "confirm_time", b"confirm_time", "discount_total", b"discount_total", "receipt_id", b"receipt_id", "receipt_number", b"receipt_number", "refunded_total", b"refunded_total", "state", b"state", "store_code", b"store_code", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -617,6 +617,7 @@ class CancelReceiptResponse(_message.Message):
     POINTS_REVERSED_FIELD_NUMBER: _builtins.int
     POINTS_RETURNED_FIELD_NUMBER: _builtins.int
     PAYMENT_REFUNDS_FIELD_NUMBER: _builtins.int
+    POINTS_SHORTFALL_FIELD_NUMBER: _builtins.int
     state: Global___ReceiptState.ValueType
     """State after cancellation."""
     points_reversed: _builtins.int
@@ -627,6 +628,12 @@ class CancelReceiptResponse(_message.Message):
     def payment_refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___PaymentRefund]:
         """Where the money goes back, per original payment method."""
 
+    @_builtins.property
+    def points_shortfall(self) -> _common_pb2.Money:
+        """Accrued points that were already spent, so could not be taken back: withheld from the
+        money returned at 1 point = 1 minor unit (as in RefundReceiptResponse).
+        """
+
     def __init__(
         self,
         *,
@@ -634,10 +641,11 @@ class CancelReceiptResponse(_message.Message):
         points_reversed: _builtins.int = ...,
         points_returned: _builtins.int = ...,
         payment_refunds: _abc.Iterable[Global___PaymentRefund] | None = ...,
+        points_shortfall: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["points_shortfall", b"points_shortfall"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_refunds", b"payment_refunds", "points_returned", b"points_returned", "points_reversed", b"points_reversed", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_refunds", b"payment_refunds", "points_returned", b"points_returned", "points_reversed", b"points_reversed", "points_shortfall", b"points_shortfall", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

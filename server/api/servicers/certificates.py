@@ -18,6 +18,7 @@ from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.scope import (
     acting_store_in_scope,
+    check_receipt_in_scope,
     may_act_on,
     out_of_scope,
     session_networks,
@@ -330,6 +331,7 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
 
         async def work(session: AsyncSession) -> pb.RedeemCertificateResponse:
             store = await acting_store_in_scope(request.store_code, session_networks(session))
+            await check_receipt_in_scope(session, receipt_id)  # else it pays for nothing
             now = _now()
             if amount is not None:
                 await payments.pay_with_certificate(

@@ -18,6 +18,7 @@ from server.api.convert import (
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.paging import decode_token, encode_token, page_size
+from server.api.servicers.receipts import STATES as RECEIPT_STATES
 from server.auth.scope import visible_stores
 from server.db import scope_repo
 from server.db.audit.repo import Change, record
@@ -185,7 +186,12 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
     async def ListPurchases(
         self, request: members_pb2.ListPurchasesRequest, context: Context
     ) -> members_pb2.ListPurchasesResponse:
-        member_id = parse_uuid(request.member_id, "member_id")
+        if request.member_id or not request.card_number:
+            member_id = parse_uuid(request.member_id, "member_id")
+        else:
+            member_id = None
+            if len(request.card_number) > 32:
+                raise invalid("card_number", "at most 32 characters")
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)
         who = caller()
@@ -194,7 +200,8 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                        if who.network_code else frozenset())
             rows = await service.list_purchases(
                 SqlMemberRepository(session), member_id, before, limit + 1,
-                stores=visible_stores(who, network), sees_vip=self.sees_vip(),
+                stores=visible_stores(who, network), card_number=request.card_number,
+                sees_vip=self.sees_vip(),
             )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -204,7 +211,8 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
                 receipt_number=r.receipt_number, card_number=r.card_number or "",
                 total=money(r.total_minor, r.currency),
                 discount_total=money(r.discount_total_minor, r.currency),
-                confirm_time=timestamp(r.confirmed_at),
+                confirm_time=timestamp(r.confirmed_at), state=RECEIPT_STATES[r.state],
+                refunded_total=money(r.refunded_minor, r.currency),
             )
             for r in rows
         ])

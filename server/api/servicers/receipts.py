@@ -137,7 +137,8 @@ class ReceiptServicer(CalculateReceiptMixin, receipts_pb2_grpc.ReceiptServiceSer
                                           cancel=True, reason=request.reason.strip())
             return R.CancelReceiptResponse(
                 state=STATES[result.state], points_reversed=result.points_reversed,
-                points_returned=result.points_returned, payment_refunds=_refund_pb(result))
+                points_returned=result.points_returned, payment_refunds=_refund_pb(result),
+                points_shortfall=money(result.shortfall, result.currency))
 
         return await run_once(self.deps.db, SERVICE + "CancelReceipt", request,
                               R.CancelReceiptResponse, work)

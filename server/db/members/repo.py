@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.ledger.models import ReceiptDetail
 from server.db.models import Card, CardStateChange, CardType, Member, MemberContactChange, Receipt
 from server.members.cards import CardState
 from server.members.model import (
@@ -129,16 +130,20 @@ class SqlMemberRepository:
         stores: frozenset[str] | None = None,
     ) -> list[PurchaseInfo]:
         query = (
-            select(Receipt).where(Receipt.member_id == member_id)
+            select(Receipt, ReceiptDetail.refunded)
+            .outerjoin(ReceiptDetail, ReceiptDetail.receipt_id == Receipt.id)
+            .where(Receipt.member_id == member_id)
             .order_by(Receipt.confirmed_at.desc(), Receipt.id.desc()).limit(limit)
         )
         if stores is not None:
             query = query.where(Receipt.store_code.in_(sorted(stores)))
         if before is not None:
             query = query.where(tuple_(Receipt.confirmed_at, Receipt.id) < tuple_(*before))
-        rows = (await self.session.scalars(query)).all()
+        rows = (await self.session.execute(query)).all()
         return [
             PurchaseInfo(r.id, r.store_code, r.receipt_number, r.card_number, r.total_minor,
-                         r.discount_total_minor, r.currency, r.confirmed_at)
-            for r in rows
+                         r.discount_total_minor, r.currency, r.confirmed_at, r.state,
+                         # the refunds' running state: gross money refunded per payment
+                         sum((refunded or {}).get("payments", [])))
+            for r, refunded in rows
         ]

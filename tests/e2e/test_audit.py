@@ -236,3 +236,37 @@ async def test_a_job_step_that_changed_something_leaves_one_row(app, admin, data
     code, _, err = await kopilka(database_url, "ledger", "run-jobs", "--now", run_at)
     assert code == 0, err
     assert len(await entries(admin, object_type="job_step")) == 1  # nothing changed: no row
+
+
+async def test_people_roles_keys_and_products_are_audited_without_secrets(app, admin):
+    from kopilka.v1 import users_pb2 as U
+
+    user = (await admin.users.CreateUser(U.CreateUserRequest(
+        name="Olena", email="olena@example.com", roles=["operator"],
+        password="correct horse battery staple"))).user
+    await admin.users.SetUserRoles(U.SetUserRolesRequest(user_id=user.user_id, roles=["admin"]))
+    await admin.users.DisableUser(U.DisableUserRequest(user_id=user.user_id))
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+        name="auditor", grants=[RP.Grant(object_type="audit", action="read")],
+        member_fields=["first_name"], mask_phone=True)))
+    await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="auditor"))
+    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        name="till", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["operator"]))
+    await admin.admin.RotateApiKey(admin_pb2.RotateApiKeyRequest(key_id=created.key_id))
+    await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=created.key_id))
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+        admin_pb2.Product(sku="milk-1", name="Milk", group_code="dairy")]))
+
+    users = await entries(admin, object_type="user", object_id=user.user_id)
+    assert [e.action for e in reversed(users)] == ["create", "set_roles", "disable"]
+    assert json.loads(users[-1].after_json)["roles"] == ["operator"]
+    assert json.loads(users[0].after_json)["disabled"] is True
+    roles = await entries(admin, object_type="role", object_id="auditor")
+    assert [e.action for e in reversed(roles)] == ["upsert", "delete"]
+    assert json.loads(roles[-1].after_json)["grants"] == ["audit.read@all"]
+    keys = await entries(admin, object_type="api_key", object_id=created.key_id)
+    assert {e.action for e in keys} >= {"rotate", "revoke"}
+    [product] = await entries(admin, object_type="product", object_id="milk-1")
+    assert json.loads(product.after_json)["name"] == "Milk"
+    every = " ".join(e.after_json + e.before_json for e in await entries(admin))
+    assert "horse" not in every and "password_hash" not in every and created.secret not in every

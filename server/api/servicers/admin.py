@@ -116,6 +116,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         validate_products(products)
         async with self.deps.db.transaction() as session:
             saved = await org_repo.upsert_products(session, products)
+            await record(session, *(Change("product", p.sku, "upsert", None, p)
+                                    for p in products))
         return admin_pb2.UpsertProductsResponse(saved_count=saved)
 
     async def ApplyRuleSet(
@@ -181,6 +183,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         async with self.deps.db.transaction() as session:
             key = await api_keys.revoke(api_keys_repo.SqlApiKeyRepository(session), key_id,
                                         self.deps.clock())
+            await record(session, Change("api_key", str(key_id), "revoke"))
         return admin_pb2.RevokeApiKeyResponse(key=api_key_pb(key))
 
     async def RotateApiKey(
@@ -195,6 +198,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         async with self.deps.db.transaction() as session:
             key = await api_keys.rotate(api_keys_repo.SqlApiKeyRepository(session), key_id,
                                         hash_secret(secret), self.deps.clock(), grace)
+            await record(session, Change("api_key", str(key_id), "rotate", None,
+                                         {"grace_seconds": grace.total_seconds()}))
         return admin_pb2.RotateApiKeyResponse(key=api_key_pb(key), secret=secret)
 
     async def Echo(

@@ -11,6 +11,7 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.auth import role_service
 from server.auth.roles import RawGrant, Role, parse_role
+from server.db.audit.repo import Change, record
 from server.db.roles.repo import SqlRoleRepository, role_stamps
 from server.errors import invalid
 from server.features import roles as roles_feature
@@ -54,6 +55,9 @@ class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
         role = role_from_pb(request.role)
         async with self.deps.db.transaction() as session:
             await role_service.upsert_role(SqlRoleRepository(session), role, caller().label)
+            await record(session, Change("role", role.name, "upsert", None, {
+                "grants": sorted(f"{g.object_type}.{g.action}@{g.scope}" for g in role.grants),
+                "member_fields": sorted(role.view.fields), "mask_phone": role.view.mask_phone}))
             stamp = (await role_stamps(session)).get(role.name)
         await roles_feature.refresh(self.deps.db, self.deps.roles)
         return roles_pb2.UpsertRoleResponse(role=role_to_pb(role, stamp))
@@ -65,5 +69,6 @@ class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
             raise invalid("name", "required")
         async with self.deps.db.transaction() as session:
             await role_service.delete_role(SqlRoleRepository(session), request.name)
+            await record(session, Change("role", request.name, "delete"))
         await roles_feature.refresh(self.deps.db, self.deps.roles)
         return roles_pb2.DeleteRoleResponse()

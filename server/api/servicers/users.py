@@ -17,6 +17,7 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps
 from server.api.idempotency import parse_uuid
 from server.db.access.repo import SqlUserRepository
+from server.db.audit.repo import Change, record
 from server.db.roles.repo import load_roles
 from server.settings import Settings
 
@@ -41,6 +42,14 @@ def user_pb(user: User) -> users_pb2.User:
     )
 
 
+def _audited(user: User, action: str) -> Change:
+    """A user change as the audit keeps it: who the user is and their roles, never a
+    password hash or a TOTP secret."""
+    return Change("user", str(user.id), action, None, {
+        "name": user.name, "email": user.email, "roles": list(user.roles),
+        "totp": user.totp_secret is not None, "disabled": user.disabled_at is not None})
+
+
 async def _role_names(session: AsyncSession) -> set[str]:
     """The roles a user may be given: those in the database (roles are data)."""
     return {role.name for role in await load_roles(session)}
@@ -60,6 +69,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                 name=request.name,
                 email=request.email, roles=list(request.roles), password=request.password,
                 now=self.deps.clock())
+            await record(session, _audited(user, "create"))
         return users_pb2.CreateUserResponse(user=user_pb(user))
 
     async def ListUsers(
@@ -77,6 +87,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             user = await service.set_roles(SqlUserRepository(session),
                                            await _role_names(session), user_id,
                                            list(request.roles))
+            await record(session, _audited(user, "set_roles"))
         return users_pb2.SetUserRolesResponse(user=user_pb(user))
 
     async def SetPassword(
@@ -86,6 +97,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         async with self.deps.db.transaction() as session:
             user = await service.set_password(SqlUserRepository(session), self.policy, user_id,
                                               request.password, self.deps.clock())
+            await record(session, _audited(user, "set_password"))
         return users_pb2.SetPasswordResponse(user=user_pb(user))
 
     async def EnrolTotp(
@@ -95,6 +107,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         async with self.deps.db.transaction() as session:
             enrolment = await service.enrol_totp(SqlUserRepository(session), self.policy,
                                                  user_id, request.code, self.deps.clock())
+            await record(session, _audited(enrolment.user, "enrol_totp"))
         return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
                                            secret=enrolment.secret_base32,
                                            provisioning_uri=enrolment.provisioning_uri)
@@ -106,6 +119,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         async with self.deps.db.transaction() as session:
             user = await service.disable_user(SqlUserRepository(session), user_id,
                                               self.deps.clock())
+            await record(session, _audited(user, "disable"))
         return users_pb2.DisableUserResponse(user=user_pb(user))
 
     async def Login(

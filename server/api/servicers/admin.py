@@ -11,10 +11,11 @@ from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
+from server.certificates.numbers import prefixes_overlap
 from server.db import scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.org import repo as org_repo
-from server.errors import invalid
+from server.errors import DomainError, ErrorKind, FieldViolation, invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
 from server.org.model import (
@@ -74,6 +75,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                                  pb.requires_verification)
         validate_card_type(card_type)
         async with self.deps.db.transaction() as session:
+            for owner, prefix in await org_repo.other_number_prefixes(session, card_type.code):
+                if prefixes_overlap(prefix, card_type.number_prefix):  # else a unique violation
+                    raise DomainError(
+                        ErrorKind.ALREADY_EXISTS, "NUMBER_PREFIX_TAKEN",
+                        f"prefix {card_type.number_prefix} overlaps {prefix} of {owner}",
+                        [FieldViolation("card_type.number_prefix", f"overlaps {owner}")],
+                        metadata={"owner": owner})
             await org_repo.upsert_card_type(session, card_type)
         return admin_pb2.UpsertCardTypeResponse(card_type=_card_type_pb(card_type))
 

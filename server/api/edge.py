@@ -30,7 +30,8 @@ MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 999
 INTS = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64,
         FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64}
 
-Plan = dict[str, tuple[FieldDescriptor, Limit]]
+Plan = dict[int, tuple[str, int, Limit, bool, Any]]
+Path = tuple[str, str, "int | str | None"]
 _plans: dict[str, Plan] = {}
 
 
@@ -63,30 +64,46 @@ def undecodable() -> DomainError:
         [FieldViolation("", "cannot be parsed")])
 
 
+STRING, BYTES, MESSAGE = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES, \
+    FieldDescriptor.TYPE_MESSAGE
+
+
 def _plan(descriptor: Any) -> Plan:  # a Descriptor (upb's or the pure-Python one)
+    """Per field number: (name, type, limit, repeated, map entry descriptor or None), read
+    once per message type; the per-call walk then touches no descriptor property."""
     plan = _plans.get(descriptor.full_name)
     if plan is None:
         owner = descriptor.full_name.removeprefix(PACKAGE)
-        plan = _plans[descriptor.full_name] = {
-            f.name: (f, limit_of(owner, f.name) or DEFAULT_LIMIT) for f in descriptor.fields}
+        plan = _plans[descriptor.full_name] = {}
+        for f in descriptor.fields:
+            entry = f.message_type
+            is_map = entry is not None and entry.GetOptions().map_entry
+            plan[f.number] = (f.name, f.type, limit_of(owner, f.name) or DEFAULT_LIMIT,
+                              f.is_repeated, entry if is_map else None)
     return plan
 
 
-def _scalar(errors: Violations, fd: FieldDescriptor, limit: Limit, value: Any,
-            path: str) -> None:
-    kind = fd.type
-    if kind == FieldDescriptor.TYPE_STRING:
+def _scalar(errors: Violations, kind: int, limit: Limit, value: Any, path: Path) -> None:
+    """`path` is (prefix, name, index or key): joined only when something is wrong."""
+    if kind == STRING:
         if "\x00" in value:
-            errors.add(path, "must not contain a NUL character")
+            errors.add(_join(path), "must not contain a NUL character")
         if len(value) > limit.chars:
-            errors.add(path, f"at most {limit.chars} characters")
-    elif kind == FieldDescriptor.TYPE_MESSAGE:
-        _message(errors, value, path + ".")
+            errors.add(_join(path), f"at most {limit.chars} characters")
+    elif kind == MESSAGE:
+        _message(errors, value, _join(path) + ".")
     elif kind in INTS:
         if not -MAX_AMOUNT <= value <= MAX_AMOUNT:
-            errors.add(path, f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
-    elif kind == FieldDescriptor.TYPE_BYTES and len(value) > limit.chars:
-        errors.add(path, f"at most {limit.chars} bytes")
+            errors.add(_join(path), f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
+    elif kind == BYTES and len(value) > limit.chars:
+        errors.add(_join(path), f"at most {limit.chars} bytes")
+
+
+def _join(path: Path) -> str:
+    prefix, name, at = path
+    if at is None:
+        return prefix + name
+    return f"{prefix}{name}[{at!r}]" if isinstance(at, str) else f"{prefix}{name}[{at}]"
 
 
 def _timestamp(errors: Violations, message: Any, path: str) -> None:
@@ -101,24 +118,24 @@ def _message(errors: Violations, message: Message, prefix: str) -> None:
         return
     plan = _plan(descriptor)
     for fd, value in message.ListFields():
-        _, limit = plan[fd.name]
-        path = prefix + fd.name
-        if not fd.is_repeated:
-            _scalar(errors, fd, limit, value, path)
+        name, kind, limit, repeated, entry = plan[fd.number]
+        if not repeated:
+            _scalar(errors, kind, limit, value, (prefix, name, None))
             continue
         if len(value) > limit.items:
-            errors.add(path, f"at most {limit.items} items")
+            errors.add(prefix + name, f"at most {limit.items} items")
             continue  # the count is the problem; don't list every element too
-        entry = fd.message_type
-        if entry is not None and entry.GetOptions().map_entry:
-            key_fd, key_limit = _plan(entry)["key"]
-            value_fd, value_limit = _plan(entry)["value"]
+        if entry is not None:
+            entry_plan = _plan(entry)
+            _, key_kind, key_limit, _, _ = entry_plan[1]
+            _, value_kind, value_limit, _, _ = entry_plan[2]
             for key, item in value.items():
-                _scalar(errors, key_fd, key_limit, key, f"{path}[key]")
-                _scalar(errors, value_fd, value_limit, item, f"{path}[{str(key)[:32]!r}]")
+                at = str(key)[:32]
+                _scalar(errors, key_kind, key_limit, key, (prefix, name, at))
+                _scalar(errors, value_kind, value_limit, item, (prefix, name, at))
             continue
         for i, item in enumerate(value):
-            _scalar(errors, fd, limit, item, f"{path}[{i}]")
+            _scalar(errors, kind, limit, item, (prefix, name, i))
 
 
 def check_request(request: Message) -> None:

@@ -16,6 +16,7 @@ on 2 cores).
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from typing import Any
 
@@ -33,7 +34,7 @@ from tests.contract import request_services
 from tests.helpers import rpc_error
 
 F = FieldDescriptor
-EXAMPLES = 24
+EXAMPLES = int(os.environ.get("KOPILKA_FUZZ_EXAMPLES", "24"))  # more: a longer hunt
 MAX_MESSAGE = 4 * 2**20  # gRPC's default limit on a received message
 METHODS: list[MethodDescriptor] = [m for s in request_services() for m in s.methods]
 STORE, CARD_TYPE, SKU, BARCODE, CERT_TYPE = "kyiv-01", "gold", "sku-1", "4820000000011", "gift"

@@ -11,9 +11,24 @@ from dataclasses import dataclass, field
 from server.reasons import REASONS, ErrorKind, UnknownReasonError, check_reason
 
 __all__ = [
-    "REASONS", "DomainError", "ErrorKind", "FieldViolation", "UnknownReasonError", "Violations",
-    "invalid", "not_found",
+    "MAX_VIOLATIONS", "REASONS", "DomainError", "ErrorKind", "FieldViolation",
+    "UnknownReasonError", "Violations", "echo", "invalid", "not_found", "summary",
 ]
+
+#: field violations one error carries; the rest are counted, so a request with a thousand
+#: bad lines still gets its reasons back within gRPC's 8 KiB metadata limit
+MAX_VIOLATIONS = 20
+#: violations spelled out in an error's message (all of them are in BadRequest)
+SUMMARY_VIOLATIONS = 3
+#: characters of a caller's value repeated in an error message
+ECHO_CHARS = 32
+
+
+def echo(value: str) -> str:
+    """A caller's value as an error message may repeat it: quoted, cut to a short prefix."""
+    if len(value) <= ECHO_CHARS:
+        return repr(value)
+    return repr(value[:ECHO_CHARS]) + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +68,41 @@ def invalid(field_path: str, description: str, reason: str = "INVALID_ARGUMENT")
 
 def not_found(what: str, key: str, reason: str) -> DomainError:
     """Shortcut for a missing entity; the key goes to metadata for the caller's logs."""
-    return DomainError(ErrorKind.NOT_FOUND, reason, f"{what} {key!r} not found", metadata={
-        "key": key
+    return DomainError(ErrorKind.NOT_FOUND, reason, f"{what} {echo(key)} not found", metadata={
+        "key": key[:64]
     })
 
 
+def summary(violations: list[FieldViolation], more: int = 0) -> str:
+    """A message naming the first few violations and counting the others."""
+    shown = "; ".join(f"{v.field}: {v.description}" for v in violations[:SUMMARY_VIOLATIONS])
+    rest = len(violations) - SUMMARY_VIOLATIONS + more
+    return f"{shown}; and {rest} more" if rest > 0 else shown
+
+
 class Violations:
-    """Collects every bad field of a request so the caller sees them all at once."""
+    """Collects the bad fields of a request so the caller sees them at once: the first
+    MAX_VIOLATIONS in full, the rest counted (`more`)."""
 
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
+        self.more = 0
 
     def add(self, field_path: str, description: str) -> None:
-        self.items.append(FieldViolation(field_path, description))
+        if len(self.items) < MAX_VIOLATIONS:
+            self.items.append(FieldViolation(field_path, description))
+        else:
+            self.more += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
 
     def raise_if_any(self, reason: str = "INVALID_ARGUMENT") -> None:
         if self.items:
-            summary = "; ".join(f"{v.field}: {v.description}" for v in self.items)
-            raise DomainError(ErrorKind.INVALID_ARGUMENT, reason, summary, list(self.items))
+            raise DomainError(ErrorKind.INVALID_ARGUMENT, reason,
+                              summary(self.items, self.more), list(self.items),
+                              self._count())
+
+    def _count(self) -> dict[str, str]:
+        """ErrorInfo metadata: how many violations there were, when not all are listed."""
+        return {"violation_count": str(len(self.items) + self.more)} if self.more else {}

@@ -32,6 +32,7 @@ class ErrorKind(Enum):
 #: reason -> the kind (gRPC code) it is always raised with; in proto/ERRORS.md's order.
 REASONS: Mapping[str, ErrorKind] = MappingProxyType({
     "INVALID_ARGUMENT": ErrorKind.INVALID_ARGUMENT,
+    "MALFORMED_REQUEST": ErrorKind.INVALID_ARGUMENT,
     "REQUEST_ID_REUSED": ErrorKind.ALREADY_EXISTS,
     "API_KEY_MISSING": ErrorKind.UNAUTHENTICATED,
     "API_KEY_INVALID": ErrorKind.UNAUTHENTICATED,

@@ -10,10 +10,11 @@ import yaml
 from pydantic import ValidationError
 
 from server.accounts.accrual_schema import AccrualRuleSet
-from server.errors import DomainError, ErrorKind, FieldViolation
+from server.documents import DocumentError, NoAliasLoader, parse_text
+from server.errors import DomainError, ErrorKind, FieldViolation, summary
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(NoAliasLoader):
     """YAML without 1.1 surprises: `08:00` stays a string (not 480), `no` stays a string."""
 
 
@@ -30,8 +31,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|fa
 
 
 def _error(violations: list[FieldViolation]) -> DomainError:
-    summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
-    return DomainError(ErrorKind.INVALID_ARGUMENT, "ACCRUAL_RULES_INVALID", summary, violations)
+    return DomainError(ErrorKind.INVALID_ARGUMENT, "ACCRUAL_RULES_INVALID",
+                       summary(violations), violations)
 
 
 def parse_accrual_rules(data: Any) -> AccrualRuleSet:
@@ -52,9 +53,9 @@ def parse_accrual_rules(data: Any) -> AccrualRuleSet:
 def load_accrual_rules(text: str) -> AccrualRuleSet:
     """YAML (a superset of JSON) text -> rule set, or DomainError ACCRUAL_RULES_INVALID."""
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise _error([FieldViolation("", f"cannot parse: {exc}")]) from exc
+        data = parse_text(text, "yaml", _Loader)
+    except DocumentError as exc:
+        raise _error([FieldViolation("", f"cannot parse: {exc}")]) from None
     return parse_accrual_rules(data)
 
 

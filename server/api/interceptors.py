@@ -8,6 +8,10 @@ through unauthenticated.
 
 Rate limits (server/auth/limits.py) sit here too: lookups per key only on LOOKUP_RPCS, and
 failed authentications per peer address, counted only when authentication fails.
+
+Every request passes server/api/edge.py's check (the limits of server/limits.py) after
+authentication, and bytes that do not parse reach the behaviour as `Undecodable` (the
+deserializer is wrapped) so they are INVALID_ARGUMENT, not grpc.aio's UNKNOWN.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from grpc.aio import ServerInterceptor
 
 from server.api import metrics
 from server.api.context import Context
+from server.api.edge import Undecodable, check_request, lenient, undecodable
 from server.api.status import GRPC_CODES, to_status
 from server.audit.actor import request_id
 from server.auth.keys import KeyVerifier
@@ -116,7 +121,7 @@ class ApiInterceptor(ServerInterceptor):
         inner = cast(Behavior, handler.unary_unary)
         return grpc.unary_unary_rpc_method_handler(
             self._behavior(method, inner),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -153,6 +158,9 @@ class ApiInterceptor(ServerInterceptor):
                     delay = lookups.take(principal.key_id)
                     if delay:
                         raise lookups_limited(lookups.per_minute, delay)
+                if isinstance(request, Undecodable):
+                    raise undecodable()
+                check_request(request)
                 token = current_principal.set(principal)
                 rid = request_id.set(str(getattr(request, "request_id", "")))  # for audit rows
                 try:

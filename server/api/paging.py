@@ -29,6 +29,10 @@ def decode_token(
         return None
     try:
         when, item_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(when), uuid.UUID(item_id)
-    except (ValueError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(when)
+        if moment.tzinfo is None:
+            raise ValueError("a page token's time is in UTC")
+        # a forged offset can carry the time past year 1 or 9999: OverflowError, not INTERNAL
+        return moment.astimezone(dt.UTC), uuid.UUID(item_id)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise invalid(field_path, "not a token from a previous page") from None

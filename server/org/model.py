@@ -7,6 +7,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from server.errors import Violations
+from server.limits import MAX_PRODUCTS
 from server.members.cards import validate_number_prefix
 from server.members.model import CardTypeInfo
 
@@ -38,7 +39,7 @@ class ProductInfo:
 
 
 def _check_code(errors: Violations, path: str, value: str) -> None:
-    if not _CODE.match(value):
+    if not _CODE.fullmatch(value):  # match() would let a trailing newline through
         errors.add(path, "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
 
 
@@ -83,15 +84,21 @@ def validate_products(products: list[ProductInfo], path: str = "products") -> No
     errors = Violations()
     if not products:
         errors.add(path, "at least one product")
-    if len(products) > 10_000:
-        errors.add(path, "at most 10000 products per call")
+    if len(products) > MAX_PRODUCTS:
+        errors.add(path, f"at most {MAX_PRODUCTS} products per call")
     seen_barcodes: dict[str, int] = {}
+    seen_skus: dict[str, int] = {}
     for i, product in enumerate(products):
         _check_code(errors, f"{path}[{i}].sku", product.sku)
+        if product.sku in seen_skus:  # one upsert cannot write a row twice
+            errors.add(f"{path}[{i}].sku", f"also given as {path}[{seen_skus[product.sku]}]")
+        seen_skus.setdefault(product.sku, i)
         for j, barcode in enumerate(product.barcodes):
-            if not barcode.isdigit() or not 8 <= len(barcode) <= 14:
+            if not (barcode.isascii() and barcode.isdigit()) or not 8 <= len(barcode) <= 14:
                 errors.add(f"{path}[{i}].barcodes[{j}]", "8 to 14 digits")
-            elif barcode in seen_barcodes and seen_barcodes[barcode] != i:
-                errors.add(f"{path}[{i}].barcodes[{j}]", "also given for another product")
-            seen_barcodes[barcode] = i
+            elif barcode in seen_barcodes:
+                other = seen_barcodes[barcode]
+                errors.add(f"{path}[{i}].barcodes[{j}]", "given twice for this product"
+                           if other == i else "also given for another product")
+            seen_barcodes.setdefault(barcode, i)
     errors.raise_if_any()

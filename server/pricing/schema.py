@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from server.errors import DomainError, ErrorKind, FieldViolation
+from server.documents import DocumentError, NoAliasLoader, parse_text
+from server.errors import DomainError, ErrorKind, FieldViolation, summary
 from server.org.model import known_time_zone
 from server.pricing.schema_benefits import BENEFIT_TYPES, Benefit
 from server.pricing.schema_checks import DEFAULT_GROUP, FieldError, semantic_errors
@@ -112,15 +112,16 @@ class RuleSetError(ValueError):
     def as_domain_error(self) -> DomainError:
         """The same problems as the server's one error type (BadRequest field violations)."""
         violations = [FieldViolation(path, message) for path, message in self.errors]
-        return DomainError(ErrorKind.INVALID_ARGUMENT, self.reason, str(self), violations)
+        return DomainError(ErrorKind.INVALID_ARGUMENT, self.reason, summary(violations),
+                           violations)
 
 
 def load_rule_set(text: str, fmt: Literal["yaml", "json"] = "yaml") -> RuleSetDocument:
     """Parse and validate a rule-set document, or raise RuleSetError."""
     try:
-        data = yaml.load(text, Loader=_SafeLoader) if fmt == "yaml" else json.loads(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise RuleSetError([("", f"cannot parse {fmt}: {exc}")]) from exc
+        data = parse_text(text, fmt, _SafeLoader)
+    except DocumentError as exc:
+        raise RuleSetError([("", f"cannot parse {fmt}: {exc}")]) from None
     return parse_rule_set(data)
 
 
@@ -156,7 +157,7 @@ def _to_field_errors(error: Any) -> list[FieldError]:
     return [(path.lstrip("."), message)]
 
 
-class _SafeLoader(yaml.SafeLoader):
+class _SafeLoader(NoAliasLoader):
     """YAML 1.2-like scalars: YAML 1.1 reads `10:30` as the base-60 integer 630 and an id
     `off` or `no` as False; here only decimal integers and true/false are implicit."""
 

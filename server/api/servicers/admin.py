@@ -12,12 +12,13 @@ from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid
 from server.auth.keys import validate_new_key
 from server.auth.principal import PrincipalKind, hash_secret, new_secret
+from server.certificates.numbers import prefixes_overlap
 from server.db import api_keys_repo, scope_repo
 from server.db.api_keys_repo import add_api_key
 from server.db.audit.repo import Change, key_change, record
 from server.db.org import repo as org_repo
 from server.db.roles.repo import load_roles
-from server.errors import Violations, invalid
+from server.errors import DomainError, ErrorKind, FieldViolation, Violations, invalid
 from server.features.pricing import apply_rule_set
 from server.members.model import CardTypeInfo
 from server.org.model import (
@@ -93,6 +94,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                                  pb.requires_verification)
         validate_card_type(card_type)
         async with self.deps.db.transaction() as session:
+            for owner, prefix in await org_repo.other_number_prefixes(session, card_type.code):
+                if prefixes_overlap(prefix, card_type.number_prefix):  # else a unique violation
+                    raise DomainError(
+                        ErrorKind.ALREADY_EXISTS, "NUMBER_PREFIX_TAKEN",
+                        f"prefix {card_type.number_prefix} overlaps {prefix} of {owner}",
+                        [FieldViolation("card_type.number_prefix", f"overlaps {owner}")],
+                        metadata={"owner": owner})
             await org_repo.upsert_card_type(session, card_type)
             await record(session, Change("card_type", card_type.code, "upsert", None,
                                          card_type))

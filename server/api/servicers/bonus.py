@@ -30,11 +30,12 @@ from server.db.ledger.rules import active_accrual_rules
 from server.db.verification.uses import consume_verification
 from server.errors import Violations, invalid
 from server.ledger.model import Legacy
+from server.limits import MAX_CARD_LIST
 from server.verification.model import Operation
 
 SERVICE = "/kopilka.v1.BonusService/"
 B = bonus_pb2
-MAX_LIST = 10_000
+MAX_LIST = MAX_CARD_LIST
 
 
 def _now() -> dt.datetime:
@@ -46,6 +47,14 @@ def _reason(value: str) -> str:
     if not reason or len(reason) > 500:
         raise invalid("reason", "required, at most 500 characters")
     return reason
+
+
+def _account_id(value: str) -> int:
+    """A ledger account id as the server printed it: ASCII digits, a positive BIGINT
+    (str.isdigit also takes '²' and '٣', which int() then refuses or misreads)."""
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**63:
+        raise invalid("master_account_id", "not an account id")
+    return int(value)
 
 
 class BonusServicer(ManualMoney, bonus_pb2_grpc.BonusServiceServicer):
@@ -179,9 +188,7 @@ class BonusServicer(ManualMoney, bonus_pb2_grpc.BonusServiceServicer):
             raise invalid("card_numbers", "give at least one card")
         master_id = None
         if request.master_account_id:
-            if not request.master_account_id.isdigit():
-                raise invalid("master_account_id", "not an account id")
-            master_id = int(request.master_account_id)
+            master_id = _account_id(request.master_account_id)
         principal = caller().label
 
         async def work(session: AsyncSession) -> bonus_pb2.PoolCashAccountsResponse:

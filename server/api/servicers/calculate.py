@@ -24,15 +24,16 @@ from server.api.metrics_pricing import (
 )
 from server.api.scope import acting_store_in_scope, snapshot_networks
 from server.db.pricing.context import CardPricingContext, load_card_context
-from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
+from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
 from server.features.pricing import PricingSnapshot, PricingState
+from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
 from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
 from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
 
-MAX_LINES = 1000
+MAX_LINES = MAX_RECEIPT_LINES
 BP = 10_000
 
 
@@ -46,6 +47,7 @@ def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
         errors.add("lines", f"at most {MAX_LINES} lines")
     seen: set[int] = set()
     lines = []
+    total = 0
     for i, pb in enumerate(request.lines):
         path = f"lines[{i}]"
         if pb.line_no <= 0:
@@ -57,16 +59,22 @@ def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
             errors.add(f"{path}.quantity_milli", "must be > 0 (thousandths: 1000 = 1 piece)")
         if pb.unit_price_minor < 0:
             errors.add(f"{path}.unit_price_minor", "must be >= 0")
+        amount = max(pb.quantity_milli, 0) * max(pb.unit_price_minor, 0) // 1000
+        if amount > MAX_AMOUNT:
+            errors.add(f"{path}.unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
+        total += amount
         sku = pb.sku
         if not sku and pb.barcode:
             product = snap.catalog.by_barcode.get(pb.barcode)
             if product is None:
-                errors.add(f"{path}.barcode", f"unknown barcode {pb.barcode!r}")
+                errors.add(f"{path}.barcode", f"unknown barcode {echo(pb.barcode)}")
             else:
                 sku = product.sku
         elif not sku:
             errors.add(f"{path}.sku", "sku or barcode is required")
         lines.append(ReceiptLine(pb.line_no, sku, pb.quantity_milli, pb.unit_price_minor))
+    if total > MAX_AMOUNT and not errors:
+        errors.add("lines", f"the receipt adds up to more than {MAX_AMOUNT}")
     errors.raise_if_any()
     return tuple(lines)
 

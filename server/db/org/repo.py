@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.certificates.models import CertificateTypeRow
 from server.db.models import (
     CardType,
     Product,
@@ -66,6 +67,15 @@ async def upsert_card_type(session: AsyncSession, card_type: CardTypeInfo) -> No
         insert(CardType).values(code=card_type.code, next_sequence=1, **values)
         .on_conflict_do_update(index_elements=["code"], set_=values)
     )
+
+
+async def other_number_prefixes(session: AsyncSession, card_type: str) -> list[tuple[str, str]]:
+    """(owner, prefix) of every number series but card type `card_type`'s own."""
+    cards = await session.execute(
+        select(CardType.code, CardType.number_prefix).where(CardType.code != card_type))
+    certs = await session.execute(select(CertificateTypeRow.code, CertificateTypeRow.number_prefix))
+    return ([(f"card type {c}", p) for c, p in cards]
+            + [(f"certificate type {c}", p) for c, p in certs])
 
 
 async def list_card_types(session: AsyncSession) -> list[CardTypeInfo]:

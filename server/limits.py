@@ -1,0 +1,157 @@
+"""Every limit on a request field, declared once: lengths, element counts, integer ranges.
+
+server/api/edge.py checks each request against this table before any servicer runs, the
+same way for every RPC, so a value that could never be stored (a 65-character terminal_id,
+a NUL byte, an amount near 2**63) is refused with INVALID_ARGUMENT naming the field instead
+of failing later in PostgreSQL. A limit of a value stored as given names its column
+("table.column"); tests/unit/test_limits.py fails when that column's length differs, and
+when a string or repeated field of any request has no limit here. Domain code reads the
+same constants (MAX_RECEIPT_LINES, MAX_AMOUNT) instead of its own copies.
+
+Plain data on purpose: no protobuf or SQLAlchemy import, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the largest magnitude of any integer in a request: money in minor units, points,
+#: quantities in thousandths. 10**15 kopecks is ten trillion hryvnias, yet a thousand
+#: such values still add up far below 2**63, so sums in Python and BIGINT never overflow.
+MAX_AMOUNT = 10**15
+#: lines of one receipt (CalculateReceipt) and of one refund
+MAX_RECEIPT_LINES = 1000
+#: cards in one AccruePointsForList / PoolCashAccounts call
+MAX_CARD_LIST = 10_000
+#: products in one UpsertProducts call
+MAX_PRODUCTS = 10_000
+#: a free-text name (store, product, card type, key, member names): TEXT columns
+NAME_CHARS = 256
+#: a free-text reason or note stored with a ledger, card or certificate change
+REASON_CHARS = 500
+#: a signed token the server issued earlier (calculation ids carry up to 1,000 lines)
+TOKEN_CHARS = 1_000_000
+#: a whole rule-set document (ApplyRuleSet)
+DOCUMENT_CHARS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """How much one field may hold. `chars`: most characters of a string (for a repeated
+    string: of each element), or bytes of a bytes field; `items`: most elements of a
+    repeated or map field; `column`: the "table.column" the value is stored in as given,
+    whose declared length must equal `chars`."""
+
+    chars: int = 0
+    items: int = 0
+    column: str = ""
+
+
+def _text(chars: int, column: str = "", items: int = 0) -> Limit:
+    return Limit(chars=chars, items=items, column=column)
+
+
+def _many(items: int) -> Limit:
+    return Limit(items=items)
+
+
+UUID_CHARS = 36
+
+#: limits by field name, for every message that has a field of that name ...
+BY_NAME: dict[str, Limit] = {
+    "request_id": _text(UUID_CHARS),
+    "member_id": _text(UUID_CHARS),
+    "receipt_id": _text(UUID_CHARS),
+    "verification_id": _text(UUID_CHARS),
+    "card_number": _text(13, "cards.number"),
+    "card_numbers": _text(13, "cards.number", MAX_CARD_LIST),
+    "store_code": _text(64, "stores.code"),
+    "terminal_id": _text(64, "receipts.terminal_id"),
+    "network_code": _text(64, "store_networks.code"),
+    "network_codes": _text(64, "store_networks.code", 100),
+    "time_zone": _text(64, "stores.time_zone"),
+    "sku": _text(64, "products.sku"),
+    "barcode": _text(64, "product_barcodes.barcode"),
+    "barcodes": _text(64, "product_barcodes.barcode", 100),
+    "group_code": _text(64, "products.group_code"),
+    "subgroup_code": _text(64, "products.subgroup_code"),
+    "brand": _text(128, "products.brand"),
+    "supplier_code": _text(64, "products.supplier_code"),
+    "price_category": _text(64, "products.price_category"),
+    "name": _text(NAME_CHARS),
+    "number_prefix": _text(6, "card_types.number_prefix"),
+    "currency": _text(3, "receipts.currency"),
+    "reason": _text(REASON_CHARS),
+    "order_reference": _text(128),
+    "verification_token": _text(4096),
+    "calculation_id": _text(TOKEN_CHARS),
+    "page_token": _text(256),
+    "master_account_id": _text(19),  # a BIGINT in decimal
+    "number": _text(32, "certificates.number"),
+    "certificate_number": _text(32, "certificates.number"),
+    "certificate_type": _text(64, "certificate_types.code"),
+    "issue_card_type": _text(64, "card_types.code"),
+    "card_type": _text(64, "card_types.code"),
+    "first_name": _text(NAME_CHARS),
+    "last_name": _text(NAME_CHARS),
+    "middle_name": _text(NAME_CHARS),
+    "birth_date": _text(10),
+    "address": _text(1000),
+    "phone": _text(20, "members.phone"),
+    "email": _text(254, "members.email"),
+    "social_ids": _many(20),
+    "update_fields": _text(64, items=20),
+    "source": _text(64, "member_contact_changes.source"),
+    "recipient": _text(254, "mailings.recipient"),
+    "channel": _text(32, "mailings.channel"),
+    "reference": _text(128, "mailings.reference"),
+    "receipt_number": _text(64, "receipts.receipt_number"),
+    "body": _text(4000),
+    "document": _text(DOCUMENT_CHARS),
+    "template": _text(10_000),
+    "product_skus": _text(64, "certificate_types.product_skus", 1000),
+    "product_groups": _text(64, "certificate_types.product_groups", 1000),
+    "roles": _text(32, "api_keys.roles", 20),
+    "lines": _many(MAX_RECEIPT_LINES),
+    "products": _many(MAX_PRODUCTS),
+    "payments": _many(100),
+    "denominations_minor": _many(100),
+    "payload": _text(1 << 20),  # Echo's bytes
+    # people, keys, roles, audit (issue 12)
+    "key_id": _text(UUID_CHARS),
+    "user_id": _text(UUID_CHARS),
+    "adjustment_id": _text(UUID_CHARS),
+    "password": _text(256),  # the longest password server/access/passwords.py takes
+    "code": _text(16),  # a TOTP or SMS code
+    "totp_code": _text(16),
+    "session_token": _text(128),
+    "object_type": _text(64, "audit_log.object_type"),
+    "object_id": _text(200, "audit_log.object_id"),
+    "principal": _text(200, "audit_log.principal"),
+}
+
+#: ... and where one message's field means something else: "Message.field" (nested
+#: messages by their full name below kopilka.v1, e.g. "MemberProfile.SocialIdsEntry.key")
+BY_FIELD: dict[str, Limit] = {
+    "Store.code": _text(64, "stores.code"),
+    "CardType.code": _text(64, "card_types.code"),
+    "CertificateType.code": _text(64, "certificate_types.code"),
+    "CertificateType.number_prefix": _text(6, "certificate_types.number_prefix"),
+    "CertificateType.currency": _text(3, "certificate_types.currency"),
+    "VerifySMSRequest.code": _text(16),
+    "MemberProfile.SocialIdsEntry.key": _text(64),
+    "MemberProfile.SocialIdsEntry.value": _text(256),
+    "CreateUserRequest.name": _text(200, "operator_users.name"),
+    "Role.description": _text(NAME_CHARS),
+    "Role.updated_by": _text(200),
+    "Role.grants": _many(200),
+    "Role.member_fields": _text(32, "roles.member_fields", 20),
+    "Grant.object_type": _text(32),
+    "Grant.action": _text(16),
+    "Grant.scope": _text(16),
+}
+
+
+def limit_of(message: str, field: str) -> Limit | None:
+    """The declared limit of `message.field` (message name below kopilka.v1), if any."""
+    return BY_FIELD.get(f"{message}.{field}") or BY_NAME.get(field)

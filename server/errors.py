@@ -21,7 +21,7 @@ MAX_VIOLATIONS = 20
 #: violations spelled out in an error's message (all of them are in BadRequest)
 SUMMARY_VIOLATIONS = 3
 #: characters of a caller's value repeated in an error message
-ECHO_CHARS = 32
+ECHO_CHARS = 64  # a UUID, a card, SKU or receipt number in full; longer values are cut
 
 
 def echo(value: str) -> str:

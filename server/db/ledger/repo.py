@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.accrual import Lot
 from server.db.ledger import models as _models  # noqa: F401  (registers the ledger tables)
 from server.db.ledger import sql as q
-from server.errors import DomainError, ErrorKind, not_found
+from server.ledger.service import card_cannot_spend
 from server.ledger.service import insufficient as insufficient  # one text for every path
 
 
@@ -115,18 +115,17 @@ async def member_account_id(conn: asyncpg.Connection, member_id: uuid.UUID, kind
 
 async def card_holder(conn: asyncpg.Connection, card_number: str,
                       field_path: str = "card_number") -> tuple[uuid.UUID, bool]:
-    """(member id, requires verification) of an active, assigned card, or a clear refusal."""
+    """(member id, requires verification) of an active, assigned card, or a clear refusal:
+    the ledger's own rule (kopilka_spending_card), as ConfirmReceipt and RedeemBonus use it."""
     if not card_number:
         from server.errors import invalid
 
         raise invalid(field_path, "required")
-    row = await conn.fetchrow(q.CARD_FOR_SPENDING, card_number)
-    if row is None:
-        raise not_found("card", card_number, "CARD_NOT_FOUND")
-    if row["member_id"] is None:
-        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ASSIGNED",
-                          "the card belongs to no member")
-    if row["state"] != "active":
-        raise DomainError(ErrorKind.FAILED_PRECONDITION, "CARD_NOT_ACTIVE",
-                          f"the card is {row['state']}", metadata={"state": row["state"]})
-    return row["member_id"], bool(row["requires_verification"])
+    try:
+        row = await conn.fetchrow(q.SPENDING_CARD, card_number)
+    except asyncpg.PostgresError as error:  # KL008: nothing written, the caller rolls back
+        if error.sqlstate != "KL008":
+            raise
+        raise card_cannot_spend(getattr(error, "detail", None) or "", card_number) from None
+    assert row is not None  # the function returns one row or raises
+    return row["o_member"], bool(row["o_verify"])

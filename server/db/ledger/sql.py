@@ -31,6 +31,5 @@ EXPIRE_LOTS = "SELECT kopilka_expire_lots($1, $2)"
 # The points member $1 may spend at $2: lots past their expiry are not counted.
 SPENDABLE_POINTS = "SELECT kopilka_spendable_points($1, $2)"
 
-CARD_FOR_SPENDING = """
-SELECT c.member_id, c.state, t.requires_verification FROM cards c
-JOIN card_types t ON t.code = c.card_type WHERE c.number = $1"""
+# The card $1 may spend: its member and whether it needs an SMS verification (KL008 if not).
+SPENDING_CARD = "SELECT o_member, o_verify FROM kopilka_spending_card($1)"

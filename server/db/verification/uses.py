@@ -16,9 +16,8 @@ import asyncpg
 from server.security.signing import Signer
 from server.verification.tokens import Grant, Spend, authorize, used
 
-USE = """
-INSERT INTO verification_token_uses (token_id, request_id, operation, amount)
-VALUES ($1, $2, $3, $4) ON CONFLICT (token_id) DO NOTHING RETURNING token_id"""
+# The ledger's one use of a token (migration 0013): KL007 when it paid for a spend already.
+USE = "SELECT kopilka_use_verification($1, $2, $3, $4)"
 
 
 async def consume_verification(conn: asyncpg.Connection, signer: Signer, token: str,
@@ -28,7 +27,10 @@ async def consume_verification(conn: asyncpg.Connection, signer: Signer, token: 
     Call after claiming the request id, so a retry of a finished call gets its stored answer
     without the token being looked at again."""
     grant = authorize(signer, token, spend, now)
-    if await conn.fetchval(USE, grant.token_id, request_id, spend.operation.value,
-                           spend.amount) is None:
-        raise used()
+    try:
+        await conn.execute(USE, grant.token_id, request_id, spend.operation.value, spend.amount)
+    except asyncpg.PostgresError as error:  # the caller's transaction rolls back with it
+        if error.sqlstate != "KL007":
+            raise
+        raise used() from None
     return grant

@@ -55,7 +55,7 @@ from server.features import onec_http as onec_http_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
-from server.features.onec_http import HttpExchangeServer
+from server.features.http import HttpMountFactory, HttpServer, http_server
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
 from server.settings import Settings, split_host_port
@@ -63,6 +63,10 @@ from server.settings import Settings, split_host_port
 log = logging.getLogger("kopilka.app")
 
 # (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
+# What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
+# is off. Add a feature's factory here; it adds its own routes to the one site.
+HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount]
+
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
      "kopilka.v1.MemberService"),
@@ -96,8 +100,8 @@ class App:
     health: health.aio.HealthServicer
     service_names: list[str]
     grpc_port: int = 0
-    # The 1C HTTP exchange when KOPILKA_HTTP_LISTEN is set (its `port` is bound at start).
-    http: HttpExchangeServer | None = None
+    # The HTTP site when KOPILKA_HTTP_LISTEN is set and something mounts (`port` bound at start).
+    http: HttpServer | None = None
     # Feature start-up (pricing load, pools, channels, the outbox dispatcher), run in order
     # before health says SERVING; stopped in reverse order before the pool closes.
     on_start: list[Callable[[App], Awaitable[None]]] = field(default_factory=list)
@@ -228,7 +232,7 @@ def build_app(settings: Settings, database_url: str,
         server,
     )
     app = App(settings, deps, server, health_servicer, names,
-              http=onec_http_feature.http_exchange(settings, plugins, db))
+              http=http_server(settings, plugins, deps, HTTP_MOUNTS))
     db.watch.on_change(app.database_changed)
     # Start order: the ledger pool, roles and pricing first (calls need them), then the jobs loop,
     # the channels and dispatcher, and last the HTTP exchange that feeds the catalog.

@@ -126,7 +126,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"kopilka: cannot serve metrics on {settings.metrics_listen} "
              f"(KOPILKA_METRICS_LISTEN): {exc.strerror or exc}")
         return 1
-    http = f", 1C exchange on http://{settings.http_listen}" if settings.http_listen else ""
+    http = f", HTTP on http://{settings.http_listen}" if settings.http_listen else ""
     _say(f"kopilka: gRPC on {settings.grpc_listen} ({describe(settings)}), metrics on "
          f"http://{settings.metrics_listen.rsplit(':', 1)[0]}:{metrics_port}/metrics{http}; "
          "Ctrl-C stops")

@@ -295,6 +295,12 @@ class HttpEndpoint(Protocol):
     def app(self) -> web.Application:
         """The application to serve; its cleanup releases what the endpoint holds."""
 
+    def add_routes(self, application: web.Application) -> None:
+        """Add the endpoint's routes to a shared application (the server's one site)."""
+
+    async def close(self) -> None:
+        """Release what the endpoint holds (the server calls it when the site stops)."""
+
 
 @runtime_checkable
 class HttpCatalogExchange(CatalogExchange, Protocol):

@@ -1,7 +1,8 @@
 """HTTP catalog exchanges (1C's "Обмен с сайтом") served by the server, e.g. at /1c_exchange.
 
 On when KOPILKA_HTTP_LISTEN is set and a plugin offers the "1c" catalog exchange as an
-`HttpCatalogExchange` (the built-in `onec` plugin does once its section is configured):
+`HttpCatalogExchange` (the built-in `onec` plugin does once its section is configured),
+mounted on the server's one HTTP site (`server.features.http`):
 1C then pushes its catalog on its own schedule and the products land in the catalog the
 pricing engine reads. The exchange keeps its conversations in memory, so it runs in one
 process: `kopilka serve` refuses KOPILKA_HTTP_LISTEN together with --workers > 1.
@@ -18,14 +19,15 @@ from aiohttp import web
 
 from server.db.database import Database
 from server.db.org.repo import upsert_products
+from server.features.http import HttpMount
 from server.org.catalog_import import CatalogSync
 from server.org.model import ProductInfo
-from server.plugin_contracts import CatalogItem, HttpCatalogExchange
+from server.plugin_contracts import CatalogItem, HttpCatalogExchange, HttpEndpoint
 from server.plugin_host import PluginHost
-from server.settings import Settings, split_host_port
+from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.app import App
+    from server.api.deps import ApiDeps
 
 log = logging.getLogger("kopilka.onec")
 
@@ -41,40 +43,28 @@ def _store_products(db: Database) -> Callable[[list[ProductInfo]], Awaitable[Non
     return store
 
 
-class HttpExchangeServer:
-    """The aiohttp site of an HTTP catalog exchange; `port` is bound after `start()`."""
-
-    def __init__(self, settings: Settings, exchange: HttpCatalogExchange, db: Database) -> None:
-        self._listen = settings.http_listen
-        sync = CatalogSync(_store_products(db))
-
-        async def on_catalog(items: list[CatalogItem]) -> None:
-            await sync.receive(items)
-
-        self._endpoint = exchange.http_endpoint(on_catalog)  # refuses missing credentials
-        self._runner = web.AppRunner(self._endpoint.app(), access_log=None)
-        self.port = 0
-
-    async def start(self, _: App) -> None:
-        host, port = split_host_port(self._listen)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.port = int(self._runner.addresses[0][1])
-        log.info("serving the 1C exchange", extra={
-            "url": f"http://{self._listen}{self._endpoint.path}"})
-
-    async def stop(self, _: App) -> None:
-        await self._runner.cleanup()
-
-
-def http_exchange(settings: Settings, plugins: PluginHost,
-                  db: Database) -> HttpExchangeServer | None:
-    """The HTTP exchange to serve, or None (no KOPILKA_HTTP_LISTEN, or nothing offers it)."""
-    if not settings.http_listen:
-        return None
+def onec_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps) -> HttpMount | None:
+    """The 1C exchange's routes, or None when no plugin offers it over HTTP."""
     exchange = plugins.catalog_exchanges().get(EXCHANGE)
     if not isinstance(exchange, HttpCatalogExchange):  # not configured, or no HTTP side
-        log.warning("KOPILKA_HTTP_LISTEN is set but no HTTP endpoint is configured: add an "
-                    "`onec` section to KOPILKA_PLUGIN_SETTINGS for the 1C exchange")
         return None
-    return HttpExchangeServer(settings, exchange, db)
+    sync = CatalogSync(_store_products(deps.db))
+
+    async def on_catalog(items: list[CatalogItem]) -> None:
+        await sync.receive(items)
+
+    endpoint = exchange.http_endpoint(on_catalog)  # refuses missing credentials
+    return HttpMount("the 1C exchange", endpoint.path, _mount_endpoint(endpoint),
+                     single_process=True)
+
+
+def _mount_endpoint(endpoint: HttpEndpoint) -> Callable[[web.Application], None]:
+    def add_routes(root: web.Application) -> None:
+        endpoint.add_routes(root)
+
+        async def close(_: web.Application) -> None:
+            await endpoint.close()
+
+        root.on_cleanup.append(close)
+
+    return add_routes

@@ -350,10 +350,12 @@ class DomainEvent:
     """Something that happened, delivered after commit by the outbox (at least once).
 
     ``type`` is dotted ``noun.verb_past`` ("receipt.confirmed", "member.registered");
-    ``event_id`` is stable across redeliveries so handlers can deduplicate.
+    ``event_id`` is stable across redeliveries so handlers can deduplicate; ``version`` is
+    the payload schema's version (docs/events.md lists every type and its fields).
     """
 
     type: str
     payload: Mapping[str, Any]
     event_id: str
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    version: int = 1

@@ -91,7 +91,9 @@ class OutboxDispatcher:
         self._task = None
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many items were handled."""
+        """Claim one batch and deliver it; returns how many items were handled. Messages
+        whose first hop did not deliver in time are queued on their fallback first."""
+        await self.store.start_due_fallbacks(self._now())
         items = await self.store.claim_due(self.batch_size, self.lease_seconds, self._now())
         if items:
             await asyncio.gather(*(self._deliver(item) for item in items))

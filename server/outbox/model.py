@@ -61,5 +61,9 @@ class OutboxStore(Protocol):
         """Run `handle(event, tx)` in one transaction with the record that `consumer` handled
         `event`; False (and no call) when it had. A raise rolls both back."""
 
+    async def start_due_fallbacks(self, now: dt.datetime | None = None,
+                                  limit: int = 100) -> int:
+        """Queue the fallback hop of messages not delivered within their lifetime."""
+
     async def record_delivery(self, report: DeliveryReport) -> bool:
         """Log a receipt and update the mailing it belongs to; False if none (yet)."""

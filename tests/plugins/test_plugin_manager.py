@@ -15,7 +15,7 @@ from server.plugin_host import (
     build_plugin_manager,
 )
 
-BUILTINS = ["barcode", "devsms", "email", "liqpay", "novaposhta", "onec", "smpp"]
+BUILTINS = ["barcode", "devsms", "email", "liqpay", "novaposhta", "onec", "smpp", "viber"]
 SETTINGS = {
     "smpp": {"host": "127.0.0.1", "port": "2775", "system_id": "kopilka"},
     "email": {"host": "127.0.0.1", "sender": "noreply@kopilka.test"},

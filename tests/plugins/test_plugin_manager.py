@@ -157,9 +157,9 @@ async def test_host_starts_and_stops_channels() -> None:
     async def report(_: object) -> None: ...
 
     pm = manager(disabled=set(BUILTINS))
-    pm.register(ViberPlugin(), name="viber")
+    pm.register(ViberPlugin(), name="test-viber")  # "viber" is the built-in, blocked here
     host = PluginHost(pm, SETTINGS)
     await host.start_channels(report)
     await host.stop_channels()
     assert calls == ["start:True", "stop"]
-    assert host.list_plugins() == [PluginInfo("viber", None, None)]
+    assert host.list_plugins() == [PluginInfo("test-viber", None, None)]

@@ -49,6 +49,8 @@ from server.db.ledger.pool import LedgerPool
 from server.db.ledger.store import SqlLedgerStore
 from server.db.outbox.repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
+from server.events.consumers import EventConsumer, EventConsumers
+from server.features import channel_http as channel_http_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
@@ -65,7 +67,13 @@ log = logging.getLogger("kopilka.app")
 # (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
-HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount]
+HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
+                                       channel_http_feature.channel_callbacks_mount]
+
+# In-process consumers of domain events (marketing triggers, ...): each factory returns one
+# for this process, or None when its feature is off; the dispatcher runs them after the
+# plugins' `kopilka_on_event`, each at most once per event (server/events/consumers.py).
+EVENT_CONSUMERS: list[Callable[[ApiDeps], EventConsumer | None]] = []
 
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
@@ -201,11 +209,16 @@ def build_app(settings: Settings, database_url: str,
     plugins = outbox_feature.build_plugin_host(settings)  # bad plugin settings: fail now
     outbox_store = SqlOutboxStore(db)
     ledger_pool = LedgerPool(db.url, settings.db_pool_size, watch=db.watch, **timeouts)
+    consumers = EventConsumers()
     deps = ApiDeps(
         db=db, settings=settings, pricing=PricingState(db), ledger_pool=ledger_pool,
-        plugins=plugins, outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins),
+        plugins=plugins,
+        outbox=outbox_feature.build_dispatcher(settings, outbox_store, plugins, consumers),
         ledger=LedgerService(SqlLedgerStore(ledger_pool, db), lambda: deps.signer),
-        clock=wall_clock)
+        clock=wall_clock, events=consumers)
+    for make_consumer in EVENT_CONSUMERS:
+        if (consumer := make_consumer(deps)) is not None:
+            consumers.register(consumer)
 
     async def lookup(digest: bytes) -> Principal | None:
         async with db.transaction() as session:

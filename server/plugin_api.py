@@ -36,6 +36,7 @@ from server.plugin_contracts import (
     DeliveryReport,
     DeliveryState,
     DomainEvent,
+    HttpCallbackChannel,
     HttpCatalogExchange,
     HttpEndpoint,
     InvalidSignatureError,
@@ -171,7 +172,8 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
 __all__ = [
     "ENTRY_POINT_GROUP", "PROJECT_NAME", "CatalogCallback", "CatalogExchange", "CatalogItem",
     "CatalogPackage", "DeliveryCallback", "DeliveryReport", "DeliveryState", "DomainEvent",
-    "HttpCatalogExchange", "HttpEndpoint", "InvalidSignatureError", "MessageChannel",
+    "HttpCallbackChannel", "HttpCatalogExchange", "HttpEndpoint", "InvalidSignatureError",
+    "MessageChannel",
     "OrderExport", "OutgoingMessage", "PaymentCheckout", "PaymentNotice", "PaymentProvider",
     "PaymentRequest", "PaymentState", "PluginSettings", "ReportingCatalogExchange", "Scan",
     "ScannerSource", "SendResult", "SendStatus", "Shipment", "ShipmentProvider",

@@ -108,6 +108,20 @@ class MessageChannel(Protocol):
         """Send one message; never raises for provider errors, returns a status instead."""
 
 
+@runtime_checkable
+class HttpCallbackChannel(MessageChannel, Protocol):
+    """A channel whose provider reports back over HTTP (Viber status callbacks, ...).
+
+    The server mounts ``http_endpoint()`` on its HTTP site (KOPILKA_HTTP_LISTEN) when it
+    starts the channels; the endpoint verifies each callback and hands the reports to the
+    ``on_delivery_report`` the channel was started with. Stateless between requests, so it
+    runs in every worker process.
+    """
+
+    def http_endpoint(self) -> HttpEndpoint:
+        """The routes the provider calls (``path`` is their prefix, e.g. ``/hooks/viber``)."""
+
+
 # --- payments ----------------------------------------------------------------------------
 
 
@@ -350,10 +364,12 @@ class DomainEvent:
     """Something that happened, delivered after commit by the outbox (at least once).
 
     ``type`` is dotted ``noun.verb_past`` ("receipt.confirmed", "member.registered");
-    ``event_id`` is stable across redeliveries so handlers can deduplicate.
+    ``event_id`` is stable across redeliveries so handlers can deduplicate; ``version`` is
+    the payload schema's version (docs/events.md lists every type and its fields).
     """
 
     type: str
     payload: Mapping[str, Any]
     event_id: str
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    version: int = 1

@@ -11,6 +11,7 @@ from server.auth.roles import Access, RoleBook
 from server.db.database import Database
 from server.db.ledger.pool import LedgerPool
 from server.errors import invalid
+from server.events.consumers import EventConsumers
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
 from server.outbox.dispatcher import OutboxDispatcher
@@ -34,6 +35,9 @@ class ApiDeps:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     # The roles as last loaded (server/features/roles.py); the interceptor checks with it.
     roles: RoleBook = field(default_factory=RoleBook)
+    # In-process consumers of domain events, run by this process's dispatcher after the
+    # plugins' hook (server/events/consumers.py; `EVENT_CONSUMERS` in server.app fills it).
+    events: EventConsumers = field(default_factory=EventConsumers)
     _signer: Signer | None = field(default=None, init=False)
 
     @property

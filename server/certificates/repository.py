@@ -14,6 +14,7 @@ from server.certificates.model import (
     EntryKind,
     NewCertificate,
 )
+from server.events.schema import NewEvent
 
 
 class CertificateRepository(Protocol):
@@ -48,6 +49,9 @@ class CertificateRepository(Protocol):
                           ) -> CertificateInfo | None: ...
 
     async def entries(self, certificate_id: int) -> list[EntryInfo]: ...
+
+    async def emit(self, event: NewEvent) -> None:
+        """Write a domain event in this transaction (delivered after it commits)."""
 
     async def change(
         self, cert: CertificateInfo, *, state: CertificateState, entry: EntryKind,

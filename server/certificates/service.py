@@ -24,6 +24,7 @@ from server.certificates.repository import CertificateRepository
 from server.certificates.validation import validate_type, with_face_value_defaults
 from server.certificates.validity import can_still_be_sold, validity_window
 from server.errors import DomainError, ErrorKind, FieldViolation, invalid, not_found
+from server.events.schema import NewEvent, new_event
 
 # Fixed once certificates exist: changing them would re-price, re-number or re-kind the
 # certificates already in customers' hands.
@@ -101,7 +102,19 @@ async def issue(
         )
         for seq in range(first, first + count)
     ]
-    return await repo.add_certificates(t, new, batch_id, principal, now)
+    issued = await repo.add_certificates(t, new, batch_id, principal, now)
+    for cert in issued:
+        if cert.state is CertificateState.ACTIVE:
+            await repo.emit(issued_event(cert))
+    return issued
+
+
+def issued_event(cert: CertificateInfo) -> NewEvent:
+    """certificate.issued for a certificate just sold."""
+    return new_event("certificate.issued", certificate_number=cert.number,
+                     certificate_type=cert.type_code, kind=cert.kind.value,
+                     denomination_minor=cert.denomination_minor, currency=cert.currency,
+                     store_code=cert.store_code, expires_at=cert.expires_at)
 
 
 async def _certificate(repo: CertificateRepository, number: str) -> CertificateInfo:
@@ -124,11 +137,13 @@ async def activate(
     if not can_still_be_sold(t, now):
         raise _not_sellable(t)
     valid_from, expires_at = validity_window(t, now)
-    return await repo.change(
+    sold = await repo.change(
         cert, state=CertificateState.ACTIVE, entry=EntryKind.ISSUE,
         amount_minor=cert.denomination_minor, now=now, principal=principal,
         store_code=store_code, activated_at=now, valid_from=valid_from, expires_at=expires_at,
     )
+    await repo.emit(issued_event(sold))
+    return sold
 
 
 async def block(

@@ -118,6 +118,25 @@ async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) ->
         return done
 
 
+def _timed_event(kind: str) -> Step:
+    """A step emitting events found by time (server/db/events/jobs.py), once each."""
+    async def emit(db: Database, now: dt.datetime, rules: _Rules) -> int:
+        from server.db.events import jobs as events
+
+        zone = (await rules.get()).zone
+        async with db.transaction() as session:
+            if kind == "points_expiring":
+                done = await events.points_expiring(session, now, zone.key)
+            elif kind == "birthday_events":
+                done = await events.birthdays(session, now.astimezone(zone).date())
+            else:
+                done = await events.certificates_expiring(session, now)
+            await _audit(session, kind, now, done)
+            return done
+
+    return emit
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -125,6 +144,9 @@ STEPS: list[tuple[str, Step]] = [
     ("registration", _event("registration")),
     ("birthday", _event("birthday")),
     ("certificates_expired", _expire_certificates),
+    ("points_expiring", _timed_event("points_expiring")),
+    ("birthday_events", _timed_event("birthday_events")),
+    ("certificates_expiring", _timed_event("certificates_expiring")),
 ]
 
 

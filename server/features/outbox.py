@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from server.db.outbox.repo import SqlOutboxStore
+from server.events.consumers import EventConsumers
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
 from server.plugin_contracts import DeliveryReport
@@ -61,14 +62,16 @@ def retry_policy(settings: Settings) -> RetryPolicy:
                        max_seconds=settings.outbox_backoff_max_seconds)
 
 
-def build_dispatcher(settings: Settings, store: SqlOutboxStore,
-                     host: PluginHost) -> OutboxDispatcher | None:
-    """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false."""
+def build_dispatcher(settings: Settings, store: SqlOutboxStore, host: PluginHost,
+                     consumers: EventConsumers | None = None) -> OutboxDispatcher | None:
+    """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false;
+    it gives events to the plugins' hook, then to `consumers`."""
     if not settings.outbox_enabled:
         return None
     return OutboxDispatcher(
         store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
-        poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds)
+        poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds,
+        consumers=consumers)
 
 
 def attach(app: App, host: PluginHost, store: SqlOutboxStore,

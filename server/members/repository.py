@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Protocol
 
+from server.events.schema import NewEvent
 from server.members.cards import CardState
 from server.members.model import (
     CardInfo,
@@ -51,6 +52,9 @@ class MemberRepository(Protocol):
     async def set_card_state(
         self, number: str, old: CardState | None, new: CardState, reason: str, principal: str
     ) -> None: ...
+
+    async def emit(self, event: NewEvent) -> None:
+        """Write a domain event in this transaction (delivered after it commits)."""
 
     async def purchases(
         self, member_id: uuid.UUID, before: tuple[dt.datetime, uuid.UUID] | None, limit: int,

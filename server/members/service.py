@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from server.errors import DomainError, ErrorKind, Violations, invalid, not_found
+from server.events.schema import new_event
 from server.members.cards import STATES_NEEDING_REASON, CardState, can_transition, card_number
 from server.members.contacts import normalize_email, normalize_phone
 from server.members.model import (
@@ -99,10 +100,17 @@ async def register_member(
     await _ensure_contacts_free(repo, profile, sees_vip=sees_vip)
     member_id = uuid.uuid4()
     await repo.add_member(member_id, profile, channel)
+    card = None
     if issue_card_type:
-        await issue_card(repo, member_id, issue_card_type, activate=True, principal=principal,
-                         field_path="issue_card_type", sees_vip=sees_vip)
-    return await get_member(repo, member_id, sees_vip=sees_vip)
+        card = await issue_card(repo, member_id, issue_card_type, activate=True,
+                                principal=principal, field_path="issue_card_type",
+                                sees_vip=sees_vip)
+    member = await get_member(repo, member_id, sees_vip=sees_vip)
+    await repo.emit(new_event(
+        "member.registered", member_id=member_id, registration_channel=channel.value,
+        card_number=card.number if card else None, card_type=card.card_type if card else None,
+        registered_at=member.created_at))
+    return member
 
 
 async def get_member(repo: MemberRepository, member_id: uuid.UUID, *,
@@ -257,6 +265,9 @@ async def change_card_state(
     if target in STATES_NEEDING_REASON and not reason.strip():
         raise invalid("reason", f"required when the card becomes {target}")
     await repo.set_card_state(number, card.state, target, reason.strip(), principal)
+    if target is CardState.BLOCKED:
+        await repo.emit(new_event("card.blocked", card_number=number, member_id=card.member_id,
+                                  card_type=card.card_type, reason=reason.strip()))
     return replace(card, state=target)
 
 

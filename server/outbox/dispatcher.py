@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from server.events.consumers import EventConsumers
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
 from server.outbox.policy import RetryPolicy, Verdict
 from server.plugin_contracts import DomainEvent, MessageChannel, SendResult, SendStatus
@@ -51,9 +52,11 @@ class OutboxDispatcher:
     def __init__(
         self, store: OutboxStore, host: DeliveryHost, policy: RetryPolicy, *,
         batch_size: int = 20, poll_seconds: float = 1.0, lease_seconds: float = 120.0,
-        clock: Clock | None = None,
+        clock: Clock | None = None, consumers: EventConsumers | None = None,
     ) -> None:
         self.store = store
+        # In-process consumers (server.events.consumers), after the plugins' hook.
+        self.consumers = consumers if consumers is not None else EventConsumers()
         self.clock = clock
         self.host = host
         self.policy = policy
@@ -88,7 +91,9 @@ class OutboxDispatcher:
         self._task = None
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many items were handled."""
+        """Claim one batch and deliver it; returns how many items were handled. Messages
+        whose first hop did not deliver in time are queued on their fallback first."""
+        await self.store.start_due_fallbacks(self._now())
         items = await self.store.claim_due(self.batch_size, self.lease_seconds, self._now())
         if items:
             await asyncio.gather(*(self._deliver(item) for item in items))
@@ -137,11 +142,17 @@ class OutboxDispatcher:
         await self.store.settle_message(item, result, decision, self._now())
 
     async def _emit(self, item: ClaimedEvent) -> None:
-        failures = self.host.emit_event(item.event)
-        if not failures:
+        errors = [f"{f.plugin}: {f.error!r}" for f in self.host.emit_event(item.event)]
+        for consumer in self.consumers.for_event(item.event.type):
+            try:  # the store skips a consumer that handled this event already
+                await self.store.consume_event(item.event, consumer.name, consumer.handle)
+            except Exception as exc:  # isolate consumers; the event comes back for this one
+                log.exception("consumer %s failed on event %s", consumer.name, item.event.type)
+                errors.append(f"{consumer.name}: {exc!r}")
+        if not errors:
             await self.store.settle_event(item, None, self.policy.after_send(
                 SendStatus.ACCEPTED, item.attempt), self._now())
             return
-        error = "; ".join(f"{f.plugin}: {f.error!r}" for f in failures)
+        error = "; ".join(errors)
         await self.store.settle_event(item, error, self.policy.after_failure(item.attempt),
                                       self._now())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from server.outbox.policy import Decision
 from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
@@ -52,6 +53,17 @@ class OutboxStore(Protocol):
     async def settle_event(self, item: ClaimedEvent, error: str | None,
                            decision: Decision, now: dt.datetime | None = None) -> None:
         """Record the attempt of an event delivery (a retry as in `settle_message`)."""
+
+    async def consume_event(
+        self, event: DomainEvent, consumer: str,
+        handle: Callable[[DomainEvent, Any], Awaitable[None]],
+    ) -> bool:
+        """Run `handle(event, tx)` in one transaction with the record that `consumer` handled
+        `event`; False (and no call) when it had. A raise rolls both back."""
+
+    async def start_due_fallbacks(self, now: dt.datetime | None = None,
+                                  limit: int = 100) -> int:
+        """Queue the fallback hop of messages not delivered within their lifetime."""
 
     async def record_delivery(self, report: DeliveryReport) -> bool:
         """Log a receipt and update the mailing it belongs to; False if none (yet)."""

@@ -15,7 +15,7 @@ from server.plugin_host import (
     build_plugin_manager,
 )
 
-BUILTINS = ["barcode", "devsms", "email", "liqpay", "novaposhta", "onec", "smpp"]
+BUILTINS = ["barcode", "devsms", "email", "liqpay", "novaposhta", "onec", "smpp", "viber"]
 SETTINGS = {
     "smpp": {"host": "127.0.0.1", "port": "2775", "system_id": "kopilka"},
     "email": {"host": "127.0.0.1", "sender": "noreply@kopilka.test"},
@@ -157,9 +157,9 @@ async def test_host_starts_and_stops_channels() -> None:
     async def report(_: object) -> None: ...
 
     pm = manager(disabled=set(BUILTINS))
-    pm.register(ViberPlugin(), name="viber")
+    pm.register(ViberPlugin(), name="test-viber")  # "viber" is the built-in, blocked here
     host = PluginHost(pm, SETTINGS)
     await host.start_channels(report)
     await host.stop_channels()
     assert calls == ["start:True", "stop"]
-    assert host.list_plugins() == [PluginInfo("viber", None, None)]
+    assert host.list_plugins() == [PluginInfo("test-viber", None, None)]

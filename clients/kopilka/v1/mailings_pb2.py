@@ -26,21 +26,23 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from kopilka.v1 import common_pb2 as kopilka_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kopilka/v1/mailings.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"\xf2\x01\n\x13ListMailingsRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.kopilka.v1.MailingState\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x06 \x01(\t\x12%\n\x04page\x18\x07 \x01(\x0b\x32\x17.kopilka.v1.PageRequest\"\x8d\x03\n\x07Mailing\x12\x12\n\nmailing_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12\'\n\x05state\x18\x07 \x01(\x0e\x32\x18.kopilka.v1.MailingState\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x1b\n\x13\x64\x65livery_error_code\x18\n \x01(\t\x12\x1c\n\x14provider_message_ids\x18\x0b \x03(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tsend_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nfinal_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x14ListMailingsResponse\x12%\n\x08mailings\x18\x01 \x03(\x0b\x32\x13.kopilka.v1.Mailing\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.kopilka.v1.PageInfo*\xb7\x01\n\x0cMailingState\x12\x1d\n\x19MAILING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14MAILING_STATE_QUEUED\x10\x01\x12\x16\n\x12MAILING_STATE_SENT\x10\x02\x12\x1b\n\x17MAILING_STATE_DELIVERED\x10\x03\x12\x1f\n\x1bMAILING_STATE_UNDELIVERABLE\x10\x04\x12\x18\n\x14MAILING_STATE_FAILED\x10\x05\x32\x63\n\x0eMailingService\x12Q\n\x0cListMailings\x12\x1f.kopilka.v1.ListMailingsRequest\x1a .kopilka.v1.ListMailingsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kopilka/v1/mailings.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"\xf2\x01\n\x13ListMailingsRequest\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.kopilka.v1.MailingState\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x06 \x01(\t\x12%\n\x04page\x18\x07 \x01(\x0b\x32\x17.kopilka.v1.PageRequest\"\xb3\x03\n\x07Mailing\x12\x12\n\nmailing_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12\'\n\x05state\x18\x07 \x01(\x0e\x32\x18.kopilka.v1.MailingState\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12\x1b\n\x13\x64\x65livery_error_code\x18\n \x01(\t\x12\x1c\n\x14provider_message_ids\x18\x0b \x03(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tsend_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nfinal_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x04hops\x18\x0f \x03(\x0b\x32\x16.kopilka.v1.MailingHop\"\xa7\x01\n\nMailingHop\x12\x0b\n\x03hop\x18\x01 \x01(\x05\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12-\n\tsend_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nfinal_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x14ListMailingsResponse\x12%\n\x08mailings\x18\x01 \x03(\x0b\x32\x13.kopilka.v1.Mailing\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.kopilka.v1.PageInfo*\xb7\x01\n\x0cMailingState\x12\x1d\n\x19MAILING_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14MAILING_STATE_QUEUED\x10\x01\x12\x16\n\x12MAILING_STATE_SENT\x10\x02\x12\x1b\n\x17MAILING_STATE_DELIVERED\x10\x03\x12\x1f\n\x1bMAILING_STATE_UNDELIVERABLE\x10\x04\x12\x18\n\x14MAILING_STATE_FAILED\x10\x05\x32\x63\n\x0eMailingService\x12Q\n\x0cListMailings\x12\x1f.kopilka.v1.ListMailingsRequest\x1a .kopilka.v1.ListMailingsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.mailings_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MAILINGSTATE']._serialized_start=844
-  _globals['_MAILINGSTATE']._serialized_end=1027
+  _globals['_MAILINGSTATE']._serialized_start=1052
+  _globals['_MAILINGSTATE']._serialized_end=1235
   _globals['_LISTMAILINGSREQUEST']._serialized_start=100
   _globals['_LISTMAILINGSREQUEST']._serialized_end=342
   _globals['_MAILING']._serialized_start=345
-  _globals['_MAILING']._serialized_end=742
-  _globals['_LISTMAILINGSRESPONSE']._serialized_start=744
-  _globals['_LISTMAILINGSRESPONSE']._serialized_end=841
-  _globals['_MAILINGSERVICE']._serialized_start=1029
-  _globals['_MAILINGSERVICE']._serialized_end=1128
+  _globals['_MAILING']._serialized_end=780
+  _globals['_MAILINGHOP']._serialized_start=783
+  _globals['_MAILINGHOP']._serialized_end=950
+  _globals['_LISTMAILINGSRESPONSE']._serialized_start=952
+  _globals['_LISTMAILINGSRESPONSE']._serialized_end=1049
+  _globals['_MAILINGSERVICE']._serialized_start=1237
+  _globals['_MAILINGSERVICE']._serialized_end=1336
 # @@protoc_insertion_point(module_scope)

@@ -129,6 +129,7 @@ class Mailing(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     SEND_TIME_FIELD_NUMBER: _builtins.int
     FINAL_TIME_FIELD_NUMBER: _builtins.int
+    HOPS_FIELD_NUMBER: _builtins.int
     mailing_id: _builtins.str
     """Mailing id."""
     channel: _builtins.str
@@ -165,6 +166,10 @@ class Mailing(_message.Message):
     def final_time(self) -> _timestamp_pb2.Timestamp:
         """When it reached a final state (delivered, undeliverable, failed); unset if not yet."""
 
+    @_builtins.property
+    def hops(self) -> _containers.RepeatedCompositeFieldContainer[Global___MailingHop]:
+        """For a message with a fallback (Viber, then SMS): each hop in order; empty otherwise."""
+
     def __init__(
         self,
         *,
@@ -182,14 +187,63 @@ class Mailing(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         send_time: _timestamp_pb2.Timestamp | None = ...,
         final_time: _timestamp_pb2.Timestamp | None = ...,
+        hops: _abc.Iterable[Global___MailingHop] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "final_time", b"final_time", "send_time", b"send_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "delivery_error_code", b"delivery_error_code", "final_time", b"final_time", "last_error", b"last_error", "mailing_id", b"mailing_id", "provider_message_ids", b"provider_message_ids", "recipient", b"recipient", "reference", b"reference", "send_time", b"send_time", "state", b"state", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "delivery_error_code", b"delivery_error_code", "final_time", b"final_time", "hops", b"hops", "last_error", b"last_error", "mailing_id", b"mailing_id", "provider_message_ids", b"provider_message_ids", "recipient", b"recipient", "reference", b"reference", "send_time", b"send_time", "state", b"state", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Mailing: _TypeAlias = Mailing  # noqa: Y015
+
+@_typing.final
+class MailingHop(_message.Message):
+    """MailingHop is one channel a message with a fallback went through."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOP_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    SEND_TIME_FIELD_NUMBER: _builtins.int
+    FINAL_TIME_FIELD_NUMBER: _builtins.int
+    hop: _builtins.int
+    """1 for the first channel, 2 for the fallback."""
+    channel: _builtins.str
+    """The channel of this hop, e.g. "viber" or "sms"."""
+    state: _builtins.str
+    """What became of the message on this hop: queued, sent, delivered, undeliverable,
+    expired (not delivered within its lifetime) or failed (refused by the provider).
+    """
+    error: _builtins.str
+    """The provider's error or delivery error code, if any."""
+    @_builtins.property
+    def send_time(self) -> _timestamp_pb2.Timestamp:
+        """When this hop's provider accepted it; unset if not (yet)."""
+
+    @_builtins.property
+    def final_time(self) -> _timestamp_pb2.Timestamp:
+        """When this hop ended; unset while it is open."""
+
+    def __init__(
+        self,
+        *,
+        hop: _builtins.int = ...,
+        channel: _builtins.str = ...,
+        state: _builtins.str = ...,
+        error: _builtins.str = ...,
+        send_time: _timestamp_pb2.Timestamp | None = ...,
+        final_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["final_time", b"final_time", "send_time", b"send_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "error", b"error", "final_time", b"final_time", "hop", b"hop", "send_time", b"send_time", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MailingHop: _TypeAlias = MailingHop  # noqa: Y015
 
 @_typing.final
 class ListMailingsResponse(_message.Message):

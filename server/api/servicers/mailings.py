@@ -64,6 +64,9 @@ def mailing_pb(view: MailingView) -> pb.Mailing:
         provider_message_ids=list(view.provider_message_ids),
         create_time=timestamp(view.created_at), send_time=timestamp(view.sent_at),
         final_time=timestamp(view.final_at),
+        hops=[pb.MailingHop(hop=h.hop, channel=h.channel, state=h.state, error=h.error or "",
+                            send_time=timestamp(h.sent_at), final_time=timestamp(h.final_at))
+              for h in view.hops],
     )
 
 

@@ -25,6 +25,8 @@ from server.certificates.model import (
 )
 from server.db.certificates.models import CertificateEntryRow, CertificateRow, CertificateTypeRow
 from server.db.models import CardType, Product, Store
+from server.db.outbox.repo import emit
+from server.events.schema import NewEvent
 
 C = CertificateRow
 E = CertificateEntryRow
@@ -60,6 +62,9 @@ def certificate_info(r: Any) -> CertificateInfo:
 
 class SqlCertificateRepository:
     """Certificates over one AsyncSession (the caller owns the transaction)."""
+
+    async def emit(self, event: NewEvent) -> None:
+        await emit(self.session, event)
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.ledger.models import ReceiptDetail
 from server.db.models import Card, CardStateChange, CardType, Member, MemberContactChange, Receipt
+from server.db.outbox.repo import emit
+from server.events.schema import NewEvent
 from server.members.cards import CardState
 from server.members.model import (
     CardInfo,
@@ -36,6 +38,9 @@ class SqlMemberRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def emit(self, event: NewEvent) -> None:
+        await emit(self.session, event)
 
     async def add_member(
         self, member_id: uuid.UUID, profile: Profile, channel: RegistrationChannel

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     text,
@@ -53,7 +54,17 @@ class Mailing(Base):
     updated_at: Mapped[dt.datetime] = now_column()
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     final_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Channel options (OutgoingMessage.metadata), the lifetime of the message on its first
+    # hop, and where it goes when that hop does not deliver in time (migration 0019).
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    lifetime_seconds: Mapped[int | None] = mapped_column(Integer)
+    fallback_channel: Mapped[str | None] = mapped_column(String(32))
+    fallback_body: Mapped[str | None] = mapped_column(Text)
+    hop: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="1")
+    fallback_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
+        Index("ix_mailings_fallback_due", "fallback_due_at",
+              postgresql_where=text("fallback_due_at IS NOT NULL")),
         CheckConstraint(
             "state IN ('queued', 'sent', 'delivered', 'undeliverable', 'failed')",
             name="state_known"),
@@ -73,6 +84,7 @@ class OutboxItem(Base):
         ForeignKey("mailings.id"), nullable=True, index=True)
     event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), unique=True)
     event_type: Mapped[str | None] = mapped_column(String(64))
+    event_version: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -119,3 +131,42 @@ class DeliveryReportLog(Base):
     __table_args__ = (
         Index("ix_delivery_reports_message", "channel", "provider_message_id"),
     )
+
+
+class MailingHop(Base):
+    """One hop of a message with a fallback (Viber first, then SMS), with its own outcome."""
+
+    __tablename__ = "mailing_hops"
+    mailing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailings.id"), primary_key=True)
+    hop: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = now_column()
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    final_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('queued', 'sent', 'delivered', 'undeliverable', 'expired', 'failed')",
+            name="state_known"),
+    )
+
+
+class EventMark(Base):
+    """An event that happens once per subject and occasion (purchase.first of a member,
+    member.birthday of a member in a year, ...): written with the event, first writer wins."""
+
+    __tablename__ = "event_marks"
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    occasion: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = now_column()
+
+
+class EventConsumption(Base):
+    """An in-process consumer handled an event (server/events/consumers.py)."""
+
+    __tablename__ = "event_consumptions"
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumed_at: Mapped[dt.datetime] = now_column()

@@ -13,16 +13,36 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.database import Database
-from server.db.outbox.models import DeliveryReportLog, Mailing, MailingPart, OutboxItem
+from server.db.outbox.models import (
+    DeliveryReportLog,
+    EventConsumption,
+    EventMark,
+    Mailing,
+    MailingHop,
+    MailingPart,
+    OutboxItem,
+)
+from server.events.schema import SCHEMAS, NewEvent
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage
 from server.outbox.policy import Decision, Verdict
 from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
@@ -34,38 +54,95 @@ _REDACT: dict[str, Any] = {"body": func.coalesce(Mailing.redacted_body, Mailing.
                            "redacted_body": None}
 
 
+#: Longest and shortest lifetime a message with a fallback may have (Viber's TTL range).
+LIFETIME_RANGE = (30, 1_209_600)
+
+
 async def enqueue_message(
     session: AsyncSession, *, channel: str, recipient: str, text: str,
     subject: str | None = None, reference: str, redacted_text: str | None = None,
+    options: Mapping[str, str] | None = None, lifetime_seconds: int | None = None,
+    fallback_channel: str | None = None, fallback_text: str | None = None,
 ) -> uuid.UUID:
     """Queue a message in the caller's transaction; returns the mailing id.
 
     Nothing is sent unless the transaction commits, and once it commits the message is
     sent even if the provider is down right now (retried with backoff). `redacted_text`
     (the text with its secret masked) replaces the text in the history once the message
-    is sent or has finally failed.
+    is sent or has finally failed. `options` reach the channel as the message's metadata
+    (e.g. Viber's message type). With `fallback_channel` the message is sent there (with
+    `fallback_text`, or the same text) when `channel` refuses it, reports it undelivered,
+    or has not delivered it `lifetime_seconds` after accepting it: one mailing, its hops
+    in `mailing_hops`.
     """
     if not channel or not recipient or not text or not reference:
         raise ValueError("channel, recipient, text and reference are required")
+    if fallback_channel is not None:
+        low, high = LIFETIME_RANGE
+        if lifetime_seconds is None or not low <= lifetime_seconds <= high:
+            raise ValueError(f"a message with a fallback needs a lifetime of {low} to {high} s")
+        if fallback_channel == channel:
+            raise ValueError("the fallback must be another channel")
     mailing_id = uuid.uuid4()
     await session.execute(insert(Mailing).values(
         id=mailing_id, channel=channel, recipient=recipient, subject=subject, body=text,
-        redacted_body=redacted_text, reference=reference[:128], state="queued", attempts=0))
+        redacted_body=redacted_text, reference=reference[:128], state="queued", attempts=0,
+        options=dict(options) if options else None, lifetime_seconds=lifetime_seconds,
+        fallback_channel=fallback_channel, fallback_body=fallback_text))
+    if fallback_channel is not None:
+        await session.execute(insert(MailingHop).values(
+            mailing_id=mailing_id, hop=1, channel=channel, state="queued"))
     await session.execute(insert(OutboxItem).values(kind="message", mailing_id=mailing_id))
     return mailing_id
 
 
 async def enqueue_event(
-    session: AsyncSession, event_type: str, payload: Mapping[str, Any]
+    session: AsyncSession, event_type: str, payload: Mapping[str, Any], version: int = 1
 ) -> uuid.UUID:
-    """Queue a domain event ("receipt.confirmed") for plugins; returns its event id."""
+    """Queue a domain event ("receipt.confirmed") for plugins; returns its event id.
+
+    Prefer `emit` with an event from `server.events.new_event`, which checks the schema."""
     if not _EVENT_TYPE.match(event_type):
         raise ValueError(f"event type must be dotted lower-case words, got {event_type!r}")
     event_id = uuid.uuid4()
     await session.execute(insert(OutboxItem).values(
-        kind="event", event_id=event_id, event_type=event_type,
+        kind="event", event_id=event_id, event_type=event_type, event_version=version,
         payload=json.loads(json.dumps(dict(payload)))))  # fail here, not in the dispatcher
     return event_id
+
+
+async def emit(session: AsyncSession, event: NewEvent) -> uuid.UUID:
+    """Write a checked domain event to the outbox in the caller's transaction."""
+    schema = SCHEMAS.get(event.type)
+    if schema is None or schema.version != event.version:
+        raise ValueError(f"{event.type} v{event.version} is not a registered event")
+    schema.check(event.payload)
+    return await enqueue_event(session, event.type, event.payload, event.version)
+
+
+async def emit_once(session: AsyncSession, event: NewEvent, subject: str,
+                    occasion: str) -> bool:
+    """Emit `event` unless it was emitted for this subject and occasion already (by this
+    or any concurrent transaction: the mark's key decides); True when emitted now."""
+    marked = await session.scalar(
+        pg_insert(EventMark).values(kind=event.type, subject=subject, occasion=occasion)
+        .on_conflict_do_nothing().returning(EventMark.kind))
+    if marked is None:
+        return False
+    await emit(session, event)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class HopView:
+    """One hop of a message with a fallback: its channel and what became of it there."""
+
+    hop: int
+    channel: str
+    state: str
+    error: str | None
+    sent_at: dt.datetime | None
+    final_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +163,7 @@ class MailingView:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     final_at: dt.datetime | None
+    hops: tuple[HopView, ...] = ()
 
 
 async def _views(session: AsyncSession, rows: Sequence[Mailing], *, masked: bool
@@ -98,12 +176,20 @@ async def _views(session: AsyncSession, rows: Sequence[Mailing], *, masked: bool
                 select(MailingPart.mailing_id, MailingPart.provider_message_id)
                 .where(MailingPart.mailing_id.in_(parts)).order_by(MailingPart.part)):
             parts[mailing_id].append(provider_id)
+    hops: dict[uuid.UUID, list[HopView]] = {row.id: [] for row in rows}
+    with_hops = [row.id for row in rows if row.fallback_channel]
+    if with_hops:
+        for h in (await session.scalars(
+                select(MailingHop).where(MailingHop.mailing_id.in_(with_hops))
+                .order_by(MailingHop.mailing_id, MailingHop.hop))).all():
+            hops[h.mailing_id].append(HopView(h.hop, h.channel, h.state, h.error, h.sent_at,
+                                              h.final_at))
     return [MailingView(row.id, row.channel, row.recipient, row.subject,
                         row.redacted_body if masked and row.redacted_body is not None
                         else row.body,
                         row.reference, row.state, row.attempts, row.last_error,
                         row.delivery_error_code, tuple(parts[row.id]), row.created_at,
-                        row.sent_at, row.final_at)
+                        row.sent_at, row.final_at, tuple(hops[row.id]))
             for row in rows]
 
 
@@ -160,8 +246,22 @@ SET attempts = o.attempts + 1,
     next_attempt_at = COALESCE(:now, now()) + make_interval(secs => :lease)
 FROM due WHERE o.id = due.id
 RETURNING o.id, o.kind, o.attempts, o.mailing_id, o.event_id, o.event_type, o.payload,
-          o.created_at
+          o.created_at, o.event_version
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+def _outgoing(m: Mailing) -> OutgoingMessage:
+    """The message for the mailing's current hop: the fallback's channel and text after the
+    first; the first hop carries the options and its lifetime (``ttl_seconds``)."""
+    if m.hop > 1 and m.fallback_channel:
+        return OutgoingMessage(channel=m.fallback_channel, recipient=m.recipient,
+                               body=m.fallback_body or m.body, subject=m.subject,
+                               reference=f"{m.id}:{m.hop}")
+    metadata = dict(m.options or {})
+    if m.lifetime_seconds:
+        metadata["ttl_seconds"] = str(m.lifetime_seconds)
+    return OutgoingMessage(channel=m.channel, recipient=m.recipient, body=m.body,
+                           subject=m.subject, reference=str(m.id), metadata=metadata)
 
 
 class SqlOutboxStore:
@@ -181,14 +281,12 @@ class SqlOutboxStore:
         claimed: list[Claimed] = []
         for r in sorted(rows, key=lambda r: r.id):
             if r.kind == "message":
-                m = mailings[r.mailing_id]
-                claimed.append(ClaimedMessage(r.id, r.attempts, m.id, OutgoingMessage(
-                    channel=m.channel, recipient=m.recipient, body=m.body, subject=m.subject,
-                    reference=str(m.id))))
+                claimed.append(ClaimedMessage(r.id, r.attempts, r.mailing_id,
+                                              _outgoing(mailings[r.mailing_id])))
             else:
                 claimed.append(ClaimedEvent(r.id, r.attempts, DomainEvent(
                     type=r.event_type, payload=r.payload or {}, event_id=str(r.event_id),
-                    occurred_at=r.created_at)))
+                    occurred_at=r.created_at, version=r.event_version or 1)))
         return claimed
 
     async def settle_message(
@@ -205,7 +303,8 @@ class SqlOutboxStore:
                     .where(Mailing.state.in_(("queued", "failed")))
                     .values(state="sent", attempts=item.attempt, sent_at=func.now(),
                             updated_at=func.now(), last_error=None, final_at=None,
-                            **_REDACT))
+                            fallback_due_at=_fallback_due(now), **_REDACT))
+                await _set_hop(session, item.mailing_id, item.message.channel, "sent")
                 await self._record_parts(session, item, result.provider_message_ids)
                 return
             if not await self._settle_item(session, item.item_id, item.attempt,
@@ -214,6 +313,10 @@ class SqlOutboxStore:
             values: dict[str, Any] = {"attempts": item.attempt, "last_error": result.error,
                                       "updated_at": func.now()}
             if decision.verdict is Verdict.FAILED:
+                await _set_hop(session, item.mailing_id, item.message.channel, "failed",
+                               result.error)
+                if await _start_fallback(session, item.mailing_id):
+                    return  # the next hop is queued; the mailing is not failed
                 values.update(state="failed", final_at=func.now(), **_REDACT)
             await session.execute(update(Mailing).where(Mailing.id == item.mailing_id)
                                   .where(Mailing.state == "queued").values(**values))
@@ -222,6 +325,38 @@ class SqlOutboxStore:
                            decision: Decision, now: dt.datetime | None = None) -> None:
         async with self.db.transaction() as session:
             await self._settle_item(session, item.item_id, item.attempt, error, decision, now)
+
+    async def consume_event(
+        self, event: DomainEvent, consumer: str,
+        handle: Callable[[DomainEvent, Any], Awaitable[None]],
+    ) -> bool:
+        async with self.db.transaction() as session:
+            fresh = await session.scalar(
+                pg_insert(EventConsumption).values(event_id=uuid.UUID(event.event_id),
+                                                   consumer=consumer)
+                .on_conflict_do_nothing().returning(EventConsumption.consumer))
+            if fresh is None:
+                return False
+            await handle(event, session)
+            return True
+
+    async def start_due_fallbacks(self, now: dt.datetime | None = None,
+                                  limit: int = 100) -> int:
+        """Move messages whose hop was not delivered within their lifetime to the fallback
+        channel; how many moved. Concurrent dispatchers skip each other's rows."""
+        async with self.db.transaction() as session:
+            due = (await session.scalars(
+                select(Mailing.id).where(Mailing.fallback_due_at <= (now or func.now()))
+                .order_by(Mailing.fallback_due_at).limit(limit)
+                .with_for_update(skip_locked=True))).all()
+            moved = 0
+            for mailing_id in due:
+                channel = await session.scalar(select(Mailing.channel)
+                                               .where(Mailing.id == mailing_id))
+                await _set_hop(session, mailing_id, channel or "", "expired",
+                               "not delivered within its lifetime")
+                moved += await _start_fallback(session, mailing_id)
+            return moved
 
     async def record_delivery(self, report: DeliveryReport) -> bool:
         async with self.db.transaction() as session:
@@ -237,7 +372,7 @@ class SqlOutboxStore:
                 .returning(MailingPart.mailing_id))
             if mailing_id is None:
                 return False  # kept in the log; applied when the send records its ids
-            await _refresh_mailing_state(session, mailing_id)
+            await _refresh_mailing_state(session, mailing_id, report.channel)
             return True
 
     async def _settle_item(self, session: AsyncSession, item_id: int, attempt: int,
@@ -287,20 +422,67 @@ class SqlOutboxStore:
                                           MailingPart.provider_message_id == provider_id)
                 .values(state=state, error_code=error_code))
         if early:
-            await _refresh_mailing_state(session, item.mailing_id)
+            await _refresh_mailing_state(session, item.mailing_id, channel)
 
 
-async def _refresh_mailing_state(session: AsyncSession, mailing_id: uuid.UUID) -> None:
-    """delivered when every part is; undeliverable as soon as one part finally failed."""
+def _fallback_due(now: dt.datetime | None) -> Any:
+    """When a first hop just accepted has to have delivered (NULL without a fallback)."""
+    start: Any = now if now is not None else func.now()
+    return case((and_(Mailing.fallback_channel.is_not(None), Mailing.hop == 1),
+                 start + func.make_interval(0, 0, 0, 0, 0, 0, Mailing.lifetime_seconds)),
+                else_=None)
+
+
+async def _set_hop(session: AsyncSession, mailing_id: uuid.UUID, channel: str, state: str,
+                   error: str | None = None) -> None:
+    """Record a hop's outcome (mailings without a fallback have no hop rows)."""
+    values: dict[str, Any] = {"state": state, "error": error}
+    if state == "sent":
+        values["sent_at"] = func.now()
+    else:
+        values["final_at"] = func.now()
+    settled = ("delivered",) if state != "delivered" else ()
+    await session.execute(update(MailingHop).where(
+        MailingHop.mailing_id == mailing_id, MailingHop.channel == channel,
+        MailingHop.state.not_in(settled)).values(**values))
+
+
+async def _start_fallback(session: AsyncSession, mailing_id: uuid.UUID) -> int:
+    """Queue the fallback hop of a first hop that did not deliver; 0 if there is none (or it
+    started already: the `hop = 1` guard makes this happen once)."""
+    started = await session.scalar(
+        update(Mailing).where(Mailing.id == mailing_id, Mailing.hop == 1,
+                              Mailing.fallback_channel.is_not(None))
+        .values(hop=2, state="queued", fallback_due_at=None, final_at=None,
+                updated_at=func.now())
+        .returning(Mailing.fallback_channel))
+    if started is None:
+        return 0
+    await session.execute(insert(MailingHop).values(
+        mailing_id=mailing_id, hop=2, channel=started, state="queued"))
+    await session.execute(insert(OutboxItem).values(kind="message", mailing_id=mailing_id))
+    return 1
+
+
+async def _refresh_mailing_state(session: AsyncSession, mailing_id: uuid.UUID,
+                                 channel: str) -> None:
+    """delivered when every part is; undeliverable as soon as one part finally failed.
+
+    Parts count per hop (`channel`): a first hop that failed moves the message on to its
+    fallback instead; a late "delivered" of the first hop still marks the message delivered."""
     parts = (await session.execute(
         select(MailingPart.state, MailingPart.error_code)
-        .where(MailingPart.mailing_id == mailing_id))).all()
+        .where(MailingPart.mailing_id == mailing_id, MailingPart.channel == channel))).all()
     failed = [p for p in parts if p.state in _FAILED_PART_STATES]
     if failed:
+        await _set_hop(session, mailing_id, channel, "undeliverable", failed[0].error_code)
+        if await _start_fallback(session, mailing_id):
+            return
         values: dict[str, Any] = {"state": "undeliverable",
                                   "delivery_error_code": failed[0].error_code}
     elif parts and all(p.state == "delivered" for p in parts):
-        values = {"state": "delivered", "delivery_error_code": None}
+        await _set_hop(session, mailing_id, channel, "delivered")
+        values = {"state": "delivered", "delivery_error_code": None, "fallback_due_at": None}
     else:
         return
     await session.execute(

@@ -1,0 +1,1 @@
+"""SQL of the domain events the jobs pass emits (the outbox tables live in server/db/outbox)."""

@@ -1,0 +1,215 @@
+"""Event types, their versions and payload fields; `new_event` builds a checked payload.
+
+Payloads are JSON objects with named fields only: ids as strings (UUIDs in canonical form),
+money in integer minor units with its ISO 4217 currency, points as integers, instants as
+ISO 8601 with offset ("time"), calendar dates as YYYY-MM-DD ("date"). No personal data:
+consumers look up what they need by `member_id`. A field may be added to a version
+(consumers ignore fields they do not know); renaming, removing or retyping one makes a new
+version. docs/events.md mirrors this table (a test compares them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+KINDS = ("uuid", "string", "int", "time", "date")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One payload field; `optional` fields are always present but may be null."""
+
+    name: str
+    kind: str
+    doc: str
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventSchema:
+    """An event type at one version: what it means, who emits it, its fields."""
+
+    type: str
+    version: int
+    doc: str
+    emitted_by: str
+    fields: tuple[FieldSpec, ...]
+
+    def check(self, payload: Mapping[str, Any]) -> None:
+        """Raise ValueError unless `payload` has exactly these fields, each of its kind."""
+        names = {f.name for f in self.fields}
+        if unknown := set(payload) - names:
+            raise ValueError(f"{self.type}: unknown fields {sorted(unknown)}")
+        for spec in self.fields:
+            if spec.name not in payload:
+                raise ValueError(f"{self.type}: missing field {spec.name}")
+            value = payload[spec.name]
+            if value is None:
+                if not spec.optional:
+                    raise ValueError(f"{self.type}: {spec.name} may not be null")
+                continue
+            if not _is_kind(spec.kind, value):
+                raise ValueError(f"{self.type}: {spec.name} is not a {spec.kind}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to write to the outbox: type, schema version and a checked JSON payload."""
+
+    type: str
+    version: int
+    payload: Mapping[str, Any]
+
+
+def _is_kind(kind: str, value: Any) -> bool:
+    try:
+        if kind == "int":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if not isinstance(value, str):
+            return False
+        if kind == "uuid":
+            return str(uuid.UUID(value)) == value
+        if kind == "time":
+            return dt.datetime.fromisoformat(value).tzinfo is not None
+        if kind == "date":
+            return dt.date.fromisoformat(value).isoformat() == value
+        return kind == "string"
+    except ValueError:
+        return False
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("event times must be timezone-aware")
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _f(name: str, kind: str, doc: str, optional: bool = False) -> FieldSpec:
+    return FieldSpec(name, kind, doc, optional)
+
+
+MEMBER = _f("member_id", "uuid", "the member")
+CARD = _f("card_number", "string", "the card the member showed, if any", optional=True)
+
+#: Every known event type (latest version), by type. Add order.* and others with
+#: `register_schema`.
+SCHEMAS: dict[str, EventSchema] = {}
+
+
+def register_schema(schema: EventSchema) -> EventSchema:
+    """Add an event type (or a newer version of one); refuses malformed definitions."""
+    if not _TYPE.match(schema.type):
+        raise ValueError(f"event type must be dotted lower-case words: {schema.type!r}")
+    if schema.version < 1:
+        raise ValueError("versions start at 1")
+    if bad := [f.name for f in schema.fields if f.kind not in KINDS]:
+        raise ValueError(f"{schema.type}: fields of unknown kind {bad}")
+    known = SCHEMAS.get(schema.type)
+    if known is not None and known.version > schema.version:
+        raise ValueError(f"{schema.type}: version {known.version} is registered already")
+    SCHEMAS[schema.type] = schema
+    return schema
+
+
+def new_event(type_: str, **payload: Any) -> NewEvent:
+    """A checked event of a registered type at its current version."""
+    schema = SCHEMAS.get(type_)
+    if schema is None:
+        raise ValueError(f"unknown event type {type_!r}")
+    data = {name: _json(value) for name, value in payload.items()}
+    schema.check(data)
+    return NewEvent(schema.type, schema.version, data)
+
+
+for _schema in (
+    EventSchema("member.registered", 1, "A member was registered (any door).",
+                "RegisterMember (server/members/service.py)", (
+                    MEMBER,
+                    _f("registration_channel", "string",
+                       "operator, website, paper_form, pos, import, ..."),
+                    _f("card_number", "string", "the first card, when one was issued",
+                       optional=True),
+                    _f("card_type", "string", "its card type", optional=True),
+                    _f("registered_at", "time", "when"))),
+    EventSchema("purchase.confirmed", 1, "A member's sale was confirmed (anonymous sales emit "
+                "nothing). A retry of the same request or receipt emits nothing again.",
+                "ConfirmReceipt (kopilka_confirm_receipt, migration 0019)", (
+                    MEMBER, CARD,
+                    _f("receipt_id", "uuid", "the receipt"),
+                    _f("store_code", "string", "where"),
+                    _f("terminal_id", "string", "which till"),
+                    _f("receipt_number", "string", "the till's receipt number"),
+                    _f("currency", "string", "ISO 4217"),
+                    _f("total_minor", "int", "what the member paid, minor units"),
+                    _f("points_accrued", "int", "points this sale accrues (may be pending)"),
+                    _f("points_redeemed", "int", "points this sale spent"),
+                    _f("receipt_time", "time", "the sale's time on the till"))),
+    EventSchema("purchase.first", 1, "The member's first confirmed purchase ever (emitted "
+                "once per member, beside its purchase.confirmed).",
+                "ConfirmReceipt (kopilka_confirm_receipt, migration 0019)", (
+                    MEMBER, CARD,
+                    _f("receipt_id", "uuid", "the receipt"),
+                    _f("store_code", "string", "where"),
+                    _f("currency", "string", "ISO 4217"),
+                    _f("total_minor", "int", "what the member paid, minor units"),
+                    _f("receipt_time", "time", "the sale's time on the till"))),
+    EventSchema("points.accrued", 1, "Points were credited to a member (active or pending).",
+                "ConfirmReceipt (kopilka_confirm_receipt, migration 0019)", (
+                    MEMBER,
+                    _f("transaction_id", "uuid", "the ledger transaction"),
+                    _f("receipt_id", "uuid", "the receipt, for a sale", optional=True),
+                    _f("points", "int", "points credited"),
+                    _f("points_balance", "int", "spendable points after it"),
+                    _f("activation_time", "time", "when the first of them become spendable"),
+                    _f("expiry_time", "time", "when the first of them expire", optional=True))),
+    EventSchema("points.expiring", 1, "A member's points expire soon: one event per member "
+                "and local expiry date, the notice period before it (the jobs pass).",
+                "jobs step points_expiring (server/features/jobs.py)", (
+                    MEMBER,
+                    _f("points", "int", "points expiring that day"),
+                    _f("expiry_date", "date", "the local date they expire"),
+                    _f("expiry_time", "time", "the first instant of them expiring"))),
+    EventSchema("member.birthday", 1, "It is the member's birthday (local date of the chain's "
+                "time zone; 29 Feb on 28 Feb in common years). Once per member a year.",
+                "jobs step birthday_events (server/features/jobs.py)", (
+                    MEMBER,
+                    _f("birth_date", "date", "the birth date"),
+                    _f("date", "date", "the birthday being celebrated"))),
+    EventSchema("certificate.issued", 1, "A gift certificate was sold (issued active or a "
+                "printed one activated).",
+                "IssueCertificate, ActivateCertificate (server/certificates/service.py)", (
+                    _f("certificate_number", "string", "its number"),
+                    _f("certificate_type", "string", "its type code"),
+                    _f("kind", "string", "money or product"),
+                    _f("denomination_minor", "int", "face value, minor units"),
+                    _f("currency", "string", "ISO 4217"),
+                    _f("store_code", "string", "the selling store", optional=True),
+                    _f("expires_at", "time", "end of validity", optional=True))),
+    EventSchema("certificate.expiring", 1, "An active certificate with a balance expires "
+                "soon: once per certificate and expiry, the notice period before it.",
+                "jobs step certificates_expiring (server/features/jobs.py)", (
+                    _f("certificate_number", "string", "its number"),
+                    _f("certificate_type", "string", "its type code"),
+                    _f("balance_minor", "int", "what is left on it"),
+                    _f("currency", "string", "ISO 4217"),
+                    _f("expires_at", "time", "end of validity"))),
+    EventSchema("card.blocked", 1, "A card was blocked (ChangeCardState to blocked).",
+                "ChangeCardState (server/members/service.py)", (
+                    _f("card_number", "string", "the card"),
+                    _f("member_id", "uuid", "its member", optional=True),
+                    _f("card_type", "string", "its card type"),
+                    _f("reason", "string", "the operator's reason"))),
+):
+    register_schema(_schema)

@@ -31,6 +31,7 @@ from server.shopping.model import (
     SiteEvent,
     SiteEventKind,
     WishlistItem,
+    check_site_event,
 )
 
 SERVICE = "/kopilka.v1.ShoppingService/"
@@ -199,6 +200,11 @@ class ShoppingServicer(shopping_pb2_grpc.ShoppingServiceServicer):
             kind = KINDS.get(pb.kind)
             if kind is None:
                 errors.add(f"events[{i}].kind", "required: view, search, basket add or remove")
+            else:  # the domain's checks of the event too, so every bad field is named at once
+                for path, description in check_site_event(i, SiteEvent(
+                        member_id or uuid.UUID(int=0), "", kind, now, pb.sku or None,
+                        pb.search_query or None, None, pb.quantity_milli or None)):
+                    errors.add(path, description)
             occurred = time_field(pb, "occur_time", errors, f"events[{i}].occur_time")
             if occurred is not None and occurred > now + dt.timedelta(minutes=5):
                 errors.add(f"events[{i}].occur_time", "in the future")

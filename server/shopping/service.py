@@ -36,7 +36,7 @@ from server.shopping.model import (
     promoted_payload,
     restocked_payload,
 )
-from server.shopping.promotions import promotions_of
+from server.shopping.promotions import PromotionLookup
 
 #: most pairs kept per product by the computation (the best by receipts together)
 PAIRS_PER_SKU = 50
@@ -213,9 +213,10 @@ async def wishlist_hits_for_promotions(repo: ShoppingRepository, rules: Compiled
     """wishlist.item_promoted for every wished product the active rules put on promotion;
     once per member, item and promotion run (see server/shopping/promotions.py)."""
     hits = 0
+    lookup = PromotionLookup(rules, now)
     for sku in await repo.wished_skus():
         product = catalog.get(sku) or Product(sku=sku)
-        for promotion in promotions_of(rules, product, now):
+        for promotion in lookup.of(product):
             for member_id, event_id in await repo.claim_hits(sku, promotion.occurrence,
                                                              "promotion"):
                 await repo.publish(WISHLIST_PROMOTED, promoted_payload(

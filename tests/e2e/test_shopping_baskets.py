@@ -13,6 +13,8 @@ from kopilka.v1 import shopping_pb2 as S
 from server.audit.actor import JOBS, acting
 from server.auth.principal import PrincipalKind
 from server.features.jobs import run_all_jobs, run_steps
+from server.plugin_api import hookimpl
+from server.plugin_contracts import DomainEvent
 from server.shopping.model import BASKET_ABANDONED
 from tests.e2e.shopping_support import OTHER, WEB, count, events, later, line, report, setup_world
 from tests.helpers import rpc_error
@@ -181,3 +183,38 @@ async def test_concurrent_first_reports_of_one_basket_make_one_basket(world, app
     final = await world.web.shopping.GetBasket(S.GetBasketRequest(basket_id="b-c"))
     assert final.basket.version == 6 and final.basket.lines[0].quantity_milli == 6000
     assert sum(r.applied for r in replies) >= 1
+
+
+class EventRecorder:
+    """A plugin that keeps the domain events the running server's outbox delivers."""
+
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    @hookimpl
+    def kopilka_on_event(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+
+async def test_the_abandoned_basket_event_reaches_the_plugins_event_hook(world, app):
+    recorder = EventRecorder()
+    app.deps.plugins.plugin_manager.register(recorder, name="shopping-recorder")
+    member_id, card, _ = world.members[1]
+    await world.web.shopping.ReportBasket(report("b-p", line("cheese-1"), card=card))
+    with acting(JOBS):
+        await run_all_jobs(app.db, later(90), app.settings)
+    assert app.deps.outbox is not None
+    app.deps.outbox.wake()
+    for _ in range(100):
+        if recorder.events:
+            break
+        await asyncio.sleep(0.05)
+    (event,) = recorder.events
+    assert event.type == BASKET_ABANDONED
+    assert (event.payload["basket_id"], event.payload["member_id"]) == ("b-p", member_id)
+    done = "SELECT count(*) FROM outbox WHERE kind = 'event' AND state = 'done'"
+    for _ in range(100):  # settled after the hook returned
+        if await count(app, done):
+            break
+        await asyncio.sleep(0.05)
+    assert await count(app, done) == 1

@@ -23,6 +23,7 @@ from kopilka.v1 import (
     members_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
+    shopping_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -37,6 +38,7 @@ from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
+from server.api.servicers.shopping import ShoppingServicer
 from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
@@ -91,6 +93,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
     (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
+    (shopping_pb2_grpc.add_ShoppingServiceServicer_to_server, ShoppingServicer,
+     "kopilka.v1.ShoppingService"),
 ]
 
 

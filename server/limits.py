@@ -25,6 +25,8 @@ MAX_RECEIPT_LINES = 1000
 MAX_CARD_LIST = 10_000
 #: products in one UpsertProducts call
 MAX_PRODUCTS = 10_000
+#: site events in one RecordSiteEvents call
+MAX_SITE_EVENTS = 1000
 #: a free-text name (store, product, card type, key, member names): TEXT columns
 NAME_CHARS = 256
 #: a free-text reason or note stored with a ledger, card or certificate change
@@ -128,6 +130,10 @@ BY_NAME: dict[str, Limit] = {
     "object_type": _text(64, "audit_log.object_type"),
     "object_id": _text(200, "audit_log.object_id"),
     "principal": _text(200, "audit_log.principal"),
+    # shopping (issue 13): baskets, wishlists, site events
+    "basket_id": _text(128, "shopping_baskets.basket_id"),
+    "search_query": _text(256, "shopping_site_events.search_query"),
+    "events": _many(MAX_SITE_EVENTS),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -124,6 +124,22 @@ class Settings(BaseSettings):
         default=300.0, ge=0,
         description="Points lots activation/expiry, event points, certificate expiry; 0 = off.",
     )
+    # --- shopping (baskets, wishlists, footprint, recommendations; docs/shopping.md) ---
+    abandoned_basket_minutes: int = Field(
+        default=60, ge=1, le=525_600,
+        description="A basket reported and not ordered for this long raises basket.abandoned "
+        "(once per basket; the jobs pass finds them).")
+    site_events_retention_days: int = Field(
+        default=90, ge=1, le=3650,
+        description="Site events (views, searches, basket changes) older than this are deleted.")
+    recommendations_window_days: int = Field(
+        default=180, ge=1, le=3650,
+        description="Confirmed receipts of this many days count for 'bought together'.")
+    recommendations_min_pairs: int = Field(
+        default=2, ge=1, description="Fewest receipts with both products for a pair to count.")
+    recommendations_refresh_minutes: int = Field(
+        default=60, ge=0,
+        description="How often the jobs pass recomputes the pairs; 0: on every pass.")
     pricing_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a worker checks for new rules or catalog."
     )

@@ -35,6 +35,7 @@ class ObjectType(StrEnum):
     USERS = "users"
     ROLES = "roles"
     AUDIT = "audit"
+    SHOPPING = "shopping"  # baskets, wishlists, site events, recommendations (online store)
 
 
 class Action(StrEnum):

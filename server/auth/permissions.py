@@ -49,6 +49,10 @@ class Permission(StrEnum):
     # Approve or reject another principal's manual points/cash change above the threshold.
     BONUS_APPROVE = "bonus.approve"
     AUDIT_READ = "audit.read"
+    # The online store reports baskets, wishlist changes and site events.
+    SHOPPING_REPORT = "shopping.report"
+    # Read baskets, wishlists, footprints and recommendations.
+    SHOPPING_READ = "shopping.read"
     ECHO = "echo"
 
 
@@ -87,6 +91,8 @@ NEEDS: dict[Permission, Right | None] = {
     P.USERS_LOGIN: (T.USERS, A.APPROVE),  # approve a person's sign-in (the console's key)
     P.BONUS_APPROVE: (T.POINTS, A.APPROVE),  # the second pair of eyes on manual money
     P.AUDIT_READ: (T.AUDIT, A.READ),
+    P.SHOPPING_REPORT: (T.SHOPPING, A.CREATE),
+    P.SHOPPING_READ: (T.SHOPPING, A.READ),
     P.ECHO: None,
 }
 
@@ -155,6 +161,15 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.BonusService/ApproveAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/RejectAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/ListPendingAdjustments": P.BONUS_APPROVE,
+    "/kopilka.v1.ShoppingService/ReportBasket": P.SHOPPING_REPORT,
+    "/kopilka.v1.ShoppingService/MarkBasketOrdered": P.SHOPPING_REPORT,
+    "/kopilka.v1.ShoppingService/AddWishlistItem": P.SHOPPING_REPORT,
+    "/kopilka.v1.ShoppingService/RemoveWishlistItem": P.SHOPPING_REPORT,
+    "/kopilka.v1.ShoppingService/RecordSiteEvents": P.SHOPPING_REPORT,
+    "/kopilka.v1.ShoppingService/GetBasket": P.SHOPPING_READ,
+    "/kopilka.v1.ShoppingService/ListWishlist": P.SHOPPING_READ,
+    "/kopilka.v1.ShoppingService/ListSiteEvents": P.SHOPPING_READ,
+    "/kopilka.v1.ShoppingService/GetRecommendations": P.SHOPPING_READ,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

@@ -111,7 +111,7 @@ def cmd_run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     from server.features.jobs import run_all_jobs
 
     with acting(cli_actor()):  # audit rows of the steps name the operating-system user
-        done = with_database(settings, lambda db: run_all_jobs(db, now))
+        done = with_database(settings, lambda db: run_all_jobs(db, now, settings))
     if done is None:
         print("kopilka: another process is running the jobs now; nothing done",
               file=sys.stderr)

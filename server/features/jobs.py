@@ -20,6 +20,7 @@ from sqlalchemy import text
 from server.api.metrics import JOB_STEP_FAILURES
 from server.audit.actor import JOBS, acting
 from server.db.database import Database
+from server.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,11 +46,13 @@ Step = Callable[[Database, dt.datetime, "_Rules"], Awaitable[int]]
 
 
 class _Rules:
-    """The active accrual rules, loaded once per pass by the first step that needs them."""
+    """The active accrual rules, loaded once per pass by the first step that needs them,
+    and the settings the steps read (the shopping steps' periods)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, settings: Settings | None = None) -> None:
         self.db = db
         self.compiled: CompiledRules | None = None
+        self.settings = settings if settings is not None else Settings()
 
     async def get(self) -> CompiledRules:
         from server.db.ledger.rules import load_compiled_accrual_rules
@@ -137,6 +140,54 @@ def _timed_event(kind: str) -> Step:
     return emit
 
 
+async def _abandoned_baskets(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    from server.db.shopping.repo import SqlShoppingRepository
+    from server.shopping.service import raise_abandoned
+
+    minutes = ctx.settings.abandoned_basket_minutes
+    return await _until_done(db, now, "baskets_abandoned", lambda session, at: raise_abandoned(
+        SqlShoppingRepository(session), at, minutes))
+
+
+async def _wishlist_promotions(db: Database, now: dt.datetime, _: _Rules) -> int:
+    from server.db.pricing import repo as pricing_repo
+    from server.db.shopping.repo import SqlShoppingRepository
+    from server.features.pricing import parse_document
+    from server.shopping.service import wishlist_hits_for_promotions
+
+    async with db.transaction() as session:
+        stored = await pricing_repo.active_rule_set(session)
+        if stored is None:
+            return 0
+        rules = parse_document(stored.document, stored.format)[1]
+        catalog = await pricing_repo.load_catalog(session)
+        done = await wishlist_hits_for_promotions(SqlShoppingRepository(session), rules,
+                                                  catalog, now)
+        await _audit(session, "wishlist_promotions", now, done)
+        return done
+
+
+async def _site_events_pruned(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    from server.db.shopping.repo import SqlShoppingRepository
+    from server.shopping.service import PRUNE_BATCH
+
+    cutoff = now - dt.timedelta(days=ctx.settings.site_events_retention_days)
+    return await _until_done(db, now, "site_events_pruned", lambda session, _: (
+        SqlShoppingRepository(session).prune_site_events(cutoff, PRUNE_BATCH)))
+
+
+async def _product_pairs(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    from server.db.shopping.repo import SqlShoppingRepository
+    from server.shopping.service import recompute_pairs
+
+    s = ctx.settings
+    async with db.transaction() as session:
+        return await recompute_pairs(SqlShoppingRepository(session), now,
+                                     s.recommendations_window_days,
+                                     s.recommendations_min_pairs,
+                                     s.recommendations_refresh_minutes)
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -147,6 +198,10 @@ STEPS: list[tuple[str, Step]] = [
     ("points_expiring", _timed_event("points_expiring")),
     ("birthday_events", _timed_event("birthday_events")),
     ("certificates_expiring", _timed_event("certificates_expiring")),
+    ("baskets_abandoned", _abandoned_baskets),
+    ("wishlist_promotions", _wishlist_promotions),
+    ("site_events_pruned", _site_events_pruned),
+    ("product_pairs", _product_pairs),
 ]
 
 
@@ -159,10 +214,12 @@ def _failure_fields(step: str, error: Exception) -> dict[str, str]:
             "sqlstate": str(getattr(cause, "sqlstate", "") or "")}
 
 
-async def run_steps(db: Database, now: dt.datetime) -> JobsPass:
-    """Run every step even when an earlier one fails; a failed step counts 0."""
+async def run_steps(db: Database, now: dt.datetime, settings: Settings | None = None
+                    ) -> JobsPass:
+    """Run every step even when an earlier one fails; a failed step counts 0. `settings`
+    None reads them from the environment (KOPILKA_*), as `kopilka ledger run-jobs` does."""
     result = JobsPass()
-    rules = _Rules(db)
+    rules = _Rules(db, settings)
     for name, step in STEPS:
         try:
             result.counts[name] = await step(db, now, rules)
@@ -177,13 +234,14 @@ async def run_steps(db: Database, now: dt.datetime) -> JobsPass:
     return result
 
 
-async def run_all_jobs(db: Database, now: dt.datetime) -> JobsPass | None:
+async def run_all_jobs(db: Database, now: dt.datetime, settings: Settings | None = None
+                       ) -> JobsPass | None:
     """One pass of every step, unless another process is running them (None)."""
     async with db.engine.connect() as conn:
         if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}):
             return None
         try:
-            return await run_steps(db, now)
+            return await run_steps(db, now, settings)
         finally:
             await conn.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             await conn.commit()
@@ -200,7 +258,7 @@ def attach(app: App) -> None:
             await asyncio.sleep(interval)
             try:
                 with acting(JOBS):
-                    done = await run_all_jobs(app.db, dt.datetime.now(dt.UTC))
+                    done = await run_all_jobs(app.db, dt.datetime.now(dt.UTC), app.settings)
                 if done and (done.failed or any(done.counts.values())):
                     log.info("jobs ran", extra={**done.counts, "failed": list(done.failed)})
             except Exception:

@@ -35,9 +35,10 @@ _POS = {P.ECHO, P.RECEIPTS_CALCULATE, P.RECEIPTS_CONFIRM, P.RECEIPTS_REFUND, P.B
         P.CERTIFICATES_READ, P.CERTIFICATES_ISSUE}
 BEFORE: dict[str, set[Permission]] = {
     "cashier": _POS,
-    "store_backend": _POS,
+    # the online store's backend also reports and reads shopping (issue 13)
+    "store_backend": _POS | {P.SHOPPING_REPORT, P.SHOPPING_READ},
     "operator": _POS | {P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
-                        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ},
+                        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ},
     "admin": set(Permission),
     # the web console's backend (issue 12, people): signs people in, nothing else
@@ -46,7 +47,7 @@ BEFORE: dict[str, set[Permission]] = {
 CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "BonusService": "bonus",
                 "VerificationService": "verification", "CertificateService": "certificates",
                 "AdminService": "admin", "MailingService": "mailings", "RoleService": "roles",
-                "UserService": "users", "AuditService": "audit"}
+                "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}
@@ -94,7 +95,7 @@ async def test_the_seeded_roles_are_listed_with_their_rights_and_views(admin):
         rights = {(g.object_type, g.action) for g in role.grants}
         expected = {NEEDS[p] for p in BEFORE[name] if NEEDS[p] is not None}
         if name == "admin":
-            assert len(rights) == 19 * 6  # every action on every object type
+            assert len(rights) == 20 * 6  # every action on every object type
         else:
             assert rights == expected, name
         assert {g.scope for g in role.grants} == {"all"}

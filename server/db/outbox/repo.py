@@ -97,14 +97,16 @@ async def enqueue_message(
 
 
 async def enqueue_event(
-    session: AsyncSession, event_type: str, payload: Mapping[str, Any], version: int = 1
+    session: AsyncSession, event_type: str, payload: Mapping[str, Any], version: int = 1,
+    event_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Queue a domain event ("receipt.confirmed") for plugins; returns its event id.
+    """Queue a domain event ("receipt.confirmed") for plugins; returns its event id (a new
+    one unless the caller already recorded the id it gives).
 
     Prefer `emit` with an event from `server.events.new_event`, which checks the schema."""
     if not _EVENT_TYPE.match(event_type):
         raise ValueError(f"event type must be dotted lower-case words, got {event_type!r}")
-    event_id = uuid.uuid4()
+    event_id = event_id or uuid.uuid4()
     await session.execute(insert(OutboxItem).values(
         kind="event", event_id=event_id, event_type=event_type, event_version=version,
         payload=json.loads(json.dumps(dict(payload)))))  # fail here, not in the dispatcher

@@ -1,0 +1,1 @@
+"""Storage of the shopping context: baskets, wishlists, site events, stock, pair counts."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-KINDS = ("uuid", "string", "int", "time", "date")
+KINDS = ("uuid", "string", "int", "time", "date", "list")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,8 @@ def _is_kind(kind: str, value: Any) -> bool:
     try:
         if kind == "int":
             return isinstance(value, int) and not isinstance(value, bool)
+        if kind == "list":  # a JSON array (its items are described in the field's doc)
+            return isinstance(value, list)
         if not isinstance(value, str):
             return False
         if kind == "uuid":
@@ -211,5 +213,36 @@ for _schema in (
                     _f("member_id", "uuid", "its member", optional=True),
                     _f("card_type", "string", "its card type"),
                     _f("reason", "string", "the operator's reason"))),
+    EventSchema("basket.abandoned", 1, "A reported basket was not ordered within "
+                "KOPILKA_ABANDONED_BASKET_MINUTES of its last report; once per basket.",
+                "jobs step baskets_abandoned (server/shopping/service.py)", (
+                    _f("basket_id", "string", "the store's basket id"),
+                    _f("store_code", "string", "the store"),
+                    _f("member_id", "uuid", "the member; null for an anonymous basket",
+                       optional=True),
+                    _f("version", "int", "the basket's version when it was abandoned"),
+                    _f("currency", "string", "ISO 4217"),
+                    _f("total_minor", "int", "the basket's total, minor units"),
+                    _f("lines", "list", "its lines: {sku, quantity_milli, unit_price_minor}"),
+                    _f("reported_at", "time", "its last report"),
+                    _f("abandoned_after_minutes", "int", "the setting it passed"))),
+    EventSchema("wishlist.item_promoted", 1, "A wished product is on promotion in the active "
+                "rule set; once per member, product and promotion run.",
+                "jobs step wishlist_promotions (server/shopping/service.py)", (
+                    MEMBER,
+                    _f("sku", "string", "the product"),
+                    _f("promotion_id", "string", "the rule's promotion (its id when it names "
+                       "none)"),
+                    _f("rule_id", "string", "the rule that puts it on promotion"),
+                    _f("rule_set_version", "string", "the active rule set's version"),
+                    _f("reason", "string", "the rule's message or name"))),
+    EventSchema("wishlist.item_restocked", 1, "A wished product's stock over all stores went "
+                "from zero to more; once per member, product and return to stock.",
+                "wishlist_hits_for_stock (server/shopping/service.py)", (
+                    MEMBER,
+                    _f("sku", "string", "the product"),
+                    _f("available_milli", "int", "available over all stores now"),
+                    _f("restock", "int", "which return to stock this is (1, 2, ...)"),
+                    _f("store_codes", "list", "the stores that have it now (strings)"))),
 ):
     register_schema(_schema)

@@ -13,9 +13,6 @@ from server.errors import DomainError, ErrorKind, Violations
 from server.limits import MAX_AMOUNT
 from server.pricing.money import line_amount
 
-#: schema version of every shopping event payload (docs/shopping.md); bumped on a change
-#: that is not a pure addition
-EVENT_SCHEMA = 1
 BASKET_ABANDONED = "basket.abandoned"
 WISHLIST_PROMOTED = "wishlist.item_promoted"
 WISHLIST_RESTOCKED = "wishlist.item_restocked"
@@ -194,9 +191,9 @@ def lines_from_json(rows: Sequence[Mapping[str, Any]]) -> tuple[BasketLine, ...]
 
 
 def abandoned_payload(basket: Basket, minutes: int) -> dict[str, Any]:
-    """basket.abandoned, schema 1 (docs/shopping.md)."""
+    """basket.abandoned, version 1 (docs/events.md)."""
     return {
-        "schema": EVENT_SCHEMA, "basket_id": basket.basket_id, "store_code": basket.store_code,
+        "basket_id": basket.basket_id, "store_code": basket.store_code,
         "member_id": None if basket.member_id is None else str(basket.member_id),
         "version": basket.version, "currency": basket.currency,
         "total_minor": basket.total_minor, "lines": lines_json(basket.lines),
@@ -206,15 +203,15 @@ def abandoned_payload(basket: Basket, minutes: int) -> dict[str, Any]:
 
 def promoted_payload(member_id: uuid.UUID, sku: str, promotion_id: str, rule_id: str,
                      rule_set_version: str, reason: str) -> dict[str, Any]:
-    """wishlist.item_promoted, schema 1 (docs/shopping.md)."""
-    return {"schema": EVENT_SCHEMA, "member_id": str(member_id), "sku": sku,
+    """wishlist.item_promoted, version 1 (docs/events.md)."""
+    return {"member_id": str(member_id), "sku": sku,
             "promotion_id": promotion_id, "rule_id": rule_id,
             "rule_set_version": rule_set_version, "reason": reason}
 
 
 def restocked_payload(member_id: uuid.UUID, sku: str, available_milli: int, restock: int,
                       stores: Sequence[str]) -> dict[str, Any]:
-    """wishlist.item_restocked, schema 1 (docs/shopping.md)."""
-    return {"schema": EVENT_SCHEMA, "member_id": str(member_id), "sku": sku,
+    """wishlist.item_restocked, version 1 (docs/events.md)."""
+    return {"member_id": str(member_id), "sku": sku,
             "available_milli": available_milli, "restock": restock,
             "store_codes": sorted(stores)}

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.audit.repo import Change, record
 from server.db.ledger.repo import raw_connection
 from server.db.outbox.repo import enqueue_event
+from server.events.schema import new_event
 from server.shopping.model import (
     Basket,
     BasketState,
@@ -336,7 +337,9 @@ class SqlShoppingRepository:
 
     async def publish(self, event_type: str, payload: Mapping[str, Any],
                       event_id: uuid.UUID | None = None) -> uuid.UUID:
-        return await enqueue_event(self.session, event_type, payload, event_id=event_id)
+        event = new_event(event_type, **payload)  # checked against docs/events.md's schema
+        return await enqueue_event(self.session, event.type, event.payload, event.version,
+                                   event_id=event_id)
 
     async def audit(self, object_type: str, object_id: str, action: str, before: Any,
                     after: Any) -> None:

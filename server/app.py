@@ -49,6 +49,7 @@ from server.db.ledger.pool import LedgerPool
 from server.db.ledger.store import SqlLedgerStore
 from server.db.outbox.repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
+from server.features import console as console_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
@@ -65,7 +66,8 @@ log = logging.getLogger("kopilka.app")
 # (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
-HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount]
+HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
+                                       console_feature.console_mount]
 
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -140,6 +141,8 @@ class Member(Base):
     vip: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     __table_args__ = (
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="phone_or_email"),
+        # The console's name search (migration 0021; server/db/console/queries.py).
+        Index("ix_members_last_name_lower", text('(lower(last_name) COLLATE "C")'), "id"),
     )
 
 

@@ -1,0 +1,70 @@
+"""The console over plain HTTP: CSP and cookie flags, CSRF refusal, permission refusal."""
+
+from __future__ import annotations
+
+import aiohttp
+from kopilka.v1 import bonus_pb2
+
+from tests.e2e.console_support import base_url, http_login, make_user, seeded, settings
+
+__all__ = ["settings"]
+
+
+async def test_headers_and_cookies(app):
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(url + "/login") as page:
+            csp = page.headers["Content-Security-Policy"]
+            assert "unsafe-inline" not in csp and "script-src 'self'" in csp
+            assert "frame-ancestors 'none'" in csp
+            cookie = page.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        async with http.get(url + "/members", allow_redirects=False) as anonymous:
+            assert anonymous.status == 303 and anonymous.headers["Location"].endswith("/login")
+
+
+async def test_a_post_without_the_csrf_token_changes_nothing(app, admin):
+    [member, *_] = await seeded(app, admin)
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        for token in ("", "0" * 64):
+            async with http.post(f"{url}/members/{member.member_id}/points", data={
+                    "csrf": token, "request_id": "8f0c7c52-3a57-4d0c-9a55-0f3f1a0b1b11",
+                    "card_number": member.card, "points": "100", "reason_code": "goodwill",
+                    "reason": "x"}) as refused:
+                assert refused.status == 403
+        balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(
+            card_number=member.card))
+        assert balance.points_available == 0
+        async with http.post(f"{url}/members/{member.member_id}/points", data={
+                "csrf": csrf, "request_id": "8f0c7c52-3a57-4d0c-9a55-0f3f1a0b1b12",
+                "card_number": member.card, "points": "100", "reason_code": "goodwill",
+                "reason": "x"}) as done:
+            assert done.status == 200
+        balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(
+            card_number=member.card))
+        assert balance.points_available == 100
+
+
+async def test_an_operator_without_the_right_gets_403_and_nothing_changes(app, admin):
+    [member, *_] = await seeded(app, admin)
+    await make_user(app, "kasa@shop.ua", "cashier")  # sale view: no points.create, no rules
+    url = base_url(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "kasa@shop.ua")
+        async with http.post(f"{url}/members/{member.member_id}/points", data={
+                "csrf": csrf, "request_id": "8f0c7c52-3a57-4d0c-9a55-0f3f1a0b1b13",
+                "card_number": member.card, "points": "100", "reason_code": "goodwill",
+                "reason": "x"}) as refused:
+            assert refused.status == 403
+        async with http.get(f"{url}/program/rules") as rules:
+            assert rules.status == 403
+        async with http.post(f"{url}/program/rules", data={
+                "csrf": csrf, "document": "name: x\nrules: []\n", "apply": "1"}) as refused:
+            assert refused.status == 403
+    balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
+    assert balance.points_available == 0
+    assert app.deps.pricing.snapshot.rules.rules == ()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import aiohttp
 import pytest
+from kopilka.v1 import members_pb2 as M
 
 from server.access import service as access
 from server.api.servicers.users import access_policy
@@ -42,8 +44,6 @@ async def seeded(app, admin) -> list:  # type: ignore[no-untyped-def]
     """A store, card types and three members, one with a last name to search for."""
     await setup_world(admin)
     members = [await new_member(admin, n) for n in range(1, 4)]
-    from kopilka.v1 import members_pb2 as M
-    import uuid
     await admin.members.UpdateMemberProfile(M.UpdateMemberProfileRequest(
         request_id=str(uuid.uuid4()), member_id=members[0].member_id,
         profile=M.MemberProfile(last_name="Шевченко", first_name="Тарас"),

@@ -1,0 +1,179 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright (never Playwright's
+own browser download), with a screenshot per test and an axe-core accessibility check."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kopilka.v1 import audit_pb2, bonus_pb2, members_pb2
+
+from tests.e2e.console_support import PASSWORD, base_url, make_user, seeded, settings, shots_dir
+
+__all__ = ["settings"]
+
+CHROMIUM = Path(os.environ.get("KOPILKA_CHROMIUM", "/usr/bin/chromium"))
+DEMO = (Path(__file__).parents[2] / "server" / "demo_promotions.yaml").read_text()
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} missing: CI must run the browser tests "
+                           "(apt install chromium; ./dev test does)")
+    pytest.skip(f"{CHROMIUM} missing (apt install chromium)", allow_module_level=True)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM),
+                                            args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(app, browser, tmp_path) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
+    context = await browser.new_context(locale="uk-UA")
+    tab = await context.new_page()
+    errors: list[str] = []
+    # script errors and CSP refusals (a 401 or a missing favicon is not one)
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error"
+           and not m.text.startswith("Failed to load resource") else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.errors = errors
+    yield tab
+    await tab.screenshot(path=str(shots_dir(tmp_path) / f"{uuid.uuid4().hex[:8]}.png"),
+                         full_page=True)
+    await context.close()
+
+
+async def sign_in(page, app, email: str = "anna@shop.ua") -> None:  # type: ignore[no-untyped-def]
+    await page.goto(base_url(app) + "/login")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/console/members")
+
+
+async def accessible(page) -> None:  # type: ignore[no-untyped-def]
+    """No serious or critical axe-core violations on the page."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    bad = [v for v in results.response["violations"]
+           if v.get("impact") in ("serious", "critical")]
+    assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in bad]
+
+
+async def test_sign_in_search_and_sign_out(app, admin, page, tmp_path):
+    members = await seeded(app, admin)
+    await make_user(app, "anna@shop.ua", "operator")
+    await page.goto(base_url(app) + "/login")
+    await accessible(page)
+    await page.fill("#email", "anna@shop.ua")
+    await page.fill("#password", "wrong password!")
+    await page.click("button[type=submit]")
+    assert await page.locator(".errors").count() == 1
+    await sign_in(page, app)
+    assert await page.title() == "Консоль Копілки"  # Accept-Language: uk
+    await page.fill("#q", "шевч")  # htmx searches as the operator types
+    await page.locator("#hits a").first.wait_for()
+    assert await page.locator("#hits tbody tr").count() == 1
+    assert "Шевченко" in await page.locator("#hits").inner_text()
+    await accessible(page)
+    await page.fill("#q", "+38 (067) 000-00-02")  # phone in another notation
+    await page.locator(f"a[href$='{members[1].member_id}']").wait_for()
+    await page.fill("#q", members[2].card)
+    await page.locator(f"a[href$='{members[2].member_id}']").wait_for()
+    await page.click(f"a[href$='{members[2].member_id}']")
+    await page.wait_for_url(f"**/members/{members[2].member_id}")
+    await accessible(page)
+    await page.click("header button")  # sign out
+    await page.wait_for_url("**/console/login")
+    await page.goto(base_url(app) + "/members")
+    await page.wait_for_url("**/console/login")
+    assert page.errors == []  # no CSP violation, no script error
+
+
+async def test_points_adjustment_and_card_block(app, admin, page):
+    [member, *_] = await seeded(app, admin)
+    await make_user(app, "anna@shop.ua", "operator")
+    await sign_in(page, app)
+    await page.goto(f"{base_url(app)}/members/{member.member_id}")
+    await page.fill("#adjust-points", "250")
+    await page.fill("#adjust-reason", "complaint 17")
+    await page.click("#adjust button")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("#points-balance").inner_text() == "250"
+    assert "complaint 17" in await page.locator("#ledger").inner_text()
+    assert await page.locator("#audit").count() == 0  # operators do not read the audit
+    balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
+    assert balance.points_available == 250
+    await page.fill("#adjust-points", "9000")  # above the approval threshold: waits
+    await page.fill("#adjust-reason", "big one")
+    await page.click("#adjust button")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("#points-balance").inner_text() == "250"
+    await page.fill("#adjust-points", "0")  # bad input: the field is named, nothing changes
+    await page.fill("#adjust-reason", "zero")
+    await page.click("#adjust button")
+    assert "points" in await page.locator("#violations").inner_text()
+    await page.fill(f"#block-reason-{member.card}", "lost")
+    await page.click(f"form[action$='{member.card}/block'] button")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("#cards .card-state").first.inner_text() == "blocked"
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="card", object_id=member.card))
+    [blocked] = [e for e in trail.entries if e.action == "state"]
+    assert blocked.principal == "operator:anna@shop.ua" and "lost" in blocked.after_json
+    found = await admin.members.GetMember(members_pb2.GetMemberRequest(
+        member_id=member.member_id))
+    assert found.member.cards[0].state == members_pb2.CARD_STATE_BLOCKED
+    balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
+    assert balance.points_available == 250  # balances kept
+    await accessible(page)
+    assert page.errors == []
+
+
+async def test_rule_set_upload_with_an_error_then_the_fix(app, admin, page):
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app, "boss@shop.ua")
+    await page.goto(base_url(app) + "/program/rules")
+    bad = DEMO.replace('percent: "10%"', "percent: 20000")
+    await page.fill("#document", bad)
+    await page.click("button[name=apply]")
+    errors = page.locator("#rule-errors")
+    await errors.wait_for()
+    assert "percent" in await errors.locator("code.field").first.inner_text()
+    assert app.deps.pricing.snapshot.rules.rules == ()  # nothing applied
+    await accessible(page)
+    await page.fill("#document", DEMO)
+    await page.click("button[name=preview]")
+    assert "+" in await page.locator("#diff").inner_text()
+    await page.click("button[name=apply]")
+    await page.locator("#applied").wait_for()
+    version = await page.locator("#active-version").inner_text()
+    assert app.deps.pricing.snapshot.rules.version == version
+
+
+async def test_dashboard(app, admin, page):
+    [member, *_] = await seeded(app, admin)
+    await admin.bonus.AdjustPoints(bonus_pb2.AdjustPointsRequest(
+        request_id=str(uuid.uuid4()), card_number=member.card, points=400,
+        reason_code=bonus_pb2.ADJUSTMENT_REASON_GOODWILL, reason="welcome"))
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app, "boss@shop.ua")
+    await page.goto(base_url(app) + "/dashboard")
+    assert await page.locator("svg.chart").count() == 4
+    assert await page.locator("#sum-accrued").inner_text() == "400"
+    assert await page.locator("#points-outstanding").inner_text() == "400"
+    await accessible(page)
+    assert page.errors == []

@@ -37,6 +37,7 @@ from server.db.console import queries
 from server.db.pricing import repo as pricing_repo
 from server.errors import DomainError, ErrorKind
 from server.members.contacts import normalize_phone
+from server.members.model import MemberInfo, Profile, RegistrationChannel
 from server.members.views import shown
 
 PREFIX = "/console"
@@ -315,7 +316,6 @@ class Console:
             rows = await queries.members_by_name(session, last, first.strip(),
                                                  sees_vip=view.vip, after=after,
                                                  limit=PAGE + 1)
-        from server.members.model import MemberInfo, Profile, RegistrationChannel
         hits = []
         for row in rows[:PAGE]:
             info = shown(MemberInfo(row.member_id, Profile(

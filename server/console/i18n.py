@@ -41,6 +41,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "rule_count": "Rules", "done": "Done.", "pending_approval":
         "Waiting for a second person's approval.", "language": "Language",
         "main": "Main content", "kind": "Kind", "nothing": "Nothing yet.",
+        "stores": "Stores", "card_types": "Card types", "certificate_types":
+        "Certificate types", "mailings": "Mailings", "audit_log": "Audit log",
+        "api_keys": "API keys", "users": "Users", "roles": "Roles",
+        "pending": "Waiting for approval", "certificates": "Certificates",
+        "certificate_usage": "Certificate usage", "approve": "Approve", "reject": "Reject",
+        "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
+        "reissue": "Reissue",
     },
     "uk": {
         "title": "Консоль Копілки", "login": "Увійти", "logout": "Вийти",
@@ -74,6 +81,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "version": "Версія", "rule_count": "Правил", "done": "Готово.",
         "pending_approval": "Чекає на схвалення другою людиною.", "language": "Мова",
         "main": "Основний вміст", "kind": "Вид", "nothing": "Поки нічого.",
+        "stores": "Магазини", "card_types": "Типи карток", "certificate_types":
+        "Типи сертифікатів", "mailings": "Розсилки", "audit_log": "Журнал змін",
+        "api_keys": "Ключі API", "users": "Користувачі", "roles": "Ролі",
+        "pending": "Чекають схвалення", "certificates": "Сертифікати",
+        "certificate_usage": "Використання сертифікатів", "approve": "Схвалити",
+        "reject": "Відхилити", "revoke": "Відкликати", "csv": "Завантажити CSV",
+        "number": "Номер", "filter": "Відібрати", "reissue": "Перевипустити",
     },
 }
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from kopilka.v1 import admin_pb2, audit_pb2, bonus_pb2, common_pb2, members_pb2
+from kopilka.v1 import admin_pb2, audit_pb2, bonus_pb2, certificates_pb2, common_pb2, members_pb2
 
 from server.access import service as access
 from server.access.model import User
@@ -30,7 +30,7 @@ from server.api.servicers.adjustments import REASON_CODES
 from server.api.servicers.users import access_policy
 from server.auth.permissions import Permission
 from server.auth.principal import Principal
-from server.console import charts, i18n
+from server.console import charts, i18n, lists
 from server.console.door import Door, user_principal
 from server.db.access.repo import SqlUserRepository
 from server.db.console import queries
@@ -48,7 +48,9 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PAGE = 20
 M = "/kopilka.v1.MemberService/"
+C = "/kopilka.v1.CertificateService/"
 B = "/kopilka.v1.BonusService/"
+A = "/kopilka.v1.AdminService/"
 
 USER = web.RequestKey("user", User)
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -117,6 +119,12 @@ class Console:
         r.add_post("/members/{member_id}/points", self.adjust_points)
         r.add_post("/members/{member_id}/cards/{number}/block", self.block_card)
         r.add_post("/members/{member_id}/cards/{number}/replace", self.replace_card)
+        r.add_get("/lists/{name}", self.listing)
+        r.add_post("/lists/pending/{id}/{decision}", self.decide_adjustment)
+        r.add_post("/lists/api-keys/{id}/revoke", self.revoke_key)
+        r.add_get("/certificates", self.certificate)
+        r.add_post("/certificates/{number}/{action}", self.certificate_action)
+        r.add_get("/certificates-usage", self.certificate_usage)
         r.add_get("/dashboard", self.dashboard)
         r.add_get("/program/rules", self.rules)
         r.add_post("/program/rules", self.upload_rules)
@@ -171,7 +179,12 @@ class Console:
         items = [("members", PREFIX + "/members", Permission.MEMBERS_READ),
                  ("dashboard", PREFIX + "/dashboard", Permission.BONUS_READ),
                  ("rules", PREFIX + "/program/rules", Permission.PROMOTIONS_WRITE)]
-        return [(key, url) for key, url, needed in items if self.door.allows(principal, needed)]
+        shown_ = [(key, url) for key, url, needed in items if self.door.allows(principal, needed)]
+        if self.door.allowed_rpc(principal, C + "GetCertificate"):
+            shown_.append(("certificates", PREFIX + "/certificates"))
+        shown_ += [(page.title, f"{PREFIX}/lists/{name}") for name, page in lists.LISTS.items()
+                   if self.door.allowed_rpc(principal, page.method)]
+        return shown_
 
     def _cookie(self, response: web.StreamResponse, request: web.Request, name: str,
                 value: str, max_age: int | None = None) -> None:
@@ -532,3 +545,115 @@ class Console:
                                     status=400)
         raise web.HTTPSeeOther(f"{PREFIX}/program/rules?applied={answer.version}")
 
+
+    # --- lists, certificates --------------------------------------------------------------
+
+    async def listing(self, request: web.Request) -> web.StreamResponse:
+        who = await self.signed_in(request)
+        name = request.match_info["name"]
+        page = lists.LISTS.get(name)
+        if page is None:
+            raise web.HTTPNotFound()
+        query = dict(request.query)
+        message, filters = lists.build_request(page, query)
+        answer = await self.door.call(who, page.method, message, page.response)
+        columns, rows = lists.table(getattr(answer, page.rows))
+        if query.get("format") == "csv":
+            return self._csv(f"{name}.csv", columns, rows)
+        more = lists.next_token(answer)
+        keep = {k: v for k, v in query.items() if k != "page_token" and v}
+        return self.render(request, "list.html", name=name, page=page, filters=filters,
+                           columns=columns, rows=rows, next_token=more, keep=keep,
+                           request_id=str(uuid.uuid4()))
+
+    def _csv(self, filename: str, columns: list[str], rows: list[dict[str, str]]) -> web.Response:
+        response = web.Response(text=lists.as_csv(columns, rows), content_type="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    async def _then(self, request: web.Request, method: str, message: Any, response_type: Any,
+                    back: str) -> web.StreamResponse:
+        """Run one change from a list page; refusals of bad input show on an error page."""
+        await self.door.call(request[PRINCIPAL], method, message, response_type)
+        raise web.HTTPSeeOther(back)
+
+    async def decide_adjustment(self, request: web.Request) -> web.StreamResponse:
+        await self.signed_in(request)
+        form = await self.form(request)
+        decision, adjustment = request.match_info["decision"], request.match_info["id"]
+        back = PREFIX + "/lists/pending"
+        if decision == "approve":
+            return await self._then(request, B + "ApproveAdjustment",
+                                    bonus_pb2.ApproveAdjustmentRequest(
+                                        request_id=form.get("request_id", ""),
+                                        adjustment_id=adjustment),
+                                    bonus_pb2.ApproveAdjustmentResponse, back)
+        if decision == "reject":
+            return await self._then(request, B + "RejectAdjustment",
+                                    bonus_pb2.RejectAdjustmentRequest(
+                                        request_id=form.get("request_id", ""),
+                                        adjustment_id=adjustment,
+                                        reason=form.get("reason", "")),
+                                    bonus_pb2.RejectAdjustmentResponse, back)
+        raise web.HTTPNotFound()
+
+    async def revoke_key(self, request: web.Request) -> web.StreamResponse:
+        await self.signed_in(request)
+        return await self._then(request, A + "RevokeApiKey", admin_pb2.RevokeApiKeyRequest(
+            key_id=request.match_info["id"]), admin_pb2.RevokeApiKeyResponse,
+            PREFIX + "/lists/api-keys")
+
+    async def certificate(self, request: web.Request) -> web.StreamResponse:
+        who = await self.signed_in(request)
+        number = request.query.get("number", "").strip()[:32]
+        found: dict[str, str] = {}
+        entries: tuple[list[str], list[dict[str, str]]] = ([], [])
+        if number:
+            answer = await self.door.call(who, C + "GetCertificate",
+                                          certificates_pb2.GetCertificateRequest(number=number),
+                                          certificates_pb2.GetCertificateResponse)
+            _, rows = lists.table([answer.certificate])
+            found = rows[0] if rows else {}
+            entries = lists.table(answer.entries)
+        return self.render(request, "certificate.html", number=number, found=found,
+                           entries=entries, request_id=str(uuid.uuid4()),
+                           can_manage=self.door.allowed_rpc(who, C + "BlockCertificate"))
+
+    async def certificate_action(self, request: web.Request) -> web.StreamResponse:
+        await self.signed_in(request)
+        form = await self.form(request)
+        number, action = request.match_info["number"], request.match_info["action"]
+        fields = {"request_id": form.get("request_id", ""), "number": number,
+                  "reason": form.get("reason", "")}
+        if action == "block":
+            await self.door.call(request[PRINCIPAL], C + "BlockCertificate",
+                                 certificates_pb2.BlockCertificateRequest(**fields),
+                                 certificates_pb2.BlockCertificateResponse)
+            raise web.HTTPSeeOther(f"{PREFIX}/certificates?number={number}")
+        if action == "reissue":
+            answer = await self.door.call(request[PRINCIPAL], C + "ReissueCertificate",
+                                          certificates_pb2.ReissueCertificateRequest(**fields),
+                                          certificates_pb2.ReissueCertificateResponse)
+            raise web.HTTPSeeOther(
+                f"{PREFIX}/certificates?number={answer.new_certificate.number}")
+        raise web.HTTPNotFound()
+
+    async def certificate_usage(self, request: web.Request) -> web.StreamResponse:
+        who = await self.signed_in(request)
+        page = lists.ListPage("certificate_usage", C + "GetCertificateUsageReport",
+                              certificates_pb2.GetCertificateUsageReportRequest,
+                              certificates_pb2.GetCertificateUsageReportResponse, "rows",
+                              "program")
+        query = dict(request.query)
+        today = self.deps.clock().date()  # the report needs a period: the last 30 days
+        query.setdefault("from_time", (today - dt.timedelta(days=30)).isoformat())
+        query.setdefault("to_time", today.isoformat())
+        message, filters = lists.build_request(page, query)
+        answer = await self.door.call(who, page.method, message, page.response)
+        columns, rows = lists.table(getattr(answer, page.rows))
+        if query.get("format") == "csv":
+            return self._csv("certificate-usage.csv", columns, rows)
+        keep = {k: v for k, v in query.items() if v}
+        return self.render(request, "list.html", name="certificates-usage", page=page,
+                           filters=filters, columns=columns, rows=rows, next_token="",
+                           keep=keep, request_id="")

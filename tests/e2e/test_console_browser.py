@@ -177,3 +177,69 @@ async def test_dashboard(app, admin, page):
     assert await page.locator("#points-outstanding").inner_text() == "400"
     await accessible(page)
     assert page.errors == []
+
+
+async def test_four_eyes_and_the_operations_pages(app, admin, page, browser, tmp_path):
+    [member, *_] = await seeded(app, admin)
+    await make_user(app, "anna@shop.ua", "operator")
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app)
+    await page.goto(f"{base_url(app)}/members/{member.member_id}")
+    await page.fill("#adjust-points", "7000")  # above the threshold: waits for a second pair
+    await page.fill("#adjust-reason", "migration of an old card")
+    await page.click("#adjust button")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("#points-balance").inner_text() == "0"
+    # the approver signs in in another browser context and approves from the pending list
+    other = await browser.new_context(locale="en-GB")
+    boss = await other.new_page()
+    await sign_in(boss, app, "boss@shop.ua")
+    await boss.goto(base_url(app) + "/lists/pending")
+    assert "migration of an old card" in await boss.locator("#rows").inner_text()
+    await accessible(boss)
+    await boss.click("#rows button:has-text('Approve')")
+    await boss.wait_for_url("**/lists/pending")
+    assert await boss.locator("#rows").count() == 0
+    balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
+    assert balance.points_available == 7000
+    await boss.goto(base_url(app) + "/lists/audit?object_type=manual_adjustment")
+    text = await boss.locator("#rows").inner_text()
+    assert "operator:anna@shop.ua" in text and "operator:boss@shop.ua" in text
+    await accessible(boss)
+    for name in ("users", "roles", "api-keys", "mailings", "stores", "card-types"):
+        await boss.goto(f"{base_url(app)}/lists/{name}")
+        assert await boss.locator("h1").count() == 1
+    await boss.goto(f"{base_url(app)}/lists/users")
+    assert "anna@shop.ua" in await boss.locator("#rows").inner_text()
+    await boss.screenshot(path=str(shots_dir(tmp_path) / "users.png"), full_page=True)
+    await other.close()
+    assert page.errors == []
+
+
+async def test_certificates_find_block_reissue_and_usage_csv(app, admin, page):
+    from tests.e2e.certificates_helpers import issue, money_type, setup_stores, upsert_type
+
+    await setup_stores(admin)
+    await upsert_type(admin, money_type())
+    [certificate] = await issue(admin)
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app, "boss@shop.ua")
+    await page.goto(base_url(app) + "/certificates")
+    await page.fill("#number", certificate.number)
+    await page.click("form[role=search] button")
+    assert certificate.number in await page.locator("#certificate").inner_text()
+    await accessible(page)
+    await page.fill(f"form[action$='{certificate.number}/reissue'] input[name=reason]", "torn")
+    await page.click(f"form[action$='{certificate.number}/reissue'] button")
+    await page.wait_for_url(lambda url: "number=" in url and certificate.number not in url)
+    fresh = page.url.rsplit("=", 1)[1]
+    assert fresh != certificate.number
+    await page.fill(f"form[action$='{fresh}/block'] input[name=reason]", "stolen")
+    async with page.expect_navigation():
+        await page.click(f"form[action$='{fresh}/block'] button")
+    assert "blocked" in (await page.locator("#certificate").inner_text()).lower()
+    await page.goto(base_url(app) + "/certificates-usage")
+    async with page.expect_download() as download:
+        await page.click("text=CSV")
+    saved = await (await download.value).path()
+    assert Path(saved).read_text().startswith("store_code")

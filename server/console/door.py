@@ -9,7 +9,8 @@ caps are exactly those of the gRPC door. Nothing here repeats a rule.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
@@ -61,6 +62,16 @@ class Door:
     def allowed_rpc(self, principal: Principal, method: str) -> bool:
         needed = RPC_PERMISSIONS.get(method)
         return needed is not None and self.allows(principal, needed)
+
+    @contextmanager
+    def acting(self, principal: Principal) -> Iterator[None]:
+        """Run an application service that is not an RPC yet (the accrual rules) as the
+        principal, so its audit rows name the user."""
+        token = current_principal.set(principal)
+        try:
+            yield
+        finally:
+            current_principal.reset(token)
 
     async def call(self, principal: Principal, method: str, request: Message,
                    response_type: type[R]) -> R:

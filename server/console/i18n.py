@@ -47,7 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pending": "Waiting for approval", "certificates": "Certificates",
         "certificate_usage": "Certificate usage", "approve": "Approve", "reject": "Reject",
         "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
-        "reissue": "Reissue",
+        "reissue": "Reissue", "bonus_rules": "Bonus rules", "line": "line",
     },
     "uk": {
         "title": "Консоль Копілки", "login": "Увійти", "logout": "Вийти",
@@ -88,6 +88,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "certificate_usage": "Використання сертифікатів", "approve": "Схвалити",
         "reject": "Відхилити", "revoke": "Відкликати", "csv": "Завантажити CSV",
         "number": "Номер", "filter": "Відібрати", "reissue": "Перевипустити",
+        "bonus_rules": "Бонусні правила", "line": "рядок",
     },
 }
 

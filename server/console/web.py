@@ -30,12 +30,13 @@ from server.api.servicers.adjustments import REASON_CODES
 from server.api.servicers.users import access_policy
 from server.auth.permissions import Permission
 from server.auth.principal import Principal
-from server.console import charts, i18n, lists
+from server.console import charts, i18n, lists, locate
 from server.console.door import Door, user_principal
 from server.db.access.repo import SqlUserRepository
 from server.db.console import queries
 from server.db.pricing import repo as pricing_repo
 from server.errors import DomainError, ErrorKind
+from server.features.bonus_rules import apply_bonus_rules
 from server.members.contacts import normalize_phone
 from server.members.model import MemberInfo, Profile, RegistrationChannel
 from server.members.views import shown
@@ -128,6 +129,8 @@ class Console:
         r.add_get("/dashboard", self.dashboard)
         r.add_get("/program/rules", self.rules)
         r.add_post("/program/rules", self.upload_rules)
+        r.add_get("/program/bonus-rules", self.rules)
+        r.add_post("/program/bonus-rules", self.upload_rules)
         return app
 
     def add_routes(self, root: web.Application) -> None:
@@ -178,7 +181,8 @@ class Console:
             return []
         items = [("members", PREFIX + "/members", Permission.MEMBERS_READ),
                  ("dashboard", PREFIX + "/dashboard", Permission.BONUS_READ),
-                 ("rules", PREFIX + "/program/rules", Permission.PROMOTIONS_WRITE)]
+                 ("rules", PREFIX + "/program/rules", Permission.PROMOTIONS_WRITE),
+                 ("bonus_rules", PREFIX + "/program/bonus-rules", Permission.PROMOTIONS_WRITE)]
         shown_ = [(key, url) for key, url, needed in items if self.door.allows(principal, needed)]
         if self.door.allowed_rpc(principal, C + "GetCertificate"):
             shown_.append(("certificates", PREFIX + "/certificates"))
@@ -510,41 +514,64 @@ class Console:
     async def rules(self, request: web.Request, document: str = "", fmt: str = "yaml",
                     violations: Any = None, diff: str = "", applied: str = "",
                     status: int = 200) -> web.StreamResponse:
+        """The promotions rule set (AdminService.ApplyRuleSet) or, at /program/bonus-rules,
+        the accrual rules: the active one, its history, upload with errors by line, diff."""
         who = await self.signed_in(request)
         self.door.require(who, Permission.PROMOTIONS_WRITE)
+        bonus = request.path.endswith("/bonus-rules")
+        active: Any
+        history: Any
         async with self.deps.db.transaction() as session:
-            active = await pricing_repo.active_rule_set(session)
-            history = await pricing_repo.rule_set_history(session, 20)
+            if bonus:
+                active = await queries.active_bonus_rules(session)
+                history = await queries.bonus_rules_history(session, 20)
+            else:
+                active = await pricing_repo.active_rule_set(session)
+                history = await pricing_repo.rule_set_history(session, 20)
+        located = [(v.field, v.description, locate.line_of(document, v.field))
+                   for v in violations or []]
+        bad_lines = {line for _, _, line in located if line}
+        numbered = [(i, text, i in bad_lines)
+                    for i, text in enumerate(document.splitlines(), 1)] if located else []
         return self.render(request, "rules.html", status=status, active=active,
-                           history=history, document=document, fmt=fmt,
-                           violations=violations or [], diff=diff,
+                           history=history, document=document, fmt=fmt, violations=located,
+                           numbered=numbered, diff=diff, bonus=bonus,
+                           action=request.path,
                            applied=applied or request.query.get("applied", ""))
 
     async def upload_rules(self, request: web.Request) -> web.StreamResponse:
         who = await self.signed_in(request)
         form = await self.form(request)
         document, fmt = form.get("document", ""), form.get("format", "yaml")
+        bonus = request.path.endswith("/bonus-rules")
         if form.get("preview"):
+            self.door.require(who, Permission.PROMOTIONS_WRITE)
             async with self.deps.db.transaction() as session:
-                active = await pricing_repo.active_rule_set(session)
+                active = await (queries.active_bonus_rules(session) if bonus
+                                else pricing_repo.active_rule_set(session))
             before = active.document.splitlines() if active is not None else []
             diff = "\n".join(difflib.unified_diff(before, document.splitlines(), "active",
                                                   "uploaded", lineterm=""))
             return await self.rules(request, document, fmt, diff=diff or "=")
         try:
-            answer = await self.door.call(who, "/kopilka.v1.AdminService/ApplyRuleSet",
-                                          admin_pb2.ApplyRuleSetRequest(
-                                              document=document,
-                                              format=admin_pb2.RULE_SET_FORMAT_JSON
-                                              if fmt == "json" else admin_pb2.RULE_SET_FORMAT_YAML),
-                                          admin_pb2.ApplyRuleSetResponse)
+            if bonus:
+                self.door.require(who, Permission.PROMOTIONS_WRITE)
+                with self.door.acting(who):
+                    rule_set = await apply_bonus_rules(self.deps.db, document, who.label)
+                version = rule_set.version
+            else:
+                answer = await self.door.call(
+                    who, "/kopilka.v1.AdminService/ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
+                        document=document, format=admin_pb2.RULE_SET_FORMAT_JSON
+                        if fmt == "json" else admin_pb2.RULE_SET_FORMAT_YAML),
+                    admin_pb2.ApplyRuleSetResponse)
+                version = answer.version
         except DomainError as error:
             if error.kind is not ErrorKind.INVALID_ARGUMENT:
                 raise
             return await self.rules(request, document, fmt, violations=error.violations,
                                     status=400)
-        raise web.HTTPSeeOther(f"{PREFIX}/program/rules?applied={answer.version}")
-
+        raise web.HTTPSeeOther(f"{request.path}?applied={version}")
 
     # --- lists, certificates --------------------------------------------------------------
 

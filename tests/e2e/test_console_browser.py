@@ -153,6 +153,9 @@ async def test_rule_set_upload_with_an_error_then_the_fix(app, admin, page):
     errors = page.locator("#rule-errors")
     await errors.wait_for()
     assert "percent" in await errors.locator("code.field").first.inner_text()
+    bad_line = next(i for i, text in enumerate(bad.splitlines(), 1) if "20000" in text)
+    assert f"{bad_line}" in await errors.locator("a").first.inner_text()  # where it is
+    assert "20000" in await page.locator(f"#line-{bad_line}.bad-line").inner_text()
     assert app.deps.pricing.snapshot.rules.rules == ()  # nothing applied
     await accessible(page)
     await page.fill("#document", DEMO)
@@ -243,3 +246,24 @@ async def test_certificates_find_block_reissue_and_usage_csv(app, admin, page):
         await page.click("text=CSV")
     saved = await (await download.value).path()
     assert Path(saved).read_text().startswith("store_code")
+
+
+async def test_bonus_rules_upload_shows_the_bad_line_then_applies(app, admin, page):
+    from tests.e2e.jobs_support import EVERY_TRIGGER_RULES
+
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app, "boss@shop.ua")
+    await page.goto(base_url(app) + "/program/bonus-rules")
+    bad = EVERY_TRIGGER_RULES.replace("percent_bp: 200", "percent_bp: -5")
+    await page.fill("#document", bad)
+    await page.click("button[name=apply]")
+    await page.locator("#rule-errors").wait_for()
+    bad_line = next(i for i, text in enumerate(bad.splitlines(), 1) if "-5" in text)
+    assert await page.locator(f"#line-{bad_line}.bad-line").count() == 1
+    await page.fill("#document", EVERY_TRIGGER_RULES)
+    await page.click("button[name=apply]")
+    await page.locator("#applied").wait_for()
+    assert await page.locator("#active-version").inner_text() == "every-trigger"
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(object_type="bonus_rules"))
+    assert [e.principal for e in trail.entries] == ["operator:boss@shop.ua"]
+    await accessible(page)

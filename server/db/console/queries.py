@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -220,3 +221,39 @@ async def liability(session: AsyncSession, now: dt.datetime,
         {"now": now, "soon": expiring_before})).one()
     return Liability(int(row.pts), int(row.expiring), int(row.certs), int(row.active))
 
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBonusRules:
+    """The active accrual rule set as the console shows and diffs it (canonical YAML)."""
+
+    version: str
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class BonusRulesEntry:
+    """One applied accrual rule set in the history."""
+
+    version: str
+    name: str
+    rule_count: int
+    applied_by: str
+    applied_at: dt.datetime
+
+
+async def active_bonus_rules(session: AsyncSession) -> StoredBonusRules | None:
+    row = (await session.execute(text(
+        "SELECT version, document FROM accrual_rule_sets ORDER BY id DESC LIMIT 1"))).first()
+    if row is None:
+        return None
+    return StoredBonusRules(row.version, yaml.safe_dump(row.document, allow_unicode=True,
+                                                        sort_keys=False))
+
+
+async def bonus_rules_history(session: AsyncSession, limit: int) -> list[BonusRulesEntry]:
+    rows = await session.execute(text("""
+        SELECT version, jsonb_array_length(coalesce(document->'rules', '[]'::jsonb)) AS n,
+               principal, applied_at
+        FROM accrual_rule_sets ORDER BY id DESC LIMIT :limit"""), {"limit": limit})
+    return [BonusRulesEntry(r.version, "", int(r.n), r.principal, r.applied_at) for r in rows]

@@ -48,6 +48,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "certificate_usage": "Certificate usage", "approve": "Approve", "reject": "Reject",
         "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
         "reissue": "Reissue", "bonus_rules": "Bonus rules", "line": "line",
+        "points_by_rule": "Points accrued by bonus rule",
     },
     "uk": {
         "title": "Консоль Копілки", "login": "Увійти", "logout": "Вийти",
@@ -89,6 +90,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reject": "Відхилити", "revoke": "Відкликати", "csv": "Завантажити CSV",
         "number": "Номер", "filter": "Відібрати", "reissue": "Перевипустити",
         "bonus_rules": "Бонусні правила", "line": "рядок",
+        "points_by_rule": "Бали за бонусними правилами",
     },
 }
 

@@ -491,13 +491,16 @@ class Console:
         async with self.deps.db.transaction() as session:
             days = await queries.daily_totals(session, t0, t1)
             owed = await queries.liability(session, now, now + dt.timedelta(days=30))
+            by_rule = await queries.points_by_rule(session, t0, t1)
         t = self.t(request)
         labels = [d.day.strftime("%d.%m") for d in days]
         sms = sum(d.sms for d in days)
         cost = self.deps.settings.console_sms_cost_minor
         return self.render(
             request, "dashboard.html", start=start.isoformat(), end=end.isoformat(), days=days,
-            owed=owed, sms=sms, sms_cost=sms * cost,
+            owed=owed, sms=sms, sms_cost=sms * cost, by_rule=by_rule,
+            rule_chart=charts.bars(t["points_by_rule"], [r for r, _ in by_rule], [
+                (t["points_accrued"], [p for _, p in by_rule])]),
             sales_chart=charts.bars(t["sales_card"] + " / " + t["sales_nocard"], labels, [
                 (t["sales_card"], [d.sales_with_card for d in days]),
                 (t["sales_nocard"], [d.sales_without_card for d in days])]),

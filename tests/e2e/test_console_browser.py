@@ -3,6 +3,7 @@ own browser download), with a screenshot per test and an axe-core accessibility 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -168,18 +169,32 @@ async def test_rule_set_upload_with_an_error_then_the_fix(app, admin, page):
 
 
 async def test_dashboard(app, admin, page):
+    from tests.e2e.ledger_support import calculation, confirm, line
+
     [member, *_] = await seeded(app, admin)
     await admin.bonus.AdjustPoints(bonus_pb2.AdjustPointsRequest(
         request_id=str(uuid.uuid4()), card_number=member.card, points=400,
         reason_code=bonus_pb2.ADJUSTMENT_REASON_GOODWILL, reason="welcome"))
+    now = dt.datetime.now(dt.UTC).isoformat()
+    lots = ((50, now, None, "base"),)
+    with_card = calculation(app, member, [line(1, 10_000, discount=1_500, accrual=50)], lots=lots)
+    await admin.receipts.ConfirmReceipt(confirm(with_card, "R-1", total=10_000))
+    without = calculation(app, None, [line(1, 2_500)])
+    await admin.receipts.ConfirmReceipt(confirm(without, "R-2", total=2_500))
     await make_user(app, "boss@shop.ua", "admin")
     await sign_in(page, app, "boss@shop.ua")
     await page.goto(base_url(app) + "/dashboard")
-    assert await page.locator("svg.chart").count() == 4
-    assert await page.locator("#sum-accrued").inner_text() == "400"
-    assert await page.locator("#points-outstanding").inner_text() == "400"
+    assert await page.locator("svg.chart").count() == 5
+    assert await page.locator("#sum-card").inner_text() == "100.00"
+    assert await page.locator("#sum-nocard").inner_text() == "25.00"
+    assert await page.locator("#sum-accrued").inner_text() == "450"
+    assert await page.locator("#points-outstanding").inner_text() == "450"
+    assert "base" in await page.locator("#by-rule").inner_text()
     await accessible(page)
     assert page.errors == []
+    yesterday = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    await page.goto(f"{base_url(app)}/dashboard?from={yesterday}&to={yesterday}")
+    assert await page.locator("#sum-card").inner_text() == "0.00"  # the period counts
 
 
 async def test_four_eyes_and_the_operations_pages(app, admin, page, browser, tmp_path):

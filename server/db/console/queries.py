@@ -257,3 +257,15 @@ async def bonus_rules_history(session: AsyncSession, limit: int) -> list[BonusRu
                principal, applied_at
         FROM accrual_rule_sets ORDER BY id DESC LIMIT :limit"""), {"limit": limit})
     return [BonusRulesEntry(r.version, "", int(r.n), r.principal, r.applied_at) for r in rows]
+
+
+async def points_by_rule(session: AsyncSession, start: dt.datetime,
+                         end: dt.datetime) -> list[tuple[str, int]]:
+    """Points accrued in the period per accrual rule (the lots keep their rule), largest
+    first. Discounts per promotion are not stored per receipt, so they have no such split."""
+    rows = await session.execute(text("""
+        SELECT coalesce(nullif(l.rule_id, ''), '-') AS rule, sum(l.points_initial) AS points
+        FROM ledger_transactions t JOIN point_lots l ON l.tx_id = t.id
+        WHERE t.created_at >= :start AND t.created_at < :end
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 20"""), {"start": start, "end": end})
+    return [(r.rule, int(r.points)) for r in rows]

@@ -48,7 +48,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "certificate_usage": "Certificate usage", "approve": "Approve", "reject": "Reject",
         "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
         "reissue": "Reissue", "bonus_rules": "Bonus rules", "line": "line",
-        "points_by_rule": "Points accrued by bonus rule",
+        "points_by_rule": "Points accrued by bonus rule", "disable": "Disable",
+        "new_user": "New user", "new_key": "New API key",
+        "secret_once": "The key's secret, shown this once: store it now.",
     },
     "uk": {
         "title": "Консоль Копілки", "login": "Увійти", "logout": "Вийти",
@@ -90,7 +92,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reject": "Відхилити", "revoke": "Відкликати", "csv": "Завантажити CSV",
         "number": "Номер", "filter": "Відібрати", "reissue": "Перевипустити",
         "bonus_rules": "Бонусні правила", "line": "рядок",
-        "points_by_rule": "Бали за бонусними правилами",
+        "points_by_rule": "Бали за бонусними правилами", "disable": "Вимкнути",
+        "new_user": "Новий користувач", "new_key": "Новий ключ API",
+        "secret_once": "Секрет ключа показано лише цей раз: збережіть його зараз.",
     },
 }
 

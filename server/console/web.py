@@ -21,7 +21,15 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from kopilka.v1 import admin_pb2, audit_pb2, bonus_pb2, certificates_pb2, common_pb2, members_pb2
+from kopilka.v1 import (
+    admin_pb2,
+    audit_pb2,
+    bonus_pb2,
+    certificates_pb2,
+    common_pb2,
+    members_pb2,
+    users_pb2,
+)
 
 from server.access import service as access
 from server.access.model import User
@@ -64,6 +72,11 @@ def csrf_token(session_token: str) -> str:
     """Per-session CSRF token: a keyed hash of the session token (which the page's script
     cannot read: the cookie is HttpOnly), so nothing is stored for it."""
     return hmac.new(session_token.encode(), b"kopilka-console-csrf", hashlib.sha256).hexdigest()
+
+
+def _names(text: str) -> list[str]:
+    """"operator, admin" -> ["operator", "admin"] (role lists typed in one field)."""
+    return [n for n in (part.strip() for part in text.replace(",", " ").split()) if n]
 
 
 def money(minor: int) -> str:
@@ -123,6 +136,9 @@ class Console:
         r.add_get("/lists/{name}", self.listing)
         r.add_post("/lists/pending/{id}/{decision}", self.decide_adjustment)
         r.add_post("/lists/api-keys/{id}/revoke", self.revoke_key)
+        r.add_post("/lists/api-keys", self.create_key)
+        r.add_post("/lists/users", self.create_user)
+        r.add_post("/lists/users/{id}/{action}", self.change_user)
         r.add_get("/certificates", self.certificate)
         r.add_post("/certificates/{number}/{action}", self.certificate_action)
         r.add_get("/certificates-usage", self.certificate_usage)
@@ -632,6 +648,47 @@ class Console:
         return await self._then(request, A + "RevokeApiKey", admin_pb2.RevokeApiKeyRequest(
             key_id=request.match_info["id"]), admin_pb2.RevokeApiKeyResponse,
             PREFIX + "/lists/api-keys")
+
+    async def create_key(self, request: web.Request) -> web.StreamResponse:
+        """A new API key; its secret is shown on this answer once, never again."""
+        who = await self.signed_in(request)
+        form = await self.form(request)
+        kinds = {"terminal": admin_pb2.PRINCIPAL_KIND_TERMINAL,
+                 "store_backend": admin_pb2.PRINCIPAL_KIND_STORE_BACKEND,
+                 "operator": admin_pb2.PRINCIPAL_KIND_OPERATOR,
+                 "integrator": admin_pb2.PRINCIPAL_KIND_INTEGRATOR}
+        answer = await self.door.call(who, A + "CreateApiKey", admin_pb2.CreateApiKeyRequest(
+            name=form.get("name", ""), kind=kinds.get(form.get("kind", ""),
+                                                     admin_pb2.PRINCIPAL_KIND_UNSPECIFIED),
+            store_code=form.get("store_code", ""), terminal_id=form.get("terminal_id", ""),
+            roles=_names(form.get("roles", ""))), admin_pb2.CreateApiKeyResponse)
+        return self.render(request, "secret.html", key_id=answer.key_id, secret=answer.secret)
+
+    async def create_user(self, request: web.Request) -> web.StreamResponse:
+        await self.signed_in(request)
+        form = await self.form(request)
+        return await self._then(request, "/kopilka.v1.UserService/CreateUser",
+                                users_pb2.CreateUserRequest(
+                                    name=form.get("name", ""), email=form.get("email", ""),
+                                    roles=_names(form.get("roles", "")),
+                                    password=form.get("password", "")),
+                                users_pb2.CreateUserResponse, PREFIX + "/lists/users")
+
+    async def change_user(self, request: web.Request) -> web.StreamResponse:
+        await self.signed_in(request)
+        form = await self.form(request)
+        user_id, action = request.match_info["id"], request.match_info["action"]
+        back = PREFIX + "/lists/users"
+        if action == "roles":
+            return await self._then(request, "/kopilka.v1.UserService/SetUserRoles",
+                                    users_pb2.SetUserRolesRequest(
+                                        user_id=user_id, roles=_names(form.get("roles", ""))),
+                                    users_pb2.SetUserRolesResponse, back)
+        if action == "disable":
+            return await self._then(request, "/kopilka.v1.UserService/DisableUser",
+                                    users_pb2.DisableUserRequest(user_id=user_id),
+                                    users_pb2.DisableUserResponse, back)
+        raise web.HTTPNotFound()
 
     async def certificate(self, request: web.Request) -> web.StreamResponse:
         who = await self.signed_in(request)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 from kopilka.v1 import bonus_pb2
 
-from tests.e2e.console_support import base_url, http_login, make_user, seeded, settings
+from tests.e2e.console_support import (
+    PASSWORD,
+    base_url,
+    http_login,
+    make_user,
+    seeded,
+    settings,
+)
 
 __all__ = ["settings"]
 
@@ -68,3 +77,29 @@ async def test_an_operator_without_the_right_gets_403_and_nothing_changes(app, a
     balance = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=member.card))
     assert balance.points_available == 0
     assert app.deps.pricing.snapshot.rules.rules == ()
+
+
+async def test_users_and_keys_from_the_console(app, client_for):
+    from kopilka.v1 import admin_pb2
+
+    await make_user(app, "boss@shop.ua", "admin")
+    url = base_url(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "boss@shop.ua")
+        async with http.post(url + "/lists/users", data={
+                "csrf": csrf, "name": "Olha", "email": "olha@shop.ua", "roles": "nosuch",
+                "password": "a long password 1"}) as refused:
+            assert refused.status == 400 and "roles[0]" in await refused.text()
+        async with http.post(url + "/lists/users", data={
+                "csrf": csrf, "name": "Olha", "email": "olha@shop.ua", "roles": "operator",
+                "password": PASSWORD}) as made:
+            assert made.status == 200 and "olha@shop.ua" in await made.text()
+        async with http.post(url + "/lists/api-keys", data={
+                "csrf": csrf, "name": "till 1", "kind": "operator",
+                "roles": "operator"}) as key:
+            secret = re.search(r'id="secret">([^<]+)<', await key.text())
+    assert secret
+    echo = await client_for(secret.group(1)).admin.Echo(admin_pb2.EchoRequest(payload=b"hi"))
+    assert echo.principal == "operator:till 1"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        await http_login(other, url, "olha@shop.ua")  # the new user signs in

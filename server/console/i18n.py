@@ -49,7 +49,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
         "reissue": "Reissue", "bonus_rules": "Bonus rules", "line": "line",
         "points_by_rule": "Points accrued by bonus rule", "disable": "Disable",
-        "new_user": "New user", "new_key": "New API key",
+        "new_user": "New user", "new_key": "New API key", "issue_batch": "Issue a batch",
+        "count": "How many", "issue": "Issue", "batch": "Issued certificates",
         "secret_once": "The key's secret, shown this once: store it now.",
     },
     "uk": {
@@ -94,6 +95,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bonus_rules": "Бонусні правила", "line": "рядок",
         "points_by_rule": "Бали за бонусними правилами", "disable": "Вимкнути",
         "new_user": "Новий користувач", "new_key": "Новий ключ API",
+        "issue_batch": "Випустити партію", "count": "Скільки", "issue": "Випустити",
+        "batch": "Випущені сертифікати",
         "secret_once": "Секрет ключа показано лише цей раз: збережіть його зараз.",
     },
 }

@@ -140,6 +140,7 @@ class Console:
         r.add_post("/lists/users", self.create_user)
         r.add_post("/lists/users/{id}/{action}", self.change_user)
         r.add_get("/certificates", self.certificate)
+        r.add_post("/certificates", self.issue_batch)
         r.add_post("/certificates/{number}/{action}", self.certificate_action)
         r.add_get("/certificates-usage", self.certificate_usage)
         r.add_get("/dashboard", self.dashboard)
@@ -704,7 +705,38 @@ class Console:
             entries = lists.table(answer.entries)
         return self.render(request, "certificate.html", number=number, found=found,
                            entries=entries, request_id=str(uuid.uuid4()),
-                           can_manage=self.door.allowed_rpc(who, C + "BlockCertificate"))
+                           can_manage=self.door.allowed_rpc(who, C + "BlockCertificate"),
+                           can_issue=self.door.allowed_rpc(who, C + "IssueCertificate"))
+
+    async def issue_batch(self, request: web.Request) -> web.StreamResponse:
+        """A batch of certificates (IssueCertificate with a count): shown, or as CSV."""
+        who = await self.signed_in(request)
+        form = await self.form(request)
+
+        def number(name: str) -> int:
+            try:
+                return int(form.get(name, ""))
+            except ValueError:
+                return 0  # IssueCertificate names the field
+
+        answer = await self.door.call(who, C + "IssueCertificate",
+                                      certificates_pb2.IssueCertificateRequest(
+                                          request_id=form.get("request_id", ""),
+                                          certificate_type=form.get("certificate_type", ""),
+                                          count=number("count"),
+                                          store_code=form.get("store_code", ""),
+                                          denomination_minor=number("denomination_minor")),
+                                      certificates_pb2.IssueCertificateResponse)
+        columns, rows = lists.table(answer.certificates)
+        if form.get("format") == "csv":
+            return self._csv("certificates.csv", columns, rows)
+        page = lists.ListPage("certificates", C + "IssueCertificate",
+                              certificates_pb2.IssueCertificateRequest,
+                              certificates_pb2.IssueCertificateResponse, "certificates",
+                              "program")
+        return self.render(request, "list.html", name="batch", page=page, filters=[],
+                           columns=columns, rows=rows, next_token="", keep={},
+                           request_id="")
 
     async def certificate_action(self, request: web.Request) -> web.StreamResponse:
         await self.signed_in(request)

@@ -256,6 +256,13 @@ async def test_certificates_find_block_reissue_and_usage_csv(app, admin, page):
     async with page.expect_navigation():
         await page.click(f"form[action$='{fresh}/block'] button")
     assert "blocked" in (await page.locator("#certificate").inner_text()).lower()
+    await page.goto(base_url(app) + "/certificates")
+    await page.fill("#batch input[name=certificate_type]", "gift")
+    await page.fill("#batch input[name=count]", "3")
+    await page.fill("#batch input[name=store_code]", "kyiv-01")
+    await page.fill("#batch input[name=denomination_minor]", "50000")
+    await page.click("#batch button")
+    assert await page.locator("#rows tbody tr").count() == 3
     await page.goto(base_url(app) + "/certificates-usage")
     async with page.expect_download() as download:
         await page.click("text=CSV")
@@ -281,4 +288,31 @@ async def test_bonus_rules_upload_shows_the_bad_line_then_applies(app, admin, pa
     assert await page.locator("#active-version").inner_text() == "every-trigger"
     trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(object_type="bonus_rules"))
     assert [e.principal for e in trail.entries] == ["operator:boss@shop.ua"]
+    await accessible(page)
+
+
+async def test_profile_edit_vip_and_language(app, admin, page):
+    [member, *_] = await seeded(app, admin)
+    await make_user(app, "boss@shop.ua", "admin")
+    await sign_in(page, app, "boss@shop.ua")
+    await page.click("a[lang=en]")  # the user's choice beats Accept-Language
+    await page.wait_for_url("**/console/members")
+    assert await page.title() == "Kopilka console"
+    await page.goto(f"{base_url(app)}/members/{member.member_id}")
+    await page.fill("input[name=first_name]", "Taras")
+    await page.fill("input[name=source]", "paper questionnaire")
+    await page.click("form[action$='/profile'] button")
+    await page.locator("#notice").wait_for()
+    await page.click("#vip")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("h1 .vip").count() == 1
+    found = await admin.members.GetMember(members_pb2.GetMemberRequest(
+        member_id=member.member_id))
+    assert found.member.profile.first_name == "Taras" and found.member.vip
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="member", object_id=member.member_id))
+    [edit] = [e for e in trail.entries if e.principal == "operator:boss@shop.ua"
+              and e.action == "update_profile"]
+    assert "paper questionnaire" in edit.after_json  # the source is recorded
+    assert "Taras" in await page.locator("#audit").inner_text()
     await accessible(page)

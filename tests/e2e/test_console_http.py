@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import aiohttp.web
 from kopilka.v1 import bonus_pb2
 
 from tests.e2e.console_support import (
@@ -29,8 +30,24 @@ async def test_headers_and_cookies(app):
             assert "frame-ancestors 'none'" in csp
             cookie = page.headers["Set-Cookie"]
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            assert "Secure" not in cookie  # plain HTTP, no TLS proxy configured
         async with http.get(url + "/members", allow_redirects=False) as anonymous:
             assert anonymous.status == 303 and anonymous.headers["Location"].endswith("/login")
+
+
+async def test_cookies_are_secure_behind_a_tls_proxy(app):
+    """KOPILKA_CONSOLE_SECURE_COOKIES marks them Secure on plain HTTP (TLS ends at a proxy);
+    the test server above runs without it, and its cookies are not Secure."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server.console.door import Door
+    from server.console.web import Console
+
+    server = aiohttp.web.Application()
+    Console(Door(app.deps, {}), secure_cookies=True).add_routes(server)
+    async with TestClient(TestServer(server)) as client:
+        page = await client.get("/console/login")
+        assert "Secure" in page.headers["Set-Cookie"]
 
 
 async def test_a_post_without_the_csrf_token_changes_nothing(app, admin):

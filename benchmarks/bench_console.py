@@ -80,6 +80,13 @@ async def seed(url: str, n: int, rng: random.Random) -> None:
         await conn.copy_records_to_table("cards", records=cards, columns=[
             "number", "card_type", "member_id", "state", "created_at", "updated_at"])
         await conn.execute("ANALYZE members; ANALYZE cards")
+        plan = "\n".join(r[0] for r in await conn.fetch(
+            'EXPLAIN SELECT id FROM members WHERE lower(last_name) COLLATE "C" LIKE $1 '
+            'AND (lower(last_name) COLLATE "C", id) > ($2 COLLATE "C", $3) '
+            'ORDER BY lower(last_name) COLLATE "C", id LIMIT 21', "шев%", "",
+            uuid.UUID(int=0)))
+        print("name search uses ix_members_last_name_lower:",
+              "ix_members_last_name_lower" in plan)
     finally:
         await conn.close()
 

@@ -3,7 +3,8 @@
 Seeds N members with a card each by COPY (issue 15's target: p95 < 200 ms at 1,000,000),
 starts the server in this process with the HTTP site on, signs an operator in and times
 `GET /console/members?q=...` one request at a time: last-name prefixes (keyset pages, the
-second page too), phones in another notation and card numbers, each a full page render.
+second page too), phones in another notation and card numbers, each a full page render;
+then a member's page (the timeline) for members found by card.
 
     python benchmarks/bench_console.py [--members 1000000] [--requests 600]
 
@@ -146,6 +147,17 @@ async def run(n: int, requests: int) -> None:
                     assert page.status == 200, body[:300]
                 timings[kind].append((time.perf_counter() - t0) * 1000)
             every = [t for ts in timings.values() for t in ts]
+            timings["member page"] = []  # not in "all": the timeline, not the search
+            for _ in range(max(20, requests // 4)):
+                q = card_number("2990", rng.randrange(n) + 1)
+                async with http.get(base + "/members", params={"q": q}) as found:
+                    link = re.search(r'/console/members/([0-9a-f-]{36})', await found.text())
+                assert link
+                t0 = time.perf_counter()
+                async with http.get(f"{base}/members/{link.group(1)}") as page:
+                    assert page.status == 200
+                    await page.read()
+                timings["member page"].append((time.perf_counter() - t0) * 1000)
             for kind, ts in [*timings.items(), ("all", every)]:
                 q = statistics.quantiles(ts, n=100)
                 print(f"{kind:12s} n={len(ts):4d}  p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms")

@@ -119,9 +119,11 @@ class LotRow:
 
 
 async def lots(session: AsyncSession, member_id: uuid.UUID, limit: int) -> list[LotRow]:
+    """The member's spendable lots, soonest to expire first (ix_point_lots_spendable)."""
     rows = await session.execute(text("""
         SELECT id, rule_id, points_initial, points_left, state, activation_at, expiry_at
-        FROM point_lots WHERE member_id = :m ORDER BY id DESC LIMIT :limit"""),
+        FROM point_lots WHERE member_id = :m AND state = 'active' AND points_left > 0
+        ORDER BY expiry_at, activation_at, id LIMIT :limit"""),
         {"m": member_id, "limit": limit})
     return [LotRow(r.id, r.rule_id, int(r.points_initial), int(r.points_left), r.state,
                    r.activation_at, r.expiry_at) for r in rows]
@@ -166,7 +168,8 @@ class DayTotals:
 async def daily_totals(session: AsyncSession, start: dt.datetime,
                        end: dt.datetime) -> list[DayTotals]:
     """Per-day sums over [start, end): receipts by card or not, points in and out of the
-    members' points accounts, SMS mailings. One scan per table on its time index."""
+    members' points accounts, SMS mailings. One range scan per table on its time index
+    (ix_receipts_confirmed_at and ix_ledger_transactions_created_at: migration 0021)."""
     rows = await session.execute(text("""
         WITH days AS (
           SELECT d::date AS day FROM generate_series(CAST(:start AS timestamptz),
@@ -214,7 +217,8 @@ async def liability(session: AsyncSession, now: dt.datetime,
         SELECT
           (SELECT coalesce(sum(balance), 0) FROM ledger_accounts WHERE kind = 'points') AS pts,
           (SELECT coalesce(sum(points_left), 0) FROM point_lots
-            WHERE points_left > 0 AND expiry_at >= :now AND expiry_at < :soon) AS expiring,
+            WHERE state = 'active' AND points_left > 0 AND expiry_at IS NOT NULL
+              AND expiry_at >= :now AND expiry_at < :soon) AS expiring,
           (SELECT coalesce(sum(balance_minor), 0) FROM certificates
             WHERE state = 'active') AS certs,
           (SELECT count(*) FROM certificates WHERE state = 'active') AS active"""),

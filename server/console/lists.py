@@ -28,6 +28,8 @@ from kopilka.v1 import (
     users_pb2,
 )
 
+from server.errors import invalid
+
 
 @dataclass(frozen=True, slots=True)
 class ListPage:
@@ -39,14 +41,20 @@ class ListPage:
     response: type[Message]
     rows: str
     section: str  # "program" or "operations" (the nav)
+    # The RPC that adds or changes one row, its messages and the request's row field.
+    upsert: tuple[str, type[Message], type[Message], str] | None = None
 
 
 A, C = "/kopilka.v1.AdminService/", "/kopilka.v1.CertificateService/"
 LISTS: dict[str, ListPage] = {
     "stores": ListPage("stores", A + "ListStores", admin_pb2.ListStoresRequest,
-                       admin_pb2.ListStoresResponse, "stores", "program"),
+                       admin_pb2.ListStoresResponse, "stores", "program",
+                       (A + "UpsertStore", admin_pb2.UpsertStoreRequest,
+                        admin_pb2.UpsertStoreResponse, "store")),
     "card-types": ListPage("card_types", A + "ListCardTypes", admin_pb2.ListCardTypesRequest,
-                           admin_pb2.ListCardTypesResponse, "card_types", "program"),
+                           admin_pb2.ListCardTypesResponse, "card_types", "program",
+                           (A + "UpsertCardType", admin_pb2.UpsertCardTypeRequest,
+                            admin_pb2.UpsertCardTypeResponse, "card_type")),
     "certificate-types": ListPage(
         "certificate_types", C + "ListCertificateTypes",
         certificates_pb2.ListCertificateTypesRequest,
@@ -142,3 +150,37 @@ def as_csv(columns: list[str], rows: list[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def row_fields(page: ListPage) -> list[Filter]:
+    """The form of a page's upsert: the row message's string, integer and bool fields."""
+    if page.upsert is None:
+        return []
+    _, request, _, name = page.upsert
+    row = request.DESCRIPTOR.fields_by_name[name].message_type
+    assert row is not None  # the upsert's row field is a message
+    kinds = {FieldDescriptor.TYPE_STRING: "text", FieldDescriptor.TYPE_BOOL: "bool",
+             FieldDescriptor.TYPE_INT32: "number", FieldDescriptor.TYPE_INT64: "number"}
+    return [Filter(f.name, kinds[f.type], "") for f in row.fields
+            if f.type in kinds and not f.is_repeated]
+
+
+def upsert_request(page: ListPage, form: dict[str, str]) -> Message:
+    """The upsert request from the form; INVALID_ARGUMENT naming a field that should be a
+    whole number and is not (the form's own parsing; the RPC validates the rest)."""
+    assert page.upsert is not None
+    _, request_type, _, name = page.upsert
+    request = request_type()
+    row = getattr(request, name)
+    for field in row_fields(page):
+        value = form.get(field.name, "").strip()
+        if field.kind == "bool":
+            setattr(row, field.name, value == "1")
+        elif field.kind == "number":
+            try:
+                setattr(row, field.name, int(value or "0"))
+            except ValueError:
+                raise invalid(f"{name}.{field.name}", "not a whole number") from None
+        else:
+            setattr(row, field.name, value)
+    return request

@@ -138,6 +138,7 @@ class Console:
         r.add_post("/lists/api-keys/{id}/revoke", self.revoke_key)
         r.add_post("/lists/api-keys", self.create_key)
         r.add_post("/lists/users", self.create_user)
+        r.add_post("/lists/{name}", self.upsert_row)
         r.add_post("/lists/users/{id}/{action}", self.change_user)
         r.add_get("/certificates", self.certificate)
         r.add_post("/certificates", self.issue_batch)
@@ -611,7 +612,19 @@ class Console:
         keep = {k: v for k, v in query.items() if k != "page_token" and v}
         return self.render(request, "list.html", name=name, page=page, filters=filters,
                            columns=columns, rows=rows, next_token=more, keep=keep,
-                           request_id=str(uuid.uuid4()))
+                           request_id=str(uuid.uuid4()), row_form=lists.row_fields(page))
+
+    async def upsert_row(self, request: web.Request) -> web.StreamResponse:
+        """Add or change a store or a card type (UpsertStore, UpsertCardType)."""
+        await self.signed_in(request)
+        name = request.match_info["name"]
+        page = lists.LISTS.get(name)
+        if page is None or page.upsert is None:
+            raise web.HTTPNotFound()
+        method, _, response_type, _ = page.upsert
+        return await self._then(request, method,
+                                lists.upsert_request(page, await self.form(request)),
+                                response_type, f"{PREFIX}/lists/{name}")
 
     def _csv(self, filename: str, columns: list[str], rows: list[dict[str, str]]) -> web.Response:
         response = web.Response(text=lists.as_csv(columns, rows), content_type="text/csv")
@@ -736,7 +749,7 @@ class Console:
                               "program")
         return self.render(request, "list.html", name="batch", page=page, filters=[],
                            columns=columns, rows=rows, next_token="", keep={},
-                           request_id="")
+                           request_id="", row_form=[])
 
     async def certificate_action(self, request: web.Request) -> web.StreamResponse:
         await self.signed_in(request)
@@ -775,4 +788,4 @@ class Console:
         keep = {k: v for k, v in query.items() if v}
         return self.render(request, "list.html", name="certificates-usage", page=page,
                            filters=filters, columns=columns, rows=rows, next_token="",
-                           keep=keep, request_id="")
+                           keep=keep, request_id="", row_form=[])

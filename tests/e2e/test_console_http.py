@@ -120,3 +120,33 @@ async def test_users_and_keys_from_the_console(app, client_for):
     assert echo.principal == "operator:till 1"
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
         await http_login(other, url, "olha@shop.ua")  # the new user signs in
+
+
+async def test_stores_and_card_types_from_the_console(app, admin):
+    from kopilka.v1 import admin_pb2
+
+    await make_user(app, "boss@shop.ua", "admin")
+    url = base_url(app)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "boss@shop.ua")
+        async with http.post(url + "/lists/stores", data={
+                "csrf": csrf, "code": "lviv-02", "name": "Lviv 2",
+                "time_zone": "Europe/Kyiv"}) as made:
+            assert made.status == 200 and "lviv-02" in await made.text()
+        async with http.post(url + "/lists/card-types", data={
+                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "x",
+                "number_prefix": "29"}) as refused:
+            assert refused.status == 400 and "card_type.accrual_bps" in await refused.text()
+        async with http.post(url + "/lists/card-types", data={
+                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "700",
+                "number_prefix": "29x"}) as refused:  # the RPC's own validation
+            assert refused.status == 400 and "number_prefix" in await refused.text()
+        async with http.post(url + "/lists/card-types", data={
+                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "700",
+                "number_prefix": "2911", "requires_verification": "1"}) as made:
+            assert made.status == 200
+    types = await admin.admin.ListCardTypes(admin_pb2.ListCardTypesRequest())
+    [gold] = [c for c in types.card_types if c.code == "gold"]
+    assert gold.accrual_bps == 700 and gold.requires_verification
+    stores = await admin.admin.ListStores(admin_pb2.ListStoresRequest())
+    assert "lviv-02" in [s.code for s in stores.stores]

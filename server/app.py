@@ -53,6 +53,7 @@ from server.db.outbox.repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
 from server.events.consumers import EventConsumer, EventConsumers
 from server.features import channel_http as channel_http_feature
+from server.features import console as console_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
@@ -70,7 +71,8 @@ log = logging.getLogger("kopilka.app")
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
 HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
-                                       channel_http_feature.channel_callbacks_mount]
+                                       channel_http_feature.channel_callbacks_mount,
+                                       console_feature.console_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the

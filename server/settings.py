@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         default="", description="host:port for plugins' HTTP endpoints (1C exchange at "
         "/1c_exchange); empty: no HTTP listener."
     )
+    console_enabled: bool = Field(
+        default=True, description="Serve the operator console at /console on "
+        "KOPILKA_HTTP_LISTEN.")
+    console_secure_cookies: bool = Field(
+        default=False, description="Mark the console's cookies Secure even on plain HTTP "
+        "(behind a TLS proxy); they are Secure anyway when the request came over TLS.")
+    console_sms_cost_minor: int = Field(
+        default=0, ge=0, description="What one SMS costs, in minor units, for the console's "
+        "dashboard.")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes sharing the port.")
     currency: str = Field(default="UAH", min_length=3, max_length=3)
     default_region: str = Field(default="UA", description="Region for phones without +code.")

@@ -47,26 +47,21 @@ def cmd_rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.actor import acting, cli_actor
-    from server.db.audit.repo import Change, record
-    from server.db.ledger.rules import apply_accrual_rules
     from server.errors import DomainError
+    from server.features.bonus_rules import apply_bonus_rules
 
     try:
-        rule_set = _load(args.file)
+        _load(args.file)  # refuse a bad file before opening the database
     except DomainError as error:
         return _invalid(error)
+    text = Path(args.file).read_text(encoding="utf-8")
 
-    async def apply(db: Database) -> int:
+    async def apply(db: Database) -> AccrualRuleSet:
         actor = cli_actor()
-        async with db.transaction() as session:
-            version = await apply_accrual_rules(session, rule_set, actor.label)
-            with acting(actor):
-                await record(session, Change("bonus_rules", str(rule_set.version), "apply",
-                                             None, {"rules": len(rule_set.rules),
-                                                    "version": rule_set.version}))
-            return version
+        with acting(actor):
+            return await apply_bonus_rules(db, text, actor.label)
 
-    with_database(settings, apply)
+    rule_set = with_database(settings, apply)
     print(f"applied {len(rule_set.rules)} accrual rules, version {rule_set.version}")
     return 0
 

@@ -59,7 +59,9 @@ class LedgerTransaction(Base):
                                                           index=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     principal: Mapped[str] = mapped_column(String(128), nullable=False, server_default="")
+    # Indexed for the console's dashboard (migration 0021: ix_ledger_transactions_created_at).
     created_at: Mapped[dt.datetime] = now_column()
+    __table_args__ = (Index("ix_ledger_transactions_created_at", "created_at"),)
 
 
 class LedgerEntry(Base):

@@ -5,6 +5,7 @@ These are cold paths (start-up and changes); the hot path prices from memory.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -51,6 +52,25 @@ async def active_rule_set(session: AsyncSession) -> StoredRuleSet | None:
     if row is None:
         return None
     return StoredRuleSet(row.id, row.version, row.document, row.format)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetEntry:
+    """One applied rule set in the history (the console's Program page)."""
+
+    id: int
+    version: str
+    name: str
+    rule_count: int
+    applied_by: str
+    applied_at: dt.datetime
+
+
+async def rule_set_history(session: AsyncSession, limit: int) -> list[RuleSetEntry]:
+    rows = await session.scalars(
+        select(RuleSetRecord).order_by(RuleSetRecord.id.desc()).limit(limit))
+    return [RuleSetEntry(r.id, r.version, r.name, r.rule_count, r.applied_by, r.applied_at)
+            for r in rows]
 
 
 async def catalog_fingerprint(session: AsyncSession) -> tuple[object, ...]:

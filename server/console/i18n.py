@@ -1,0 +1,119 @@
+"""The console's words in Ukrainian and English: a small catalogue, no gettext machinery.
+
+The language is the user's choice (the `lang` cookie), else the browser's Accept-Language,
+else Ukrainian. A key missing from a language falls back to English, then to the key.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("uk", "en")
+DEFAULT = "uk"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Kopilka console", "login": "Sign in", "logout": "Sign out",
+        "email": "E-mail", "password": "Password", "totp": "Code from the app (if enrolled)",
+        "login_failed": "Wrong e-mail, password or code.", "members": "Members",
+        "dashboard": "Dashboard", "rules": "Rule set", "search": "Search",
+        "search_hint": "Phone (any notation), card number, e-mail or last name",
+        "no_results": "Nobody found.", "next_page": "Next page", "name": "Name",
+        "phone": "Phone", "cards": "Cards", "card": "Card", "state": "State",
+        "block": "Block", "replace": "Replace", "reason": "Reason", "vip": "VIP",
+        "mark_vip": "Mark VIP", "unmark_vip": "Remove VIP", "points": "Points",
+        "adjust_points": "Adjust points", "reason_code": "Reason code", "apply": "Apply",
+        "balance": "Balance", "cash": "Cash account", "purchases": "Purchases",
+        "ledger": "Points ledger", "lots": "Lots", "messages": "Messages", "audit": "Changes",
+        "profile": "Profile", "first_name": "First name", "last_name": "Last name",
+        "source": "Source of the change", "save": "Save", "when": "When", "amount": "Amount",
+        "store": "Store", "receipt": "Receipt", "total": "Total", "discount": "Discount",
+        "lines": "Lines", "left": "Left", "expires": "Expires", "channel": "Channel",
+        "who": "Who", "action": "Action", "forbidden": "You have no permission for this.",
+        "not_found": "Not found.", "period_from": "From", "period_to": "To", "show": "Show",
+        "sales_card": "Sales with a card", "sales_nocard": "Sales without a card",
+        "discounts": "Discounts given", "points_accrued": "Points accrued",
+        "points_spent": "Points spent", "points_outstanding": "Points held by members",
+        "points_expiring": "Points expiring in 30 days",
+        "certs_outstanding": "Certificates outstanding", "sms_sent": "SMS sent",
+        "sms_cost": "SMS cost", "active_rules": "Active rule set", "history": "History",
+        "upload": "Rule set document (YAML or JSON)", "preview": "Preview the difference",
+        "diff": "Difference against the active rule set", "format": "Format",
+        "errors": "The document has errors", "applied": "Applied version", "version": "Version",
+        "rule_count": "Rules", "done": "Done.", "pending_approval":
+        "Waiting for a second person's approval.", "language": "Language",
+        "main": "Main content", "kind": "Kind", "nothing": "Nothing yet.",
+        "stores": "Stores", "card_types": "Card types", "certificate_types":
+        "Certificate types", "mailings": "Mailings", "audit_log": "Audit log",
+        "api_keys": "API keys", "users": "Users", "roles": "Roles",
+        "pending": "Waiting for approval", "certificates": "Certificates",
+        "certificate_usage": "Certificate usage", "approve": "Approve", "reject": "Reject",
+        "revoke": "Revoke", "csv": "Download CSV", "number": "Number", "filter": "Filter",
+        "reissue": "Reissue", "bonus_rules": "Bonus rules", "line": "line",
+        "points_by_rule": "Points accrued by bonus rule", "disable": "Disable",
+        "new_user": "New user", "new_key": "New API key",
+        "add_or_change": "Add or change (by code)", "issue_batch": "Issue a batch",
+        "count": "How many", "issue": "Issue", "batch": "Issued certificates",
+        "secret_once": "The key's secret, shown this once: store it now.",
+    },
+    "uk": {
+        "title": "Консоль Копілки", "login": "Увійти", "logout": "Вийти",
+        "email": "Ел. пошта", "password": "Пароль", "totp": "Код із застосунку (якщо є)",
+        "login_failed": "Неправильна пошта, пароль або код.", "members": "Учасники",
+        "dashboard": "Огляд", "rules": "Правила", "search": "Пошук",
+        "search_hint": "Телефон (у будь-якому записі), номер картки, пошта або прізвище",
+        "no_results": "Нікого не знайдено.", "next_page": "Наступна сторінка", "name": "Ім'я",
+        "phone": "Телефон", "cards": "Картки", "card": "Картка", "state": "Стан",
+        "block": "Заблокувати", "replace": "Замінити", "reason": "Причина", "vip": "VIP",
+        "mark_vip": "Позначити VIP", "unmark_vip": "Зняти VIP", "points": "Бали",
+        "adjust_points": "Змінити бали", "reason_code": "Код причини", "apply": "Застосувати",
+        "balance": "Баланс", "cash": "Грошовий рахунок", "purchases": "Покупки",
+        "ledger": "Рух балів", "lots": "Партії балів", "messages": "Повідомлення",
+        "audit": "Зміни", "profile": "Анкета", "first_name": "Ім'я",
+        "last_name": "Прізвище", "source": "Джерело зміни", "save": "Зберегти",
+        "when": "Коли", "amount": "Сума", "store": "Магазин", "receipt": "Чек",
+        "total": "Разом", "discount": "Знижка", "lines": "Рядки", "left": "Залишок",
+        "expires": "Згорає", "channel": "Канал", "who": "Хто", "action": "Дія",
+        "forbidden": "У вас немає на це права.", "not_found": "Не знайдено.",
+        "period_from": "З", "period_to": "По", "show": "Показати",
+        "sales_card": "Продажі з карткою", "sales_nocard": "Продажі без картки",
+        "discounts": "Надані знижки", "points_accrued": "Нараховано балів",
+        "points_spent": "Списано балів", "points_outstanding": "Бали на рахунках учасників",
+        "points_expiring": "Бали, що згорять за 30 днів",
+        "certs_outstanding": "Непогашені сертифікати", "sms_sent": "Надіслано SMS",
+        "sms_cost": "Вартість SMS", "active_rules": "Чинні правила", "history": "Історія",
+        "upload": "Документ правил (YAML або JSON)", "preview": "Показати різницю",
+        "diff": "Різниця з чинними правилами", "format": "Формат",
+        "errors": "У документі є помилки", "applied": "Застосовано версію",
+        "version": "Версія", "rule_count": "Правил", "done": "Готово.",
+        "pending_approval": "Чекає на схвалення другою людиною.", "language": "Мова",
+        "main": "Основний вміст", "kind": "Вид", "nothing": "Поки нічого.",
+        "stores": "Магазини", "card_types": "Типи карток", "certificate_types":
+        "Типи сертифікатів", "mailings": "Розсилки", "audit_log": "Журнал змін",
+        "api_keys": "Ключі API", "users": "Користувачі", "roles": "Ролі",
+        "pending": "Чекають схвалення", "certificates": "Сертифікати",
+        "certificate_usage": "Використання сертифікатів", "approve": "Схвалити",
+        "reject": "Відхилити", "revoke": "Відкликати", "csv": "Завантажити CSV",
+        "number": "Номер", "filter": "Відібрати", "reissue": "Перевипустити",
+        "bonus_rules": "Бонусні правила", "line": "рядок",
+        "points_by_rule": "Бали за бонусними правилами", "disable": "Вимкнути",
+        "new_user": "Новий користувач", "new_key": "Новий ключ API",
+        "add_or_change": "Додати або змінити (за кодом)",
+        "issue_batch": "Випустити партію", "count": "Скільки", "issue": "Випустити",
+        "batch": "Випущені сертифікати",
+        "secret_once": "Секрет ключа показано лише цей раз: збережіть його зараз.",
+    },
+}
+
+
+def choose(cookie: str | None, accept_language: str) -> str:
+    """The page's language: the user's cookie, else the first known one the browser asks for."""
+    if cookie in LANGUAGES:
+        return cookie
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return DEFAULT
+
+
+def translator(lang: str) -> dict[str, str]:
+    return {**MESSAGES["en"], **MESSAGES.get(lang, {})}

@@ -128,6 +128,23 @@ BY_NAME: dict[str, Limit] = {
     "object_type": _text(64, "audit_log.object_type"),
     "object_id": _text(200, "audit_log.object_id"),
     "principal": _text(200, "audit_log.principal"),
+    # online-store orders (issue 13)
+    "order_id": _text(UUID_CHARS),
+    "external_number": _text(64, "web_orders.external_number"),
+    "comment": _text(2000),
+    "language": _text(8, "web_orders.language"),
+    "pickup_store_code": _text(64, "stores.code"),
+    "address_id": _text(UUID_CHARS),
+    "city": _text(NAME_CHARS),
+    "street": _text(NAME_CHARS),
+    "postal_code": _text(16, "member_addresses.postal_code"),
+    "nova_poshta_branch": _text(64, "member_addresses.nova_poshta_branch"),
+    "recipient_name": _text(NAME_CHARS),
+    "recipient_phone": _text(20, "member_addresses.recipient_phone"),
+    "returns": _many(MAX_RECEIPT_LINES),
+    "balances": _many(MAX_PRODUCTS),
+    "cities": _many(MAX_PRODUCTS),
+    "store_codes": _text(64, "stores.code", 1000),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -49,6 +49,10 @@ class Permission(StrEnum):
     # Approve or reject another principal's manual points/cash change above the threshold.
     BONUS_APPROVE = "bonus.approve"
     AUDIT_READ = "audit.read"
+    # Online-store orders (issue 13): read them, place them, act on them.
+    WEB_ORDERS_READ = "web_orders.read"
+    WEB_ORDERS_PLACE = "web_orders.place"
+    WEB_ORDERS_MANAGE = "web_orders.manage"
     ECHO = "echo"
 
 
@@ -87,6 +91,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.USERS_LOGIN: (T.USERS, A.APPROVE),  # approve a person's sign-in (the console's key)
     P.BONUS_APPROVE: (T.POINTS, A.APPROVE),  # the second pair of eyes on manual money
     P.AUDIT_READ: (T.AUDIT, A.READ),
+    P.WEB_ORDERS_READ: (T.WEB_ORDERS, A.READ),
+    P.WEB_ORDERS_PLACE: (T.WEB_ORDERS, A.CREATE),
+    P.WEB_ORDERS_MANAGE: (T.WEB_ORDERS, A.UPDATE),
     P.ECHO: None,
 }
 
@@ -148,6 +155,20 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.UserService/Login": P.USERS_LOGIN,
     "/kopilka.v1.UserService/GetSession": P.USERS_LOGIN,
     "/kopilka.v1.UserService/Logout": P.USERS_LOGIN,
+    "/kopilka.v1.OrderService/PlaceOrder": P.WEB_ORDERS_PLACE,
+    "/kopilka.v1.OrderService/GetOrder": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/ListOrders": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/ConfirmOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CancelOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CompleteOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ChangeLineQuantity": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ReplaceLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/SplitLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CancelLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ReturnLines": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/GetAvailability": P.WEB_ORDERS_READ,
+    # Stock balances come from 1C (the integrator) like the catalog they belong to.
+    "/kopilka.v1.OrderService/SetStock": P.CATALOG_WRITE,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,

@@ -1,0 +1,481 @@
+"""OrderService: protobuf in, the orders application service (server/orders/service.py) out.
+
+Every mutating call runs once per request_id (run_once): the claim, the change, the ledger
+movements, the history entry, the audit row, the events and the customer's message commit
+together. Orders belong to the web store that placed them: a key bound to a store or a
+network sees only its stores' orders (another's read as ORDER_NOT_FOUND).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from kopilka.v1 import orders_pb2, orders_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.api.context import Context
+from server.api.convert import money, timestamp
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid, run_once
+from server.api.order_pricing import order_pricer
+from server.api.paging import decode_token, encode_token, page_size
+from server.api.scope import (
+    acting_store_in_scope,
+    may_act_on,
+    session_networks,
+    snapshot_networks,
+)
+from server.auth.scope import visible_stores
+from server.db import scope_repo
+from server.db.audit.repo import Change, record
+from server.db.members.repo import SqlMemberRepository
+from server.db.orders import stock as stock_repo
+from server.db.orders.money import SqlOrderMoney
+from server.db.orders.notify import SqlNotifier
+from server.db.orders.repo import SqlOrderRepository
+from server.db.pricing.context import CardPricingContext, load_card_context
+from server.errors import Violations, echo, invalid, not_found
+from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
+from server.orders import actions, allocation, service
+from server.orders.customers import CustomerData, find_or_register
+from server.orders.model import (
+    Address,
+    DeliveryKind,
+    HistoryEntry,
+    Line,
+    LineState,
+    Order,
+    OrderState,
+)
+from server.orders.notifications import DEFAULT_LANGUAGE, LANGUAGES
+from server.orders.service import Outcome, Ports
+
+SERVICE = "/kopilka.v1.OrderService/"
+OP = orders_pb2
+R = TypeVar("R", bound=Message)
+
+STATE_TO_PB = {OrderState.PLACED: OP.ORDER_STATE_PLACED,
+               OrderState.CONFIRMED: OP.ORDER_STATE_CONFIRMED,
+               OrderState.COMPLETED: OP.ORDER_STATE_COMPLETED,
+               OrderState.CANCELLED: OP.ORDER_STATE_CANCELLED,
+               OrderState.RETURNED: OP.ORDER_STATE_RETURNED}
+STATES = {v: k for k, v in STATE_TO_PB.items()}
+LINE_STATE_TO_PB = {LineState.OPEN: OP.ORDER_LINE_STATE_OPEN,
+                    LineState.CONFIRMED: OP.ORDER_LINE_STATE_CONFIRMED,
+                    LineState.CANCELLED: OP.ORDER_LINE_STATE_CANCELLED,
+                    LineState.RETURNED: OP.ORDER_LINE_STATE_RETURNED}
+DELIVERY = {OP.DELIVERY_KIND_PICKUP: DeliveryKind.PICKUP,
+            OP.DELIVERY_KIND_COURIER: DeliveryKind.COURIER,
+            OP.DELIVERY_KIND_NOVA_POSHTA: DeliveryKind.NOVA_POSHTA}
+DELIVERY_TO_PB = {v: k for k, v in DELIVERY.items()}
+STRATEGIES = {OP.ALLOCATION_STRATEGY_UNSPECIFIED: "store_priority",
+              OP.ALLOCATION_STRATEGY_STORE_PRIORITY: "store_priority",
+              OP.ALLOCATION_STRATEGY_MOST_STOCK: "most_stock",
+              OP.ALLOCATION_STRATEGY_FEWEST_SHIPMENTS: "fewest_shipments",
+              OP.ALLOCATION_STRATEGY_CUSTOMER_CITY: "customer_city"}
+
+
+def _address_pb(a: Address | None) -> OP.Address | None:
+    if a is None:
+        return None
+    return OP.Address(address_id=str(a.id) if a.id else "", city=a.city, street=a.street,
+                     postal_code=a.postal_code, nova_poshta_branch=a.nova_poshta_branch,
+                     recipient_name=a.recipient_name, recipient_phone=a.recipient_phone)
+
+
+def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
+                history: list[HistoryEntry] | None = None) -> OP.Order:
+    """The order with everything a caller needs to show its lines."""
+    live = order.live_lines
+    pb = OP.Order(
+        order_id=str(order.id), external_number=order.external_number,
+        store_code=order.store_code, state=STATE_TO_PB[order.state], version=order.version,
+        member_id=str(order.member_id), card_number=order.card_number or "",
+        delivery=OP.Delivery(kind=DELIVERY_TO_PB[order.delivery_kind],
+                            pickup_store_code=order.pickup_store_code or "",
+                            address=_address_pb(order.address)),
+        comment=order.comment,
+        subtotal=money(sum(x.base_amount for x in live), order.currency),
+        discount_total=money(sum(x.discount_amount for x in live), order.currency),
+        total=money(order.total, order.currency), points_requested=order.points_requested,
+        points_reserved=order.points_reserved, points_spent=order.points_spent,
+        points_accrued=order.points_accrued, points_returned=order.points_returned,
+        points_reversed=order.points_reversed, create_time=timestamp(order.created_at),
+        update_time=timestamp(order.updated_at), language=order.language)
+    for x in order.lines:
+        name, group, brand = products.get(x.sku, ("", "", ""))
+        pb.lines.add(
+            line_no=x.line_no, sku=x.sku, name=name, group_code=group, brand=brand,
+            quantity_milli=x.quantity_milli, unit_price_minor=x.unit_price,
+            base_amount_minor=x.base_amount, discount_amount_minor=x.discount_amount,
+            points_paid=x.points_paid, final_amount_minor=x.final_amount,
+            points_to_accrue=x.accrual_points, state=LINE_STATE_TO_PB[x.state],
+            returned_quantity_milli=x.returned_milli, store_code=x.store_code or "",
+            split_from_line_no=x.split_from or 0, replaces_line_no=x.replaces or 0,
+            promotions=list(x.promotions))
+    for h in history or []:
+        pb.history.add(version=h.version, change_time=timestamp(h.created_at),
+                       principal=h.principal, action=h.action, line_no=h.line_no,
+                       reason=h.reason, state=STATE_TO_PB[h.state],
+                       detail_json=json.dumps(h.detail, ensure_ascii=False, sort_keys=True))
+    return pb
+
+
+class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    # --- shared -----------------------------------------------------------------------
+
+    async def _card_context(self, card_number: str | None, now: dt.datetime
+                            ) -> CardPricingContext | None:
+        if not card_number:
+            return None
+        snap = self.deps.pricing.snapshot
+        return await load_card_context(
+            self.deps.ledger_pool, card_number, time_zone=str(snap.rules.timezone),
+            history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
+            now=now)
+
+    def _ports(self, session_conn: SqlOrderRepository, session: AsyncSession,
+               card: CardPricingContext | None, moment: dt.datetime) -> Ports:
+        who = caller().label
+        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, self.deps.clock()),
+                     SqlNotifier(session), order_pricer(self.deps.pricing.snapshot, card,
+                                                        moment), who)
+
+    async def _visible(self, session: AsyncSession, order: Order | None,
+                       order_id: uuid.UUID) -> Order:
+        if order is None or not await may_act_on(order.store_code, session_networks(session)):
+            raise not_found("order", str(order_id), "ORDER_NOT_FOUND")
+        return order
+
+    async def _answer(self, repo: SqlOrderRepository, order: Order) -> OP.Order:
+        products = await repo.products(sorted({x.sku for x in order.lines}))
+        return order_to_pb(order, products, await repo.history(order.id))
+
+    def _wake(self) -> None:
+        if self.deps.outbox is not None:
+            self.deps.outbox.wake()
+
+    async def _act(self, method: str, request: Message, response: type[R],
+                   order_id_text: str, expected_version: int, reason: str,
+                   action: Callable[[Order], actions.Effect],
+                   build: Callable[[OP.Order, Outcome], R]) -> R:
+        order_id = parse_uuid(order_id_text, "order_id")
+        # the card context is read before the transaction (it is the pricing path's read)
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            peek = await self._visible(session, await repo.get(order_id), order_id)
+        card = await self._card_context(peek.card_number, self.deps.clock())
+        moment = peek.created_at or self.deps.clock()
+
+        async def work(session: AsyncSession) -> R:
+            repo = await SqlOrderRepository.of(session)
+            outcome = await service.act(self._ports(repo, session, card, moment), order_id,
+                                        expected_version, reason, action)
+            await record(session, Change("web_order", str(order_id), method,
+                                         {"version": expected_version},
+                                         {"version": outcome.order.version,
+                                          "state": outcome.order.state.value}))
+            return build(await self._answer(repo, outcome.order), outcome)
+
+        answer = await run_once(self.deps.db, SERVICE + method, request, response, work)
+        self._wake()
+        return answer
+
+    # --- placing ----------------------------------------------------------------------
+
+    def _lines(self, request: OP.PlaceOrderRequest) -> list[Line]:
+        snap = self.deps.pricing.snapshot
+        errors = Violations()
+        if not request.lines:
+            errors.add("lines", "at least one line")
+        if len(request.lines) > MAX_RECEIPT_LINES:
+            errors.add("lines", f"at most {MAX_RECEIPT_LINES} lines")
+        seen: set[int] = set()
+        lines = []
+        total = 0
+        for i, pb in enumerate(request.lines):
+            path = f"lines[{i}]"
+            if pb.line_no <= 0:
+                errors.add(f"{path}.line_no", "must be > 0")
+            elif pb.line_no in seen:
+                errors.add(f"{path}.line_no", f"duplicate line number {pb.line_no}")
+            seen.add(pb.line_no)
+            if pb.quantity_milli <= 0:
+                errors.add(f"{path}.quantity_milli", "must be > 0 (thousandths: 1000 = 1 piece)")
+            if pb.unit_price_minor < 0:
+                errors.add(f"{path}.unit_price_minor", "must be >= 0")
+            amount = max(pb.quantity_milli, 0) * max(pb.unit_price_minor, 0) // 1000
+            if amount > MAX_AMOUNT:
+                errors.add(f"{path}.unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
+            total += amount
+            if not pb.sku:
+                errors.add(f"{path}.sku", "required")
+            elif snap.catalog.get(pb.sku) is None:
+                errors.add(f"{path}.sku", f"unknown SKU {echo(pb.sku)}")
+            lines.append(Line(pb.line_no, pb.sku, pb.quantity_milli, pb.unit_price_minor))
+        if total > MAX_AMOUNT and not errors:
+            errors.add("lines", f"the order adds up to more than {MAX_AMOUNT}")
+        only_unknown = bool(errors) and all("unknown SKU" in v.description
+                                            for v in errors.items)
+        errors.raise_if_any("PRODUCT_NOT_FOUND" if only_unknown else "INVALID_ARGUMENT")
+        return lines
+
+    async def _delivery(self, repo: SqlOrderRepository, member_id: uuid.UUID,
+                        pb: OP.Delivery) -> tuple[DeliveryKind, str | None, Address | None]:
+        kind = DELIVERY.get(pb.kind)
+        if kind is None:
+            raise invalid("delivery.kind", "required: pickup, courier or Nova Poshta")
+        if kind is DeliveryKind.PICKUP:
+            code = pb.pickup_store_code
+            if not code:
+                raise invalid("delivery.pickup_store_code", "required for pickup")
+            if not await repo.stores_exist([code]):
+                raise invalid("delivery.pickup_store_code", f"unknown store {echo(code)}",
+                              "STORE_NOT_FOUND")
+            return kind, code, None
+        a = pb.address
+        if a.address_id:
+            found = await repo.address(member_id, parse_uuid(a.address_id,
+                                                             "delivery.address.address_id"))
+            if found is None:
+                raise invalid("delivery.address.address_id", "not one of the member's addresses")
+            return kind, None, found
+        errors = Violations()
+        if not a.city.strip():
+            errors.add("delivery.address.city", "required")
+        if kind is DeliveryKind.COURIER and not a.street.strip():
+            errors.add("delivery.address.street", "required for a courier")
+        if kind is DeliveryKind.NOVA_POSHTA and not (a.nova_poshta_branch.strip()
+                                                     or a.street.strip()):
+            errors.add("delivery.address.nova_poshta_branch", "a branch or a street is required")
+        errors.raise_if_any()
+        return kind, None, Address(a.city.strip(), a.street.strip(), a.postal_code.strip(),
+                                   a.nova_poshta_branch.strip(), a.recipient_name.strip(),
+                                   a.recipient_phone.strip())
+
+    async def PlaceOrder(self, request: OP.PlaceOrderRequest,
+                         context: Context) -> OP.PlaceOrderResponse:
+        snap = self.deps.pricing.snapshot
+        store_code = await acting_store_in_scope(request.store_code, snapshot_networks(snap.stores))
+        if store_code not in snap.stores:
+            raise invalid("store_code", f"unknown store {echo(store_code)}", "STORE_NOT_FOUND")
+        currency = request.currency or self.deps.settings.currency
+        if currency != self.deps.settings.currency:
+            raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
+        if request.points_to_spend < 0:
+            raise invalid("points_to_spend", "must be >= 0")
+        if not request.external_number:
+            raise invalid("external_number", "required: the shop's order number")
+        language = request.customer.language or DEFAULT_LANGUAGE
+        if language not in LANGUAGES:
+            raise invalid("customer.language", f"one of {', '.join(LANGUAGES)}")
+        lines = self._lines(request)
+        c = request.customer
+        data = CustomerData(c.card_number, c.phone, c.email, c.first_name, c.last_name,
+                            c.issue_card_type)
+        now = self.deps.clock()
+        card_hint = await self._card_context(c.card_number, now) if c.card_number else None
+        access = self.deps.access()
+
+        async def work(session: AsyncSession) -> OP.PlaceOrderResponse:
+            who = caller().label
+            customer = await find_or_register(
+                SqlMemberRepository(session), data, region=self.deps.settings.default_region,
+                principal=who, sees_vip=access.member_view.vip)
+            repo = await SqlOrderRepository.of(session)
+            kind, pickup, address = await self._delivery(repo, customer.member.id,
+                                                         request.delivery)
+            card = card_hint
+            if customer.card_number and card is None:
+                card = await self._card_context(customer.card_number, now)
+            order = Order(
+                id=uuid.uuid4(), external_number=request.external_number,
+                store_code=store_code, member_id=customer.member.id,
+                card_number=customer.card_number, state=OrderState.PLACED, version=0,
+                language=language, delivery_kind=kind, pickup_store_code=pickup,
+                address=address, comment=request.comment, currency=currency,
+                lines=lines, created_by=who, created_at=now, updated_at=now)
+            placed = await service.place(self._ports(repo, session, card, now), order,
+                                         request.points_to_spend)
+            if customer.registered:
+                await record(session, Change("member", str(customer.member.id), "register",
+                                             None, {"channel": "web_order"}))
+            await record(session, Change("web_order", str(order.id), "place", None,
+                                         {"version": 1, "total_minor": placed.total,
+                                          "points_reserved": placed.points_reserved}))
+            stored = await repo.get(order.id)
+            assert stored is not None
+            return OP.PlaceOrderResponse(order=await self._answer(repo, stored),
+                                        member_registered=customer.registered)
+
+        answer = await run_once(self.deps.db, SERVICE + "PlaceOrder", request,
+                                OP.PlaceOrderResponse, work)
+        self._wake()
+        return answer
+
+    # --- reading ----------------------------------------------------------------------
+
+    async def GetOrder(self, request: OP.GetOrderRequest, context: Context) -> OP.GetOrderResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            order = await self._visible(session, await repo.get(order_id), order_id)
+            return OP.GetOrderResponse(order=await self._answer(repo, order))
+
+    async def ListOrders(self, request: OP.ListOrdersRequest,
+                         context: Context) -> OP.ListOrdersResponse:
+        member_id = parse_uuid(request.member_id, "member_id") if request.member_id else None
+        state = STATES.get(request.state) if request.state else None
+        limit = page_size(request.page.page_size)
+        before = decode_token(request.page.page_token)
+        who = caller()
+        async with self.deps.db.transaction() as session:
+            network = (await scope_repo.network_store_codes(session, who.network_code)
+                       if who.network_code else frozenset())
+            repo = await SqlOrderRepository.of(session)
+            orders = await repo.page(member_id, state, visible_stores(who, network), before,
+                                     limit + 1)
+            products = await repo.products(sorted({x.sku for o in orders for x in o.lines}))
+        more = len(orders) > limit
+        orders = orders[:limit]
+        response = OP.ListOrdersResponse(orders=[order_to_pb(o, products) for o in orders])
+        if more and orders[-1].created_at is not None:
+            response.page.next_page_token = encode_token(orders[-1].created_at, orders[-1].id)
+        return response
+
+    # --- actions ----------------------------------------------------------------------
+
+    async def ConfirmOrder(self, request: OP.ConfirmOrderRequest,
+                           context: Context) -> OP.ConfirmOrderResponse:
+        return await self._act("ConfirmOrder", request, OP.ConfirmOrderResponse,
+                               request.order_id, request.expected_version, request.reason,
+                               actions.confirm,
+                               lambda pb, _: OP.ConfirmOrderResponse(order=pb))
+
+    async def CancelOrder(self, request: OP.CancelOrderRequest,
+                          context: Context) -> OP.CancelOrderResponse:
+        reason = service.require_reason(request.reason)
+        return await self._act("CancelOrder", request, OP.CancelOrderResponse,
+                               request.order_id, request.expected_version, reason,
+                               actions.cancel, lambda pb, _: OP.CancelOrderResponse(order=pb))
+
+    async def CompleteOrder(self, request: OP.CompleteOrderRequest,
+                            context: Context) -> OP.CompleteOrderResponse:
+        return await self._act("CompleteOrder", request, OP.CompleteOrderResponse,
+                               request.order_id, request.expected_version, request.reason,
+                               actions.complete,
+                               lambda pb, _: OP.CompleteOrderResponse(order=pb))
+
+    async def ChangeLineQuantity(self, request: OP.ChangeLineQuantityRequest,
+                                 context: Context) -> OP.ChangeLineQuantityResponse:
+        return await self._act(
+            "ChangeLineQuantity", request, OP.ChangeLineQuantityResponse, request.order_id,
+            request.expected_version, request.reason,
+            lambda o: actions.change_quantity(o, request.line_no, request.quantity_milli),
+            lambda pb, _: OP.ChangeLineQuantityResponse(order=pb))
+
+    async def ReplaceLine(self, request: OP.ReplaceLineRequest,
+                          context: Context) -> OP.ReplaceLineResponse:
+        if request.sku and self.deps.pricing.snapshot.catalog.get(request.sku) is None:
+            raise invalid("sku", f"unknown SKU {echo(request.sku)}", "PRODUCT_NOT_FOUND")
+        return await self._act(
+            "ReplaceLine", request, OP.ReplaceLineResponse, request.order_id,
+            request.expected_version, request.reason,
+            lambda o: actions.replace_line(o, request.line_no, request.sku,
+                                           request.quantity_milli, request.unit_price_minor),
+            lambda pb, out: OP.ReplaceLineResponse(order=pb,
+                                                  new_line_no=out.effect.new_line_no))
+
+    async def SplitLine(self, request: OP.SplitLineRequest,
+                        context: Context) -> OP.SplitLineResponse:
+        if request.store_code:
+            async with self.deps.db.transaction() as session:
+                if not await (await SqlOrderRepository.of(session)).stores_exist(
+                        [request.store_code]):
+                    raise invalid("store_code", f"unknown store {echo(request.store_code)}",
+                                  "STORE_NOT_FOUND")
+        return await self._act(
+            "SplitLine", request, OP.SplitLineResponse, request.order_id,
+            request.expected_version, request.reason,
+            lambda o: actions.split_line(o, request.line_no, request.quantity_milli,
+                                         request.store_code or None),
+            lambda pb, out: OP.SplitLineResponse(order=pb, new_line_no=out.effect.new_line_no))
+
+    async def CancelLine(self, request: OP.CancelLineRequest,
+                         context: Context) -> OP.CancelLineResponse:
+        reason = service.require_reason(request.reason)
+        return await self._act(
+            "CancelLine", request, OP.CancelLineResponse, request.order_id,
+            request.expected_version, reason,
+            lambda o: actions.cancel_line(o, request.line_no),
+            lambda pb, _: OP.CancelLineResponse(order=pb))
+
+    async def ReturnLines(self, request: OP.ReturnLinesRequest,
+                          context: Context) -> OP.ReturnLinesResponse:
+        reason = service.require_reason(request.reason)
+        pairs = [(x.line_no, x.quantity_milli) for x in request.returns]
+        return await self._act(
+            "ReturnLines", request, OP.ReturnLinesResponse, request.order_id,
+            request.expected_version, reason, lambda o: actions.return_lines(o, pairs),
+            lambda pb, out: OP.ReturnLinesResponse(
+                order=pb, points_returned=out.points_returned,
+                points_reversed=out.points_reversed,
+                refund=money(out.refund_minor, pb.total.currency)))
+
+    # --- stock ------------------------------------------------------------------------
+
+    async def SetStock(self, request: OP.SetStockRequest, context: Context) -> OP.SetStockResponse:
+        rows = stock_repo.parse_balances(
+            [(b.store_code, b.sku, b.quantity_milli) for b in request.balances], "balances")
+        cities = [(c.store_code, c.city.strip()) for c in request.cities]
+        if not rows and not cities:
+            raise invalid("balances", "at least one balance or city")
+
+        async def work(session: AsyncSession) -> OP.SetStockResponse:
+            written = await stock_repo.set_balances(session, rows, "balances")
+            await stock_repo.set_cities(session, cities, "cities")
+            await record(session, Change("stock", "balances", "set", None,
+                                         {"count": written, "cities": len(cities)}))
+            return OP.SetStockResponse(written=written)
+
+        return await run_once(self.deps.db, SERVICE + "SetStock", request, OP.SetStockResponse,
+                              work)
+
+    async def GetAvailability(self, request: OP.GetAvailabilityRequest,
+                              context: Context) -> OP.GetAvailabilityResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        strategy = allocation.STRATEGIES[STRATEGIES.get(request.strategy, "store_priority")]
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            order = await self._visible(session, await repo.get(order_id), order_id)
+            needs = [allocation.Need(x.line_no, x.sku, x.quantity_milli)
+                     for x in order.lines if x.state is LineState.OPEN
+                     or x.state is LineState.CONFIRMED]
+            stock = await stock_repo.stock_of(session, sorted({n.sku for n in needs}))
+            cities = await stock_repo.cities(session)
+        shelf = allocation.shelf(stock, order.pickup_store_code, request.virtual_shelf)
+        picked = strategy.allocate(needs, shelf, allocation.AllocationContext(
+            tuple(request.store_codes), order.address.city if order.address else "", cities))
+        response = OP.GetAvailabilityResponse(
+            available=bool(needs) and len(picked) == len(needs),
+            allocated_store_codes=sorted(set(picked.values())),
+            complete_store_codes=sorted(
+                s for s in shelf if all(shelf[s].get(n.sku, 0) >= n.quantity_milli
+                                        for n in needs)) if needs else [])
+        for need in needs:
+            held = sorted((s, q[need.sku]) for s, q in stock.items() if q.get(need.sku, 0) > 0)
+            response.lines.add(
+                line_no=need.line_no, quantity_milli=need.quantity_milli,
+                stores=[OP.StockBalance(store_code=s, sku=need.sku, quantity_milli=q)
+                        for s, q in held],
+                allocated_store_code=picked.get(need.line_no, ""),
+                available=bool(allocation.holders(need, shelf)))
+        return response

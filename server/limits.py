@@ -145,6 +145,10 @@ BY_NAME: dict[str, Limit] = {
     "balances": _many(MAX_PRODUCTS),
     "cities": _many(MAX_PRODUCTS),
     "store_codes": _text(64, "stores.code", 1000),
+    "asks": _many(1000),
+    "line_nos": _many(MAX_RECEIPT_LINES),
+    "answers": _many(MAX_RECEIPT_LINES),
+    "store_request_id": _text(UUID_CHARS),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

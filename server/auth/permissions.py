@@ -49,10 +49,11 @@ class Permission(StrEnum):
     # Approve or reject another principal's manual points/cash change above the threshold.
     BONUS_APPROVE = "bonus.approve"
     AUDIT_READ = "audit.read"
-    # Online-store orders (issue 13): read them, place them, act on them.
+    # Online-store orders (issue 13): read them, place them, act on them, answer for a store.
     WEB_ORDERS_READ = "web_orders.read"
     WEB_ORDERS_PLACE = "web_orders.place"
     WEB_ORDERS_MANAGE = "web_orders.manage"
+    WEB_ORDERS_ANSWER = "web_orders.answer"
     ECHO = "echo"
 
 
@@ -94,6 +95,7 @@ NEEDS: dict[Permission, Right | None] = {
     P.WEB_ORDERS_READ: (T.WEB_ORDERS, A.READ),
     P.WEB_ORDERS_PLACE: (T.WEB_ORDERS, A.CREATE),
     P.WEB_ORDERS_MANAGE: (T.WEB_ORDERS, A.UPDATE),
+    P.WEB_ORDERS_ANSWER: (T.WEB_ORDERS, A.APPROVE),  # a store's terminal answers a request
     P.ECHO: None,
 }
 
@@ -167,6 +169,8 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.OrderService/CancelLine": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/ReturnLines": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/GetAvailability": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/AskStores": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/AnswerStoreRequest": P.WEB_ORDERS_ANSWER,
     # Stock balances come from 1C (the integrator) like the catalog they belong to.
     "/kopilka.v1.OrderService/SetStock": P.CATALOG_WRITE,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,

@@ -118,6 +118,13 @@ async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) ->
         return done
 
 
+async def _route_web_orders(db: Database, now: dt.datetime, _: _Rules) -> int:
+    """Requests to stores past their deadline go to the next store (docs/orders.md)."""
+    from server.db.orders.routing import route_due
+
+    return await route_due(db, now)
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -125,6 +132,7 @@ STEPS: list[tuple[str, Step]] = [
     ("registration", _event("registration")),
     ("birthday", _event("birthday")),
     ("certificates_expired", _expire_certificates),
+    ("web_orders_routed", _route_web_orders),
 ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.errors import DomainError, ErrorKind, invalid, not_found
-from server.orders.actions import Effect
+from server.orders.actions import Effect as Effect
 from server.orders.model import HistoryEntry, Line, Order, OrderState
 
 
@@ -91,15 +91,16 @@ class Outcome:
     refund_minor: int = 0
 
 
-async def act(ports: Ports, order_id: uuid.UUID, expected_version: int, reason: str,
+async def act(ports: Ports, order_id: uuid.UUID, expected_version: int | None, reason: str,
               action: Callable[[Order], Effect]) -> Outcome:
-    """Apply one action to a locked order of the expected version."""
-    if expected_version <= 0:
+    """Apply one action to a locked order of the expected version (None: whatever version,
+    for a store's answer or the deadline job, which act on their own request's lines)."""
+    if expected_version is not None and expected_version <= 0:
         raise invalid("expected_version", "required: the version of the order you saw")
     order = await ports.orders.lock(order_id)
     if order is None:
         raise not_found("order", str(order_id), "ORDER_NOT_FOUND")
-    if order.version != expected_version:
+    if expected_version is not None and order.version != expected_version:
         raise DomainError(
             ErrorKind.ABORTED, "ORDER_VERSION_CONFLICT",
             f"order {order_id} is at version {order.version}, not {expected_version}: "

@@ -24,11 +24,15 @@ class Action(StrEnum):
     SPLIT_LINE = "split_line"
     CANCEL_LINE = "cancel_line"
     RETURN_LINES = "return_lines"
+    ASK_STORES = "ask_stores"
+    STORE_ANSWER = "store_answer"
+    ROUTE = "route"  # the deadline job asks the next store
 
 
 _BEFORE_HANDOVER = frozenset({Action.CONFIRM, Action.CONFIRM_LINE, Action.CANCEL,
                               Action.CHANGE_QUANTITY, Action.REPLACE_LINE, Action.SPLIT_LINE,
-                              Action.CANCEL_LINE})
+                              Action.CANCEL_LINE, Action.ASK_STORES, Action.STORE_ANSWER,
+                              Action.ROUTE})
 
 #: the actions each state allows; a state with none is final
 ALLOWED: dict[OrderState, frozenset[Action]] = {

@@ -21,6 +21,66 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _StoreRequestState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StoreRequestStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StoreRequestState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STORE_REQUEST_STATE_UNSPECIFIED: _StoreRequestState.ValueType  # 0
+    """Not set."""
+    STORE_REQUEST_STATE_PENDING: _StoreRequestState.ValueType  # 1
+    """Waiting for the store's answer until the deadline."""
+    STORE_REQUEST_STATE_ANSWERED: _StoreRequestState.ValueType  # 2
+    """The store answered."""
+    STORE_REQUEST_STATE_EXPIRED: _StoreRequestState.ValueType  # 3
+    """No answer by the deadline: its open lines were routed to the next store."""
+    STORE_REQUEST_STATE_CLOSED: _StoreRequestState.ValueType  # 4
+    """The order was cancelled or completed before the store answered."""
+
+class StoreRequestState(_StoreRequestState, metaclass=_StoreRequestStateEnumTypeWrapper):
+    """StoreRequestState is where a request to a store is."""
+
+STORE_REQUEST_STATE_UNSPECIFIED: StoreRequestState.ValueType  # 0
+"""Not set."""
+STORE_REQUEST_STATE_PENDING: StoreRequestState.ValueType  # 1
+"""Waiting for the store's answer until the deadline."""
+STORE_REQUEST_STATE_ANSWERED: StoreRequestState.ValueType  # 2
+"""The store answered."""
+STORE_REQUEST_STATE_EXPIRED: StoreRequestState.ValueType  # 3
+"""No answer by the deadline: its open lines were routed to the next store."""
+STORE_REQUEST_STATE_CLOSED: StoreRequestState.ValueType  # 4
+"""The order was cancelled or completed before the store answered."""
+Global___StoreRequestState: _TypeAlias = StoreRequestState  # noqa: Y015
+
+class _LineAnswerKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LineAnswerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LineAnswerKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LINE_ANSWER_KIND_UNSPECIFIED: _LineAnswerKind.ValueType  # 0
+    """Not answered (yet)."""
+    LINE_ANSWER_KIND_CONFIRMED: _LineAnswerKind.ValueType  # 1
+    """The whole quantity is there."""
+    LINE_ANSWER_KIND_PARTLY: _LineAnswerKind.ValueType  # 2
+    """Only confirmed_quantity_milli is there: the line is split, the rest stays open."""
+    LINE_ANSWER_KIND_REFUSED: _LineAnswerKind.ValueType  # 3
+    """None of it (say why in reason)."""
+
+class LineAnswerKind(_LineAnswerKind, metaclass=_LineAnswerKindEnumTypeWrapper):
+    """LineAnswerKind is a store's answer for one line."""
+
+LINE_ANSWER_KIND_UNSPECIFIED: LineAnswerKind.ValueType  # 0
+"""Not answered (yet)."""
+LINE_ANSWER_KIND_CONFIRMED: LineAnswerKind.ValueType  # 1
+"""The whole quantity is there."""
+LINE_ANSWER_KIND_PARTLY: LineAnswerKind.ValueType  # 2
+"""Only confirmed_quantity_milli is there: the line is split, the rest stays open."""
+LINE_ANSWER_KIND_REFUSED: LineAnswerKind.ValueType  # 3
+"""None of it (say why in reason)."""
+Global___LineAnswerKind: _TypeAlias = LineAnswerKind  # noqa: Y015
+
 class _OrderState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -480,6 +540,7 @@ class Order(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    STORE_REQUESTS_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """Order id."""
     external_number: _builtins.str
@@ -542,6 +603,10 @@ class Order(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When last changed."""
 
+    @_builtins.property
+    def store_requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoreRequest]:
+        """Requests to stores to confirm lines, every round, with their answers."""
+
     def __init__(
         self,
         *,
@@ -568,14 +633,109 @@ class Order(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         language: _builtins.str = ...,
+        store_requests: _abc.Iterable[Global___StoreRequest] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "delivery", b"delivery", "discount_total", b"discount_total", "subtotal", b"subtotal", "total", b"total", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "comment", b"comment", "create_time", b"create_time", "delivery", b"delivery", "discount_total", b"discount_total", "external_number", b"external_number", "history", b"history", "language", b"language", "lines", b"lines", "member_id", b"member_id", "order_id", b"order_id", "points_accrued", b"points_accrued", "points_requested", b"points_requested", "points_reserved", b"points_reserved", "points_returned", b"points_returned", "points_reversed", b"points_reversed", "points_spent", b"points_spent", "state", b"state", "store_code", b"store_code", "subtotal", b"subtotal", "total", b"total", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "comment", b"comment", "create_time", b"create_time", "delivery", b"delivery", "discount_total", b"discount_total", "external_number", b"external_number", "history", b"history", "language", b"language", "lines", b"lines", "member_id", b"member_id", "order_id", b"order_id", "points_accrued", b"points_accrued", "points_requested", b"points_requested", "points_reserved", b"points_reserved", "points_returned", b"points_returned", "points_reversed", b"points_reversed", "points_spent", b"points_spent", "state", b"state", "store_code", b"store_code", "store_requests", b"store_requests", "subtotal", b"subtotal", "total", b"total", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Order: _TypeAlias = Order  # noqa: Y015
+
+@_typing.final
+class RequestedLine(_message.Message):
+    """RequestedLine is one line asked about and the store's answer for it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_NO_FIELD_NUMBER: _builtins.int
+    QUANTITY_MILLI_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    CONFIRMED_QUANTITY_MILLI_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    line_no: _builtins.int
+    """The order line."""
+    quantity_milli: _builtins.int
+    """Quantity asked, in thousandths."""
+    answer: Global___LineAnswerKind.ValueType
+    """The answer."""
+    confirmed_quantity_milli: _builtins.int
+    """Quantity the store confirmed, in thousandths."""
+    reason: _builtins.str
+    """Why (a refusal's or a partial answer's reason)."""
+    def __init__(
+        self,
+        *,
+        line_no: _builtins.int = ...,
+        quantity_milli: _builtins.int = ...,
+        answer: Global___LineAnswerKind.ValueType = ...,
+        confirmed_quantity_milli: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confirmed_quantity_milli", b"confirmed_quantity_milli", "line_no", b"line_no", "quantity_milli", b"quantity_milli", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestedLine: _TypeAlias = RequestedLine  # noqa: Y015
+
+@_typing.final
+class StoreRequest(_message.Message):
+    """StoreRequest is one request to one store in one round."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    DEADLINE_TIME_FIELD_NUMBER: _builtins.int
+    ANSWER_TIME_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    store_request_id: _builtins.str
+    """Id of the request (the store answers it by this id)."""
+    store_code: _builtins.str
+    """The store asked."""
+    round: _builtins.int
+    """Round: 1 for the first asking, then up by one each time the order is asked again."""
+    state: Global___StoreRequestState.ValueType
+    """State."""
+    answered_by: _builtins.str
+    """Who answered (the principal)."""
+    @_builtins.property
+    def deadline_time(self) -> _timestamp_pb2.Timestamp:
+        """Until when the store may answer."""
+
+    @_builtins.property
+    def answer_time(self) -> _timestamp_pb2.Timestamp:
+        """When it answered."""
+
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___RequestedLine]:
+        """The lines asked and answered."""
+
+    def __init__(
+        self,
+        *,
+        store_request_id: _builtins.str = ...,
+        store_code: _builtins.str = ...,
+        round: _builtins.int = ...,
+        state: Global___StoreRequestState.ValueType = ...,
+        deadline_time: _timestamp_pb2.Timestamp | None = ...,
+        answer_time: _timestamp_pb2.Timestamp | None = ...,
+        answered_by: _builtins.str = ...,
+        lines: _abc.Iterable[Global___RequestedLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "deadline_time", b"deadline_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_time", b"answer_time", "answered_by", b"answered_by", "deadline_time", b"deadline_time", "lines", b"lines", "round", b"round", "state", b"state", "store_code", b"store_code", "store_request_id", b"store_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoreRequest: _TypeAlias = StoreRequest  # noqa: Y015
 
 @_typing.final
 class PlaceOrderRequest(_message.Message):
@@ -1560,3 +1720,209 @@ class GetAvailabilityResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAvailabilityResponse: _TypeAlias = GetAvailabilityResponse  # noqa: Y015
+
+@_typing.final
+class StoreAsk(_message.Message):
+    """StoreAsk asks one store about some lines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    LINE_NOS_FIELD_NUMBER: _builtins.int
+    store_code: _builtins.str
+    """The store."""
+    @_builtins.property
+    def line_nos(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Open lines to confirm."""
+
+    def __init__(
+        self,
+        *,
+        store_code: _builtins.str = ...,
+        line_nos: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line_nos", b"line_nos", "store_code", b"store_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoreAsk: _TypeAlias = StoreAsk  # noqa: Y015
+
+@_typing.final
+class AskStoresRequest(_message.Message):
+    """AskStoresRequest asks stores to confirm open lines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ASKS_FIELD_NUMBER: _builtins.int
+    DEADLINE_SECONDS_FIELD_NUMBER: _builtins.int
+    STRATEGY_FIELD_NUMBER: _builtins.int
+    STORE_CODES_FIELD_NUMBER: _builtins.int
+    VIRTUAL_SHELF_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    order_id: _builtins.str
+    """Order id."""
+    expected_version: _builtins.int
+    """The version the caller saw."""
+    reason: _builtins.str
+    """Why / a note."""
+    deadline_seconds: _builtins.int
+    """How long the stores have to answer, in seconds (1 to 604800)."""
+    strategy: Global___AllocationStrategy.ValueType
+    """The strategy used when asks is empty."""
+    virtual_shelf: _builtins.bool
+    """Virtual shelf for the strategy (see GetAvailabilityRequest)."""
+    @_builtins.property
+    def asks(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoreAsk]:
+        """Stores and lines; empty: every open line to the store the strategy picks."""
+
+    @_builtins.property
+    def store_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Store priority for the strategy."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        asks: _abc.Iterable[Global___StoreAsk] | None = ...,
+        deadline_seconds: _builtins.int = ...,
+        strategy: Global___AllocationStrategy.ValueType = ...,
+        store_codes: _abc.Iterable[_builtins.str] | None = ...,
+        virtual_shelf: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asks", b"asks", "deadline_seconds", b"deadline_seconds", "expected_version", b"expected_version", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "store_codes", b"store_codes", "strategy", b"strategy", "virtual_shelf", b"virtual_shelf"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AskStoresRequest: _TypeAlias = AskStoresRequest  # noqa: Y015
+
+@_typing.final
+class AskStoresResponse(_message.Message):
+    """AskStoresResponse is the order with its new requests."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    STORE_REQUEST_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order:
+        """The order."""
+
+    @_builtins.property
+    def store_request_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The requests made by this call."""
+
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+        store_request_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "store_request_ids", b"store_request_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AskStoresResponse: _TypeAlias = AskStoresResponse  # noqa: Y015
+
+@_typing.final
+class LineAnswer(_message.Message):
+    """LineAnswer is a store's answer for one line."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_NO_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    CONFIRMED_QUANTITY_MILLI_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    line_no: _builtins.int
+    """The order line asked about."""
+    answer: Global___LineAnswerKind.ValueType
+    """The answer."""
+    confirmed_quantity_milli: _builtins.int
+    """For PARTLY: the quantity there, more than 0 and less than asked."""
+    reason: _builtins.str
+    """Why (required for REFUSED and PARTLY)."""
+    def __init__(
+        self,
+        *,
+        line_no: _builtins.int = ...,
+        answer: Global___LineAnswerKind.ValueType = ...,
+        confirmed_quantity_milli: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "confirmed_quantity_milli", b"confirmed_quantity_milli", "line_no", b"line_no", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LineAnswer: _TypeAlias = LineAnswer  # noqa: Y015
+
+@_typing.final
+class AnswerStoreRequestRequest(_message.Message):
+    """AnswerStoreRequestRequest is a store's answer to one request."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    STORE_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    store_request_id: _builtins.str
+    """The request answered."""
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineAnswer]:
+        """One answer per line asked."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        store_request_id: _builtins.str = ...,
+        answers: _abc.Iterable[Global___LineAnswer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "request_id", b"request_id", "store_request_id", b"store_request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerStoreRequestRequest: _TypeAlias = AnswerStoreRequestRequest  # noqa: Y015
+
+@_typing.final
+class AnswerStoreRequestResponse(_message.Message):
+    """AnswerStoreRequestResponse is the order after the answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order(self) -> Global___Order:
+        """The order."""
+
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerStoreRequestResponse: _TypeAlias = AnswerStoreRequestResponse  # noqa: Y015

@@ -102,6 +102,16 @@ class OrderServiceStub:
                 request_serializer=kopilka_dot_v1_dot_orders__pb2.GetAvailabilityRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_orders__pb2.GetAvailabilityResponse.FromString,
                 _registered_method=True)
+        self.AskStores = channel.unary_unary(
+                '/kopilka.v1.OrderService/AskStores',
+                request_serializer=kopilka_dot_v1_dot_orders__pb2.AskStoresRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_orders__pb2.AskStoresResponse.FromString,
+                _registered_method=True)
+        self.AnswerStoreRequest = channel.unary_unary(
+                '/kopilka.v1.OrderService/AnswerStoreRequest',
+                request_serializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -201,6 +211,20 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AskStores(self, request, context):
+        """AskStores asks stores to confirm open lines, each with a deadline (a new round).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerStoreRequest(self, request, context):
+        """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +292,16 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.GetAvailability,
                     request_deserializer=kopilka_dot_v1_dot_orders__pb2.GetAvailabilityRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_orders__pb2.GetAvailabilityResponse.SerializeToString,
+            ),
+            'AskStores': grpc.unary_unary_rpc_method_handler(
+                    servicer.AskStores,
+                    request_deserializer=kopilka_dot_v1_dot_orders__pb2.AskStoresRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_orders__pb2.AskStoresResponse.SerializeToString,
+            ),
+            'AnswerStoreRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerStoreRequest,
+                    request_deserializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -624,6 +658,60 @@ class OrderService:
             '/kopilka.v1.OrderService/GetAvailability',
             kopilka_dot_v1_dot_orders__pb2.GetAvailabilityRequest.SerializeToString,
             kopilka_dot_v1_dot_orders__pb2.GetAvailabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AskStores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.OrderService/AskStores',
+            kopilka_dot_v1_dot_orders__pb2.AskStoresRequest.SerializeToString,
+            kopilka_dot_v1_dot_orders__pb2.AskStoresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerStoreRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.OrderService/AnswerStoreRequest',
+            kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.SerializeToString,
+            kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,10 @@ class OrderServiceStub:
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
     GetAvailability: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetAvailabilityRequest, _orders_pb2.GetAvailabilityResponse]
     """GetAvailability says where the order's lines are in stock and which stores a strategy picks."""
+    AskStores: _grpc.UnaryUnaryMultiCallable[_orders_pb2.AskStoresRequest, _orders_pb2.AskStoresResponse]
+    """AskStores asks stores to confirm open lines, each with a deadline (a new round)."""
+    AnswerStoreRequest: _grpc.UnaryUnaryMultiCallable[_orders_pb2.AnswerStoreRequestRequest, _orders_pb2.AnswerStoreRequestResponse]
+    """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -97,6 +101,10 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
     GetAvailability: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetAvailabilityRequest, _orders_pb2.GetAvailabilityResponse]  # type: ignore[assignment]
     """GetAvailability says where the order's lines are in stock and which stores a strategy picks."""
+    AskStores: _aio.UnaryUnaryMultiCallable[_orders_pb2.AskStoresRequest, _orders_pb2.AskStoresResponse]  # type: ignore[assignment]
+    """AskStores asks stores to confirm open lines, each with a deadline (a new round)."""
+    AnswerStoreRequest: _aio.UnaryUnaryMultiCallable[_orders_pb2.AnswerStoreRequestRequest, _orders_pb2.AnswerStoreRequestResponse]  # type: ignore[assignment]
+    """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """OrderService takes the online store's orders and follows them to completion: pricing by the
@@ -207,5 +215,21 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.GetAvailabilityResponse, _abc.Awaitable[_orders_pb2.GetAvailabilityResponse]]:
         """GetAvailability says where the order's lines are in stock and which stores a strategy picks."""
+
+    @_abc_1.abstractmethod
+    def AskStores(
+        self,
+        request: _orders_pb2.AskStoresRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.AskStoresResponse, _abc.Awaitable[_orders_pb2.AskStoresResponse]]:
+        """AskStores asks stores to confirm open lines, each with a deadline (a new round)."""
+
+    @_abc_1.abstractmethod
+    def AnswerStoreRequest(
+        self,
+        request: _orders_pb2.AnswerStoreRequestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.AnswerStoreRequestResponse, _abc.Awaitable[_orders_pb2.AnswerStoreRequestResponse]]:
+        """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

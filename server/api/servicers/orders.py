@@ -34,6 +34,7 @@ from server.auth.scope import visible_stores
 from server.db import scope_repo
 from server.db.audit.repo import Change, record
 from server.db.members.repo import SqlMemberRepository
+from server.db.orders import requests as request_repo
 from server.db.orders import stock as stock_repo
 from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
@@ -53,6 +54,16 @@ from server.orders.model import (
     OrderState,
 )
 from server.orders.notifications import DEFAULT_LANGUAGE, LANGUAGES
+from server.orders.requests import (
+    Answer,
+    LineAnswer,
+    RequestState,
+    StoreRequest,
+    apply_answer,
+    ask,
+    check_answer,
+    deadline_after,
+)
 from server.orders.service import Outcome, Ports
 
 SERVICE = "/kopilka.v1.OrderService/"
@@ -88,8 +99,18 @@ def _address_pb(a: Address | None) -> OP.Address | None:
                      recipient_name=a.recipient_name, recipient_phone=a.recipient_phone)
 
 
+REQUEST_STATE_TO_PB = {RequestState.PENDING: OP.STORE_REQUEST_STATE_PENDING,
+                       RequestState.ANSWERED: OP.STORE_REQUEST_STATE_ANSWERED,
+                       RequestState.EXPIRED: OP.STORE_REQUEST_STATE_EXPIRED,
+                       RequestState.CLOSED: OP.STORE_REQUEST_STATE_CLOSED}
+ANSWERS = {OP.LINE_ANSWER_KIND_CONFIRMED: Answer.CONFIRMED,
+           OP.LINE_ANSWER_KIND_PARTLY: Answer.PARTLY, OP.LINE_ANSWER_KIND_REFUSED: Answer.REFUSED}
+ANSWER_TO_PB = {v: k for k, v in ANSWERS.items()}
+
+
 def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
-                history: list[HistoryEntry] | None = None) -> OP.Order:
+                history: list[HistoryEntry] | None = None,
+                store_requests: list[StoreRequest] | None = None) -> OP.Order:
     """The order with everything a caller needs to show its lines."""
     live = order.live_lines
     pb = OP.Order(
@@ -123,6 +144,16 @@ def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
                        principal=h.principal, action=h.action, line_no=h.line_no,
                        reason=h.reason, state=STATE_TO_PB[h.state],
                        detail_json=json.dumps(h.detail, ensure_ascii=False, sort_keys=True))
+    for r in store_requests or []:
+        pb.store_requests.add(
+            store_request_id=str(r.id), store_code=r.store_code, round=r.round,
+            state=REQUEST_STATE_TO_PB[r.state], deadline_time=timestamp(r.deadline_at),
+            answer_time=timestamp(r.answered_at), answered_by=r.answered_by,
+            lines=[OP.RequestedLine(
+                line_no=x.line_no, quantity_milli=x.quantity_milli,
+                answer=ANSWER_TO_PB[x.answer] if x.answer else OP.LINE_ANSWER_KIND_UNSPECIFIED,
+                confirmed_quantity_milli=x.confirmed_milli, reason=x.reason)
+                for x in r.lines])
     return pb
 
 
@@ -157,7 +188,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
 
     async def _answer(self, repo: SqlOrderRepository, order: Order) -> OP.Order:
         products = await repo.products(sorted({x.sku for x in order.lines}))
-        return order_to_pb(order, products, await repo.history(order.id))
+        return order_to_pb(order, products, await repo.history(order.id),
+                           await request_repo.of_order(repo.conn, order.id))
 
     def _wake(self) -> None:
         if self.deps.outbox is not None:
@@ -179,6 +211,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             repo = await SqlOrderRepository.of(session)
             outcome = await service.act(self._ports(repo, session, card, moment), order_id,
                                         expected_version, reason, action)
+            if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
+                await request_repo.close_pending(repo.conn, order_id)
             await record(session, Change("web_order", str(order_id), method,
                                          {"version": expected_version},
                                          {"version": outcome.order.version,
@@ -479,3 +513,108 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                 allocated_store_code=picked.get(need.line_no, ""),
                 available=bool(allocation.holders(need, shelf)))
         return response
+
+    # --- asking stores ----------------------------------------------------------------
+
+    async def AskStores(self, request: OP.AskStoresRequest,
+                        context: Context) -> OP.AskStoresResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        now = self.deps.clock()
+        deadline = deadline_after(now, request.deadline_seconds)
+        asks = [(a.store_code, list(a.line_nos)) for a in request.asks]
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            order = await self._visible(session, await repo.get(order_id), order_id)
+            known = await repo.stores_exist(sorted({a[0] for a in asks}))
+            if not asks:
+                asks = await self._allocated(session, order, request)
+                known = {a[0] for a in asks}
+        made: list[StoreRequest] = []
+        round_no = [1]  # the order's next round, read inside the transaction
+
+        def action(o: Order) -> actions.Effect:
+            requests, effect = ask(o, asks, round_no[0], deadline, known)
+            made.extend(requests)
+            return effect
+
+        async def work(session: AsyncSession) -> OP.AskStoresResponse:
+            repo = await SqlOrderRepository.of(session)
+            round_no[0] = await request_repo.next_round(repo.conn, order_id)
+            made.clear()
+            outcome = await service.act(self._ports(repo, session, None, now), order_id,
+                                        request.expected_version, request.reason, action)
+            await request_repo.add(repo.conn, made, now)
+            await record(session, Change("web_order", str(order_id), "AskStores", None,
+                                         {"version": outcome.order.version,
+                                          "requests": [str(r.id) for r in made]}))
+            return OP.AskStoresResponse(order=await self._answer(repo, outcome.order),
+                                        store_request_ids=[str(r.id) for r in made])
+
+        answer = await run_once(self.deps.db, SERVICE + "AskStores", request,
+                                OP.AskStoresResponse, work)
+        self._wake()
+        return answer
+
+    async def _allocated(self, session: AsyncSession, order: Order,
+                         request: OP.AskStoresRequest) -> list[tuple[str, list[int]]]:
+        """Every open line to the store the strategy picks (lines nobody holds: left out)."""
+        needs = [allocation.Need(x.line_no, x.sku, x.quantity_milli) for x in order.lines
+                 if x.state is LineState.OPEN]
+        stock = await stock_repo.stock_of(session, sorted({n.sku for n in needs}))
+        shelf = allocation.shelf(stock, order.pickup_store_code, request.virtual_shelf)
+        strategy = allocation.STRATEGIES[STRATEGIES.get(request.strategy, "store_priority")]
+        picked = strategy.allocate(needs, shelf, allocation.AllocationContext(
+            tuple(request.store_codes), order.address.city if order.address else "",
+            await stock_repo.cities(session)))
+        by_store: dict[str, list[int]] = {}
+        for line_no, store in sorted(picked.items()):
+            by_store.setdefault(store, []).append(line_no)
+        return sorted(by_store.items())
+
+    async def AnswerStoreRequest(self, request: OP.AnswerStoreRequestRequest,
+                                 context: Context) -> OP.AnswerStoreRequestResponse:
+        store_request_id = parse_uuid(request.store_request_id, "store_request_id")
+        errors = Violations()
+        answers = []
+        for i, a in enumerate(request.answers):
+            kind = ANSWERS.get(a.answer)
+            if kind is None:
+                errors.add(f"answers[{i}].answer", "required: confirmed, partly or refused")
+                continue
+            answers.append(LineAnswer(a.line_no, kind, a.confirmed_quantity_milli, a.reason))
+        if not request.answers:
+            errors.add("answers", "at least one answer")
+        errors.raise_if_any()
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            found = await request_repo.get(repo.conn, store_request_id)
+            if found is None or not await may_act_on(found.store_code,
+                                                     session_networks(session)):
+                raise not_found("store request", str(store_request_id),
+                                "STORE_REQUEST_NOT_FOUND")
+            peek = await repo.get(found.order_id)
+            assert peek is not None
+        card = await self._card_context(peek.card_number, self.deps.clock())
+        moment = peek.created_at or self.deps.clock()
+
+        async def work(session: AsyncSession) -> OP.AnswerStoreRequestResponse:
+            repo = await SqlOrderRepository.of(session)
+            await repo.lock(peek.id)  # the order first, then its request: one lock order
+            current = await request_repo.get(repo.conn, store_request_id)
+            assert current is not None
+            now = self.deps.clock()
+            check_answer(current, answers, now)
+            who = caller().label
+            outcome = await service.act(
+                self._ports(repo, session, card, moment), peek.id, None, "store answer",
+                lambda o: apply_answer(o, current, answers, now, who))
+            await request_repo.save(repo.conn, current)
+            await record(session, Change("web_order", str(peek.id), "AnswerStoreRequest",
+                                         None, {"store_request_id": str(current.id),
+                                                "version": outcome.order.version}))
+            return OP.AnswerStoreRequestResponse(order=await self._answer(repo, outcome.order))
+
+        answer = await run_once(self.deps.db, SERVICE + "AnswerStoreRequest", request,
+                                OP.AnswerStoreRequestResponse, work)
+        self._wake()
+        return answer

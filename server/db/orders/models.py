@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -153,3 +155,43 @@ class StoreCity(Base):
     __tablename__ = "store_cities"
     store_code: Mapped[str] = mapped_column(ForeignKey("stores.code"), primary_key=True)
     city: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class StoreRequest(Base):
+    """A request to a store to confirm lines of an order (one round of asking)."""
+
+    __tablename__ = "web_order_store_requests"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), nullable=False,
+                                                index=True)
+    store_code: Mapped[str] = mapped_column(ForeignKey("stores.code"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    deadline_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    answered_by: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = now_column()
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'answered', 'expired', 'closed')",
+                        name="state_known"),
+        Index("ix_web_order_store_requests_pending", "deadline_at",
+              postgresql_where=text("state = 'pending'")),
+    )
+
+
+class StoreRequestLine(Base):
+    """One line asked about in a store request, with the store's answer."""
+
+    __tablename__ = "web_order_store_request_lines"
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_order_store_requests.id"),
+                                                  primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    quantity_milli: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    answer: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    confirmed_milli: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    __table_args__ = (
+        CheckConstraint("answer IS NULL OR answer IN ('confirmed', 'partly', 'refused')",
+                        name="answer_known"),
+    )

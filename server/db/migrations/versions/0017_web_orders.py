@@ -1,8 +1,9 @@
-"""Online-store orders: orders, lines, history, members' addresses, stock, stores' cities.
+"""Online-store orders: orders, lines, history, members' addresses, stock, stores' cities,
+requests to stores to confirm lines and their answers.
 
 Also grants the new object type `web_orders` (online-store orders; `orders` means receipts)
 to the seeded roles: store_backend places and manages orders, operator and admin everything,
-cashier reads them.
+cashier reads them and answers store requests for its store (approve).
 
 Revision ID: 0017
 Revises: 0016
@@ -24,9 +25,9 @@ depends_on = None
 
 GRANTS: dict[str, tuple[str, ...]] = {
     "store_backend": ("read", "create", "update"),
-    "operator": ("read", "create", "update"),
+    "operator": ("read", "create", "update", "approve"),
     "admin": ("read", "create", "update", "delete", "approve", "export"),
-    "cashier": ("read",),
+    "cashier": ("read", "approve"),
 }
 
 
@@ -210,6 +211,72 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("order_id", "line_no", name=op.f("pk_web_order_lines")),
     )
+    op.create_table(
+        "web_order_store_requests",
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("order_id", sa.UUID(), nullable=False),
+        sa.Column("store_code", sa.String(length=64), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "state IN ('pending', 'answered', 'expired', 'closed')",
+            name=op.f("ck_web_order_store_requests_state_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["web_orders.id"],
+            name=op.f("fk_web_order_store_requests_order_id_web_orders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_code"],
+            ["stores.code"],
+            name=op.f("fk_web_order_store_requests_store_code_stores"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_order_store_requests")),
+    )
+    op.create_index(
+        op.f("ix_web_order_store_requests_order_id"),
+        "web_order_store_requests",
+        ["order_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_web_order_store_requests_pending",
+        "web_order_store_requests",
+        ["deadline_at"],
+        unique=False,
+        postgresql_where=sa.text("state = 'pending'"),
+    )
+    op.create_table(
+        "web_order_store_request_lines",
+        sa.Column("request_id", sa.UUID(), nullable=False),
+        sa.Column("line_no", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("quantity_milli", sa.BigInteger(), nullable=False),
+        sa.Column("answer", sa.String(length=16), nullable=True),
+        sa.Column("confirmed_milli", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.CheckConstraint(
+            "answer IS NULL OR answer IN ('confirmed', 'partly', 'refused')",
+            name=op.f("ck_web_order_store_request_lines_answer_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["web_order_store_requests.id"],
+            name=op.f("fk_web_order_store_request_lines_request_id_web_order_store_requests"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "request_id", "line_no", name=op.f("pk_web_order_store_request_lines")
+        ),
+    )
     for role, actions in GRANTS.items():
         grants = [{"object_type": "web_orders", "action": a, "scope": "all"} for a in actions]
         op.execute(
@@ -226,6 +293,8 @@ def downgrade() -> None:
         "FROM jsonb_array_elements(grants) g WHERE g->>'object_type' <> 'web_orders')"
     )
     for table in (
+        "web_order_store_request_lines",
+        "web_order_store_requests",
         "web_order_history",
         "web_order_lines",
         "web_orders",

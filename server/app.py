@@ -54,6 +54,7 @@ from server.db.secrets_repo import signing_secret
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
+from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
@@ -67,7 +68,8 @@ log = logging.getLogger("kopilka.app")
 # (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
-HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount]
+HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
+                                        order_links_feature.order_links_mount]
 
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,

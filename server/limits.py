@@ -149,6 +149,7 @@ BY_NAME: dict[str, Limit] = {
     "line_nos": _many(MAX_RECEIPT_LINES),
     "answers": _many(MAX_RECEIPT_LINES),
     "store_request_id": _text(UUID_CHARS),
+    "candidates": _many(100),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -171,6 +171,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.OrderService/GetAvailability": P.WEB_ORDERS_READ,
     "/kopilka.v1.OrderService/AskStores": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/AnswerStoreRequest": P.WEB_ORDERS_ANSWER,
+    "/kopilka.v1.OrderService/OfferAlternatives": P.WEB_ORDERS_MANAGE,
     # Stock balances come from 1C (the integrator) like the catalog they belong to.
     "/kopilka.v1.OrderService/SetStock": P.CATALOG_WRITE,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,

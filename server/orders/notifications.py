@@ -54,3 +54,19 @@ def render(order: Order, language: str) -> tuple[str, str]:
     values = {"number": order.external_number or str(order.id),
               "total": f"{order.total // 100}.{order.total % 100:02d}", "points": points}
     return subject.format(**values), text.format(**values)
+
+
+#: the alternatives message: {number}, {sku} (the missing line's), {links} (one per line)
+OFFER_TEMPLATES: dict[str, tuple[str, str]] = {
+    "uk": ("Заміна у замовленні {number}",
+           "Товару {sku} із замовлення {number} немає. Оберіть заміну:\n{links}"),
+    "en": ("A replacement for order {number}",
+           "Item {sku} of order {number} is out of stock. Choose a replacement:\n{links}"),
+}
+
+
+def render_offer(order: Order, sku: str, links: list[str]) -> tuple[str, str]:
+    subject, text = OFFER_TEMPLATES.get(order.language) or OFFER_TEMPLATES[DEFAULT_LANGUAGE]
+    values = {"number": order.external_number or str(order.id), "sku": sku,
+              "links": "\n".join(links)}
+    return subject.format(**values), text.format(**values)

@@ -1926,3 +1926,155 @@ class AnswerStoreRequestResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AnswerStoreRequestResponse: _TypeAlias = AnswerStoreRequestResponse  # noqa: Y015
+
+@_typing.final
+class CandidateProduct(_message.Message):
+    """CandidateProduct is a product the shop proposes as an alternative, at its price."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    UNIT_PRICE_MINOR_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    """SKU."""
+    unit_price_minor: _builtins.int
+    """Unit price in minor units."""
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        unit_price_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sku", b"sku", "unit_price_minor", b"unit_price_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CandidateProduct: _TypeAlias = CandidateProduct  # noqa: Y015
+
+@_typing.final
+class OfferAlternativesRequest(_message.Message):
+    """OfferAlternativesRequest asks for alternatives to one open line."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    LINE_NO_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    PRICE_BAND_BPS_FIELD_NUMBER: _builtins.int
+    MAX_ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    NOTIFY_CUSTOMER_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    order_id: _builtins.str
+    """Order id."""
+    line_no: _builtins.int
+    """The line (open, not cancelled)."""
+    price_band_bps: _builtins.int
+    """Price band around the line's unit price in basis points (0: 2000 = 20%)."""
+    max_alternatives: _builtins.int
+    """At most this many alternatives (0: 3)."""
+    ttl_seconds: _builtins.int
+    """How long the links are valid, in seconds (0: one day; at most 7 days)."""
+    notify_customer: _builtins.bool
+    """Send the links to the customer (SMS, or e-mail without a phone)."""
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___CandidateProduct]:
+        """Candidates with their prices; empty: the catalog's products of the line's group or brand,
+        at the line's unit price.
+        """
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        line_no: _builtins.int = ...,
+        candidates: _abc.Iterable[Global___CandidateProduct] | None = ...,
+        price_band_bps: _builtins.int = ...,
+        max_alternatives: _builtins.int = ...,
+        ttl_seconds: _builtins.int = ...,
+        notify_customer: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "line_no", b"line_no", "max_alternatives", b"max_alternatives", "notify_customer", b"notify_customer", "order_id", b"order_id", "price_band_bps", b"price_band_bps", "request_id", b"request_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferAlternativesRequest: _TypeAlias = OfferAlternativesRequest  # noqa: Y015
+
+@_typing.final
+class Alternative(_message.Message):
+    """Alternative is one offered product with its link."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    UNIT_PRICE_MINOR_FIELD_NUMBER: _builtins.int
+    IN_STOCK_MILLI_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    offer_id: _builtins.str
+    """Id of the offer."""
+    sku: _builtins.str
+    """SKU."""
+    name: _builtins.str
+    """Product name."""
+    unit_price_minor: _builtins.int
+    """Unit price in minor units."""
+    in_stock_milli: _builtins.int
+    """The most stock one store holds of it, in thousandths."""
+    url: _builtins.str
+    """The signed link (path under the server's HTTP site, or a full URL)."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the link stops working."""
+
+    def __init__(
+        self,
+        *,
+        offer_id: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        name: _builtins.str = ...,
+        unit_price_minor: _builtins.int = ...,
+        in_stock_milli: _builtins.int = ...,
+        url: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "in_stock_milli", b"in_stock_milli", "name", b"name", "offer_id", b"offer_id", "sku", b"sku", "unit_price_minor", b"unit_price_minor", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Alternative: _TypeAlias = Alternative  # noqa: Y015
+
+@_typing.final
+class OfferAlternativesResponse(_message.Message):
+    """OfferAlternativesResponse lists the alternatives offered (none: nothing fits)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___Alternative]:
+        """Alternatives, best first (same group and brand, then closest price)."""
+
+    def __init__(
+        self,
+        *,
+        alternatives: _abc.Iterable[Global___Alternative] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferAlternativesResponse: _TypeAlias = OfferAlternativesResponse  # noqa: Y015

@@ -112,6 +112,11 @@ class OrderServiceStub:
                 request_serializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.FromString,
                 _registered_method=True)
+        self.OfferAlternatives = channel.unary_unary(
+                '/kopilka.v1.OrderService/OfferAlternatives',
+                request_serializer=kopilka_dot_v1_dot_orders__pb2.OfferAlternativesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_orders__pb2.OfferAlternativesResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -225,6 +230,14 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OfferAlternatives(self, request, context):
+        """OfferAlternatives offers in-stock alternatives for an open line, each with a signed link
+        the customer opens to accept it (once, before it expires).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +315,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.AnswerStoreRequest,
                     request_deserializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.SerializeToString,
+            ),
+            'OfferAlternatives': grpc.unary_unary_rpc_method_handler(
+                    servicer.OfferAlternatives,
+                    request_deserializer=kopilka_dot_v1_dot_orders__pb2.OfferAlternativesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_orders__pb2.OfferAlternativesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -712,6 +730,33 @@ class OrderService:
             '/kopilka.v1.OrderService/AnswerStoreRequest',
             kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestRequest.SerializeToString,
             kopilka_dot_v1_dot_orders__pb2.AnswerStoreRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OfferAlternatives(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.OrderService/OfferAlternatives',
+            kopilka_dot_v1_dot_orders__pb2.OfferAlternativesRequest.SerializeToString,
+            kopilka_dot_v1_dot_orders__pb2.OfferAlternativesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,6 +66,10 @@ class OrderServiceStub:
     """AskStores asks stores to confirm open lines, each with a deadline (a new round)."""
     AnswerStoreRequest: _grpc.UnaryUnaryMultiCallable[_orders_pb2.AnswerStoreRequestRequest, _orders_pb2.AnswerStoreRequestResponse]
     """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
+    OfferAlternatives: _grpc.UnaryUnaryMultiCallable[_orders_pb2.OfferAlternativesRequest, _orders_pb2.OfferAlternativesResponse]
+    """OfferAlternatives offers in-stock alternatives for an open line, each with a signed link
+    the customer opens to accept it (once, before it expires).
+    """
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -105,6 +109,10 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """AskStores asks stores to confirm open lines, each with a deadline (a new round)."""
     AnswerStoreRequest: _aio.UnaryUnaryMultiCallable[_orders_pb2.AnswerStoreRequestRequest, _orders_pb2.AnswerStoreRequestResponse]  # type: ignore[assignment]
     """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
+    OfferAlternatives: _aio.UnaryUnaryMultiCallable[_orders_pb2.OfferAlternativesRequest, _orders_pb2.OfferAlternativesResponse]  # type: ignore[assignment]
+    """OfferAlternatives offers in-stock alternatives for an open line, each with a signed link
+    the customer opens to accept it (once, before it expires).
+    """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """OrderService takes the online store's orders and follows them to completion: pricing by the
@@ -231,5 +239,15 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.AnswerStoreRequestResponse, _abc.Awaitable[_orders_pb2.AnswerStoreRequestResponse]]:
         """AnswerStoreRequest is a store's answer (its terminal calls it): confirmed, partly, refused."""
+
+    @_abc_1.abstractmethod
+    def OfferAlternatives(
+        self,
+        request: _orders_pb2.OfferAlternativesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.OfferAlternativesResponse, _abc.Awaitable[_orders_pb2.OfferAlternativesResponse]]:
+        """OfferAlternatives offers in-stock alternatives for an open line, each with a signed link
+        the customer opens to accept it (once, before it expires).
+        """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

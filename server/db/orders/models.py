@@ -195,3 +195,18 @@ class StoreRequestLine(Base):
         CheckConstraint("answer IS NULL OR answer IN ('confirmed', 'partly', 'refused')",
                         name="answer_known"),
     )
+
+
+class AlternativeOffer(Base):
+    """An alternative product offered for a missing line, accepted once by a signed link."""
+
+    __tablename__ = "web_order_offers"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), nullable=False,
+                                                index=True)
+    line_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    sku: Mapped[str] = mapped_column(String(64), nullable=False)
+    unit_price: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = now_column()

@@ -50,10 +50,13 @@ class SqlNotifier:
             await self._tell_customer(order)
 
     async def _tell_customer(self, order: Order) -> None:
+        subject, text = render(order, order.language)
+        await self.send(order, subject, text, f"web_order:{order.id}:{order.state.value}")
+
+    async def send(self, order: Order, subject: str, text: str, reference: str) -> None:
+        """SMS to the member's phone, else e-mail to their address (else nothing)."""
         row = (await self.session.execute(
             select(Member.phone, Member.email).where(Member.id == order.member_id))).one()
-        subject, text = render(order, order.language)
-        reference = f"web_order:{order.id}:{order.state.value}"
         if row.phone:
             self.mailings.append(await enqueue_message(
                 self.session, channel=SMS_CHANNEL, recipient=row.phone, text=text,

@@ -1,5 +1,5 @@
 """Online-store orders: orders, lines, history, members' addresses, stock, stores' cities,
-requests to stores to confirm lines and their answers.
+requests to stores to confirm lines and their answers, alternatives offered by signed links.
 
 Also grants the new object type `web_orders` (online-store orders; `orders` means receipts)
 to the seeded roles: store_backend places and manages orders, operator and admin everything,
@@ -277,6 +277,29 @@ def upgrade() -> None:
             "request_id", "line_no", name=op.f("pk_web_order_store_request_lines")
         ),
     )
+    op.create_table(
+        "web_order_offers",
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("order_id", sa.UUID(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["web_orders.id"], name=op.f("fk_web_order_offers_order_id_web_orders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_order_offers")),
+    )
+    op.create_index(
+        op.f("ix_web_order_offers_order_id"), "web_order_offers", ["order_id"], unique=False
+    )
     for role, actions in GRANTS.items():
         grants = [{"object_type": "web_orders", "action": a, "scope": "all"} for a in actions]
         op.execute(
@@ -293,6 +316,7 @@ def downgrade() -> None:
         "FROM jsonb_array_elements(grants) g WHERE g->>'object_type' <> 'web_orders')"
     )
     for table in (
+        "web_order_offers",
         "web_order_store_request_lines",
         "web_order_store_requests",
         "web_order_history",

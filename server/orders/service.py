@@ -9,6 +9,7 @@ A refusal anywhere rolls all of it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,12 +73,17 @@ async def place(ports: Ports, order: Order, points_to_spend: int) -> Order:
         order.points_reserved = used
     order.version = 1
     await ports.orders.add(order)
-    entry = HistoryEntry(1, ports.principal, "place", 0, "", order.state,
-                         {"total_minor": order.total, "points_reserved": used,
-                          "lines": len(order.lines)})
+    entry = placed_entry(order, ports.principal, order.created_at)
     await ports.orders.add_history(order.id, entry)
     await ports.notifier.changed(order, entry, None)
     return order
+
+
+def placed_entry(order: Order, principal: str, at: dt.datetime | None = None) -> HistoryEntry:
+    """The history entry of a placement (version 1)."""
+    return HistoryEntry(1, principal, "place", 0, "", OrderState.PLACED,
+                        {"total_minor": order.total, "points_reserved": order.points_reserved,
+                         "lines": len(order.lines)}, at)
 
 
 @dataclass(frozen=True, slots=True)

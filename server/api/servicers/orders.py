@@ -351,10 +351,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             await record(session, Change("web_order", str(order.id), "place", None,
                                          {"version": 1, "total_minor": placed.total,
                                           "points_reserved": placed.points_reserved}))
-            stored = await repo.get(order.id)
-            assert stored is not None
-            return OP.PlaceOrderResponse(order=await self._answer(repo, stored),
-                                        member_registered=customer.registered)
+            # answered from memory: the order was written just now, its one history entry
+            # too, and no store was asked yet (no read back of what this call wrote)
+            products = await repo.products(sorted({x.sku for x in placed.lines}))
+            return OP.PlaceOrderResponse(
+                order=order_to_pb(placed, products, [service.placed_entry(placed, who, now)]),
+                member_registered=customer.registered)
 
         answer = await run_once(self.deps.db, SERVICE + "PlaceOrder", request,
                                 OP.PlaceOrderResponse, work)
@@ -500,7 +502,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                      for x in order.lines if x.state is LineState.OPEN
                      or x.state is LineState.CONFIRMED]
             stock = await stock_repo.stock_of(session, sorted({n.sku for n in needs}))
-            cities = await stock_repo.cities(session)
+            by_city = request.strategy == OP.ALLOCATION_STRATEGY_CUSTOMER_CITY
+            cities = await stock_repo.cities(session) if by_city else {}
         shelf = allocation.shelf(stock, order.pickup_store_code, request.virtual_shelf)
         picked = strategy.allocate(needs, shelf, allocation.AllocationContext(
             tuple(request.store_codes), order.address.city if order.address else "", cities))

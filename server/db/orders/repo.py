@@ -125,14 +125,16 @@ class SqlOrderRepository:
             "state, version, language, delivery_kind, pickup_store_code, address_id, comment, "
             "currency, points_requested, points_reserved, points_spent, points_accrued, "
             "points_returned, points_reversed, reserve_tx_id, accrual_tx_id, accrual_lots, "
-            "lot_returns, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-            "$12, $13, $14, $15, 0, 0, 0, 0, $16, NULL, $17::jsonb, $18::jsonb, $19)",
+            "lot_returns, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+            "$7, $8, $9, $10, $11, $12, $13, $14, $15, 0, 0, 0, 0, $16, NULL, $17::jsonb, "
+            "$18::jsonb, $19, coalesce($20, now()), coalesce($20, now()))",
             order.id, order.external_number, order.store_code, order.member_id,
             order.card_number, order.state.value, order.version, order.language,
             order.delivery_kind.value, order.pickup_store_code,
             order.address.id if order.address else None, order.comment, order.currency,
             order.points_requested, order.points_reserved, order.reserve_tx_id,
-            json.dumps(order.accrual_lots), json.dumps(order.lot_returns), order.created_by)
+            json.dumps(order.accrual_lots), json.dumps(order.lot_returns), order.created_by,
+            order.created_at)
         await self.conn.executemany(UPSERT_LINE, [_line_row(order.id, x) for x in order.lines])
 
     async def save(self, order: Order) -> None:
@@ -151,9 +153,10 @@ class SqlOrderRepository:
     async def add_history(self, order_id: uuid.UUID, entry: HistoryEntry) -> None:
         await self.conn.execute(
             "INSERT INTO web_order_history (order_id, version, principal, action, line_no, "
-            "reason, state, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+            "reason, state, detail, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, coalesce($9, now()))",
             order_id, entry.version, entry.principal, entry.action, entry.line_no, entry.reason,
-            entry.state.value, json.dumps(entry.detail, default=str))
+            entry.state.value, json.dumps(entry.detail, default=str), entry.created_at)
 
     async def history(self, order_id: uuid.UUID) -> list[HistoryEntry]:
         rows = await self.conn.fetch(

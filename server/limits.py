@@ -150,6 +150,7 @@ BY_NAME: dict[str, Limit] = {
     "answers": _many(MAX_RECEIPT_LINES),
     "store_request_id": _text(UUID_CHARS),
     "candidates": _many(100),
+    "new_lines": _many(MAX_RECEIPT_LINES),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -168,6 +168,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.OrderService/SplitLine": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/CancelLine": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/ReturnLines": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ExchangeLines": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/GetAvailability": P.WEB_ORDERS_READ,
     "/kopilka.v1.OrderService/AskStores": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.OrderService/AnswerStoreRequest": P.WEB_ORDERS_ANSWER,

@@ -152,9 +152,10 @@ def cancel_line(order: Order, line_no: int) -> Effect:
     return Effect(Action.CANCEL_LINE, line_no, reprice=order.state is not OrderState.CANCELLED)
 
 
-def return_lines(order: Order, returns: Sequence[tuple[int, int]]) -> Effect:
+def return_lines(order: Order, returns: Sequence[tuple[int, int]],
+                 action: Action = Action.RETURN_LINES) -> Effect:
     """Quantities of lines of a completed order given back; all back: the order is returned."""
-    require(order, Action.RETURN_LINES)
+    require(order, action)
     if not returns:
         raise invalid("returns", "at least one line")
     seen: set[int] = set()
@@ -182,6 +183,33 @@ def return_lines(order: Order, returns: Sequence[tuple[int, int]]) -> Effect:
             line.state = LineState.RETURNED
     if not any(x.state is LineState.CONFIRMED for x in order.lines):
         order.state = OrderState.RETURNED
-    return Effect(Action.RETURN_LINES, 0,
+    return Effect(action, 0,
                   {"returns": [{"line_no": n, "quantity_milli": q} for n, q in returns]},
                   returned=list(returns))
+
+
+def exchange(order: Order, returns: Sequence[tuple[int, int]],
+             new_lines: Sequence[tuple[str, int, int]]) -> tuple[Effect, list[Line]]:
+    """Lines given back and new ones handed over at once (confirmed): the order stays
+    completed while it has a confirmed line. The new lines are numbered after the others."""
+    require(order, Action.EXCHANGE)
+    if not new_lines:
+        raise invalid("new_lines", "at least one line (a return alone: ReturnLines)")
+    errors = Violations()
+    for i, (sku, quantity, price) in enumerate(new_lines):
+        if not sku:
+            errors.add(f"new_lines[{i}].sku", "required")
+        if not 0 < quantity <= MAX_AMOUNT:
+            errors.add(f"new_lines[{i}].quantity_milli", "must be > 0")
+        if price < 0 or quantity * price // 1000 > MAX_AMOUNT:
+            errors.add(f"new_lines[{i}].unit_price_minor", f"0 to {MAX_AMOUNT} in total")
+    errors.raise_if_any()
+    effect = return_lines(order, returns, Action.EXCHANGE)
+    added = []
+    for sku, quantity, price in new_lines:
+        line = Line(_next_line_no(order), sku, quantity, price, state=LineState.CONFIRMED)
+        order.lines.append(line)
+        added.append(line)
+    order.state = OrderState.COMPLETED
+    effect.detail["new_line_nos"] = [x.line_no for x in added]
+    return effect, added

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.errors import DomainError, ErrorKind, invalid, not_found
+from server.orders import actions
 from server.orders.actions import Effect as Effect
 from server.orders.model import HistoryEntry, Line, Order, OrderState
 
@@ -37,6 +38,8 @@ class OrderMoney(Protocol):
     async def accrue(self, order: Order) -> None: ...
     async def give_back(self, order: Order, points: int) -> int: ...
     async def take_back(self, order: Order, points: int) -> int: ...
+    async def accrue_lots(self, order: Order, lots: list[list[object]]) -> int: ...
+    async def settle(self, order: Order, amount: int, method: str) -> None: ...
 
 
 class Notifier(Protocol):
@@ -101,17 +104,7 @@ async def act(ports: Ports, order_id: uuid.UUID, expected_version: int | None, r
               action: Callable[[Order], Effect]) -> Outcome:
     """Apply one action to a locked order of the expected version (None: whatever version,
     for a store's answer or the deadline job, which act on their own request's lines)."""
-    if expected_version is not None and expected_version <= 0:
-        raise invalid("expected_version", "required: the version of the order you saw")
-    order = await ports.orders.lock(order_id)
-    if order is None:
-        raise not_found("order", str(order_id), "ORDER_NOT_FOUND")
-    if expected_version is not None and order.version != expected_version:
-        raise DomainError(
-            ErrorKind.ABORTED, "ORDER_VERSION_CONFLICT",
-            f"order {order_id} is at version {order.version}, not {expected_version}: "
-            "read it again", metadata={"expected": str(expected_version),
-                                       "actual": str(order.version)})
+    order = await _locked(ports, order_id, expected_version)
     previous = order.state
     effect = action(order)
     if effect.reprice and order.state is not OrderState.CANCELLED:
@@ -128,6 +121,69 @@ async def act(ports: Ports, order_id: uuid.UUID, expected_version: int | None, r
     await ports.orders.add_history(order.id, entry)
     await ports.notifier.changed(order, entry, previous)
     return outcome
+
+
+SETTLEMENTS = ("points", "cash_account", "payment")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchanged:
+    """An exchange: the returns' outcome, the new lines' total and the difference settled
+    (positive: the customer paid it; negative: the customer got it back)."""
+
+    outcome: Outcome
+    new_total_minor: int
+    difference_minor: int
+
+
+async def exchange(ports: Ports, order_id: uuid.UUID, expected_version: int, reason: str,
+                   returns: Sequence[tuple[int, int]],
+                   new_lines: Sequence[tuple[str, int, int]], settle: str) -> Exchanged:
+    """Return lines and hand over new ones in one change: the new lines are priced by the
+    engine on their own (no points), their points accrue at once, and the difference
+    between their total and the returned lines' value is settled from points, the cash
+    account, or recorded as a payment (to take, or to give back) for the shop."""
+    if settle not in SETTLEMENTS:
+        raise invalid("settlement", "points, cash account or payment")
+    order = await _locked(ports, order_id, expected_version)
+    previous = order.state
+    effect, added = actions.exchange(order, returns, new_lines)
+    priced = Order(order.id, order.external_number, order.store_code, order.member_id,
+                   order.card_number, OrderState.PLACED, 0, order.language,
+                   order.delivery_kind, order.pickup_store_code, None, "", order.currency,
+                   lines=added)
+    ports.price(priced, 0)
+    outcome = await _settle_money(ports, order, previous, effect)
+    new_total = sum(x.final_amount for x in added)
+    difference = new_total - outcome.refund_minor
+    accrued = await ports.money.accrue_lots(order, priced.accrual_lots)
+    order.points_accrued += accrued
+    if difference:
+        await ports.money.settle(order, difference, settle)
+    effect.detail.update(new_total_minor=new_total, difference_minor=difference,
+                         settlement=settle, points_accrued=accrued)
+    order.version += 1
+    await ports.orders.save(order)
+    entry = HistoryEntry(order.version, ports.principal, effect.action.value, 0, reason,
+                         order.state, effect.detail)
+    await ports.orders.add_history(order.id, entry)
+    await ports.notifier.changed(order, entry, previous)
+    return Exchanged(outcome, new_total, difference)
+
+
+async def _locked(ports: Ports, order_id: uuid.UUID, expected_version: int | None) -> Order:
+    if expected_version is not None and expected_version <= 0:
+        raise invalid("expected_version", "required: the version of the order you saw")
+    order = await ports.orders.lock(order_id)
+    if order is None:
+        raise not_found("order", str(order_id), "ORDER_NOT_FOUND")
+    if expected_version is not None and order.version != expected_version:
+        raise DomainError(
+            ErrorKind.ABORTED, "ORDER_VERSION_CONFLICT",
+            f"order {order_id} is at version {order.version}, not {expected_version}: "
+            "read it again", metadata={"expected": str(expected_version),
+                                       "actual": str(order.version)})
+    return order
 
 
 def _share(total: int, part: int, whole: int) -> int:

@@ -27,6 +27,7 @@ class Action(StrEnum):
     ASK_STORES = "ask_stores"
     STORE_ANSWER = "store_answer"
     ROUTE = "route"  # the deadline job asks the next store
+    EXCHANGE = "exchange"  # return lines and hand over new ones, the difference settled
 
 
 _BEFORE_HANDOVER = frozenset({Action.CONFIRM, Action.CONFIRM_LINE, Action.CANCEL,
@@ -38,7 +39,7 @@ _BEFORE_HANDOVER = frozenset({Action.CONFIRM, Action.CONFIRM_LINE, Action.CANCEL
 ALLOWED: dict[OrderState, frozenset[Action]] = {
     OrderState.PLACED: _BEFORE_HANDOVER,
     OrderState.CONFIRMED: _BEFORE_HANDOVER | {Action.COMPLETE},
-    OrderState.COMPLETED: frozenset({Action.RETURN_LINES}),
+    OrderState.COMPLETED: frozenset({Action.RETURN_LINES, Action.EXCHANGE}),
     OrderState.CANCELLED: frozenset(),
     OrderState.RETURNED: frozenset(),
 }

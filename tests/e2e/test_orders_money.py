@@ -180,3 +180,74 @@ async def test_a_customer_cancelling_while_a_store_confirms(app, admin, make_key
                 reason="tidy up"))
             assert await balance(admin, card) == 800
     await assert_books_balance(app)
+
+
+async def completed(web, card: str):  # type: ignore[no-untyped-def]
+    order = (await web.orders.PlaceOrder(place(O.Customer(card_number=card),
+                                               lines(("sku-01", 2000, 2500))))).order
+    await web.orders.ConfirmOrder(O.ConfirmOrderRequest(request_id=rid(),
+                                                        order_id=order.order_id,
+                                                        expected_version=1))
+    return (await web.orders.CompleteOrder(O.CompleteOrderRequest(
+        request_id=rid(), order_id=order.order_id, expected_version=2))).order
+
+
+async def test_an_exchange_settles_the_difference_from_points_or_the_cash_account(
+        app, admin, make_key, client_for):
+    from kopilka.v1 import bonus_pb2
+
+    web = await shop(app, admin, make_key, client_for)
+    _, card = await member_with_points(admin, "+380672220007", 3000)
+    order = await completed(web, card)
+    assert order.points_accrued == 250  # 5% of 50.00
+    assert await balance(admin, card) == 3250
+    exchange = O.ExchangeLinesRequest(
+        request_id=rid(), order_id=order.order_id, expected_version=3, reason="wrong size",
+        returns=[O.ReturnedLine(line_no=1, quantity_milli=1000)],
+        new_lines=[O.NewOrderLine(sku="sku-03", quantity_milli=1000, unit_price_minor=4000)],
+        settlement=O.SETTLEMENT_POINTS)
+    done = await web.orders.ExchangeLines(exchange)
+    assert done.refund.amount_minor == 2500 and done.new_total.amount_minor == 4000
+    assert done.difference.amount_minor == 1500 and done.points_reversed == 125
+    after = done.order
+    assert after.state == O.ORDER_STATE_COMPLETED and after.version == 4
+    new = next(x for x in after.lines if x.sku == "sku-03")
+    assert new.line_no == 2 and new.state == O.ORDER_LINE_STATE_CONFIRMED
+    assert new.points_to_accrue == 200 and after.points_accrued == 450
+    # 3250 - 125 taken back + 200 earned by the new line - 1500 paid for the difference
+    assert await balance(admin, card) == 1825
+    assert '"settlement": "points"' in after.history[-1].detail_json
+    await assert_books_balance(app)
+
+    # a cheaper exchange gives the difference back to the cash account
+    await admin.bonus.TopUpCashAccount(bonus_pb2.TopUpCashAccountRequest(
+        request_id=rid(), card_number=card, amount_minor=100, reason="test",
+        reason_code=bonus_pb2.ADJUSTMENT_REASON_CORRECTION))
+    back = await web.orders.ExchangeLines(O.ExchangeLinesRequest(
+        request_id=rid(), order_id=order.order_id, expected_version=4, reason="cheaper",
+        returns=[O.ReturnedLine(line_no=2, quantity_milli=1000)],
+        new_lines=[O.NewOrderLine(sku="sku-05", quantity_milli=1000, unit_price_minor=1000)],
+        settlement=O.SETTLEMENT_CASH_ACCOUNT))
+    assert back.difference.amount_minor == 1000 - 4000
+    cash = await admin.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=card))
+    assert cash.cash_balance_minor == 100 + 3000
+    await assert_books_balance(app)
+
+
+async def test_an_exchange_the_member_cannot_pay_changes_nothing(
+        app, admin, make_key, client_for):
+    web = await shop(app, admin, make_key, client_for)
+    _, card = await member_with_points(admin, "+380672220008", 0)
+    order = await completed(web, card)
+    with rpc_error() as failure:
+        await web.orders.ExchangeLines(O.ExchangeLinesRequest(
+            request_id=rid(), order_id=order.order_id, expected_version=3, reason="upgrade",
+            returns=[O.ReturnedLine(line_no=1, quantity_milli=2000)],
+            new_lines=[O.NewOrderLine(sku="sku-03", quantity_milli=1000,
+                                      unit_price_minor=90000)],
+            settlement=O.SETTLEMENT_POINTS))
+    assert failure.reason == "INSUFFICIENT_POINTS"
+    got = (await web.orders.GetOrder(O.GetOrderRequest(order_id=order.order_id))).order
+    assert got.version == 3 and len(got.lines) == 1
+    assert await balance(admin, card) == order.points_accrued
+    await assert_books_balance(app)

@@ -48,6 +48,8 @@ def apply(order: Order, step: tuple[Action, int, int, requests.Answer]) -> None:
         actions.cancel_line(order, line_no)
     elif action is Action.RETURN_LINES:
         actions.return_lines(order, [(line_no, quantity)])
+    elif action is Action.EXCHANGE:
+        actions.exchange(order, [(line_no, quantity)], [("sku-y", 1000, 70)])
     elif action is Action.ASK_STORES:
         requests.ask(order, [("s2", [line_no])], 1, NOW, {"s2"})
     elif action is Action.STORE_ANSWER:

@@ -209,6 +209,34 @@ ALLOCATION_STRATEGY_CUSTOMER_CITY: AllocationStrategy.ValueType  # 4
 """Stores in the customer's city first, then the others."""
 Global___AllocationStrategy: _TypeAlias = AllocationStrategy  # noqa: Y015
 
+class _Settlement:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SettlementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Settlement.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SETTLEMENT_UNSPECIFIED: _Settlement.ValueType  # 0
+    """Not set."""
+    SETTLEMENT_POINTS: _Settlement.ValueType  # 1
+    """From the member's points (1 point = 1 minor unit), or back as points."""
+    SETTLEMENT_CASH_ACCOUNT: _Settlement.ValueType  # 2
+    """From the member's cash account, or back to it."""
+    SETTLEMENT_PAYMENT: _Settlement.ValueType  # 3
+    """By a payment the shop takes or refunds itself (e.g. a LiqPay link); recorded only."""
+
+class Settlement(_Settlement, metaclass=_SettlementEnumTypeWrapper):
+    """Settlement is how an exchange's difference is settled."""
+
+SETTLEMENT_UNSPECIFIED: Settlement.ValueType  # 0
+"""Not set."""
+SETTLEMENT_POINTS: Settlement.ValueType  # 1
+"""From the member's points (1 point = 1 minor unit), or back as points."""
+SETTLEMENT_CASH_ACCOUNT: Settlement.ValueType  # 2
+"""From the member's cash account, or back to it."""
+SETTLEMENT_PAYMENT: Settlement.ValueType  # 3
+"""By a payment the shop takes or refunds itself (e.g. a LiqPay link); recorded only."""
+Global___Settlement: _TypeAlias = Settlement  # noqa: Y015
+
 @_typing.final
 class Customer(_message.Message):
     """Customer says who orders: found by card, phone or e-mail, or registered with these data."""
@@ -1490,6 +1518,108 @@ class ReturnLinesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReturnLinesResponse: _TypeAlias = ReturnLinesResponse  # noqa: Y015
+
+@_typing.final
+class ExchangeLinesRequest(_message.Message):
+    """ExchangeLinesRequest returns lines and hands over new ones."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    RETURNS_FIELD_NUMBER: _builtins.int
+    NEW_LINES_FIELD_NUMBER: _builtins.int
+    SETTLEMENT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    order_id: _builtins.str
+    """Order id."""
+    expected_version: _builtins.int
+    """The version the caller saw."""
+    reason: _builtins.str
+    """Why (required)."""
+    settlement: Global___Settlement.ValueType
+    """How the difference is settled."""
+    @_builtins.property
+    def returns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnedLine]:
+        """What comes back."""
+
+    @_builtins.property
+    def new_lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___NewOrderLine]:
+        """What the customer takes instead (line_no is ignored: new lines are numbered after the
+        order's).
+        """
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        returns: _abc.Iterable[Global___ReturnedLine] | None = ...,
+        new_lines: _abc.Iterable[Global___NewOrderLine] | None = ...,
+        settlement: Global___Settlement.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "new_lines", b"new_lines", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "returns", b"returns", "settlement", b"settlement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExchangeLinesRequest: _TypeAlias = ExchangeLinesRequest  # noqa: Y015
+
+@_typing.final
+class ExchangeLinesResponse(_message.Message):
+    """ExchangeLinesResponse is the changed order and the money of the exchange."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    REFUND_FIELD_NUMBER: _builtins.int
+    NEW_TOTAL_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_FIELD_NUMBER: _builtins.int
+    POINTS_RETURNED_FIELD_NUMBER: _builtins.int
+    POINTS_REVERSED_FIELD_NUMBER: _builtins.int
+    points_returned: _builtins.int
+    """Spent points credited back by the return."""
+    points_reversed: _builtins.int
+    """Accrued points taken back by the return."""
+    @_builtins.property
+    def order(self) -> Global___Order:
+        """The order."""
+
+    @_builtins.property
+    def refund(self) -> _common_pb2.Money:
+        """Value of the returned quantities."""
+
+    @_builtins.property
+    def new_total(self) -> _common_pb2.Money:
+        """Total of the new lines."""
+
+    @_builtins.property
+    def difference(self) -> _common_pb2.Money:
+        """new_total - refund: > 0 the customer paid it, < 0 the customer got it back."""
+
+    def __init__(
+        self,
+        *,
+        order: Global___Order | None = ...,
+        refund: _common_pb2.Money | None = ...,
+        new_total: _common_pb2.Money | None = ...,
+        difference: _common_pb2.Money | None = ...,
+        points_returned: _builtins.int = ...,
+        points_reversed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "new_total", b"new_total", "order", b"order", "refund", b"refund"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "new_total", b"new_total", "order", b"order", "points_returned", b"points_returned", "points_reversed", b"points_reversed", "refund", b"refund"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExchangeLinesResponse: _TypeAlias = ExchangeLinesResponse  # noqa: Y015
 
 @_typing.final
 class StockBalance(_message.Message):

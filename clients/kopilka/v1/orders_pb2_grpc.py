@@ -92,6 +92,11 @@ class OrderServiceStub:
                 request_serializer=kopilka_dot_v1_dot_orders__pb2.ReturnLinesRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_orders__pb2.ReturnLinesResponse.FromString,
                 _registered_method=True)
+        self.ExchangeLines = channel.unary_unary(
+                '/kopilka.v1.OrderService/ExchangeLines',
+                request_serializer=kopilka_dot_v1_dot_orders__pb2.ExchangeLinesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_orders__pb2.ExchangeLinesResponse.FromString,
+                _registered_method=True)
         self.SetStock = channel.unary_unary(
                 '/kopilka.v1.OrderService/SetStock',
                 request_serializer=kopilka_dot_v1_dot_orders__pb2.SetStockRequest.SerializeToString,
@@ -202,6 +207,14 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExchangeLines(self, request, context):
+        """ExchangeLines returns lines of a completed order and hands over new ones; the difference
+        is settled from points, the cash account, or left to a payment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetStock(self, request, context):
         """SetStock sets stock balances per store and SKU (absolute quantities).
         """
@@ -295,6 +308,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.ReturnLines,
                     request_deserializer=kopilka_dot_v1_dot_orders__pb2.ReturnLinesRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_orders__pb2.ReturnLinesResponse.SerializeToString,
+            ),
+            'ExchangeLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExchangeLines,
+                    request_deserializer=kopilka_dot_v1_dot_orders__pb2.ExchangeLinesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_orders__pb2.ExchangeLinesResponse.SerializeToString,
             ),
             'SetStock': grpc.unary_unary_rpc_method_handler(
                     servicer.SetStock,
@@ -622,6 +640,33 @@ class OrderService:
             '/kopilka.v1.OrderService/ReturnLines',
             kopilka_dot_v1_dot_orders__pb2.ReturnLinesRequest.SerializeToString,
             kopilka_dot_v1_dot_orders__pb2.ReturnLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExchangeLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.OrderService/ExchangeLines',
+            kopilka_dot_v1_dot_orders__pb2.ExchangeLinesRequest.SerializeToString,
+            kopilka_dot_v1_dot_orders__pb2.ExchangeLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -58,6 +58,10 @@ class OrderServiceStub:
     """CancelLine cancels one line of an order that is not yet completed."""
     ReturnLines: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ReturnLinesRequest, _orders_pb2.ReturnLinesResponse]
     """ReturnLines returns quantities of lines of a completed order, reversing points per line."""
+    ExchangeLines: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ExchangeLinesRequest, _orders_pb2.ExchangeLinesResponse]
+    """ExchangeLines returns lines of a completed order and hands over new ones; the difference
+    is settled from points, the cash account, or left to a payment.
+    """
     SetStock: _grpc.UnaryUnaryMultiCallable[_orders_pb2.SetStockRequest, _orders_pb2.SetStockResponse]
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
     GetAvailability: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetAvailabilityRequest, _orders_pb2.GetAvailabilityResponse]
@@ -101,6 +105,10 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """CancelLine cancels one line of an order that is not yet completed."""
     ReturnLines: _aio.UnaryUnaryMultiCallable[_orders_pb2.ReturnLinesRequest, _orders_pb2.ReturnLinesResponse]  # type: ignore[assignment]
     """ReturnLines returns quantities of lines of a completed order, reversing points per line."""
+    ExchangeLines: _aio.UnaryUnaryMultiCallable[_orders_pb2.ExchangeLinesRequest, _orders_pb2.ExchangeLinesResponse]  # type: ignore[assignment]
+    """ExchangeLines returns lines of a completed order and hands over new ones; the difference
+    is settled from points, the cash account, or left to a payment.
+    """
     SetStock: _aio.UnaryUnaryMultiCallable[_orders_pb2.SetStockRequest, _orders_pb2.SetStockResponse]  # type: ignore[assignment]
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
     GetAvailability: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetAvailabilityRequest, _orders_pb2.GetAvailabilityResponse]  # type: ignore[assignment]
@@ -207,6 +215,16 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ReturnLinesResponse, _abc.Awaitable[_orders_pb2.ReturnLinesResponse]]:
         """ReturnLines returns quantities of lines of a completed order, reversing points per line."""
+
+    @_abc_1.abstractmethod
+    def ExchangeLines(
+        self,
+        request: _orders_pb2.ExchangeLinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.ExchangeLinesResponse, _abc.Awaitable[_orders_pb2.ExchangeLinesResponse]]:
+        """ExchangeLines returns lines of a completed order and hands over new ones; the difference
+        is settled from points, the cash account, or left to a payment.
+        """
 
     @_abc_1.abstractmethod
     def SetStock(

@@ -111,6 +111,8 @@ REQUEST_STATE_TO_PB = {RequestState.PENDING: OP.STORE_REQUEST_STATE_PENDING,
 ANSWERS = {OP.LINE_ANSWER_KIND_CONFIRMED: Answer.CONFIRMED,
            OP.LINE_ANSWER_KIND_PARTLY: Answer.PARTLY, OP.LINE_ANSWER_KIND_REFUSED: Answer.REFUSED}
 ANSWER_TO_PB = {v: k for k, v in ANSWERS.items()}
+SETTLEMENTS = {OP.SETTLEMENT_POINTS: "points", OP.SETTLEMENT_CASH_ACCOUNT: "cash_account",
+               OP.SETTLEMENT_PAYMENT: "payment"}
 
 
 def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
@@ -471,6 +473,49 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                 order=pb, points_returned=out.points_returned,
                 points_reversed=out.points_reversed,
                 refund=money(out.refund_minor, pb.total.currency)))
+
+    async def ExchangeLines(self, request: OP.ExchangeLinesRequest,
+                            context: Context) -> OP.ExchangeLinesResponse:
+        reason = service.require_reason(request.reason)
+        order_id = parse_uuid(request.order_id, "order_id")
+        settle = SETTLEMENTS.get(request.settlement)
+        if settle is None:
+            raise invalid("settlement", "required: points, cash account or payment")
+        snap = self.deps.pricing.snapshot
+        for i, x in enumerate(request.new_lines):
+            if x.sku and snap.catalog.get(x.sku) is None:
+                raise invalid(f"new_lines[{i}].sku", f"unknown SKU {echo(x.sku)}",
+                              "PRODUCT_NOT_FOUND")
+        pairs = [(x.line_no, x.quantity_milli) for x in request.returns]
+        new = [(x.sku, x.quantity_milli, x.unit_price_minor) for x in request.new_lines]
+        async with self.deps.db.transaction() as session:
+            repo = await SqlOrderRepository.of(session)
+            peek = await self._visible(session, await repo.get(order_id), order_id)
+        now = self.deps.clock()
+        card = await self._card_context(peek.card_number, now)
+
+        async def work(session: AsyncSession) -> OP.ExchangeLinesResponse:
+            repo = await SqlOrderRepository.of(session)
+            done = await service.exchange(self._ports(repo, session, card, now), order_id,
+                                          request.expected_version, reason, pairs, new, settle)
+            order = done.outcome.order
+            await record(session, Change("web_order", str(order_id), "ExchangeLines",
+                                         {"version": request.expected_version},
+                                         {"version": order.version,
+                                          "difference_minor": done.difference_minor,
+                                          "settlement": settle}))
+            return OP.ExchangeLinesResponse(
+                order=await self._answer(repo, order),
+                refund=money(done.outcome.refund_minor, order.currency),
+                new_total=money(done.new_total_minor, order.currency),
+                difference=money(done.difference_minor, order.currency),
+                points_returned=done.outcome.points_returned,
+                points_reversed=done.outcome.points_reversed)
+
+        answer = await run_once(self.deps.db, SERVICE + "ExchangeLines", request,
+                                OP.ExchangeLinesResponse, work)
+        self._wake()
+        return answer
 
     # --- stock ------------------------------------------------------------------------
 

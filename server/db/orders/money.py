@@ -15,6 +15,7 @@ import datetime as dt
 import asyncpg
 
 from server.accounts.accrual import Lot
+from server.db.ledger.cash import credit_cash, pay_from_cash
 from server.db.ledger.refunds import return_spent_points, reverse_accrued_points
 from server.db.ledger.repo import (
     accrue,
@@ -57,10 +58,13 @@ class SqlOrderMoney:
     async def give_back(self, order: Order, points: int) -> int:
         return await self._give(order, points, "order_return")
 
+    def _lots(self, raw: list[list[object]]) -> list[Lot]:
+        return [Lot(int(str(points)), max(dt.datetime.fromisoformat(str(act)), self.now),
+                    dt.datetime.fromisoformat(str(exp)) if exp else None, str(rule))
+                for points, act, exp, rule in raw if int(str(points)) > 0]
+
     async def accrue(self, order: Order) -> None:
-        lots = [Lot(int(points), max(dt.datetime.fromisoformat(act), self.now),
-                    dt.datetime.fromisoformat(exp) if exp else None, str(rule))
-                for points, act, exp, rule in order.accrual_lots if int(points) > 0]
+        lots = self._lots(order.accrual_lots)
         if not lots:
             return
         tx_id = await new_tx(self.conn, "order_accrual", reason=f"order {order.id}",
@@ -69,6 +73,39 @@ class SqlOrderMoney:
         await accrue(self.conn, order.member_id, tx_id, lots, self.now)
         order.accrual_tx_id = tx_id
         order.points_accrued = sum(x.points for x in lots)
+
+    async def accrue_lots(self, order: Order, raw: list[list[object]]) -> int:
+        """The accrual of lines handed over in an exchange (booked at once)."""
+        lots = self._lots(raw)
+        if not lots:
+            return 0
+        tx_id = await new_tx(self.conn, "order_accrual", reason=f"order {order.id} exchange",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, order.member_id)
+        await accrue(self.conn, order.member_id, tx_id, lots, self.now)
+        if order.accrual_tx_id is None:
+            order.accrual_tx_id = tx_id
+        return sum(x.points for x in lots)
+
+    async def settle(self, order: Order, amount: int, method: str) -> None:
+        """An exchange's difference: > 0 the customer pays it, < 0 gets it back; from or to
+        points or the cash account; "payment" moves nothing here (the shop takes or refunds
+        it, e.g. through LiqPay) and is kept in the history only."""
+        if method == "payment":
+            return
+        tx_id = await new_tx(self.conn, "order_exchange", reason=f"order {order.id}",
+                             principal=self.principal)
+        if method == "points":
+            await lock_points_accounts(self.conn, order.member_id)
+            if amount > 0:
+                await spend_points(self.conn, order.member_id, amount, tx_id, self.now)
+            else:
+                await accrue(self.conn, order.member_id, tx_id,
+                             [Lot(-amount, self.now, None, "order_exchange")], self.now)
+        elif amount > 0:
+            await pay_from_cash(self.conn, order.member_id, amount, tx_id)
+        else:
+            await credit_cash(self.conn, order.member_id, -amount, tx_id)
 
     async def take_back(self, order: Order, points: int) -> int:
         if order.accrual_tx_id is None:

@@ -21,6 +21,7 @@ from kopilka.v1 import (
     certificates_pb2_grpc,
     mailings_pb2_grpc,
     members_pb2_grpc,
+    orders_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
@@ -36,6 +37,7 @@ from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
+from server.api.servicers.orders import OrderServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.shopping import ShoppingServicer
@@ -57,6 +59,7 @@ from server.features import console as console_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
+from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
@@ -72,7 +75,8 @@ log = logging.getLogger("kopilka.app")
 # is off. Add a feature's factory here; it adds its own routes to the one site.
 HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        channel_http_feature.channel_callbacks_mount,
-                                       console_feature.console_mount]
+                                       console_feature.console_mount,
+                                       order_links_feature.order_links_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -97,6 +101,7 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
     (shopping_pb2_grpc.add_ShoppingServiceServicer_to_server, ShoppingServicer,
      "kopilka.v1.ShoppingService"),
+    (orders_pb2_grpc.add_OrderServiceServicer_to_server, OrderServicer, "kopilka.v1.OrderService"),
 ]
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     console_sms_cost_minor: int = Field(
         default=0, ge=0, description="What one SMS costs, in minor units, for the console's "
         "dashboard.")
+    orders_public_url: str = Field(
+        default="", description="Where customers reach the HTTP site (e.g. https://shop.example"
+        ".com), for the links of online orders (alternatives); empty: links are paths.")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes sharing the port.")
     currency: str = Field(default="UAH", min_length=3, max_length=3)
     default_region: str = Field(default="UA", description="Region for phones without +code.")

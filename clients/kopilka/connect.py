@@ -14,6 +14,7 @@ from kopilka.v1 import (
     certificates_pb2_grpc,
     mailings_pb2_grpc,
     members_pb2_grpc,
+    orders_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
@@ -101,6 +102,7 @@ class KopilkaClient:
         interceptors: list[grpc.aio.ClientInterceptor] = [_BearerAuth(api_key)] if api_key else []
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
+        self.orders = orders_pb2_grpc.OrderServiceStub(self.channel)
         self.receipts = receipts_pb2_grpc.ReceiptServiceStub(self.channel)
         self.bonus = bonus_pb2_grpc.BonusServiceStub(self.channel)
         self.verification = verification_pb2_grpc.VerificationServiceStub(self.channel)

@@ -25,6 +25,7 @@ class ObjectType(StrEnum):
     PROMOTIONS = "promotions"
     BONUS_RULES = "bonus_rules"
     ORDERS = "orders"  # receipts: calculation, confirmation, refunds, SMS approval
+    WEB_ORDERS = "web_orders"  # online-store orders: place, act on, return, store answers
     MAILINGS = "mailings"
     CAMPAIGNS = "campaigns"
     SURVEYS = "surveys"

@@ -53,6 +53,11 @@ class Permission(StrEnum):
     SHOPPING_REPORT = "shopping.report"
     # Read baskets, wishlists, footprints and recommendations.
     SHOPPING_READ = "shopping.read"
+    # Online-store orders (issue 13): read them, place them, act on them, answer for a store.
+    WEB_ORDERS_READ = "web_orders.read"
+    WEB_ORDERS_PLACE = "web_orders.place"
+    WEB_ORDERS_MANAGE = "web_orders.manage"
+    WEB_ORDERS_ANSWER = "web_orders.answer"
     ECHO = "echo"
 
 
@@ -93,6 +98,10 @@ NEEDS: dict[Permission, Right | None] = {
     P.AUDIT_READ: (T.AUDIT, A.READ),
     P.SHOPPING_REPORT: (T.SHOPPING, A.CREATE),
     P.SHOPPING_READ: (T.SHOPPING, A.READ),
+    P.WEB_ORDERS_READ: (T.WEB_ORDERS, A.READ),
+    P.WEB_ORDERS_PLACE: (T.WEB_ORDERS, A.CREATE),
+    P.WEB_ORDERS_MANAGE: (T.WEB_ORDERS, A.UPDATE),
+    P.WEB_ORDERS_ANSWER: (T.WEB_ORDERS, A.APPROVE),  # a store's terminal answers a request
     P.ECHO: None,
 }
 
@@ -154,6 +163,24 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.UserService/Login": P.USERS_LOGIN,
     "/kopilka.v1.UserService/GetSession": P.USERS_LOGIN,
     "/kopilka.v1.UserService/Logout": P.USERS_LOGIN,
+    "/kopilka.v1.OrderService/PlaceOrder": P.WEB_ORDERS_PLACE,
+    "/kopilka.v1.OrderService/GetOrder": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/ListOrders": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/ConfirmOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CancelOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CompleteOrder": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ChangeLineQuantity": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ReplaceLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/SplitLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/CancelLine": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ReturnLines": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/ExchangeLines": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/GetAvailability": P.WEB_ORDERS_READ,
+    "/kopilka.v1.OrderService/AskStores": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.OrderService/AnswerStoreRequest": P.WEB_ORDERS_ANSWER,
+    "/kopilka.v1.OrderService/OfferAlternatives": P.WEB_ORDERS_MANAGE,
+    # Stock balances come from 1C (the integrator) like the catalog they belong to.
+    "/kopilka.v1.OrderService/SetStock": P.CATALOG_WRITE,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,

@@ -188,6 +188,13 @@ async def _product_pairs(db: Database, now: dt.datetime, ctx: _Rules) -> int:
                                      s.recommendations_refresh_minutes)
 
 
+async def _route_web_orders(db: Database, now: dt.datetime, _: _Rules) -> int:
+    """Requests to stores past their deadline go to the next store (docs/orders.md)."""
+    from server.db.orders.routing import route_due
+
+    return await route_due(db, now)
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -202,6 +209,7 @@ STEPS: list[tuple[str, Step]] = [
     ("wishlist_promotions", _wishlist_promotions),
     ("site_events_pruned", _site_events_pruned),
     ("product_pairs", _product_pairs),
+    ("web_orders_routed", _route_web_orders),
 ]
 
 

@@ -34,10 +34,13 @@ _POS = {P.ECHO, P.RECEIPTS_CALCULATE, P.RECEIPTS_CONFIRM, P.RECEIPTS_REFUND, P.B
         P.BONUS_REDEEM, P.VERIFICATION_USE, P.MEMBERS_READ, P.MEMBERS_REGISTER,
         P.CERTIFICATES_READ, P.CERTIFICATES_ISSUE}
 BEFORE: dict[str, set[Permission]] = {
-    "cashier": _POS,
-    # the online store's backend also reports and reads shopping (issue 13)
-    "store_backend": _POS | {P.SHOPPING_REPORT, P.SHOPPING_READ},
-    "operator": _POS | {P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
+    "cashier": _POS | {P.WEB_ORDERS_READ, P.WEB_ORDERS_ANSWER},
+    # the online store's backend also reports and reads shopping and places orders (issue 13)
+    "store_backend": _POS | {P.SHOPPING_REPORT, P.SHOPPING_READ, P.WEB_ORDERS_READ,
+                             P.WEB_ORDERS_PLACE, P.WEB_ORDERS_MANAGE},
+    "operator": _POS | {P.WEB_ORDERS_READ, P.WEB_ORDERS_PLACE, P.WEB_ORDERS_MANAGE,
+                        P.WEB_ORDERS_ANSWER} | {
+                        P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
                         P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ},
     "admin": set(Permission),
@@ -47,7 +50,8 @@ BEFORE: dict[str, set[Permission]] = {
 CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "BonusService": "bonus",
                 "VerificationService": "verification", "CertificateService": "certificates",
                 "AdminService": "admin", "MailingService": "mailings", "RoleService": "roles",
-                "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping"}
+                "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping",
+                "OrderService": "orders"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}
@@ -95,7 +99,7 @@ async def test_the_seeded_roles_are_listed_with_their_rights_and_views(admin):
         rights = {(g.object_type, g.action) for g in role.grants}
         expected = {NEEDS[p] for p in BEFORE[name] if NEEDS[p] is not None}
         if name == "admin":
-            assert len(rights) == 20 * 6  # every action on every object type
+            assert len(rights) == 21 * 6  # every action on every object type
         else:
             assert rights == expected, name
         assert {g.scope for g in role.grants} == {"all"}

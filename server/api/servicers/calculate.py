@@ -96,7 +96,7 @@ def _fact_line(snap: PricingSnapshot, line: PricedLine) -> FactLine:
     return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount)
 
 
-def _accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code: str,
+def receipt_accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code: str,
              moment: dt.datetime, result: PricingResult) -> tuple[int, list[int], Lots]:
     """Points this receipt earns: (total, per line, lots).
 
@@ -121,7 +121,7 @@ def _accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code:
     return points, allocate_largest_remainder(points, finals), lots
 
 
-def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
+def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
     out = []
     for line, points in zip(result.lines, accrual, strict=True):
         paid_with_points = 0
@@ -216,12 +216,12 @@ class CalculateReceiptMixin:
         RECEIPT_LINES.inc(len(lines))
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
 
-        points, per_line, lots = _accrual(snap, card, store_code, moment, result)
+        points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
         calc = Calculation(
             calculation_id=str(uuid.uuid4()), store_code=store_code,
             terminal_id=terminal_id, currency=currency, receipt_time=moment,
             rule_set_version=result.rule_set_version,
-            lines=_calculated_lines(result, per_line), subtotal_minor=result.subtotal,
+            lines=calculated_lines(result, per_line), subtotal_minor=result.subtotal,
             discount_total_minor=result.discount_total, total_minor=result.total,
             points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
             card_number=request.card_number or None,

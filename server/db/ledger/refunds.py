@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,12 +61,13 @@ async def _locked_receipt(conn: asyncpg.Connection, receipt_id: uuid.UUID) -> as
     return row
 
 
-async def _reverse_accrual(conn: asyncpg.Connection, row: asyncpg.Record, member_id: uuid.UUID,
+async def _reverse_accrual(conn: asyncpg.Connection, row: Mapping[str, Any] | asyncpg.Record,
+                           member_id: uuid.UUID,
                            points: int, reversed_: dict[str, int], tx_id: uuid.UUID,
                            result: Refunded, now: dt.datetime) -> None:
     lots = await conn.fetch(
         "SELECT id, points_initial, points_left, state FROM point_lots "
-        "WHERE receipt_id = $1 AND tx_id = $2 ORDER BY id FOR UPDATE",
+        "WHERE receipt_id IS NOT DISTINCT FROM $1 AND tx_id = $2 ORDER BY id FOR UPDATE",
         row["receipt_id"], row["tx_id"])
     weights = [x["points_initial"] - reversed_.get(str(x["id"]), 0) for x in lots]
     unmet = 0
@@ -94,7 +96,8 @@ async def _reverse_accrual(conn: asyncpg.Connection, row: asyncpg.Record, member
         result.shortfall = unmet - extra
 
 
-async def _return_redeemed(conn: asyncpg.Connection, row: asyncpg.Record, member_id: uuid.UUID,
+async def _return_redeemed(conn: asyncpg.Connection, row: Mapping[str, Any] | asyncpg.Record,
+                           member_id: uuid.UUID,
                            points: int, returned: dict[str, int], tx_id: uuid.UUID,
                            result: Refunded) -> None:
     spent = await conn.fetch(
@@ -118,6 +121,29 @@ async def _return_redeemed(conn: asyncpg.Connection, row: asyncpg.Record, member
         await change_balance(conn, await member_account_id(conn, member_id, "points"),
                              credited, tx_id)
     result.points_returned = credited
+
+
+async def return_spent_points(conn: asyncpg.Connection, spend_tx: uuid.UUID,
+                              member_id: uuid.UUID, points: int, returned: dict[str, int],
+                              tx_id: uuid.UUID) -> int:
+    """Credit `points` spent under `spend_tx` back to the lots they came from (an online
+    order's release or return: the same rule as a receipt's refund); `returned` keeps what
+    each lot got back so far. The points credited (a lot expired meanwhile gets none)."""
+    result = Refunded("", "")
+    await _return_redeemed(conn, {"tx_id": spend_tx}, member_id, points, returned, tx_id,
+                           result)
+    return result.points_returned
+
+
+async def reverse_accrued_points(conn: asyncpg.Connection, accrual_tx: uuid.UUID,
+                                 member_id: uuid.UUID, points: int, reversed_: dict[str, int],
+                                 tx_id: uuid.UUID, now: dt.datetime) -> tuple[int, int]:
+    """Take back `points` accrued under `accrual_tx` (no receipt), as a receipt's refund
+    does: from its lots first, then other points; (taken back, withheld shortfall)."""
+    result = Refunded("", "")
+    await _reverse_accrual(conn, {"receipt_id": None, "tx_id": accrual_tx}, member_id, points,
+                           reversed_, tx_id, result, now)
+    return result.points_reversed, result.shortfall
 
 
 async def refund_receipt(

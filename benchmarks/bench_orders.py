@@ -1,0 +1,179 @@
+"""PlaceOrder over gRPC vs CalculateReceipt of the same 20 lines, in the same run.
+
+    python benchmarks/bench_orders.py [--orders 2000] [--concurrency 16] [--rules 1000]
+
+Starts `kopilka serve` (1 worker) on a fresh database (KOPILKA_DATABASE_URL's server, or an
+embedded PostgreSQL), loads the pricing benchmark's synthetic chain (50,000 SKUs, 200 stores;
+bench_pricing.py) with a rule set, gives every SKU the receipts use stock in all 200 stores
+(SetStock), registers members with cards, then sends `--orders` 20-line receipts to
+CalculateReceipt and the same lines as orders to PlaceOrder (each its own request id and
+member, so every order is a real placement: customer lookup, pricing, insert, history,
+event, SMS), and, for the orders, GetAvailability across the 200 stores. Calls go from
+Python clients on several channels; both RPCs see the same client overhead, so the ratio is
+the server's. Not a test: numbers print, nothing asserts. Target (issue 13): >= 0.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+import bench_calculate as calc_bench  # noqa: E402  (same server start-up and data)
+import bench_pricing as data  # noqa: E402
+from procstat import cpu_seconds  # noqa: E402
+
+
+async def run(target: str, key: str, calls: list, concurrency: int, channels: int,
+              pid: int) -> dict[str, float]:
+    """Send `calls` ((service attr, method, request)) with `concurrency` in flight."""
+    from kopilka import KopilkaClient
+
+    clients = [KopilkaClient(target, key) for _ in range(channels)]
+    queue: asyncio.Queue = asyncio.Queue()
+    for i, c in enumerate(calls):
+        queue.put_nowait((i, c))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            i, (service, method, request) = queue.get_nowait()
+            began = time.perf_counter()
+            await getattr(getattr(clients[i % channels], service), method)(request)
+            latencies.append(time.perf_counter() - began)
+
+    cpu0, began = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed, cpu = time.perf_counter() - began, cpu_seconds(pid) - cpu0
+    for c in clients:
+        await c.close()
+    latencies.sort()
+    return {"rps": len(calls) / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
+            "cpu_us": cpu / len(calls) * 1e6}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=2000, help="calls of each RPC")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--channels", type=int, default=4)
+    parser.add_argument("--rules", type=int, default=1000)
+    args = parser.parse_args()
+
+    from kopilka import KopilkaClient
+    from kopilka.v1 import admin_pb2, orders_pb2, receipts_pb2
+
+    url, _ = asyncio.run(calc_bench.prepare_database())
+    port, metrics = calc_bench.free_port(), calc_bench.free_port()
+    env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
+               KOPILKA_METRICS_LISTEN=f"127.0.0.1:{metrics}", KOPILKA_LOG_LEVEL="WARNING",
+               KOPILKA_OUTBOX_ENABLED="false")
+    kopilka = str(Path(sys.executable).with_name("kopilka"))
+    key = subprocess.run([kopilka, "apikey", "create", "--name", "bench", "--kind", "operator",
+                          "--role", "admin"], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    server = subprocess.Popen([kopilka, "serve"], env=env, stderr=subprocess.DEVNULL)
+    target = f"127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                asyncio.run(calc_bench.call(target, key, "Echo", admin_pb2.EchoRequest()))
+                break
+            except Exception:
+                time.sleep(0.2)
+        stores = calc_bench.stores()
+        for store in stores:
+            asyncio.run(calc_bench.call(target, key, "UpsertStore",
+                                        admin_pb2.UpsertStoreRequest(store=store)))
+        rows = calc_bench.products()
+        for first in range(0, len(rows), 10_000):
+            asyncio.run(calc_bench.call(target, key, "UpsertProducts",
+                                        admin_pb2.UpsertProductsRequest(
+                                            products=rows[first:first + 10_000])))
+        asyncio.run(calc_bench.call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
+            document=json.dumps(data.scenario_document("chain", args.rules)),
+            format=admin_pb2.RULE_SET_FORMAT_JSON)))
+        receipts = calc_bench.requests(20250303)  # 200 receipts of 20 lines
+        skus = sorted({x.sku for r in receipts for x in r.lines})
+
+        async def stock() -> None:
+            async with KopilkaClient(target, key) as k:
+                balances = [orders_pb2.StockBalance(store_code=s["code"], sku=sku,
+                                                    quantity_milli=1_000_000)
+                            for s in stores for sku in skus]
+                for first in range(0, len(balances), 10_000):
+                    await k.orders.SetStock(orders_pb2.SetStockRequest(
+                        request_id=str(uuid.uuid4()), balances=balances[first:first + 10_000]))
+
+        asyncio.run(stock())
+        cards = asyncio.run(calc_bench.register_cards(target, key, min(args.orders, 500)))
+        time.sleep(3)  # the server's pricing state polls the catalog every 2 s
+        rng = random.Random(7)
+        calcs, orders = [], []
+        for i in range(args.orders):
+            r = receipts[i % len(receipts)]
+            card = cards[i % len(cards)]
+            calcs.append(("receipts", "CalculateReceipt", receipts_pb2.CalculateReceiptRequest(
+                store_code=r.store_code, card_number=card, lines=r.lines)))
+            orders.append(("orders", "PlaceOrder", orders_pb2.PlaceOrderRequest(
+                request_id=str(uuid.uuid4()), store_code=r.store_code,
+                external_number=f"B-{i}", customer=orders_pb2.Customer(card_number=card),
+                lines=[orders_pb2.NewOrderLine(line_no=x.line_no, sku=x.sku,
+                                               quantity_milli=x.quantity_milli,
+                                               unit_price_minor=x.unit_price_minor)
+                       for x in r.lines],
+                delivery=orders_pb2.Delivery(
+                    kind=orders_pb2.DELIVERY_KIND_PICKUP,
+                    pickup_store_code=stores[rng.randrange(len(stores))]["code"]))))
+        warm = max(1, args.orders // 10)
+        asyncio.run(run(target, key, calcs[:warm], args.concurrency, args.channels, server.pid))
+        calc = asyncio.run(run(target, key, calcs, args.concurrency, args.channels, server.pid))
+        place = asyncio.run(run(target, key, orders, args.concurrency, args.channels,
+                                server.pid))
+
+        async def order_ids() -> list[str]:
+            async with KopilkaClient(target, key) as k:
+                ids: list[str] = []
+                token = ""
+                while len(ids) < args.orders:
+                    page = await k.orders.ListOrders(orders_pb2.ListOrdersRequest(
+                        page={"page_size": 500, "page_token": token}))
+                    ids += [o.order_id for o in page.orders]
+                    token = page.page.next_page_token
+                    if not token:
+                        break
+                return ids
+
+        avail = asyncio.run(run(target, key, [
+            ("orders", "GetAvailability", orders_pb2.GetAvailabilityRequest(
+                order_id=o, strategy=orders_pb2.ALLOCATION_STRATEGY_FEWEST_SHIPMENTS,
+                virtual_shelf=True)) for o in asyncio.run(order_ids())],
+            args.concurrency, args.channels, server.pid))
+        print(f"{args.orders} calls each, 20 lines, {args.rules} rules, stock of {len(skus)} "
+              f"SKUs in {len(stores)} stores; {args.concurrency} in flight on "
+              f"{args.channels} channels")
+        print(f"{'rpc':<22} {'calls/s':>8} {'ratio':>6} {'p50':>9} {'cpu/call':>9}")
+        for name, r in (("CalculateReceipt", calc), ("PlaceOrder", place),
+                        ("GetAvailability", avail)):
+            print(f"{name:<22} {r['rps']:>8.0f} {r['rps'] / calc['rps']:>5.2f}x "
+                  f"{r['p50']:>7.2f}ms {r['cpu_us']:>7.0f}us")
+        print("ratio = calls/s over CalculateReceipt's in this run (target for PlaceOrder: "
+              ">= 0.5x)")
+    finally:
+        server.terminate()
+        server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

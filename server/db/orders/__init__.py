@@ -1,0 +1,1 @@
+"""Orders storage (migration 0017)."""

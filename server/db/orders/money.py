@@ -1,0 +1,119 @@
+"""Points of an online order through the one ledger (docs/ledger.md), in the order's
+transaction: reserve = spend (kopilka_spend_points) at placement, release and returns credit
+the same lots back (the receipt refund's rule), accrual at completion
+(kopilka_accrue_points), returns take accrued points back like a receipt refund does.
+
+Reserved points leave the member's balance at once, so they cannot be spent twice however
+many orders or tills race (the spend never overdraws); completion only records that the
+reservation became the spend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from server.accounts.accrual import Lot
+from server.db.ledger.cash import credit_cash, pay_from_cash
+from server.db.ledger.refunds import return_spent_points, reverse_accrued_points
+from server.db.ledger.repo import (
+    accrue,
+    card_holder,
+    lock_points_accounts,
+    new_tx,
+    spend_points,
+)
+from server.orders.model import Order
+
+
+class SqlOrderMoney:
+    """OrderMoney (server/orders/service.py) on one transaction's connection."""
+
+    def __init__(self, conn: asyncpg.Connection, principal: str, now: dt.datetime) -> None:
+        self.conn = conn
+        self.principal = principal
+        self.now = now
+
+    async def reserve(self, order: Order, points: int) -> None:
+        assert order.card_number is not None  # the service refuses points without a card
+        member_id, _ = await card_holder(self.conn, order.card_number, "customer.card_number")
+        tx_id = await new_tx(self.conn, "order_reserve", reason=f"order {order.id}",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, member_id)
+        await spend_points(self.conn, member_id, points, tx_id, self.now)
+        order.reserve_tx_id = tx_id
+
+    async def _give(self, order: Order, points: int, kind: str) -> int:
+        assert order.reserve_tx_id is not None
+        tx_id = await new_tx(self.conn, kind, reason=f"order {order.id}",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, order.member_id)
+        return await return_spent_points(self.conn, order.reserve_tx_id, order.member_id,
+                                         points, order.lot_returns["returned"], tx_id)
+
+    async def release(self, order: Order, points: int) -> None:
+        await self._give(order, points, "order_release")
+
+    async def give_back(self, order: Order, points: int) -> int:
+        return await self._give(order, points, "order_return")
+
+    def _lots(self, raw: list[list[object]]) -> list[Lot]:
+        return [Lot(int(str(points)), max(dt.datetime.fromisoformat(str(act)), self.now),
+                    dt.datetime.fromisoformat(str(exp)) if exp else None, str(rule))
+                for points, act, exp, rule in raw if int(str(points)) > 0]
+
+    async def accrue(self, order: Order) -> None:
+        lots = self._lots(order.accrual_lots)
+        if not lots:
+            return
+        tx_id = await new_tx(self.conn, "order_accrual", reason=f"order {order.id}",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, order.member_id)
+        await accrue(self.conn, order.member_id, tx_id, lots, self.now)
+        order.accrual_tx_id = tx_id
+        order.points_accrued = sum(x.points for x in lots)
+
+    async def accrue_lots(self, order: Order, raw: list[list[object]]) -> int:
+        """The accrual of lines handed over in an exchange (booked at once)."""
+        lots = self._lots(raw)
+        if not lots:
+            return 0
+        tx_id = await new_tx(self.conn, "order_accrual", reason=f"order {order.id} exchange",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, order.member_id)
+        await accrue(self.conn, order.member_id, tx_id, lots, self.now)
+        if order.accrual_tx_id is None:
+            order.accrual_tx_id = tx_id
+        return sum(x.points for x in lots)
+
+    async def settle(self, order: Order, amount: int, method: str) -> None:
+        """An exchange's difference: > 0 the customer pays it, < 0 gets it back; from or to
+        points or the cash account; "payment" moves nothing here (the shop takes or refunds
+        it, e.g. through LiqPay) and is kept in the history only."""
+        if method == "payment":
+            return
+        tx_id = await new_tx(self.conn, "order_exchange", reason=f"order {order.id}",
+                             principal=self.principal)
+        if method == "points":
+            await lock_points_accounts(self.conn, order.member_id)
+            if amount > 0:
+                await spend_points(self.conn, order.member_id, amount, tx_id, self.now)
+            else:
+                await accrue(self.conn, order.member_id, tx_id,
+                             [Lot(-amount, self.now, None, "order_exchange")], self.now)
+        elif amount > 0:
+            await pay_from_cash(self.conn, order.member_id, amount, tx_id)
+        else:
+            await credit_cash(self.conn, order.member_id, -amount, tx_id)
+
+    async def take_back(self, order: Order, points: int) -> int:
+        if order.accrual_tx_id is None:
+            return 0
+        tx_id = await new_tx(self.conn, "order_return", reason=f"order {order.id}",
+                             principal=self.principal)
+        await lock_points_accounts(self.conn, order.member_id)
+        taken, _ = await reverse_accrued_points(
+            self.conn, order.accrual_tx_id, order.member_id, points,
+            order.lot_returns["reversed"], tx_id, self.now)
+        return taken

@@ -135,6 +135,30 @@ def new_event(type_: str, **payload: Any) -> NewEvent:
     return NewEvent(schema.type, schema.version, data)
 
 
+_WEB_ORDER_FIELDS = (
+    _f("order_id", "uuid", "the online-store order"),
+    _f("external_number", "string", "the shop's own number for it"),
+    _f("store_code", "string", "the store it was placed with"),
+    MEMBER,
+    _f("version", "int", "the order's version after the change"),
+    _f("action", "string", "what was done (docs/orders.md: place, confirm, cancel, ...)"),
+    _f("line_no", "int", "the line acted on, for a line action", optional=True),
+    _f("state", "string", "the order's state now"),
+    _f("previous_state", "string", "its state before, when it changed", optional=True),
+    _f("total_minor", "int", "the order's total, minor units"),
+    _f("currency", "string", "ISO 4217"),
+    _f("points_reserved", "int", "points held for it"),
+    _f("points_spent", "int", "points spent on it"),
+    _f("points_accrued", "int", "points it accrued"))
+_WEB_ORDER_EVENTS = (
+    ("placed", "An online-store order was placed."),
+    ("confirmed", "An order was confirmed (its lines are available)."),
+    ("completed", "An order was completed: points spent and accrued."),
+    ("cancelled", "An order was cancelled: reserved points released."),
+    ("returned", "An order's lines were all returned."),
+    ("changed", "An order changed without changing state (a line's quantity, a split, a "
+                "replacement, a store's answer, a partial return)."))
+
 for _schema in (
     EventSchema("member.registered", 1, "A member was registered (any door).",
                 "RegisterMember (server/members/service.py)", (
@@ -244,5 +268,8 @@ for _schema in (
                     _f("available_milli", "int", "available over all stores now"),
                     _f("restock", "int", "which return to stock this is (1, 2, ...)"),
                     _f("store_codes", "list", "the stores that have it now (strings)"))),
+    *(EventSchema(f"web_order.{state}", 1, doc, "the order service (server/orders/service.py, "
+                  "server/db/orders/notify.py)", _WEB_ORDER_FIELDS)
+      for state, doc in _WEB_ORDER_EVENTS),
 ):
     register_schema(_schema)

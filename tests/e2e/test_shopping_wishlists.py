@@ -176,3 +176,22 @@ async def test_stock_changes_with_bad_fields_are_refused_whole(world, app):
     assert [v.field for v in refused.value.violations] == [
         "changes[1].store_code", "changes[2].sku", "changes[2].available_milli"]
     assert await count(app, "SELECT count(*) FROM shopping_stock_levels") == 0
+
+
+async def test_setting_stock_through_the_order_service_tells_the_wishlists(world, admin, app):
+    """SetStock (orders' stock table) and the wishlists share one path: a product set back
+    in stock over the API raises wishlist.item_restocked in the same transaction."""
+    from kopilka.v1 import orders_pb2 as O
+
+    member_id, card, _ = world.members[0]
+    await world.web.shopping.AddWishlistItem(add(card, "jam-1"))
+
+    def set_stock(quantity: int) -> O.SetStockRequest:
+        return O.SetStockRequest(request_id=str(uuid.uuid4()), balances=[
+            O.StockBalance(store_code=WEB, sku="jam-1", quantity_milli=quantity)])
+
+    await admin.orders.SetStock(set_stock(0))
+    assert await events(app, WISHLIST_RESTOCKED) == []
+    await admin.orders.SetStock(set_stock(3000))
+    (hit,) = await events(app, WISHLIST_RESTOCKED)
+    assert (hit["member_id"], hit["sku"], hit["available_milli"]) == (member_id, "jam-1", 3000)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import Member
 from server.db.outbox.repo import enqueue_event, enqueue_message
 from server.db.verification.repo import SMS_CHANNEL
+from server.events.schema import new_event
 from server.orders.model import HistoryEntry, Order, OrderState
 from server.orders.notifications import render
 
@@ -24,7 +25,7 @@ EMAIL_CHANNEL = "email"
 def event_payload(order: Order, entry: HistoryEntry,
                   previous: OrderState | None) -> dict[str, object]:
     """The event's payload (version 1), ids and amounts only: no personal data."""
-    return {"schema": 1, "order_id": str(order.id), "external_number": order.external_number,
+    return {"order_id": str(order.id), "external_number": order.external_number,
             "store_code": order.store_code, "member_id": str(order.member_id),
             "version": entry.version, "action": entry.action, "line_no": entry.line_no,
             "state": order.state.value, "previous_state": previous.value if previous else None,
@@ -43,9 +44,9 @@ class SqlNotifier:
     async def changed(self, order: Order, entry: HistoryEntry,
                       previous: OrderState | None) -> None:
         moved = previous is not order.state
-        await enqueue_event(self.session,
-                            f"web_order.{order.state.value}" if moved else "web_order.changed",
-                            event_payload(order, entry, previous))
+        event = new_event(f"web_order.{order.state.value}" if moved else "web_order.changed",
+                          **event_payload(order, entry, previous))  # docs/events.md
+        await enqueue_event(self.session, event.type, event.payload, event.version)
         if moved:
             await self._tell_customer(order)
 

@@ -1,7 +1,8 @@
 """Stock balances per store and SKU, and the stores' cities: one upsert per batch.
 
 Loaded by SetStock and by `kopilka orders load-stock FILE.csv` (the same function), from
-1C's offers in the future. Unknown stores or SKUs are refused naming the entry.
+1C's offers in the future; each load also tells wishlists of products back in stock.
+Unknown stores or SKUs are refused naming the entry.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.ledger.repo import raw_connection
+from server.db.shopping.repo import SqlShoppingRepository
 from server.errors import Violations, echo
 from server.limits import MAX_AMOUNT
+from server.shopping.model import StockChange
+from server.shopping.service import wishlist_hits_for_stock
 
 Balance = tuple[str, str, int]  # store, sku, quantity in thousandths
 
@@ -62,6 +66,9 @@ async def set_balances(session: AsyncSession, rows: Sequence[Balance], field_pat
         "INSERT INTO stock_balances (store_code, sku, quantity_milli) VALUES ($1, $2, $3) "
         "ON CONFLICT (store_code, sku) DO UPDATE SET quantity_milli = EXCLUDED.quantity_milli, "
         "updated_at = now()", list(rows))
+    # Members who wish a product that just came back in stock hear of it (docs/shopping.md).
+    await wishlist_hits_for_stock(SqlShoppingRepository(session),
+                                  [StockChange(store, sku, qty) for store, sku, qty in rows])
     return len(rows)
 
 

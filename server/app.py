@@ -20,6 +20,7 @@ from kopilka.v1 import (
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
+    marketing_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
@@ -34,6 +35,7 @@ from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
+from server.api.servicers.marketing import MarketingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
@@ -55,6 +57,7 @@ from server.features import onec_http as onec_http_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
+from server.features import unsubscribe as unsubscribe_feature
 from server.features.http import HttpMountFactory, HttpServer, http_server
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
@@ -65,7 +68,8 @@ log = logging.getLogger("kopilka.app")
 # (add_XServicer_to_server, servicer class taking ApiDeps, full service name)
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
-HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount]
+HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
+                                       unsubscribe_feature.unsubscribe_mount]
 
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
@@ -83,6 +87,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
     (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
+    (marketing_pb2_grpc.add_MarketingServiceServicer_to_server, MarketingServicer,
+     "kopilka.v1.MarketingService"),
 ]
 
 

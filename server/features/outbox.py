@@ -7,10 +7,13 @@ KOPILKA_OUTBOX_ENABLED=false, e.g. on a read-only replica node).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from server.db.marketing.gate import SqlSendGate
 from server.db.outbox.repo import SqlOutboxStore
+from server.marketing.pacing import Pacing
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
 from server.plugin_contracts import DeliveryReport
@@ -61,14 +64,23 @@ def retry_policy(settings: Settings) -> RetryPolicy:
                        max_seconds=settings.outbox_backoff_max_seconds)
 
 
+def pacing(settings: Settings) -> Pacing:
+    """Quiet hours and the frequency cap of marketing messages, from settings."""
+    return Pacing(dt.time.fromisoformat(settings.marketing_quiet_start),
+                  dt.time.fromisoformat(settings.marketing_quiet_end),
+                  settings.marketing_daily_cap, settings.marketing_time_zone)
+
+
 def build_dispatcher(settings: Settings, store: SqlOutboxStore,
                      host: PluginHost) -> OutboxDispatcher | None:
-    """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false."""
+    """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false;
+    marketing messages pass the send gate (quiet hours, cap, consent) as they go."""
     if not settings.outbox_enabled:
         return None
     return OutboxDispatcher(
         store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
-        poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds)
+        poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds,
+        gate=SqlSendGate(store.db, pacing(settings)))
 
 
 def attach(app: App, host: PluginHost, store: SqlOutboxStore,

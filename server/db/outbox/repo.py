@@ -223,6 +223,16 @@ class SqlOutboxStore:
         async with self.db.transaction() as session:
             await self._settle_item(session, item.item_id, item.attempt, error, decision, now)
 
+    async def defer_message(self, item: ClaimedMessage, until: dt.datetime,
+                            reason: str) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.item_id, OutboxItem.attempts == item.attempt,
+                       OutboxItem.state == "pending")
+                .values(next_attempt_at=until, attempts=OutboxItem.attempts - 1,
+                        last_error=f"deferred: {reason}"))
+
     async def record_delivery(self, report: DeliveryReport) -> bool:
         async with self.db.transaction() as session:
             await session.execute(insert(DeliveryReportLog).values(

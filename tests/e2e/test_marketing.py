@@ -1,0 +1,160 @@
+"""MarketingService end to end: real server, PostgreSQL, SMSC and HTTP site."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aiohttp
+import pytest
+from kopilka.v1 import marketing_pb2 as MK
+
+from tests.e2e.verification_support import register, server_settings
+from tests.helpers import rpc_error
+from tests.ports import idle_port
+
+
+@pytest.fixture
+def settings(tmp_path, smsc):
+    return server_settings(tmp_path, smsc.port, marketing_quiet_start="00:00",
+                           marketing_quiet_end="00:00", marketing_daily_cap=0,
+                           http_listen=f"127.0.0.1:{idle_port()}")
+
+
+def rid() -> str:
+    return str(uuid.uuid4())
+
+
+async def consent(admin, member_id: str, granted: bool = True, channel: str = "sms"):
+    return await admin.marketing.SetConsent(MK.SetConsentRequest(
+        request_id=rid(), member_id=member_id, consent=MK.Consent(
+            channel=channel, purpose="marketing", granted=granted, source="questionnaire",
+            wording_version="v1")))
+
+
+async def template(admin, body: str, code: str = "sale", en: str = "") -> None:
+    texts = [MK.TemplateText(language="uk", body=body)]
+    if en:
+        texts.append(MK.TemplateText(language="en", body=en))
+    await admin.marketing.UpsertTemplate(MK.UpsertTemplateRequest(
+        request_id=rid(), template=MK.Template(code=code, channel="sms",
+                                               default_language="uk", texts=texts)))
+
+
+async def test_consent_is_recorded_with_its_proof_and_history(app, admin, world):
+    member = await register(admin)
+    await consent(admin, member.member_id)
+    await consent(admin, member.member_id, granted=False)
+    got = await admin.marketing.GetConsents(MK.GetConsentsRequest(member_id=member.member_id))
+    (current,) = got.consents
+    assert (current.channel, current.purpose, current.granted) == ("sms", "marketing", False)
+    assert [h.granted for h in got.history] == [True, False]
+    assert all(h.source == "questionnaire" and h.wording_version == "v1" and h.principal
+               for h in got.history)
+    with rpc_error() as bad:
+        await admin.marketing.SetConsent(MK.SetConsentRequest(
+            request_id=rid(), member_id=member.member_id, consent=MK.Consent(
+                channel="pigeon", purpose="marketing", source="x", wording_version="v1")))
+    assert bad.fields == ["consent.channel"]
+
+
+async def test_bad_templates_and_segments_are_refused_with_the_reason(app, admin, world):
+    for body, why in (("Hi {{ nickname }}", "unknown field"),
+                      ("{{ first_name.__class__ }}", "unsafe"),
+                      ("{{ ''.__class__.__mro__ }}", "unsafe"),
+                      ("{% if %}", "does not parse")):
+        with rpc_error() as bad:
+            await template(admin, body)
+        assert bad.reason == "TEMPLATE_INVALID" and why in bad.message, body
+        assert bad.fields == ["template.texts[0].body"]
+    with rpc_error() as bad:
+        await admin.marketing.CreateList(MK.CreateListRequest(
+            request_id=rid(), name="x", segment="shoe_size > 40"))
+    assert bad.reason == "SEGMENT_INVALID" and "unknown field 'shoe_size'" in bad.message
+
+
+async def test_campaign_end_to_end_over_the_smsc(app, admin, world, smsc):
+    olena = await register(admin, phone="067 123 45 67", first_name="Olena")
+    john = await register(admin, phone="050 765 43 21", first_name="John")
+    petro = await register(admin, phone="093 111 22 33", first_name="Petro")
+    await admin.marketing.SetMemberPreferences(MK.SetMemberPreferencesRequest(
+        request_id=rid(), member_id=john.member_id, language="en"))
+    await template(admin, "Привіт, {{ first_name }}! Знижка 20% до неділі.",
+                   en="Hi {{ first_name }}, 20% off until Sunday!")
+    listed = await admin.marketing.CreateList(MK.CreateListRequest(
+        request_id=rid(), name="gold", segment="card_type = 'gold'"))
+    preview = await admin.marketing.PreviewList(MK.PreviewListRequest(list_id=listed.list_id))
+    assert preview.member_count == 3
+    campaign = (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="spring", list_id=listed.list_id, template_code="sale",
+        channel="sms"))).campaign
+    assert campaign.state == MK.CAMPAIGN_STATE_DRAFT
+    start = MK.StartCampaignRequest(request_id=rid(), campaign_id=campaign.campaign_id)
+    with rpc_error() as refused:  # nobody consented yet
+        await admin.marketing.StartCampaign(start)
+    assert refused.reason == "CAMPAIGN_NO_CONSENT"
+    await asyncio.sleep(0.3)
+    assert smsc.submitted == []  # refused before anything was sent
+
+    await consent(admin, olena.member_id)
+    await consent(admin, john.member_id)
+    await consent(admin, petro.member_id, granted=False)
+    estimate = await admin.marketing.EstimateCampaign(MK.EstimateCampaignRequest(
+        campaign_id=campaign.campaign_id))
+    # Cyrillic: UCS-2, one part (<= 70); English GSM-7 one part; 38067 120, 38050 110 kopecks
+    assert (estimate.recipients, estimate.skipped, estimate.parts,
+            estimate.cost_minor) == (2, 1, 2, 230)
+    started = (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=campaign.campaign_id))).campaign
+    assert started.state == MK.CAMPAIGN_STATE_RUNNING and started.recipients == 2
+    await smsc.wait_for(lambda: len(smsc.submitted) >= 2)
+    texts = {s.destination_addr: s.text for s in smsc.submitted}
+    assert texts == {"380671234567": "Привіт, Olena! Знижка 20% до неділі.",
+                     "380507654321": "Hi John, 20% off until Sunday!"}
+    uk = next(s for s in smsc.submitted if s.destination_addr == "380671234567")
+    assert uk.data_coding == 0x08
+    await asyncio.sleep(0.3)
+    await smsc.push_receipt(uk.message_id, "DELIVRD")
+    for _ in range(50):
+        got = (await admin.marketing.GetCampaign(MK.GetCampaignRequest(
+            campaign_id=campaign.campaign_id))).campaign
+        if got.delivered_cost_minor:
+            break
+        await asyncio.sleep(0.1)
+    assert got.delivered_cost_minor == 120 and got.estimated_cost_minor == 230
+    assert got.state == MK.CAMPAIGN_STATE_COMPLETED
+    assert dict(got.delivery_counts) == {"delivered": 1, "sent": 1}
+    page = await admin.marketing.ListCampaignRecipients(MK.ListCampaignRecipientsRequest(
+        campaign_id=campaign.campaign_id))
+    assert sorted(r.state for r in page.recipients) == ["delivered", "sent"]
+    with rpc_error() as again:
+        await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+            request_id=rid(), campaign_id=campaign.campaign_id))
+    assert again.reason == "CAMPAIGN_STATE_INVALID"
+
+
+async def test_unsubscribe_link_withdraws_consent(app, admin, world, smsc):
+    member = await register(admin)
+    await consent(admin, member.member_id)
+    await template(admin, "Sale! Stop: {{ unsubscribe_url }}")
+    listed = await admin.marketing.CreateList(MK.CreateListRequest(
+        request_id=rid(), name="one", csv="phone\n067 123 45 67\n099 000 00 00\n"))
+    assert (listed.member_count, listed.unmatched) == (1, 1)
+    campaign = (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="c", list_id=listed.list_id, template_code="sale",
+        channel="sms"))).campaign
+    await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=campaign.campaign_id))
+    await smsc.wait_for(lambda: len(smsc.submitted) >= 1)
+    url = smsc.submitted[0].text.split("Stop: ")[1]
+    path = url.split("/u/")[1]
+    base = f"http://127.0.0.1:{app.http.port}/u/"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + path) as shown:
+            assert shown.status == 200 and "<form" in await shown.text()
+        async with http.post(base + path[:-2] + "xx") as forged:
+            assert forged.status == 404
+        async with http.post(base + path) as done:
+            assert done.status == 200
+    got = await admin.marketing.GetConsents(MK.GetConsentsRequest(member_id=member.member_id))
+    assert [(c.granted, c.source) for c in got.consents] == [(False, "unsubscribe_link")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -64,21 +64,21 @@ class _Sql:
 
 
 def _link_sql(q: _Sql, channel: str, keys: LinkKeys) -> str:
-    message = f"replace(m.id::text, '-', '') || {q.p(channel[0])}"
+    message = f"(replace(m.id::text, '-', '') || {q.p(channel[0])}::text)"
     mac = (f"sha256({q.p(keys.outer)}::bytea || sha256({q.p(keys.inner)}::bytea || "
            f"convert_to({message}, 'UTF8')))")
     token = (f"{message} || '.' || rtrim(translate(encode(substring({mac} FROM 1 FOR 12), "
              "'base64'), '+/', '-_'), '=')")
-    return f"({q.p(keys.base_url)} || '/u/' || {token})"
+    return f"({q.p(keys.base_url)}::text || '/u/' || {token})"
 
 
-def _expr(q: _Sql, pieces: Sequence[Piece], link: str) -> str:
+def _expr(q: _Sql, pieces: Sequence[Piece], link: Callable[[], str]) -> str:
     parts = []
     for piece in pieces:
         if isinstance(piece, Literal):
             parts.append(f"{q.p(piece.text)}::text")
         elif isinstance(piece, Field):
-            sql = link if piece.name == "unsubscribe_url" else FIELD_SQL[piece.name]
+            sql = link() if piece.name == "unsubscribe_url" else FIELD_SQL[piece.name]
             parts.append(f"coalesce({sql}, '')")
     return "(" + " || ".join(parts or ["''"]) + ")"
 
@@ -86,7 +86,12 @@ def _expr(q: _Sql, pieces: Sequence[Piece], link: str) -> str:
 def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys) -> tuple[str, str] | None:
     """(body SQL, subject SQL) choosing the member's language with fallback, or None when a
     text needs Jinja itself."""
-    link = _link_sql(q, channel, keys)
+    made: list[str] = []
+
+    def link() -> str:  # its parameters only when a text uses it (else they are untyped)
+        if not made:
+            made.append(_link_sql(q, channel, keys))
+        return made[0]
     bodies, subjects = [], []
     for lang, (subject, body) in tpl.texts.items():
         pieces = check_template(body, "body")
@@ -98,7 +103,7 @@ def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys) -> tuple
 
     def case(options: list[tuple[str, str]]) -> str:
         fallback = dict(options)[default]
-        whens = " ".join(f"WHEN {q.p(lang)} THEN {sql}" for lang, sql in options
+        whens = " ".join(f"WHEN {q.p(lang)}::text THEN {sql}" for lang, sql in options
                          if lang != default)
         return f"(CASE s.lang {whens} ELSE {fallback} END)" if whens else fallback
 
@@ -109,11 +114,11 @@ def _language_sql(q: _Sql, tpl: TemplateRow, default_language: str) -> str:
     """The template language each member gets: theirs, theirs without region, default."""
     langs = q.p(list(tpl.texts))
     pref = (f"coalesce((SELECT mp.language FROM member_preferences mp WHERE "
-            f"mp.member_id = m.id), {q.p(default_language)})")
+            f"mp.member_id = m.id), {q.p(default_language)}::text)")
     base = f"split_part({pref}, '-', 1)"
     return (f"(CASE WHEN {pref} = ANY({langs}::text[]) THEN {pref} "
             f"WHEN {base} = ANY({langs}::text[]) THEN {base} "
-            f"ELSE {q.p(tpl.default_language)} END)")
+            f"ELSE {q.p(tpl.default_language)}::text END)")
 
 
 def _source(q: _Sql, found: ListRow, channel: str, default_language: str
@@ -124,7 +129,7 @@ def _source(q: _Sql, found: ListRow, channel: str, default_language: str
     source, _, where = source.partition(" WHERE ")
     address = f"m.{ADDRESS[channel]} IS NOT NULL"
     return (source, f"({where}) AND {address}" if where else address,
-            CONSENT_SQL.format(channel=q.p(channel)))
+            CONSENT_SQL.format(channel=q.p(channel) + "::text"))
 
 
 async def estimate(conn: asyncpg.Connection, found: ListRow, tpl: TemplateRow, channel: str,
@@ -289,7 +294,7 @@ async def mark_started(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: 
 
 
 async def set_state(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: str) -> None:
-    await conn.execute("UPDATE campaigns SET state = $2, finished_at = CASE WHEN $2 IN "
+    await conn.execute("UPDATE campaigns SET state = $2::text, finished_at = CASE WHEN $2::text IN "
                        "('completed', 'cancelled') THEN now() END WHERE id = $1",
                        campaign_id, state)
     if state == "cancelled":  # drop what was not sent yet, set-based

@@ -2,7 +2,7 @@
 
 Seeds the SMS tariffs of the Ukrainian operators' prefixes (configurable rows, kopecks per
 part), the birthday greeting template and its trigger (one greeting a year), and gives the
-operator role campaigns.read/create/update/approve (admin has every right already).
+operator role campaigns.read/update/approve (admin has every right already).
 
 Revision ID: 0020
 Revises: 0016
@@ -24,7 +24,7 @@ depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 TZ = sa.DateTime(timezone=True)
-OPERATOR_RIGHTS = ("campaigns.read", "campaigns.create", "campaigns.update", "campaigns.approve")
+OPERATOR_RIGHTS = ("campaigns.read", "campaigns.update", "campaigns.approve")
 # Longest prefix wins; "" is the price of any other number (kopecks per SMS part).
 TARIFFS = [("", 150), ("38050", 110), ("38066", 110), ("38095", 110), ("38099", 110),
            ("38067", 120), ("38068", 120), ("38096", 120), ("38097", 120), ("38098", 120),

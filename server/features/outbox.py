@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.db.marketing.gate import SqlSendGate
 from server.db.outbox.repo import SqlOutboxStore
+from server.features.stop_reply import incoming_handler
 from server.marketing.pacing import Pacing
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
@@ -96,7 +97,8 @@ def attach(app: App, host: PluginHost, store: SqlOutboxStore,
                      report.provider_message_id)
 
     async def start(app: App) -> None:
-        await host.start_channels(on_delivery_report)
+        await host.start_channels(on_delivery_report,
+                                  incoming_handler(app.db, settings.default_region))
         if dispatcher is not None:
             dispatcher.start()
 

@@ -162,3 +162,15 @@ async def test_unsubscribe_link_withdraws_consent(app, admin, world, smsc):
             assert done.status == 200
     got = await admin.marketing.GetConsents(MK.GetConsentsRequest(member_id=member.member_id))
     assert [(c.granted, c.source) for c in got.consents] == [(False, "unsubscribe_link")]
+
+
+async def test_a_stop_reply_withdraws_sms_marketing_consent(app, admin, world, smsc):
+    member = await register(admin, phone="050 123 45 67")  # the SMSC's MO sender
+    await consent(admin, member.member_id)
+    await app.deps.plugins.message_channels()["sms"].wait_connected(2.0)
+    assert await smsc.push_deliver_sm("Привіт".encode("utf-16-be"), data_coding=0x08) == 0
+    assert await smsc.push_deliver_sm(b"STOP") == 0
+    got = await admin.marketing.GetConsents(MK.GetConsentsRequest(member_id=member.member_id))
+    assert [(c.channel, c.granted, c.source) for c in got.consents] == [
+        ("sms", False, "sms_stop")]
+    assert [h.granted for h in got.history] == [True, False]  # "Привіт" changed nothing

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
 import aiohttp
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import mailings_pb2 as ML
 from kopilka.v1 import marketing_pb2 as MK
 
+from plugins.smpp.encoding import decode_text
 from tests.e2e.verification_support import register, server_settings
 from tests.helpers import rpc_error
 from tests.ports import idle_port
+from tests.smtp import running_smtp
 
 
 @pytest.fixture
-def settings(tmp_path, smsc):
+async def smtp():
+    async with running_smtp() as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path, smsc, smtp):
     return server_settings(tmp_path, smsc.port, marketing_quiet_start="00:00",
                            marketing_quiet_end="00:00", marketing_daily_cap=0,
-                           http_listen=f"127.0.0.1:{idle_port()}")
+                           http_listen=f"127.0.0.1:{idle_port()}", smtp_host="127.0.0.1",
+                           smtp_port=smtp[1], smtp_start_tls=False,
+                           smtp_sender="Kopilka <noreply@kopilka.test>")
 
 
 def rid() -> str:
@@ -33,12 +45,13 @@ async def consent(admin, member_id: str, granted: bool = True, channel: str = "s
             wording_version="v1")))
 
 
-async def template(admin, body: str, code: str = "sale", en: str = "") -> None:
-    texts = [MK.TemplateText(language="uk", body=body)]
+async def template(admin, body: str, code: str = "sale", en: str = "",
+                   channel: str = "sms", subject: str = "") -> None:
+    texts = [MK.TemplateText(language="uk", body=body, subject=subject)]
     if en:
         texts.append(MK.TemplateText(language="en", body=en))
     await admin.marketing.UpsertTemplate(MK.UpsertTemplateRequest(
-        request_id=rid(), template=MK.Template(code=code, channel="sms",
+        request_id=rid(), template=MK.Template(code=code, channel=channel,
                                                default_language="uk", texts=texts)))
 
 
@@ -174,3 +187,67 @@ async def test_a_stop_reply_withdraws_sms_marketing_consent(app, admin, world, s
     assert [(c.channel, c.granted, c.source) for c in got.consents] == [
         ("sms", False, "sms_stop")]
     assert [h.granted for h in got.history] == [True, False]  # "Привіт" changed nothing
+
+
+async def campaign_for(admin, channel: str = "sms", segment: str = "card_type = 'gold'"):
+    listed = await admin.marketing.CreateList(MK.CreateListRequest(
+        request_id=rid(), name="l", segment=segment))
+    return (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="c", list_id=listed.list_id, template_code="sale",
+        channel=channel))).campaign
+
+
+async def test_an_email_campaign_with_logic_reaches_the_smtp_server(app, admin, world, smtp):
+    mailbox, _ = smtp
+    rich = await register(admin, phone="067 123 45 67", email="olena@example.test")
+    await register(admin, phone="050 765 43 21", email="petro@example.test")
+    await consent(admin, rich.member_id, channel="email")
+    await template(admin, "{% if points_balance > 0 %}Бали: {{ points_balance }}{% else %}"
+                   "Вітаємо, {{ first_name }}!{% endif %} {{ unsubscribe_url }}",
+                   channel="email", subject="Для {{ first_name }}")
+    campaign = await campaign_for(admin, channel="email")
+    started = (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=campaign.campaign_id))).campaign
+    assert (started.recipients, started.skipped) == (1, 1)  # petro never consented
+    for _ in range(50):
+        if mailbox.received:
+            break
+        await asyncio.sleep(0.1)
+    (mail,) = mailbox.received
+    assert mail.rcpt_tos == ["olena@example.test"]
+    text = mail.content.decode()
+    assert "/u/" in text and "Olena" in text
+
+
+async def test_scheduled_campaign_pauses_resumes_and_cancels_without_sending(
+        app, admin, world, smsc):
+    member = await register(admin)
+    await consent(admin, member.member_id)
+    await template(admin, "Sale soon")
+    campaign = await campaign_for(admin)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    when = Timestamp()
+    when.FromDatetime(later)
+    started = (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=campaign.campaign_id, schedule_time=when))).campaign
+    assert started.state == MK.CAMPAIGN_STATE_SCHEDULED
+    change = lambda action: admin.marketing.ChangeCampaignState(  # noqa: E731
+        MK.ChangeCampaignStateRequest(request_id=rid(), campaign_id=campaign.campaign_id,
+                                      action=action))
+    assert (await change(MK.CAMPAIGN_ACTION_PAUSE)).campaign.state == MK.CAMPAIGN_STATE_PAUSED
+    assert (await change(MK.CAMPAIGN_ACTION_RESUME)).campaign.state == \
+        MK.CAMPAIGN_STATE_RUNNING
+    cancelled = (await change(MK.CAMPAIGN_ACTION_CANCEL)).campaign
+    assert cancelled.state == MK.CAMPAIGN_STATE_CANCELLED
+    assert dict(cancelled.delivery_counts) == {"failed": 1}
+    with rpc_error() as bad:
+        await change(MK.CAMPAIGN_ACTION_RESUME)
+    assert bad.reason == "CAMPAIGN_STATE_INVALID"
+    # a test send goes out at once, marked, outside the campaign
+    sent = await admin.marketing.TestSendCampaign(MK.TestSendCampaignRequest(
+        request_id=rid(), campaign_id=campaign.campaign_id, recipient="093 111 22 33"))
+    await smsc.wait_for(lambda: len(smsc.submitted) >= 1)
+    assert [(s.destination_addr, decode_text(s.short_message, s.data_coding))
+            for s in smsc.submitted] == [
+        ("380931112233", "[TEST] Sale soon")]
+    assert sent.mailing_id

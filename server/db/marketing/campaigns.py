@@ -27,7 +27,7 @@ FIELD_SQL = {
     "card_number": "(SELECT c.number FROM cards c WHERE c.member_id = m.id "
                    "ORDER BY (c.state = 'active') DESC, c.number LIMIT 1)",
     "points_balance": "coalesce((SELECT a.balance FROM ledger_accounts a WHERE "
-                      "a.member_id = m.id AND a.kind = 'points'), 0)::text",
+                      "a.member_id = m.id AND a.kind = 'points'), 0)",
 }
 CONSENT_SQL = ("EXISTS (SELECT 1 FROM member_consents mc WHERE mc.member_id = m.id AND "
                "mc.channel = {channel} AND mc.purpose = 'marketing' AND mc.granted)")
@@ -79,7 +79,7 @@ def _expr(q: _Sql, pieces: Sequence[Piece], link: Callable[[], str]) -> str:
             parts.append(f"{q.p(piece.text)}::text")
         elif isinstance(piece, Field):
             sql = link() if piece.name == "unsubscribe_url" else FIELD_SQL[piece.name]
-            parts.append(f"coalesce({sql}, '')")
+            parts.append(f"coalesce(({sql})::text, '')")
     return "(" + " || ".join(parts or ["''"]) + ")"
 
 

@@ -14,9 +14,11 @@ from server.db.ledger.repo import raw_connection
 from server.db.marketing import repo
 from server.db.marketing.campaigns import link_keys
 from server.db.marketing.gate import SqlSendGate
-from server.db.marketing.triggers import TriggerConsumer
+from server.db.marketing.triggers import TriggerConsumer, upsert
 from server.db.outbox.repo import SqlOutboxStore, enqueue_event, mailing
 from server.marketing.pacing import Pacing
+from server.marketing.sms_parts import sms_parts
+from server.marketing.triggers import check_trigger
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.model import ClaimedEvent
 from tests.integration.test_outbox import STEADY, Recorder, host_with
@@ -103,3 +105,70 @@ async def test_a_trigger_fires_once_under_retries_and_two_consumers(db) -> None:
     async with db.transaction() as session:
         view = await mailing(session, mailing_id)
     assert view is not None and view.body.startswith("Olena, з днем народження")
+
+
+async def add_trigger(db, code: str, event_type: str, **over) -> None:  # type: ignore[no-untyped-def]
+    spec = check_trigger(**{
+        "code": code, "event_type": event_type, "condition": "", "template_code": "birthday",
+        "channel": "sms", "delay_seconds": 0, "occurrence": "event", "max_per_occurrence": 1,
+        "stop_events": [], "active": True, **over})
+    async with db.transaction() as session:
+        await upsert(await raw_connection(session), spec)
+
+
+async def test_the_frequency_cap_defers_the_next_message_a_day_after(db) -> None:
+    m = await member(db, "+380671234567", "Europe/Kyiv")
+    await add_trigger(db, "promo", "promo.published")
+    consumer = TriggerConsumer(db, link_keys("http://x", b"k" * 32), "uk", "Europe/Kyiv")
+    for _ in range(2):
+        assert await consumer.on_event(await fire(db, consumer, "promo.published",
+                                                  {"member_id": str(m)})) == 1
+    clock = At(dt.datetime(2030, 6, 1, 10, 0, tzinfo=dt.UTC))  # 13:00 in Kyiv
+    recorder = Recorder()
+    worker = OutboxDispatcher(SqlOutboxStore(db), host_with(recorder), STEADY, clock=clock,
+                              gate=SqlSendGate(db, Pacing(dt.time(21), dt.time(9), 1,
+                                                          "Europe/Kyiv")))
+    await worker.run_once()
+    assert len(recorder.sent) == 1  # the cap is one a day: the second waits
+    clock.now += dt.timedelta(hours=23, minutes=59)
+    await worker.run_once()
+    assert len(recorder.sent) == 1
+    clock.now += dt.timedelta(minutes=1)
+    await worker.run_once()
+    assert len(recorder.sent) == 2
+
+
+async def test_basket_reminders_at_most_n_and_a_purchase_stops_them(db) -> None:
+    m = await member(db, "+380671234567", None)
+    await add_trigger(db, "basket", "basket.abandoned", occurrence="payload:basket_id",
+                      max_per_occurrence=2, delay_seconds=3600,
+                      stop_events=["receipt.confirmed"])
+    consumer = TriggerConsumer(db, link_keys("http://x", b"k" * 32), "uk", "Europe/Kyiv")
+    basket = {"member_id": str(m), "basket_id": "b-1"}
+    fired = [await consumer.on_event(await fire(db, consumer, "basket.abandoned", basket))
+             for _ in range(3)]
+    assert fired == [1, 1, 0]  # at most two reminders for one basket
+    other = {"member_id": str(m), "basket_id": "b-2"}
+    assert await consumer.on_event(await fire(db, consumer, "basket.abandoned", other)) == 1
+    await consumer.on_event(await fire(db, consumer, "receipt.confirmed",
+                                       {"member_id": str(m)}))
+    clock = At(dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC))
+    recorder = Recorder()
+    worker = OutboxDispatcher(SqlOutboxStore(db), host_with(recorder), STEADY, clock=clock,
+                              gate=SqlSendGate(db, PACING))
+    await worker.run_once()
+    assert recorder.sent == []  # every queued reminder was stopped by the purchase
+    async with db.transaction() as session:
+        states = [r["state"] for r in await (await raw_connection(session)).fetch(
+            "SELECT state FROM mailings WHERE reference = 'trigger:basket'")]
+    assert states == ["failed"] * 3
+
+
+async def test_sms_parts_agree_in_sql_and_python(db) -> None:
+    texts = ["", "a" * 160, "a" * 161, "{" * 80, "{" * 81, "ї" * 70, "ї" * 71, "ї" * 134,
+             "ї" * 135, "Hello €", "😀" * 35, "😀" * 36, "Привіт, Olena!"]
+    async with db.transaction() as session:
+        conn = await raw_connection(session)
+        in_sql = [await conn.fetchval("SELECT kopilka_sms_parts($1)", t) for t in texts]
+    assert in_sql == [sms_parts(t) for t in texts]
+    assert in_sql == [0, 1, 2, 1, 2, 1, 2, 2, 3, 1, 1, 2, 1]

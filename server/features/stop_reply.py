@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from server.audit.actor import Actor, acting
 from server.db.database import Database
 from server.db.ledger.repo import raw_connection
 from server.db.marketing.repo import SqlConsentStore, member_by_phone
@@ -28,16 +29,17 @@ def incoming_handler(db: Database, region: str) -> IncomingCallback:
         except ValueError:
             log.info("stop request from an address that is not a phone ignored")
             return
-        async with db.transaction() as session:
-            conn = await raw_connection(session)
-            member_id = await member_by_phone(conn, phone)
-            if member_id is None:
-                log.info("stop request from a phone of no member")
-                return
-            channel = message.channel if message.channel in ("sms", "viber") else "sms"
-            await consent_service.record(SqlConsentStore(conn), consent_service.answer(
-                member_id, channel, "marketing", False, "sms_stop", WORDING),
-                f"{channel}-stop-reply")
+        channel = message.channel if message.channel in ("sms", "viber") else "sms"
+        with acting(Actor(f"{channel}-stop-reply")):
+            async with db.transaction() as session:
+                conn = await raw_connection(session)
+                member_id = await member_by_phone(conn, phone)
+                if member_id is None:
+                    log.info("stop request from a phone of no member")
+                    return
+                await consent_service.record(SqlConsentStore(conn), consent_service.answer(
+                    member_id, channel, "marketing", False, "sms_stop", WORDING),
+                    f"{channel}-stop-reply")
         log.info("marketing consent withdrawn by a stop reply", extra={
             "member_id": str(member_id), "channel": channel})
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from server.audit.actor import Actor, acting
 from server.db.ledger.repo import raw_connection
 from server.db.marketing.repo import SqlConsentStore
 from server.features.http import HttpMount
@@ -68,9 +69,10 @@ def unsubscribe_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
         member_id, channel = found
         given = consent_service.answer(member_id, channel, "marketing", False,
                                        "unsubscribe_link", WORDING)
-        async with deps.db.transaction() as session:
-            await consent_service.record(SqlConsentStore(await raw_connection(session)),
-                                         given, "unsubscribe-link")
+        with acting(Actor("unsubscribe-link")):
+            async with deps.db.transaction() as session:
+                await consent_service.record(SqlConsentStore(await raw_connection(session)),
+                                             given, "unsubscribe-link")
         return web.Response(content_type="text/html", text=(
             f"<!doctype html><p>Unsubscribed from {html.escape(channel)} marketing.</p>"))
 

@@ -219,13 +219,26 @@ async def test_an_email_campaign_with_logic_reaches_the_smtp_server(app, admin, 
     assert "/u/" in text and "Olena" in text
 
 
+async def due_times(app, campaign_id: str) -> list[dt.datetime | None]:
+    """When the campaign's outbox rows fall due (None: never, while paused)."""
+    from server.db.ledger.repo import raw_connection
+
+    async with app.db.transaction() as session:
+        rows = await (await raw_connection(session)).fetch(
+            "SELECT CASE WHEN o.next_attempt_at = 'infinity' THEN NULL ELSE "
+            "date_trunc('second', o.next_attempt_at) END AS due FROM outbox o "
+            "JOIN marketing_messages mm ON mm.mailing_id = o.mailing_id "
+            "WHERE mm.campaign_id = $1", uuid.UUID(campaign_id))
+    return [r["due"] for r in rows]
+
+
 async def test_scheduled_campaign_pauses_resumes_and_cancels_without_sending(
         app, admin, world, smsc):
     member = await register(admin)
     await consent(admin, member.member_id)
     await template(admin, "Sale soon")
     campaign = await campaign_for(admin)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).replace(microsecond=0)
     when = Timestamp()
     when.FromDatetime(later)
     started = (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
@@ -234,9 +247,12 @@ async def test_scheduled_campaign_pauses_resumes_and_cancels_without_sending(
     change = lambda action: admin.marketing.ChangeCampaignState(  # noqa: E731
         MK.ChangeCampaignStateRequest(request_id=rid(), campaign_id=campaign.campaign_id,
                                       action=action))
+    assert await due_times(app, campaign.campaign_id) == [later.replace(microsecond=0)]
     assert (await change(MK.CAMPAIGN_ACTION_PAUSE)).campaign.state == MK.CAMPAIGN_STATE_PAUSED
+    assert await due_times(app, campaign.campaign_id) == [None]  # 'infinity': never due
     assert (await change(MK.CAMPAIGN_ACTION_RESUME)).campaign.state == \
         MK.CAMPAIGN_STATE_RUNNING
+    assert await due_times(app, campaign.campaign_id) == [later.replace(microsecond=0)]
     cancelled = (await change(MK.CAMPAIGN_ACTION_CANCEL)).campaign
     assert cancelled.state == MK.CAMPAIGN_STATE_CANCELLED
     assert dict(cancelled.delivery_counts) == {"failed": 1}

@@ -85,10 +85,7 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
         async def work(session) -> pb.SetConsentResponse:  # type: ignore[no-untyped-def]
             store = repo.SqlConsentStore(await raw_connection(session))
             row = await consent_service.record(store, given, caller().label)
-            assert isinstance(row, repo.ConsentRow)
-            await record(session, Change("consent", str(member_id), "set", None, {
-                "channel": given.channel, "purpose": given.purpose, "granted": given.granted,
-                "source": given.source, "wording_version": given.wording_version}))
+            assert isinstance(row, repo.ConsentRow)  # audited by the store
             return pb.SetConsentResponse(consent=consent_pb(row))
 
         return await run_once(self.deps.db, S + "SetConsent", request,
@@ -342,7 +339,8 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
             row = await self._view(conn, parse_uuid(request.campaign_id, "campaign_id"))
             await sql_campaigns.lock(conn, row.id)
             check_transition(row.state, wanted)
-            await sql_campaigns.set_state(conn, row.id, wanted.value)
+            rate = self.deps.settings.marketing_channel_rates.get(row.channel, 10.0)
+            await sql_campaigns.set_state(conn, row.id, wanted.value, 1.0 / rate)
             await record(session, Change("campaign", str(row.id), wanted.value,
                                          {"state": row.state}, {"state": wanted.value}))
             return pb.ChangeCampaignStateResponse(campaign=campaign_pb(

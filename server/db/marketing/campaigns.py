@@ -293,10 +293,29 @@ async def mark_started(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: 
                        totals.recipients, totals.skipped, totals.parts, totals.cost_minor)
 
 
-async def set_state(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: str) -> None:
+async def set_state(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: str,
+                    gap: float = 0.05) -> None:
+    """Move a campaign to `state`; `gap` spaces resumed sends (1 / the channel's rate)."""
     await conn.execute("UPDATE campaigns SET state = $2::text, finished_at = CASE WHEN $2::text IN "
                        "('completed', 'cancelled') THEN now() END WHERE id = $1",
                        campaign_id, state)
+    if state == "paused":  # out of the dispatcher's way until resumed (the gate guards too)
+        await conn.execute("""
+            UPDATE outbox o SET next_attempt_at = 'infinity'
+            FROM marketing_messages mm
+            WHERE mm.campaign_id = $1 AND o.mailing_id = mm.mailing_id
+              AND o.state = 'pending'""", campaign_id)
+    if state == "running":  # resumed: due again from now (or the schedule), spaced again
+        await conn.execute("""
+            WITH due AS (
+              SELECT o.id, row_number() OVER (ORDER BY mm.member_id) - 1 AS n
+              FROM outbox o JOIN marketing_messages mm ON o.mailing_id = mm.mailing_id
+              WHERE mm.campaign_id = $1 AND o.state = 'pending'
+                AND o.next_attempt_at = 'infinity')
+            UPDATE outbox o SET next_attempt_at = greatest(now(), coalesce(
+                (SELECT scheduled_at FROM campaigns WHERE id = $1), now()))
+              + make_interval(secs => due.n * $2::float8)
+            FROM due WHERE o.id = due.id""", campaign_id, gap)
     if state == "cancelled":  # drop what was not sent yet, set-based
         await conn.execute("""
             WITH dropped AS (

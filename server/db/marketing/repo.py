@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server.db.audit.repo import Change, record_on
 from server.db.marketing.segments import compile_segment
 from server.errors import invalid
 from server.marketing.consent import ConsentAnswer
@@ -214,6 +215,11 @@ class SqlConsentStore:
         return await member_exists(self.conn, member_id)
 
     async def record(self, answer: ConsentAnswer, principal: str) -> ConsentRow:
-        return await record_consent(self.conn, answer.member_id, answer.channel,
-                                    answer.purpose, answer.granted, answer.source,
-                                    answer.wording_version, principal)
+        """The answer, its history row and an audit row, whichever door it came through."""
+        row = await record_consent(self.conn, answer.member_id, answer.channel,
+                                   answer.purpose, answer.granted, answer.source,
+                                   answer.wording_version, principal)
+        await record_on(self.conn, Change("consent", str(answer.member_id), "set", None, {
+            "channel": answer.channel, "purpose": answer.purpose, "granted": answer.granted,
+            "source": answer.source, "wording_version": answer.wording_version}))
+        return row

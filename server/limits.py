@@ -145,6 +145,7 @@ BY_NAME: dict[str, Limit] = {
     "condition": _text(4000),
     "occurrence": _text(64, "marketing_triggers.occurrence"),
     "stop_events": _text(64, "marketing_triggers.event_type", 20),
+    "prefix": _text(16, "sms_tariffs.prefix"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -128,6 +128,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.MarketingService/GetCampaign": P.MARKETING_READ,
     "/kopilka.v1.MarketingService/ListCampaignRecipients": P.MARKETING_READ,
     "/kopilka.v1.MarketingService/UpsertTrigger": P.MARKETING_WRITE,
+    "/kopilka.v1.MarketingService/SetSmsTariff": P.MARKETING_WRITE,
     "/kopilka.v1.MemberService/RegisterMember": P.MEMBERS_REGISTER,
     "/kopilka.v1.MemberService/GetMember": P.MEMBERS_READ,
     "/kopilka.v1.MemberService/FindMember": P.MEMBERS_READ,

@@ -118,6 +118,12 @@ async def test_campaign_end_to_end_over_the_smsc(app, admin, world, smsc):
     # Cyrillic: UCS-2, one part (<= 70); English GSM-7 one part; 38067 120, 38050 110 kopecks
     assert (estimate.recipients, estimate.skipped, estimate.parts,
             estimate.cost_minor) == (2, 1, 2, 230)
+    await admin.marketing.SetSmsTariff(MK.SetSmsTariffRequest(  # a longer prefix wins
+        request_id=rid(), prefix="3805076", part_price_minor=90, currency="UAH"))
+    assert (await admin.marketing.EstimateCampaign(MK.EstimateCampaignRequest(
+        campaign_id=campaign.campaign_id))).cost_minor == 210
+    await admin.marketing.SetSmsTariff(MK.SetSmsTariffRequest(
+        request_id=rid(), prefix="3805076", part_price_minor=110, currency="UAH"))
     started = (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
         request_id=rid(), campaign_id=campaign.campaign_id))).campaign
     assert started.state == MK.CAMPAIGN_STATE_RUNNING and started.recipients == 2

@@ -1174,3 +1174,54 @@ class UpsertTriggerResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpsertTriggerResponse: _TypeAlias = UpsertTriggerResponse  # noqa: Y015
+
+@_typing.final
+class SetSmsTariffRequest(_message.Message):
+    """SetSmsTariffRequest sets one tariff row; the longest matching prefix prices a number."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PREFIX_FIELD_NUMBER: _builtins.int
+    PART_PRICE_MINOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    prefix: _builtins.str
+    """Digits the E.164 number starts with (without "+"), e.g. "38067"; empty: any other number."""
+    part_price_minor: _builtins.int
+    """Price of one SMS part, minor units."""
+    currency: _builtins.str
+    """ISO 4217 currency."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        prefix: _builtins.str = ...,
+        part_price_minor: _builtins.int = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "part_price_minor", b"part_price_minor", "prefix", b"prefix", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSmsTariffRequest: _TypeAlias = SetSmsTariffRequest  # noqa: Y015
+
+@_typing.final
+class SetSmsTariffResponse(_message.Message):
+    """SetSmsTariffResponse is empty."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSmsTariffResponse: _TypeAlias = SetSmsTariffResponse  # noqa: Y015

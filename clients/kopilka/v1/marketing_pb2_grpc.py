@@ -105,6 +105,11 @@ class MarketingServiceStub:
                 request_serializer=kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerResponse.FromString,
                 _registered_method=True)
+        self.SetSmsTariff = channel.unary_unary(
+                '/kopilka.v1.MarketingService/SetSmsTariff',
+                request_serializer=kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffResponse.FromString,
+                _registered_method=True)
 
 
 class MarketingServiceServicer:
@@ -209,6 +214,13 @@ class MarketingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSmsTariff(self, request, context):
+        """SetSmsTariff sets the price of one SMS part for numbers starting with a prefix.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MarketingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -281,6 +293,11 @@ def add_MarketingServiceServicer_to_server(servicer, server):
                     servicer.UpsertTrigger,
                     request_deserializer=kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerResponse.SerializeToString,
+            ),
+            'SetSmsTariff': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSmsTariff,
+                    request_deserializer=kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -662,6 +679,33 @@ class MarketingService:
             '/kopilka.v1.MarketingService/UpsertTrigger',
             kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerRequest.SerializeToString,
             kopilka_dot_v1_dot_marketing__pb2.UpsertTriggerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSmsTariff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.MarketingService/SetSmsTariff',
+            kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffRequest.SerializeToString,
+            kopilka_dot_v1_dot_marketing__pb2.SetSmsTariffResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,8 @@ class MarketingServiceStub:
     """ListCampaignRecipients returns each recipient's delivery state."""
     UpsertTrigger: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.UpsertTriggerRequest, _marketing_pb2.UpsertTriggerResponse]
     """UpsertTrigger saves a trigger: on an event, send a template after a delay."""
+    SetSmsTariff: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.SetSmsTariffRequest, _marketing_pb2.SetSmsTariffResponse]
+    """SetSmsTariff sets the price of one SMS part for numbers starting with a prefix."""
 
 @_typing.type_check_only
 class MarketingServiceAsyncStub(MarketingServiceStub):
@@ -95,6 +97,8 @@ class MarketingServiceAsyncStub(MarketingServiceStub):
     """ListCampaignRecipients returns each recipient's delivery state."""
     UpsertTrigger: _aio.UnaryUnaryMultiCallable[_marketing_pb2.UpsertTriggerRequest, _marketing_pb2.UpsertTriggerResponse]  # type: ignore[assignment]
     """UpsertTrigger saves a trigger: on an event, send a template after a delay."""
+    SetSmsTariff: _aio.UnaryUnaryMultiCallable[_marketing_pb2.SetSmsTariffRequest, _marketing_pb2.SetSmsTariffResponse]  # type: ignore[assignment]
+    """SetSmsTariff sets the price of one SMS part for numbers starting with a prefix."""
 
 class MarketingServiceServicer(metaclass=_abc_1.ABCMeta):
     """MarketingService talks to members: consent, templates, lists, campaigns and triggers."""
@@ -210,5 +214,13 @@ class MarketingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_marketing_pb2.UpsertTriggerResponse, _abc.Awaitable[_marketing_pb2.UpsertTriggerResponse]]:
         """UpsertTrigger saves a trigger: on an event, send a template after a delay."""
+
+    @_abc_1.abstractmethod
+    def SetSmsTariff(
+        self,
+        request: _marketing_pb2.SetSmsTariffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_marketing_pb2.SetSmsTariffResponse, _abc.Awaitable[_marketing_pb2.SetSmsTariffResponse]]:
+        """SetSmsTariff sets the price of one SMS part for numbers starting with a prefix."""
 
 def add_MarketingServiceServicer_to_server(servicer: MarketingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

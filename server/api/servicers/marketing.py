@@ -372,6 +372,25 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
             member_id=str(r["member_id"]), mailing_id=str(r["mailing_id"]),
             recipient=r["recipient"], state=r["state"], parts=r["parts"]) for r in rows])
 
+    async def SetSmsTariff(self, request: pb.SetSmsTariffRequest, context: Context
+                           ) -> pb.SetSmsTariffResponse:
+        if request.prefix and not request.prefix.isdigit():
+            raise invalid("prefix", "digits of the E.164 number without '+', or empty")
+        if not 0 <= request.part_price_minor <= 10**9:
+            raise invalid("part_price_minor", "0 to 1,000,000,000")
+        if len(request.currency) != 3 or not request.currency.isupper():
+            raise invalid("currency", "an ISO 4217 code such as UAH")
+
+        async def work(session) -> pb.SetSmsTariffResponse:  # type: ignore[no-untyped-def]
+            await sql_campaigns.set_tariff(await raw_connection(session), request.prefix,
+                                           request.part_price_minor, request.currency)
+            await record(session, Change("sms_tariff", request.prefix or "*", "set", None, {
+                "part_price_minor": request.part_price_minor, "currency": request.currency}))
+            return pb.SetSmsTariffResponse()
+
+        return await run_once(self.deps.db, S + "SetSmsTariff", request,
+                              pb.SetSmsTariffResponse, work)
+
     # --- triggers --------------------------------------------------------------------------
 
     async def UpsertTrigger(self, request: pb.UpsertTriggerRequest, context: Context

@@ -371,3 +371,11 @@ async def recipients(conn: asyncpg.Connection, campaign_id: uuid.UUID,
         FROM marketing_messages mm JOIN mailings ml ON ml.id = mm.mailing_id
         WHERE mm.campaign_id = $1 AND ($2::uuid IS NULL OR mm.member_id > $2)
         ORDER BY mm.member_id LIMIT $3""", campaign_id, after, limit))
+
+
+async def set_tariff(conn: asyncpg.Connection, prefix: str, price_minor: int,
+                     currency: str) -> None:
+    await conn.execute("""INSERT INTO sms_tariffs (prefix, part_price_minor, currency)
+        VALUES ($1, $2, $3) ON CONFLICT (prefix) DO UPDATE SET
+        part_price_minor = EXCLUDED.part_price_minor, currency = EXCLUDED.currency""",
+                       prefix, price_minor, currency)

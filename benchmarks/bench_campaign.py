@@ -1,6 +1,6 @@
 """Building and queueing a campaign vs a plain INSERT ... SELECT of the same rows.
 
-    python benchmarks/bench_campaign.py [--members 20000] [--repeat 3]
+    python benchmarks/bench_campaign.py [--members 20000] [--repeat 3] [--dispatch 1000]
 
 On a fresh migrated database (KOPILKA_DATABASE_URL's server, or an embedded PostgreSQL):
 N members with phones, SMS marketing consent and a gold card, a template with personal
@@ -13,7 +13,11 @@ transaction rolled back afterwards (best of --repeat):
 - baseline: one INSERT ... SELECT chain writing the same three rows per member with a
   constant text (no consent, no rendering, no pricing).
 
-Prints both times and the ratio baseline/campaign (target >= 0.3x). Not a test.
+Prints both times and the ratio baseline/campaign (target >= 0.3x). With --dispatch N, a
+campaign to N of the members is then queued for real and sent through the outbox dispatcher
+(with its send gate) and the SMPP plugin to the test SMSC (tests/smsc.py), once with every
+submit accepted and once with the SMSC answering every 5th submit ESME_RTHROTTLED: messages
+per second end to end. Not a test.
 """
 
 from __future__ import annotations
@@ -79,7 +83,64 @@ async def timed(conn: asyncpg.Connection, work) -> float:  # type: ignore[no-unt
     return elapsed
 
 
-async def main(members: int, repeat: int) -> None:
+async def measure_dispatch(conn: asyncpg.Connection, url: str, count: int, found: ListRow,
+                           tpl: TemplateRow, keys: campaigns.LinkKeys) -> None:
+    """Campaign messages per second through the dispatcher to a real SMPP peer."""
+    from server.db.database import Database
+    from server.db.marketing.gate import SqlSendGate
+    from server.db.outbox.repo import SqlOutboxStore
+    from server.marketing.pacing import Pacing
+    from server.outbox.dispatcher import OutboxDispatcher
+    from server.outbox.policy import RetryPolicy
+    from server.plugin_host import PluginHost, build_plugin_manager
+    from tests.smsc import Smsc
+
+    subset = ListRow(uuid.uuid4(), "dispatch", "static", None)
+    await conn.execute("INSERT INTO marketing_lists (id, name, kind) VALUES ($1, 'd', 'static')",
+                       subset.id)
+    await conn.execute("INSERT INTO marketing_list_members (list_id, member_id) SELECT $1, id "
+                       "FROM members ORDER BY id LIMIT $2", subset.id, count)
+    for throttle_every in (0, 5):
+        await conn.execute("DELETE FROM marketing_messages; DELETE FROM outbox; "
+                           "DELETE FROM mailing_parts; DELETE FROM mailings")
+        cid = uuid.uuid4()
+        await conn.execute("INSERT INTO campaigns (id, name, list_id, template_code, channel, "
+                           "state, recipients, skipped, estimated_parts, "
+                           "estimated_cost_minor) VALUES ($1, 'd', $2, 'bench', 'sms', "
+                           "'running', 0, 0, 0, 0)", cid, subset.id)
+        await campaigns.build(conn, cid, subset, tpl, "sms", "uk", keys,
+                              dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), 1e9)
+        smsc = Smsc()
+        await smsc.start()
+        if throttle_every:
+            smsc.script.extend(0x58 if i % throttle_every == throttle_every - 1 else 0
+                               for i in range(count * 2))
+        sections = {"smpp": {"host": "127.0.0.1", "port": smsc.port, "system_id": "bench",
+                             "password": "x", "source_addr": "Kopilka",
+                             "throttle_backoff": 0.01, "throttle_backoff_max": 0.05,
+                             "request_receipts": False}}
+        host = PluginHost(build_plugin_manager(disabled={"email", "devsms"}, environ={},
+                                               load_entry_points=False), sections)
+        db = Database(url, pool_size=8)
+        await host.start_channels()
+        worker = OutboxDispatcher(SqlOutboxStore(db), host, RetryPolicy(), batch_size=50,
+                                  gate=SqlSendGate(db, Pacing(dt.time(0), dt.time(0), 0)))
+        started = time.perf_counter()
+        while len({s.destination_addr for s in smsc.submitted if s.status == 0}) < count:
+            if not await worker.run_once():
+                await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        throttled = sum(1 for s in smsc.submitted if s.status != 0)
+        how = (f" (every {throttle_every}th submit throttled: {throttled:,})"
+               if throttle_every else "")
+        print(f"dispatch {count:,} SMS to the SMSC{how}: {elapsed:6.2f} s, "
+              f"{count / elapsed:,.0f} messages/s")
+        await host.stop_channels()
+        await smsc.stop()
+        await db.dispose()
+
+
+async def main(members: int, repeat: int, dispatch: int = 0) -> None:
     server = os.environ.get("KOPILKA_DATABASE_URL") or start_embedded_postgres(
         Path(tempfile.mkdtemp(prefix="kopilka-bench-pg-")))
     name = f"kopilka_bench_{uuid.uuid4().hex[:8]}"
@@ -131,6 +192,8 @@ async def main(members: int, repeat: int) -> None:
               f"({members / best_campaign:,.0f} rows/s)")
         print(f"ratio (baseline time / campaign time): {best_baseline / best_campaign:.2f}x "
               "(target >= 0.3x)")
+        if dispatch:
+            await measure_dispatch(conn, url, dispatch, found, tpl, keys)
         await conn.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -141,5 +204,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dispatch", type=int, default=0,
+                        help="also send this many through the dispatcher to the test SMSC")
     args = parser.parse_args()
-    asyncio.run(main(args.members, args.repeat))
+    asyncio.run(main(args.members, args.repeat, args.dispatch))

@@ -111,14 +111,16 @@ def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys) -> tuple
 
 
 def _language_sql(q: _Sql, tpl: TemplateRow, default_language: str) -> str:
-    """The template language each member gets: theirs, theirs without region, default."""
+    """LATERAL joins giving `s.lang`, the template language each member gets: theirs, theirs
+    without region, the template's default (the preference is looked up once per row)."""
     langs = q.p(list(tpl.texts))
-    pref = (f"coalesce((SELECT mp.language FROM member_preferences mp WHERE "
-            f"mp.member_id = m.id), {q.p(default_language)}::text)")
-    base = f"split_part({pref}, '-', 1)"
-    return (f"(CASE WHEN {pref} = ANY({langs}::text[]) THEN {pref} "
-            f"WHEN {base} = ANY({langs}::text[]) THEN {base} "
-            f"ELSE {q.p(tpl.default_language)}::text END)")
+    return (f" CROSS JOIN LATERAL (SELECT coalesce((SELECT mp.language FROM "
+            f"member_preferences mp WHERE mp.member_id = m.id), "
+            f"{q.p(default_language)}::text) AS pref) pr"
+            f" CROSS JOIN LATERAL (SELECT CASE WHEN pr.pref = ANY({langs}::text[]) THEN pr.pref"
+            f" WHEN split_part(pr.pref, '-', 1) = ANY({langs}::text[])"
+            f" THEN split_part(pr.pref, '-', 1)"
+            f" ELSE {q.p(tpl.default_language)}::text END AS lang) s")
 
 
 def _source(q: _Sql, found: ListRow, channel: str, default_language: str
@@ -165,7 +167,7 @@ async def _run(conn: asyncpg.Connection, found: ListRow, tpl: TemplateRow, chann
                      {"kopilka_sms_parts(t.body)" if channel == "sms" else "1"} AS parts
               FROM (SELECT m.id AS member_id, m.{ADDRESS[channel]} AS recipient,
                            {body} AS body, {subject} AS subject
-                    FROM {source} CROSS JOIN LATERAL (SELECT {lang} AS lang) s
+                    FROM {source}{lang}
                     WHERE {where} AND {consent}) t) p)"""
     return await _finish(conn, q, cte, channel, queue)
 
@@ -212,7 +214,7 @@ async def _run_in_python(conn: asyncpg.Connection, q: _Sql, source: str, where: 
     through the same statement."""
     fields = ", ".join(f"{sql} AS {name}" for name, sql in FIELD_SQL.items())
     rows = await conn.fetch(f"""SELECT m.id AS member_id, m.{ADDRESS[channel]} AS recipient,
-        {consent} AS eligible, {lang} AS lang, {fields} FROM {source} WHERE {where}
+        {consent} AS eligible, s.lang, {fields} FROM {source}{lang} WHERE {where}
         ORDER BY m.id""", *q.params)
     ids, recipients, bodies, subjects, parts = [], [], [], [], []
     for r in rows:

@@ -15,9 +15,9 @@ transaction rolled back afterwards (best of --repeat):
 
 Prints both times and the ratio baseline/campaign (target >= 0.3x). With --dispatch N, a
 campaign to N of the members is then queued for real and sent through the outbox dispatcher
-(with its send gate) and the SMPP plugin to the test SMSC (tests/smsc.py), once with every
-submit accepted and once with the SMSC answering every 5th submit ESME_RTHROTTLED: messages
-per second end to end. Not a test.
+(with its send gate) and the SMPP plugin to the test SMSC (tests/smsc.py), without the send gate,
+with it, and with it and the SMSC answering every 5th submit ESME_RTHROTTLED: messages per
+second end to end. Not a test.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ async def measure_dispatch(conn: asyncpg.Connection, url: str, count: int, found
                        subset.id)
     await conn.execute("INSERT INTO marketing_list_members (list_id, member_id) SELECT $1, id "
                        "FROM members ORDER BY id LIMIT $2", subset.id, count)
-    for throttle_every in (0, 5):
+    for throttle_every, gated in ((0, False), (0, True), (5, True)):
         await conn.execute("DELETE FROM marketing_messages; DELETE FROM outbox; "
                            "DELETE FROM mailing_parts; DELETE FROM mailings")
         cid = uuid.uuid4()
@@ -124,7 +124,8 @@ async def measure_dispatch(conn: asyncpg.Connection, url: str, count: int, found
         db = Database(url, pool_size=8)
         await host.start_channels()
         worker = OutboxDispatcher(SqlOutboxStore(db), host, RetryPolicy(), batch_size=50,
-                                  gate=SqlSendGate(db, Pacing(dt.time(0), dt.time(0), 0)))
+                                  gate=SqlSendGate(db, Pacing(dt.time(0), dt.time(0), 0))
+                                  if gated else None)
         started = time.perf_counter()
         while len({s.destination_addr for s in smsc.submitted if s.status == 0}) < count:
             if not await worker.run_once():
@@ -132,7 +133,7 @@ async def measure_dispatch(conn: asyncpg.Connection, url: str, count: int, found
         elapsed = time.perf_counter() - started
         throttled = sum(1 for s in smsc.submitted if s.status != 0)
         how = (f" (every {throttle_every}th submit throttled: {throttled:,})"
-               if throttle_every else "")
+               if throttle_every else "") + ("" if gated else " without the send gate")
         print(f"dispatch {count:,} SMS to the SMSC{how}: {elapsed:6.2f} s, "
               f"{count / elapsed:,.0f} messages/s")
         await host.stop_channels()

@@ -255,7 +255,9 @@ def unsubscribe_token(keys: LinkKeys, member_id: uuid.UUID, channel: str) -> str
 
 def link_keys(base_url: str, key: bytes) -> LinkKeys:
     """HMAC-SHA256 pads of `key` (RFC 2104), for SQL that has sha256() but no hmac()."""
-    block = key.ljust(64, b"\0") if len(key) <= 64 else key
+    import hashlib
+
+    block = (key if len(key) <= 64 else hashlib.sha256(key).digest()).ljust(64, b"\0")
     return LinkKeys(base_url.rstrip("/"), bytes(b ^ 0x36 for b in block),
                     bytes(b ^ 0x5C for b in block))
 

@@ -86,3 +86,19 @@ def test_quiet_hours_are_local_and_wrap_midnight() -> None:
     assert ny == dt.datetime(2030, 1, 15, 14, 0, tzinfo=dt.UTC)
     assert quiet_until(noon_utc, "Not/AZone", pacing) is None  # falls back to Kyiv
     assert quiet_until(noon_utc, "Asia/Tokyo", Pacing(dt.time(0), dt.time(0))) is None
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"x" * 100])
+def test_unsubscribe_tokens_verify_with_hmac_and_refuse_tampering(key: bytes) -> None:
+    import uuid
+
+    from server.db.marketing.campaigns import link_keys, unsubscribe_token
+    from server.features.unsubscribe import parse_token
+
+    member = uuid.uuid4()
+    token = unsubscribe_token(link_keys("http://x", key), member, "email")
+    assert parse_token(key, token) == (member, "email")
+    other = uuid.uuid4().hex
+    assert parse_token(key, other + token[32:]) is None  # another member, same MAC
+    assert parse_token(key, token[:32] + "s" + token[33:]) is None  # another channel
+    assert parse_token(b"z" * 32, token) is None and parse_token(key, "junk") is None

@@ -273,3 +273,22 @@ async def test_scheduled_campaign_pauses_resumes_and_cancels_without_sending(
             for s in smsc.submitted] == [
         ("380931112233", "[TEST] Sale soon")]
     assert sent.mailing_id
+
+
+async def test_the_seeded_birthday_trigger_greets_over_the_smsc_once(app, admin, world, smsc):
+    from server.db.outbox.repo import enqueue_event
+    from server.features.triggers import trigger_consumer
+    from server.plugin_contracts import DomainEvent
+
+    member = await register(admin, first_name="Olena")
+    await consent(admin, member.member_id)
+    async with app.db.transaction() as session:
+        event_id = await enqueue_event(session, "member.birthday",
+                                       {"member_id": member.member_id})
+    event = DomainEvent("member.birthday", {"member_id": member.member_id}, str(event_id))
+    consumer = trigger_consumer(app.deps)
+    assert await asyncio.gather(consumer.on_event(event), consumer.on_event(event)) in (
+        [1, 0], [0, 1])
+    await smsc.wait_for(lambda: len(smsc.submitted) >= 1)
+    (greeting,) = smsc.submitted
+    assert greeting.text.startswith("Olena, з днем народження")

@@ -10,6 +10,7 @@ transaction; a redelivery or a second consumer finds the slot taken and queues n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import asyncpg
 
@@ -43,12 +44,17 @@ async def upsert(conn: asyncpg.Connection, t: TriggerSpec) -> None:
 class TriggerConsumer:
     """Consumes DomainEvents for the triggers (the lead wires it to the event dispatch)."""
 
-    def __init__(self, db: Database, keys: LinkKeys, default_language: str,
-                 default_time_zone: str) -> None:
+    def __init__(self, db: Database, keys: LinkKeys | Callable[[], LinkKeys],
+                 default_language: str, default_time_zone: str) -> None:
         self.db = db
-        self.keys = keys
+        self._keys = keys
         self.language = default_language
         self.time_zone = default_time_zone
+
+    @property
+    def keys(self) -> LinkKeys:
+        """The unsubscribe-link keys (a callable: the server secret loads at start)."""
+        return self._keys if isinstance(self._keys, LinkKeys) else self._keys()
 
     async def on_event(self, event: DomainEvent) -> int:
         """Handle one event; returns how many messages it queued."""

@@ -20,6 +20,7 @@ from kopilka.v1 import (
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
+    marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
     receipts_pb2_grpc,
@@ -36,6 +37,7 @@ from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
+from server.api.servicers.marketing import MarketingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.orders import OrderServicer
 from server.api.servicers.receipts import ReceiptServicer
@@ -63,6 +65,8 @@ from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
+from server.features import triggers as triggers_feature
+from server.features import unsubscribe as unsubscribe_feature
 from server.features.http import HttpMountFactory, HttpServer, http_server
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
@@ -76,12 +80,14 @@ log = logging.getLogger("kopilka.app")
 HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        channel_http_feature.channel_callbacks_mount,
                                        console_feature.console_mount,
-                                       order_links_feature.order_links_mount]
+                                       order_links_feature.order_links_mount,
+                                       unsubscribe_feature.unsubscribe_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
 # plugins' `kopilka_on_event`, each at most once per event (server/events/consumers.py).
-EVENT_CONSUMERS: list[Callable[[ApiDeps], EventConsumer | None]] = []
+EVENT_CONSUMERS: list[Callable[[ApiDeps], EventConsumer | None]] = [
+    triggers_feature.trigger_consumer]
 
 SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps], Any], str]] = [
     (members_pb2_grpc.add_MemberServiceServicer_to_server, MemberServicer,
@@ -102,6 +108,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (shopping_pb2_grpc.add_ShoppingServiceServicer_to_server, ShoppingServicer,
      "kopilka.v1.ShoppingService"),
     (orders_pb2_grpc.add_OrderServiceServicer_to_server, OrderServicer, "kopilka.v1.OrderService"),
+    (marketing_pb2_grpc.add_MarketingServiceServicer_to_server, MarketingServicer,
+     "kopilka.v1.MarketingService"),
 ]
 
 

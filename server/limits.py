@@ -157,6 +157,23 @@ BY_NAME: dict[str, Limit] = {
     "store_request_id": _text(UUID_CHARS),
     "candidates": _many(100),
     "new_lines": _many(MAX_RECEIPT_LINES),
+    # marketing (issue 16)
+    "campaign_id": _text(UUID_CHARS),
+    "list_id": _text(UUID_CHARS),
+    "after_member_id": _text(UUID_CHARS),
+    "template_code": _text(64, "marketing_templates.code"),
+    "csv": _text(DOCUMENT_CHARS),
+    "segment": _text(4000),
+    "purpose": _text(16, "member_consents.purpose"),
+    "wording_version": _text(64, "member_consents.wording_version"),
+    "default_language": _text(8, "marketing_templates.default_language"),
+    "texts": _many(20),
+    "subject": _text(1000),
+    "event_type": _text(64, "marketing_triggers.event_type"),
+    "condition": _text(4000),
+    "occurrence": _text(64, "marketing_triggers.occurrence"),
+    "stop_events": _text(64, "marketing_triggers.event_type", 20),
+    "prefix": _text(16, "sms_tariffs.prefix"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -178,6 +195,14 @@ BY_FIELD: dict[str, Limit] = {
     "Grant.object_type": _text(32),
     "Grant.action": _text(16),
     "Grant.scope": _text(16),
+    "Consent.channel": _text(16, "member_consents.channel"),
+    "Consent.source": _text(64, "member_consents.source"),
+    "Consent.principal": _text(200, "member_consents.principal"),
+    "Template.code": _text(64, "marketing_templates.code"),
+    "Template.channel": _text(32, "marketing_templates.channel"),
+    "TemplateText.language": _text(8, "marketing_template_texts.language"),
+    "Trigger.code": _text(64, "marketing_triggers.code"),
+    "Trigger.channel": _text(32, "marketing_triggers.channel"),
 }
 
 

@@ -39,6 +39,8 @@ from server.plugin_contracts import (
     HttpCallbackChannel,
     HttpCatalogExchange,
     HttpEndpoint,
+    IncomingCallback,
+    IncomingMessage,
     InvalidSignatureError,
     MessageChannel,
     OrderExport,
@@ -49,6 +51,7 @@ from server.plugin_contracts import (
     PaymentRequest,
     PaymentState,
     PluginSettings,
+    ReceivingChannel,
     ReportingCatalogExchange,
     Scan,
     ScannerSource,
@@ -74,7 +77,9 @@ def kopilka_message_channels(settings: PluginSettings) -> list[MessageChannel]:
     """Return message channels (SMS, e-mail, Viber, ...) this plugin provides.
 
     Channel names must be unique across plugins; the host refuses duplicates. The host
-    calls ``start(on_delivery_report)`` before the first send and ``stop()`` at shutdown.
+    calls ``start(on_delivery_report)`` before the first send and ``stop()`` at shutdown;
+    a channel that receives messages from members (``ReceivingChannel``) gets
+    ``on_incoming(callback)`` before ``start``.
     ``settings`` maps plugin names to their configuration sections: read your own and
     return ``[]`` when it is missing.
     """
@@ -172,10 +177,10 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
 __all__ = [
     "ENTRY_POINT_GROUP", "PROJECT_NAME", "CatalogCallback", "CatalogExchange", "CatalogItem",
     "CatalogPackage", "DeliveryCallback", "DeliveryReport", "DeliveryState", "DomainEvent",
-    "HttpCallbackChannel", "HttpCatalogExchange", "HttpEndpoint", "InvalidSignatureError",
-    "MessageChannel",
-    "OrderExport", "OutgoingMessage", "PaymentCheckout", "PaymentNotice", "PaymentProvider",
-    "PaymentRequest", "PaymentState", "PluginSettings", "ReportingCatalogExchange", "Scan",
+    "HttpCallbackChannel", "HttpCatalogExchange", "HttpEndpoint", "IncomingCallback",
+    "IncomingMessage", "InvalidSignatureError", "MessageChannel", "OrderExport",
+    "OutgoingMessage", "PaymentCheckout", "PaymentNotice", "PaymentProvider", "PaymentRequest",
+    "PaymentState", "PluginSettings", "ReceivingChannel", "ReportingCatalogExchange", "Scan",
     "ScannerSource", "SendResult", "SendStatus", "Shipment", "ShipmentProvider",
     "ShipmentRequest", "ShipmentState", "TrackingInfo", "hookimpl", "hookspec",
     "settings_from_mapping",

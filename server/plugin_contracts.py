@@ -87,6 +87,22 @@ class DeliveryReport:
     raw: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """A message a member sent us (a mobile-originated SMS such as "STOP").
+
+    ``sender`` is E.164 with "+" for phone channels when the provider gives digits."""
+
+    channel: str
+    sender: str
+    body: str
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+#: Async callback for incoming messages; if it raises, the channel asks for redelivery.
+IncomingCallback = Callable[[IncomingMessage], Awaitable[None]]
+
+
 #: Async callback the host passes to ``MessageChannel.start``; it may persist the report.
 #: If it raises, the channel tells the provider to redeliver the report when it can.
 DeliveryCallback = Callable[[DeliveryReport], Awaitable[None]]
@@ -120,6 +136,16 @@ class HttpCallbackChannel(MessageChannel, Protocol):
 
     def http_endpoint(self) -> HttpEndpoint:
         """The routes the provider calls (``path`` is their prefix, e.g. ``/hooks/viber``)."""
+
+
+@runtime_checkable
+class ReceivingChannel(MessageChannel, Protocol):
+    """A channel that also receives messages from members (SMPP deliver_sm, Viber replies).
+
+    Optional: the host calls ``on_incoming`` before ``start`` on channels that have it."""
+
+    def on_incoming(self, callback: IncomingCallback) -> None:
+        """Give incoming messages to ``callback`` from now on."""
 
 
 # --- payments ----------------------------------------------------------------------------

@@ -22,9 +22,11 @@ from server.plugin_contracts import (
     CatalogExchange,
     DeliveryCallback,
     DomainEvent,
+    IncomingCallback,
     MessageChannel,
     PaymentProvider,
     PluginSettings,
+    ReceivingChannel,
     ScannerSource,
     ShipmentProvider,
 )
@@ -73,8 +75,11 @@ class PluginHost:
         """Channels by name, created once and shared by every caller."""
         return self._collect("kopilka_message_channels")
 
-    async def start_channels(self, on_delivery_report: DeliveryCallback | None = None) -> None:
+    async def start_channels(self, on_delivery_report: DeliveryCallback | None = None,
+                             on_incoming: IncomingCallback | None = None) -> None:
         for channel in self.message_channels().values():
+            if on_incoming is not None and isinstance(channel, ReceivingChannel):
+                channel.on_incoming(on_incoming)
             await channel.start(on_delivery_report)
 
     async def stop_channels(self) -> None:

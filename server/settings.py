@@ -123,6 +123,21 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
     outbox_lease_seconds: float = Field(
         default=120.0, gt=0, description="A claimed row is retried if not settled by then.")
+    # --- marketing (issue 16) ------------------------------------------------------------
+    marketing_quiet_start: str = Field(default="21:00", description="Member's local time "
+                                       "marketing messages stop (HH:MM).")
+    marketing_quiet_end: str = Field(default="09:00", description="...and start again.")
+    marketing_daily_cap: int = Field(default=3, ge=0, description="Marketing messages per "
+                                     "member in any 24 hours; 0 = no cap.")
+    marketing_time_zone: str = Field(default="Europe/Kyiv", description="Time zone of "
+                                     "members who have not set one.")
+    marketing_language: str = Field(default="uk", description="Language of members who "
+                                    "have not set one.")
+    marketing_public_url: str = Field(default="http://127.0.0.1:8080", description="Base URL "
+                                      "of the HTTP site in unsubscribe links.")
+    marketing_channel_rates: dict[str, float] = Field(
+        default_factory=lambda: {"sms": 20.0, "email": 50.0, "viber": 20.0},
+        description="JSON: campaign messages per second per channel.")
     verification_code_ttl_seconds: int = Field(default=300, ge=10)
     verification_max_attempts: int = Field(default=3, ge=1, le=10)
     verification_phone_limit: int = Field(default=3, ge=1, description="Codes per phone/window.")

@@ -13,6 +13,7 @@ from kopilka.v1 import (
     bonus_pb2_grpc,
     certificates_pb2_grpc,
     mailings_pb2_grpc,
+    marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
     receipts_pb2_grpc,
@@ -113,6 +114,7 @@ class KopilkaClient:
         self.roles = roles_pb2_grpc.RoleServiceStub(self.channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
         self.shopping = shopping_pb2_grpc.ShoppingServiceStub(self.channel)
+        self.marketing = marketing_pb2_grpc.MarketingServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

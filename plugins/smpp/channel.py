@@ -13,12 +13,19 @@ import contextlib
 import logging
 import random
 
-from plugins.smpp.encoding import Part, split_message
+from plugins.smpp.encoding import Part, decode_text, split_message
 from plugins.smpp.pdu import Address, ShortMessage, Status
 from plugins.smpp.receipts import is_receipt, parse_receipt
 from plugins.smpp.session import SmppSession
 from plugins.smpp.settings import SmppSettings
-from server.plugin_api import DeliveryCallback, OutgoingMessage, SendResult, SendStatus
+from server.plugin_api import (
+    DeliveryCallback,
+    IncomingCallback,
+    IncomingMessage,
+    OutgoingMessage,
+    SendResult,
+    SendStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +38,16 @@ class SmppChannel:
     def __init__(self, settings: SmppSettings) -> None:
         self.settings = settings
         self._on_report: DeliveryCallback | None = None
+        self._on_incoming: IncomingCallback | None = None
         self._session: SmppSession | None = None
         self._ready = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._reference = random.randrange(256)  # concatenation reference, 8 bits
         self.connections = 0  # sessions bound so far, for monitoring and tests
+
+    def on_incoming(self, callback: IncomingCallback) -> None:
+        """Mobile-originated messages (deliver_sm that is not a receipt) go to `callback`."""
+        self._on_incoming = callback
 
     async def start(self, on_delivery_report: DeliveryCallback | None = None) -> None:
         self._on_report = on_delivery_report
@@ -136,7 +148,13 @@ class SmppChannel:
 
     async def _on_deliver(self, sm: ShortMessage) -> int:
         if not is_receipt(sm):
-            log.info("ignoring mobile-originated message from %s", sm.source.addr)
+            if self._on_incoming is None:
+                log.info("ignoring a mobile-originated message (no handler)")
+                return Status.OK
+            sender = sm.source.addr
+            await self._on_incoming(IncomingMessage(  # an exception here NAKs for redelivery
+                self.name, f"+{sender}" if sender.isdigit() else sender,
+                decode_text(sm.short_message, sm.data_coding)))
             return Status.OK
         report = parse_receipt(sm, self.name)
         if report is None:

@@ -51,6 +51,29 @@ def gsm7_encode(text: str) -> bytes | None:
     return bytes(out)
 
 
+_GSM7_EXTENSION_CHARS = {code: char for char, code in _GSM7_EXTENSION.items()}
+
+
+def decode_text(short_message: bytes, data_coding: int) -> str:
+    """The text of a mobile-originated message: UCS2, or unpacked GSM 03.38 (Latin-1 for
+    other codings, which SMSCs use for plain ASCII)."""
+    if data_coding == DATA_CODING_UCS2:
+        return short_message.decode("utf-16-be", errors="replace")
+    if data_coding != DATA_CODING_DEFAULT:
+        return short_message.decode("latin-1")
+    out: list[str] = []
+    escaped = False
+    for octet in short_message:
+        if escaped:
+            out.append(_GSM7_EXTENSION_CHARS.get(octet, " "))
+            escaped = False
+        elif octet == _ESCAPE:
+            escaped = True
+        elif octet < len(_GSM7_BASIC):
+            out.append(_GSM7_BASIC[octet])
+    return "".join(out)
+
+
 def split_message(text: str, reference: int) -> list[Part]:
     """Encode ``text`` into one part, or several concatenated parts sharing ``reference``."""
     if (septets := gsm7_encode(text)) is not None:

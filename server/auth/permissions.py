@@ -58,6 +58,10 @@ class Permission(StrEnum):
     WEB_ORDERS_PLACE = "web_orders.place"
     WEB_ORDERS_MANAGE = "web_orders.manage"
     WEB_ORDERS_ANSWER = "web_orders.answer"
+    # Marketing (issue 16): templates, lists, campaigns, triggers; sending is an approval.
+    MARKETING_READ = "marketing.read"
+    MARKETING_WRITE = "marketing.write"
+    MARKETING_SEND = "marketing.send"
     ECHO = "echo"
 
 
@@ -102,6 +106,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.WEB_ORDERS_PLACE: (T.WEB_ORDERS, A.CREATE),
     P.WEB_ORDERS_MANAGE: (T.WEB_ORDERS, A.UPDATE),
     P.WEB_ORDERS_ANSWER: (T.WEB_ORDERS, A.APPROVE),  # a store's terminal answers a request
+    P.MARKETING_READ: (T.CAMPAIGNS, A.READ),
+    P.MARKETING_WRITE: (T.CAMPAIGNS, A.UPDATE),
+    P.MARKETING_SEND: (T.CAMPAIGNS, A.APPROVE),  # start, test-send, pause, cancel
     P.ECHO: None,
 }
 
@@ -122,6 +129,21 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.VerificationService/GetVerificationTemplate": P.CONFIG_READ,
     "/kopilka.v1.VerificationService/UpdateVerificationTemplate": P.CONFIG_WRITE,
     "/kopilka.v1.MailingService/ListMailings": P.MAILINGS_READ,
+    "/kopilka.v1.MarketingService/SetConsent": P.MEMBERS_WRITE,
+    "/kopilka.v1.MarketingService/GetConsents": P.MEMBERS_READ,
+    "/kopilka.v1.MarketingService/SetMemberPreferences": P.MEMBERS_WRITE,
+    "/kopilka.v1.MarketingService/UpsertTemplate": P.MARKETING_WRITE,
+    "/kopilka.v1.MarketingService/CreateList": P.MARKETING_WRITE,
+    "/kopilka.v1.MarketingService/PreviewList": P.MARKETING_READ,
+    "/kopilka.v1.MarketingService/CreateCampaign": P.MARKETING_WRITE,
+    "/kopilka.v1.MarketingService/EstimateCampaign": P.MARKETING_READ,
+    "/kopilka.v1.MarketingService/TestSendCampaign": P.MARKETING_SEND,
+    "/kopilka.v1.MarketingService/StartCampaign": P.MARKETING_SEND,
+    "/kopilka.v1.MarketingService/ChangeCampaignState": P.MARKETING_SEND,
+    "/kopilka.v1.MarketingService/GetCampaign": P.MARKETING_READ,
+    "/kopilka.v1.MarketingService/ListCampaignRecipients": P.MARKETING_READ,
+    "/kopilka.v1.MarketingService/UpsertTrigger": P.MARKETING_WRITE,
+    "/kopilka.v1.MarketingService/SetSmsTariff": P.MARKETING_WRITE,
     "/kopilka.v1.MemberService/RegisterMember": P.MEMBERS_REGISTER,
     "/kopilka.v1.MemberService/GetMember": P.MEMBERS_READ,
     "/kopilka.v1.MemberService/FindMember": P.MEMBERS_READ,

@@ -7,11 +7,15 @@ KOPILKA_OUTBOX_ENABLED=false, e.g. on a read-only replica node).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from server.db.marketing.gate import SqlSendGate
 from server.db.outbox.repo import SqlOutboxStore
 from server.events.consumers import EventConsumers
+from server.features.stop_reply import incoming_handler
+from server.marketing.pacing import Pacing
 from server.outbox.dispatcher import OutboxDispatcher
 from server.outbox.policy import RetryPolicy
 from server.plugin_contracts import DeliveryReport
@@ -62,16 +66,24 @@ def retry_policy(settings: Settings) -> RetryPolicy:
                        max_seconds=settings.outbox_backoff_max_seconds)
 
 
+def pacing(settings: Settings) -> Pacing:
+    """Quiet hours and the frequency cap of marketing messages, from settings."""
+    return Pacing(dt.time.fromisoformat(settings.marketing_quiet_start),
+                  dt.time.fromisoformat(settings.marketing_quiet_end),
+                  settings.marketing_daily_cap, settings.marketing_time_zone)
+
+
 def build_dispatcher(settings: Settings, store: SqlOutboxStore, host: PluginHost,
                      consumers: EventConsumers | None = None) -> OutboxDispatcher | None:
     """The outbox dispatcher of this process, or None when KOPILKA_OUTBOX_ENABLED=false;
-    it gives events to the plugins' hook, then to `consumers`."""
+    it gives events to the plugins' hook, then to `consumers`; marketing messages pass the
+    send gate (quiet hours, cap, consent) as they go."""
     if not settings.outbox_enabled:
         return None
     return OutboxDispatcher(
         store, host, retry_policy(settings), batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds, lease_seconds=settings.outbox_lease_seconds,
-        consumers=consumers)
+        consumers=consumers, gate=SqlSendGate(store.db, pacing(settings)))
 
 
 def attach(app: App, host: PluginHost, store: SqlOutboxStore,
@@ -87,7 +99,8 @@ def attach(app: App, host: PluginHost, store: SqlOutboxStore,
                      report.provider_message_id)
 
     async def start(app: App) -> None:
-        await host.start_channels(on_delivery_report)
+        await host.start_channels(on_delivery_report,
+                                  incoming_handler(app.db, settings.default_region))
         if dispatcher is not None:
             dispatcher.start()
 

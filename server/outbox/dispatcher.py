@@ -16,8 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from server.events.consumers import EventConsumers
-from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage, OutboxStore
-from server.outbox.policy import RetryPolicy, Verdict
+from server.outbox.model import (
+    Claimed,
+    ClaimedEvent,
+    ClaimedMessage,
+    GateVerdict,
+    OutboxStore,
+    SendGate,
+)
+from server.outbox.policy import Decision, RetryPolicy, Verdict
 from server.plugin_contracts import DomainEvent, MessageChannel, SendResult, SendStatus
 
 log = logging.getLogger("kopilka.outbox")
@@ -53,10 +60,12 @@ class OutboxDispatcher:
         self, store: OutboxStore, host: DeliveryHost, policy: RetryPolicy, *,
         batch_size: int = 20, poll_seconds: float = 1.0, lease_seconds: float = 120.0,
         clock: Clock | None = None, consumers: EventConsumers | None = None,
+        gate: SendGate | None = None,
     ) -> None:
         self.store = store
         # In-process consumers (server.events.consumers), after the plugins' hook.
         self.consumers = consumers if consumers is not None else EventConsumers()
+        self.gate = gate
         self.clock = clock
         self.host = host
         self.policy = policy
@@ -125,6 +134,16 @@ class OutboxDispatcher:
             log.exception("outbox item %s could not be settled", item.item_id)
 
     async def _send(self, item: ClaimedMessage) -> None:
+        if self.gate is not None:  # decided now, in the member's time, not when queued
+            verdict = await self.gate.check(item, self._now() or dt.datetime.now(dt.UTC))
+            if verdict.verdict is GateVerdict.DEFER and verdict.until is not None:
+                await self.store.defer_message(item, verdict.until, verdict.reason)
+                return
+            if verdict.verdict is GateVerdict.DROP:
+                await self.store.settle_message(
+                    item, SendResult(SendStatus.REJECTED, error=verdict.reason),
+                    Decision(Verdict.FAILED), self._now())
+                return
         channel = self.host.message_channels().get(item.message.channel)
         if channel is None:
             result = SendResult(SendStatus.RETRY_LATER,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,28 @@ class ClaimedEvent:
 
 
 Claimed = ClaimedMessage | ClaimedEvent
+
+
+class GateVerdict(enum.StrEnum):
+    """What the send gate says about a message at the moment it would be sent."""
+
+    SEND = "send"
+    DEFER = "defer"  # not now (quiet hours, cap, paused): due again at `until`
+    DROP = "drop"  # never (consent withdrawn, campaign cancelled): recorded as failed
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    verdict: GateVerdict
+    until: dt.datetime | None = None
+    reason: str = ""
+
+
+class SendGate(Protocol):
+    """Decides, right before a send, whether a message may go now (marketing pacing)."""
+
+    async def check(self, item: ClaimedMessage, now: dt.datetime) -> GateDecision:
+        """SEND, DEFER until a time, or DROP with a reason."""
 
 
 class OutboxStore(Protocol):
@@ -64,6 +87,10 @@ class OutboxStore(Protocol):
     async def start_due_fallbacks(self, now: dt.datetime | None = None,
                                   limit: int = 100) -> int:
         """Queue the fallback hop of messages not delivered within their lifetime."""
+
+    async def defer_message(self, item: ClaimedMessage, until: dt.datetime,
+                            reason: str) -> None:
+        """Put a claimed message back, due at `until`, without counting the attempt."""
 
     async def record_delivery(self, report: DeliveryReport) -> bool:
         """Log a receipt and update the mailing it belongs to; False if none (yet)."""

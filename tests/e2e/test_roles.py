@@ -41,7 +41,9 @@ BEFORE: dict[str, set[Permission]] = {
     "operator": _POS | {P.WEB_ORDERS_READ, P.WEB_ORDERS_PLACE, P.WEB_ORDERS_MANAGE,
                         P.WEB_ORDERS_ANSWER} | {
                         P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
-                        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ},
+                        P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ,
+                        # migration 0020: campaigns for the marketing side of the operator
+                        P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ},
     "admin": set(Permission),
     # the web console's backend (issue 12, people): signs people in, nothing else
@@ -51,7 +53,8 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "VerificationService": "verification", "CertificateService": "certificates",
                 "AdminService": "admin", "MailingService": "mailings", "RoleService": "roles",
                 "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping",
-                "OrderService": "orders"}
+                "OrderService": "orders",
+                "MarketingService": "marketing"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

@@ -17,6 +17,7 @@ import server.db.access.models
 import server.db.audit.models
 import server.db.certificates.models
 import server.db.ledger.models
+import server.db.marketing.models
 import server.db.orders.models
 import server.db.outbox.models
 import server.db.pricing.models

@@ -360,6 +360,16 @@ class SqlOutboxStore:
                 moved += await _start_fallback(session, mailing_id)
             return moved
 
+    async def defer_message(self, item: ClaimedMessage, until: dt.datetime,
+                            reason: str) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.item_id, OutboxItem.attempts == item.attempt,
+                       OutboxItem.state == "pending")
+                .values(next_attempt_at=until, attempts=OutboxItem.attempts - 1,
+                        last_error=f"deferred: {reason}"))
+
     async def record_delivery(self, report: DeliveryReport) -> bool:
         async with self.db.transaction() as session:
             await session.execute(insert(DeliveryReportLog).values(

@@ -1,0 +1,1 @@
+"""SQL of the marketing context (migration 0020)."""

@@ -18,11 +18,13 @@ from server.pricing.benefits import BenefitPlan, compile_benefit
 from server.pricing.candidates import CandidateFinder, StoreGate
 from server.pricing.conditions import (
     Check,
+    LineCheck,
     after_accumulated_check,
     combine,
     compile_conditions,
     first_purchase_check,
     history_days,
+    target_check,
 )
 from server.pricing.index import RuleIndex, index_clause
 from server.pricing.matching import LineMatcher
@@ -43,6 +45,8 @@ class CompiledBoost:
     checks: tuple[Check, ...]
     note: str = ""
     """' (boost NAME: xM)', appended to the reasons of boosted discounts."""
+    line_check: LineCheck | None = None
+    """`min_units` / `min_amount` of the boost's conditions, over the rule's target lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class CompiledGroup:
     id: str
     order: int
     resolution: str
+    stacking: str = "competing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class CompiledRule:
     check: Check | None
     """The member's history checks and the conditions as one predicate (None: nothing to
     check)."""
+    line_check: LineCheck | None = None
+    """The shorthand `min_units` / `min_amount` over the target lines (None: not given)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -120,7 +127,7 @@ def content_version(doc: RuleSetDocument) -> str:
 def compile_rule_set(doc: RuleSetDocument) -> CompiledRuleSet:
     """Compile enabled rules, order them (group order, group id, priority, rule id), index."""
     zone = ZoneInfo(doc.settings.timezone)
-    groups = {g.id: CompiledGroup(g.id, g.order, g.resolution) for g in doc.groups}
+    groups = {g.id: CompiledGroup(g.id, g.order, g.resolution, g.stacking) for g in doc.groups}
     groups.setdefault(DEFAULT_GROUP, CompiledGroup(DEFAULT_GROUP, 0, "priority"))
     enabled = [r for r in doc.rules if r.enabled]
     enabled.sort(key=lambda r: (groups[r.group].order, r.group, r.priority, r.id))
@@ -166,13 +173,14 @@ def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo
         boosts=tuple(_compile_boost(b.name, b.multiplier_permille, b.when) for b in rule.boosts),
         plan=compile_benefit(rule.benefit, trigger),
         check=combine((*member_checks, *compile_conditions(rule.conditions))),
+        line_check=target_check(rule.conditions),
     )
 
 
 def _compile_boost(name: str, permille: int, when: Conditions) -> CompiledBoost:
     multiplier = Fraction(permille, 1000)
     note = f" (boost {name}: x{format_ratio(multiplier)})"
-    return CompiledBoost(name, multiplier, compile_conditions(when), note)
+    return CompiledBoost(name, multiplier, compile_conditions(when), note, target_check(when))
 
 
 def _moment(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> datetime | None:

@@ -25,10 +25,19 @@ RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
 class RuleGroup(Frozen):
-    """Rules of one group compete for a line; groups apply one after another by `order`."""
+    """How the rules of a group stack on a line, and when the group applies.
+
+    `stacking`: `competing` (a line takes at most one rule of the group, chosen by
+    `resolution`), `additive` (every rule applies to the amount payable when the group
+    starts and their discounts add: 15% + 5% = 20%) or `compounding` (rules apply one after
+    another in priority order, each on what is still payable). Groups apply in ascending
+    `order`; groups sharing an `order` form one stage: each is computed on what was payable
+    when the stage began and their discounts add, so listing order never matters.
+    """
 
     id: str = Field(pattern=RULE_ID)
     order: Priority = 100
+    stacking: Literal["competing", "additive", "compounding"] = "competing"
     resolution: Literal["priority", "max_discount"] = "priority"
 
 

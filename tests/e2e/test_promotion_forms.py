@@ -1,0 +1,75 @@
+"""Issue 18 rule forms priced by CalculateReceipt through the generated client: additive and
+compounding stacking, groups sharing an order, "at most N units", the min_units shorthand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from kopilka.v1 import admin_pb2, receipts_pb2
+
+from server.demo import load_demo_data
+
+R = receipts_pb2
+
+FORMS = """
+groups:
+  - {id: dairy, order: 1, stacking: additive}
+  - {id: drinks, order: 1, stacking: compounding}
+  - {id: late, order: 2}
+rules:
+  - {id: dairy-15, group: dairy, target: [{groups: [dairy]}],
+     benefit: {type: percent, percent: "15%"}}
+  - {id: dairy-01-5, group: dairy, target: [{skus: [dairy-01]}],
+     benefit: {type: percent, percent: "5%"}}
+  - {id: drinks-10, group: drinks, target: [{groups: [drinks]}],
+     benefit: {type: percent, percent: "10%"}}
+  - {id: drinks-1-off, group: drinks, priority: 200, target: [{groups: [drinks]}],
+     benefit: {type: amount, amount: 100, scope: unit, max_units: 2}}
+  - {id: three-breads, group: late, target: [{groups: [bakery]}], conditions: {min_units: 3},
+     benefit: {type: fixed_price, price: 1000, max_units: 1}, message: "Third bread for 10.00"}
+"""
+
+
+@pytest.fixture
+async def forms(app, admin):
+    await load_demo_data(app.db.url)
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=FORMS))
+    return admin
+
+
+def at_noon() -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC))
+    return ts
+
+
+def line(n: int, sku: str, qty: int, price: int) -> R.ReceiptLine:
+    return R.ReceiptLine(line_no=n, sku=sku, quantity_milli=qty, unit_price_minor=price)
+
+
+def by_rule(reply: R.CalculateReceiptResponse) -> dict[int, list[tuple[str, int]]]:
+    return {x.line_no: [(d.rule_id, d.amount_minor) for d in x.discounts] for x in reply.lines}
+
+
+async def test_stacking_unit_caps_and_the_shorthand_price_over_grpc(forms, app):
+    reply = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", receipt_time=at_noon(),
+        lines=[line(1, "dairy-01", 1000, 1001),     # 15% + 5% = 20% of 10.01 -> 2.00 (1.50+0.50)
+               line(2, "drinks-01", 3000, 2000),    # 10% of 60.00, then 1.00 x 2 units
+               line(3, "bakery-01", 2000, 3000),    # 3 breads: one unit at 10.00
+               line(4, "bakery-02", 1000, 2500)]))
+    assert reply.rule_set_version == app.deps.pricing.snapshot.rules.version
+    assert by_rule(reply) == {
+        1: [("dairy-01-5", 50), ("dairy-15", 150)],  # (priority, id) order
+        2: [("drinks-10", 600), ("drinks-1-off", 200)],
+        3: [("three-breads", 2000)],  # first line first: 30.00 -> 10.00 for one unit
+        4: [],
+    }
+    assert "Third bread for 10.00" in reply.messages
+    assert sum(x.final_amount_minor for x in reply.lines) == reply.total.amount_minor
+
+    two_breads = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", receipt_time=at_noon(), lines=[line(1, "bakery-01", 2000, 3000)]))
+    assert two_breads.discount_total.amount_minor == 0

@@ -13,7 +13,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from server.documents import DocumentError, NoAliasLoader, parse_text
+from server.documents import (
+    PATTERN_TEXTS,
+    DocumentError,
+    NoAliasLoader,
+    parse_text,
+    plain_field_errors,
+)
 from server.errors import DomainError, ErrorKind, FieldViolation, summary
 from server.org.model import known_time_zone
 from server.pricing.schema_benefits import BENEFIT_TYPES, Benefit
@@ -22,6 +28,8 @@ from server.pricing.schema_conditions import Boost, Conditions, Selector, Validi
 from server.pricing.schema_types import Frozen, PositiveMoney, Priority, ShareBp
 
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+PATTERN_TEXTS[RULE_ID] = "must be 1-64 letters, digits or _ . : - (starting with a letter or digit)"
+PATTERN_TEXTS[r"^[A-Z]{3}$"] = "must be a three-letter currency code (UAH)"
 
 
 class RuleGroup(Frozen):
@@ -145,8 +153,6 @@ def parse_rule_set(data: Any) -> RuleSetDocument:
 
 
 _MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "unknown field",
     "union_tag_not_found": "missing 'type'; expected one of " + ", ".join(BENEFIT_TYPES),
     "union_tag_invalid": "unknown type; expected one of " + ", ".join(BENEFIT_TYPES),
 }
@@ -161,9 +167,7 @@ def _to_field_errors(error: Any) -> list[FieldError]:
         if loc[i] == "benefit" and loc[i + 1] in BENEFIT_TYPES:
             del loc[i + 1]
             break
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    message = _MESSAGES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
-    return [(path.lstrip("."), message)]
+    return plain_field_errors([dict(error, loc=loc)], _MESSAGES)
 
 
 class _SafeLoader(NoAliasLoader):

@@ -7,8 +7,10 @@ import datetime as dt
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from kopilka.v1 import admin_pb2, receipts_pb2
+from kopilka.v1 import admin_pb2, members_pb2, receipts_pb2
 
+from server.accounts.rules_loader import load_accrual_rules
+from server.db.ledger.rules import apply_accrual_rules
 from server.demo import load_demo_data
 
 R = receipts_pb2
@@ -73,3 +75,26 @@ async def test_stacking_unit_caps_and_the_shorthand_price_over_grpc(forms, app):
     two_breads = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
         store_code="kyiv-01", receipt_time=at_noon(), lines=[line(1, "bakery-01", 2000, 3000)]))
     assert two_breads.discount_total.amount_minor == 0
+
+
+async def test_the_response_names_the_bonus_rules_that_computed_the_points(forms, app):
+    found = await forms.members.FindMember(members_pb2.FindMemberRequest(phone="+380671234567"))
+    card = found.member.cards[0].number
+    request = R.CalculateReceiptRequest(
+        store_code="kyiv-01", receipt_time=at_noon(), card_number=card,
+        lines=[line(1, "bakery-01", 2000, 3000), line(2, "coffee-01", 1000, 25000)])
+    before = await forms.receipts.CalculateReceipt(request)
+    assert before.bonus_rule_version == ""  # none applied: the card type's percent
+    async with app.db.transaction() as session:
+        await apply_accrual_rules(session, load_accrual_rules("""
+version: spring-points
+rules:
+  - {id: per-bread, award: {points_per_unit: 7}, groups: [bakery]}
+  - {id: per-amount, award: {points: 2, per: "10.00"}, exclude: {groups: [bakery]}}
+"""))
+    await app.deps.pricing.refresh(force=True)
+    reply = await forms.receipts.CalculateReceipt(request)
+    assert reply.bonus_rule_version == "spring-points"
+    assert reply.rule_set_version == app.deps.pricing.snapshot.rules.version
+    # 2 breads x 7 = 14; 2 points per 10.00 of the coffee's 250.00 = 50
+    assert reply.points_to_accrue == 14 + 50

@@ -93,7 +93,8 @@ def _fact_line(snap: PricingSnapshot, line: PricedLine) -> FactLine:
     product = snap.catalog.get(line.sku)
     group = product.group if product else None
     brand = product.brand if product else None
-    return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount)
+    return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount,
+                    line.quantity_milli)
 
 
 def _accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code: str,
@@ -135,7 +136,7 @@ def _calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcul
     return tuple(out)
 
 
-def _response(calc: Calculation, token: str, result: PricingResult
+def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str
               ) -> receipts_pb2.CalculateReceiptResponse:
     """Lines and discounts are appended with add(): half the CPU of building each message
     with its constructor and passing lists (20 lines make ~40 messages per call)."""
@@ -150,6 +151,7 @@ def _response(calc: Calculation, token: str, result: PricingResult
         max_points_redeemable=result.max_points_redeemable,
         points_redeemed=calc.points_redeemed,
         messages=result.messages,
+        bonus_rule_version=bonus_version,
     )
     add_line = response.lines.add
     for line in result.lines:
@@ -229,4 +231,6 @@ class CalculateReceiptMixin:
             card_type=card.card_type if card else None, messages=result.messages,
             accrual_lots=lots, applied_promotions=result.applied_promotions,
         )
-        return _response(calc, encode_calculation(self.deps.signer, calc), result)
+        bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
+        return _response(calc, encode_calculation(self.deps.signer, calc), result,
+                         bonus_version)

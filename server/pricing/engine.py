@@ -25,7 +25,16 @@ from server.pricing.bonus import points_to_accrue, redeem
 from server.pricing.build import new_discount, new_priced_line, new_result
 from server.pricing.compiler import CompiledRule, CompiledRuleSet
 from server.pricing.context import EvalContext, LineState
-from server.pricing.model import Catalog, Discount, PricingResult, Product, Receipt, Store
+from server.pricing.hints import nearly
+from server.pricing.model import (
+    Catalog,
+    Discount,
+    PricingResult,
+    Product,
+    PromotionHint,
+    Receipt,
+    Store,
+)
 from server.pricing.money import BP_DENOMINATOR, div_round_half_up, format_money
 from server.pricing.multibuy import Entry
 
@@ -100,6 +109,10 @@ def price_receipt(
     redemption = redeem(states, receipt.bonus_points_to_pay, rules.bonus, receipt.member)
     if redemption.message:
         messages.append(redemption.message)
+    hints: tuple[PromotionHint, ...] = ()
+    if rules.hints_within_bp:
+        hints = _hints(rules, found.rules, receipt, ctx)
+        messages.extend(h.message for h in hints if h.message not in messages)
     return _result(
         rules,
         states,
@@ -109,7 +122,43 @@ def price_receipt(
         messages,
         promotions,
         found.evaluated,
+        hints,
     )
+
+
+def _hints(
+    rules: CompiledRuleSet,
+    found: list[tuple[int, list[int] | None]],
+    receipt: Receipt,
+    ctx: EvalContext,
+) -> tuple[PromotionHint, ...]:
+    """Candidate rules with a hint that are valid now, with their target lines."""
+    candidates = []
+    moment = receipt.time
+    for ordinal, line_indexes in found:
+        rule = rules.rules[ordinal]
+        spec = rule.hint
+        if spec is None:
+            continue
+        if (rule.valid_from is not None and moment < rule.valid_from) or (
+            rule.valid_to is not None and moment >= rule.valid_to
+        ):
+            continue
+        candidates.append(
+            (rule.rule.id, rule.rule.display_name, spec, _target_lines(rule, line_indexes, ctx))
+        )
+    return tuple(nearly(candidates, ctx, rules.hints_within_bp))
+
+
+def _target_lines(
+    rule: CompiledRule, line_indexes: list[int] | None, ctx: EvalContext
+) -> tuple[LineState, ...]:
+    if line_indexes is not None:
+        return tuple([ctx.lines[i] for i in line_indexes])
+    if rule.target.selects_all:
+        return ctx.lines
+    matches = rule.target.matches
+    return tuple(s for s in ctx.lines if matches(s.product, s.line.unit_price))
 
 
 def _well_formed(receipt: Receipt) -> bool:
@@ -420,6 +469,7 @@ def _result(
     messages: list[str],
     promotions: list[str],
     evaluated: int,
+    hints: tuple[PromotionHint, ...],
 ) -> PricingResult:
     lines = tuple(
         [
@@ -450,4 +500,5 @@ def _result(
         rule_set_version=rules.version,
         rules_evaluated=evaluated,
         applied_promotions=tuple(promotions),
+        hints=hints,
     )

@@ -63,6 +63,10 @@ class Settings(Frozen):
     currency: str = Field(default="UAH", pattern=r"^[A-Z]{3}$")
     timezone: str = "Europe/Kyiv"
     bonus: BonusSettings = BonusSettings()
+    hints: bool = True
+    """Tell the cashier about promotions the receipt nearly qualifies for."""
+    hints_within_bp: ShareBp = 2_500
+    """An amount threshold is 'near' when at most this share of it is missing (25%)."""
 
     @field_validator("timezone")
     @classmethod

@@ -1,5 +1,6 @@
 """Issue 18 rule forms priced by CalculateReceipt through the generated client: additive and
-compounding stacking, groups sharing an order, "at most N units", the min_units shorthand."""
+compounding stacking, groups sharing an order, "at most N units", the min_units shorthand,
+hints for a receipt that nearly qualifies, and the bonus-rule version."""
 
 from __future__ import annotations
 
@@ -75,6 +76,10 @@ async def test_stacking_unit_caps_and_the_shorthand_price_over_grpc(forms, app):
     two_breads = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
         store_code="kyiv-01", receipt_time=at_noon(), lines=[line(1, "bakery-01", 2000, 3000)]))
     assert two_breads.discount_total.amount_minor == 0
+    hint = "1 unit more for promo price 10.00: three-breads (rule three-breads)"
+    assert [(h.rule_id, h.message, h.missing_quantity_milli) for h in two_breads.hints] == [
+        ("three-breads", hint, 1000)]
+    assert hint in two_breads.messages
 
 
 async def test_the_response_names_the_bonus_rules_that_computed_the_points(forms, app):

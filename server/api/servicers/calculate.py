@@ -153,6 +153,10 @@ def _response(calc: Calculation, token: str, result: PricingResult, bonus_versio
         messages=result.messages,
         bonus_rule_version=bonus_version,
     )
+    for hint in result.hints:
+        response.hints.add(rule_id=hint.rule_id, message=hint.message,
+                           missing_quantity_milli=hint.missing_quantity_milli,
+                           missing_amount_minor=hint.missing_amount)
     add_line = response.lines.add
     for line in result.lines:
         add_discount = add_line(

@@ -96,10 +96,11 @@ def nearly(
     for rule_id, name, spec, lines in candidates:
         if len(hints) >= MAX_HINTS:
             break
-        if not lines or (spec.check is not None and not spec.check(ctx)):
+        if not lines:
             continue
         hint = _hint(rule_id, name, spec, lines, ctx, within_bp)
-        if hint is not None:
+        # the other conditions last: most receipts are far from (or past) the threshold
+        if hint is not None and (spec.check is None or spec.check(ctx)):
             hints.append(hint)
     return hints
 

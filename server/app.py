@@ -21,6 +21,7 @@ from kopilka.v1 import (
     certificates_pb2_grpc,
     mailings_pb2_grpc,
     members_pb2_grpc,
+    promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     users_pb2_grpc,
@@ -35,6 +36,7 @@ from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
+from server.api.servicers.promotions import PromotionServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.users import UserServicer
@@ -83,6 +85,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
     (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
+    (promotions_pb2_grpc.add_PromotionServiceServicer_to_server, PromotionServicer,
+     "kopilka.v1.PromotionService"),
 ]
 
 

@@ -128,6 +128,10 @@ BY_NAME: dict[str, Limit] = {
     "object_type": _text(64, "audit_log.object_type"),
     "object_id": _text(200, "audit_log.object_id"),
     "principal": _text(200, "audit_log.principal"),
+    # promotion rule-set versions (issue 18)
+    "version": _text(64, "rule_sets.version"),
+    "from_version": _text(64, "rule_sets.version"),
+    "to_version": _text(64, "rule_sets.version"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

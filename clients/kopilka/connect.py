@@ -14,6 +14,7 @@ from kopilka.v1 import (
     certificates_pb2_grpc,
     mailings_pb2_grpc,
     members_pb2_grpc,
+    promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     users_pb2_grpc,
@@ -109,6 +110,7 @@ class KopilkaClient:
         self.users = users_pb2_grpc.UserServiceStub(self.channel)
         self.roles = roles_pb2_grpc.RoleServiceStub(self.channel)
         self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
+        self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -47,9 +47,8 @@ def cmd_rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.actor import acting, cli_actor
-    from server.db.audit.repo import Change, record
-    from server.db.ledger.rules import apply_accrual_rules
     from server.errors import DomainError
+    from server.features.rule_sets import apply_bonus_rules
 
     try:
         rule_set = _load(args.file)
@@ -59,12 +58,8 @@ def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
     async def apply(db: Database) -> int:
         actor = cli_actor()
         async with db.transaction() as session:
-            version = await apply_accrual_rules(session, rule_set, actor.label)
-            with acting(actor):
-                await record(session, Change("bonus_rules", str(rule_set.version), "apply",
-                                             None, {"rules": len(rule_set.rules),
-                                                    "version": rule_set.version}))
-            return version
+            with acting(actor):  # the same service ApplyBonusRules calls
+                return await apply_bonus_rules(session, rule_set, actor.label)
 
     with_database(settings, apply)
     print(f"applied {len(rule_set.rules)} accrual rules, version {rule_set.version}")

@@ -46,7 +46,7 @@ BEFORE: dict[str, set[Permission]] = {
 CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "BonusService": "bonus",
                 "VerificationService": "verification", "CertificateService": "certificates",
                 "AdminService": "admin", "MailingService": "mailings", "RoleService": "roles",
-                "UserService": "users", "AuditService": "audit"}
+                "UserService": "users", "AuditService": "audit", "PromotionService": "promotions"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

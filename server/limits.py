@@ -132,6 +132,7 @@ BY_NAME: dict[str, Limit] = {
     "version": _text(64, "rule_sets.version"),
     "from_version": _text(64, "rule_sets.version"),
     "to_version": _text(64, "rule_sets.version"),
+    "format": _text(8, "rule_sets.format"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -76,6 +76,18 @@ class _BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
+class _BearerAuthStream(grpc.aio.UnaryStreamClientInterceptor):
+    """The same for server-streamed calls (PromotionService.WhatIf)."""
+
+    def __init__(self, api_key: str) -> None:
+        self._metadata = bearer_metadata(api_key)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        metadata = list(client_call_details.metadata or ()) + list(self._metadata)
+        details = client_call_details._replace(metadata=metadata)
+        return await continuation(details, request)
+
+
 class KopilkaClient:
     """Async client: `async with KopilkaClient("127.0.0.1:50051", key) as k: await k.members...`.
 
@@ -98,7 +110,8 @@ class KopilkaClient:
     ) -> None:
         if credentials is None and (tls or root_ca_file or client_cert_file or client_key_file):
             credentials = tls_credentials(root_ca_file, client_cert_file, client_key_file)
-        interceptors: list[grpc.aio.ClientInterceptor] = [_BearerAuth(api_key)] if api_key else []
+        interceptors: list[grpc.aio.ClientInterceptor] = (
+            [_BearerAuth(api_key), _BearerAuthStream(api_key)] if api_key else [])
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.receipts = receipts_pb2_grpc.ReceiptServiceStub(self.channel)

@@ -146,6 +146,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.PromotionService/RollbackRuleSet": P.PROMOTIONS_WRITE,
     "/kopilka.v1.PromotionService/ApplyBonusRules": P.BONUS_RULES_WRITE,
     "/kopilka.v1.PromotionService/GetBonusRules": P.BONUS_RULES_READ,
+    "/kopilka.v1.PromotionService/WhatIf": P.PROMOTIONS_READ,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
     "/kopilka.v1.AdminService/ListApiKeys": P.API_KEYS_MANAGE,

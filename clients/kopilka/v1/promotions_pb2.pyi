@@ -460,3 +460,167 @@ class GetBonusRulesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetBonusRulesResponse: _TypeAlias = GetBonusRulesResponse  # noqa: Y015
+
+@_typing.final
+class WhatIfRequest(_message.Message):
+    """WhatIfRequest names the candidate and the period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    PERIOD_END_FIELD_NUMBER: _builtins.int
+    document: _builtins.str
+    """The candidate promotion rule set (YAML or JSON); it is not applied."""
+    format: _builtins.str
+    """"yaml" (default) or "json"."""
+    @_builtins.property
+    def period_start(self) -> _timestamp_pb2.Timestamp:
+        """First moment of the period (receipts confirmed at or after it)."""
+
+    @_builtins.property
+    def period_end(self) -> _timestamp_pb2.Timestamp:
+        """End of the period (exclusive); at most two years after period_start."""
+
+    def __init__(
+        self,
+        *,
+        document: _builtins.str = ...,
+        format: _builtins.str = ...,
+        period_start: _timestamp_pb2.Timestamp | None = ...,
+        period_end: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["period_end", b"period_end", "period_start", b"period_start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "format", b"format", "period_end", b"period_end", "period_start", b"period_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfRequest: _TypeAlias = WhatIfRequest  # noqa: Y015
+
+@_typing.final
+class WhatIfRuleTotal(_message.Message):
+    """WhatIfRuleTotal is what one rule of the candidate would have given."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    rule_id: _builtins.str
+    """Rule id."""
+    discount_minor: _builtins.int
+    """Discount it would have given, in minor units."""
+    receipts: _builtins.int
+    """Receipts it would have discounted."""
+    def __init__(
+        self,
+        *,
+        rule_id: _builtins.str = ...,
+        discount_minor: _builtins.int = ...,
+        receipts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_minor", b"discount_minor", "receipts", b"receipts", "rule_id", b"rule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfRuleTotal: _TypeAlias = WhatIfRuleTotal  # noqa: Y015
+
+@_typing.final
+class WhatIfReport(_message.Message):
+    """WhatIfReport is the totals so far."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANDIDATE_VERSION_FIELD_NUMBER: _builtins.int
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    RECEIPTS_AFFECTED_FIELD_NUMBER: _builtins.int
+    DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    ACTUAL_DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_MINOR_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    ACTUAL_POINTS_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
+    candidate_version: _builtins.str
+    """Content version of the candidate."""
+    receipts: _builtins.int
+    """Receipts priced."""
+    lines: _builtins.int
+    """Lines priced."""
+    receipts_affected: _builtins.int
+    """Receipts whose discount would differ from what they got."""
+    discount_minor: _builtins.int
+    """Discount the candidate would have given."""
+    actual_discount_minor: _builtins.int
+    """Promotion discount actually given (points paid are not counted)."""
+    difference_minor: _builtins.int
+    """discount_minor - actual_discount_minor."""
+    points: _builtins.int
+    """Points the receipts would have earned (the active bonus rules on the new totals)."""
+    actual_points: _builtins.int
+    """Points actually accrued."""
+    skipped: _builtins.int
+    """Receipts stored without shelf prices (before what-if existed), not priced."""
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhatIfRuleTotal]:
+        """Per rule of the candidate, by rule id."""
+
+    def __init__(
+        self,
+        *,
+        candidate_version: _builtins.str = ...,
+        receipts: _builtins.int = ...,
+        lines: _builtins.int = ...,
+        receipts_affected: _builtins.int = ...,
+        discount_minor: _builtins.int = ...,
+        actual_discount_minor: _builtins.int = ...,
+        difference_minor: _builtins.int = ...,
+        points: _builtins.int = ...,
+        actual_points: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        rules: _abc.Iterable[Global___WhatIfRuleTotal] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_discount_minor", b"actual_discount_minor", "actual_points", b"actual_points", "candidate_version", b"candidate_version", "difference_minor", b"difference_minor", "discount_minor", b"discount_minor", "lines", b"lines", "points", b"points", "receipts", b"receipts", "receipts_affected", b"receipts_affected", "rules", b"rules", "skipped", b"skipped"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfReport: _TypeAlias = WhatIfReport  # noqa: Y015
+
+@_typing.final
+class WhatIfProgress(_message.Message):
+    """WhatIfProgress is sent after every page of receipts; the last one has done set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPTS_EXPECTED_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    REPORT_FIELD_NUMBER: _builtins.int
+    receipts_expected: _builtins.int
+    """Receipts the period held when the run began."""
+    done: _builtins.bool
+    """True on the last message."""
+    @_builtins.property
+    def report(self) -> Global___WhatIfReport:
+        """Totals so far."""
+
+    def __init__(
+        self,
+        *,
+        receipts_expected: _builtins.int = ...,
+        done: _builtins.bool = ...,
+        report: Global___WhatIfReport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["done", b"done", "receipts_expected", b"receipts_expected", "report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfProgress: _TypeAlias = WhatIfProgress  # noqa: Y015

@@ -65,6 +65,11 @@ class PromotionServiceStub:
                 request_serializer=kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesResponse.FromString,
                 _registered_method=True)
+        self.WhatIf = channel.unary_stream(
+                '/kopilka.v1.PromotionService/WhatIf',
+                request_serializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.FromString,
+                _registered_method=True)
 
 
 class PromotionServiceServicer:
@@ -113,6 +118,14 @@ class PromotionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhatIf(self, request, context):
+        """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
+        streams the totals after every page of receipts; nothing is written.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PromotionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +158,11 @@ def add_PromotionServiceServicer_to_server(servicer, server):
                     servicer.GetBonusRules,
                     request_deserializer=kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesResponse.SerializeToString,
+            ),
+            'WhatIf': grpc.unary_stream_rpc_method_handler(
+                    servicer.WhatIf,
+                    request_deserializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +328,33 @@ class PromotionService:
             '/kopilka.v1.PromotionService/GetBonusRules',
             kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesRequest.SerializeToString,
             kopilka_dot_v1_dot_promotions__pb2.GetBonusRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhatIf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kopilka.v1.PromotionService/WhatIf',
+            kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.SerializeToString,
+            kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.FromString,
             options,
             channel_credentials,
             insecure,

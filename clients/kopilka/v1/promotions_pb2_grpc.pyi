@@ -45,6 +45,10 @@ class PromotionServiceStub:
     """ApplyBonusRules validates and activates a bonus accrual rule set (audited, idempotent)."""
     GetBonusRules: _grpc.UnaryUnaryMultiCallable[_promotions_pb2.GetBonusRulesRequest, _promotions_pb2.GetBonusRulesResponse]
     """GetBonusRules returns the active bonus accrual rule set."""
+    WhatIf: _grpc.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfProgress]
+    """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
+    streams the totals after every page of receipts; nothing is written.
+    """
 
 @_typing.type_check_only
 class PromotionServiceAsyncStub(PromotionServiceStub):
@@ -63,6 +67,10 @@ class PromotionServiceAsyncStub(PromotionServiceStub):
     """ApplyBonusRules validates and activates a bonus accrual rule set (audited, idempotent)."""
     GetBonusRules: _aio.UnaryUnaryMultiCallable[_promotions_pb2.GetBonusRulesRequest, _promotions_pb2.GetBonusRulesResponse]  # type: ignore[assignment]
     """GetBonusRules returns the active bonus accrual rule set."""
+    WhatIf: _aio.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfProgress]  # type: ignore[assignment]
+    """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
+    streams the totals after every page of receipts; nothing is written.
+    """
 
 class PromotionServiceServicer(metaclass=_abc_1.ABCMeta):
     """PromotionService manages promotion rule-set versions and bonus (accrual) rules."""
@@ -114,5 +122,15 @@ class PromotionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_promotions_pb2.GetBonusRulesResponse, _abc.Awaitable[_promotions_pb2.GetBonusRulesResponse]]:
         """GetBonusRules returns the active bonus accrual rule set."""
+
+    @_abc_1.abstractmethod
+    def WhatIf(
+        self,
+        request: _promotions_pb2.WhatIfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_promotions_pb2.WhatIfProgress], _abc.AsyncIterator[_promotions_pb2.WhatIfProgress]]:
+        """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
+        streams the totals after every page of receipts; nothing is written.
+        """
 
 def add_PromotionServiceServicer_to_server(servicer: PromotionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

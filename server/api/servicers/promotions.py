@@ -4,6 +4,7 @@ over RPC. Translates only: the work is in server/features/rule_sets.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 from kopilka.v1 import promotions_pb2 as P
 from kopilka.v1 import promotions_pb2_grpc
@@ -11,14 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.rules_loader import load_accrual_rules
 from server.api.context import Context
-from server.api.convert import timestamp
+from server.api.convert import time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import run_once
 from server.db.ledger import rules as ledger_rules_repo
 from server.db.pricing import repo as pricing_repo
 from server.db.pricing.repo import RuleSetInfo
-from server.errors import invalid
+from server.errors import Violations, invalid
 from server.features import rule_sets
+from server.features.whatif import Progress, check_period, run_what_if
 
 SERVICE = "/kopilka.v1.PromotionService/"
 MAX_PAGE = 500
@@ -119,3 +121,31 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
             version=rule_set.version, id=row, rule_count=len(rule_set.rules),
             document=json.dumps(rule_set.model_dump(mode="json", exclude_defaults=True),
                                 sort_keys=True))
+
+    async def WhatIf(self, request: P.WhatIfRequest, context: Context
+                     ) -> AsyncIterator[P.WhatIfProgress]:
+        if not request.document.strip():
+            raise invalid("document", "required: the candidate rule set as YAML or JSON")
+        if request.format not in ("", "yaml", "json"):
+            raise invalid("format", "must be yaml or json")
+        errors = Violations()
+        start = time_field(request, "period_start", errors)
+        end = time_field(request, "period_end", errors)
+        errors.raise_if_any()
+        start, end = check_period(start, end)
+        async for step in run_what_if(self.deps.db, self.deps.pricing.snapshot,
+                                      request.document, request.format or "yaml", start, end):
+            yield P.WhatIfProgress(receipts_expected=step.expected, done=step.done,
+                                   report=_report_pb(step))
+
+
+def _report_pb(step: Progress) -> P.WhatIfReport:
+    t = step.totals
+    return P.WhatIfReport(
+        candidate_version=step.version, receipts=t.receipts, lines=t.lines,
+        receipts_affected=t.affected, discount_minor=t.discount,
+        actual_discount_minor=t.actual_discount, difference_minor=t.difference,
+        points=t.points, actual_points=t.actual_points, skipped=t.skipped,
+        rules=[P.WhatIfRuleTotal(rule_id=rule_id, discount_minor=x.discount,
+                                 receipts=x.receipts)
+               for rule_id, x in sorted(t.per_rule.items())])

@@ -3,8 +3,13 @@ totals streamed per page, per rule and against what was actually given; nothing 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import io
+import os
 import uuid
+from unittest import mock
 
 import grpc
 import pytest
@@ -13,6 +18,7 @@ from kopilka.v1 import admin_pb2, receipts_pb2
 from kopilka.v1 import promotions_pb2 as P
 from sqlalchemy import text
 
+from server.cli import main
 from server.demo import load_demo_data
 from tests.helpers import rpc_error
 
@@ -116,3 +122,25 @@ async def test_what_if_needs_a_key_with_promotions_read(sold, make_key, client_f
                 period_end=ts(now + dt.timedelta(days=1)))):
             pass
     assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_what_if_from_the_command_line(sold, app, database_url, tmp_path):
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(CANDIDATE)
+    today = dt.datetime.now(dt.UTC).date()
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            return main(["promotions", "what-if", str(candidate), "--from", str(today),
+                         "--to", str(today + dt.timedelta(days=1))])
+
+    before = await counts(app)
+    assert await asyncio.wait_for(asyncio.to_thread(run), timeout=60) == 0
+    assert "100% 3/3 receipts" in err.getvalue()  # the progress bar
+    text_out = out.getvalue()
+    assert "3 receipts, 4 lines" in text_out
+    assert "discount 48.00 (given 14.00, difference 34.00); receipts affected 2" in text_out
+    assert "dairy-20" in text_out and "28.00 on 2 receipt(s)" in text_out
+    assert await counts(app) == before

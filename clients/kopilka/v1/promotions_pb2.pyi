@@ -594,8 +594,8 @@ class WhatIfReport(_message.Message):
 Global___WhatIfReport: _TypeAlias = WhatIfReport  # noqa: Y015
 
 @_typing.final
-class WhatIfProgress(_message.Message):
-    """WhatIfProgress is sent after every page of receipts; the last one has done set."""
+class WhatIfResponse(_message.Message):
+    """WhatIfResponse is sent after every page of receipts; the last one has done set."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -623,4 +623,4 @@ class WhatIfProgress(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___WhatIfProgress: _TypeAlias = WhatIfProgress  # noqa: Y015
+Global___WhatIfResponse: _TypeAlias = WhatIfResponse  # noqa: Y015

@@ -68,7 +68,7 @@ class PromotionServiceStub:
         self.WhatIf = channel.unary_stream(
                 '/kopilka.v1.PromotionService/WhatIf',
                 request_serializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.SerializeToString,
-                response_deserializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.FromString,
+                response_deserializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfResponse.FromString,
                 _registered_method=True)
 
 
@@ -162,7 +162,7 @@ def add_PromotionServiceServicer_to_server(servicer, server):
             'WhatIf': grpc.unary_stream_rpc_method_handler(
                     servicer.WhatIf,
                     request_deserializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.FromString,
-                    response_serializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.SerializeToString,
+                    response_serializer=kopilka_dot_v1_dot_promotions__pb2.WhatIfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,7 +354,7 @@ class PromotionService:
             target,
             '/kopilka.v1.PromotionService/WhatIf',
             kopilka_dot_v1_dot_promotions__pb2.WhatIfRequest.SerializeToString,
-            kopilka_dot_v1_dot_promotions__pb2.WhatIfProgress.FromString,
+            kopilka_dot_v1_dot_promotions__pb2.WhatIfResponse.FromString,
             options,
             channel_credentials,
             insecure,

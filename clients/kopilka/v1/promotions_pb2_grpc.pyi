@@ -45,7 +45,7 @@ class PromotionServiceStub:
     """ApplyBonusRules validates and activates a bonus accrual rule set (audited, idempotent)."""
     GetBonusRules: _grpc.UnaryUnaryMultiCallable[_promotions_pb2.GetBonusRulesRequest, _promotions_pb2.GetBonusRulesResponse]
     """GetBonusRules returns the active bonus accrual rule set."""
-    WhatIf: _grpc.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfProgress]
+    WhatIf: _grpc.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfResponse]
     """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
     streams the totals after every page of receipts; nothing is written.
     """
@@ -67,7 +67,7 @@ class PromotionServiceAsyncStub(PromotionServiceStub):
     """ApplyBonusRules validates and activates a bonus accrual rule set (audited, idempotent)."""
     GetBonusRules: _aio.UnaryUnaryMultiCallable[_promotions_pb2.GetBonusRulesRequest, _promotions_pb2.GetBonusRulesResponse]  # type: ignore[assignment]
     """GetBonusRules returns the active bonus accrual rule set."""
-    WhatIf: _aio.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfProgress]  # type: ignore[assignment]
+    WhatIf: _aio.UnaryStreamMultiCallable[_promotions_pb2.WhatIfRequest, _promotions_pb2.WhatIfResponse]  # type: ignore[assignment]
     """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
     streams the totals after every page of receipts; nothing is written.
     """
@@ -128,7 +128,7 @@ class PromotionServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _promotions_pb2.WhatIfRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_promotions_pb2.WhatIfProgress], _abc.AsyncIterator[_promotions_pb2.WhatIfProgress]]:
+    ) -> _typing.Union[_abc.Iterator[_promotions_pb2.WhatIfResponse], _abc.AsyncIterator[_promotions_pb2.WhatIfResponse]]:
         """WhatIf prices the confirmed receipts of a past period with a candidate rule set and
         streams the totals after every page of receipts; nothing is written.
         """

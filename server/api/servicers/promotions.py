@@ -123,7 +123,7 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
                                 sort_keys=True))
 
     async def WhatIf(self, request: P.WhatIfRequest, context: Context
-                     ) -> AsyncIterator[P.WhatIfProgress]:
+                     ) -> AsyncIterator[P.WhatIfResponse]:
         if not request.document.strip():
             raise invalid("document", "required: the candidate rule set as YAML or JSON")
         if request.format not in ("", "yaml", "json"):
@@ -135,7 +135,7 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
         start, end = check_period(start, end)
         async for step in run_what_if(self.deps.db, self.deps.pricing.snapshot,
                                       request.document, request.format or "yaml", start, end):
-            yield P.WhatIfProgress(receipts_expected=step.expected, done=step.done,
+            yield P.WhatIfResponse(receipts_expected=step.expected, done=step.done,
                                    report=_report_pb(step))
 
 

@@ -223,6 +223,29 @@ class Conversion(Frozen):
     points: int = Field(default=1, gt=0, le=1_000_000)
 
 
+class Reward(Frozen):
+    """A rewards-catalogue entry: spend `points` for a product, a discount or a coupon.
+    CalculateReceipt offers it when the member's balance allows (it does not spend them)."""
+
+    id: str = Field(pattern=_ID)
+    name: str = ""
+    points: int = Field(gt=0, le=10_000_000)
+    kind: Literal["product", "discount", "coupon"]
+    sku: str | None = None
+    amount_minor: int | None = Field(default=None, gt=0, le=10**12)
+    coupon: str | None = Field(default=None, min_length=1, max_length=64)
+    card_types: list[str] = Field(default_factory=list)
+    """Only for these card types; empty = every card."""
+
+    @model_validator(mode="after")
+    def _what(self) -> Reward:
+        needed = {"product": ("sku", self.sku), "discount": ("amount_minor", self.amount_minor),
+                  "coupon": ("coupon", self.coupon)}[self.kind]
+        if needed[1] is None:
+            raise ValueError(f"a {self.kind} reward needs {needed[0]}")
+        return self
+
+
 class AccrualRuleSet(Frozen):
     """The whole accrual configuration, applied with `kopilka bonus-rules apply FILE`."""
 
@@ -232,6 +255,7 @@ class AccrualRuleSet(Frozen):
     conversion: Conversion = Conversion()
     delivery: Delivery = Delivery()
     rules: list[AccrualRule] = Field(default_factory=list)
+    rewards: list[Reward] = Field(default_factory=list, max_length=1000)
 
     @field_validator("timezone")
     @classmethod
@@ -244,6 +268,10 @@ class AccrualRuleSet(Frozen):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+        rewards = [r.id for r in self.rewards]
+        twice = sorted({i for i in rewards if rewards.count(i) > 1})
+        if twice:
+            raise ValueError(f"duplicate reward ids: {', '.join(twice)}")
         return self
 
 

@@ -5,6 +5,7 @@ hints for a receipt that nearly qualifies, and the bonus-rule version."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -103,3 +104,39 @@ rules:
     assert reply.rule_set_version == app.deps.pricing.snapshot.rules.version
     # 2 breads x 7 = 14; 2 points per 10.00 of the coffee's 250.00 = 50
     assert reply.points_to_accrue == 14 + 50
+
+
+async def test_rewards_the_balance_pays_for_are_offered(forms, app):
+    found = await forms.members.FindMember(members_pb2.FindMemberRequest(phone="+380671234567"))
+    card = found.member.cards[0].number
+    sale = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", terminal_id="till-1", card_number=card,
+        lines=[line(1, "coffee-01", 4000, 25000)]))
+    confirmed = await forms.receipts.ConfirmReceipt(R.ConfirmReceiptRequest(
+        request_id=str(uuid.uuid4()), calculation_id=sale.calculation_id, receipt_number="RW-1",
+        payments=[R.Payment(method=R.PAYMENT_METHOD_CASH,
+                            amount_minor=sale.total.amount_minor)]))
+    balance = confirmed.points_balance
+    assert balance > 0
+    async with app.db.transaction() as session:
+        await apply_accrual_rules(session, load_accrual_rules(f"""
+version: rewards-1
+rewards:
+  - {{id: coffee, name: Free coffee, points: {balance}, kind: product, sku: coffee-01}}
+  - {{id: ten-off, name: 10.00 off, points: 1, kind: discount, amount_minor: 1000}}
+  - {{id: too-dear, points: {balance + 1}, kind: coupon, coupon: SPA}}
+  - {{id: silver-only, points: 1, kind: coupon, coupon: S1, card_types: [silver]}}
+"""))
+    await app.deps.pricing.refresh(force=True)
+    reply = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card, lines=[line(1, "bakery-03", 1000, 3000)]))
+    assert [(r.reward_id, r.points, r.kind) for r in reply.rewards] == [
+        ("coffee", balance, "product"), ("ten-off", 1, "discount")]
+    assert f"Reward for {balance} points: Free coffee (reward coffee)" in reply.messages
+    paying = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", card_number=card, pay_with_points=1000,
+        lines=[line(1, "bakery-03", 1000, 3000)]))
+    assert [r.reward_id for r in paying.rewards] == ["ten-off"]  # after paying 10.00 in points
+    anonymous = await forms.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+        store_code="kyiv-01", lines=[line(1, "bakery-03", 1000, 3000)]))
+    assert not anonymous.rewards

@@ -273,6 +273,7 @@ class CalculateReceiptResponse(_message.Message):
     MESSAGES_FIELD_NUMBER: _builtins.int
     BONUS_RULE_VERSION_FIELD_NUMBER: _builtins.int
     HINTS_FIELD_NUMBER: _builtins.int
+    REWARDS_FIELD_NUMBER: _builtins.int
     calculation_id: _builtins.str
     """Id to pass to ConfirmReceipt."""
     rule_set_version: _builtins.str
@@ -311,6 +312,12 @@ class CalculateReceiptResponse(_message.Message):
     def hints(self) -> _containers.RepeatedCompositeFieldContainer[Global___PromotionHint]:
         """Promotions the receipt nearly qualifies for; each is also one of the messages."""
 
+    @_builtins.property
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[Global___RewardOffer]:
+        """Rewards the member's points would pay for (after this receipt's redemption); each is
+        also one of the messages. Offered only: nothing is spent.
+        """
+
     def __init__(
         self,
         *,
@@ -326,14 +333,61 @@ class CalculateReceiptResponse(_message.Message):
         messages: _abc.Iterable[_builtins.str] | None = ...,
         bonus_rule_version: _builtins.str = ...,
         hints: _abc.Iterable[Global___PromotionHint] | None = ...,
+        rewards: _abc.Iterable[Global___RewardOffer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bonus_rule_version", b"bonus_rule_version", "calculation_id", b"calculation_id", "discount_total", b"discount_total", "hints", b"hints", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bonus_rule_version", b"bonus_rule_version", "calculation_id", b"calculation_id", "discount_total", b"discount_total", "hints", b"hints", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rewards", b"rewards", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CalculateReceiptResponse: _TypeAlias = CalculateReceiptResponse  # noqa: Y015
+
+@_typing.final
+class RewardOffer(_message.Message):
+    """RewardOffer is a rewards-catalogue entry the member can afford now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REWARD_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    reward_id: _builtins.str
+    """Reward id from the bonus rules' rewards catalogue."""
+    name: _builtins.str
+    """Name, for people."""
+    points: _builtins.int
+    """Points it costs."""
+    kind: _builtins.str
+    """"product", "discount" or "coupon"."""
+    sku: _builtins.str
+    """The product (kind product)."""
+    amount_minor: _builtins.int
+    """The discount in minor units (kind discount)."""
+    coupon: _builtins.str
+    """The coupon (kind coupon)."""
+    def __init__(
+        self,
+        *,
+        reward_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        points: _builtins.int = ...,
+        kind: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        coupon: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "coupon", b"coupon", "kind", b"kind", "name", b"name", "points", b"points", "reward_id", b"reward_id", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RewardOffer: _TypeAlias = RewardOffer  # noqa: Y015
 
 @_typing.final
 class PromotionHint(_message.Message):

@@ -13,6 +13,7 @@ import uuid
 from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
+from server.accounts.rewards import affordable, offer_text
 from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
@@ -236,5 +237,16 @@ class CalculateReceiptMixin:
             accrual_lots=lots, applied_promotions=result.applied_promotions,
         )
         bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
-        return _response(calc, encode_calculation(self.deps.signer, calc), result,
-                         bonus_version)
+        response = _response(calc, encode_calculation(self.deps.signer, calc), result,
+                             bonus_version)
+        member = card.member if card else None
+        if member is not None and snap.accrual.document.rewards:
+            balance = (member.points_balance or 0) - result.bonus_discount
+            for reward in affordable(snap.accrual.document, card.card_type if card else None,
+                                     balance):
+                response.rewards.add(reward_id=reward.id, name=reward.name,
+                                     points=reward.points, kind=reward.kind,
+                                     sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
+                                     coupon=reward.coupon or "")
+                response.messages.append(offer_text(reward))
+        return response

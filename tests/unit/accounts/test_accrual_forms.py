@@ -96,3 +96,22 @@ def test_promotion_rule_errors_are_a_path_and_a_plain_reason(document: str, path
     with pytest.raises(RuleSetError) as caught:
         load_rule_set(document)
     assert caught.value.errors == [(path, message)]
+
+
+def test_rewards_catalogue_offers_what_the_balance_pays_for() -> None:
+    from server.accounts.rewards import affordable
+
+    rule_set = load_accrual_rules("""
+version: r
+rewards:
+  - {id: a, points: 100, kind: coupon, coupon: A}
+  - {id: b, points: 300, kind: product, sku: milk}
+  - {id: c, points: 200, kind: discount, amount_minor: 500, card_types: [gold]}
+""")
+    assert [r.id for r in affordable(rule_set, "gold", 250)] == ["c", "a"]
+    assert [r.id for r in affordable(rule_set, "silver", 1000)] == ["b", "a"]
+    assert affordable(rule_set, "gold", 0) == []
+    with pytest.raises(DomainError) as caught:
+        load_accrual_rules("version: r\nrewards: [{id: a, points: 1, kind: product}]")
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        ("rewards[0]", "a product reward needs sku")]

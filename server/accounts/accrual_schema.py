@@ -246,6 +246,34 @@ class Reward(Frozen):
         return self
 
 
+class TierLevel(Frozen):
+    """A card type a member holds while purchases over the period reach `min_amount_minor`."""
+
+    card_type: str = Field(min_length=1, max_length=64)
+    min_amount_minor: int = Field(ge=0, le=10**15)
+
+
+class Tiers(Frozen):
+    """Card types as tiers: the job moves each member's active card (of one of these types)
+    to the highest level their purchases over the last `period_days` reach, up or down."""
+
+    period_days: int = Field(default=365, ge=1, le=3660)
+    levels: list[TierLevel] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Tiers:
+        types = [x.card_type for x in self.levels]
+        if len(set(types)) != len(types):
+            raise ValueError("each card type may be one level only")
+        return self
+
+    def level_for(self, spent: int) -> str:
+        """The highest level `spent` reaches; the lowest when it reaches none."""
+        ordered = sorted(self.levels, key=lambda x: (x.min_amount_minor, x.card_type))
+        reached = [x for x in ordered if x.min_amount_minor <= spent]
+        return (reached[-1] if reached else ordered[0]).card_type
+
+
 class AccrualRuleSet(Frozen):
     """The whole accrual configuration, applied with `kopilka bonus-rules apply FILE`."""
 
@@ -256,6 +284,7 @@ class AccrualRuleSet(Frozen):
     delivery: Delivery = Delivery()
     rules: list[AccrualRule] = Field(default_factory=list)
     rewards: list[Reward] = Field(default_factory=list, max_length=1000)
+    tiers: Tiers | None = None
 
     @field_validator("timezone")
     @classmethod

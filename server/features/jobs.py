@@ -118,6 +118,19 @@ async def _expire_certificates(db: Database, now: dt.datetime, rules: _Rules) ->
         return done
 
 
+async def _tiers(db: Database, now: dt.datetime, rules: _Rules) -> int:
+    """Card types as tiers (bonus rules `tiers`): move members up or down."""
+    from server.db.ledger.tiers import move_tiers
+
+    tiers = (await rules.get()).document.tiers
+    if tiers is None:
+        return 0
+    async with db.transaction() as session:
+        done = await move_tiers(session, tiers, now)
+        await _audit(session, "tiers", now, done)
+        return done
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -125,6 +138,7 @@ STEPS: list[tuple[str, Step]] = [
     ("registration", _event("registration")),
     ("birthday", _event("birthday")),
     ("certificates_expired", _expire_certificates),
+    ("tiers", _tiers),
 ]
 
 

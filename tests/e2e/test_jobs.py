@@ -21,6 +21,6 @@ async def test_only_one_process_runs_the_jobs_at_a_time(app):
         done = await run_all_jobs(other, dt.datetime.now(dt.UTC))
         assert done is not None and done.failed == {}
         assert done.counts == {"activated": 0, "expired": 0, "registration": 0, "birthday": 0,
-                               "certificates_expired": 0}
+                               "certificates_expired": 0, "tiers": 0}
     finally:
         await other.dispose()

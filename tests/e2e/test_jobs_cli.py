@@ -34,7 +34,7 @@ async def test_run_jobs_with_every_trigger_type_configured(admin, database_url, 
     code, out, err = await kopilka(database_url, "ledger", "run-jobs", "--now", later.isoformat())
     assert code == 0, err
     assert _counts(out) == {"activated": 2, "expired": 1, "registration": 2, "birthday": 1,
-                            "certificates_expired": 1}
+                            "certificates_expired": 1, "tiers": 0}
     assert await points(admin, world.plain) == (REGISTRATION_POINTS + 30, 0)
     assert await points(admin, world.birthday) == (REGISTRATION_POINTS + BIRTHDAY_POINTS, 0)
     cert = await admin.certificates.GetCertificate(C.GetCertificateRequest(
@@ -61,7 +61,7 @@ async def test_a_failing_step_is_named_and_the_others_still_run(app, admin, data
     assert "job step registration failed" in err
     assert "Olena" not in err and "Secretname" not in err and "38067" not in err
     assert _counts(out) == {"activated": 2, "expired": 1, "registration": 0, "birthday": 1,
-                            "certificates_expired": 1}
+                            "certificates_expired": 1, "tiers": 0}
     assert await points(admin, world.plain) == (30, 0)  # no registration points: that failed
     assert await points(admin, world.birthday) == (BIRTHDAY_POINTS, 0)
     cert = await admin.certificates.GetCertificate(C.GetCertificateRequest(

@@ -23,6 +23,7 @@ from kopilka.v1 import (
     marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
+    promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
@@ -40,6 +41,7 @@ from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.marketing import MarketingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.orders import OrderServicer
+from server.api.servicers.promotions import PromotionServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.shopping import ShoppingServicer
@@ -110,6 +112,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (orders_pb2_grpc.add_OrderServiceServicer_to_server, OrderServicer, "kopilka.v1.OrderService"),
     (marketing_pb2_grpc.add_MarketingServiceServicer_to_server, MarketingServicer,
      "kopilka.v1.MarketingService"),
+    (promotions_pb2_grpc.add_PromotionServiceServicer_to_server, PromotionServicer,
+     "kopilka.v1.PromotionService"),
 ]
 
 

@@ -174,6 +174,11 @@ BY_NAME: dict[str, Limit] = {
     "occurrence": _text(64, "marketing_triggers.occurrence"),
     "stop_events": _text(64, "marketing_triggers.event_type", 20),
     "prefix": _text(16, "sms_tariffs.prefix"),
+    # promotion rule-set versions (issue 18)
+    "version": _text(64, "rule_sets.version"),
+    "from_version": _text(64, "rule_sets.version"),
+    "to_version": _text(64, "rule_sets.version"),
+    "format": _text(8, "rule_sets.format"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested

@@ -16,6 +16,7 @@ from kopilka.v1 import (
     marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
+    promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
@@ -78,6 +79,18 @@ class _BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
+class _BearerAuthStream(grpc.aio.UnaryStreamClientInterceptor):
+    """The same for server-streamed calls (PromotionService.WhatIf)."""
+
+    def __init__(self, api_key: str) -> None:
+        self._metadata = bearer_metadata(api_key)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        metadata = list(client_call_details.metadata or ()) + list(self._metadata)
+        details = client_call_details._replace(metadata=metadata)
+        return await continuation(details, request)
+
+
 class KopilkaClient:
     """Async client: `async with KopilkaClient("127.0.0.1:50051", key) as k: await k.members...`.
 
@@ -100,7 +113,8 @@ class KopilkaClient:
     ) -> None:
         if credentials is None and (tls or root_ca_file or client_cert_file or client_key_file):
             credentials = tls_credentials(root_ca_file, client_cert_file, client_key_file)
-        interceptors: list[grpc.aio.ClientInterceptor] = [_BearerAuth(api_key)] if api_key else []
+        interceptors: list[grpc.aio.ClientInterceptor] = (
+            [_BearerAuth(api_key), _BearerAuthStream(api_key)] if api_key else [])
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.orders = orders_pb2_grpc.OrderServiceStub(self.channel)
@@ -115,6 +129,7 @@ class KopilkaClient:
         self.audit = audit_pb2_grpc.AuditServiceStub(self.channel)
         self.shopping = shopping_pb2_grpc.ShoppingServiceStub(self.channel)
         self.marketing = marketing_pb2_grpc.MarketingServiceStub(self.channel)
+        self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from server.accounts.accrual_schema import AccrualRule, AccrualRuleSet, local_time
+from server.accounts.accrual_schema import AccrualRule, AccrualRuleSet, Delivery, local_time
 from server.accounts.allocation import allocate
 
 BP = 10_000
@@ -26,6 +26,8 @@ class FactLine:
     group_code: str
     brand: str
     final_amount_minor: int
+    quantity_milli: int = 0
+    """For points per unit (1000 = one piece or one kg)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,14 @@ def _near_birthday(birth: dt.date | None, today: dt.date, window: int) -> bool:
     return False
 
 
-def _line_eligible(rule: AccrualRule, line: FactLine) -> bool:
+def _line_eligible(rule: AccrualRule, line: FactLine, delivery: Delivery) -> bool:
+    excluded = rule.exclude
+    if line.sku in excluded.skus or line.group_code in excluded.groups:
+        return False
+    if line.brand and line.brand in excluded.brands:
+        return False
+    if excluded.delivery and (line.sku in delivery.skus or line.group_code in delivery.groups):
+        return False
     if rule.skus and line.sku not in rule.skus:
         return False
     if rule.groups and line.group_code not in rule.groups:
@@ -160,7 +169,8 @@ class _Candidate:
     per_line: dict[int, int]
 
 
-def _evaluate(rule: AccrualRule, facts: AccrualFacts, zone: ZoneInfo) -> _Candidate | None:
+def _evaluate(rule: AccrualRule, facts: AccrualFacts, zone: ZoneInfo, delivery: Delivery
+              ) -> _Candidate | None:
     if rule.card_types and facts.card_type not in rule.card_types:
         return None
     if rule.stores and facts.store_code not in rule.stores:
@@ -175,14 +185,19 @@ def _evaluate(rule: AccrualRule, facts: AccrualFacts, zone: ZoneInfo) -> _Candid
             facts.birth_date, facts.receipt_time.astimezone(zone).date(),
             rule.birthday_window_days):
         return None
-    lines = [x for x in facts.lines if _line_eligible(rule, x) and x.final_amount_minor > 0]
+    lines = [x for x in facts.lines
+             if _line_eligible(rule, x, delivery) and x.final_amount_minor > 0]
     eligible = sum(x.final_amount_minor for x in lines)
     if eligible <= 0 or eligible < rule.min_amount_minor:
         return None
-    if rule.award.fixed_points is not None:
-        points = rule.award.fixed_points
+    award = rule.award
+    if award.fixed_points is not None:
+        points = award.fixed_points
+    elif award.points_per_unit is not None:
+        points = sum(x.quantity_milli for x in lines) * award.points_per_unit // 1000
     else:
-        points = eligible * rule.award.rate_bp(facts.card_type) // BP
+        numerator, denominator = award.rate(facts.card_type)
+        points = eligible * numerator // denominator
     if points <= 0:
         return None
     shares = allocate(points, [x.final_amount_minor for x in lines])
@@ -223,7 +238,7 @@ def compute_accrual(rules: CompiledRules, facts: AccrualFacts) -> Accrual:
         key=lambda r: (-r.priority, r.id),
     )
     for rule in ordered:
-        candidate = _evaluate(rule, facts, rules.zone)
+        candidate = _evaluate(rule, facts, rules.zone, rules.document.delivery)
         if candidate is not None:
             candidates.append(candidate)
     chosen = _combine(rules.combination, candidates)

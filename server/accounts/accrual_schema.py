@@ -6,43 +6,121 @@ See docs/bonus-rules.md for the meaning of every field and worked examples.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from server.documents import PATTERN_TEXTS
 from server.org.model import known_time_zone
 
 Bp = int  # basis points, 0..10000 (500 = 5%)
 _ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 _MD = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _HM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_HM24 = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+PATTERN_TEXTS.update({
+    _ID: "must be 1-64 letters, digits or _ . : -",
+    _MD: "must be a month and day, MM-DD",
+    _HM: "must be a time HH:MM (00:00..23:59)",
+    _HM24: "must be a time HH:MM (00:00..24:00)",
+})
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _minor(value: object) -> object:
+    """Money as minor units (10000) or as a marketer writes it: '100.00', '100' (text)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{1,9})(?:[.,](\d{1,2}))?", value.strip())
+        if match is None:
+            raise ValueError("must be an amount like '100.00' or minor units like 10000")
+        return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an amount like '100.00' or minor units like 10000")
+    return value
+
+
+MinorAmount = Annotated[int, BeforeValidator(_minor), Field(gt=0, le=10**12)]
+
+
 class Award(Frozen):
-    """How many points: a percent of the eligible amount (per card type) or a fixed number."""
+    """How many points, in exactly one way:
+
+    - `points` per `per` of the eligible amount, as a marketer says it ("5 points per
+      100.00": `points: 5, per: "100.00"`), with `card_type_points` overriding `points`;
+    - `percent_bp` / `card_type_bp` (the engine's own unit: basis points of the amount);
+    - `points_per_unit` per piece (weighed lines: per kg) of the eligible lines;
+    - `fixed_points` per receipt.
+    1 point = 1 minor unit. Points are floored once per rule and receipt.
+    """
 
     percent_bp: int | None = Field(default=None, ge=0, le=10_000)
     card_type_bp: dict[str, int] = Field(default_factory=dict)
+    points: int | None = Field(default=None, ge=0, le=10_000_000)
+    card_type_points: dict[str, int] = Field(default_factory=dict)
+    per: MinorAmount = 100
+    points_per_unit: int | None = Field(default=None, gt=0, le=10_000_000)
     fixed_points: int | None = Field(default=None, gt=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Award:
-        percent = self.percent_bp is not None or bool(self.card_type_bp)
-        if percent == (self.fixed_points is not None):
-            raise ValueError("give either percent_bp/card_type_bp or fixed_points")
+        kinds = [
+            self.percent_bp is not None or bool(self.card_type_bp),
+            self.points is not None or bool(self.card_type_points),
+            self.points_per_unit is not None,
+            self.fixed_points is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("give exactly one of: points (with per), percent_bp/card_type_bp, "
+                             "points_per_unit, fixed_points")
         if any(not 0 <= bp <= 10_000 for bp in self.card_type_bp.values()):
             raise ValueError("card_type_bp values must be 0..10000 basis points")
+        if any(not 0 <= p <= 10_000_000 for p in self.card_type_points.values()):
+            raise ValueError("card_type_points values must be 0..10000000 points")
         return self
+
+    def rate(self, card_type: str | None) -> tuple[int, int]:
+        """Points per minor unit of the eligible amount as (numerator, denominator): the
+        engine's internal unit, whichever way the file wrote it."""
+        if self.points is not None or self.card_type_points:
+            if card_type is not None and card_type in self.card_type_points:
+                return self.card_type_points[card_type], self.per
+            return self.points or 0, self.per
+        return self.rate_bp(card_type), 10_000
 
     def rate_bp(self, card_type: str | None) -> int:
         """The percent rate for a card type; the card type's own rate wins over percent_bp."""
         if card_type is not None and card_type in self.card_type_bp:
             return self.card_type_bp[card_type]
         return self.percent_bp or 0
+
+
+class Exclude(Frozen):
+    """Lines that never earn points from the rule (any match excludes the line)."""
+
+    skus: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    brands: list[str] = Field(default_factory=list)
+    delivery: bool = False
+    """Delivery lines, as the rule set's `delivery` section defines them."""
+
+
+class Delivery(Frozen):
+    """Which lines are delivery (shipping, service) lines: by SKU or product group."""
+
+    skus: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
 
 
 class Lifetime(Frozen):
@@ -64,7 +142,7 @@ class Schedule(Frozen):
 
     weekdays: list[int] = Field(default_factory=list)
     time_from: str = Field(default="00:00", pattern=_HM)
-    time_to: str = Field(default="24:00", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")
+    time_to: str = Field(default="24:00", pattern=_HM24)
     month_days: list[int] = Field(default_factory=list)
 
     @field_validator("weekdays")
@@ -108,6 +186,7 @@ class AccrualRule(Frozen):
     skus: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
     brands: list[str] = Field(default_factory=list)
+    exclude: Exclude = Exclude()
     min_amount_minor: int = Field(default=0, ge=0)
     valid_from: AwareDatetime | None = None
     valid_to: AwareDatetime | None = None
@@ -130,7 +209,8 @@ class AccrualRule(Frozen):
         if self.trigger in EVENT_TRIGGERS:
             if self.award.fixed_points is None:
                 raise ValueError(f"a {self.trigger} rule awards fixed_points")
-            if self.skus or self.groups or self.brands or self.stores or self.networks:
+            if (self.skus or self.groups or self.brands or self.stores or self.networks
+                    or self.exclude != Exclude()):
                 raise ValueError(f"a {self.trigger} rule has no receipt, so no line or store "
                                  "filters")
         return self
@@ -143,6 +223,57 @@ class Conversion(Frozen):
     points: int = Field(default=1, gt=0, le=1_000_000)
 
 
+class Reward(Frozen):
+    """A rewards-catalogue entry: spend `points` for a product, a discount or a coupon.
+    CalculateReceipt offers it when the member's balance allows (it does not spend them)."""
+
+    id: str = Field(pattern=_ID)
+    name: str = ""
+    points: int = Field(gt=0, le=10_000_000)
+    kind: Literal["product", "discount", "coupon"]
+    sku: str | None = None
+    amount_minor: int | None = Field(default=None, gt=0, le=10**12)
+    coupon: str | None = Field(default=None, min_length=1, max_length=64)
+    card_types: list[str] = Field(default_factory=list)
+    """Only for these card types; empty = every card."""
+
+    @model_validator(mode="after")
+    def _what(self) -> Reward:
+        needed = {"product": ("sku", self.sku), "discount": ("amount_minor", self.amount_minor),
+                  "coupon": ("coupon", self.coupon)}[self.kind]
+        if needed[1] is None:
+            raise ValueError(f"a {self.kind} reward needs {needed[0]}")
+        return self
+
+
+class TierLevel(Frozen):
+    """A card type a member holds while purchases over the period reach `min_amount_minor`."""
+
+    card_type: str = Field(min_length=1, max_length=64)
+    min_amount_minor: int = Field(ge=0, le=10**15)
+
+
+class Tiers(Frozen):
+    """Card types as tiers: the job moves each member's active card (of one of these types)
+    to the highest level their purchases over the last `period_days` reach, up or down."""
+
+    period_days: int = Field(default=365, ge=1, le=3660)
+    levels: list[TierLevel] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Tiers:
+        types = [x.card_type for x in self.levels]
+        if len(set(types)) != len(types):
+            raise ValueError("each card type may be one level only")
+        return self
+
+    def level_for(self, spent: int) -> str:
+        """The highest level `spent` reaches; the lowest when it reaches none."""
+        ordered = sorted(self.levels, key=lambda x: (x.min_amount_minor, x.card_type))
+        reached = [x for x in ordered if x.min_amount_minor <= spent]
+        return (reached[-1] if reached else ordered[0]).card_type
+
+
 class AccrualRuleSet(Frozen):
     """The whole accrual configuration, applied with `kopilka bonus-rules apply FILE`."""
 
@@ -150,7 +281,10 @@ class AccrualRuleSet(Frozen):
     timezone: str = "Europe/Kyiv"
     combination: Literal["maximum", "sum", "priority"] = "sum"
     conversion: Conversion = Conversion()
+    delivery: Delivery = Delivery()
     rules: list[AccrualRule] = Field(default_factory=list)
+    rewards: list[Reward] = Field(default_factory=list, max_length=1000)
+    tiers: Tiers | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -163,6 +297,10 @@ class AccrualRuleSet(Frozen):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+        rewards = [r.id for r in self.rewards]
+        twice = sorted({i for i in rewards if rewards.count(i) > 1})
+        if twice:
+            raise ValueError(f"duplicate reward ids: {', '.join(twice)}")
         return self
 
 

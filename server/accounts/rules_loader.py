@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from server.accounts.accrual_schema import AccrualRuleSet
-from server.documents import DocumentError, NoAliasLoader, parse_text
+from server.documents import DocumentError, NoAliasLoader, parse_text, plain_field_errors
 from server.errors import DomainError, ErrorKind, FieldViolation, summary
 
 
@@ -42,11 +42,8 @@ def parse_accrual_rules(data: Any) -> AccrualRuleSet:
     try:
         return AccrualRuleSet.model_validate(data)
     except ValidationError as exc:
-        violations = []
-        for e in exc.errors():
-            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
-            violations.append(FieldViolation(path.lstrip("."),
-                                             str(e["msg"]).removeprefix("Value error, ")))
+        violations = [FieldViolation(path, message)
+                      for path, message in plain_field_errors(exc.errors())]
         raise _error(violations) from None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
 import grpc
@@ -39,6 +39,7 @@ from server.errors import DomainError, ErrorKind
 log = logging.getLogger("kopilka.api")
 
 Behavior: TypeAlias = Callable[[Any, Context], Awaitable[Any]]
+StreamBehavior: TypeAlias = Callable[[Any, Context], AsyncIterator[Any]]
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
@@ -84,7 +85,8 @@ def peer_address(peer: str) -> str:
 
 
 class ApiInterceptor(ServerInterceptor):
-    """Wraps every unary-unary API method once; see the module docstring."""
+    """Wraps every unary-unary and server-streaming API method once; see the module
+    docstring."""
 
     def __init__(self, verifier: KeyVerifier, limits: Limits | None = None,
                  outage: Callable[[BaseException], DomainError | None] | None = None,
@@ -112,9 +114,15 @@ class ApiInterceptor(ServerInterceptor):
             return handler
 
     def _wrap(self, method: str, handler: Handler | None) -> Handler | None:
-        if handler is None or handler.unary_unary is None:
+        if handler is None or method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
-        if method.startswith(PUBLIC_SERVICE_PREFIXES):
+        if handler.unary_stream is not None:  # server-streamed (PromotionService.WhatIf)
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream_behavior(method, cast(StreamBehavior, handler.unary_stream)),
+                request_deserializer=lenient(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_unary is None:
             return handler
         # cast: under grpc.aio the behaviour is the servicer's coroutine function, called with
         # an aio context; the stubs give RpcMethodHandler the sync server's signature only
@@ -195,5 +203,55 @@ class ApiInterceptor(ServerInterceptor):
                     counter = handled[code] = metrics.GRPC_HANDLED.labels(
                         "unary", service, name, code.name)
                 counter.inc()
+
+        return behavior
+
+    def _stream_behavior(self, method: str, inner: StreamBehavior) -> StreamBehavior:
+        """The same checks as a unary call (key, permission, limits, request limits), then
+        the servicer's stream; a DomainError raised mid-stream ends it with its status."""
+        _, service, name = method.split("/", 2)
+        started = metrics.GRPC_STARTED.labels("server_stream", service, name)
+        needed = RPC_PERMISSIONS.get(method)
+        verifier, roles, failures = self._verifier, self._roles, self._limits.auth_failures
+        outage = self._outage
+
+        async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+            started.inc()
+            code = grpc.StatusCode.OK
+            try:
+                if failures.busy:
+                    delay = failures.wait(peer_address(context.peer()))
+                    if delay:
+                        raise auth_failures_limited(failures.per_minute, delay)
+                try:
+                    principal = await authenticate(
+                        verifier, context.invocation_metadata(), needed, roles)
+                except DomainError as error:
+                    if error.kind is ErrorKind.UNAUTHENTICATED:
+                        failures.take(peer_address(context.peer()))
+                    raise
+                if isinstance(request, Undecodable):
+                    raise undecodable()
+                check_request(request)
+                token = current_principal.set(principal)
+                try:
+                    async for item in inner(request, context):
+                        yield item
+                finally:
+                    current_principal.reset(token)
+            except DomainError as error:
+                code = GRPC_CODES[error.kind]
+                await context.abort_with_status(to_status(error))
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                unavailable = outage(error)
+                if unavailable is not None:
+                    await context.abort_with_status(to_status(unavailable))
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error", extra={"method": method})
+                await context.abort(code, "internal error; see server log")
+            finally:
+                metrics.GRPC_HANDLED.labels("server_stream", service, name, code.name).inc()
 
         return behavior

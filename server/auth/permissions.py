@@ -37,6 +37,9 @@ class Permission(StrEnum):
     CONFIG_READ = "config.read"
     CONFIG_WRITE = "config.write"
     PROMOTIONS_WRITE = "promotions.write"
+    PROMOTIONS_READ = "promotions.read"
+    BONUS_RULES_READ = "bonus_rules.read"
+    BONUS_RULES_WRITE = "bonus_rules.write"
     API_KEYS_MANAGE = "api_keys.manage"
     ROLES_READ = "roles.read"
     ROLES_WRITE = "roles.write"
@@ -92,6 +95,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.CONFIG_READ: (T.STORES, A.READ),
     P.CONFIG_WRITE: (T.STORES, A.UPDATE),
     P.PROMOTIONS_WRITE: (T.PROMOTIONS, A.UPDATE),
+    P.PROMOTIONS_READ: (T.PROMOTIONS, A.READ),
+    P.BONUS_RULES_READ: (T.BONUS_RULES, A.READ),
+    P.BONUS_RULES_WRITE: (T.BONUS_RULES, A.UPDATE),
     P.API_KEYS_MANAGE: (T.KEYS, A.UPDATE),
     P.ROLES_READ: (T.ROLES, A.READ),
     P.ROLES_WRITE: (T.ROLES, A.UPDATE),
@@ -171,6 +177,13 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AdminService/ListCardTypes": P.CONFIG_READ,
     "/kopilka.v1.AdminService/UpsertProducts": P.CATALOG_WRITE,
     "/kopilka.v1.AdminService/ApplyRuleSet": P.PROMOTIONS_WRITE,
+    "/kopilka.v1.PromotionService/ListRuleSetVersions": P.PROMOTIONS_READ,
+    "/kopilka.v1.PromotionService/GetRuleSet": P.PROMOTIONS_READ,
+    "/kopilka.v1.PromotionService/DiffRuleSets": P.PROMOTIONS_READ,
+    "/kopilka.v1.PromotionService/RollbackRuleSet": P.PROMOTIONS_WRITE,
+    "/kopilka.v1.PromotionService/ApplyBonusRules": P.BONUS_RULES_WRITE,
+    "/kopilka.v1.PromotionService/GetBonusRules": P.BONUS_RULES_READ,
+    "/kopilka.v1.PromotionService/WhatIf": P.PROMOTIONS_READ,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
     "/kopilka.v1.AdminService/ListApiKeys": P.API_KEYS_MANAGE,

@@ -48,20 +48,20 @@ def cmd_rules_check(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_rules_apply(settings: Settings, args: argparse.Namespace) -> int:
     from server.audit.actor import acting, cli_actor
     from server.errors import DomainError
-    from server.features.bonus_rules import apply_bonus_rules
+    from server.features.rule_sets import apply_bonus_rules
 
     try:
-        _load(args.file)  # refuse a bad file before opening the database
+        rule_set = _load(args.file)  # refuse a bad file before opening the database
     except DomainError as error:
         return _invalid(error)
-    text = Path(args.file).read_text(encoding="utf-8")
 
-    async def apply(db: Database) -> AccrualRuleSet:
+    async def apply(db: Database) -> int:
         actor = cli_actor()
-        with acting(actor):
-            return await apply_bonus_rules(db, text, actor.label)
+        async with db.transaction() as session:
+            with acting(actor):  # the same service ApplyBonusRules (and the console) calls
+                return await apply_bonus_rules(session, rule_set, actor.label)
 
-    rule_set = with_database(settings, apply)
+    with_database(settings, apply)
     print(f"applied {len(rule_set.rules)} accrual rules, version {rule_set.version}")
     return 0
 

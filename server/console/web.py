@@ -28,6 +28,7 @@ from kopilka.v1 import (
     certificates_pb2,
     common_pb2,
     members_pb2,
+    promotions_pb2,
     users_pb2,
 )
 
@@ -44,7 +45,6 @@ from server.db.access.repo import SqlUserRepository
 from server.db.console import queries
 from server.db.pricing import repo as pricing_repo
 from server.errors import DomainError, ErrorKind
-from server.features.bonus_rules import apply_bonus_rules
 from server.members.contacts import normalize_phone
 from server.members.model import MemberInfo, Profile, RegistrationChannel
 from server.members.views import shown
@@ -566,7 +566,8 @@ class Console:
         document, fmt = form.get("document", ""), form.get("format", "yaml")
         bonus = request.path.endswith("/bonus-rules")
         if form.get("preview"):
-            self.door.require(who, Permission.PROMOTIONS_WRITE)
+            self.door.require(who, Permission.BONUS_RULES_WRITE if bonus
+                              else Permission.PROMOTIONS_WRITE)
             async with self.deps.db.transaction() as session:
                 active = await (queries.active_bonus_rules(session) if bonus
                                 else pricing_repo.active_rule_set(session))
@@ -575,11 +576,14 @@ class Console:
                                                   "uploaded", lineterm=""))
             return await self.rules(request, document, fmt, diff=diff or "=")
         try:
-            if bonus:
-                self.door.require(who, Permission.PROMOTIONS_WRITE)
-                with self.door.acting(who):
-                    rule_set = await apply_bonus_rules(self.deps.db, document, who.label)
-                version = rule_set.version
+            if bonus:  # the RPC's own path: permission, idempotency, audit
+                applied = await self.door.call(
+                    who, "/kopilka.v1.PromotionService/ApplyBonusRules",
+                    promotions_pb2.ApplyBonusRulesRequest(
+                        request_id=form.get("request_id") or str(uuid.uuid4()),
+                        document=document),
+                    promotions_pb2.ApplyBonusRulesResponse)
+                version = applied.version
             else:
                 answer = await self.door.call(
                     who, "/kopilka.v1.AdminService/ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(

@@ -211,7 +211,7 @@ class Receipt(Base):
     __table_args__ = (
         UniqueConstraint("store_code", "terminal_id", "receipt_number", name="uq_receipt_number"),
         Index("ix_receipts_member_time", "member_id", "confirmed_at"),
-        Index("ix_receipts_confirmed_at", "confirmed_at"),  # the console's dashboard (0021)
+        Index("ix_receipts_confirmed_at_id", "confirmed_at", "id"),  # what-if pages, dashboard
     )
 
 

@@ -271,5 +271,15 @@ for _schema in (
     *(EventSchema(f"web_order.{state}", 1, doc, "the order service (server/orders/service.py, "
                   "server/db/orders/notify.py)", _WEB_ORDER_FIELDS)
       for state, doc in _WEB_ORDER_EVENTS),
+    EventSchema("member.tier_changed", 1, "A member's card moved to another tier (card type) "
+                "by their purchases over the tier period (docs/bonus-rules.md).",
+                "jobs step tiers (server/db/ledger/tiers.py)", (
+                    MEMBER,
+                    _f("card_number", "string", "the card that moved"),
+                    _f("from_card_type", "string", "its tier before"),
+                    _f("to_card_type", "string", "its tier now"),
+                    _f("spent_minor", "int", "purchases over the period, minor units"),
+                    _f("period_days", "int", "the tier period"),
+                    _f("moved_at", "time", "when the jobs pass moved it"))),
 ):
     register_schema(_schema)

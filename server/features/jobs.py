@@ -195,6 +195,21 @@ async def _route_web_orders(db: Database, now: dt.datetime, _: _Rules) -> int:
     return await route_due(db, now)
 
 
+
+
+async def _tiers(db: Database, now: dt.datetime, rules: _Rules) -> int:
+    """Card types as tiers (bonus rules `tiers`): move members up or down."""
+    from server.db.ledger.tiers import move_tiers
+
+    tiers = (await rules.get()).document.tiers
+    if tiers is None:
+        return 0
+    async with db.transaction() as session:
+        done = await move_tiers(session, tiers, now)
+        await _audit(session, "tiers", now, done)
+        return done
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -210,6 +225,7 @@ STEPS: list[tuple[str, Step]] = [
     ("site_events_pruned", _site_events_pruned),
     ("product_pairs", _product_pairs),
     ("web_orders_routed", _route_web_orders),
+    ("tiers", _tiers),
 ]
 
 

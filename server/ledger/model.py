@@ -103,7 +103,9 @@ def receipt_document(calc: Calculation, receipt_id: uuid.UUID, tx_id: uuid.UUID,
         "lines": [{"line_no": x.line_no, "quantity_milli": x.quantity_milli,
                    "final_amount_minor": x.final_amount_minor,
                    "accrual_points": x.accrual_points,
-                   "points_discount_minor": x.points_discount_minor, "sku": x.sku}
+                   "points_discount_minor": x.points_discount_minor, "sku": x.sku,
+                   # what-if pricing of past receipts needs the shelf price (issue 18)
+                   "unit_price_minor": x.unit_price_minor}
                   for x in calc.lines],
         "payments": [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
                      for p in payments],

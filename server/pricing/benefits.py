@@ -21,6 +21,7 @@ from server.pricing.money import (
     MILLI,
     div_round_half_up,
     format_money,
+    format_quantity,
     format_rate,
     line_amount,
 )
@@ -59,11 +60,17 @@ def compile_benefit(benefit: object, trigger: LineMatcher | None) -> BenefitPlan
     """The plan of a validated benefit (`trigger` is the compiled set trigger, if any)."""
     if isinstance(benefit, PercentBenefit):
         label = format_rate(benefit.percent)
-        return PercentPlan(benefit.percent, benefit.scope == "receipt", label)
+        return PercentPlan(
+            benefit.percent, benefit.scope == "receipt", label, _milli(benefit.max_units)
+        )
     if isinstance(benefit, AmountBenefit):
-        return AmountPlan(benefit.amount, benefit.scope)
+        return AmountPlan(benefit.amount, benefit.scope, _milli(benefit.max_units))
     if isinstance(benefit, FixedPriceBenefit):
-        return FixedPricePlan(benefit.price, f"promo price {format_money(benefit.price)} for SKU ")
+        return FixedPricePlan(
+            benefit.price,
+            f"promo price {format_money(benefit.price)} for SKU ",
+            _milli(benefit.max_units),
+        )
     if isinstance(benefit, MForNBenefit):
         return MForNPlan(benefit)
     if isinstance(benefit, BundlePriceBenefit):
@@ -72,6 +79,31 @@ def compile_benefit(benefit: object, trigger: LineMatcher | None) -> BenefitPlan
         assert trigger is not None, "set rules always compile a trigger matcher"
         return SetPlan(benefit, trigger)
     raise TypeError(f"unknown benefit {type(benefit).__name__}")
+
+
+def _milli(units: int | None) -> int | None:
+    return None if units is None else units * MILLI
+
+
+def covered(targets: list[LineState], max_milli: int) -> list[tuple[LineState, int]]:
+    """"At most N units get it": (line, quantity in thousandths that gets it), the lowest
+    line numbers first, until `max_milli` is used up; a line may be covered in part."""
+    left = max_milli
+    out: list[tuple[LineState, int]] = []
+    for state in sorted(targets, key=lambda s: s.line.line_no):
+        if left <= 0:
+            break
+        take = min(state.line.quantity_milli, left)
+        out.append((state, take))
+        left -= take
+    return out
+
+
+def _cap_note(take: int, state: LineState, max_milli: int) -> str:
+    return (
+        f" ({format_quantity(take)} of {format_quantity(state.line.quantity_milli)} unit(s);"
+        f" at most {format_quantity(max_milli)} per receipt)"
+    )
 
 
 def allocated(total: int, targets: list[LineState], detail: int) -> list[Entry]:
@@ -90,6 +122,8 @@ class PercentPlan:
     receipt_scope: bool
     label: str
     """format_rate(percent), for the unboosted case."""
+    max_milli: int | None = None
+    """"At most N units get it" (line scope), in thousandths."""
 
     @property
     def shared_reason(self) -> bool:
@@ -111,6 +145,12 @@ class PercentPlan:
         """Half-up per line, or once on the sum and allocated; detail = the receipt base."""
         numerator, denominator = self._rate(mult)
         denominator *= BP_DENOMINATOR
+        if self.max_milli is not None:
+            return [
+                (s, div_round_half_up(s.remaining * take * numerator,
+                                      s.line.quantity_milli * denominator), take)
+                for s, take in covered(targets, self.max_milli)
+            ]
         if not self.receipt_scope:
             return [
                 (s, div_round_half_up(s.remaining * numerator, denominator), 0) for s in targets
@@ -123,6 +163,8 @@ class PercentPlan:
         label = self.label
         if mult is not None:
             label = format_rate(min(Fraction(self.percent) * mult, Fraction(BP_DENOMINATOR)))
+        if self.max_milli is not None:
+            return f"{label} off SKU {state.line.sku}" + _cap_note(detail, state, self.max_milli)
         if not self.receipt_scope:
             return f"{label} off SKU {state.line.sku}"
         return f"{label} off {format_money(detail)} (receipt discount, allocated)"
@@ -134,6 +176,8 @@ class AmountPlan:
 
     amount: int
     scope: str
+    max_milli: int | None = None
+    """"At most N units get it" (unit scope), in thousandths."""
 
     @property
     def shared_reason(self) -> bool:
@@ -152,6 +196,11 @@ class AmountPlan:
         if self.scope == "unit":
             numerator = self.amount * (1 if mult is None else mult.numerator)
             denominator = MILLI * (1 if mult is None else mult.denominator)
+            if self.max_milli is not None:
+                return [
+                    (s, div_round_half_up(numerator * take, denominator), take)
+                    for s, take in covered(targets, self.max_milli)
+                ]
             return [
                 (s, div_round_half_up(numerator * s.line.quantity_milli, denominator), 0)
                 for s in targets
@@ -167,7 +216,10 @@ class AmountPlan:
             return f"{format_money(detail)} off the receipt (allocated)"
         if self.scope == "line":
             return f"{format_money(detail)} off SKU {state.line.sku}"
-        return f"{format_money(self._scaled(mult))} per unit off SKU {state.line.sku}"
+        text = f"{format_money(self._scaled(mult))} per unit off SKU {state.line.sku}"
+        if self.max_milli is not None:
+            text += _cap_note(detail, state, self.max_milli)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +228,27 @@ class FixedPricePlan:
 
     price: int
     prefix: str
+    max_milli: int | None = None
+    """"At most N units get it", in thousandths: only they get the promo price."""
     shared_reason = False
 
     def propose(
         self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
     ) -> list[Entry]:
-        """remaining - promo line amount, never negative; a boost scales the discount."""
+        """remaining - promo line amount, never negative; a boost scales the discount.
+        With a unit cap: the covered share of remaining - price x covered, half up."""
         price = self.price
-        entries = [
-            (s, max(0, s.remaining - line_amount(s.line.quantity_milli, price)), 0) for s in targets
-        ]
+        if self.max_milli is not None:
+            entries = []
+            for s, take in covered(targets, self.max_milli):
+                quantity = s.line.quantity_milli
+                numerator = s.remaining * take * MILLI - price * take * quantity
+                entries.append((s, div_round_half_up(max(0, numerator), quantity * MILLI), take))
+        else:
+            entries = [
+                (s, max(0, s.remaining - line_amount(s.line.quantity_milli, price)), 0)
+                for s in targets
+            ]
         if mult is None:
             return entries
         n, d = mult.numerator, mult.denominator
@@ -193,4 +256,6 @@ class FixedPricePlan:
 
     def reason(self, state: LineState, detail: int, mult: Fraction | None) -> str:
         """'promo price 24.99 for SKU x'."""
+        if self.max_milli is not None:
+            return self.prefix + state.line.sku + _cap_note(detail, state, self.max_milli)
         return self.prefix + state.line.sku

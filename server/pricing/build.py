@@ -52,6 +52,7 @@ _RESULT_FIELDS = (
     "rule_set_version",
     "rules_evaluated",
     "applied_promotions",
+    "hints",
 )
 _RESULT_SETTERS = _setters(PricingResult, _RESULT_FIELDS)
 

@@ -12,18 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.pricing.benefits import BenefitPlan, compile_benefit
 from server.pricing.candidates import CandidateFinder, StoreGate
 from server.pricing.conditions import (
     Check,
+    LineCheck,
     after_accumulated_check,
     combine,
     compile_conditions,
     first_purchase_check,
     history_days,
+    target_check,
 )
+from server.pricing.hints import HintSpec, compile_hint, describe_offer
 from server.pricing.index import RuleIndex, index_clause
 from server.pricing.matching import LineMatcher
 from server.pricing.model import Product, Store
@@ -43,6 +47,8 @@ class CompiledBoost:
     checks: tuple[Check, ...]
     note: str = ""
     """' (boost NAME: xM)', appended to the reasons of boosted discounts."""
+    line_check: LineCheck | None = None
+    """`min_units` / `min_amount` of the boost's conditions, over the rule's target lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class CompiledGroup:
     id: str
     order: int
     resolution: str
+    stacking: str = "competing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,10 @@ class CompiledRule:
     check: Check | None
     """The member's history checks and the conditions as one predicate (None: nothing to
     check)."""
+    line_check: LineCheck | None = None
+    """The shorthand `min_units` / `min_amount` over the target lines (None: not given)."""
+    hint: HintSpec | None = None
+    """How to tell that a receipt nearly qualifies (rules with thresholds or multibuys)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,6 +97,8 @@ class CompiledRuleSet:
     index: RuleIndex
     history_days: int
     tracked_promotions: frozenset[str]
+    hints_within_bp: int = 0
+    """0: no hints (none of the rules has one, or the rule set turned them off)."""
     finder: CandidateFinder = field(init=False, repr=False, compare=False)
     """Index lookups memoized per product; built from `rules` and `index`, so a copy with
     another index (dataclasses.replace) gets its own."""
@@ -110,17 +123,41 @@ class CompiledRuleSet:
 def content_version(doc: RuleSetDocument) -> str:
     """A stable content hash: equal content gets equal versions, whatever the key order or
     the order of rules and groups in the file (neither changes the pricing)."""
-    data = doc.model_dump(mode="json")
+    data = _prune_new_defaults(doc.model_dump(mode="json"))
     data["rules"] = sorted(data["rules"], key=lambda r: r["id"])
     data["groups"] = sorted(data["groups"], key=lambda g: g["id"])
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+_NEW_DEFAULTS = {
+    "stacking": "competing",
+    "max_units": None,
+    "min_units": None,
+    "min_amount": None,
+    "hints": True,
+    "hints_within_bp": 2500,
+}
+"""Fields added after rule sets were first versioned (issue 18), left out of the hash while
+at their defaults so a stored rule set keeps its version."""
+
+
+def _prune_new_defaults(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {
+            key: _prune_new_defaults(value)
+            for key, value in data.items()
+            if not (key in _NEW_DEFAULTS and value == _NEW_DEFAULTS[key])
+        }
+    if isinstance(data, list):
+        return [_prune_new_defaults(value) for value in data]
+    return data
+
+
 def compile_rule_set(doc: RuleSetDocument) -> CompiledRuleSet:
     """Compile enabled rules, order them (group order, group id, priority, rule id), index."""
     zone = ZoneInfo(doc.settings.timezone)
-    groups = {g.id: CompiledGroup(g.id, g.order, g.resolution) for g in doc.groups}
+    groups = {g.id: CompiledGroup(g.id, g.order, g.resolution, g.stacking) for g in doc.groups}
     groups.setdefault(DEFAULT_GROUP, CompiledGroup(DEFAULT_GROUP, 0, "priority"))
     enabled = [r for r in doc.rules if r.enabled]
     enabled.sort(key=lambda r: (groups[r.group].order, r.group, r.priority, r.id))
@@ -139,6 +176,11 @@ def compile_rule_set(doc: RuleSetDocument) -> CompiledRuleSet:
         history_days=max((_rule_history_days(r) for r in enabled), default=0),
         tracked_promotions=frozenset(
             r.promotion_id for r in enabled if r.validity.days_from_first_purchase is not None
+        ),
+        hints_within_bp=(
+            max(doc.settings.hints_within_bp, 1)
+            if doc.settings.hints and any(c.hint is not None for c in compiled)
+            else 0
         ),
     )
 
@@ -166,13 +208,15 @@ def _compile_rule(ordinal: int, rule: Rule, group: CompiledGroup, zone: ZoneInfo
         boosts=tuple(_compile_boost(b.name, b.multiplier_permille, b.when) for b in rule.boosts),
         plan=compile_benefit(rule.benefit, trigger),
         check=combine((*member_checks, *compile_conditions(rule.conditions))),
+        line_check=target_check(rule.conditions),
+        hint=compile_hint(rule, member_checks, describe_offer(rule.benefit)),
     )
 
 
 def _compile_boost(name: str, permille: int, when: Conditions) -> CompiledBoost:
     multiplier = Fraction(permille, 1000)
     note = f" (boost {name}: x{format_ratio(multiplier)})"
-    return CompiledBoost(name, multiplier, compile_conditions(when), note)
+    return CompiledBoost(name, multiplier, compile_conditions(when), note, target_check(when))
 
 
 def _moment(value: datetime | date | None, zone: ZoneInfo, *, end: bool) -> datetime | None:

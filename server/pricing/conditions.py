@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, time, timedelta
 
-from server.pricing.context import EvalContext
+from server.pricing.context import EvalContext, LineState
 from server.pricing.matching import LineMatcher
 from server.pricing.model import MemberContext, PurchaseAggregate
 from server.pricing.schema_conditions import (
@@ -57,6 +57,25 @@ def compile_conditions(cond: Conditions) -> tuple[Check, ...]:
     checks.extend(_accumulated_check(item) for item in cond.accumulated)
     checks.extend(_previous_check(item) for item in cond.previous_purchases)
     return tuple(checks)
+
+
+LineCheck = Callable[[tuple[LineState, ...]], bool]
+
+
+def target_check(cond: Conditions) -> LineCheck | None:
+    """The shorthand `min_units` / `min_amount` over the rule's target lines (None: neither
+    given). Units are thousandths, so a weighed line counts by its weight (1 kg = 1 unit)."""
+    units = None if cond.min_units is None else cond.min_units * 1000
+    amount = cond.min_amount
+    if units is None and amount is None:
+        return None
+
+    def check(lines: tuple[LineState, ...]) -> bool:
+        if units is not None and sum([s.line.quantity_milli for s in lines]) < units:
+            return False
+        return amount is None or sum([s.base for s in lines]) >= amount
+
+    return check
 
 
 def combine(checks: tuple[Check, ...]) -> Check | None:

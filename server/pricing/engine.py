@@ -16,15 +16,26 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from math import lcm
 
 from server.errors import Violations
 from server.pricing.allocation import allocate_largest_remainder
+from server.pricing.benefits import PercentPlan
 from server.pricing.bonus import points_to_accrue, redeem
 from server.pricing.build import new_discount, new_priced_line, new_result
 from server.pricing.compiler import CompiledRule, CompiledRuleSet
 from server.pricing.context import EvalContext, LineState
-from server.pricing.model import Catalog, PricingResult, Product, Receipt, Store
-from server.pricing.money import format_money
+from server.pricing.hints import nearly
+from server.pricing.model import (
+    Catalog,
+    Discount,
+    PricingResult,
+    Product,
+    PromotionHint,
+    Receipt,
+    Store,
+)
+from server.pricing.money import BP_DENOMINATOR, div_round_half_up, format_money
 from server.pricing.multibuy import Entry
 
 
@@ -79,20 +90,29 @@ def price_receipt(
     messages: list[str] = []
     promotions: list[str] = []
     group: list[_Applicable] = []
+    stage: list[list[_Applicable]] = []
     compiled = rules.rules
     for ordinal, line_indexes in found.rules:
         item = _applicable(compiled[ordinal], line_indexes, receipt, ctx)
         if item is None:
             continue
         if group and group[0].rule.group is not item.rule.group:
-            _apply_group(group, ctx, messages, promotions)
+            stage.append(group)
             group = []
+            if stage[0][0].rule.group.order != item.rule.group.order:
+                _apply_stage(stage, ctx, messages, promotions)
+                stage = []
         group.append(item)
     if group:
-        _apply_group(group, ctx, messages, promotions)
+        stage.append(group)
+        _apply_stage(stage, ctx, messages, promotions)
     redemption = redeem(states, receipt.bonus_points_to_pay, rules.bonus, receipt.member)
     if redemption.message:
         messages.append(redemption.message)
+    hints: tuple[PromotionHint, ...] = ()
+    if rules.hints_within_bp:
+        hints = _hints(rules, found.rules, receipt, ctx)
+        messages.extend(h.message for h in hints if h.message not in messages)
     return _result(
         rules,
         states,
@@ -102,7 +122,43 @@ def price_receipt(
         messages,
         promotions,
         found.evaluated,
+        hints,
     )
+
+
+def _hints(
+    rules: CompiledRuleSet,
+    found: list[tuple[int, list[int] | None]],
+    receipt: Receipt,
+    ctx: EvalContext,
+) -> tuple[PromotionHint, ...]:
+    """Candidate rules with a hint that are valid now, with their target lines."""
+    candidates = []
+    moment = receipt.time
+    for ordinal, line_indexes in found:
+        rule = rules.rules[ordinal]
+        spec = rule.hint
+        if spec is None:
+            continue
+        if (rule.valid_from is not None and moment < rule.valid_from) or (
+            rule.valid_to is not None and moment >= rule.valid_to
+        ):
+            continue
+        candidates.append(
+            (rule.rule.id, rule.rule.display_name, spec, _target_lines(rule, line_indexes, ctx))
+        )
+    return tuple(nearly(candidates, ctx, rules.hints_within_bp))
+
+
+def _target_lines(
+    rule: CompiledRule, line_indexes: list[int] | None, ctx: EvalContext
+) -> tuple[LineState, ...]:
+    if line_indexes is not None:
+        return tuple([ctx.lines[i] for i in line_indexes])
+    if rule.target.selects_all:
+        return ctx.lines
+    matches = rule.target.matches
+    return tuple(s for s in ctx.lines if matches(s.product, s.line.unit_price))
 
 
 def _well_formed(receipt: Receipt) -> bool:
@@ -172,22 +228,80 @@ def _applicable(
         lines = tuple(s for s in ctx.lines if matches(s.product, s.line.unit_price))
     if not lines:
         return None
+    if rule.line_check is not None and not rule.line_check(lines):
+        return None
     if rule.check is not None and not rule.check(ctx):
         return None
     multiplier: Fraction | None = None
     note = ""
     for boost in rule.boosts:
-        if all(check(ctx) for check in boost.checks):
+        if all(check(ctx) for check in boost.checks) and (
+            boost.line_check is None or boost.line_check(lines)
+        ):
             multiplier = boost.multiplier if multiplier is None else boost.multiplier * multiplier
             note += boost.note
     return _Applicable(rule, lines, multiplier, note)
 
 
+def _apply_stage(
+    stage: list[list[_Applicable]], ctx: EvalContext, messages: list[str], promotions: list[str]
+) -> None:
+    """Groups sharing an `order`: each is computed on what was payable when the stage began
+    (none sees the others' discounts), then their discounts add on every line, clipped to
+    what is left in (group id, rule) order. So the listing order of groups never matters."""
+    if len(stage) == 1:
+        _apply_group(stage[0], ctx, messages, promotions)
+        return
+    lines = ctx.lines
+    saved = [(s.remaining, s.locked, len(s.discounts)) for s in lines]
+    pending: list[tuple[LineState, list[Discount], bool]] = []
+    notes: dict[str, tuple[str | None, str]] = {}
+    for group in stage:
+        for item in group:
+            notes[item.rule.rule.id] = (item.rule.rule.message, item.rule.rule.promotion_id)
+        _apply_group(group, ctx, [], [])
+        for state, (remaining, locked, count) in zip(lines, saved, strict=True):
+            if len(state.discounts) > count:
+                pending.append((state, state.discounts[count:], state.locked))
+                del state.discounts[count:]
+            state.remaining, state.locked = remaining, locked
+    applied: set[str] = set()
+    for state, discounts, lock in pending:
+        for d in discounts:
+            amount = min(d.amount, state.remaining)
+            if amount <= 0:
+                continue
+            if amount != d.amount:
+                d = new_discount(d.rule_id, d.rule_name, amount, d.reason + " (clipped)")
+            state.remaining -= amount
+            state.discounts.append(d)
+            applied.add(d.rule_id)
+        state.locked = state.locked or lock
+    for rule_id, (message, promotion) in notes.items():
+        if rule_id in applied:
+            if message and message not in messages:
+                messages.append(message)
+            if promotion not in promotions:
+                promotions.append(promotion)
+
+
 def _apply_group(
     group: list[_Applicable], ctx: EvalContext, messages: list[str], promotions: list[str]
 ) -> None:
-    """Within a group a line takes at most one rule's discount."""
+    """Competing (default): a line takes at most one rule's discount of the group.
+    Compounding: every rule in turn, each on what is still payable. Additive: every rule on
+    what was payable when the group began, the discounts added."""
     claimed: set[int] = set()
+    stacking = group[0].rule.group.stacking
+    if stacking == "compounding":
+        for item in group:
+            offer = _offer(item, ctx, claimed)
+            if offer is not None:
+                _commit(offer, set(), messages, promotions)
+        return
+    if stacking == "additive":
+        _apply_additive(group, ctx, messages, promotions)
+        return
     if group[0].rule.group.resolution == "priority":
         for item in group:
             offer = _offer(item, ctx, claimed)
@@ -218,6 +332,70 @@ def _apply_group(
                 heapq.heappush(heap, (-_total(offers[j]), j))
 
 
+def _apply_additive(
+    group: list[_Applicable], ctx: EvalContext, messages: list[str], promotions: list[str]
+) -> None:
+    """Every rule's offer on the same amounts, then committed in (priority, id) order, each
+    clipped to what is left. Plain line percents on one line add their rates exactly
+    (15% + 5% is 20% of the line, rounded once) and share that amount by rate."""
+    offers: list[_Offer | None] = []
+    rated: dict[int, list[tuple[int, LineState, Fraction]]] = {}
+    for position, item in enumerate(group):
+        plan = item.rule.plan
+        if (
+            isinstance(plan, PercentPlan)
+            and not plan.receipt_scope
+            and plan.max_milli is None
+            and item.rule.rule.max_discount is None
+        ):
+            rate = Fraction(plan.percent) * (1 if item.multiplier is None else item.multiplier)
+            rate = min(rate, Fraction(BP_DENOMINATOR))
+            for state in _targets(item, set()):
+                rated.setdefault(state.index, []).append((position, state, rate))
+            offers.append(_Offer(item, [], 0, False))
+        else:
+            offers.append(_offer(item, ctx, set()))
+    for items in rated.values():
+        state = items[0][1]
+        total_rate = min(sum([rate for _, _, rate in items], Fraction(0)),
+                         Fraction(BP_DENOMINATOR))
+        amount = total_rate * state.remaining / BP_DENOMINATOR
+        combined = div_round_half_up(amount.numerator, amount.denominator)
+        common = lcm(*(rate.denominator for _, _, rate in items))
+        weights = [rate.numerator * (common // rate.denominator) for _, _, rate in items]
+        for (position, _, _), share in zip(
+            items, allocate_largest_remainder(combined, weights), strict=True
+        ):
+            offer = offers[position]
+            if share > 0 and offer is not None:
+                offer.entries.append((state, share, 0))
+    for offer in offers:
+        if offer is None:
+            continue
+        entries = [
+            (state, min(amount, state.remaining), detail)
+            for state, amount, detail in offer.entries
+            if state.remaining > 0
+        ]
+        if entries:
+            offer.entries = entries
+            _commit(offer, set(), messages, promotions)
+
+
+def _targets(item: _Applicable, claimed: set[int]) -> list[LineState]:
+    """The rule's lines it may still discount: payable, unlocked, unclaimed in the group, and
+    for an exclusive rule without any discount yet."""
+    exclusive = item.rule.rule.exclusive
+    return [
+        s
+        for s in item.lines
+        if s.remaining > 0
+        and not s.locked
+        and s.index not in claimed
+        and not (exclusive and s.discounts)
+    ]
+
+
 def _total(offer: _Offer | None) -> int:
     return 0 if offer is None else offer.total
 
@@ -226,7 +404,7 @@ def _offer(item: _Applicable, ctx: EvalContext, claimed: set[int]) -> _Offer | N
     """The discounts the rule would give now: boosted, clipped to each line, capped."""
     rule = item.rule
     exclusive = rule.rule.exclusive
-    targets = [
+    targets = [  # _targets inlined: this is the hot path
         s
         for s in item.lines
         if s.remaining > 0
@@ -291,6 +469,7 @@ def _result(
     messages: list[str],
     promotions: list[str],
     evaluated: int,
+    hints: tuple[PromotionHint, ...],
 ) -> PricingResult:
     lines = tuple(
         [
@@ -321,4 +500,5 @@ def _result(
         rule_set_version=rules.version,
         rules_evaluated=evaluated,
         applied_promotions=tuple(promotions),
+        hints=hints,
     )

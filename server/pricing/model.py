@@ -160,6 +160,16 @@ class PricedLine:
 
 
 @dataclass(frozen=True, slots=True)
+class PromotionHint:
+    """A promotion the receipt nearly qualifies for: what is missing, and the cashier text."""
+
+    rule_id: str
+    message: str
+    missing_quantity_milli: int = 0
+    missing_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PricingResult:
     """Priced receipt. Invariants: sum(line.final_amount) == total, total == subtotal -
     discount_total, discount_total includes bonus_discount (points paid as discount)."""
@@ -176,3 +186,5 @@ class PricingResult:
     rules_evaluated: int
     applied_promotions: tuple[str, ...]
     """Promotion ids that gave a discount; the DB records first promotional purchases."""
+    hints: tuple[PromotionHint, ...] = ()
+    """Nearly qualifying promotions (their texts are in `messages` too)."""

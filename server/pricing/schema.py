@@ -13,7 +13,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from server.documents import DocumentError, NoAliasLoader, parse_text
+from server.documents import (
+    PATTERN_TEXTS,
+    DocumentError,
+    NoAliasLoader,
+    parse_text,
+    plain_field_errors,
+)
 from server.errors import DomainError, ErrorKind, FieldViolation, summary
 from server.org.model import known_time_zone
 from server.pricing.schema_benefits import BENEFIT_TYPES, Benefit
@@ -22,13 +28,24 @@ from server.pricing.schema_conditions import Boost, Conditions, Selector, Validi
 from server.pricing.schema_types import Frozen, PositiveMoney, Priority, ShareBp
 
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+PATTERN_TEXTS[RULE_ID] = "must be 1-64 letters, digits or _ . : - (starting with a letter or digit)"
+PATTERN_TEXTS[r"^[A-Z]{3}$"] = "must be a three-letter currency code (UAH)"
 
 
 class RuleGroup(Frozen):
-    """Rules of one group compete for a line; groups apply one after another by `order`."""
+    """How the rules of a group stack on a line, and when the group applies.
+
+    `stacking`: `competing` (a line takes at most one rule of the group, chosen by
+    `resolution`), `additive` (every rule applies to the amount payable when the group
+    starts and their discounts add: 15% + 5% = 20%) or `compounding` (rules apply one after
+    another in priority order, each on what is still payable). Groups apply in ascending
+    `order`; groups sharing an `order` form one stage: each is computed on what was payable
+    when the stage began and their discounts add, so listing order never matters.
+    """
 
     id: str = Field(pattern=RULE_ID)
     order: Priority = 100
+    stacking: Literal["competing", "additive", "compounding"] = "competing"
     resolution: Literal["priority", "max_discount"] = "priority"
 
 
@@ -46,6 +63,10 @@ class Settings(Frozen):
     currency: str = Field(default="UAH", pattern=r"^[A-Z]{3}$")
     timezone: str = "Europe/Kyiv"
     bonus: BonusSettings = BonusSettings()
+    hints: bool = True
+    """Tell the cashier about promotions the receipt nearly qualifies for."""
+    hints_within_bp: ShareBp = 2_500
+    """An amount threshold is 'near' when at most this share of it is missing (25%)."""
 
     @field_validator("timezone")
     @classmethod
@@ -136,8 +157,6 @@ def parse_rule_set(data: Any) -> RuleSetDocument:
 
 
 _MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "unknown field",
     "union_tag_not_found": "missing 'type'; expected one of " + ", ".join(BENEFIT_TYPES),
     "union_tag_invalid": "unknown type; expected one of " + ", ".join(BENEFIT_TYPES),
 }
@@ -152,9 +171,7 @@ def _to_field_errors(error: Any) -> list[FieldError]:
         if loc[i] == "benefit" and loc[i + 1] in BENEFIT_TYPES:
             del loc[i + 1]
             break
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    message = _MESSAGES.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
-    return [(path.lstrip("."), message)]
+    return plain_field_errors([dict(error, loc=loc)], _MESSAGES)
 
 
 class _SafeLoader(NoAliasLoader):

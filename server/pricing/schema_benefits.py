@@ -24,6 +24,8 @@ class PercentBenefit(Frozen):
     type: Literal["percent"]
     percent: Percent
     scope: Literal["line", "receipt"] = "line"
+    max_units: Count | None = None
+    """At most this many units (pieces or kg) of the target get it, first lines first."""
 
 
 class AmountBenefit(Frozen):
@@ -32,6 +34,8 @@ class AmountBenefit(Frozen):
     type: Literal["amount"]
     amount: PositiveMoney
     scope: Literal["receipt", "line", "unit"] = "receipt"
+    max_units: Count | None = None
+    """Unit scope only: at most this many units get the amount off."""
 
 
 class FixedPriceBenefit(Frozen):
@@ -39,6 +43,8 @@ class FixedPriceBenefit(Frozen):
 
     type: Literal["fixed_price"]
     price: Money
+    max_units: Count | None = None
+    """At most this many units get the promo price; the rest keep theirs."""
 
 
 class MForNBenefit(Frozen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from server.pricing.schema_benefits import MForNBenefit, SetBenefit
+from server.pricing.schema_benefits import AmountBenefit, MForNBenefit, PercentBenefit, SetBenefit
 from server.pricing.schema_conditions import Conditions
 
 if TYPE_CHECKING:
@@ -24,6 +24,10 @@ def semantic_errors(doc: RuleSetDocument) -> list[FieldError]:
         if group.id in group_ids:
             errors.append((f"groups[{index}].id", f"duplicate of groups[{group_ids[group.id]}]"))
         group_ids.setdefault(group.id, index)
+        if group.stacking != "competing" and group.resolution != "priority":
+            errors.append((f"groups[{index}].resolution",
+                           "only competing groups choose a winner; drop it or use "
+                           "stacking: competing"))
     rule_ids: dict[str, int] = {}
     for index, rule in enumerate(doc.rules):
         path = f"rules[{index}]"
@@ -42,6 +46,11 @@ def semantic_errors(doc: RuleSetDocument) -> list[FieldError]:
 
 def _benefit_errors(benefit: object, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
+    if isinstance(benefit, PercentBenefit) and benefit.max_units and benefit.scope != "line":
+        errors.append((f"{path}.max_units", "only with scope: line (a receipt-level percent "
+                       "has no units to count)"))
+    if isinstance(benefit, AmountBenefit) and benefit.max_units and benefit.scope != "unit":
+        errors.append((f"{path}.max_units", "only with scope: unit"))
     if isinstance(benefit, MForNBenefit) and benefit.pay >= benefit.buy:
         errors.append((f"{path}.pay", "must be less than buy"))
     if isinstance(benefit, SetBenefit):

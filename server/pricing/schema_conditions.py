@@ -8,6 +8,7 @@ from pydantic import Field
 
 from server.pricing.schema_types import (
     AccumulationPeriod,
+    Count,
     Days,
     Frozen,
     HistoryPeriod,
@@ -90,6 +91,10 @@ class Conditions(Frozen):
     card_types: tuple[str, ...] = ()
     member_required: bool = False
     receipt_contains: tuple[ReceiptContains, ...] = ()
+    min_units: Count | None = None
+    """Shorthand: the rule's target lines hold at least this many units (pieces or kg)."""
+    min_amount: PositiveMoney | None = None
+    """Shorthand: the rule's target lines add up to at least this amount (before discounts)."""
     min_receipt_amount: Money | None = None
     date_ranges: tuple[DateRange, ...] = ()
     weekdays: tuple[Weekday, ...] = ()

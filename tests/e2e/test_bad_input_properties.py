@@ -271,6 +271,15 @@ def _stub_call(admin, method: MethodDescriptor) -> Any:
     raise AssertionError(f"the client has no stub for {method.containing_service.name}")
 
 
+async def _finish(call: Any) -> None:
+    """Await a unary call, or read a server stream (PromotionService.WhatIf) to its end."""
+    if hasattr(call, "__aiter__"):
+        async for _ in call:
+            pass
+    else:
+        await call
+
+
 @pytest.fixture
 async def world(app, admin) -> None:  # type: ignore[no-untyped-def]
     await _world(admin)
@@ -294,9 +303,10 @@ async def test_bad_input_is_refused_cleanly_and_changes_nothing(
     as_bytes = data.draw(st.integers(0, 7)) == 0
     if as_bytes:
         raw = data.draw(raw_requests(method))
-        send = admin.channel.unary_unary(
-            f"/{method.containing_service.full_name}/{method.name}",
-            request_serializer=None, response_deserializer=None)
+        opener = admin.channel.unary_stream if method.server_streaming else \
+            admin.channel.unary_unary
+        send = opener(f"/{method.containing_service.full_name}/{method.name}",
+                      request_serializer=None, response_deserializer=None)
     else:
         request = build(method.input_type, data.draw(message(method.input_type)))
         if request.ByteSize() > MAX_MESSAGE:
@@ -304,7 +314,7 @@ async def test_bad_input_is_refused_cleanly_and_changes_nothing(
     before = await _fingerprint(conn)
     try:
         with rpc_error() as failure:
-            await (send(raw) if as_bytes else _stub_call(admin, method)(request))
+            await _finish(send(raw) if as_bytes else _stub_call(admin, method)(request))
     except AssertionError:  # it succeeded: a valid request may change the world
         return
     assert failure.code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), failure

@@ -27,6 +27,7 @@ async def test_only_one_process_runs_the_jobs_at_a_time(app):
         assert done.counts == {"activated": 0, "expired": 0, "registration": 0, "birthday": 0,
                                "certificates_expired": 0, "points_expiring": 0,
                                "birthday_events": 0, "certificates_expiring": 0,
-                               **NO_SHOPPING, "web_orders_routed": 0}
+                               **NO_SHOPPING, "web_orders_routed": 0,
+                               "tiers": 0}
     finally:
         await other.dispose()

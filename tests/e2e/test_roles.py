@@ -54,7 +54,8 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "AdminService": "admin", "MailingService": "mailings", "RoleService": "roles",
                 "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping",
                 "OrderService": "orders",
-                "MarketingService": "marketing"}
+                "MarketingService": "marketing",
+                "PromotionService": "promotions"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

@@ -271,6 +271,9 @@ class CalculateReceiptResponse(_message.Message):
     MAX_POINTS_REDEEMABLE_FIELD_NUMBER: _builtins.int
     POINTS_REDEEMED_FIELD_NUMBER: _builtins.int
     MESSAGES_FIELD_NUMBER: _builtins.int
+    BONUS_RULE_VERSION_FIELD_NUMBER: _builtins.int
+    HINTS_FIELD_NUMBER: _builtins.int
+    REWARDS_FIELD_NUMBER: _builtins.int
     calculation_id: _builtins.str
     """Id to pass to ConfirmReceipt."""
     rule_set_version: _builtins.str
@@ -281,6 +284,10 @@ class CalculateReceiptResponse(_message.Message):
     """Most points the member could pay with on this receipt."""
     points_redeemed: _builtins.int
     """Points turned into discounts on this receipt."""
+    bonus_rule_version: _builtins.str
+    """Version of the bonus (accrual) rules that computed points_to_accrue; empty while
+    none are applied (the card type's own accrual percent is used then).
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PricedLine]:
         """Priced lines, in request order."""
@@ -301,6 +308,16 @@ class CalculateReceiptResponse(_message.Message):
     def messages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Messages for the cashier (e.g. "add one more to get one free")."""
 
+    @_builtins.property
+    def hints(self) -> _containers.RepeatedCompositeFieldContainer[Global___PromotionHint]:
+        """Promotions the receipt nearly qualifies for; each is also one of the messages."""
+
+    @_builtins.property
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[Global___RewardOffer]:
+        """Rewards the member's points would pay for (after this receipt's redemption); each is
+        also one of the messages. Offered only: nothing is spent.
+        """
+
     def __init__(
         self,
         *,
@@ -314,14 +331,97 @@ class CalculateReceiptResponse(_message.Message):
         max_points_redeemable: _builtins.int = ...,
         points_redeemed: _builtins.int = ...,
         messages: _abc.Iterable[_builtins.str] | None = ...,
+        bonus_rule_version: _builtins.str = ...,
+        hints: _abc.Iterable[Global___PromotionHint] | None = ...,
+        rewards: _abc.Iterable[Global___RewardOffer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["calculation_id", b"calculation_id", "discount_total", b"discount_total", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bonus_rule_version", b"bonus_rule_version", "calculation_id", b"calculation_id", "discount_total", b"discount_total", "hints", b"hints", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rewards", b"rewards", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CalculateReceiptResponse: _TypeAlias = CalculateReceiptResponse  # noqa: Y015
+
+@_typing.final
+class RewardOffer(_message.Message):
+    """RewardOffer is a rewards-catalogue entry the member can afford now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REWARD_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    reward_id: _builtins.str
+    """Reward id from the bonus rules' rewards catalogue."""
+    name: _builtins.str
+    """Name, for people."""
+    points: _builtins.int
+    """Points it costs."""
+    kind: _builtins.str
+    """"product", "discount" or "coupon"."""
+    sku: _builtins.str
+    """The product (kind product)."""
+    amount_minor: _builtins.int
+    """The discount in minor units (kind discount)."""
+    coupon: _builtins.str
+    """The coupon (kind coupon)."""
+    def __init__(
+        self,
+        *,
+        reward_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        points: _builtins.int = ...,
+        kind: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        coupon: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "coupon", b"coupon", "kind", b"kind", "name", b"name", "points", b"points", "reward_id", b"reward_id", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RewardOffer: _TypeAlias = RewardOffer  # noqa: Y015
+
+@_typing.final
+class PromotionHint(_message.Message):
+    """PromotionHint says what the receipt lacks for a promotion rule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    MISSING_QUANTITY_MILLI_FIELD_NUMBER: _builtins.int
+    MISSING_AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    rule_id: _builtins.str
+    """Rule id from the rule set."""
+    message: _builtins.str
+    """The text shown to the cashier, e.g. "1 more unit of SKU x: 1 free (rule water-4-for-3)"."""
+    missing_quantity_milli: _builtins.int
+    """Units missing, in thousandths (0 when an amount is missing)."""
+    missing_amount_minor: _builtins.int
+    """Amount missing, in minor units (0 when units are missing)."""
+    def __init__(
+        self,
+        *,
+        rule_id: _builtins.str = ...,
+        message: _builtins.str = ...,
+        missing_quantity_milli: _builtins.int = ...,
+        missing_amount_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "missing_amount_minor", b"missing_amount_minor", "missing_quantity_milli", b"missing_quantity_milli", "rule_id", b"rule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PromotionHint: _TypeAlias = PromotionHint  # noqa: Y015
 
 @_typing.final
 class Payment(_message.Message):

@@ -13,6 +13,7 @@ import uuid
 from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
+from server.accounts.rewards import affordable, offer_text
 from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
@@ -93,7 +94,8 @@ def _fact_line(snap: PricingSnapshot, line: PricedLine) -> FactLine:
     product = snap.catalog.get(line.sku)
     group = product.group if product else None
     brand = product.brand if product else None
-    return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount)
+    return FactLine(line.line_no, line.sku, group or "", brand or "", line.final_amount,
+                    line.quantity_milli)
 
 
 def receipt_accrual(snap: PricingSnapshot, card: CardPricingContext | None, store_code: str,
@@ -135,7 +137,7 @@ def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcula
     return tuple(out)
 
 
-def _response(calc: Calculation, token: str, result: PricingResult
+def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str
               ) -> receipts_pb2.CalculateReceiptResponse:
     """Lines and discounts are appended with add(): half the CPU of building each message
     with its constructor and passing lists (20 lines make ~40 messages per call)."""
@@ -150,7 +152,12 @@ def _response(calc: Calculation, token: str, result: PricingResult
         max_points_redeemable=result.max_points_redeemable,
         points_redeemed=calc.points_redeemed,
         messages=result.messages,
+        bonus_rule_version=bonus_version,
     )
+    for hint in result.hints:
+        response.hints.add(rule_id=hint.rule_id, message=hint.message,
+                           missing_quantity_milli=hint.missing_quantity_milli,
+                           missing_amount_minor=hint.missing_amount)
     add_line = response.lines.add
     for line in result.lines:
         add_discount = add_line(
@@ -229,4 +236,17 @@ class CalculateReceiptMixin:
             card_type=card.card_type if card else None, messages=result.messages,
             accrual_lots=lots, applied_promotions=result.applied_promotions,
         )
-        return _response(calc, encode_calculation(self.deps.signer, calc), result)
+        bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
+        response = _response(calc, encode_calculation(self.deps.signer, calc), result,
+                             bonus_version)
+        member = card.member if card else None
+        if member is not None and snap.accrual.document.rewards:
+            balance = (member.points_balance or 0) - result.bonus_discount
+            for reward in affordable(snap.accrual.document, card.card_type if card else None,
+                                     balance):
+                response.rewards.add(reward_id=reward.id, name=reward.name,
+                                     points=reward.points, kind=reward.kind,
+                                     sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
+                                     coupon=reward.coupon or "")
+                response.messages.append(offer_text(reward))
+        return response

@@ -169,7 +169,7 @@ async def daily_totals(session: AsyncSession, start: dt.datetime,
                        end: dt.datetime) -> list[DayTotals]:
     """Per-day sums over [start, end): receipts by card or not, points in and out of the
     members' points accounts, SMS mailings. One range scan per table on its time index
-    (ix_receipts_confirmed_at and ix_ledger_transactions_created_at: migration 0021)."""
+    (ix_receipts_confirmed_at_id: migration 0022; ix_ledger_transactions_created_at: 0021)."""
     rows = await session.execute(text("""
         WITH days AS (
           SELECT d::date AS day FROM generate_series(CAST(:start AS timestamptz),

@@ -43,3 +43,14 @@ async def load_compiled_accrual_rules(db: Database) -> CompiledRules:
     """What CalculateReceipt keeps in memory: call at start and after `bonus-rules apply`."""
     async with db.transaction() as session:
         return compile_rules(await active_accrual_rules(session))
+
+
+async def active_accrual_rules_row(session: AsyncSession
+                                   ) -> tuple[int, AccrualRuleSet] | None:
+    """(row id, rule set) of the newest applied accrual rule set, or None."""
+    row = (await session.execute(
+        select(AccrualRuleSetRow.id, AccrualRuleSetRow.document)
+        .order_by(AccrualRuleSetRow.id.desc()).limit(1))).first()
+    if row is None:
+        return None
+    return int(row[0]), parse_accrual_rules(row[1])

@@ -112,3 +112,46 @@ async def load_stores(session: AsyncSession) -> dict[str, pm.Store]:
         code: pm.Store(code, frozenset(networks.get(code, ())))
         for code in await session.scalars(select(Store.code))
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetInfo:
+    """An applied rule set without its document (for listings)."""
+
+    id: int
+    version: str
+    name: str
+    rule_count: int
+    applied_by: str
+    applied_at: dt.datetime
+
+
+def _info(row: RuleSetRecord) -> RuleSetInfo:
+    return RuleSetInfo(row.id, row.version, row.name, row.rule_count, row.applied_by,
+                       row.applied_at)
+
+
+async def list_rule_sets(session: AsyncSession, *, before_id: int | None, limit: int
+                         ) -> list[RuleSetInfo]:
+    """Applied rule sets, newest first, one keyset page (ids below `before_id`)."""
+    query = select(RuleSetRecord).order_by(RuleSetRecord.id.desc()).limit(limit)
+    if before_id:
+        query = query.where(RuleSetRecord.id < before_id)
+    return [_info(row) for row in await session.scalars(query)]
+
+
+async def rule_set_by_version(session: AsyncSession, version: str
+                              ) -> tuple[RuleSetInfo, StoredRuleSet] | None:
+    """The newest row with this content version."""
+    row = await session.scalar(select(RuleSetRecord).where(RuleSetRecord.version == version)
+                               .order_by(RuleSetRecord.id.desc()).limit(1))
+    if row is None:
+        return None
+    return _info(row), StoredRuleSet(row.id, row.version, row.document, row.format)
+
+
+async def active_rule_set_info(session: AsyncSession) -> RuleSetInfo | None:
+    """The active rule set's listing entry."""
+    row = await session.scalar(select(RuleSetRecord).where(RuleSetRecord.active)
+                               .order_by(RuleSetRecord.id.desc()).limit(1))
+    return None if row is None else _info(row)

@@ -36,6 +36,7 @@ def test_builders_equal_the_constructors_and_stay_frozen() -> None:
         rule_set_version="abc",
         rules_evaluated=2,
         applied_promotions=("p",),
+        hints=(),
     )
     _same(new_result(**values), PricingResult(**values))
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -1,5 +1,7 @@
 """Property tests: exact allocation, totals add up, no negative line, determinism, and the
-index never changes a result compared with scanning every rule."""
+index never changes a result compared with scanning every rule; over every stacking mode
+(competing, additive, compounding, groups sharing an order), unit caps and the shorthand
+conditions, and whatever order rules and groups are listed in."""
 
 from __future__ import annotations
 
@@ -51,18 +53,25 @@ SELECTOR = st.one_of(
     st.just({"brands": ["Sandora"]}),
     st.just({"min_unit_price": 2500}),
 )
+UNIT_CAP = st.one_of(st.just({}), st.builds(lambda n: {"max_units": n}, st.integers(1, 4)))
 BENEFIT = st.one_of(
     st.builds(
-        lambda p, s: {"type": "percent", "percent": p, "scope": s},
+        lambda p, s, cap: {"type": "percent", "percent": p, "scope": s}
+        | (cap if s == "line" else {}),
         PERCENT,
         st.sampled_from(["line", "receipt"]),
+        UNIT_CAP,
     ),
     st.builds(
-        lambda a, s: {"type": "amount", "amount": a, "scope": s},
+        lambda a, s, cap: {"type": "amount", "amount": a, "scope": s}
+        | (cap if s == "unit" else {}),
         st.integers(1, 50_000),
         st.sampled_from(["line", "receipt", "unit"]),
+        UNIT_CAP,
     ),
-    st.builds(lambda p: {"type": "fixed_price", "price": p}, st.integers(0, 50_000)),
+    st.builds(
+        lambda p, cap: {"type": "fixed_price", "price": p} | cap, st.integers(0, 50_000), UNIT_CAP
+    ),
     st.builds(
         lambda b, d: {"type": "m_for_n", "buy": b, "pay": b - d},
         st.integers(2, 5),
@@ -102,23 +111,30 @@ RULE = st.fixed_dictionaries(
                 {"networks": ["lviv"]},
                 {"card_types": ["gold"]},
                 {"time_windows": [{"start": "08:00", "end": "12:00"}]},
+                {"min_units": 3},
+                {"min_amount": 10_000},
             ]
         ),
         "boosts": st.just([{"when": {"weekdays": [1, 3]}, "multiplier_permille": 2000}]),
     },
 )
+STACKING = st.sampled_from(
+    [{"resolution": "priority"}, {"resolution": "max_discount"}, {"stacking": "additive"},
+     {"stacking": "compounding"}]
+)
 DOCUMENT = st.builds(
-    lambda rules, resolution1, resolution2: {
+    lambda rules, stacking1, stacking2, second_order: {
         "settings": {"bonus": {"max_redeem_share_bp": 3000, "accrual_bp": {"gold": 700}}},
         "groups": [
-            {"id": "g1", "order": 1, "resolution": resolution1},
-            {"id": "g2", "order": 2, "resolution": resolution2},
+            {"id": "g1", "order": 1, **stacking1},
+            {"id": "g2", "order": second_order, **stacking2},  # order 1: one stage with g1
         ],
         "rules": [dict(rule, id=f"r{i}") for i, rule in enumerate(rules)],
     },
     st.lists(RULE, max_size=8),
-    st.sampled_from(["priority", "max_discount"]),
-    st.sampled_from(["priority", "max_discount"]),
+    STACKING,
+    STACKING,
+    st.sampled_from([1, 2]),
 )
 LINE = st.tuples(
     st.sampled_from(SKUS),
@@ -152,5 +168,28 @@ def test_engine_invariants_determinism_and_index_equivalence(document: dict, rec
     scan_all = dataclasses.replace(rule_set, index=RuleIndex({}, tuple(range(len(rule_set.rules)))))
     naive = price_receipt(scan_all, CATALOG, STORES, rec)
     assert dataclasses.replace(naive, rules_evaluated=result.rules_evaluated) == result
-    shuffled = dict(document, rules=list(reversed(document["rules"])))
+    shuffled = dict(
+        document,
+        rules=list(reversed(document["rules"])),
+        groups=list(reversed(document["groups"])),
+    )
     assert price_receipt(compile_rule_set(parse_rule_set(shuffled)), CATALOG, STORES, rec) == result
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), RECEIPT)
+def test_a_unit_cap_discounts_exactly_the_first_n_units(cap: int, rec: Receipt) -> None:
+    document = {"rules": [{"id": "all-free", "benefit": {
+        "type": "percent", "percent": "100%", "max_units": cap}}]}
+    result = price_receipt(compile_rule_set(parse_rule_set(document)), CATALOG, STORES,
+                           dataclasses.replace(rec, bonus_points_to_pay=0))
+    assert_invariants(result)
+    left, expected = cap * 1000, 0
+    for line in sorted(rec.lines, key=lambda x: x.line_no):
+        if line.base_amount == 0:
+            continue  # nothing payable: the cap goes to the next units
+        take = min(left, line.quantity_milli)
+        left -= take
+        # the covered share of the line amount, rounded half up once
+        expected += div_round_half_up(line.base_amount * take, line.quantity_milli)
+    assert result.discount_total == expected

@@ -280,6 +280,13 @@ async def _finish(call: Any) -> None:
         await call
 
 
+@pytest.fixture(name="settings")
+def settings_without_outbox(settings):  # type: ignore[no-untyped-def]
+    """No outbox dispatcher: it would deliver an earlier example's events (writing their
+    consumptions and messages) while a later example counts the rows."""
+    return settings.model_copy(update={"outbox_enabled": False})
+
+
 @pytest.fixture
 async def world(app, admin) -> None:  # type: ignore[no-untyped-def]
     await _world(admin)

@@ -1,0 +1,265 @@
+"""An import run's storage: the staging table (COPY), the checks, chunked apply, batches.
+
+One asyncpg connection per run holds the TEMP staging table. Rows reach it by COPY in
+chunks (memory stays flat), are checked set-based, and are written into the real tables
+chunk by chunk, each chunk one transaction together with the batch's checkpoint, so an
+interrupted run resumes where it stopped and never leaves a chunk half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from server.db.imports import apply as a
+from server.db.imports import checks as c
+from server.db.imports.binding import bind
+from server.imports.kinds import Kind
+from server.imports.model import Reject, Totals
+
+META = (("rn", "bigint"), ("grp", "bigint"), ("file", "text"), ("source_id", "text"),
+        ("hash", "bytea"), ("flags", "text[]"), ("reject_field", "text"),
+        ("reject_reason", "text"), ("status", "text"), ("target", "text"))
+STAGED = tuple(name for name, _ in META[:8])  # what COPY fills
+
+
+class ImportStore:
+    """The database side of one import run (see the module docstring)."""
+
+    def __init__(self, conn: asyncpg.Connection, kind: Kind, source: str) -> None:
+        self.conn = conn
+        self.kind = kind
+        self.source = source
+
+    async def _run(self, sql: str, **values: Any) -> str:
+        text, args = bind(sql, {"kind": self.kind.name, "source": self.source, **values})
+        return str(await self.conn.execute(text, *args))
+
+    async def create_stage(self) -> None:
+        columns = ", ".join(f'"{n}" {t}' for n, t in (*META, *self.kind.columns))
+        await self.conn.execute("DROP TABLE IF EXISTS import_stage")
+        await self.conn.execute(f"CREATE TEMP TABLE import_stage ({columns})")
+        await self.conn.execute("ALTER TABLE import_stage ALTER COLUMN status SET DEFAULT 'new'")
+
+    async def copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """COPY one chunk of staged rows (META's first eight columns, then the kind's)."""
+        await self.conn.copy_records_to_table(
+            "import_stage", records=rows,
+            columns=[*STAGED, *(name for name, _ in self.kind.columns)])
+
+    async def check(self) -> None:
+        """Index, analyse and run the set-based checks of the kind."""
+        await self.conn.execute("CREATE INDEX ON import_stage (source_id)")
+        await self.conn.execute("CREATE INDEX ON import_stage (grp)")
+        await self.conn.execute("ANALYZE import_stage")
+        if self.kind.name == "sales":
+            await self.conn.execute(
+                "UPDATE import_stage s SET grp = g.first FROM (SELECT source_id, min(rn) AS "
+                "first FROM import_stage GROUP BY 1) g WHERE s.source_id = g.source_id "
+                "AND s.grp <> g.first")
+            statements = c.SALES_COMMON
+        else:
+            statements = c.COMMON
+        for sql in statements + ([c.LEDGER_CHANGED] if self.kind.ledger else []) \
+                + c.CHECKS[self.kind.name]:
+            await self._run(sql)
+
+    async def first_bad(self) -> int | None:
+        """The group (row) of the first refused row, or None."""
+        value = await self.conn.fetchval(
+            "SELECT min(grp) FROM import_stage WHERE reject_reason IS NOT NULL")
+        return None if value is None else int(value)
+
+    async def rejects(self, limit: int | None = None) -> AsyncIterator[Reject]:
+        """The refused rows in file order, read in keyset pages."""
+        last, given = 0, 0
+        while True:
+            rows = await self.conn.fetch(
+                "SELECT rn, file, source_id, reject_field, reject_reason FROM import_stage "
+                "WHERE reject_reason IS NOT NULL AND rn > $1 ORDER BY rn LIMIT 5000", last)
+            if not rows:
+                return
+            for row in rows:
+                yield Reject(row["file"], int(row["rn"]) % 10**12, row["source_id"] or "",
+                             row["reject_field"], row["reject_reason"])
+                given += 1
+                if limit is not None and given >= limit:
+                    return
+            last = int(rows[-1]["rn"])
+
+    def _sum(self) -> str:
+        return f"coalesce(sum(s.{self.kind.amount}), 0)" if self.kind.amount else "0"
+
+    async def totals(self, where: str, **values: Any) -> Totals:
+        count = "count(DISTINCT s.source_id)" if self.kind.name == "sales" else "count(*)"
+        text, args = bind(f"SELECT {count}, {self._sum()} FROM import_stage s WHERE {where}",
+                          values)
+        row = await self.conn.fetchrow(text, *args)
+        assert row is not None
+        return Totals(int(row[0]), int(row[1]))
+
+    async def per_member(self, hi: int) -> AsyncIterator[tuple[str, int, int]]:
+        """(card number, source amount, amount to import) per member, in card order."""
+        key = self.kind.member_key
+        if key is None:
+            return
+        amount = f"s.{self.kind.amount}" if self.kind.amount else "1"
+        good = a.GOOD.replace(":lo", "0").replace(":hi", str(hi))
+        last = ""
+        while True:
+            rows = await self.conn.fetch(
+                f"SELECT s.{key} AS k, sum({amount}) AS src, coalesce(sum({amount}) "
+                f"FILTER (WHERE {good}), 0) AS imp FROM import_stage s WHERE s.{key} > $1 "
+                "GROUP BY 1 ORDER BY 1 LIMIT 5000", last)
+            if not rows:
+                return
+            for row in rows:
+                yield row["k"], int(row["src"]), int(row["imp"])
+            last = rows[-1]["k"]
+
+    async def chunks(self, after: int, hi: int, size: int) -> AsyncIterator[tuple[int, int]]:
+        """(lo, hi) group ranges of about `size` rows to apply, after the checkpoint."""
+        lo = after
+        while True:
+            top = await self.conn.fetchval(
+                "SELECT max(grp) FROM (SELECT grp FROM import_stage WHERE grp > $1 AND grp <= $2 "
+                "ORDER BY grp LIMIT $3) x", lo, hi, size)
+            if top is None:
+                return
+            yield lo + 1, int(top)
+            lo = int(top)
+
+    async def apply_chunk(self, batch: uuid.UUID, lo: int, hi: int, tx: uuid.UUID | None,
+                          now: dt.datetime, principal: str) -> int:
+        """Write one chunk and move the checkpoint, in one transaction; rows written."""
+        values = {"lo": lo, "hi": hi, "batch": batch, "batch_text": str(batch), "tx": tx,
+                  "now": now, "principal": principal}
+        async with self.conn.transaction():
+            for sql in a.APPLY[self.kind.name] + [a.RECORDS]:
+                needed = {k: v for k, v in values.items() if f":{k}" in sql}
+                await self._run(sql, **needed)
+            written = await self.conn.fetchval(
+                "SELECT count(*) FROM import_stage s WHERE " + a.GOOD.replace(":lo", "$1")
+                .replace(":hi", "$2"), lo, hi)
+            await self.conn.execute(
+                "UPDATE import_batches SET checkpoint_row = $2, counts = jsonb_set(counts, "
+                "'{written}', to_jsonb(coalesce((counts->>'written')::bigint, 0) + $3)) "
+                "WHERE id = $1", batch, hi, written)
+        return int(written)
+
+
+async def resumable_batch(conn: asyncpg.Connection, kind: str, source: str,
+                          files_hash: bytes) -> asyncpg.Record | None:
+    """An earlier run of these very files that did not finish: its id, checkpoint, tx."""
+    return await conn.fetchrow(
+        "SELECT id, checkpoint_row, ledger_tx FROM import_batches WHERE kind = $1 AND source = $2 "
+        "AND files_hash = $3 AND state IN ('running', 'failed') ORDER BY started_at DESC LIMIT 1",
+        kind, source, files_hash)
+
+
+async def start_batch(conn: asyncpg.Connection, batch: uuid.UUID, kind: str, source: str,
+                      policy: str, files: list[str], files_hash: bytes, principal: str,
+                      ledger: bool) -> uuid.UUID | None:
+    """The batch row (and, for money and points, its one ledger transaction, reason
+    "import"); the transaction id."""
+    tx = uuid.uuid4() if ledger else None
+    async with conn.transaction():
+        if tx is not None:
+            await conn.execute(
+                "INSERT INTO ledger_transactions (id, kind, reason, principal) "
+                "VALUES ($1, 'import', 'import', $2)", tx, principal[:128])
+        await conn.execute(
+            "INSERT INTO import_batches (id, kind, source, policy, state, files, files_hash, "
+            "ledger_tx, principal) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8)",
+            batch, kind, source, policy, files, files_hash, tx, principal[:128])
+    return tx
+
+
+async def finish_batch(conn: asyncpg.Connection, batch: uuid.UUID, state: str,
+                       counts: dict[str, Any]) -> None:
+    """Close the batch with its counts, audited (who imported what) in the same transaction."""
+    from server.db.audit.repo import Change, record_on
+
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE import_batches SET state = $2, counts = counts || $3::jsonb, finished_at = "
+            "now() WHERE id = $1 RETURNING kind, source, counts", batch, state,
+            json.dumps(counts))
+        assert row is not None
+        await record_on(conn, Change("import_batch", str(batch), "import", after={
+            "kind": row["kind"], "source": row["source"], "state": state,
+            "counts": json.loads(row["counts"])}))
+
+
+async def imported_totals(conn: asyncpg.Connection, kind: Kind, batch: uuid.UUID) -> Totals:
+    """What the tables hold from this batch, read back from them (not from the stage)."""
+    queries = {
+        "points": "SELECT count(*), coalesce(sum(l.points_initial), 0) FROM point_lots l "
+                  "JOIN import_batches b ON b.ledger_tx = l.tx_id WHERE b.id = $1",
+        "cash-accounts": "SELECT count(*), coalesce(sum(e.amount), 0) FROM ledger_entries e "
+                         "JOIN import_batches b ON b.ledger_tx = e.tx_id WHERE b.id = $1",
+        "certificates": "SELECT count(*), coalesce(sum(c.balance_minor), 0) FROM certificates c "
+                        "JOIN import_records r ON r.kind = 'certificates' AND r.target = c.number "
+                        "WHERE r.batch_id = $1 OR r.updated_batch = $1",
+        "sales": "SELECT count(*), coalesce(sum(x.total_minor), 0) FROM receipts x "
+                 "JOIN import_records r ON r.kind = 'sales' AND r.target = x.id::text "
+                 "WHERE r.batch_id = $1",
+    }
+    sql = queries.get(kind.name, "SELECT count(*), 0 FROM import_records r WHERE "
+                                 "r.kind = $2 AND (r.batch_id = $1 OR r.updated_batch = $1)")
+    args: list[Any] = [batch] + ([kind.name] if "$2" in sql else [])
+    row = await conn.fetchrow(sql, *args)
+    assert row is not None
+    return Totals(int(row[0]), int(row[1]))
+
+
+async def imported_per_member(conn: asyncpg.Connection, kind: Kind, batch: uuid.UUID
+                              ) -> dict[str, int]:
+    """Per card number, what the tables hold from this batch (points, cash, sales)."""
+    queries = {
+        "points": "SELECT c.number, sum(l.points_initial) FROM point_lots l JOIN import_batches b "
+                  "ON b.ledger_tx = l.tx_id JOIN cards c ON c.member_id = l.member_id "
+                  "WHERE b.id = $1 GROUP BY 1",
+        "cash-accounts": "SELECT c.number, sum(e.amount) FROM ledger_entries e JOIN import_batches"
+                         " b ON b.ledger_tx = e.tx_id JOIN ledger_accounts a ON a.id = "
+                         "e.account_id JOIN cards c ON c.member_id = a.member_id WHERE b.id = $1 "
+                         "GROUP BY 1",
+        "sales": "SELECT x.card_number, sum(x.total_minor) FROM receipts x JOIN import_records r "
+                 "ON r.kind = 'sales' AND r.target = x.id::text WHERE r.batch_id = $1 "
+                 "AND x.card_number IS NOT NULL GROUP BY 1",
+    }
+    if kind.name not in queries:
+        return {}
+    return {r[0]: int(r[1]) for r in await conn.fetch(queries[kind.name], batch)}
+
+
+class Batches:
+    """import_batches over the run's connection (the service's BatchStore)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def resumable(self, kind: str, source: str, files_hash: bytes
+                        ) -> tuple[uuid.UUID, int, uuid.UUID | None] | None:
+        row = await resumable_batch(self.conn, kind, source, files_hash)
+        return None if row is None else (row["id"], int(row["checkpoint_row"]), row["ledger_tx"])
+
+    async def start(self, batch: uuid.UUID, kind: str, source: str, policy: str,
+                    files: list[str], files_hash: bytes, principal: str,
+                    ledger: bool) -> uuid.UUID | None:
+        return await start_batch(self.conn, batch, kind, source, policy, files, files_hash,
+                                 principal, ledger)
+
+    async def finish(self, batch: uuid.UUID, state: str, counts: dict[str, Any]) -> None:
+        await finish_batch(self.conn, batch, state, counts)
+
+    async def imported(self, kind: Kind, batch: uuid.UUID) -> Totals:
+        return await imported_totals(self.conn, kind, batch)
+
+    async def imported_per_member(self, kind: Kind, batch: uuid.UUID) -> dict[str, int]:
+        return await imported_per_member(self.conn, kind, batch)

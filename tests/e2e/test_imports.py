@@ -1,0 +1,216 @@
+"""`kopilka import` end to end: generated files (UTF-8 and windows-1251) into real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+from unittest import mock
+
+import asyncpg
+
+from server.cli import main
+from server.members.cards import card_number
+
+OUR_CARD = card_number("2100", 7)  # our EAN-13 with its check digit
+LEGACY = "1234567"  # a legacy number without our check digit
+
+
+async def kopilka(database_url: str, *args: str) -> tuple[int, str]:
+    """Exit code and stderr of `kopilka import *args` (main runs in a thread)."""
+    err = io.StringIO()
+
+    def run() -> int:
+        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
+                contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            return main(["import", *args])
+
+    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=120)
+    return code, err.getvalue()
+
+
+def write(path: Path, header: str, *rows: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(("\n".join((header, *rows)) + "\n").encode(encoding))
+    return path
+
+
+async def fetch(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+
+
+def batch_of(err: str) -> str:
+    found = re.search(r"batch ([0-9a-f-]{36})", err)
+    assert found, err
+    return found.group(1)
+
+
+async def directories(database_url: str, tmp_path: Path) -> None:
+    code, err = await kopilka(database_url, "networks", str(write(
+        tmp_path / "networks.csv", "id,code,name", "n1,west,Захід")))
+    assert code == 0, err
+    code, err = await kopilka(database_url, "stores", str(write(
+        tmp_path / "stores.csv", "id;code;name;networks", "s1;lviv-1;Львів 1;west",
+        "s2;kyiv-1;Київ 1;", encoding="cp1251")))
+    assert code == 0, err
+    code, err = await kopilka(database_url, "card-types", str(write(
+        tmp_path / "types.csv", "id,code,name,accrual_bps,number_prefix",
+        "t1,std,Стандарт,300,2100")))
+    assert code == 0, err
+
+
+async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str,
+                                                               tmp_path: Path) -> None:
+    await directories(database_url, tmp_path)
+    assert [tuple(r) for r in await fetch(
+        database_url, "SELECT store_code, network_code FROM store_network_members")] == [
+        ("lviv-1", "west")]
+    # windows-1251, as 1C writes it: a legacy card, a bad phone, a duplicate across rows
+    members = write(
+        tmp_path / "members_1c.csv",
+        "id;card_number;card_type;phone;email;first_name;last_name",
+        f"g1;{OUR_CARD};std;067 123 45 67;;Олена;Петренко",
+        f"g2;{LEGACY};std;+380 50 000 11 22;b@example.com;Іван;Сидоренко",
+        "g3;;;12345;;Bad;Phone",
+        "g4;;;0671234567;;Same;Phone",
+        encoding="cp1251")
+    rejects = tmp_path / "rejects.csv"
+    code, err = await kopilka(database_url, "members", str(members), "--source", "1c",
+                              "--on-error", "skip", "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["row"], r["id"], r["field"]) for r in rows] == [
+        ("4", "g3", "phone"), ("5", "g4", "phone")]
+    assert "not a valid phone number" in rows[0]["reason"]
+    assert "duplicate member: phone" in rows[1]["reason"] and "row 2" in rows[1]["reason"]
+    stored = await fetch(database_url, "SELECT m.first_name, c.number, c.state FROM members m "
+                         "JOIN cards c ON c.member_id = m.id ORDER BY c.number")
+    assert [tuple(r) for r in stored] == [("Іван", LEGACY, "active"),
+                                          ("Олена", OUR_CARD, "active")]
+    flags = await fetch(database_url, "SELECT source_id, flags FROM import_records "
+                        "WHERE kind = 'members' ORDER BY 1")
+    assert [tuple(r) for r in flags] == [("g1", []), ("g2", ["legacy_card_number"])]
+    # our next card number comes after the imported one
+    assert (await fetch(database_url, "SELECT next_sequence FROM card_types"))[0][0] == 8
+
+    # the site's export has the same person by e-mail: reported, not merged
+    site = write(tmp_path / "site.csv", "id,phone,email,first_name",
+                 "42,,B@Example.com,Ivan", "43,,new@example.com,Nova")
+    code, err = await kopilka(database_url, "members", str(site), "--source", "site",
+                              "--on-error", "skip", "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        reason = next(iter(csv.DictReader(f)))["reason"]
+    assert "duplicate member: the email is member" in reason and "1c id g2" in reason
+    assert len(await fetch(database_url, "SELECT 1 FROM members")) == 3
+
+    # opening balances as lots with their expiry; a negative one and an unknown card refused
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
+    points = write(tmp_path / "points.csv", "id,card_number,points,expiry_at",
+                   f"p1,{OUR_CARD},500,{soon}", f"p2,{OUR_CARD},250,", f"p3,{LEGACY},100,",
+                   f"p4,{LEGACY},-5,", "p5,2999999999999,10,")
+    code, err = await kopilka(database_url, "points", str(points), "--dry-run",
+                              "--on-error", "skip")
+    assert code == 0, err
+    assert "dry run, nothing written" in err and re.search(r"to import\s+3 rows\s+850", err)
+    assert re.search(r"source\s+5 rows\s+860", err) and re.search(r"rejected\s+2 rows", err)
+    assert await fetch(database_url, "SELECT 1 FROM point_lots") == []
+    code, err = await kopilka(database_url, "points", str(points), "--on-error", "reject-all")
+    assert code == 1 and "nothing was imported (--on-error reject-all)" in err
+    assert await fetch(database_url, "SELECT 1 FROM point_lots") == []
+    code, err = await kopilka(database_url, "points", str(points), "--on-error", "skip")
+    assert code == 0, err
+    assert re.search(r"imported\s+3 rows\s+850", err), err
+    balances = await fetch(database_url, "SELECT c.number, kopilka_spendable_points(c.member_id, "
+                           "now()) FROM cards c ORDER BY 1")
+    assert [tuple(r) for r in balances] == [(LEGACY, 100), (OUR_CARD, 750)]
+    lots = await fetch(database_url, "SELECT l.points_initial, l.expiry_at IS NOT NULL, t.reason "
+                       "FROM point_lots l JOIN ledger_transactions t ON t.id = l.tx_id "
+                       "ORDER BY 1")
+    assert [tuple(r) for r in lots] == [(100, False, "import"), (250, False, "import"),
+                                        (500, True, "import")]
+    points_batch = batch_of(err)
+    # a re-run imports only what changed: nothing
+    code, err = await kopilka(database_url, "points", str(points), "--on-error", "skip")
+    assert re.search(r"unchanged\s+3 rows", err) and re.search(r"imported\s+0 rows", err), err
+    assert len(await fetch(database_url, "SELECT 1 FROM point_lots")) == 3
+
+    # 1C sales feed the purchase history; history mode: no accrual, no outbox event
+    sales = write(tmp_path / "sales.csv",
+                  "receipt_id;store_code;receipt_number;card_number;sold_at;line_no;sku;"
+                  "quantity_milli;amount_minor",
+                  f"r1;lviv-1;0001;{OUR_CARD};2025-03-01 10:00;1;MILK;1000;4500",
+                  f"r1;lviv-1;0001;{OUR_CARD};2025-03-01 10:00;2;BREAD;2000;3000",
+                  "r2;lviv-1;0002;;2025-03-02 11:00;1;MILK;1000;4500",
+                  "r3;nowhere;0003;;2025-03-02 11:00;1;MILK;1000;4500",
+                  encoding="cp1251")
+    code, err = await kopilka(database_url, "sales", str(sales), "--on-error", "skip")
+    assert code == 0, err
+    receipts = await fetch(database_url, "SELECT r.receipt_number, r.total_minor, "
+                           "r.member_id IS NOT NULL, jsonb_array_length(d.lines), "
+                           "d.points_accrued FROM receipts r JOIN receipt_details d "
+                           "ON d.receipt_id = r.id ORDER BY 1")
+    assert [tuple(r) for r in receipts] == [("0001", 7500, True, 2, 0),
+                                            ("0002", 4500, False, 1, 0)]
+    assert await fetch(database_url, "SELECT 1 FROM outbox") == []
+    assert len(await fetch(database_url, "SELECT 1 FROM point_lots")) == 3  # no accrual
+    assert len(await fetch(database_url, "SELECT 1 FROM import_batches")) >= 7
+
+    # rollback removes the points batch whole; once points are spent it is refused
+    conn = await asyncpg.connect(database_url)
+    try:
+        tx = await conn.fetchval("SELECT id FROM ledger_transactions LIMIT 1")
+        member = await conn.fetchval("SELECT member_id FROM cards WHERE number = $1", OUR_CARD)
+        async with conn.transaction():
+            spend_tx = await conn.fetchval(
+                "INSERT INTO ledger_transactions (id, kind) VALUES (gen_random_uuid(), 'redeem') "
+                "RETURNING id")
+            assert await conn.fetchval("SELECT kopilka_spend_points($1, 10, $2, now())",
+                                       member, spend_tx) == 740
+    finally:
+        await conn.close()
+    assert tx is not None
+    code, err = await kopilka(database_url, "rollback", points_batch)
+    assert code == 1 and "points of batch" in err and "spent" in err, err
+    assert len(await fetch(database_url, "SELECT 1 FROM point_lots")) == 3
+
+
+async def test_rollback_resume_and_stop(database_url: str, tmp_path: Path) -> None:
+    await directories(database_url, tmp_path)
+    members = write(tmp_path / "m.csv", "id,card_number,card_type,phone",
+                    *(f"m{i},{card_number('2100', i)},std,+38067{i:07d}" for i in range(1, 6)),
+                    "m6,,,not a phone", "m7,,,+380671111111")
+    code, err = await kopilka(database_url, "members", str(members))  # --on-error stop
+    assert code == 1 and "stopped at row 7" in err, err
+    assert len(await fetch(database_url, "SELECT 1 FROM members")) == 5
+    # fixed file: the five are unchanged, the rest imported
+    members.write_text(members.read_text().replace("not a phone", "+380672222222"))
+    code, err = await kopilka(database_url, "members", str(members))
+    assert code == 0, err
+    assert re.search(r"unchanged\s+5 rows", err) and re.search(r"to import\s+2 rows", err)
+    batch = batch_of(err)
+    cash = write(tmp_path / "cash.csv", "id,card_number,balance_minor",
+                 f"c1,{card_number('2100', 1)},10000")
+    code, err = await kopilka(database_url, "cash-accounts", str(cash))
+    assert code == 0, err
+    cash_batch = batch_of(err)
+    # the members of the first batch hold cash now: refused, nothing changed
+    code, err = await kopilka(database_url, "rollback", batch)
+    assert code == 0, err  # the second batch's members (m6, m7) hold nothing
+    assert len(await fetch(database_url, "SELECT 1 FROM members")) == 5
+    code, err = await kopilka(database_url, "rollback", cash_batch)
+    assert code == 0, err
+    assert await fetch(database_url, "SELECT balance FROM ledger_accounts WHERE kind = 'cash'") \
+        == [] or [r[0] for r in await fetch(
+            database_url, "SELECT balance FROM ledger_accounts WHERE kind = 'cash'")] == [0]
+    code, err = await kopilka(database_url, "rollback", cash_batch)
+    assert code == 1 and "rolled back already" in err

@@ -91,13 +91,22 @@ APPLY: dict[str, list[str]] = {
     ],
     "points": [
         _target(_MEMBER_OF_CARD),
-        # the ledger's own accrual, one call per member, lots with their own expiry
-        "SELECT count(kopilka_accrue_points(x.member, :tx, NULL, :now, x.rules, x.points, "
-        "x.activations, x.expiries)) FROM (SELECT s.target::uuid AS member, "
-        "array_agg('import'::text ORDER BY s.rn) AS rules, array_agg(s.points ORDER BY s.rn) "
-        "AS points, array_agg(s.activation_at ORDER BY s.rn) AS activations, "
-        "array_agg(s.expiry_at ORDER BY s.rn) AS expiries FROM import_stage s "
-        f"WHERE {GOOD} GROUP BY 1) x",
+        # the shape kopilka_accrue_points writes (lots active or pending, both balances,
+        # one entry per account, one movement per lot), set-based for the whole chunk: one
+        # call per member ran at ~0.7 ms each
+        "WITH l AS (INSERT INTO point_lots (member_id, tx_id, rule_id, points_initial, "
+        "points_left, state, activation_at, expiry_at) SELECT s.target::uuid, :tx, 'import', "
+        "s.points, s.points, CASE WHEN s.activation_at <= :now THEN 'active' ELSE 'pending' END, "
+        f"s.activation_at, s.expiry_at FROM import_stage s WHERE {GOOD} RETURNING id, "
+        "points_initial) INSERT INTO lot_movements (tx_id, lot_id, points) "
+        "SELECT :tx, id, points_initial FROM l",
+        "WITH m AS (SELECT s.target::uuid AS member_id, CASE WHEN s.activation_at <= :now THEN "
+        "'points' ELSE 'points_pending' END AS kind, sum(s.points) AS amount FROM import_stage s "
+        f"WHERE {GOOD} GROUP BY 1, 2), a AS (INSERT INTO ledger_accounts (member_id, kind, "
+        "balance) SELECT member_id, kind, amount FROM m ORDER BY member_id, kind "
+        "ON CONFLICT (member_id, kind) DO UPDATE SET balance = ledger_accounts.balance + "
+        "EXCLUDED.balance RETURNING id, member_id, kind) INSERT INTO ledger_entries (tx_id, "
+        "account_id, amount) SELECT :tx, a.id, m.amount FROM a JOIN m USING (member_id, kind)",
     ],
     "cash-accounts": [
         _target(_MEMBER_OF_CARD),

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import phonenumbers
 
 from server.imports.model import RowError
 from server.members.cards import is_valid_ean13
 from server.members.contacts import normalize_email, normalize_phone
+
+KYIV = ZoneInfo("Europe/Kyiv")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+CACHED = 1 << 16  # distinct values kept per parser: bounded, so memory stays flat
 
 _CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _TRUE = {"1", "true", "yes", "y", "так", "да", "+"}
@@ -69,6 +77,21 @@ def date(row: dict[str, str], name: str) -> dt.date | None:
     raise RowError(name, "a date (YYYY-MM-DD or DD.MM.YYYY)")
 
 
+@lru_cache(maxsize=CACHED)
+def _moment(raw: str) -> dt.datetime | None:
+    """A receipt's lines repeat its time: parsed once per distinct value."""
+    try:
+        when = dt.datetime.fromisoformat(raw.replace(" ", "T", 1))
+    except ValueError:
+        try:
+            day = date({"v": raw}, "v")
+        except RowError:
+            return None
+        assert day is not None
+        when = dt.datetime.combine(day, dt.time())
+    return when.replace(tzinfo=KYIV) if when.tzinfo is None else when
+
+
 def moment(row: dict[str, str], name: str, *, required: bool = False) -> dt.datetime | None:
     """A time; without a zone it is Kyiv's wall clock (1C exports local time)."""
     raw = row.get(name, "").strip()
@@ -76,17 +99,27 @@ def moment(row: dict[str, str], name: str, *, required: bool = False) -> dt.date
         if required:
             raise RowError(name, "required")
         return None
-    try:
-        when = dt.datetime.fromisoformat(raw.replace(" ", "T", 1))
-    except ValueError:
-        day = date(row, name)
-        assert day is not None
-        when = dt.datetime.combine(day, dt.time())
-    if when.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        when = when.replace(tzinfo=ZoneInfo("Europe/Kyiv"))
+    when = _moment(raw)
+    if when is None:
+        raise RowError(name, "a date (YYYY-MM-DD or DD.MM.YYYY)")
     return when
+
+
+@lru_cache(maxsize=CACHED)
+def _phone(raw: str) -> str:
+    """normalize_phone, with a fast path for numbers already in E.164 (what a site stores):
+    only the validity check runs, and the answer is the one normalize_phone gives (the
+    number formatted back must equal the input, else the full parse decides)."""
+    if _E164.match(raw):
+        for size in (1, 2, 3):  # country codes are prefix-free
+            if int(raw[1:1 + size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                number = phonenumbers.PhoneNumber(country_code=int(raw[1:1 + size]),
+                                                  national_number=int(raw[1 + size:]))
+                if (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                        == raw and phonenumbers.is_valid_number(number)):
+                    return raw
+                break
+    return normalize_phone(raw)
 
 
 def phone(row: dict[str, str], name: str = "phone") -> str | None:
@@ -94,7 +127,7 @@ def phone(row: dict[str, str], name: str = "phone") -> str | None:
     if not raw:
         return None
     try:
-        return normalize_phone(raw)
+        return _phone(raw)
     except ValueError as exc:
         raise RowError(name, str(exc)) from None
 
@@ -120,7 +153,13 @@ def card_number(row: dict[str, str], name: str = "card_number", *,
         return "", False
     if not value.isdigit() or len(value) > 13:
         raise RowError(name, "up to 13 digits")
-    return value, not is_valid_ean13(value)
+    return value, not _ours(value)
+
+
+@lru_cache(maxsize=CACHED)
+def _ours(number: str) -> bool:
+    """Sales repeat a member's card on every line: the check digit is computed once."""
+    return is_valid_ean13(number)
 
 
 def codes(row: dict[str, str], name: str, limit: int = 64) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -126,8 +125,8 @@ def stage_row(kind: Kind, index: int, file: str, row: SourceRow, now: dt.datetim
     """The staged tuple of one source row and whether it was refused here."""
     rn = index * FILE_STRIDE + row.number
     source_id = row.fields.get(kind.id_column, "").strip()[:128]
-    digest = hashlib.sha256(json.dumps(sorted((k, v.strip()) for k, v in row.fields.items()),
-                                       ensure_ascii=False).encode()).digest()
+    digest = hashlib.sha256("\x1e".join(
+        f"{k}\x1f{v.strip()}" for k, v in sorted(row.fields.items())).encode()).digest()
     empty = (None,) * len(kind.columns)
     problem = row.problem
     if problem is None and not source_id:

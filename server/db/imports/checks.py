@@ -29,10 +29,11 @@ COMMON = [
 ]
 
 SALES_COMMON = [
-    # a receipt's content hash covers all its lines
-    "UPDATE import_stage s SET hash = h.digest FROM (SELECT source_id, "
-    "sha256(string_agg(hash, ''::bytea ORDER BY line_no, rn)) AS digest FROM import_stage "
-    "GROUP BY 1) h WHERE s.source_id = h.source_id",
+    # a receipt is one group (its lines share the grp of its first line, so a chunk never
+    # splits it) and its content hash covers all its lines: one pass over the stage
+    "UPDATE import_stage s SET grp = h.first, hash = h.digest FROM (SELECT source_id, "
+    "min(rn) AS first, sha256(string_agg(hash, ''::bytea ORDER BY line_no, rn)) AS digest "
+    "FROM import_stage GROUP BY 1) h WHERE s.source_id = h.source_id",
     COMMON[1],
     _reject("s.source_id = d.source_id AND s.line_no = d.line_no AND s.rn > d.first", "line_no",
             "'line ' || s.line_no || ' of receipt ' || s.source_id || ' is also on row ' "

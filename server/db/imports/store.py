@@ -57,14 +57,7 @@ class ImportStore:
         await self.conn.execute("CREATE INDEX ON import_stage (source_id)")
         await self.conn.execute("CREATE INDEX ON import_stage (grp)")
         await self.conn.execute("ANALYZE import_stage")
-        if self.kind.name == "sales":
-            await self.conn.execute(
-                "UPDATE import_stage s SET grp = g.first FROM (SELECT source_id, min(rn) AS "
-                "first FROM import_stage GROUP BY 1) g WHERE s.source_id = g.source_id "
-                "AND s.grp <> g.first")
-            statements = c.SALES_COMMON
-        else:
-            statements = c.COMMON
+        statements = c.SALES_COMMON if self.kind.name == "sales" else c.COMMON
         for sql in statements + ([c.LEDGER_CHANGED] if self.kind.ledger else []) \
                 + c.CHECKS[self.kind.name]:
             await self._run(sql)
@@ -140,7 +133,8 @@ class ImportStore:
         values = {"lo": lo, "hi": hi, "batch": batch, "batch_text": str(batch), "tx": tx,
                   "now": now, "principal": principal}
         async with self.conn.transaction():
-            for sql in a.APPLY[self.kind.name] + [a.RECORDS]:
+            for sql in a.APPLY[self.kind.name] + ([] if self.kind.name == "sales"
+                                                  else [a.records(self.kind.name)]):
                 needed = {k: v for k, v in values.items() if f":{k}" in sql}
                 await self._run(sql, **needed)
             written = await self.conn.fetchval(

@@ -124,6 +124,10 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
     writer = csv.writer(rejects_file) if rejects_file else None
     if writer:
         writer.writerow(["file", "row", "id", "field", "reason"])
+    report_file = args.report.open("w", newline="", encoding="utf-8") if args.report else None
+    members = csv.writer(report_file) if report_file else None
+    if members:
+        members.writerow(["card_number", "source", "to_import", "imported"])
     actor = cli_actor()
     try:
         with acting(actor):
@@ -133,7 +137,9 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
                 dry_run=args.dry_run, principal=actor.label, now=dt.datetime.now(dt.UTC),
                 progress=Bar(kind.name),
                 on_reject=(lambda r: writer.writerow([r.file, r.row, r.source_id, r.field,
-                                                      r.reason])) if writer else None)
+                                                      r.reason])) if writer else None,
+                on_member=(lambda card, src, imp, got: members.writerow(
+                    [card, src, imp, "" if got is None else got])) if members else None)
     except FileProblem as exc:
         _say(f"kopilka: {exc}; nothing was imported")
         return 2
@@ -141,6 +147,8 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
         await conn.close()
         if rejects_file:
             rejects_file.close()
+        if report_file:
+            report_file.close()
     _print_report(result, args)
     if result.report.rejected.rows and not args.dry_run and args.on_error != "skip":
         return 1
@@ -161,9 +169,12 @@ def _print_report(result: Any, args: argparse.Namespace) -> None:
         _say(f"kopilka:   {'imported':<10} {r.imported.rows:>10,} rows" + (
             f" {r.imported.amount:>16,}{amount}" if amount else ""))
     if r.members_total:
-        mismatched = r.mismatches()
-        _say(f"kopilka:   members {r.members_total:,}; imported differs from source for "
-             f"{len(mismatched):,}; rules fired: {r.rules_fired} (history mode)")
+        _say(f"kopilka:   members {r.members_total:,}"
+             + ("" if r.imported is None else
+                f"; imported differs from what was to be imported for "
+                f"{r.members_mismatched:,}"))
+    _say("kopilka:   rules: history mode fires none; what they would have fired is not "
+         "computed")
     for reject in result.rejects[:10]:
         _say(f"kopilka:   row {reject.row} of {reject.file}: {reject.field}: {reject.reason}")
     if result.stopped_at is not None:
@@ -171,9 +182,4 @@ def _print_report(result: Any, args: argparse.Namespace) -> None:
              "were imported; fix it and run again to continue, or use --on-error skip")
     elif r.rejected.rows and args.on_error == "reject-all" and not result.dry_run:
         _say("kopilka: nothing was imported (--on-error reject-all)")
-    if args.report:
-        with args.report.open("w", newline="", encoding="utf-8") as out:
-            w = csv.writer(out)
-            w.writerow(["card_number", "source", "to_import", "imported"])
-            for card, (src, imp, got) in sorted(r.members.items()):
-                w.writerow([card, src, imp, "" if got is None else got])
+

@@ -52,15 +52,12 @@ class Reconciliation:
     unchanged: Totals = field(default_factory=Totals)
     rejected: Totals = field(default_factory=Totals)
     imported: Totals | None = None  # read back from the tables after a real run
-    # card number -> (source amount, amount to import, amount imported)
-    members: dict[str, tuple[int, int, int | None]] = field(default_factory=dict)
+    # per member (card number): streamed from SQL to the run's on_member callback, never
+    # held here; these count them
     members_total: int = 0
-    rules_fired: int = 0  # history mode: imported events fire nothing
-
-    def mismatches(self) -> list[tuple[str, tuple[int, int, int | None]]]:
-        """Members whose imported amount differs from what the source says."""
-        return [(card, sums) for card, sums in sorted(self.members.items())
-                if sums[2] is not None and sums[2] != sums[1]]
+    members_mismatched: int = 0  # imported amount differs from the amount to import
+    # What promotion rules would have fired is not computed: history mode fires none, and the
+    # dry run does not evaluate the pricing engine over imported sales.
 
 
 @dataclass(slots=True)

@@ -50,7 +50,8 @@ class RunStore(Protocol):
     async def first_bad(self) -> int | None: ...
     def rejects(self, limit: int | None = None) -> AsyncIterator[Reject]: ...
     async def totals(self, where: str, **values: Any) -> Totals: ...
-    def per_member(self, hi: int) -> AsyncIterator[tuple[str, int, int]]: ...
+    def per_member(self, hi: int, batch: uuid.UUID | None
+                   ) -> AsyncIterator[tuple[str, int, int, int | None]]: ...
     def chunks(self, after: int, hi: int, size: int) -> AsyncIterator[tuple[int, int]]: ...
     async def apply_chunk(self, batch: uuid.UUID, lo: int, hi: int, tx: uuid.UUID | None,
                           now: dt.datetime, principal: str) -> int: ...
@@ -66,7 +67,21 @@ class BatchStore(Protocol):
                     ledger: bool) -> uuid.UUID | None: ...
     async def finish(self, batch: uuid.UUID, state: str, counts: dict[str, Any]) -> None: ...
     async def imported(self, kind: Kind, batch: uuid.UUID) -> Totals: ...
-    async def imported_per_member(self, kind: Kind, batch: uuid.UUID) -> dict[str, int]: ...
+
+
+MemberSink = Callable[[str, int, int, "int | None"], None]
+
+
+async def _members(store: RunStore, report: Reconciliation, top: int,
+                   batch: uuid.UUID | None, on_member: MemberSink | None) -> None:
+    """Stream the per-member reconciliation (card, source, to import, imported) from SQL,
+    counting members and mismatches; nothing is kept per member."""
+    async for card, src, imp, got in store.per_member(top, batch):
+        report.members_total += 1
+        if got is not None and got != imp:
+            report.members_mismatched += 1
+        if on_member is not None:
+            on_member(card, src, imp, got)
 
 
 def files_digest(kind: str, source: str, files: Sequence[Path]) -> bytes:
@@ -146,13 +161,15 @@ async def run_import(store: RunStore, batches: BatchStore, *, kind_name: str,
                      principal: str, now: dt.datetime,
                      progress: Callable[[Progress], None] = lambda p: None,
                      on_reject: Callable[[Reject], None] | None = None,
+                     on_member: MemberSink | None = None,
                      options: dict[str, str] | None = None) -> RunResult:
-    """Run one import (see the module docstring); FileProblem when a file is unusable."""
+    """Run one import (see the module docstring); FileProblem when a file is unusable.
+    `on_member` gets the per-member reconciliation row by row, in card order."""
     kind = KINDS[kind_name]
     metrics.RUNNING.labels(kind.name).inc()
     try:
         return await _run(store, batches, kind, files, source, policy, dry_run, principal, now,
-                          progress, on_reject, options or {})
+                          progress, on_reject, on_member, options or {})
     finally:
         metrics.RUNNING.labels(kind.name).dec()
 
@@ -160,7 +177,7 @@ async def run_import(store: RunStore, batches: BatchStore, *, kind_name: str,
 async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence[Path],
                source: str, policy: Policy, dry_run: bool, principal: str, now: dt.datetime,
                progress: Callable[[Progress], None], on_reject: Callable[[Reject], None] | None,
-               options: dict[str, str]) -> RunResult:
+               on_member: MemberSink | None, options: dict[str, str]) -> RunResult:
     started = time.monotonic()
     await store.create_stage()
     chunk: list[tuple[Any, ...]] = []
@@ -205,10 +222,8 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
     resumed = await batches.resumable(kind.name, source, digest)
     batch = resumed[0] if resumed else uuid.uuid4()
     result = RunResult(batch, kind.name, dry_run, resumed is not None, shown, report, stopped_at)
-    async for card, src, imp in store.per_member(top):
-        report.members_total += 1
-        report.members[card] = (src, imp, None)
     if dry_run:
+        await _members(store, report, top, None, on_member)
         progress(Progress("done", read, read / max(time.monotonic() - started, 1e-6),
                           report.rejected.rows))
         return result
@@ -229,12 +244,7 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
         "read": read, "rejected": report.rejected.rows, "unchanged": report.unchanged.rows,
         "source_amount": report.source.amount, "stopped_at": stopped_at})
     report.imported = await batches.imported(kind, batch)
-    for card, amount in (await batches.imported_per_member(kind, batch)).items():
-        src, imp, _ = report.members.get(card, (0, 0, None))
-        report.members[card] = (src, imp, amount)
-    for card, (src, imp, got) in report.members.items():
-        if got is None and kind.amount is not None:
-            report.members[card] = (src, imp, 0)
+    await _members(store, report, top, batch, on_member)
     result.committed = True
     progress(Progress("done", written, written / max(time.monotonic() - started, 1e-6),
                       report.rejected.rows))

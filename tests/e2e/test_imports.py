@@ -214,3 +214,225 @@ async def test_rollback_resume_and_stop(database_url: str, tmp_path: Path) -> No
             database_url, "SELECT balance FROM ledger_accounts WHERE kind = 'cash'")] == [0]
     code, err = await kopilka(database_url, "rollback", cash_batch)
     assert code == 1 and "rolled back already" in err
+
+
+async def test_catalog_directories_and_products_csv_and_commerceml(database_url: str,
+                                                                   tmp_path: Path) -> None:
+    for kind, rows in (("product-groups", ("g1,drinks,Напої,", "g2,juice,Соки,drinks")),
+                       ("brands", ("b1,sandora,Sandora,", "b2,bad code,Bad,")),
+                       ("suppliers", ("s1,acme,Acme,",))):
+        code, err = await kopilka(database_url, kind, str(write(
+            tmp_path / f"{kind}.csv", "id,code,name,parent_code", *rows)), "--on-error", "skip")
+        assert code == 0, err
+    assert [tuple(r) for r in await fetch(
+        database_url, "SELECT code, name, parent_code FROM product_groups ORDER BY 1")] == [
+        ("drinks", "Напої", ""), ("juice", "Соки", "drinks")]
+    assert [r[0] for r in await fetch(database_url, "SELECT code FROM brands")] == ["sandora"]
+    assert [r[0] for r in await fetch(database_url, "SELECT code FROM suppliers")] == ["acme"]
+    products = write(tmp_path / "products.csv",
+                     "id,sku,name,group_code,brand,supplier_code,barcodes",
+                     "p1,MILK-1,Молоко,drinks,sandora,acme,4820000000011;4820000000028",
+                     "p2,JUICE-1,Сік,juice,sandora,acme,4820000000011",  # barcode twice
+                     "p3,X-1,Нема групи,nowhere,,acme,")
+    rejects = tmp_path / "rejects.csv"
+    code, err = await kopilka(database_url, "products", str(products), "--on-error", "skip",
+                              "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        assert [(r["id"], r["field"]) for r in csv.DictReader(f)] == [
+            ("p3", "group_code")]
+    stored = await fetch(database_url, "SELECT p.sku, p.group_code, array_agg(b.barcode ORDER BY "
+                         "b.barcode) FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku"
+                         " GROUP BY 1, 2 ORDER BY 1")
+    # a barcode given to two products in one file goes to the first row's product
+    assert [tuple(r) for r in stored] == [
+        ("JUICE-1", "juice", [None]), ("MILK-1", "drinks", ["4820000000011", "4820000000028"])]
+    batch = batch_of(err)
+    # CommerceML through the onec plugin's parser (offers.xml next to it is read along)
+    fixtures = Path(__file__).parents[1] / "plugins" / "fixtures" / "onec"
+    for name in ("import.xml", "offers.xml"):
+        (tmp_path / name).write_bytes((fixtures / name).read_bytes())
+    code, err = await kopilka(database_url, "products", str(tmp_path / "import.xml"),
+                              "--source", "1c", "--on-error", "skip")
+    assert code == 0, err
+    # its groups are 1C's GUIDs, unknown to the groups imported above: refused, reported
+    assert "unknown product group 0a1b2c3d-" in err, err
+    assert await fetch(database_url, "SELECT 1 FROM products WHERE sku = 'SOK-001'") == []
+    await fetch(database_url, "DELETE FROM product_groups")
+    code, err = await kopilka(database_url, "products", str(tmp_path / "import.xml"),
+                              "--source", "1c", "--on-error", "skip")
+    assert code == 0, err
+    juice = await fetch(database_url, "SELECT p.name, p.brand, b.barcode FROM products p JOIN "
+                        "product_barcodes b ON b.sku = p.sku WHERE p.sku = 'SOK-001'")
+    assert [tuple(r) for r in juice] == [("Сік яблучний «Садочок» 1 л", "Sandora",
+                                          "4820016250017")]
+    xml_batch = batch_of(err)
+    # rolling the CSV batch back removes its products, not those of the CommerceML batch
+    code, err = await kopilka(database_url, "rollback", batch)
+    assert code == 0, err
+    skus = [r[0] for r in await fetch(database_url, "SELECT sku FROM products ORDER BY 1")]
+    assert "MILK-1" not in skus and "SOK-001" in skus
+    code, err = await kopilka(database_url, "rollback", xml_batch)
+    assert code == 0, err
+    assert await fetch(database_url, "SELECT 1 FROM products") == []
+
+
+async def test_certificates_with_balances_and_states_and_their_rollback(
+        database_url: str, tmp_path: Path) -> None:
+    await directories(database_url, tmp_path)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO certificate_types (code, name, kind, currency, denominations, "
+            "barcode_format, number_prefix, next_sequence, remainder_policy, valid_days, "
+            "expired_refund_policy, refund_extension_days, product_skus, product_groups, "
+            "template, min_denomination_minor, max_denomination_minor, denomination_step_minor) "
+            "VALUES ('gift', 'Gift', 'money', 'UAH', '{}', 'ean13', '2400', 1, 'keep', 365, "
+            "'reactivate', 30, '{}', '{}', '', 1, 1000000, 1)")
+    finally:
+        await conn.close()
+    certificates = write(
+        tmp_path / "certificates.csv",
+        "id,number,type_code,state,denomination_minor,balance_minor,store_code",
+        "c1,GC-1,gift,active,100000,40000,lviv-1", "c2,GC-2,gift,redeemed,50000,0,",
+        "c3,GC-3,gift,active,50000,-1,", "c4,GC-4,gift,active,50000,60000,",
+        "c5,GC-5,nosuch,active,50000,100,", "c6,GC-6,gift,lost,50000,100,")
+    rejects = tmp_path / "rejects.csv"
+    code, err = await kopilka(database_url, "certificates", str(certificates), "--on-error",
+                              "skip", "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        refused = {r["id"]: (r["field"], r["reason"]) for r in csv.DictReader(f)}
+    assert {k: v[0] for k, v in refused.items()} == {
+        "c3": "balance_minor", "c4": "balance_minor", "c5": "type_code", "c6": "state"}
+    assert refused["c3"][1] == "negative"
+    assert re.search(r"imported\s+2 rows\s+40,000", err), err
+    stored = await fetch(database_url, "SELECT c.number, c.state, c.balance_minor, "
+                         "coalesce(sum(e.amount_minor), 0) FROM certificates c LEFT JOIN "
+                         "certificate_entries e ON e.certificate_id = c.id GROUP BY 1, 2, 3 "
+                         "ORDER BY 1")
+    # balance = sum of entries: an issue entry of the imported balance
+    assert [tuple(r) for r in stored] == [("GC-1", "active", 40000, 40000),
+                                          ("GC-2", "redeemed", 0, 0)]
+    batch = batch_of(err)
+    # a re-run with a changed balance is refused (money is booked once), nothing changes
+    changed = write(tmp_path / "changed.csv",
+                    "id,number,type_code,state,denomination_minor,balance_minor,store_code",
+                    "c1,GC-1,gift,active,100000,30000,lviv-1")
+    code, err = await kopilka(database_url, "certificates", str(changed))
+    assert code == 1 and "changed since it was imported" in err, err
+    assert (await fetch(database_url, "SELECT balance_minor FROM certificates "
+                        "WHERE number = 'GC-1'"))[0][0] == 40000
+    # used since: the rollback is refused whole
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO certificate_entries (certificate_id, kind, amount_minor, "
+            "balance_after_minor, note) SELECT id, 'redeem', -1000, 39000, 'till' "
+            "FROM certificates WHERE number = 'GC-1'")
+        code, err = await kopilka(database_url, "rollback", batch)
+        assert code == 1 and "were used since" in err, err
+        assert len(await conn.fetch("SELECT 1 FROM certificates")) == 2
+        async with conn.transaction():
+            await conn.execute("ALTER TABLE certificate_entries DISABLE TRIGGER USER")
+            await conn.execute("DELETE FROM certificate_entries WHERE note = 'till'")
+            await conn.execute("ALTER TABLE certificate_entries ENABLE TRIGGER USER")
+    finally:
+        await conn.close()
+    code, err = await kopilka(database_url, "rollback", batch)
+    assert code == 0, err
+    assert await fetch(database_url, "SELECT 1 FROM certificates") == []
+    assert await fetch(database_url, "SELECT 1 FROM certificate_entries") == []
+
+
+async def test_interrupted_run_resumes_from_its_checkpoint(database_url: str, tmp_path: Path,
+                                                           monkeypatch: object) -> None:
+    from server.audit.actor import acting, cli_actor
+    from server.db.imports.store import Batches, ImportStore
+    from server.imports import service
+    from server.imports.kinds import KINDS
+    from server.imports.model import Policy
+
+    await directories(database_url, tmp_path)
+    cards = [card_number("2100", i) for i in range(1, 8)]
+    code, err = await kopilka(database_url, "members", str(write(
+        tmp_path / "m.csv", "id,card_number,card_type,phone",
+        *(f"m{i},{c},std,+38067{i:07d}" for i, c in enumerate(cards, start=1)))))
+    assert code == 0, err
+    points = write(tmp_path / "points.csv", "id,card_number,points",
+                   *(f"p{i},{c},{i * 100}" for i, c in enumerate(cards, start=1)))
+
+    class Interrupted(Exception):
+        pass
+
+    class FailingStore(ImportStore):
+        """The process dies after the second chunk was committed."""
+
+        applied = 0
+
+        async def apply_chunk(self, *args: object, **kw: object) -> int:  # type: ignore[override]
+            if self.applied == 2:
+                raise Interrupted
+            self.applied += 1
+            return await super().apply_chunk(*args, **kw)  # type: ignore[arg-type]
+
+    with mock.patch.object(service, "APPLY_CHUNK", 2):
+        conn = await asyncpg.connect(database_url)
+        try:
+            with acting(cli_actor()):
+                try:
+                    await service.run_import(
+                        FailingStore(conn, KINDS["points"], "default"), Batches(conn),
+                        kind_name="points", files=[points], source="default",
+                        policy=Policy.STOP, dry_run=False, principal="test",
+                        now=dt.datetime.now(dt.UTC))
+                except Interrupted:
+                    pass
+                else:
+                    raise AssertionError("the run was not interrupted")
+        finally:
+            await conn.close()
+        state = await fetch(database_url, "SELECT state, checkpoint_row FROM import_batches "
+                            "WHERE kind = 'points'")
+        assert [tuple(r) for r in state] == [("running", 5)]  # rows 2-5 (two chunks of two)
+        assert sorted(r[0] for r in await fetch(
+            database_url, "SELECT points_initial FROM point_lots")) == [100, 200, 300, 400]
+        code, err = await kopilka(database_url, "points", str(points))
+    assert code == 0, err
+    assert "(resumed)" in err and re.search(r"imported\s+7 rows\s+2,800", err), err
+    assert re.search(r"unchanged\s+4 rows", err), err
+    lots = await fetch(database_url, "SELECT points_initial FROM point_lots ORDER BY 1")
+    assert [r[0] for r in lots] == [100, 200, 300, 400, 500, 600, 700]  # none twice
+    assert [tuple(r) for r in await fetch(
+        database_url, "SELECT count(*), sum(balance) FROM ledger_accounts WHERE kind = 'points'")
+    ] == [(7, 2800)]
+    assert [r[0] for r in await fetch(database_url, "SELECT state FROM import_batches "
+                                      "WHERE kind = 'points'")] == ["done"]
+
+
+async def test_dry_run_report_streams_per_member(database_url: str, tmp_path: Path) -> None:
+    await directories(database_url, tmp_path)
+    cards = [card_number("2100", i) for i in range(1, 4)]
+    code, err = await kopilka(database_url, "members", str(write(
+        tmp_path / "m.csv", "id,card_number,card_type,phone",
+        *(f"m{i},{c},std,+38067{i:07d}" for i, c in enumerate(cards, start=1)))))
+    assert code == 0, err
+    cash = write(tmp_path / "cash.csv", "id,card_number,balance_minor",
+                 f"c1,{cards[0]},1000", f"c2,{cards[0]},500", f"c3,{cards[1]},-7",
+                 f"c4,{cards[2]},300")
+    report = tmp_path / "report.csv"
+    code, err = await kopilka(database_url, "cash-accounts", str(cash), "--dry-run",
+                              "--on-error", "skip", "--report", str(report))
+    assert code == 0, err
+    assert "rules: history mode fires none; what they would have fired is not computed" in err
+    with report.open(encoding="utf-8") as f:
+        # a refused row's card is not staged (its values are not trusted): it counts in the
+        # rejected total, not per member
+        assert [tuple(r.values()) for r in csv.DictReader(f)] == [
+            (cards[0], "1500", "1500", ""), (cards[2], "300", "300", "")]
+    code, err = await kopilka(database_url, "cash-accounts", str(cash), "--on-error", "skip",
+                              "--report", str(report))
+    assert code == 0, err
+    assert "members 2; imported differs from what was to be imported for 0" in err, err
+    with report.open(encoding="utf-8") as f:
+        assert [r["imported"] for r in csv.DictReader(f)] == ["1500", "300"]

@@ -38,7 +38,7 @@ _DELETE: dict[str, list[str]] = {
     "sales": [f"DELETE FROM receipt_details WHERE receipt_id::text IN ({_CREATED})",
               f"DELETE FROM receipts WHERE id::text IN ({_CREATED})"],
     "certificates": [
-        "DELETE FROM certificate_entries WHERE note = 'import:' || $1::text",
+        "DELETE FROM certificate_entries WHERE note = 'import:' || $1::uuid::text",
         f"DELETE FROM certificates WHERE number IN ({_CREATED})"],
 }
 
@@ -85,8 +85,8 @@ async def rollback(conn: asyncpg.Connection, batch: uuid.UUID) -> dict[str, int]
             used = await conn.fetchval(
                 "SELECT count(*) FROM certificate_entries e JOIN certificates c ON c.id = "
                 "e.certificate_id JOIN import_records r ON r.kind = 'certificates' AND r.target "
-                "= c.number AND r.batch_id = $1 WHERE e.note IS DISTINCT FROM 'import:' || $1",
-                batch)
+                "= c.number AND r.batch_id = $1 WHERE e.note IS DISTINCT FROM 'import:' || $2",
+                batch, str(batch))
             if used:
                 raise RollbackRefused(f"certificates of batch {batch} were used since "
                                       f"({used} entries)")

@@ -96,13 +96,17 @@ class ImportStore:
         assert row is not None
         return Totals(int(row[0]), int(row[1]))
 
-    async def per_member(self, hi: int) -> AsyncIterator[tuple[str, int, int]]:
-        """(card number, source amount, amount to import) per member, in card order."""
+    async def per_member(self, hi: int, batch: uuid.UUID | None
+                         ) -> AsyncIterator[tuple[str, int, int, int | None]]:
+        """(card number, source amount, amount to import, amount the tables hold from the
+        batch, None before one ran) per member in card order, read in keyset pages of the
+        stage with the tables' sums for just that page: nothing is held per member."""
         key = self.kind.member_key
         if key is None:
             return
         amount = f"s.{self.kind.amount}" if self.kind.amount else "1"
         good = a.GOOD.replace(":lo", "0").replace(":hi", str(hi))
+        held = IMPORTED_PER_MEMBER.get(self.kind.name) if batch is not None else None
         last = ""
         while True:
             rows = await self.conn.fetch(
@@ -111,8 +115,13 @@ class ImportStore:
                 "GROUP BY 1 ORDER BY 1 LIMIT 5000", last)
             if not rows:
                 return
+            got: dict[str, int] = {}
+            if held is not None:
+                got = {r[0]: int(r[1]) for r in await self.conn.fetch(
+                    held, batch, [row["k"] for row in rows])}
             for row in rows:
-                yield row["k"], int(row["src"]), int(row["imp"])
+                yield (row["k"], int(row["src"]), int(row["imp"]),
+                       got.get(row["k"], 0) if held is not None else None)
             last = rows[-1]["k"]
 
     async def chunks(self, after: int, hi: int, size: int) -> AsyncIterator[tuple[int, int]]:
@@ -212,24 +221,19 @@ async def imported_totals(conn: asyncpg.Connection, kind: Kind, batch: uuid.UUID
     return Totals(int(row[0]), int(row[1]))
 
 
-async def imported_per_member(conn: asyncpg.Connection, kind: Kind, batch: uuid.UUID
-                              ) -> dict[str, int]:
-    """Per card number, what the tables hold from this batch (points, cash, sales)."""
-    queries = {
-        "points": "SELECT c.number, sum(l.points_initial) FROM point_lots l JOIN import_batches b "
-                  "ON b.ledger_tx = l.tx_id JOIN cards c ON c.member_id = l.member_id "
-                  "WHERE b.id = $1 GROUP BY 1",
-        "cash-accounts": "SELECT c.number, sum(e.amount) FROM ledger_entries e JOIN import_batches"
-                         " b ON b.ledger_tx = e.tx_id JOIN ledger_accounts a ON a.id = "
-                         "e.account_id JOIN cards c ON c.member_id = a.member_id WHERE b.id = $1 "
-                         "GROUP BY 1",
-        "sales": "SELECT x.card_number, sum(x.total_minor) FROM receipts x JOIN import_records r "
-                 "ON r.kind = 'sales' AND r.target = x.id::text WHERE r.batch_id = $1 "
-                 "AND x.card_number IS NOT NULL GROUP BY 1",
-    }
-    if kind.name not in queries:
-        return {}
-    return {r[0]: int(r[1]) for r in await conn.fetch(queries[kind.name], batch)}
+# Per card number of one page ($2), what the tables hold from the batch ($1).
+IMPORTED_PER_MEMBER = {
+    "points": "SELECT c.number, sum(l.points_initial) FROM point_lots l JOIN import_batches b "
+              "ON b.ledger_tx = l.tx_id JOIN cards c ON c.member_id = l.member_id "
+              "WHERE b.id = $1 AND c.number = ANY($2::text[]) GROUP BY 1",
+    "cash-accounts": "SELECT c.number, sum(e.amount) FROM ledger_entries e JOIN import_batches"
+                     " b ON b.ledger_tx = e.tx_id JOIN ledger_accounts a ON a.id = "
+                     "e.account_id JOIN cards c ON c.member_id = a.member_id WHERE b.id = $1 "
+                     "AND c.number = ANY($2::text[]) GROUP BY 1",
+    "sales": "SELECT x.card_number, sum(x.total_minor) FROM receipts x JOIN import_records r "
+             "ON r.kind = 'sales' AND r.target = x.id::text WHERE r.batch_id = $1 "
+             "AND x.card_number = ANY($2::text[]) GROUP BY 1",
+}
 
 
 class Batches:
@@ -254,6 +258,3 @@ class Batches:
 
     async def imported(self, kind: Kind, batch: uuid.UUID) -> Totals:
         return await imported_totals(self.conn, kind, batch)
-
-    async def imported_per_member(self, kind: Kind, batch: uuid.UUID) -> dict[str, int]:
-        return await imported_per_member(self.conn, kind, batch)

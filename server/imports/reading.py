@@ -97,3 +97,39 @@ def read_header(path: Path) -> list[str]:
     text = first.decode(detect_encoding(head).replace("-sig", ""), errors="replace")
     delimiter = ";" if text.count(";") > text.count(",") else ","
     return [name.strip().lower() for name in next(csv.reader([text], delimiter=delimiter), [])]
+
+
+class Utf8Blocks:
+    """A file's bytes as UTF-8 blocks for COPY: decoded once (the encoding detected on the
+    first block), a BOM dropped; bytes the encoding cannot read become U+FFFD, which marks
+    their rows as refused (`replaced` says whether any were)."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as stream:
+            head = stream.read(SAMPLE)
+        self.encoding = detect_encoding(head)
+        first = head.split(b"\n", 1)[0]
+        self.delimiter = ";" if first.count(b";") > first.count(b",") else ","
+        self.replaced = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
+        with self.path.open("rb") as stream:
+            while block := stream.read(self.BLOCK):
+                text = decoder.decode(block)
+                self.replaced = self.replaced or "\ufffd" in text
+                yield text.encode("utf-8")
+            tail = decoder.decode(b"", final=True)
+            self.replaced = self.replaced or "\ufffd" in tail
+            if tail:
+                yield tail.encode("utf-8")
+
+    def problem(self) -> str | None:
+        """The reason given to rows with replaced bytes, if there were any."""
+        if not self.replaced:
+            return None
+        what = "UTF-8" if self.encoding.startswith("utf-8") else self.encoding
+        return f"not valid {what}; save the file as UTF-8 or windows-1251"

@@ -11,15 +11,17 @@ import datetime as dt
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from server.imports import fields as f
 from server.imports import metrics
 from server.imports.kinds import KINDS, Kind
 from server.imports.model import Policy, Reconciliation, Reject, RowError, RunResult, Totals
-from server.imports.reading import SourceRow, csv_rows, read_header
+from server.imports.reading import SourceRow, Utf8Blocks, csv_rows, read_header
 
 COPY_CHUNK = 5_000
 APPLY_CHUNK = 20_000
@@ -45,6 +47,14 @@ class RunStore(Protocol):
     """What a run needs from storage (server/db/imports/store.py)."""
 
     async def create_stage(self) -> None: ...
+    def parses_csv(self) -> bool: ...
+    async def stage_csv(self, index: int, file: str, header: list[str], delimiter: str,
+                        blocks: Iterator[bytes], encoding_problem: Callable[[], str | None],
+                        fallback: Callable[[], Iterable[tuple[int, tuple[str, str] | None,
+                                                               list[str | None]]]],
+                        now: dt.datetime, stride: int) -> int: ...
+    async def resolve_pending(self, decide: Callable[[str, str], tuple[str | None,
+                                                                       str | None]]) -> None: ...
     async def copy(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
     async def check(self) -> None: ...
     async def first_bad(self) -> int | None: ...
@@ -95,16 +105,42 @@ def files_digest(kind: str, source: str, files: Sequence[Path]) -> bytes:
     return digest.digest()
 
 
-def _source_rows(kind: Kind, path: Path, options: dict[str, str]) -> Iterator[SourceRow]:
-    if kind.name == "products" and path.suffix.lower() == ".xml":
-        yield from _commerceml_rows(path, options)
-        return
+def _is_xml(kind: Kind, path: Path) -> bool:
+    return kind.name == "products" and path.suffix.lower() == ".xml"
+
+
+def _header(kind: Kind, path: Path) -> list[str]:
     header = read_header(path)
     missing = [c for c in kind.required if c not in header]
     if missing:
         raise FileProblem(f"{path.name}: no column {', '.join(missing)} (the header has "
                           f"{', '.join(header) or 'nothing'})")
+    return header
+
+
+def _source_rows(kind: Kind, path: Path, options: dict[str, str]) -> Iterator[SourceRow]:
+    if _is_xml(kind, path):
+        yield from _commerceml_rows(path, options)
+        return
+    _header(kind, path)
     yield from csv_rows(path)
+
+
+def _positional(path: Path, header: list[str]
+                ) -> Iterator[tuple[int, tuple[str, str] | None, list[str | None]]]:
+    """A CSV file's rows by column position, as Python reads them (row number, the problem
+    found reading it, its values): for files COPY cannot read."""
+    for row in csv_rows(path):
+        yield row.number, row.problem, [row.fields.get(name) for name in header]
+
+
+def decide(column: str, raw: str) -> tuple[str | None, str | None]:
+    """What Python makes of a phone or e-mail the SQL parse left pending."""
+    parse = f.phone if column == "phone" else f.email
+    try:
+        return parse({column: raw}, column), None
+    except RowError as exc:
+        return None, exc.reason
 
 
 def _commerceml_rows(path: Path, options: dict[str, str]) -> Iterator[SourceRow]:
@@ -183,6 +219,14 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
     chunk: list[tuple[Any, ...]] = []
     read = refused_here = 0
     for index, path in enumerate(files):
+        if store.parses_csv() and not _is_xml(kind, path):
+            header = _header(kind, path)
+            blocks = Utf8Blocks(path)
+            read += await store.stage_csv(
+                index, path.name, header, blocks.delimiter, iter(blocks), blocks.problem,
+                partial(_positional, path, header), now, FILE_STRIDE)
+            progress(Progress("staging", read, read / max(time.monotonic() - started, 1e-6)))
+            continue
         for row in _source_rows(kind, path, options):
             staged, refused = stage_row(kind, index, path.name, row, now)
             chunk.append(staged)
@@ -194,6 +238,7 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
                 progress(Progress("staging", read, read / max(time.monotonic() - started, 1e-6)))
     if chunk:
         await store.copy(chunk)
+    await store.resolve_pending(decide)
     metrics.ROWS.labels(kind.name, "read").inc(read)
     progress(Progress("checking", read, read / max(time.monotonic() - started, 1e-6)))
     await store.check()

@@ -436,3 +436,63 @@ async def test_dry_run_report_streams_per_member(database_url: str, tmp_path: Pa
     assert "members 2; imported differs from what was to be imported for 0" in err, err
     with report.open(encoding="utf-8") as f:
         assert [r["imported"] for r in csv.DictReader(f)] == ["1500", "300"]
+
+
+async def test_sql_phone_matches_python_normalize_phone(database_url: str) -> None:
+    """kopilka_ua_phone (the SQL parse's phone) answers only where normalize_phone accepts,
+    and then the same E.164; everything else it leaves to Python (NULL)."""
+    from server.members.contacts import normalize_phone
+
+    notations = []
+    for code in ("39", "50", "63", "66", "67", "68", "73", "91", "95", "99", "44", "32", "00",
+                 "80", "12"):
+        for rest in ("1234567", "0000000", "9876543"):
+            n = code + rest
+            notations += [f"0{n}", f"+380{n}", f"380{n}", f"+38 (0{code}) {rest[:3]}-{rest[3:5]}-"
+                          f"{rest[5:]}", f"0{code}.{rest}", f"0{code} {rest[:3]} {rest[3:]}",
+                          f"8{n}", f"+3800{n}", n, f"0{n}1", f"0{n[:-1]}"]
+    notations += ["+48123456789", "+12025550123", "12345", "not a phone", "+380", ""]
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT n, kopilka_ua_phone(n) AS p FROM unnest($1::text[]) n",
+                                notations)
+    finally:
+        await conn.close()
+    decided = 0
+    for row in rows:
+        try:
+            expected: str | None = normalize_phone(row["n"])
+        except ValueError:
+            expected = None
+        if row["p"] is not None:
+            decided += 1
+            assert row["p"] == expected, (row["n"], row["p"], expected)
+    assert decided >= 150  # the common Ukrainian mobile notations are decided in SQL
+
+
+async def test_malformed_rows_and_bytes_are_reported_per_row(database_url: str,
+                                                             tmp_path: Path) -> None:
+    await directories(database_url, tmp_path)
+    # a windows-1251 file with a byte windows-1251 does not define (0x98) on one row
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"id,phone,first_name\nm1,+380671111111,Ok\nm2,+380672222222,Bad\x98\n"
+                     + "m3,+48123456789,Польща\n".encode("cp1251"))
+    rejects = tmp_path / "rejects.csv"
+    code, err = await kopilka(database_url, "members", str(path), "--on-error", "skip",
+                              "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        assert [(r["row"], r["field"]) for r in csv.DictReader(f)] == [("3", "(encoding)")]
+    stored = await fetch(database_url, "SELECT phone FROM members ORDER BY 1")
+    assert [r[0] for r in stored] == ["+380671111111", "+48123456789"]  # Python decided +48
+    # a row with an extra value: COPY cannot read the file, Python reads it row by row
+    path.write_text("id,phone,first_name\nm4,+380673333333,A\nm5,+380674444444,B,extra\n"
+                    "m6,067 555 55 55,C\n", encoding="utf-8")
+    code, err = await kopilka(database_url, "members", str(path), "--on-error", "skip",
+                              "--rejects", str(rejects))
+    assert code == 0, err
+    with rejects.open(encoding="utf-8") as f:
+        assert [(r["row"], r["field"]) for r in csv.DictReader(f)] == [("3", "(columns)")]
+    stored = await fetch(database_url, "SELECT phone FROM members ORDER BY 1")
+    assert [r[0] for r in stored] == ["+380671111111", "+380673333333", "+380675555555",
+                                      "+48123456789"]

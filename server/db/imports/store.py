@@ -8,16 +8,18 @@ interrupted run resumes where it stopped and never leaves a chunk half-written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import asyncpg
 
 from server.db.imports import apply as a
 from server.db.imports import checks as c
+from server.db.imports import parse as p
 from server.db.imports.binding import bind
 from server.imports.kinds import Kind
 from server.imports.model import Reject, Totals
@@ -26,6 +28,12 @@ META = (("rn", "bigint"), ("grp", "bigint"), ("file", "text"), ("source_id", "te
         ("hash", "bytea"), ("flags", "text[]"), ("reject_field", "text"),
         ("reject_reason", "text"), ("status", "text"), ("target", "text"))
 STAGED = tuple(name for name, _ in META[:8])  # what COPY fills
+PAGE = 5000
+# a refused row keeps the reason of a field its parser checks before the phone (e-mail)
+_BEFORE = {"pending_phone": ("(encoding)", "(columns)", "id", "card_number"),
+           "pending_email": ("(encoding)", "(columns)", "id", "card_number", "phone")}
+# Python's answer for a value SQL left pending: (value, None) or (None, reason)
+Decide = Callable[[str, str], "tuple[str | None, str | None]"]
 
 
 class ImportStore:
@@ -41,10 +49,88 @@ class ImportStore:
         return str(await self.conn.execute(text, *args))
 
     async def create_stage(self) -> None:
-        columns = ", ".join(f'"{n}" {t}' for n, t in (*META, *self.kind.columns))
+        pending = p.SPECS[self.kind.name].pending if self.parses_csv() else {}
+        columns = ", ".join(f'"{n}" {t}' for n, t in (
+            *META, *self.kind.columns, *((name, "text") for name in pending)))
+        # TEMP tables live in the session's local buffers (8 MB by default): more of them
+        # keeps a large stage off the disk. Settable only before the session's first TEMP
+        # table, so a later run on the same connection keeps what it had.
+        with contextlib.suppress(asyncpg.PostgresError):
+            await self.conn.execute("SET temp_buffers = '256MB'")
         await self.conn.execute("DROP TABLE IF EXISTS import_stage")
         await self.conn.execute(f"CREATE TEMP TABLE import_stage ({columns})")
         await self.conn.execute("ALTER TABLE import_stage ALTER COLUMN status SET DEFAULT 'new'")
+
+    def parses_csv(self) -> bool:
+        """Whether the kind's CSV rows are parsed and checked in SQL (parse.py)."""
+        return self.kind.name in p.SPECS
+
+    async def stage_csv(self, index: int, file: str, header: list[str], delimiter: str,
+                        blocks: Iterator[bytes], encoding_problem: Callable[[], str | None],
+                        fallback: Callable[[], Iterable[tuple[int, tuple[str, str] | None,
+                                                               list[str | None]]]],
+                        now: dt.datetime, stride: int) -> int:
+        """Stage one CSV file: its UTF-8 bytes straight into COPY (FORMAT csv, HEADER) into a
+        TEMP table of text columns, then parsed and checked by one INSERT ... SELECT. A file
+        COPY cannot read (a row with the wrong number of values, a blank line) is read by
+        Python instead, row by row, so each bad row is reported. The rows staged."""
+        await self.conn.execute("DROP TABLE IF EXISTS import_raw")
+        await self.conn.execute("DROP SEQUENCE IF EXISTS import_raw_rn")
+        await self.conn.execute(
+            f"CREATE TEMP SEQUENCE import_raw_rn START {index * stride + 2}")
+        await self.conn.execute(p.raw_table(len(header)))
+        columns = [f"c{i}" for i in range(len(header))]
+
+        async def stream() -> AsyncIterator[bytes]:
+            for block in blocks:
+                yield block
+
+        try:
+            async with self.conn.transaction():  # a savepoint: a failed COPY leaves nothing
+                await self.conn.copy_to_table(
+                    "import_raw", source=stream(), columns=columns, format="csv",
+                    header=True, delimiter=delimiter, quote='"')
+        except (asyncpg.DataError, asyncpg.exceptions.BadCopyFileFormatError,
+                asyncpg.exceptions.CharacterNotInRepertoireError):
+            await self.conn.copy_records_to_table(
+                "import_raw", columns=["rn", "problem_field", "problem", *columns],
+                records=((index * stride + number, *(problem or (None, None)), *values)
+                         for number, problem, values in fallback()))
+        text, args = bind(p.stage_insert(self.kind.name, header, encoding_problem()),
+                          {"file": file, "now": now, "today": now.date()})
+        status = await self.conn.execute(text, *args)
+        await self.conn.execute("DROP TABLE import_raw")
+        return int(status.split()[-1])
+
+    async def resolve_pending(self, decide: Decide) -> None:
+        """Values SQL left to Python (parse.py): decided page by page, by row number."""
+        pending = p.SPECS[self.kind.name].pending if self.parses_csv() else {}
+        staged = [name for name, _ in self.kind.columns]
+        for column in pending:
+            target = column.removeprefix("pending_")
+            before = list(_BEFORE[column])
+            last = 0
+            while True:
+                rows = await self.conn.fetch(
+                    f"SELECT rn, {column} AS raw FROM import_stage WHERE {column} IS NOT NULL "
+                    f"AND rn > $1 ORDER BY rn LIMIT {PAGE}", last)
+                if not rows:
+                    break
+                answers = [(int(r["rn"]), *decide(target, r["raw"])) for r in rows]
+                good = [(rn, v) for rn, v, why in answers if why is None]
+                bad = [(rn, why) for rn, _, why in answers if why is not None]
+                await self.conn.execute(
+                    f"UPDATE import_stage s SET {target} = g.v FROM unnest($1::bigint[], "
+                    "$2::text[]) AS g(rn, v) WHERE s.rn = g.rn AND s.reject_reason IS NULL",
+                    [rn for rn, _ in good], [v for _, v in good])
+                nulls = ", ".join(f'"{name}" = NULL' for name in staged)
+                await self.conn.execute(
+                    f"UPDATE import_stage s SET reject_field = $3, reject_reason = b.why, "
+                    f"flags = '{{}}', {nulls} FROM unnest($1::bigint[], $2::text[]) AS "
+                    "b(rn, why) WHERE s.rn = b.rn AND (s.reject_field IS NULL OR NOT "
+                    "s.reject_field = ANY($4::text[]))",
+                    [rn for rn, _ in bad], [why for _, why in bad], target, before)
+                last = int(rows[-1]["rn"])
 
     async def copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """COPY one chunk of staged rows (META's first eight columns, then the kind's)."""

@@ -19,6 +19,7 @@ from kopilka.v1 import (
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    imports_pb2_grpc,
     mailings_pb2_grpc,
     members_pb2_grpc,
     receipts_pb2_grpc,
@@ -33,6 +34,7 @@ from server.api.servicers.admin import AdminServicer
 from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
+from server.api.servicers.imports import ImportServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.receipts import ReceiptServicer
@@ -83,6 +85,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
     (users_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, "kopilka.v1.UserService"),
     (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer, "kopilka.v1.RoleService"),
     (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer, "kopilka.v1.AuditService"),
+    (imports_pb2_grpc.add_ImportServiceServicer_to_server, ImportServicer,
+     "kopilka.v1.ImportService"),
 ]
 
 

@@ -149,6 +149,12 @@ BY_FIELD: dict[str, Limit] = {
     "Grant.object_type": _text(32),
     "Grant.action": _text(16),
     "Grant.scope": _text(16),
+    "ImportOptions.kind": _text(32),  # import_batches.kind
+    "ImportOptions.source": _text(64),  # import_batches.source
+    "ImportOptions.on_error": _text(16),  # import_batches.policy
+    "ImportOptions.file_name": _text(255),
+    "RunImportRequest.path": _text(4096),
+    "UploadImportRequest.chunk": _text(4 << 20),  # bytes of one message
 }
 
 

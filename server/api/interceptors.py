@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
 import grpc
@@ -112,9 +112,11 @@ class ApiInterceptor(ServerInterceptor):
             return handler
 
     def _wrap(self, method: str, handler: Handler | None) -> Handler | None:
-        if handler is None or handler.unary_unary is None:
+        if handler is None or method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
-        if method.startswith(PUBLIC_SERVICE_PREFIXES):
+        if handler.unary_stream is not None or handler.stream_stream is not None:
+            return self._wrap_stream(method, handler)
+        if handler.unary_unary is None:
             return handler
         # cast: under grpc.aio the behaviour is the servicer's coroutine function, called with
         # an aio context; the stubs give RpcMethodHandler the sync server's signature only
@@ -124,6 +126,62 @@ class ApiInterceptor(ServerInterceptor):
             request_deserializer=lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+    def _wrap_stream(self, method: str, handler: Handler) -> Handler:
+        """Server-streaming RPCs (ImportService): the same key, permission and request
+        checks before the first response; a client stream's messages are checked as they
+        come. No per-key lookup limits (no streaming RPC is a lookup)."""
+        needed = RPC_PERMISSIONS.get(method)
+        verifier, roles, failures = self._verifier, self._roles, self._limits.auth_failures
+        client_streaming = handler.stream_stream is not None
+        inner = cast(Callable[[Any, Context], AsyncIterator[Any]],
+                     handler.stream_stream or handler.unary_stream)
+
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for request in requests:
+                if isinstance(request, Undecodable):
+                    raise undecodable()
+                check_request(request)
+                yield request
+
+        async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+            try:
+                if failures.busy:
+                    delay = failures.wait(peer_address(context.peer()))
+                    if delay:
+                        raise auth_failures_limited(failures.per_minute, delay)
+                try:
+                    principal = await authenticate(
+                        verifier, context.invocation_metadata(), needed, roles)
+                except DomainError as error:
+                    if error.kind is ErrorKind.UNAUTHENTICATED:
+                        failures.take(peer_address(context.peer()))
+                    raise
+                if not client_streaming:
+                    if isinstance(request, Undecodable):
+                        raise undecodable()
+                    check_request(request)
+                token = current_principal.set(principal)
+                rid = request_id.set(str(getattr(request, "request_id", "")))
+                try:
+                    async for response in inner(
+                            checked(request) if client_streaming else request, context):
+                        yield response
+                finally:
+                    request_id.reset(rid)
+                    current_principal.reset(token)
+            except DomainError as error:
+                await context.abort_with_status(to_status(error))
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                log.exception("unhandled error", extra={"method": method})
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server log")
+
+        make = (grpc.stream_stream_rpc_method_handler if client_streaming
+                else grpc.unary_stream_rpc_method_handler)
+        return make(behavior, request_deserializer=lenient(handler.request_deserializer),
+                    response_serializer=handler.response_serializer)
 
     def _behavior(self, method: str, inner: Behavior) -> Behavior:
         _, service, name = method.split("/", 2)

@@ -35,6 +35,7 @@ class ObjectType(StrEnum):
     USERS = "users"
     ROLES = "roles"
     AUDIT = "audit"
+    IMPORTS = "imports"  # historical data migration (issue 19)
 
 
 class Action(StrEnum):

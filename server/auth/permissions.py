@@ -49,6 +49,7 @@ class Permission(StrEnum):
     # Approve or reject another principal's manual points/cash change above the threshold.
     BONUS_APPROVE = "bonus.approve"
     AUDIT_READ = "audit.read"
+    IMPORTS_RUN = "imports.run"
     ECHO = "echo"
 
 
@@ -87,6 +88,7 @@ NEEDS: dict[Permission, Right | None] = {
     P.USERS_LOGIN: (T.USERS, A.APPROVE),  # approve a person's sign-in (the console's key)
     P.BONUS_APPROVE: (T.POINTS, A.APPROVE),  # the second pair of eyes on manual money
     P.AUDIT_READ: (T.AUDIT, A.READ),
+    P.IMPORTS_RUN: (T.IMPORTS, A.CREATE),  # bring history over (members, balances, sales)
     P.ECHO: None,
 }
 
@@ -152,6 +154,8 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,
     "/kopilka.v1.AuditService/ListAudit": P.AUDIT_READ,
+    "/kopilka.v1.ImportService/RunImport": P.IMPORTS_RUN,
+    "/kopilka.v1.ImportService/UploadImport": P.IMPORTS_RUN,
     "/kopilka.v1.BonusService/ApproveAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/RejectAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/ListPendingAdjustments": P.BONUS_APPROVE,

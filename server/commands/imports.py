@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import sys
 import uuid
 from pathlib import Path
@@ -110,16 +109,11 @@ async def _rollback(url: str, batch: uuid.UUID) -> int:
 
 
 async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
-    import asyncpg
-
     from server.audit.actor import acting, cli_actor
-    from server.db.imports.store import Batches, ImportStore
-    from server.imports.kinds import KINDS
+    from server.db.imports.runner import import_files
     from server.imports.model import Policy
-    from server.imports.service import FileProblem, run_import
+    from server.imports.service import FileProblem
 
-    kind = KINDS[args.kind]
-    conn = await asyncpg.connect(url)
     rejects_file = args.rejects.open("w", newline="", encoding="utf-8") if args.rejects else None
     writer = csv.writer(rejects_file) if rejects_file else None
     if writer:
@@ -131,11 +125,10 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
     actor = cli_actor()
     try:
         with acting(actor):
-            result = await run_import(
-                ImportStore(conn, kind, args.source), Batches(conn), kind_name=kind.name,
-                files=files, source=args.source, policy=Policy(args.on_error),
-                dry_run=args.dry_run, principal=actor.label, now=dt.datetime.now(dt.UTC),
-                progress=Bar(kind.name),
+            result = await import_files(
+                url, kind=args.kind, files=files, source=args.source,
+                policy=Policy(args.on_error), dry_run=args.dry_run, principal=actor.label,
+                progress=Bar(args.kind),
                 on_reject=(lambda r: writer.writerow([r.file, r.row, r.source_id, r.field,
                                                       r.reason])) if writer else None,
                 on_member=(lambda card, src, imp, got: members.writerow(
@@ -144,7 +137,6 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
         _say(f"kopilka: {exc}; nothing was imported")
         return 2
     finally:
-        await conn.close()
         if rejects_file:
             rejects_file.close()
         if report_file:

@@ -11,6 +11,8 @@
   kopilka_ua_phone (the Ukrainian mobile notations normalize_phone accepts, to E.164; NULL
   for anything else, which Python then decides), kopilka_ean13_ok, kopilka_import_moment and
   kopilka_import_date (NULL for what is not a time or a date; never an error).
+- The object type "imports" (ImportService): every action for the seeded admin role,
+  "create" (run an import) for the integrator (1C and the site bring their history over).
 - certificate_entries stays append-only, except that the rollback of an import batch may
   remove the entries that batch wrote (it sets kopilka.rollback_batch in its transaction).
 
@@ -20,6 +22,8 @@ Create Date: 2026-12-01 12:20:00
 """
 
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -124,6 +128,11 @@ DROP FUNCTION IF EXISTS kopilka_ua_phone(text);
 """
 
 
+ACTIONS = ("read", "create", "update", "delete", "approve", "export")
+GRANTS = {"admin": [{"object_type": "imports", "action": a, "scope": "all"} for a in ACTIONS],
+          "integrator": [{"object_type": "imports", "action": "create", "scope": "all"}]}
+
+
 def _directory(name: str, *extra: sa.Column) -> None:  # type: ignore[type-arg]
     op.create_table(
         name,
@@ -179,12 +188,18 @@ def upgrade() -> None:
     _directory("brands")
     _directory("suppliers")
     op.execute(APPEND_ONLY)
+    for role, grants in GRANTS.items():
+        op.get_bind().execute(sa.text(
+            "UPDATE roles SET grants = grants || CAST(:g AS jsonb) WHERE name = :name"),
+            {"g": json.dumps(grants), "name": role})
     for statement in FUNCTIONS.split("$$;\n")[:-1]:  # one command per execute
         op.execute(statement + "$$;")
 
 
 def downgrade() -> None:
     op.execute(ORIGINAL)
+    op.execute("UPDATE roles SET grants = (SELECT coalesce(jsonb_agg(g), '[]'::jsonb) FROM "
+               "jsonb_array_elements(grants) g WHERE g->>'object_type' <> 'imports')")
     for statement in DROP_FUNCTIONS.strip().splitlines():
         op.execute(statement)
     for name in ("suppliers", "brands", "product_groups", "import_records", "import_batches"):

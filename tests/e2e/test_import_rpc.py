@@ -116,3 +116,19 @@ async def test_without_an_import_directory_run_import_is_refused(app, admin,
             options=I.ImportOptions(kind="members"), path="members.csv"))]
     assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "KOPILKA_IMPORT_DIR" in (failure.value.details() or "")
+
+
+async def test_kopilka_client_prints_the_progress_stream(app, make_key, settings,
+                                                         database_url: str) -> None:
+    import json
+
+    from kopilka.cli import call
+
+    write(settings.import_dir / "networks.csv", "id,code,name", "n1,west,Захід")
+    answer = await call(f"127.0.0.1:{app.grpc_port}", await make_key("integrator"),
+                        "ImportService", "RunImport",
+                        '{"options": {"kind": "networks"}, "path": "networks.csv"}')
+    lines = [json.loads(line) for line in answer.splitlines()]
+    assert lines[-1]["progress"]["done"] and lines[-1]["progress"]["rows_imported"] == "1"
+    assert [r[0] for r in await fetch(database_url, "SELECT name FROM store_networks")] == [
+        "Захід"]

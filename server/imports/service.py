@@ -52,7 +52,7 @@ class RunStore(Protocol):
                         blocks: Iterator[bytes], encoding_problem: Callable[[], str | None],
                         fallback: Callable[[], Iterable[tuple[int, tuple[str, str] | None,
                                                                list[str | None]]]],
-                        now: dt.datetime, stride: int) -> int: ...
+                        now: dt.datetime, stride: int, only_file: bool = False) -> int: ...
     async def resolve_pending(self, decide: Callable[[str, str], tuple[str | None,
                                                                        str | None]]) -> None: ...
     async def copy(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
@@ -224,7 +224,7 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
             blocks = Utf8Blocks(path)
             read += await store.stage_csv(
                 index, path.name, header, blocks.delimiter, iter(blocks), blocks.problem,
-                partial(_positional, path, header), now, FILE_STRIDE)
+                partial(_positional, path, header), now, FILE_STRIDE, len(files) == 1)
             progress(Progress("staging", read, read / max(time.monotonic() - started, 1e-6)))
             continue
         for row in _source_rows(kind, path, options):

@@ -219,10 +219,13 @@ def raw_table(width: int) -> str:
             f"problem_field text, problem text, {columns})")
 
 
-def stage_insert(kind: str, header: list[str], encoding_problem: str | None) -> str:
+def stage_insert(kind: str, header: list[str], encoding_problem: str | None,
+                 grouped: bool = False) -> str:
     """INSERT ... SELECT of import_raw into import_stage for one file; `encoding_problem`
     (the reason) when the decoder replaced bytes, which marked those rows with U+FFFD.
-    Parameters: :file, :now, :today."""
+    `grouped` (sales of one file): a receipt's lines get the group of its first line and
+    one content hash over all its lines here, by window functions, instead of an UPDATE of
+    the whole stage afterwards (checks.SALES_COMMON). Parameters: :file, :now, :today."""
     spec = SPECS[kind]
     the = KINDS[kind]
     where = {name: i for i, name in enumerate(header)}  # a repeated name: its last column
@@ -257,11 +260,22 @@ def stage_insert(kind: str, header: list[str], encoding_problem: str | None) -> 
     checked = (f"w.*, CASE WHEN problem IS NOT NULL THEN ARRAY[problem_field, problem] "
                f"{whens} END AS e, {spec.flags} AS flags")
     staged = [name for name, _ in the.columns]
-    outputs = [f"CASE WHEN e IS NULL THEN {spec.values[name]} END" for name in staged]
-    outputs += [f"CASE WHEN e IS NULL THEN {e} END" for e in spec.pending.values()]
-    columns = ", ".join(["rn", "grp", "file", "source_id", "hash", "flags", "reject_field",
-                         "reject_reason", *staged, *spec.pending])
-    return (f"INSERT INTO import_stage ({columns}) SELECT rn, rn, :file, source_id, hash, "
-            "CASE WHEN e IS NULL THEN flags ELSE '{}'::text[] END, e[1], e[2], "
-            f"{', '.join(outputs)} FROM (SELECT {checked} FROM (SELECT {parsed} FROM "
-            f"(SELECT {inner} FROM import_raw r OFFSET 0) v OFFSET 0) w OFFSET 0) x")
+    outputs = [f"CASE WHEN e IS NULL THEN {spec.values[name]} END AS {name}"
+               for name in staged]
+    outputs += [f"CASE WHEN e IS NULL THEN {e} END AS {n}" for n, e in spec.pending.items()]
+    names = ["rn", "grp", "file", "source_id", "hash", "flags", "reject_field",
+             "reject_reason", *staged, *spec.pending]
+    select = ("SELECT rn, rn AS grp, :file AS file, source_id, hash, "
+              "CASE WHEN e IS NULL THEN flags ELSE '{}'::text[] END AS flags, "
+              "e[1] AS reject_field, e[2] AS reject_reason, "
+              f"{', '.join(outputs)} FROM (SELECT {checked} FROM (SELECT {parsed} FROM "
+              f"(SELECT {inner} FROM import_raw r OFFSET 0) v OFFSET 0) w OFFSET 0) x")
+    if grouped:
+        picked = ", ".join({
+            "grp": "min(t.rn) OVER receipt",
+            "hash": "sha256(string_agg(t.hash, ''::bytea) OVER lines)"}.get(n, f"t.{n}")
+            for n in names)
+        select = (f"SELECT {picked} FROM ({select}) t WINDOW receipt AS (PARTITION BY "
+                  "t.source_id), lines AS (PARTITION BY t.source_id ORDER BY t.line_no, t.rn "
+                  "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+    return f"INSERT INTO import_stage ({', '.join(names)}) {select}"

@@ -43,6 +43,7 @@ class ImportStore:
         self.conn = conn
         self.kind = kind
         self.source = source
+        self._grouped = False  # sales of one file: grouped and hashed as staged
 
     async def _run(self, sql: str, **values: Any) -> str:
         text, args = bind(sql, {"kind": self.kind.name, "source": self.source, **values})
@@ -57,6 +58,9 @@ class ImportStore:
         # table, so a later run on the same connection keeps what it had.
         with contextlib.suppress(asyncpg.PostgresError):
             await self.conn.execute("SET temp_buffers = '256MB'")
+        # sorts and hashes over the whole stage (receipts' windows, the checks' GROUP BYs)
+        # stay in memory instead of spilling at the default 4 MB; bounded per operation
+        await self.conn.execute("SET work_mem = '64MB'")
         await self.conn.execute("DROP TABLE IF EXISTS import_stage")
         await self.conn.execute(f"CREATE TEMP TABLE import_stage ({columns})")
         await self.conn.execute("ALTER TABLE import_stage ALTER COLUMN status SET DEFAULT 'new'")
@@ -69,7 +73,7 @@ class ImportStore:
                         blocks: Iterator[bytes], encoding_problem: Callable[[], str | None],
                         fallback: Callable[[], Iterable[tuple[int, tuple[str, str] | None,
                                                                list[str | None]]]],
-                        now: dt.datetime, stride: int) -> int:
+                        now: dt.datetime, stride: int, only_file: bool = False) -> int:
         """Stage one CSV file: its UTF-8 bytes straight into COPY (FORMAT csv, HEADER) into a
         TEMP table of text columns, then parsed and checked by one INSERT ... SELECT. A file
         COPY cannot read (a row with the wrong number of values, a blank line) is read by
@@ -96,7 +100,9 @@ class ImportStore:
                 "import_raw", columns=["rn", "problem_field", "problem", *columns],
                 records=((index * stride + number, *(problem or (None, None)), *values)
                          for number, problem, values in fallback()))
-        text, args = bind(p.stage_insert(self.kind.name, header, encoding_problem()),
+        grouped = self.kind.name == "sales" and only_file
+        self._grouped = grouped
+        text, args = bind(p.stage_insert(self.kind.name, header, encoding_problem(), grouped),
                           {"file": file, "now": now, "today": now.date()})
         status = await self.conn.execute(text, *args)
         await self.conn.execute("DROP TABLE import_raw")
@@ -144,6 +150,8 @@ class ImportStore:
         await self.conn.execute("CREATE INDEX ON import_stage (grp)")
         await self.conn.execute("ANALYZE import_stage")
         statements = c.SALES_COMMON if self.kind.name == "sales" else c.COMMON
+        if self._grouped:
+            statements = statements[1:]  # grouped and hashed when staged (parse.stage_insert)
         for sql in statements + ([c.LEDGER_CHANGED] if self.kind.ledger else []) \
                 + c.CHECKS[self.kind.name]:
             await self._run(sql)

@@ -208,6 +208,12 @@ BY_FIELD: dict[str, Limit] = {
     "TemplateText.language": _text(8, "marketing_template_texts.language"),
     "Trigger.code": _text(64, "marketing_triggers.code"),
     "Trigger.channel": _text(32, "marketing_triggers.channel"),
+    "ImportOptions.kind": _text(32),  # import_batches.kind
+    "ImportOptions.source": _text(64),  # import_batches.source
+    "ImportOptions.on_error": _text(16),  # import_batches.policy
+    "ImportOptions.file_name": _text(255),
+    "RunImportRequest.path": _text(4096),
+    "UploadImportRequest.chunk": _text(4 << 20),  # bytes of one message
 }
 
 

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".kopilka"), description="Where the embedded PostgreSQL keeps its files."
     )
+    import_dir: Path | None = Field(
+        default=None, description="ImportService.RunImport reads files only under this "
+        "directory (no '..', no symlink out of it); unset: RunImport is refused.")
     grpc_listen: str = Field(default="127.0.0.1:50051", description="host:port of the gRPC API.")
     # --- TLS on the gRPC port (issue 10); all empty: plaintext, for 127.0.0.1 development --
     tls_cert_file: Path | None = Field(

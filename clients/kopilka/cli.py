@@ -33,6 +33,7 @@ from kopilka.v1 import (
     audit_pb2,
     bonus_pb2,
     certificates_pb2,
+    imports_pb2,
     mailings_pb2,
     marketing_pb2,
     members_pb2,
@@ -45,9 +46,9 @@ from kopilka.v1 import (
     verification_pb2,
 )
 
-MODULES = (admin_pb2, audit_pb2, bonus_pb2, certificates_pb2, mailings_pb2, marketing_pb2,
-           members_pb2, orders_pb2, promotions_pb2, receipts_pb2, roles_pb2, shopping_pb2,
-           users_pb2, verification_pb2)
+MODULES = (admin_pb2, audit_pb2, bonus_pb2, certificates_pb2, imports_pb2, mailings_pb2,
+           marketing_pb2, members_pb2, orders_pb2, promotions_pb2, receipts_pb2, roles_pb2,
+           shopping_pb2, users_pb2, verification_pb2)
 SERVICES = {
     service.name: (module, service)
     for module in MODULES
@@ -77,17 +78,23 @@ async def call(target: str, key: str | None, service: str, method: str, body: st
         request.request_id = str(uuid.uuid4())
     response_class = _message_class(module, rpc.output_type)
     metadata = connect.bearer_metadata(key) if key else ()
+    path = f"/{descriptor.full_name}/{method}"
+    serialize, parse = (lambda m: m.SerializeToString()), response_class.FromString
     async with connect.open_channel(target, credentials) as channel:
-        stub = channel.unary_unary(
-            f"/{descriptor.full_name}/{method}",
-            request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=response_class.FromString,
-        )
-        response = await stub(request, metadata=metadata, timeout=30)
+        if rpc.server_streaming:  # ImportService: one JSON line per response, no deadline
+            if rpc.client_streaming:  # the one request is the whole stream
+                responses = [r async for r in channel.stream_stream(path, serialize, parse)(
+                    iter([request]), metadata=metadata)]
+            else:
+                responses = [r async for r in channel.unary_stream(path, serialize, parse)(
+                    request, metadata=metadata)]
+        else:
+            responses = [await channel.unary_unary(path, serialize, parse)(
+                request, metadata=metadata, timeout=30)]
     # Cyrillic names and messages as text, not \u escapes
-    return json_format.MessageToJson(response, preserving_proto_field_name=True,
-                                     ensure_ascii=False,
-                                     always_print_fields_with_no_presence=zeros)
+    return "\n".join(json_format.MessageToJson(
+        response, preserving_proto_field_name=True, indent=None if rpc.server_streaming else 2,
+        ensure_ascii=False, always_print_fields_with_no_presence=zeros) for response in responses)
 
 
 def pick(answer: str, path: str) -> str:

@@ -12,6 +12,7 @@ from kopilka.v1 import (
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    imports_pb2_grpc,
     mailings_pb2_grpc,
     marketing_pb2_grpc,
     members_pb2_grpc,
@@ -67,28 +68,42 @@ def open_channel(
     return grpc.aio.secure_channel(target, credentials, interceptors=interceptors)
 
 
-class _BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):
+class _Key:
     """Adds the API key to every call so callers never forget it."""
 
     def __init__(self, api_key: str) -> None:
         self._metadata = bearer_metadata(api_key)
 
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def _with_key(self, client_call_details: grpc.aio.ClientCallDetails
+                  ) -> grpc.aio.ClientCallDetails:
         metadata = list(client_call_details.metadata or ()) + list(self._metadata)
-        details = client_call_details._replace(metadata=metadata)
-        return await continuation(details, request)
+        replaced: grpc.aio.ClientCallDetails = client_call_details._replace(  # type: ignore[attr-defined]
+            metadata=metadata)
+        return replaced
 
 
-class _BearerAuthStream(grpc.aio.UnaryStreamClientInterceptor):
-    """The same for server-streamed calls (PromotionService.WhatIf)."""
 
-    def __init__(self, api_key: str) -> None:
-        self._metadata = bearer_metadata(api_key)
+# grpc.aio files each interceptor under the first kind it is an instance of: one per kind
+class _BearerAuth(_Key, grpc.aio.UnaryUnaryClientInterceptor):
+    """The key on unary calls."""
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self._with_key(client_call_details), request)
+
+
+class _BearerAuthUnaryStream(_Key, grpc.aio.UnaryStreamClientInterceptor):
+    """The same for server-streaming calls (ImportService.RunImport)."""
 
     async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
-        metadata = list(client_call_details.metadata or ()) + list(self._metadata)
-        details = client_call_details._replace(metadata=metadata)
-        return await continuation(details, request)
+        return await continuation(self._with_key(client_call_details), request)
+
+
+class _BearerAuthStreamStream(_Key, grpc.aio.StreamStreamClientInterceptor):
+    """The same for bidirectional calls (ImportService.UploadImport)."""
+
+    async def intercept_stream_stream(self, continuation, client_call_details,  # type: ignore[no-untyped-def]
+                                      request_iterator):
+        return await continuation(self._with_key(client_call_details), request_iterator)
 
 
 class KopilkaClient:
@@ -114,7 +129,8 @@ class KopilkaClient:
         if credentials is None and (tls or root_ca_file or client_cert_file or client_key_file):
             credentials = tls_credentials(root_ca_file, client_cert_file, client_key_file)
         interceptors: list[grpc.aio.ClientInterceptor] = (
-            [_BearerAuth(api_key), _BearerAuthStream(api_key)] if api_key else [])
+            [_BearerAuth(api_key), _BearerAuthUnaryStream(api_key),
+             _BearerAuthStreamStream(api_key)] if api_key else [])
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.orders = orders_pb2_grpc.OrderServiceStub(self.channel)
@@ -130,6 +146,7 @@ class KopilkaClient:
         self.shopping = shopping_pb2_grpc.ShoppingServiceStub(self.channel)
         self.marketing = marketing_pb2_grpc.MarketingServiceStub(self.channel)
         self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
+        self.imports = imports_pb2_grpc.ImportServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -116,12 +116,8 @@ class ApiInterceptor(ServerInterceptor):
     def _wrap(self, method: str, handler: Handler | None) -> Handler | None:
         if handler is None or method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
-        if handler.unary_stream is not None:  # server-streamed (PromotionService.WhatIf)
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream_behavior(method, cast(StreamBehavior, handler.unary_stream)),
-                request_deserializer=lenient(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
+        if handler.unary_stream is not None or handler.stream_stream is not None:
+            return self._wrap_stream(method, handler)
         if handler.unary_unary is None:
             return handler
         # cast: under grpc.aio the behaviour is the servicer's coroutine function, called with
@@ -132,6 +128,77 @@ class ApiInterceptor(ServerInterceptor):
             request_deserializer=lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+    def _wrap_stream(self, method: str, handler: Handler) -> Handler:
+        """Streaming RPCs (PromotionService.WhatIf, ImportService): the same key, permission
+        and request checks before the first response; a client stream's messages are checked
+        as they come; a DomainError raised mid-stream ends it with its status; counted in the
+        grpc_server_* metrics. No per-key lookup limits (no streaming RPC is a lookup)."""
+        _, service, name = method.split("/", 2)
+        kind = "bidi_stream" if handler.stream_stream is not None else "server_stream"
+        started = metrics.GRPC_STARTED.labels(kind, service, name)
+        outage = self._outage
+        needed = RPC_PERMISSIONS.get(method)
+        verifier, roles, failures = self._verifier, self._roles, self._limits.auth_failures
+        client_streaming = handler.stream_stream is not None
+        inner = cast(StreamBehavior,
+                     handler.stream_stream or handler.unary_stream)
+
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for request in requests:
+                if isinstance(request, Undecodable):
+                    raise undecodable()
+                check_request(request)
+                yield request
+
+        async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
+            started.inc()
+            code = grpc.StatusCode.OK
+            try:
+                if failures.busy:
+                    delay = failures.wait(peer_address(context.peer()))
+                    if delay:
+                        raise auth_failures_limited(failures.per_minute, delay)
+                try:
+                    principal = await authenticate(
+                        verifier, context.invocation_metadata(), needed, roles)
+                except DomainError as error:
+                    if error.kind is ErrorKind.UNAUTHENTICATED:
+                        failures.take(peer_address(context.peer()))
+                    raise
+                if not client_streaming:
+                    if isinstance(request, Undecodable):
+                        raise undecodable()
+                    check_request(request)
+                token = current_principal.set(principal)
+                rid = request_id.set(str(getattr(request, "request_id", "")))
+                try:
+                    async for response in inner(
+                            checked(request) if client_streaming else request, context):
+                        yield response
+                finally:
+                    request_id.reset(rid)
+                    current_principal.reset(token)
+            except DomainError as error:
+                code = GRPC_CODES[error.kind]
+                await context.abort_with_status(to_status(error))
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                unavailable = outage(error)
+                if unavailable is not None:
+                    code = GRPC_CODES[unavailable.kind]
+                    await context.abort_with_status(to_status(unavailable))
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error", extra={"method": method})
+                await context.abort(code, "internal error; see server log")
+            finally:
+                metrics.GRPC_HANDLED.labels(kind, service, name, code.name).inc()
+
+        make = (grpc.stream_stream_rpc_method_handler if client_streaming
+                else grpc.unary_stream_rpc_method_handler)
+        return make(behavior, request_deserializer=lenient(handler.request_deserializer),
+                    response_serializer=handler.response_serializer)
 
     def _behavior(self, method: str, inner: Behavior) -> Behavior:
         _, service, name = method.split("/", 2)
@@ -203,55 +270,5 @@ class ApiInterceptor(ServerInterceptor):
                     counter = handled[code] = metrics.GRPC_HANDLED.labels(
                         "unary", service, name, code.name)
                 counter.inc()
-
-        return behavior
-
-    def _stream_behavior(self, method: str, inner: StreamBehavior) -> StreamBehavior:
-        """The same checks as a unary call (key, permission, limits, request limits), then
-        the servicer's stream; a DomainError raised mid-stream ends it with its status."""
-        _, service, name = method.split("/", 2)
-        started = metrics.GRPC_STARTED.labels("server_stream", service, name)
-        needed = RPC_PERMISSIONS.get(method)
-        verifier, roles, failures = self._verifier, self._roles, self._limits.auth_failures
-        outage = self._outage
-
-        async def behavior(request: Any, context: Context) -> AsyncIterator[Any]:
-            started.inc()
-            code = grpc.StatusCode.OK
-            try:
-                if failures.busy:
-                    delay = failures.wait(peer_address(context.peer()))
-                    if delay:
-                        raise auth_failures_limited(failures.per_minute, delay)
-                try:
-                    principal = await authenticate(
-                        verifier, context.invocation_metadata(), needed, roles)
-                except DomainError as error:
-                    if error.kind is ErrorKind.UNAUTHENTICATED:
-                        failures.take(peer_address(context.peer()))
-                    raise
-                if isinstance(request, Undecodable):
-                    raise undecodable()
-                check_request(request)
-                token = current_principal.set(principal)
-                try:
-                    async for item in inner(request, context):
-                        yield item
-                finally:
-                    current_principal.reset(token)
-            except DomainError as error:
-                code = GRPC_CODES[error.kind]
-                await context.abort_with_status(to_status(error))
-            except grpc.aio.AbortError:
-                raise
-            except Exception as error:
-                unavailable = outage(error)
-                if unavailable is not None:
-                    await context.abort_with_status(to_status(unavailable))
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error", extra={"method": method})
-                await context.abort(code, "internal error; see server log")
-            finally:
-                metrics.GRPC_HANDLED.labels("server_stream", service, name, code.name).inc()
 
         return behavior

@@ -37,6 +37,7 @@ class ObjectType(StrEnum):
     ROLES = "roles"
     AUDIT = "audit"
     SHOPPING = "shopping"  # baskets, wishlists, site events, recommendations (online store)
+    IMPORTS = "imports"  # historical data migration (issue 19)
 
 
 class Action(StrEnum):

@@ -65,6 +65,7 @@ class Permission(StrEnum):
     MARKETING_READ = "marketing.read"
     MARKETING_WRITE = "marketing.write"
     MARKETING_SEND = "marketing.send"
+    IMPORTS_RUN = "imports.run"
     ECHO = "echo"
 
 
@@ -115,6 +116,7 @@ NEEDS: dict[Permission, Right | None] = {
     P.MARKETING_READ: (T.CAMPAIGNS, A.READ),
     P.MARKETING_WRITE: (T.CAMPAIGNS, A.UPDATE),
     P.MARKETING_SEND: (T.CAMPAIGNS, A.APPROVE),  # start, test-send, pause, cancel
+    P.IMPORTS_RUN: (T.IMPORTS, A.CREATE),  # bring history over (members, balances, sales)
     P.ECHO: None,
 }
 
@@ -220,6 +222,8 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,
     "/kopilka.v1.AuditService/ListAudit": P.AUDIT_READ,
+    "/kopilka.v1.ImportService/RunImport": P.IMPORTS_RUN,
+    "/kopilka.v1.ImportService/UploadImport": P.IMPORTS_RUN,
     "/kopilka.v1.BonusService/ApproveAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/RejectAdjustment": P.BONUS_APPROVE,
     "/kopilka.v1.BonusService/ListPendingAdjustments": P.BONUS_APPROVE,

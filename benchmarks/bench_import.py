@@ -1,0 +1,145 @@
+"""`kopilka import` against a plain PostgreSQL COPY of the same rows, in the same run.
+
+Generates N members with cards, N opening balances (points lots) and M 1C receipt lines,
+imports them with the very service `kopilka import` runs (parse, stage by COPY, checks,
+set-based apply, reconciliation), then COPYs the same CSV files into bare tables. Prints
+rows/s of each, the ratio (target >= 0.5x) and the peak RSS after each size, so memory can
+be seen to stay flat as the files grow (run with --sizes 0.25,1).
+
+    .venv/bin/python benchmarks/bench_import.py --members 20000 --lines 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+
+from server.db.embedded import start_embedded_postgres
+from server.db.imports.store import Batches, ImportStore
+from server.db.migrate import migrate
+from server.db.urls import with_database
+from server.imports.kinds import KINDS
+from server.imports.model import Policy
+from server.imports.service import run_import
+from server.members.cards import card_number
+
+
+def generate(folder: Path, members: int, lines: int, tag: str) -> dict[str, Path]:
+    rng = random.Random(7)
+    paths = {k: folder / f"{k}-{tag}.csv" for k in ("members", "points", "sales")}
+    expiry = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+    with paths["members"].open("w", encoding="utf-8") as m, \
+            paths["points"].open("w", encoding="utf-8") as p:
+        m.write("id,card_number,card_type,phone,first_name,last_name\n")
+        p.write("id,card_number,points,expiry_at\n")
+        for i in range(1, members + 1):
+            card = card_number("2100", i)
+            m.write(f"{tag}m{i},{card},std,+38067{i:07d},Ім'я{i},Прізвище{i}\n")
+            p.write(f"{tag}p{i},{card},{rng.randint(1, 5000)},{expiry}\n")
+    with paths["sales"].open("w", encoding="utf-8") as s:
+        s.write("receipt_id,store_code,receipt_number,card_number,sold_at,line_no,sku,"
+                "quantity_milli,amount_minor\n")
+        line, receipt = 0, 0
+        while line < lines:
+            receipt += 1
+            card = card_number("2100", rng.randint(1, members))
+            day = dt.date(2025, 1, 1) + dt.timedelta(days=receipt % 300)
+            for n in range(1, min(rng.randint(1, 8), lines - line) + 1):
+                s.write(f"{tag}r{receipt},shop,{tag}{receipt},{card},{day} 12:00,{n},"
+                        f"SKU{rng.randint(1, 999)},1000,{rng.randint(100, 99999)}\n")
+                line += 1
+    return paths
+
+
+async def timed_import(url: str, kind: str, path: Path) -> tuple[int, float]:
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        result = await run_import(ImportStore(conn, KINDS[kind], "bench"), Batches(conn),
+                                  kind_name=kind, files=[path], source="bench",
+                                  policy=Policy.STOP, dry_run=False, principal="bench",
+                                  now=dt.datetime.now(dt.UTC))
+        elapsed = time.perf_counter() - start
+    finally:
+        await conn.close()
+    assert result.report.rejected.rows == 0, result.rejects[:3]
+    assert result.report.imported is not None
+    return sum(1 for _ in path.open(encoding="utf-8")) - 1, elapsed
+
+
+async def timed_copy(url: str, kind: str, path: Path) -> tuple[int, float]:
+    """A plain COPY of the same file into a bare table of text columns."""
+    header = path.open(encoding="utf-8").readline().strip().split(",")
+    conn = await asyncpg.connect(url)
+    try:
+        table = f"plain_{kind}"
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.execute(f"CREATE TABLE {table} ({', '.join(f'{c} text' for c in header)})")
+        start = time.perf_counter()
+        status = await conn.copy_to_table(table, source=path, format="csv", header=True)
+        elapsed = time.perf_counter() - start
+    finally:
+        await conn.close()
+    return int(status.split()[-1]), elapsed
+
+
+async def bench(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="kopilka-bench-import-"))
+    server = start_embedded_postgres(folder / "pg")
+    admin = await asyncpg.connect(server)
+    for scale in (float(s) for s in args.sizes.split(",")):
+        name = f"bench_import_{int(scale * 1000)}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(server, name)
+        await migrate(url)
+        conn = await asyncpg.connect(url)
+        await conn.execute("INSERT INTO stores (code, name, time_zone) "
+                           "VALUES ('shop', 'Shop', 'Europe/Kyiv')")
+        await conn.execute("INSERT INTO card_types (code, name, accrual_bps, number_prefix, "
+                           "requires_verification, next_sequence) VALUES "
+                           "('std', 'Std', 0, '2100', false, 1)")
+        await conn.close()
+        n, m = int(args.members * scale), int(args.lines * scale)
+        paths = generate(folder, n, m, name[-4:].strip("_"))
+        print(f"N={n:,} members, M={m:,} receipt lines")
+        total_import = total_copy = 0.0
+        rows_all = 0
+        for kind in ("members", "points", "sales"):
+            rows, took = await timed_import(url, kind, paths[kind])
+            copied, copy_took = await timed_copy(url, kind, paths[kind])
+            assert copied == rows, (copied, rows)
+            total_import += took
+            total_copy += copy_took
+            rows_all += rows
+            print(f"  {kind:<8} {rows:>9,} rows: import {rows / took:>9,.0f} rows/s, "
+                  f"COPY {rows / copy_took:>9,.0f} rows/s, ratio {copy_took / took:.2f}x")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  all      {rows_all:>9,} rows: import {rows_all / total_import:>9,.0f} rows/s, "
+              f"COPY {rows_all / total_copy:>9,.0f} rows/s, ratio "
+              f"{total_copy / total_import:.2f}x; peak RSS so far {peak:,.0f} MiB")
+    await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--sizes", default="0.25,1",
+                        help="scales of the sizes, run in order (peak RSS is cumulative)")
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

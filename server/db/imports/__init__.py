@@ -1,0 +1,1 @@
+"""Storage of historical imports: staging through COPY, set-based apply, batches, rollback."""

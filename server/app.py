@@ -19,6 +19,7 @@ from kopilka.v1 import (
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    coupons_pb2_grpc,
     imports_pb2_grpc,
     mailings_pb2_grpc,
     marketing_pb2_grpc,
@@ -38,6 +39,7 @@ from server.api.servicers.admin import AdminServicer
 from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
+from server.api.servicers.coupons import CouponServicer
 from server.api.servicers.imports import ImportServicer
 from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.marketing import MarketingServicer
@@ -118,6 +120,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.PromotionService"),
     (imports_pb2_grpc.add_ImportServiceServicer_to_server, ImportServicer,
      "kopilka.v1.ImportService"),
+    (coupons_pb2_grpc.add_CouponServiceServicer_to_server, CouponServicer,
+     "kopilka.v1.CouponService"),
 ]
 
 

@@ -35,6 +35,10 @@ REASON_CHARS = 500
 TOKEN_CHARS = 1_000_000
 #: a whole rule-set document (ApplyRuleSet)
 DOCUMENT_CHARS = 1_000_000
+#: coupon codes presented on one receipt (CalculateReceipt)
+MAX_COUPON_CODES = 10
+#: coupons issued by one IssueCouponBatch call
+MAX_COUPON_BATCH = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +183,10 @@ BY_NAME: dict[str, Limit] = {
     "from_version": _text(64, "rule_sets.version"),
     "to_version": _text(64, "rule_sets.version"),
     "format": _text(8, "rule_sets.format"),
+    # coupons (issue 17)
+    "coupon_codes": _text(64, items=MAX_COUPON_CODES),  # as typed: separators allowed
+    "promotion_id": _text(64, "coupons.promotion_id"),
+    "batch_id": _text(UUID_CHARS),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -214,6 +222,11 @@ BY_FIELD: dict[str, Limit] = {
     "ImportOptions.file_name": _text(255),
     "RunImportRequest.path": _text(4096),
     "UploadImportRequest.chunk": _text(4 << 20),  # bytes of one message
+    "GetCouponRequest.code": _text(64),  # as typed; normalized it fits coupons.code
+    "BlockCouponRequest.code": _text(64),
+    "BlockCouponRequest.reason": _text(200, "coupons.block_reason"),
+    "IssueCouponRequest.prefix": _text(8),
+    "IssueCouponBatchRequest.prefix": _text(8),
 }
 
 

@@ -12,6 +12,7 @@ from kopilka.v1 import (
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
+    coupons_pb2_grpc,
     imports_pb2_grpc,
     mailings_pb2_grpc,
     marketing_pb2_grpc,
@@ -147,6 +148,7 @@ class KopilkaClient:
         self.marketing = marketing_pb2_grpc.MarketingServiceStub(self.channel)
         self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
         self.imports = imports_pb2_grpc.ImportServiceStub(self.channel)
+        self.coupons = coupons_pb2_grpc.CouponServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

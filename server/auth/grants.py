@@ -29,6 +29,7 @@ class ObjectType(StrEnum):
     MAILINGS = "mailings"
     CAMPAIGNS = "campaigns"
     SURVEYS = "surveys"
+    COUPONS = "coupons"  # discount coupons: read, create (issue), update (block)
     APPEALS = "appeals"
     CATALOG = "catalog"
     STORES = "stores"  # stores, card types and other program settings

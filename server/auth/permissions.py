@@ -66,6 +66,10 @@ class Permission(StrEnum):
     MARKETING_WRITE = "marketing.write"
     MARKETING_SEND = "marketing.send"
     IMPORTS_RUN = "imports.run"
+    # Coupons (issue 17): read them, issue them (one or a batch), block them.
+    COUPONS_READ = "coupons.read"
+    COUPONS_ISSUE = "coupons.issue"
+    COUPONS_MANAGE = "coupons.manage"
     ECHO = "echo"
 
 
@@ -117,6 +121,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.MARKETING_WRITE: (T.CAMPAIGNS, A.UPDATE),
     P.MARKETING_SEND: (T.CAMPAIGNS, A.APPROVE),  # start, test-send, pause, cancel
     P.IMPORTS_RUN: (T.IMPORTS, A.CREATE),  # bring history over (members, balances, sales)
+    P.COUPONS_READ: (T.COUPONS, A.READ),
+    P.COUPONS_ISSUE: (T.COUPONS, A.CREATE),
+    P.COUPONS_MANAGE: (T.COUPONS, A.UPDATE),
     P.ECHO: None,
 }
 
@@ -186,6 +193,12 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.PromotionService/ApplyBonusRules": P.BONUS_RULES_WRITE,
     "/kopilka.v1.PromotionService/GetBonusRules": P.BONUS_RULES_READ,
     "/kopilka.v1.PromotionService/WhatIf": P.PROMOTIONS_READ,
+    # coupons (issue 17)
+    "/kopilka.v1.CouponService/IssueCoupon": P.COUPONS_ISSUE,
+    "/kopilka.v1.CouponService/IssueCouponBatch": P.COUPONS_ISSUE,
+    "/kopilka.v1.CouponService/GetCoupon": P.COUPONS_READ,
+    "/kopilka.v1.CouponService/BlockCoupon": P.COUPONS_MANAGE,
+    "/kopilka.v1.CouponService/ListCoupons": P.COUPONS_READ,
     "/kopilka.v1.AdminService/CreateApiKey": P.API_KEYS_MANAGE,
     "/kopilka.v1.AdminService/Echo": P.ECHO,
     "/kopilka.v1.AdminService/ListApiKeys": P.API_KEYS_MANAGE,

@@ -281,5 +281,23 @@ for _schema in (
                     _f("spent_minor", "int", "purchases over the period, minor units"),
                     _f("period_days", "int", "the tier period"),
                     _f("moved_at", "time", "when the jobs pass moved it"))),
+    EventSchema("coupon.issued", 1, "A coupon was issued (one, or one of a batch).",
+                "issue_coupons (server/db/engagement/coupons.py): CouponService, surveys", (
+                    _f("coupon_id", "uuid", "the coupon (its code is not in events)"),
+                    _f("promotion_id", "string", "the promotion it unlocks"),
+                    _f("member_id", "uuid", "the member it is bound to", optional=True),
+                    _f("batch_id", "uuid", "its batch", optional=True),
+                    _f("source", "string", "operator, campaign, trigger, survey or social"),
+                    _f("max_uses", "int", "receipts that may use it"),
+                    _f("valid_from", "time", "valid from"),
+                    _f("valid_to", "time", "valid until (exclusive)", optional=True))),
+    EventSchema("coupon.redeemed", 1, "A confirmed receipt spent one use of a coupon.",
+                "kopilka_confirm_receipt (migration 0026)", (
+                    _f("coupon_id", "uuid", "the coupon"),
+                    _f("promotion_id", "string", "the promotion it unlocked"),
+                    _f("member_id", "uuid", "the receipt's member", optional=True),
+                    _f("receipt_id", "uuid", "the receipt"),
+                    _f("store_code", "string", "the store"),
+                    _f("redeemed_at", "time", "when the receipt was confirmed"))),
 ):
     register_schema(_schema)

@@ -119,6 +119,7 @@ def receipt_document(calc: Calculation, receipt_id: uuid.UUID, tx_id: uuid.UUID,
                   "expiry": x.expiry_time.isoformat() if x.expiry_time else None}
                  for x in (calculation_lots(calc) if member else [])],
         "promotions": list(calc.applied_promotions) if member else [],
+        "coupons": [{"id": coupon_id, "code": code} for coupon_id, code in calc.coupons],
         "receipt_time": calc.receipt_time.isoformat(),
     }
 

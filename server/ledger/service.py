@@ -16,6 +16,9 @@ from typing import Any, Protocol
 
 from server.certificates import rules
 from server.certificates.model import CertificateInfo, CertificateKind
+from server.engagement.coupons import Coupon
+from server.engagement.coupons import refusal as coupon_refusal
+from server.engagement.coupons import refusal_error as coupon_refusal_error
 from server.errors import DomainError, ErrorKind, FieldViolation, not_found
 from server.ledger.model import (
     Claim,
@@ -50,6 +53,9 @@ class LedgerStore(Protocol):
     async def certificate(self, number: str) -> CertificateInfo | None:
         """A certificate as it is now (to say why a spend of it was refused)."""
 
+    async def coupon(self, code: str) -> Coupon | None:
+        """A coupon as it is now (to say why a spend of it was refused)."""
+
 
 class LedgerService:
     """Receipts and points spends over a LedgerStore."""
@@ -72,6 +78,8 @@ class LedgerService:
         try:
             return confirmed(await self._store.confirm_receipt(claim, document, token_id, now))
         except Refusal as refusal:
+            if refusal.code == "KL010":
+                raise await self._coupon_refusal(refusal.detail, calc, now) from None
             raise await self._explain(refusal, claim, verdict, calc.card_number or "",
                                       calc.currency, payments, now) from None
 
@@ -127,6 +135,14 @@ class LedgerService:
             amount = sum(p.amount_minor for p in payments if p.certificate_number == detail)
             return await self._certificate_refusal(detail, amount, currency, now)
         return RuntimeError(f"unknown ledger refusal {code}: {detail}")
+
+    async def _coupon_refusal(self, code: str, calc: Calculation, now: dt.datetime
+                              ) -> DomainError:
+        """Why a coupon of the calculation could not be spent (used up meanwhile, blocked,
+        expired...): nothing was written."""
+        coupon = await self._store.coupon(code)
+        member = uuid.UUID(calc.member_id) if calc.member_id else None
+        return coupon_refusal_error(code, coupon_refusal(coupon, member, now) or "COUPON_USED_UP")
 
     async def _certificate_refusal(self, number: str, amount: int, currency: str | None,
                                    now: dt.datetime) -> DomainError:

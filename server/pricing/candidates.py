@@ -136,14 +136,15 @@ class CandidateFinder:
         return ProductHits(keyed, tuple(selected), tuple(priced), unkeyed)
 
     def find(
-        self, states: Sequence[LineState], remember: Sequence[bool], store: Store
+        self, states: Sequence[LineState], remember: Sequence[bool], store: Store,
+        coupons: frozenset[str] = frozenset(),
     ) -> Candidates:
-        """Candidate rules for the receipt's lines and store (memo looked up inline: this
-        loop runs once per line of every receipt)."""
+        """Candidate rules for the receipt's lines, store and accepted coupons (memo looked
+        up inline: this loop runs once per line of every receipt)."""
         index = self._index
         everywhere: set[int] = set(index.global_bucket)
         get = index.buckets.get
-        for key in store_keys(store):
+        for key in store_keys(store, coupons):
             everywhere.update(get(key, ()))
         evaluated = set(everywhere)
         lines: dict[int, list[int]] = {}

@@ -137,8 +137,9 @@ _NEW_DEFAULTS = {
     "min_amount": None,
     "hints": True,
     "hints_within_bp": 2500,
+    "coupon": None,
 }
-"""Fields added after rule sets were first versioned (issue 18), left out of the hash while
+"""Fields added after rule sets were first versioned (issues 17, 18), left out of the hash while
 at their defaults so a stored rule set keeps its version."""
 
 

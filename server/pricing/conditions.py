@@ -41,6 +41,9 @@ def compile_conditions(cond: Conditions) -> tuple[Check, ...]:
         checks.append(lambda ctx: ctx.card_type in cards)
     if cond.member_required:
         checks.append(lambda ctx: ctx.member is not None)
+    if cond.coupon is not None:
+        coupon = cond.coupon
+        checks.append(lambda ctx: coupon in ctx.coupons)
     checks.extend(_contains_check(item) for item in cond.receipt_contains)
     if cond.min_receipt_amount is not None:
         minimum = cond.min_receipt_amount

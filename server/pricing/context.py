@@ -36,6 +36,7 @@ class EvalContext:
 
     __slots__ = (
         "card_type",
+        "coupons",
         "lines",
         "local_time",
         "member",
@@ -54,6 +55,7 @@ class EvalContext:
         member: MemberContext | None,
         stores: Mapping[str, Store],
         lines: tuple[LineState, ...],
+        coupons: frozenset[str] = frozenset(),
     ) -> None:
         self.local_time = local_time
         self.today = today
@@ -62,6 +64,8 @@ class EvalContext:
         self.member = member
         self.stores = stores
         self.lines = lines
+        self.coupons = coupons
+        """Promotions unlocked by the receipt's accepted coupons."""
         self.subtotal = sum([s.base for s in lines])
         """Sum of the line amounts before any discount."""
 

@@ -85,8 +85,9 @@ def price_receipt(
         receipt.member,
         stores,
         tuple(states),
+        receipt.coupons,
     )
-    found = rules.finder.find(states, remember, store)
+    found = rules.finder.find(states, remember, store, receipt.coupons)
     messages: list[str] = []
     promotions: list[str] = []
     group: list[_Applicable] = []

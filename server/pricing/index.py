@@ -54,7 +54,12 @@ def _clause_keys(selectors: Sequence[Selector]) -> tuple[int, list[Key]] | None:
 
 def index_clause(rule: Rule) -> tuple[tuple[Key, ...], bool]:
     """Keys of the rule's most selective necessary clause, and whether that clause is the
-    target (then the lines that hit a key are the only lines the rule can discount)."""
+    target (then the lines that hit a key are the only lines the rule can discount).
+
+    A rule with a `coupon` condition is filed under its coupon key alone: it is a candidate
+    only for receipts presenting that promotion's coupon, and costs others nothing."""
+    if rule.conditions.coupon is not None:
+        return (("coupon", rule.conditions.coupon),), False
     clauses = [(_clause_keys(rule.target), True)]
     clauses += [(_clause_keys(item.match), False) for item in rule.conditions.receipt_contains]
     if rule.conditions.stores:
@@ -83,9 +88,12 @@ def product_keys(p: Product) -> list[Key]:
     return keys
 
 
-def store_keys(store: Store) -> list[Key]:
-    """Every key the store can hit."""
-    return [("store", store.id), *(("network", n) for n in sorted(store.network_ids))]
+def store_keys(store: Store, coupons: frozenset[str] = frozenset()) -> list[Key]:
+    """Every key the store (and the receipt's accepted coupons) can hit."""
+    keys: list[Key] = [("store", store.id), *(("network", n) for n in sorted(store.network_ids))]
+    if coupons:
+        keys.extend(("coupon", c) for c in sorted(coupons))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +122,12 @@ class RuleIndex:
             {k: tuple(v) for k, v in buckets.items()}, tuple(global_bucket), frozenset(target_keyed)
         )
 
-    def lookup_lines(self, products: Sequence[Product], store: Store) -> dict[int, set[int] | None]:
+    def lookup_lines(self, products: Sequence[Product], store: Store,
+                     coupons: frozenset[str] = frozenset()) -> dict[int, set[int] | None]:
         """Ordinal -> indexes of the lines that hit the rule's keys (None: not line-keyed)."""
         hits: dict[int, set[int] | None] = dict.fromkeys(self.global_bucket)
         get = self.buckets.get
-        for key in store_keys(store):
+        for key in store_keys(store, coupons):
             for ordinal in get(key, ()):
                 hits[ordinal] = None
         target_keyed = self.target_keyed

@@ -122,6 +122,8 @@ class Receipt:
     card_type: str | None = None
     member: MemberContext | None = None
     bonus_points_to_pay: int = 0
+    coupons: frozenset[str] = frozenset()
+    """Promotions unlocked by the accepted coupons presented (rules' `coupon:` condition)."""
 
     @property
     def effective_card_type(self) -> str | None:

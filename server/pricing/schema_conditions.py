@@ -101,6 +101,9 @@ class Conditions(Frozen):
     time_windows: tuple[TimeWindow, ...] = ()
     accumulated: tuple[Accumulated, ...] = ()
     previous_purchases: tuple[PreviousPurchases, ...] = ()
+    coupon: str | None = Field(default=None, min_length=1, max_length=64)
+    """The promotion whose coupon must be presented on the receipt (docs/coupons.md): the
+    rule is filed under this key in the index, so receipts without it never look at it."""
 
 
 class AfterAccumulated(Frozen):

@@ -64,6 +64,9 @@ class Calculation:
     accrual_lots: tuple[tuple[int, str, str | None, str], ...] = field(default=())
     # Promotions that discounted this receipt: confirm records the member's first use.
     applied_promotions: tuple[str, ...] = field(default=())
+    # Coupons whose promotion discounted this receipt, (coupon id, code): confirm spends each
+    # once, in its one call (docs/coupons.md).
+    coupons: tuple[tuple[str, str], ...] = field(default=())
 
     def check_totals(self) -> None:
         """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
@@ -108,6 +111,7 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     data["messages"] = tuple(data.get("messages", ()))
     data["accrual_lots"] = tuple(tuple(lot) for lot in data.get("accrual_lots", ()))
     data["applied_promotions"] = tuple(data.get("applied_promotions", ()))
+    data["coupons"] = tuple(tuple(c) for c in data.get("coupons", ()))
     return Calculation(**data)
 
 

@@ -43,7 +43,9 @@ BEFORE: dict[str, set[Permission]] = {
                         P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
                         P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ,
                         # migration 0020: campaigns for the marketing side of the operator
-                        P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND},
+                        P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND,
+                        # migration 0026: coupons
+                        P.COUPONS_READ, P.COUPONS_ISSUE, P.COUPONS_MANAGE},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
                    P.IMPORTS_RUN},  # imports: migration 0023
     "admin": set(Permission),
@@ -57,7 +59,7 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "OrderService": "orders",
                 "MarketingService": "marketing",
                 "PromotionService": "promotions",
-                "ImportService": "imports"}
+                "ImportService": "imports", "CouponService": "coupons"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}
@@ -111,7 +113,7 @@ async def test_the_seeded_roles_are_listed_with_their_rights_and_views(admin):
         rights = {(g.object_type, g.action) for g in role.grants}
         expected = {NEEDS[p] for p in BEFORE[name] if NEEDS[p] is not None}
         if name == "admin":
-            assert len(rights) == 22 * 6  # every action on every object type
+            assert len(rights) == 23 * 6  # every action on every object type
         else:
             assert rights == expected, name
         assert {g.scope for g in role.grants} == {"all"}

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.db.access import models as _access  # noqa: F401  (each registers its tables)
 from server.db.audit import models as _audit  # noqa: F401
 from server.db.certificates import models as _certificates  # noqa: F401  (each registers
+from server.db.engagement import models as _engagement  # noqa: F401
 from server.db.imports import models as _imports  # noqa: F401
 from server.db.ledger import models as _ledger  # noqa: F401  its tables on Base)
 from server.db.marketing import models as _marketing  # noqa: F401

@@ -218,6 +218,7 @@ class CalculateReceiptRequest(_message.Message):
     LINES_FIELD_NUMBER: _builtins.int
     PAY_WITH_POINTS_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
+    COUPON_CODES_FIELD_NUMBER: _builtins.int
     store_code: _builtins.str
     """Store code; required unless the API key is bound to a store, which it must then match."""
     terminal_id: _builtins.str
@@ -236,6 +237,12 @@ class CalculateReceiptRequest(_message.Message):
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReceiptLine]:
         """Lines; at least one."""
 
+    @_builtins.property
+    def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Coupon codes presented at the till (docs/coupons.md): each unlocks its promotion's rules
+        with a `coupon:` condition; a refused code gives no discount and a cashier message.
+        """
+
     def __init__(
         self,
         *,
@@ -246,10 +253,11 @@ class CalculateReceiptRequest(_message.Message):
         lines: _abc.Iterable[Global___ReceiptLine] | None = ...,
         pay_with_points: _builtins.int = ...,
         currency: _builtins.str = ...,
+        coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt_time", b"receipt_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "currency", b"currency", "lines", b"lines", "pay_with_points", b"pay_with_points", "receipt_time", b"receipt_time", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "coupon_codes", b"coupon_codes", "currency", b"currency", "lines", b"lines", "pay_with_points", b"pay_with_points", "receipt_time", b"receipt_time", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -274,6 +282,7 @@ class CalculateReceiptResponse(_message.Message):
     BONUS_RULE_VERSION_FIELD_NUMBER: _builtins.int
     HINTS_FIELD_NUMBER: _builtins.int
     REWARDS_FIELD_NUMBER: _builtins.int
+    COUPONS_FIELD_NUMBER: _builtins.int
     calculation_id: _builtins.str
     """Id to pass to ConfirmReceipt."""
     rule_set_version: _builtins.str
@@ -318,6 +327,10 @@ class CalculateReceiptResponse(_message.Message):
         also one of the messages. Offered only: nothing is spent.
         """
 
+    @_builtins.property
+    def coupons(self) -> _containers.RepeatedCompositeFieldContainer[Global___CouponCheck]:
+        """The presented coupon codes, each accepted or refused with the reason."""
+
     def __init__(
         self,
         *,
@@ -334,14 +347,53 @@ class CalculateReceiptResponse(_message.Message):
         bonus_rule_version: _builtins.str = ...,
         hints: _abc.Iterable[Global___PromotionHint] | None = ...,
         rewards: _abc.Iterable[Global___RewardOffer] | None = ...,
+        coupons: _abc.Iterable[Global___CouponCheck] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["discount_total", b"discount_total", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bonus_rule_version", b"bonus_rule_version", "calculation_id", b"calculation_id", "discount_total", b"discount_total", "hints", b"hints", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rewards", b"rewards", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bonus_rule_version", b"bonus_rule_version", "calculation_id", b"calculation_id", "coupons", b"coupons", "discount_total", b"discount_total", "hints", b"hints", "lines", b"lines", "max_points_redeemable", b"max_points_redeemable", "messages", b"messages", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "rewards", b"rewards", "rule_set_version", b"rule_set_version", "subtotal", b"subtotal", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CalculateReceiptResponse: _TypeAlias = CalculateReceiptResponse  # noqa: Y015
+
+@_typing.final
+class CouponCheck(_message.Message):
+    """CouponCheck is what CalculateReceipt made of one presented coupon code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROMOTION_ID_FIELD_NUMBER: _builtins.int
+    APPLIED_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """The code as presented, normalized (upper case, no separators)."""
+    accepted: _builtins.bool
+    """True when the coupon may unlock its promotion on this receipt."""
+    reason: _builtins.str
+    """Why it was refused (an ERRORS.md reason such as COUPON_EXPIRED); empty when accepted."""
+    promotion_id: _builtins.str
+    """The promotion the coupon unlocks (empty for an unknown code)."""
+    applied: _builtins.bool
+    """True when its promotion gave a discount on this receipt (the coupon is spent on confirm)."""
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        promotion_id: _builtins.str = ...,
+        applied: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "applied", b"applied", "code", b"code", "promotion_id", b"promotion_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CouponCheck: _TypeAlias = CouponCheck  # noqa: Y015
 
 @_typing.final
 class RewardOffer(_message.Message):

@@ -24,10 +24,20 @@ from server.api.metrics_pricing import (
     RULES_EVALUATED,
 )
 from server.api.scope import acting_store_in_scope, snapshot_networks
+from server.db.engagement.coupons import coupons_by_code
 from server.db.pricing.context import CardPricingContext, load_card_context
+from server.engagement.coupons import (
+    MAX_CODE,
+    CouponCheck,
+    cashier_message,
+    check_codes,
+    normalize,
+    spent_on,
+    well_formed,
+)
 from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
 from server.features.pricing import PricingSnapshot, PricingState
-from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
+from server.limits import MAX_AMOUNT, MAX_COUPON_CODES, MAX_RECEIPT_LINES
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
@@ -151,7 +161,7 @@ def _response(calc: Calculation, token: str, result: PricingResult, bonus_versio
         points_to_accrue=calc.points_to_accrue,
         max_points_redeemable=result.max_points_redeemable,
         points_redeemed=calc.points_redeemed,
-        messages=result.messages,
+        messages=calc.messages,
         bonus_rule_version=bonus_version,
     )
     for hint in result.hints:
@@ -168,6 +178,14 @@ def _response(calc: Calculation, token: str, result: PricingResult, bonus_versio
             add_discount(rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
                          reason=d.reason)
     return response
+
+
+def _coupon_checks(response: receipts_pb2.CalculateReceiptResponse, checks: list[CouponCheck],
+                   spent: set[uuid.UUID]) -> None:
+    for c in checks:
+        response.coupons.add(code=c.code, accepted=c.reason is None, reason=c.reason or "",
+                             promotion_id=c.coupon.promotion_id if c.coupon else "",
+                             applied=c.coupon is not None and c.coupon.id in spent)
 
 
 class CalculateReceiptMixin:
@@ -190,6 +208,18 @@ class CalculateReceiptMixin:
                               metadata={"state": card.card_state})
         return card
 
+    async def _coupons(self, request: receipts_pb2.CalculateReceiptRequest,
+                       card: CardPricingContext | None, now: dt.datetime) -> list[CouponCheck]:
+        """The presented codes checked against the coupons (one query, only when codes came)."""
+        if len(request.coupon_codes) > MAX_COUPON_CODES:
+            raise invalid("coupon_codes", f"at most {MAX_COUPON_CODES} codes")
+        codes = [normalize(c) for c in request.coupon_codes]
+        for i, code in enumerate(codes):
+            if not code or len(code) > MAX_CODE:
+                raise invalid(f"coupon_codes[{i}]", f"1 to {MAX_CODE} characters")
+        found = await coupons_by_code(self.deps.ledger_pool, [c for c in codes if well_formed(c)])
+        return check_codes(codes, found, card.member_id if card else None, now)
+
     async def CalculateReceipt(
             self, request: receipts_pb2.CalculateReceiptRequest, context: Context
     ) -> receipts_pb2.CalculateReceiptResponse:
@@ -211,12 +241,17 @@ class CalculateReceiptMixin:
         now = dt.datetime.now(dt.UTC)
         moment = _receipt_time(request)
         card = await self._card(request.card_number, snap, now) if request.card_number else None
+        checks: list[CouponCheck] = []
+        if request.coupon_codes:
+            checks = await self._coupons(request, card, now)
+        unlocked = frozenset(c.coupon.promotion_id for c in checks
+                             if c.reason is None and c.coupon is not None)
 
         began = time.perf_counter()
         result = price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
             store_id=store_code, time=moment, lines=lines,
             card_type=card.card_type if card else None, member=card.member if card else None,
-            bonus_points_to_pay=request.pay_with_points,
+            bonus_points_to_pay=request.pay_with_points, coupons=unlocked,
         ))
         PRICING_SECONDS.observe(time.perf_counter() - began)
         RULES_EVALUATED.inc(result.rules_evaluated)
@@ -224,6 +259,9 @@ class CalculateReceiptMixin:
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
 
         points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
+        spent = spent_on(checks, result.applied_promotions)
+        messages = result.messages + tuple(cashier_message(c.code, c.reason)
+                                           for c in checks if c.reason is not None)
         calc = Calculation(
             calculation_id=str(uuid.uuid4()), store_code=store_code,
             terminal_id=terminal_id, currency=currency, receipt_time=moment,
@@ -233,12 +271,15 @@ class CalculateReceiptMixin:
             points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
             card_number=request.card_number or None,
             member_id=str(card.member_id) if card and card.member_id else None,
-            card_type=card.card_type if card else None, messages=result.messages,
+            card_type=card.card_type if card else None, messages=messages,
             accrual_lots=lots, applied_promotions=result.applied_promotions,
+            coupons=tuple((str(c.id), c.code) for c in spent),
         )
         bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
         response = _response(calc, encode_calculation(self.deps.signer, calc), result,
                              bonus_version)
+        if checks:
+            _coupon_checks(response, checks, {c.id for c in spent})
         member = card.member if card else None
         if member is not None and snap.accrual.document.rewards:
             balance = (member.points_balance or 0) - result.bonus_discount

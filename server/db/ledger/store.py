@@ -18,7 +18,9 @@ import asyncpg
 from server.certificates.model import CertificateInfo
 from server.db.certificates.repo import SqlCertificateRepository
 from server.db.database import Database
+from server.db.engagement.coupons import coupon_by_code
 from server.db.ledger.pool import LedgerPool
+from server.engagement.coupons import Coupon
 from server.ledger.model import Claim, Refusal
 
 CONFIRM_RECEIPT = "SELECT kopilka_confirm_receipt($1, $2, $3, $4, $5::jsonb, $6, $7)"
@@ -49,6 +51,10 @@ class SqlLedgerStore:
     async def certificate(self, number: str) -> CertificateInfo | None:
         async with self._db.transaction() as session:
             return await SqlCertificateRepository(session).certificate(number)
+
+    async def coupon(self, code: str) -> Coupon | None:
+        async with (await self._pool.get()).acquire() as conn:
+            return await coupon_by_code(conn, code)
 
     async def _call(self, sql: str, *args: Any) -> dict[str, Any]:
         async with (await self._pool.get()).acquire() as conn:

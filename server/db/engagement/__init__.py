@@ -1,0 +1,1 @@
+"""SQL of the engagement context: coupons and surveys (migration 0026)."""

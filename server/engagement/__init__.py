@@ -1,0 +1,1 @@
+"""Engagement: coupons and surveys (issue 17). Domain only: no SQL, no protobuf."""

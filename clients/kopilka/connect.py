@@ -9,6 +9,7 @@ import grpc
 
 from kopilka.v1 import (
     admin_pb2_grpc,
+    appeals_pb2_grpc,
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
@@ -130,6 +131,7 @@ class KopilkaClient:
         self.shopping = shopping_pb2_grpc.ShoppingServiceStub(self.channel)
         self.marketing = marketing_pb2_grpc.MarketingServiceStub(self.channel)
         self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
+        self.appeals = appeals_pb2_grpc.AppealServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

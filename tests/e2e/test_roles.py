@@ -43,7 +43,9 @@ BEFORE: dict[str, set[Permission]] = {
                         P.BONUS_ADJUST, P.CASH_ACCOUNTS_MANAGE, P.MEMBERS_WRITE, P.CARDS_MANAGE,
                         P.CERTIFICATES_MANAGE, P.CONFIG_READ, P.MAILINGS_READ, P.SHOPPING_READ,
                         # migration 0020: campaigns for the marketing side of the operator
-                        P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND},
+                        P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND,
+                        # migration 0027: the contact center
+                        P.APPEALS_READ, P.APPEALS_CREATE, P.APPEALS_UPDATE},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ},
     "admin": set(Permission),
     # the web console's backend (issue 12, people): signs people in, nothing else
@@ -55,7 +57,7 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping",
                 "OrderService": "orders",
                 "MarketingService": "marketing",
-                "PromotionService": "promotions"}
+                "PromotionService": "promotions", "AppealService": "appeals"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

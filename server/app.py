@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from kopilka.v1 import (
     admin_pb2_grpc,
+    appeals_pb2_grpc,
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
@@ -36,6 +37,7 @@ from kopilka.v1 import (
 from server.api.deps import ApiDeps
 from server.api.interceptors import ApiInterceptor
 from server.api.servicers.admin import AdminServicer
+from server.api.servicers.appeals import AppealServicer
 from server.api.servicers.audit import AuditServicer
 from server.api.servicers.bonus import BonusServicer
 from server.api.servicers.certificates import CertificateServicer
@@ -71,6 +73,7 @@ from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
+from server.features import telephony as telephony_feature
 from server.features import triggers as triggers_feature
 from server.features import unsubscribe as unsubscribe_feature
 from server.features.http import HttpMountFactory, HttpServer, http_server
@@ -87,7 +90,8 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        channel_http_feature.channel_callbacks_mount,
                                        console_feature.console_mount,
                                        order_links_feature.order_links_mount,
-                                       unsubscribe_feature.unsubscribe_mount]
+                                       unsubscribe_feature.unsubscribe_mount,
+                                       telephony_feature.telephony_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -122,6 +126,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.ImportService"),
     (coupons_pb2_grpc.add_CouponServiceServicer_to_server, CouponServicer,
      "kopilka.v1.CouponService"),
+    (appeals_pb2_grpc.add_AppealServiceServicer_to_server, AppealServicer,
+     "kopilka.v1.AppealService"),
 ]
 
 

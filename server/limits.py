@@ -178,6 +178,18 @@ BY_NAME: dict[str, Limit] = {
     "occurrence": _text(64, "marketing_triggers.occurrence"),
     "stop_events": _text(64, "marketing_triggers.event_type", 20),
     "prefix": _text(16, "sms_tariffs.prefix"),
+    # the contact center (issue 17)
+    "topic_code": _text(64, "appeal_topics.code"),
+    "description": _text(4000),
+    "appeal_id": _text(UUID_CHARS),
+    "queue": _text(64, "appeal_topics.queue"),
+    "assignee_user_id": _text(UUID_CHARS),
+    "resolution": _text(4000),
+    "text": _text(4000),
+    "article_id": _text(UUID_CHARS),
+    "title": _text(256, "kb_articles.title"),
+    "tags": _text(64, "kb_articles.tags", 20),
+    "query": _text(500),
     # promotion rule-set versions (issue 18)
     "version": _text(64, "rule_sets.version"),
     "from_version": _text(64, "rule_sets.version"),
@@ -227,6 +239,12 @@ BY_FIELD: dict[str, Limit] = {
     "BlockCouponRequest.reason": _text(200, "coupons.block_reason"),
     "IssueCouponRequest.prefix": _text(8),
     "IssueCouponBatchRequest.prefix": _text(8),
+    "AppealTopic.code": _text(64, "appeal_topics.code"),
+    "AppealTopic.name": _text(NAME_CHARS),
+    "AppealTopic.queue": _text(64, "appeal_topics.queue"),
+    "CreateAppealRequest.subject": _text(200, "appeals.subject"),
+    "Article.body": _text(100_000),
+    "AddAppealNoteRequest.text": _text(4000),
 }
 
 

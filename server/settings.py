@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     orders_public_url: str = Field(
         default="", description="Where customers reach the HTTP site (e.g. https://shop.example"
         ".com), for the links of online orders (alternatives); empty: links are paths.")
+    telephony_secret: str = Field(
+        default="", description="Shared secret of the PBX's incoming-call hook "
+        "(POST /hooks/telephony/call, HMAC-SHA256 signed: docs/appeals.md); empty: no hook.")
+    telephony_topic: str = Field(
+        default="", description="Appeal topic of calls the hook registers (empty: routed "
+        "later by an operator).")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes sharing the port.")
     currency: str = Field(default="UAH", min_length=3, max_length=3)
     default_region: str = Field(default="UA", description="Region for phones without +code.")

@@ -9,6 +9,7 @@ import grpc
 
 from kopilka.v1 import (
     admin_pb2_grpc,
+    appeals_pb2_grpc,
     audit_pb2_grpc,
     bonus_pb2_grpc,
     certificates_pb2_grpc,
@@ -149,6 +150,7 @@ class KopilkaClient:
         self.promotions = promotions_pb2_grpc.PromotionServiceStub(self.channel)
         self.imports = imports_pb2_grpc.ImportServiceStub(self.channel)
         self.coupons = coupons_pb2_grpc.CouponServiceStub(self.channel)
+        self.appeals = appeals_pb2_grpc.AppealServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -70,6 +70,10 @@ class Permission(StrEnum):
     COUPONS_READ = "coupons.read"
     COUPONS_ISSUE = "coupons.issue"
     COUPONS_MANAGE = "coupons.manage"
+    # The contact center (issue 17): read appeals and the knowledge base, register, work on.
+    APPEALS_READ = "appeals.read"
+    APPEALS_CREATE = "appeals.create"
+    APPEALS_UPDATE = "appeals.update"
     ECHO = "echo"
 
 
@@ -124,6 +128,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.COUPONS_READ: (T.COUPONS, A.READ),
     P.COUPONS_ISSUE: (T.COUPONS, A.CREATE),
     P.COUPONS_MANAGE: (T.COUPONS, A.UPDATE),
+    P.APPEALS_READ: (T.APPEALS, A.READ),
+    P.APPEALS_CREATE: (T.APPEALS, A.CREATE),
+    P.APPEALS_UPDATE: (T.APPEALS, A.UPDATE),
     P.ECHO: None,
 }
 
@@ -249,6 +256,23 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.ShoppingService/ListWishlist": P.SHOPPING_READ,
     "/kopilka.v1.ShoppingService/ListSiteEvents": P.SHOPPING_READ,
     "/kopilka.v1.ShoppingService/GetRecommendations": P.SHOPPING_READ,
+    "/kopilka.v1.AppealService/CreateAppeal": P.APPEALS_CREATE,
+    "/kopilka.v1.AppealService/GetAppeal": P.APPEALS_READ,
+    "/kopilka.v1.AppealService/ListAppeals": P.APPEALS_READ,
+    "/kopilka.v1.AppealService/ListAppealTopics": P.APPEALS_READ,
+    "/kopilka.v1.AppealService/SearchArticles": P.APPEALS_READ,
+    "/kopilka.v1.AppealService/RouteAppeal": P.APPEALS_UPDATE,
+    "/kopilka.v1.AppealService/AssignAppeal": P.APPEALS_UPDATE,
+    "/kopilka.v1.AppealService/ChangeAppealState": P.APPEALS_UPDATE,
+    "/kopilka.v1.AppealService/AddAppealNote": P.APPEALS_UPDATE,
+    "/kopilka.v1.AppealService/UpsertArticle": P.APPEALS_UPDATE,
+    # Topics route and time the work: program settings, like stores and card types.
+    "/kopilka.v1.AppealService/UpsertAppealTopic": P.CONFIG_WRITE,
+    # Goodwill points are manual points: the same right, caps and approval as AdjustPoints.
+    "/kopilka.v1.AppealService/GrantAppealGoodwill": P.BONUS_ADJUST,
+    # The member's own appeals (web cabinet), without internal notes: part of the member's
+    # record like their purchases.
+    "/kopilka.v1.AppealService/ListMemberAppeals": P.MEMBERS_READ,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

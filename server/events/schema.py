@@ -299,5 +299,24 @@ for _schema in (
                     _f("receipt_id", "uuid", "the receipt"),
                     _f("store_code", "string", "the store"),
                     _f("redeemed_at", "time", "when the receipt was confirmed"))),
+    EventSchema("appeal.created", 1, "A contact-center appeal was registered (by an operator "
+                "or from an incoming call).", "the appeal service (server/appeals/service.py)", (
+                    _f("appeal_id", "uuid", "the appeal"),
+                    _f("number", "int", "its short number"),
+                    _f("member_id", "uuid", "the member (null: the caller was not recognised)",
+                       optional=True),
+                    _f("channel", "string", "operator, call or web"),
+                    _f("topic_code", "string", "its topic (null: not routed yet)", optional=True),
+                    _f("due_at", "time", "when it is due (null: no topic yet)", optional=True))),
+    EventSchema("appeal.closed", 1, "A contact-center appeal was closed with a resolution.",
+                "the appeal service (server/appeals/service.py)", (
+                    _f("appeal_id", "uuid", "the appeal"),
+                    _f("number", "int", "its short number"),
+                    _f("member_id", "uuid", "the member (null: none)", optional=True),
+                    _f("topic_code", "string", "its topic (null: never routed)", optional=True),
+                    _f("closed_at", "time", "when it was closed"),
+                    _f("overdue_at", "time", "when it became overdue (null: closed in time)",
+                       optional=True),
+                    _f("resolved_by", "string", "who closed it (key or user label)"))),
 ):
     register_schema(_schema)

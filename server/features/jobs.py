@@ -210,6 +210,18 @@ async def _tiers(db: Database, now: dt.datetime, rules: _Rules) -> int:
         return done
 
 
+async def _appeals_overdue(db: Database, now: dt.datetime, _: _Rules) -> int:
+    """Open appeals past their topic's deadline are marked overdue, once each, with a
+    history row (docs/appeals.md)."""
+    from server.appeals.service import mark_overdue
+    from server.db.appeals.repo import SqlAppealStore
+
+    async def batch(session: AsyncSession, at: dt.datetime) -> int:
+        return await mark_overdue(await SqlAppealStore.of(session), at, JOBS.label)
+
+    return await _until_done(db, now, "appeals_overdue", batch)
+
+
 # (name, step) in running order; the names are the keys of JobsPass.counts.
 STEPS: list[tuple[str, Step]] = [
     ("activated", _activate_lots),
@@ -226,6 +238,7 @@ STEPS: list[tuple[str, Step]] = [
     ("product_pairs", _product_pairs),
     ("web_orders_routed", _route_web_orders),
     ("tiers", _tiers),
+    ("appeals_overdue", _appeals_overdue),
 ]
 
 

@@ -45,7 +45,9 @@ BEFORE: dict[str, set[Permission]] = {
                         # migration 0020: campaigns for the marketing side of the operator
                         P.MARKETING_READ, P.MARKETING_WRITE, P.MARKETING_SEND,
                         # migration 0026: coupons
-                        P.COUPONS_READ, P.COUPONS_ISSUE, P.COUPONS_MANAGE},
+                        P.COUPONS_READ, P.COUPONS_ISSUE, P.COUPONS_MANAGE,
+                        # migration 0027: the contact center
+                        P.APPEALS_READ, P.APPEALS_CREATE, P.APPEALS_UPDATE},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
                    P.IMPORTS_RUN},  # imports: migration 0023
     "admin": set(Permission),
@@ -59,7 +61,8 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "OrderService": "orders",
                 "MarketingService": "marketing",
                 "PromotionService": "promotions",
-                "ImportService": "imports", "CouponService": "coupons"}
+                "ImportService": "imports", "CouponService": "coupons",
+                "AppealService": "appeals"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, Table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.db.access import models as _access  # noqa: F401  (each registers its tables)
+from server.db.appeals import models as _appeals  # noqa: F401
 from server.db.audit import models as _audit  # noqa: F401
 from server.db.certificates import models as _certificates  # noqa: F401  (each registers
 from server.db.engagement import models as _engagement  # noqa: F401

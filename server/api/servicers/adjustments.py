@@ -73,6 +73,36 @@ def adjustment_pb(a: Adjustment) -> B.Adjustment:
         transaction_id=str(a.tx_id) if a.tx_id else "")
 
 
+async def request_adjustment(deps: ApiDeps, session: AsyncSession, kind: ManualKind,
+                             card_number: str, amount: int, code: ReasonCode, note: str
+                             ) -> tuple[Adjustment, int]:
+    """Store (and below the threshold apply) one manual change: (it, balance). The one path
+    of manual money: AdjustPoints, TopUpCashAccount and an appeal's goodwill points
+    (AppealService.GrantAppealGoodwill) all come here, under the caller's caps and the
+    approval threshold."""
+    who, now, settings = caller(), _now(), deps.settings
+    conn = await raw_connection(session)
+    member_id = await member_of_card(conn, card_number, "card_number")
+    used = await store.lock_and_sum_today(conn, who.key_id, kind, manual.day_start(now))
+    manual.check_cap(kind, amount, used,
+                     manual.daily_cap(who.roles, kind, settings.manual_daily_caps))
+    threshold = (settings.manual_points_approval_threshold if kind is ManualKind.POINTS
+                 else settings.manual_cash_approval_threshold_minor)
+    a = Adjustment(uuid.uuid4(), kind, card_number, member_id, amount, code, note,
+                   AdjustmentState.PENDING, who.label, who.key_id, now)
+    if manual.needs_approval(amount, threshold):
+        balance = await store.current_balance(conn, kind, member_id, now)
+        action = "request"
+    else:
+        tx_id, balance = await store.apply(conn, a, who.label, now)
+        a = dataclasses.replace(a, state=AdjustmentState.APPLIED, tx_id=tx_id)
+        action = "apply"
+    await store.add(conn, a)
+    await record_on(conn, Change("manual_adjustment", str(a.id), action, None,
+                                 a.audit_view()))
+    return a, balance
+
+
 class ManualMoney:
     """The manual-money RPCs of BonusServicer (a mixin: it shares the servicer's deps)."""
 
@@ -80,28 +110,8 @@ class ManualMoney:
 
     async def _request(self, session: AsyncSession, kind: ManualKind, card_number: str,
                        amount: int, code: ReasonCode, note: str) -> tuple[Adjustment, int]:
-        """Store (and below the threshold apply) one manual change: (it, balance)."""
-        who, now, settings = caller(), _now(), self.deps.settings
-        conn = await raw_connection(session)
-        member_id = await member_of_card(conn, card_number, "card_number")
-        used = await store.lock_and_sum_today(conn, who.key_id, kind, manual.day_start(now))
-        manual.check_cap(kind, amount, used,
-                         manual.daily_cap(who.roles, kind, settings.manual_daily_caps))
-        threshold = (settings.manual_points_approval_threshold if kind is ManualKind.POINTS
-                     else settings.manual_cash_approval_threshold_minor)
-        a = Adjustment(uuid.uuid4(), kind, card_number, member_id, amount, code, note,
-                       AdjustmentState.PENDING, who.label, who.key_id, now)
-        if manual.needs_approval(amount, threshold):
-            balance = await store.current_balance(conn, kind, member_id, now)
-            action = "request"
-        else:
-            tx_id, balance = await store.apply(conn, a, who.label, now)
-            a = dataclasses.replace(a, state=AdjustmentState.APPLIED, tx_id=tx_id)
-            action = "apply"
-        await store.add(conn, a)
-        await record_on(conn, Change("manual_adjustment", str(a.id), action, None,
-                                     a.audit_view()))
-        return a, balance
+        return await request_adjustment(self.deps, session, kind, card_number, amount, code,
+                                        note)
 
     async def AdjustPoints(
             self, request: B.AdjustPointsRequest, context: Context

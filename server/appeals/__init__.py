@@ -1,0 +1,1 @@
+"""The contact center: appeals, their route and state machine, the knowledge base."""

@@ -1,0 +1,1 @@
+"""The contact center in PostgreSQL: topics, appeals, notes, history, knowledge base."""

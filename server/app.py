@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -65,6 +65,7 @@ from server.db.outbox.repo import SqlOutboxStore
 from server.db.secrets_repo import signing_secret
 from server.events.consumers import EventConsumer, EventConsumers
 from server.features import channel_http as channel_http_feature
+from server.features import connect_http as connect_http_feature
 from server.features import console as console_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
@@ -76,6 +77,7 @@ from server.features import roles as roles_feature
 from server.features import telephony as telephony_feature
 from server.features import triggers as triggers_feature
 from server.features import unsubscribe as unsubscribe_feature
+from server.features.connect_http import RpcCapture
 from server.features.http import HttpMountFactory, HttpServer, http_server
 from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
@@ -87,6 +89,7 @@ log = logging.getLogger("kopilka.app")
 # What the HTTP site (KOPILKA_HTTP_LISTEN) serves; each factory returns None when its feature
 # is off. Add a feature's factory here; it adds its own routes to the one site.
 HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
+                                       connect_http_feature.connect_mount,
                                        channel_http_feature.channel_callbacks_mount,
                                        console_feature.console_mount,
                                        order_links_feature.order_links_mount,
@@ -264,16 +267,19 @@ def build_app(settings: Settings, database_url: str,
     verifier = KeyVerifier(lookup, ttl=settings.api_key_cache_seconds,
                            negative_ttl=settings.api_key_negative_cache_seconds, clock=clock)
     options = [("grpc.so_reuseport", 1 if settings.workers > 1 else 0), *GRPC_TUNING]
-    server = grpc.aio.server(
-        interceptors=[ApiInterceptor(verifier, Limits.per_minute(
-            settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock),
-            outage=db.watch.check, roles=deps.roles)],
-        options=options,
-    )
+    interceptor = ApiInterceptor(verifier, Limits.per_minute(
+        settings.lookup_rate_per_minute, settings.auth_failures_per_minute, clock),
+        outage=db.watch.check, roles=deps.roles)
+    server = grpc.aio.server(interceptors=[interceptor], options=options)
     names = []
+    capture = RpcCapture()
     for add, servicer, name in SERVICERS:
-        add(servicer(deps), server)
+        instance = servicer(deps)
+        add(instance, server)
+        add(instance, cast(grpc.aio.Server, capture))  # the same servicer, for JSON over HTTP
         names.append(name)
+    deps.rpc_handlers = {method: wrapped for method, handler in capture.handlers.items()
+                         if (wrapped := interceptor.wrap(method, handler)) is not None}
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

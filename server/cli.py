@@ -80,10 +80,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"workers": args.workers})
     if args.demo_data:  # the development SMS channel runs when no SMSC is configured
         settings = settings.model_copy(update={"demo_mode": True})
-    if settings.workers > 1 and settings.http_listen:
-        _say("kopilka: KOPILKA_HTTP_LISTEN (the 1C exchange) keeps its sessions in one process: "
-             "run it with --workers 1, e.g. as a second `kopilka serve` on other ports")
-        return 2
     if settings.workers > 1:
         # Must precede the first prometheus_client import, in this process and the workers.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kopilka-metrics-")

@@ -294,6 +294,71 @@ class OrderExport:
     total_minor: int
     currency: str
     lines: tuple[tuple[str, int, int], ...]
+    # Where the order is in its life (the order's state name) and its version: the ERP
+    # sees a changed order again, and the exchange marks exactly this version exported.
+    state: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    """A balance the ERP reports for a store (its warehouse mapped by the plugin's
+    settings): the SKU and the quantity on hand in thousandths."""
+
+    store_code: str
+    sku: str
+    quantity_milli: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """What the ERP says became of an order: ``action`` is confirm, complete or cancel."""
+
+    order_id: str
+    action: str
+    reason: str
+
+
+class ExchangeState(Protocol):
+    """Where an HTTP exchange keeps its conversations (sessions, uploaded files, running
+    imports, the orders a query handed out, the ERP's product keys), so any worker process
+    can answer the next request and a restart between two files loses nothing."""
+
+    async def open_session(self, token: str, keep: int) -> None:
+        """A new session; only the ``keep`` most recent ones stay."""
+
+    async def has_session(self, token: str) -> bool: ...
+
+    async def reset_files(self, token: str) -> None:
+        """Forget the session's uploads (``mode=init`` starts a fresh exchange)."""
+
+    async def append_file(self, token: str, filename: str, chunk: bytes) -> None: ...
+
+    async def read_file(self, token: str, filename: str) -> bytes | None: ...
+
+    async def begin_import(self, token: str, filename: str, stale_seconds: float
+                           ) -> tuple[str, str]:
+        """("start", "") when this caller should run the import now (none ran, or the one
+        running stopped beating for ``stale_seconds``), else ("running" | "done" |
+        "failed", message)."""
+
+    async def beat_import(self, token: str, filename: str) -> None: ...
+
+    async def import_state(self, token: str, filename: str) -> tuple[str, str]:
+        """("" | "running" | "done" | "failed", message) of the file's import."""
+
+    async def end_import(self, token: str, filename: str, state: str, message: str) -> None:
+        """``state``: "done" or "failed" (told to the ERP once), "" forgets the import."""
+
+    async def remember_query(self, token: str, orders: list[tuple[str, int]]) -> None: ...
+
+    async def take_query(self, token: str) -> list[tuple[str, int]]:
+        """The (order id, version) pairs the session's last query handed out, forgotten."""
+
+    async def known_products(self) -> dict[str, tuple[str, str]]:
+        """ERP product key -> (SKU, name), of every package stored before."""
+
+    async def remember_products(self, products: list[tuple[str, str, str]]) -> None: ...
 
 
 @runtime_checkable
@@ -308,6 +373,22 @@ class CatalogExchange(Protocol):
 
 
 CatalogCallback = Callable[[list[CatalogItem]], Awaitable[None]]
+OrdersQuery = Callable[[], Awaitable[Sequence[OrderExport]]]
+OrdersExported = Callable[[list[tuple[str, int]]], Awaitable[None]]
+StockCallback = Callable[[list[StockRow]], Awaitable[list[str]]]  # -> notes for the ERP
+StatusCallback = Callable[[list[OrderStatus]], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeHooks:
+    """What the server gives an HTTP exchange besides the catalog: its state, orders to
+    export and mark exported, stock per warehouse, and order statuses read back."""
+
+    state: ExchangeState | None = None
+    orders_query: OrdersQuery | None = None
+    orders_exported: OrdersExported | None = None
+    on_stock: StockCallback | None = None
+    on_statuses: StatusCallback | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +427,10 @@ class HttpEndpoint(Protocol):
 class HttpCatalogExchange(CatalogExchange, Protocol):
     """A catalog exchange the ERP drives over HTTP (1C's "Обмен с сайтом" pushes to us)."""
 
-    def http_endpoint(self, on_catalog: CatalogCallback) -> HttpEndpoint:
-        """The endpoint the ERP talks to; items it uploads go to ``on_catalog``.
+    def http_endpoint(self, on_catalog: CatalogCallback,
+                      hooks: ExchangeHooks | None = None) -> HttpEndpoint:
+        """The endpoint the ERP talks to; items it uploads go to ``on_catalog``, the rest
+        through ``hooks``.
 
         Raises ``ValueError`` naming the settings it lacks (e.g. the login the ERP uses).
         """

@@ -47,6 +47,7 @@ class Offer:
     price_minor: int | None = None
     currency: str | None = None
     stock_milli: int | None = None
+    by_warehouse: dict[str, int] = field(default_factory=dict)  # warehouse Ид -> thousandths
 
 
 @dataclass(slots=True)
@@ -57,6 +58,9 @@ class ParsedCatalog:
     products: dict[str, Product] = field(default_factory=dict)
     unmatched_offers: list[str] = field(default_factory=list)
     deleted: int = 0
+    warehouses: dict[str, str] = field(default_factory=dict)  # Ид -> Наименование
+    # (warehouse Ид, SKU) -> thousandths, variants of one product added up
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def parse_package(documents: Mapping[str, bytes], settings: OneCSettings,
@@ -92,6 +96,9 @@ def parse_package(documents: Mapping[str, bytes], settings: OneCSettings,
         for package in root.iter("ПакетПредложений"):
             recognised = True
             _offers(name, package, settings, offers)
+            for store in package.iterfind("Склады/Склад"):
+                if text(store, "Ид"):
+                    result.warehouses[text(store, "Ид")] = text(store, "Наименование")
     if not recognised:
         raise CommerceMLError(
             f"no Классификатор, Каталог or ПакетПредложений in {', '.join(sorted(documents))}")
@@ -217,12 +224,24 @@ def _price(element: Element, price_types: Mapping[str, Element], wanted: str | N
 
 
 def _stock(element: Element, offer: Offer) -> None:
+    # per warehouse: <Склад ИдСклада=".." КоличествоНаСкладе=".."/> (2.04-2.10), or
+    # Остатки/Остаток/Склад with Ид and Количество (2.08+ rests.xml)
+    for store in element.iterfind("Склад"):
+        wid = store.get("ИдСклада", "").strip()
+        if wid:
+            offer.by_warehouse[wid] = to_milli(store.get("КоличествоНаСкладе", "0") or "0")
+    for store in element.iterfind("Остатки/Остаток/Склад"):
+        wid, raw = text(store, "Ид"), text(store, "Количество")
+        if wid and raw:
+            offer.by_warehouse[wid] = to_milli(raw)
     direct = text(element, "Количество")
     if direct:
         offer.stock_milli = to_milli(direct)
         return
     rests = [text(q) for q in element.iterfind("Остатки//Количество") if text(q)]
-    if rests:
+    if offer.by_warehouse and not rests:
+        offer.stock_milli = sum(offer.by_warehouse.values())
+    elif rests:
         offer.stock_milli = sum(to_milli(q) for q in rests)
 
 
@@ -246,6 +265,17 @@ def _join(result: ParsedCatalog, offers: Mapping[str, Offer], settings: OneCSett
             result.unmatched_offers.append(oid)
             continue
         items.append(_item(base, offer, variant or None))
+    by_id = {**known, **result.products}
+    for oid, offer in offers.items():
+        found = by_id.get(oid.partition("#")[0])
+        if found is None and settings.sku_source == "id":
+            found = Product(oid.partition("#")[0], oid.partition("#")[0], "", None, None,
+                            None, ())
+        if found is None:
+            continue
+        for wid, milli in offer.by_warehouse.items():
+            key = (wid, found.sku)
+            result.stock[key] = result.stock.get(key, 0) + milli
     return items
 
 

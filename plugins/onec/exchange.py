@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from plugins.onec.catalog import ParsedCatalog, Product, parse_package
 from plugins.onec.orders import render
 from plugins.onec.settings import OneCSettings
-from server.plugin_api import CatalogItem, CatalogPackage, OrderExport
+from server.plugin_api import CatalogItem, CatalogPackage, ExchangeHooks, OrderExport
 
 if TYPE_CHECKING:
     from plugins.onec.exchange_http import OneCHttpExchange
@@ -37,7 +37,17 @@ class OneCExchange:
             self._by_sku[product.sku] = product
         return parsed
 
-    def http_endpoint(self, on_catalog: CatalogCallback) -> OneCHttpExchange:
+    def learn(self, products: Mapping[str, tuple[str, str]]) -> None:
+        """Products stored by earlier packages (1C ``Ид`` -> SKU, name), e.g. read back from
+        the database by another worker or after a restart, unless already known here."""
+        for pid, (sku, name) in products.items():
+            if pid not in self._by_id:
+                product = Product(pid, sku, name, None, None, None, ())
+                self._by_id[pid] = product
+                self._by_sku.setdefault(sku, product)
+
+    def http_endpoint(self, on_catalog: CatalogCallback,
+                      hooks: ExchangeHooks | None = None) -> OneCHttpExchange:
         """1C's HTTP exchange at /1c_exchange (`HttpCatalogExchange`); it needs the login 1C
         uses, so a section without username and password is refused here."""
         if not (self.settings.username and self.settings.password):
@@ -45,7 +55,10 @@ class OneCExchange:
                              "(what 1C logs in with) in KOPILKA_PLUGIN_SETTINGS")
         from plugins.onec.exchange_http import OneCHttpExchange  # aiohttp only when served
 
-        return OneCHttpExchange(self, on_catalog)
+        hooks = hooks or ExchangeHooks()
+        return OneCHttpExchange(self, on_catalog, orders_query=hooks.orders_query,
+                                orders_exported=hooks.orders_exported, state=hooks.state,
+                                on_stock=hooks.on_stock, on_statuses=hooks.on_statuses)
 
     def parse_package(self, documents: Mapping[str, bytes]) -> CatalogPackage:
         """`ReportingCatalogExchange`: the items, and what 1C sent that did not become one."""

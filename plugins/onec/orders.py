@@ -22,6 +22,7 @@ from server.plugin_api import OrderExport
 
 SCHEMA_VERSION = "2.08"
 _PIECE = {"Код": "796", "НаименованиеПолное": "Штука", "МеждународноеСокращение": "PCE"}
+_FINAL = {"completed", "cancelled", "returned"}
 _KILO = {"Код": "166", "НаименованиеПолное": "Килограмм", "МеждународноеСокращение": "KGM"}
 
 
@@ -77,6 +78,15 @@ def _document(root: Element, order: OrderExport, settings: OneCSettings,
             requisite = SubElement(requisites, "ЗначениеРеквизита")
             SubElement(requisite, "Наименование").text = name
             SubElement(requisite, "Значение").text = "Товар"
+    if order.state:  # Bitrix-style requisites (contract §4), after Товары as in the XSD
+        requisites = SubElement(doc, "ЗначенияРеквизитов")
+        for name, value in (("Статус заказа", order.state),
+                            ("Отменен", "true" if order.state == "cancelled" else "false"),
+                            ("Финальный статус", "true" if order.state in _FINAL else "false"),
+                            ("Номер версии", str(order.version))):
+            requisite = SubElement(requisites, "ЗначениеРеквизита")
+            SubElement(requisite, "Наименование").text = name
+            SubElement(requisite, "Значение").text = value
 
 
 def _unit_price(line_sum: int, quantity_milli: int, currency: str) -> str:

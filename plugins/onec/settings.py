@@ -28,12 +28,15 @@ class OneCSettings:
     brand_fields: str = "Бренд,Торговая марка,Марка,Производитель,Виробник"
     username: str = ""
     password: str = ""
-    upload_dir: str = ""  # where the HTTP exchange keeps uploaded files; "" = a temp dir
+    upload_dir: str = ""  # no longer used: uploads live in the database (kept for old configs)
     file_limit: int = 50 * 1024 * 1024  # bytes per upload request 1C may send
     import_step_seconds: float = 20.0  # answer "progress" after this long, 1C re-asks
     buyer_name: str = "Роздрібний покупець"  # Контрагент of exported orders
     buyer_id: str = "kopilka-retail-buyer"
     time_zone: str = "Europe/Kyiv"  # order dates and times as 1C users read them
+    # 1C warehouses -> Kopilka stores: "warehouse Ид or name=store code", comma-separated;
+    # balances of warehouses not named here are left out (and the answer says so).
+    warehouses: str = ""
 
     def __post_init__(self) -> None:
         if self.sku_source not in _SKU_SOURCES:
@@ -41,10 +44,19 @@ class OneCSettings:
                              f"got {self.sku_source!r}")
         if self.file_limit < 1024:
             raise ValueError("onec.file_limit must be at least 1024 bytes")
+        _ = self.warehouse_stores  # a malformed mapping fails at start-up
 
     @property
     def brand_names(self) -> frozenset[str]:
         return frozenset(n.strip().lower() for n in self.brand_fields.split(",") if n.strip())
+
+    @property
+    def warehouse_stores(self) -> dict[str, str]:
+        pairs = [p.partition("=") for p in self.warehouses.split(",") if p.strip()]
+        if any(not sep or not key.strip() or not store.strip() for key, sep, store in pairs):
+            raise ValueError("onec.warehouses: 'warehouse Ид or name=store code', "
+                             "comma-separated")
+        return {key.strip(): store.strip() for key, _, store in pairs}
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> OneCSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.auth.principal import Principal, current_principal
 from server.auth.roles import Access, RoleBook
@@ -38,6 +39,9 @@ class ApiDeps:
     # In-process consumers of domain events, run by this process's dispatcher after the
     # plugins' hook (server/events/consumers.py; `EVENT_CONSUMERS` in server.app fills it).
     events: EventConsumers = field(default_factory=EventConsumers)
+    # Every unary and server-streamed RPC's handler as the gRPC server runs it (wrapped by
+    # ApiInterceptor), by full method name: JSON over HTTP calls these (connect_http.py).
+    rpc_handlers: dict[str, Any] = field(default_factory=dict)
     _signer: Signer | None = field(default=None, init=False)
 
     @property

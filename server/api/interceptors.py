@@ -108,12 +108,13 @@ class ApiInterceptor(ServerInterceptor):
         try:
             return self._handlers[method]
         except KeyError:
-            handler = self._wrap(method, await continuation(details))
+            handler = self.wrap(method, await continuation(details))
             if handler is not None:
                 self._handlers[method] = handler
             return handler
 
-    def _wrap(self, method: str, handler: Handler | None) -> Handler | None:
+    def wrap(self, method: str, handler: Handler | None) -> Handler | None:
+        """`handler` with every check of this interceptor (JSON over HTTP uses it too)."""
         if handler is None or method.startswith(PUBLIC_SERVICE_PREFIXES):
             return handler
         if handler.unary_stream is not None or handler.stream_stream is not None:

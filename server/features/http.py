@@ -2,7 +2,9 @@
 
 Features that speak HTTP (the 1C exchange, the console, payment callbacks, signed links for
 customers) each contribute an `HttpMount`: a name for the logs and a function that adds its
-routes to the one root application. `HTTP_MOUNTS` in `server.app` lists the factories; a
+routes to the one root application. Mounts keep no conversation state in a process (the 1C
+exchange keeps its own in the database), so with --workers > 1 every worker serves the
+same port (SO_REUSEPORT). `HTTP_MOUNTS` in `server.app` lists the factories; a
 factory returns None when its feature is off. With no mount at all nothing listens.
 """
 
@@ -33,8 +35,6 @@ class HttpMount:
     name: str
     path: str
     add_routes: Callable[[web.Application], None]
-    # Whether the feature keeps state in one process (refused with --workers > 1).
-    single_process: bool = False
 
 
 HttpMountFactory = Callable[["Settings", "PluginHost", "ApiDeps"], HttpMount | None]
@@ -43,8 +43,10 @@ HttpMountFactory = Callable[["Settings", "PluginHost", "ApiDeps"], HttpMount | N
 class HttpServer:
     """The aiohttp site holding every mount; `port` is bound after `start()`."""
 
-    def __init__(self, listen: str, mounts: Sequence[HttpMount]) -> None:
+    def __init__(self, listen: str, mounts: Sequence[HttpMount], reuse_port: bool = False
+                 ) -> None:
         self._listen = listen
+        self._reuse_port = reuse_port  # --workers > 1: every worker serves the one port
         self.mounts = list(mounts)
         root = web.Application(client_max_size=64 * 1024 * 1024)
         for mount in self.mounts:
@@ -56,7 +58,8 @@ class HttpServer:
     async def start(self, _: App) -> None:
         host, port = split_host_port(self._listen)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        await web.TCPSite(self._runner, host, port,
+                          reuse_port=self._reuse_port or None).start()
         self.port = int(self._runner.addresses[0][1])
         for mount in self.mounts:
             log.info("serving %s", mount.name, extra={
@@ -77,4 +80,4 @@ def http_server(settings: Settings, plugins: PluginHost, deps: ApiDeps,
         log.warning("KOPILKA_HTTP_LISTEN is set but nothing is served on it: add an `onec` "
                     "section to KOPILKA_PLUGIN_SETTINGS for the 1C exchange")
         return None
-    return HttpServer(settings.http_listen, mounts)
+    return HttpServer(settings.http_listen, mounts, reuse_port=settings.workers > 1)

@@ -165,12 +165,3 @@ async def test_one_process_answering_is_told_apart(app) -> None:
     finally:
         for channel in channels:
             await channel.close()
-
-
-def test_the_1c_exchange_refuses_several_workers(tmp_path) -> None:
-    """Its sessions live in one process: the user is told how to run it instead."""
-    env = dict(os.environ, KOPILKA_HTTP_LISTEN="127.0.0.1:0", KOPILKA_DATA_DIR=str(tmp_path))
-    done = subprocess.run([KOPILKA, "serve", "--workers", "2"], env=env, capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 2
-    assert "--workers 1" in done.stderr and "KOPILKA_HTTP_LISTEN" in done.stderr

@@ -23,6 +23,7 @@ from server.db.imports import models as _imports  # noqa: F401
 from server.db.ledger import models as _ledger  # noqa: F401  its tables on Base)
 from server.db.marketing import models as _marketing  # noqa: F401
 from server.db.models import Base
+from server.db.onec import models as _onec  # noqa: F401
 from server.db.orders import models as _orders  # noqa: F401
 from server.db.outbox import models as _outbox  # noqa: F401
 from server.db.pricing import models as _pricing  # noqa: F401

@@ -23,7 +23,7 @@ class Shop:
 
     def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
         self.items: list[CatalogItem] = []
-        self.exported: list[list[str]] = []
+        self.exported: list[list[tuple[str, int]]] = []
         self.delay, self.fail = delay, fail
         self.orders = [OrderExport(
             "K-7", dt.datetime(2024, 3, 14, 8, 0, tzinfo=dt.UTC), 13_770, "UAH",
@@ -38,7 +38,7 @@ class Shop:
     async def orders_query(self) -> list[OrderExport]:
         return self.orders
 
-    async def orders_exported(self, ids: list[str]) -> None:
+    async def orders_exported(self, ids: list[tuple[str, int]]) -> None:
         self.exported.append(ids)
 
 
@@ -93,7 +93,7 @@ async def test_orders_query_then_success_marks_them_exported(onec) -> None:
             doc.findtext("Товары/Товар/ЦенаЗаЕдиницу")) == ("K-7", "137.70", "3", "45.90")
     assert shop.exported == []
     assert await call(http, url, type="sale", mode="success") == (200, "success")
-    assert shop.exported == [["K-7"]]
+    assert shop.exported == [[("K-7", 0)]]  # (order id, version) as handed out
 
 
 async def test_refusals(onec) -> None:

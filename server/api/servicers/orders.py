@@ -775,5 +775,52 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         return outcome.order
 
 
+    async def apply_erp_status(self, actor: Actor, order_id_text: str, action: str,
+                               reason: str) -> str:
+        """What an ERP (1C's order documents) says became of an order, applied through the
+        same service.act as ConfirmOrder, CompleteOrder and CancelOrder (the order's current
+        version: the ERP answers for the order, not for a version it saw). An order already
+        there is left alone; completing a placed order confirms it first. Returns what was
+        done, for the ERP's operator; raises DomainError when the order refuses it."""
+        order_id = parse_uuid(order_id_text, "order_id")
+        async with self.deps.db.transaction() as session:
+            peek = await (await SqlOrderRepository.of(session)).get(order_id)
+        if peek is None:
+            raise not_found("order", order_id_text, "ORDER_NOT_FOUND")
+        target = ERP_TARGETS.get(action)
+        if target is None:
+            raise invalid("action", f"one of {', '.join(ERP_TARGETS)}")
+        if peek.state is target or (target is OrderState.CONFIRMED and peek.state in (
+                OrderState.COMPLETED, OrderState.RETURNED)):
+            return f"{order_id_text}: already {peek.state.value}"
+        steps = ([actions.confirm] if target is OrderState.COMPLETED
+                 and peek.state is OrderState.PLACED else []) + [ERP_ACTIONS[action]]
+        card = await self._card_context(peek.card_number, self.deps.clock())
+        with acting(actor):
+            async with self.deps.db.transaction() as session:
+                repo = await SqlOrderRepository.of(session)
+                outcome = None
+                for step in steps:
+                    outcome = await service.act(
+                        self._ports(repo, session, card, peek.created_at or self.deps.clock(),
+                                    actor.label), order_id, None, reason, step)
+                assert outcome is not None
+                if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
+                    await request_repo.close_pending(repo.conn, order_id)
+                await record(session, Change("web_order", order_id_text, f"erp_{action}",
+                                             {"version": peek.version,
+                                              "state": peek.state.value},
+                                             {"version": outcome.order.version,
+                                              "state": outcome.order.state.value}))
+        self._wake()
+        return f"{order_id_text}: {outcome.order.state.value}"
+
+
+ERP_TARGETS = {"confirm": OrderState.CONFIRMED, "complete": OrderState.COMPLETED,
+               "cancel": OrderState.CANCELLED}
+ERP_ACTIONS: dict[str, Callable[[Order], actions.Effect]] = {
+    "confirm": actions.confirm, "complete": actions.complete, "cancel": actions.cancel}
+
+
 class OfferClosed(Exception):
     """An alternative's link that was used already or has expired."""

@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0025"
-down_revision = "0022"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -62,15 +62,18 @@ async def run_once(
     request: Message,
     response_type: type[R],
     work: Callable[[AsyncSession], Awaitable[R]],
+    principal_id: uuid.UUID | None = None,
 ) -> R:
     """Run `work` in one transaction unless this request id already ran.
 
     The claim, the change and the stored answer commit together; a failure rolls all back,
-    so a failed call can be retried with the same id.
+    so a failed call can be retried with the same id. ``principal_id`` is for doors without
+    an RPC principal (a CLI command names its own); an RPC's is its key's.
     """
     request_id = parse_uuid(_request_id(request), "request_id")
     digest = request_digest(request)
-    principal_id = caller().key_id  # request ids are per caller: another key's are its own
+    if principal_id is None:  # request ids are per caller: another key's are its own
+        principal_id = caller().key_id
     async with db.transaction() as session:
         prior = await claim(session, principal_id, request_id, method, digest)
         if prior is not None:

@@ -1,4 +1,4 @@
-"""`kopilka certificates issue|export|report|expire`: batch work on the certificate database.
+"""`kopilka certificates issue|export|report|expire|activate`: batch work on certificates.
 
 Runs on the database directly (like `kopilka apikey`), for the back office: printing a
 batch of thousands, exporting barcodes for a print shop, the usage report, the expiry job.
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.commands import certificate_scanner
 from server.commands._shared import with_database
 from server.settings import Settings
 
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report.set_defaults(func=cmd_report)
     cmds.add_parser("expire", help="write off certificates past validity").set_defaults(
         func=cmd_expire)
+    certificate_scanner.register(cmds)
 
 
 def _date(value: str) -> dt.datetime:

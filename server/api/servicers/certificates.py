@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -39,6 +40,7 @@ from server.certificates.validity import effective_state
 from server.db.audit.repo import Change, record
 from server.db.certificates import payments
 from server.db.certificates.repo import SqlCertificateRepository, expire_due, usage_report
+from server.db.database import Database
 from server.errors import Violations, invalid, not_found
 
 SERVICE = "/kopilka.v1.CertificateService/"
@@ -235,6 +237,30 @@ def expiry_change(rows: list[tuple[str, int, int]], batch: str) -> Change:
                   [{"currency": c, "count": n, "written_off_minor": a} for c, n, a in rows])
 
 
+async def activate_once(
+    db: Database, request: pb.ActivateCertificateRequest,
+    store_of: Callable[[AsyncSession], Awaitable[str]], *, principal: str,
+    principal_id: uuid.UUID | None = None,
+) -> pb.ActivateCertificateResponse:
+    """The one activation path (the RPC, `kopilka certificates activate --scanner`):
+    idempotent on the request id, audited for the current actor, in one transaction.
+    ``store_of`` is the door's own check of the store it acts for."""
+    number = _number(request.number)
+
+    async def work(session: AsyncSession) -> pb.ActivateCertificateResponse:
+        store = await store_of(session)
+        now = _now()
+        repo = SqlCertificateRepository(session)
+        old = await repo.certificate(number)
+        cert = await service.activate(repo, number=number, store_code=store, now=now,
+                                      principal=principal)
+        await record(session, Change("certificate", cert.number, "activate", _state(old), cert))
+        return pb.ActivateCertificateResponse(certificate=certificate_to_pb(cert, now))
+
+    return await run_once(db, SERVICE + "ActivateCertificate", request,
+                          pb.ActivateCertificateResponse, work, principal_id=principal_id)
+
+
 class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -287,21 +313,10 @@ class CertificateServicer(certificates_pb2_grpc.CertificateServiceServicer):
     async def ActivateCertificate(
         self, request: pb.ActivateCertificateRequest, context: Context
     ) -> pb.ActivateCertificateResponse:
-        number = _number(request.number)
+        async def store_of(session: AsyncSession) -> str:
+            return await acting_store_in_scope(request.store_code, session_networks(session))
 
-        async def work(session: AsyncSession) -> pb.ActivateCertificateResponse:
-            store = await acting_store_in_scope(request.store_code, session_networks(session))
-            now = _now()
-            repo = SqlCertificateRepository(session)
-            old = await repo.certificate(number)
-            cert = await service.activate(repo, number=number,
-                                          store_code=store, now=now, principal=caller().label)
-            await record(session, Change("certificate", cert.number, "activate",
-                                         _state(old), cert))
-            return pb.ActivateCertificateResponse(certificate=certificate_to_pb(cert, now))
-
-        return await run_once(self.deps.db, SERVICE + "ActivateCertificate", request,
-                              pb.ActivateCertificateResponse, work)
+        return await activate_once(self.deps.db, request, store_of, principal=caller().label)
 
     async def GetCertificate(
         self, request: pb.GetCertificateRequest, context: Context

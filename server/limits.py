@@ -179,6 +179,18 @@ BY_NAME: dict[str, Limit] = {
     "from_version": _text(64, "rule_sets.version"),
     "to_version": _text(64, "rule_sets.version"),
     "format": _text(8, "rule_sets.format"),
+    # payments, legal entities, invoices, waybills (issue 14)
+    "entity_code": _text(64, "legal_entities.code"),
+    "edrpou": _text(8, "legal_entities.edrpou"),
+    "iban": _text(42),  # spaces allowed, stored without them (34 at most)
+    "liqpay_public_key": _text(64, "legal_entities.liqpay_public_key"),
+    "sender_ref": _text(36, "legal_entities.np_sender_ref"),
+    "contact_ref": _text(36, "legal_entities.np_contact_ref"),
+    "city_ref": _text(36, "legal_entities.np_city_ref"),
+    "address_ref": _text(36, "legal_entities.np_address_ref"),
+    "skus": _text(64, "products.sku", MAX_PRODUCTS),
+    "payment_id": _text(UUID_CHARS),
+    "result_url": _text(510),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -208,6 +220,8 @@ BY_FIELD: dict[str, Limit] = {
     "TemplateText.language": _text(8, "marketing_template_texts.language"),
     "Trigger.code": _text(64, "marketing_triggers.code"),
     "Trigger.channel": _text(32, "marketing_triggers.channel"),
+    "LegalEntity.code": _text(64, "legal_entities.code"),
+    "NovaPoshtaSender.phone": _text(20, "legal_entities.np_phone"),
 }
 
 

@@ -216,6 +216,14 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.OrderService/OfferAlternatives": P.WEB_ORDERS_MANAGE,
     # Stock balances come from 1C (the integrator) like the catalog they belong to.
     "/kopilka.v1.OrderService/SetStock": P.CATALOG_WRITE,
+    # Payments (issue 14): legal entities are configuration; payments act on online orders.
+    "/kopilka.v1.PaymentService/UpsertLegalEntity": P.CONFIG_WRITE,
+    "/kopilka.v1.PaymentService/ListLegalEntities": P.CONFIG_READ,
+    "/kopilka.v1.PaymentService/AssignToEntity": P.CONFIG_WRITE,
+    "/kopilka.v1.PaymentService/SetOrderPayments": P.WEB_ORDERS_PLACE,
+    "/kopilka.v1.PaymentService/GetOrderPayments": P.WEB_ORDERS_READ,
+    "/kopilka.v1.PaymentService/CreateCheckout": P.WEB_ORDERS_PLACE,
+    "/kopilka.v1.PaymentService/RefundPayment": P.WEB_ORDERS_MANAGE,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,

@@ -197,6 +197,24 @@ async def _route_web_orders(db: Database, now: dt.datetime, _: _Rules) -> int:
 
 
 
+async def _payment_statuses(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    """LiqPay payments whose callback never came: ask LiqPay's status API (docs/payments.md)."""
+    from server.features.outbox import plugin_sections
+    from server.features.payments_http import poll_statuses
+    from server.plugin_host import PluginHost, build_plugin_manager
+
+    sections = plugin_sections(ctx.settings)
+    if "liqpay" not in sections:
+        return 0
+    provider = PluginHost(build_plugin_manager(), sections).payment_providers().get("liqpay")
+    if provider is None:
+        return 0
+    async with db.transaction() as session:
+        done = await poll_statuses(db, provider, now)
+        await _audit(session, "payments_checked", now, done)
+    return done
+
+
 async def _tiers(db: Database, now: dt.datetime, rules: _Rules) -> int:
     """Card types as tiers (bonus rules `tiers`): move members up or down."""
     from server.db.ledger.tiers import move_tiers
@@ -226,6 +244,7 @@ STEPS: list[tuple[str, Step]] = [
     ("product_pairs", _product_pairs),
     ("web_orders_routed", _route_web_orders),
     ("tiers", _tiers),
+    ("payments_checked", _payment_statuses),
 ]
 
 

@@ -55,7 +55,7 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "UserService": "users", "AuditService": "audit", "ShoppingService": "shopping",
                 "OrderService": "orders",
                 "MarketingService": "marketing",
-                "PromotionService": "promotions"}
+                "PromotionService": "promotions", "PaymentService": "payments"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

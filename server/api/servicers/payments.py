@@ -1,0 +1,353 @@
+"""PaymentService: legal entities, an order's payments per entity and method, LiqPay checkout
+links and refunds. Every mutating call runs once per request_id (run_once) in one transaction
+with its audit row; ledger methods are charged there through the one ledger. Orders are seen
+through the caller's store scope (another store's order reads as ORDER_NOT_FOUND).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol, runtime_checkable
+
+from kopilka.v1 import payments_pb2, payments_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.api.context import Context
+from server.api.deps import ApiDeps, caller
+from server.api.idempotency import parse_uuid, run_once
+from server.api.scope import may_act_on, session_networks
+from server.db.audit.repo import Change, record
+from server.db.orders.repo import SqlOrderRepository
+from server.db.payments.repo import SqlPayments
+from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
+from server.orders.model import Order, OrderState
+from server.payments import entities as ent
+from server.payments import plan
+from server.payments.plan import Method, Payment, State
+from server.plugin_api import PaymentCheckout, PaymentProvider, PaymentRequest
+
+PB = payments_pb2
+SERVICE = "/kopilka.v1.PaymentService/"
+CALLBACK_PATH = "/payments/liqpay/callback"  # server/features/payments_http.py
+PROVIDER = "liqpay"
+
+TAX = {PB.TAX_STATUS_VAT_PAYER: ent.TaxStatus.VAT_PAYER,
+       PB.TAX_STATUS_NON_VAT: ent.TaxStatus.NON_VAT,
+       PB.TAX_STATUS_SINGLE_TAX: ent.TaxStatus.SINGLE_TAX}
+TAX_TO_PB = {v: k for k, v in TAX.items()}
+METHODS = {PB.ORDER_PAYMENT_METHOD_CERTIFICATE: Method.CERTIFICATE,
+           PB.ORDER_PAYMENT_METHOD_POINTS: Method.POINTS,
+           PB.ORDER_PAYMENT_METHOD_CASH_ACCOUNT: Method.CASH_ACCOUNT,
+           PB.ORDER_PAYMENT_METHOD_CARD: Method.CARD,
+           PB.ORDER_PAYMENT_METHOD_INSTALLMENTS: Method.INSTALLMENTS,
+           PB.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY: Method.CASH_ON_DELIVERY}
+METHOD_TO_PB = {v: k for k, v in METHODS.items()}
+STATE_TO_PB = {State.PENDING: PB.PAYMENT_STATE_PENDING, State.PAID: PB.PAYMENT_STATE_PAID,
+               State.FAILED: PB.PAYMENT_STATE_FAILED, State.REVERSED: PB.PAYMENT_STATE_REVERSED}
+PAYABLE = (OrderState.PLACED, OrderState.CONFIRMED)
+
+
+@runtime_checkable
+class InstallmentProvider(Protocol):
+    """The installment hook: a provider that also sells in parts (LiqPay built in)."""
+
+    name: str
+
+    async def create_installment_checkout(self, request: PaymentRequest) -> PaymentCheckout:
+        """A checkout offering only the provider's installment products."""
+
+
+@runtime_checkable
+class RefundingProvider(Protocol):
+    """A provider that refunds paid payments through its API (LiqPay `action=refund`)."""
+
+    async def refund(self, order_id: str, amount_minor: int, currency: str) -> str:
+        """Refund; the provider's status word, or raise."""
+
+
+def entity_pb(e: ent.Entity) -> PB.LegalEntity:
+    np = e.nova_poshta
+    return PB.LegalEntity(
+        code=e.code, name=e.name, edrpou=e.edrpou, iban=e.iban,
+        tax_status=TAX_TO_PB[e.tax_status], address=e.address,
+        liqpay_public_key=e.liqpay_public_key,
+        nova_poshta=PB.NovaPoshtaSender(sender_ref=np.sender_ref, contact_ref=np.contact_ref,
+                                        city_ref=np.city_ref, address_ref=np.address_ref,
+                                        phone=np.phone))
+
+
+def payment_pb(p: Payment) -> PB.OrderPayment:
+    return PB.OrderPayment(payment_id=str(p.id), entity_code=p.entity_code,
+                      method=METHOD_TO_PB[p.method], amount_minor=p.amount_minor,
+                      currency=p.currency, state=STATE_TO_PB[p.state],
+                      provider_status=p.provider_status,
+                      provider_order_id=p.provider_order_id or "",
+                      refunded_minor=p.refunded_minor,
+                      certificate_number=p.certificate_number or "")
+
+
+async def order_shares(pay: SqlPayments, order: Order) -> dict[str, int]:
+    """The order's amount per entity (live lines; the product's entity, else the store's)."""
+    live = order.live_lines
+    products = await pay.product_entities(sorted({x.sku for x in live}))
+    return plan.shares([(x.sku, x.final_amount) for x in live], products,
+                       await pay.store_entity(order.store_code), order.store_code)
+
+
+class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
+    def __init__(self, deps: ApiDeps) -> None:
+        self.deps = deps
+
+    def _provider(self) -> PaymentProvider:
+        provider = self.deps.plugins.payment_providers().get(PROVIDER)
+        if provider is None:
+            raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_PROVIDER_NOT_CONFIGURED",
+                              "card and installment payments need the liqpay plugin section")
+        return provider
+
+    async def _order(self, session: AsyncSession, order_id: uuid.UUID,
+                     for_update: bool = False) -> tuple[SqlOrderRepository, Order]:
+        repo = await SqlOrderRepository.of(session)
+        order = await repo.get(order_id, for_update=for_update)
+        if order is None or not await may_act_on(order.store_code, session_networks(session)):
+            raise not_found("order", str(order_id), "ORDER_NOT_FOUND")
+        return repo, order
+
+    async def _picture(self, pay: SqlPayments, order: Order) -> PB.OrderPayments:
+        payments = await pay.payments_of(order.id)
+        try:
+            shares = await order_shares(pay, order)
+        except DomainError:  # not assigned yet: no shares to show
+            shares = {}
+        return PB.OrderPayments(
+            order_id=str(order.id),
+            shares=[PB.EntityShare(entity_code=k, amount_minor=v)
+                    for k, v in sorted(shares.items())],
+            payments=[payment_pb(p) for p in payments], payment_state=plan.overall(payments))
+
+    async def _payment(self, pay: SqlPayments, session: AsyncSession, text_id: str
+                       ) -> tuple[Payment, Order]:
+        payment_id = parse_uuid(text_id, "payment_id")
+        payment = await pay.payment(payment_id, for_update=True)
+        if payment is None:
+            raise not_found("payment", text_id, "PAYMENT_NOT_FOUND")
+        try:
+            _, order = await self._order(session, payment.order_id)
+        except DomainError:
+            raise not_found("payment", text_id, "PAYMENT_NOT_FOUND") from None
+        return payment, order
+
+    # --- entities ---------------------------------------------------------------------
+
+    async def UpsertLegalEntity(self, request: PB.UpsertLegalEntityRequest,
+                                context: Context) -> PB.UpsertLegalEntityResponse:
+        e = request.entity
+        tax = TAX.get(e.tax_status)
+        if tax is None:
+            raise invalid("entity.tax_status", "required: VAT payer, non-VAT or single tax")
+        np = e.nova_poshta
+        entity = ent.Entity(e.code.strip(), e.name.strip(), e.edrpou.strip(),
+                            ent.normalize_iban(e.iban), tax, e.address.strip(),
+                            e.liqpay_public_key.strip(),
+                            ent.NovaPoshtaSender(np.sender_ref, np.contact_ref, np.city_ref,
+                                                 np.address_ref, np.phone))
+        ent.validate(entity)
+
+        async def work(session: AsyncSession) -> PB.UpsertLegalEntityResponse:
+            pay = await SqlPayments.of(session)
+            before = await pay.entity(entity.code, for_update=True)
+            await pay.upsert_entity(entity)
+            await record(session, Change("legal_entity", entity.code, "upsert",
+                                         None if before is None else entity_pb(before),
+                                         entity_pb(entity)))
+            return PB.UpsertLegalEntityResponse(entity=entity_pb(entity))
+
+        return await run_once(self.deps.db, SERVICE + "UpsertLegalEntity", request,
+                              PB.UpsertLegalEntityResponse, work)
+
+    async def ListLegalEntities(self, request: PB.ListLegalEntitiesRequest,
+                                context: Context) -> PB.ListLegalEntitiesResponse:
+        async with self.deps.db.transaction() as session:
+            pay = await SqlPayments.of(session)
+            return PB.ListLegalEntitiesResponse(
+                entities=[entity_pb(e) for e in await pay.entities()])
+
+    async def AssignToEntity(self, request: PB.AssignToEntityRequest,
+                             context: Context) -> PB.AssignToEntityResponse:
+        if not request.store_codes and not request.skus:
+            raise invalid("store_codes", "name stores or products (skus)")
+        stores, skus = list(dict.fromkeys(request.store_codes)), list(dict.fromkeys(request.skus))
+
+        async def work(session: AsyncSession) -> PB.AssignToEntityResponse:
+            pay = await SqlPayments.of(session)
+            if await pay.entity(request.entity_code) is None:
+                raise invalid("entity_code", f"no legal entity {echo(request.entity_code)}",
+                              "ENTITY_NOT_FOUND")
+            errors = Violations()
+            for code in await pay.missing("stores", "code", stores):
+                errors.add(f"store_codes[{stores.index(code)}]", f"unknown store {echo(code)}")
+            for sku in await pay.missing("products", "sku", skus):
+                errors.add(f"skus[{skus.index(sku)}]", f"unknown SKU {echo(sku)}")
+            errors.raise_if_any()
+            await pay.assign(request.entity_code, stores, skus)
+            await record(session, Change("legal_entity", request.entity_code, "assign", None,
+                                         {"stores": stores, "skus": skus}))
+            return PB.AssignToEntityResponse(stores=len(stores), products=len(skus))
+
+        return await run_once(self.deps.db, SERVICE + "AssignToEntity", request,
+                              PB.AssignToEntityResponse, work)
+
+    # --- payments ---------------------------------------------------------------------
+
+    async def SetOrderPayments(self, request: PB.SetOrderPaymentsRequest,
+                               context: Context) -> PB.SetOrderPaymentsResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        new = [plan.NewPayment(METHODS.get(p.method), p.amount_minor, p.entity_code,
+                               p.certificate_number) for p in request.payments]
+        if any(p.method in plan.PROVIDER_METHODS for p in new):
+            self._provider()
+        now = self.deps.clock()
+
+        async def work(session: AsyncSession) -> PB.SetOrderPaymentsResponse:
+            repo, order = await self._order(session, order_id, for_update=True)
+            if order.state not in PAYABLE:
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "ORDER_STATE_CONFLICT",
+                                  f"order {order.id} is {order.state.value}: it can no longer "
+                                  "be paid", metadata={"state": order.state.value,
+                                                       "action": "set_payments"})
+            pay = SqlPayments(session, repo.conn)
+            if await pay.payments_of(order.id):
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENTS_ALREADY_SET",
+                                  f"order {order.id} has its payments already",
+                                  metadata={"order_id": str(order.id)})
+            checked = plan.check(new, await order_shares(pay, order), bool(order.card_number))
+            who = caller().label
+            for p in checked:
+                assert p.method is not None  # check() refused a missing method
+                payment = Payment(uuid.uuid4(), order.id, p.entity_code, p.method,
+                                  p.amount_minor, order.currency,
+                                  certificate_number=p.certificate_number or None)
+                if p.method in plan.PROVIDER_METHODS:
+                    payment.provider = PROVIDER
+                    payment.provider_order_id = str(payment.id)
+                if p.method in plan.LEDGER_METHODS:
+                    await pay.charge(payment, order.member_id, order.store_code, who, now)
+                await pay.add(payment)
+            picture = await self._picture(pay, order)
+            await record(session, Change("web_order", str(order.id), "set_payments", None,
+                                         {"payments": [{"method": p.method.value if p.method
+                                                        else "", "entity": p.entity_code,
+                                                        "amount_minor": p.amount_minor}
+                                                       for p in checked]}))
+            return PB.SetOrderPaymentsResponse(payments=picture)
+
+        return await run_once(self.deps.db, SERVICE + "SetOrderPayments", request,
+                              PB.SetOrderPaymentsResponse, work)
+
+    async def GetOrderPayments(self, request: PB.GetOrderPaymentsRequest,
+                               context: Context) -> PB.GetOrderPaymentsResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        async with self.deps.db.transaction() as session:
+            repo, order = await self._order(session, order_id)
+            return PB.GetOrderPaymentsResponse(
+                payments=await self._picture(SqlPayments(session, repo.conn), order))
+
+    async def CreateCheckout(self, request: PB.CreateCheckoutRequest,
+                             context: Context) -> PB.CreateCheckoutResponse:
+        provider = self._provider()
+
+        async def work(session: AsyncSession) -> PB.CreateCheckoutResponse:
+            pay = await SqlPayments.of(session)
+            payment, order = await self._payment(pay, session, request.payment_id)
+            if payment.method not in plan.PROVIDER_METHODS:
+                raise invalid("payment_id", "a checkout is for card or installment payments")
+            if payment.state not in (State.PENDING, State.FAILED):
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_STATE_CONFLICT",
+                                  f"payment {payment.id} is {payment.state.value}",
+                                  metadata={"state": payment.state.value})
+            if payment.state is State.FAILED:  # a new attempt: LiqPay order ids are unique
+                payment.provider_order_id = f"{payment.id}.{uuid.uuid4().hex[:8]}"
+                payment.state = State.PENDING
+                await pay.save(payment)
+            entity = await pay.entity(payment.entity_code)
+            assert entity is not None and payment.provider_order_id is not None
+            base = self.deps.settings.orders_public_url.rstrip("/")
+            req = PaymentRequest(
+                payment.provider_order_id, payment.amount_minor, payment.currency,
+                f"Замовлення {order.external_number}, {entity.name}",
+                result_url=request.result_url or None,
+                callback_url=f"{base}{CALLBACK_PATH}" if base else None)
+            try:
+                if payment.method is Method.INSTALLMENTS:
+                    if not isinstance(provider, InstallmentProvider):
+                        raise DomainError(ErrorKind.FAILED_PRECONDITION,
+                                          "PAYMENT_PROVIDER_NOT_CONFIGURED",
+                                          "the payment provider sells no installments")
+                    checkout = await provider.create_installment_checkout(req)
+                else:
+                    checkout = await provider.create_checkout(req)
+            except ValueError as error:
+                raise invalid("payment_id", str(error)) from None
+            await record(session, Change("order_payment", str(payment.id), "checkout", None,
+                                         {"provider_order_id": payment.provider_order_id}))
+            return PB.CreateCheckoutResponse(
+                url=checkout.url, data=checkout.form_fields.get("data", ""),
+                signature=checkout.form_fields.get("signature", ""),
+                provider_order_id=payment.provider_order_id)
+
+        return await run_once(self.deps.db, SERVICE + "CreateCheckout", request,
+                              PB.CreateCheckoutResponse, work)
+
+    async def RefundPayment(self, request: PB.RefundPaymentRequest,
+                            context: Context) -> PB.RefundPaymentResponse:
+        if request.amount_minor < 0:
+            raise invalid("amount_minor", "must be >= 0 (0: all that is left)")
+        if not request.reason.strip():
+            raise invalid("reason", "required: say why")
+        now = self.deps.clock()
+
+        async def work(session: AsyncSession) -> PB.RefundPaymentResponse:
+            pay = await SqlPayments.of(session)
+            payment, order = await self._payment(pay, session, request.payment_id)
+            if payment.state is not State.PAID:
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_STATE_CONFLICT",
+                                  f"payment {payment.id} is {payment.state.value}: only a "
+                                  "paid payment is refunded",
+                                  metadata={"state": payment.state.value})
+            left = payment.amount_minor - payment.refunded_minor
+            amount = request.amount_minor or left
+            if amount > left:
+                raise invalid("amount_minor", f"at most {left} is left to refund")
+            if payment.method is Method.CASH_ON_DELIVERY:
+                raise invalid("payment_id", "cash on delivery is refunded by the shop itself")
+            before = payment.refunded_minor
+            if payment.method in plan.PROVIDER_METHODS:
+                await self._refund_at_provider(payment, amount)
+            else:
+                await pay.give_back(payment, amount, order.member_id, caller().label, now)
+            payment.refunded_minor += amount
+            if payment.refunded_minor == payment.amount_minor:
+                payment.state = State.REVERSED
+            await pay.save(payment)
+            await record(session, Change("order_payment", str(payment.id), "refund",
+                                         {"refunded_minor": before},
+                                         {"refunded_minor": payment.refunded_minor,
+                                          "state": payment.state.value,
+                                          "reason": request.reason.strip()}))
+            return PB.RefundPaymentResponse(payment=payment_pb(payment))
+
+        return await run_once(self.deps.db, SERVICE + "RefundPayment", request,
+                              PB.RefundPaymentResponse, work)
+
+    async def _refund_at_provider(self, payment: Payment, amount: int) -> None:
+        provider = self._provider()
+        if not isinstance(provider, RefundingProvider):
+            raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_PROVIDER_NOT_CONFIGURED",
+                              "the payment provider cannot refund")
+        assert payment.provider_order_id is not None
+        try:
+            payment.provider_status = await provider.refund(
+                payment.provider_order_id, amount, payment.currency)
+        except RuntimeError as error:  # LiqPayError: refused or unreachable
+            raise DomainError(ErrorKind.UNAVAILABLE, "PAYMENT_PROVIDER_FAILED",
+                              f"the refund was not made: {error}") from None

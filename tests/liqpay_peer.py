@@ -140,8 +140,9 @@ class FakeLiqPay:
         p.status = status
         return p
 
-    def callback_form(self, order_id: str, **changes: Any) -> dict[str, str]:
-        payload = {**self.answer(self.payments[order_id]), **changes}
+    def callback_form(self, key: str, **changes: Any) -> dict[str, str]:
+        """The signed callback of the payment LiqPay knows as `key`, fields changed."""
+        payload = {**self.answer(self.payments[key]), **changes}
         return pack(self.private_key, payload)
 
     async def post_callback(self, order_id: str, form: dict[str, str] | None = None

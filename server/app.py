@@ -87,7 +87,8 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        console_feature.console_mount,
                                        order_links_feature.order_links_mount,
                                        unsubscribe_feature.unsubscribe_mount,
-                                       payments_http_feature.payments_mount]
+                                       payments_http_feature.payments_mount,
+                                       payments_http_feature.invoices_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the

@@ -190,6 +190,7 @@ BY_NAME: dict[str, Limit] = {
     "address_ref": _text(36, "legal_entities.np_address_ref"),
     "skus": _text(64, "products.sku", MAX_PRODUCTS),
     "payment_id": _text(UUID_CHARS),
+    "invoice_id": _text(UUID_CHARS),
     "result_url": _text(510),
 }
 

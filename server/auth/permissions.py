@@ -224,6 +224,8 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.PaymentService/GetOrderPayments": P.WEB_ORDERS_READ,
     "/kopilka.v1.PaymentService/CreateCheckout": P.WEB_ORDERS_PLACE,
     "/kopilka.v1.PaymentService/RefundPayment": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.PaymentService/IssueInvoices": P.WEB_ORDERS_MANAGE,
+    "/kopilka.v1.PaymentService/GetInvoicePdf": P.WEB_ORDERS_READ,
     "/kopilka.v1.RoleService/ListRoles": P.ROLES_READ,
     "/kopilka.v1.RoleService/UpsertRole": P.ROLES_WRITE,
     "/kopilka.v1.RoleService/DeleteRole": P.ROLES_DELETE,

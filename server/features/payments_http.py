@@ -121,3 +121,29 @@ async def poll_statuses(db: Database, provider: PaymentProvider, now: dt.datetim
             applied = await apply_notice(db, notice, "liqpay_status")
         moved += applied.outcome is notices.Outcome.MOVED
     return moved
+
+
+def invoices_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
+                   ) -> HttpMount | None:
+    """GET /payments/invoices/{token}: the PDF an invoice's signed link names."""
+    from server.api.servicers.payments import INVOICE_PATH, PaymentServicer
+    from server.errors import DomainError
+
+    payments = PaymentServicer(deps)
+
+    async def download(request: web.Request) -> web.Response:
+        try:
+            invoice = await payments.invoice_by_token(request.match_info["token"])
+        except DomainError:
+            return web.Response(status=403, text="invalid link")
+        if invoice is None:
+            return web.Response(status=404, text="no such invoice")
+        name = payments.invoice_pb(invoice).number
+        return web.Response(body=invoice.pdf, content_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{name}.pdf"',
+            "Cache-Control": "private, no-store"})
+
+    def add_routes(root: web.Application) -> None:
+        root.router.add_get(INVOICE_PATH + "{token}", download)
+
+    return HttpMount("invoice downloads", INVOICE_PATH, add_routes)

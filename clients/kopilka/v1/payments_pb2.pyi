@@ -745,3 +745,165 @@ class RefundPaymentResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RefundPaymentResponse: _TypeAlias = RefundPaymentResponse  # noqa: Y015
+
+@_typing.final
+class IssueInvoicesRequest(_message.Message):
+    """IssueInvoicesRequest asks for the order's invoices; issuing again returns the same ones."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    SEND_EMAIL_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    order_id: _builtins.str
+    """The order."""
+    send_email: _builtins.bool
+    """E-mail the links to the customer (through the outbox) when the member has an e-mail."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        send_email: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id", "request_id", b"request_id", "send_email", b"send_email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInvoicesRequest: _TypeAlias = IssueInvoicesRequest  # noqa: Y015
+
+@_typing.final
+class Invoice(_message.Message):
+    """Invoice is one entity's invoice for its share of an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    ENTITY_CODE_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    TOTAL_MINOR_FIELD_NUMBER: _builtins.int
+    VAT_MINOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    DOWNLOAD_URL_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """Invoice id."""
+    entity_code: _builtins.str
+    """The entity that issued it."""
+    number: _builtins.str
+    """The printed number, e.g. "SHOP-000001"."""
+    sequence: _builtins.int
+    """The entity's sequence number (1, 2, ... without gaps)."""
+    total_minor: _builtins.int
+    """Total to pay, minor units."""
+    vat_minor: _builtins.int
+    """VAT included in the total (0 when the entity is no VAT payer)."""
+    currency: _builtins.str
+    """Currency."""
+    download_url: _builtins.str
+    """Signed link to download the PDF over HTTP."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+        entity_code: _builtins.str = ...,
+        number: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+        total_minor: _builtins.int = ...,
+        vat_minor: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        download_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "download_url", b"download_url", "entity_code", b"entity_code", "invoice_id", b"invoice_id", "number", b"number", "sequence", b"sequence", "total_minor", b"total_minor", "vat_minor", b"vat_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Invoice: _TypeAlias = Invoice  # noqa: Y015
+
+@_typing.final
+class IssueInvoicesResponse(_message.Message):
+    """IssueInvoicesResponse lists the invoices, one per entity."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICES_FIELD_NUMBER: _builtins.int
+    MAILING_ID_FIELD_NUMBER: _builtins.int
+    mailing_id: _builtins.str
+    """The e-mail queued (mailing id), empty when none was sent."""
+    @_builtins.property
+    def invoices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invoice]:
+        """The invoices by entity code."""
+
+    def __init__(
+        self,
+        *,
+        invoices: _abc.Iterable[Global___Invoice] | None = ...,
+        mailing_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoices", b"invoices", "mailing_id", b"mailing_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInvoicesResponse: _TypeAlias = IssueInvoicesResponse  # noqa: Y015
+
+@_typing.final
+class GetInvoicePdfRequest(_message.Message):
+    """GetInvoicePdfRequest names the invoice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_ID_FIELD_NUMBER: _builtins.int
+    invoice_id: _builtins.str
+    """Invoice id."""
+    def __init__(
+        self,
+        *,
+        invoice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invoice_id", b"invoice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoicePdfRequest: _TypeAlias = GetInvoicePdfRequest  # noqa: Y015
+
+@_typing.final
+class GetInvoicePdfResponse(_message.Message):
+    """GetInvoicePdfResponse is the invoice and its PDF."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVOICE_FIELD_NUMBER: _builtins.int
+    PDF_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    pdf: _builtins.bytes
+    """The PDF file."""
+    file_name: _builtins.str
+    """A file name for it."""
+    @_builtins.property
+    def invoice(self) -> Global___Invoice:
+        """The invoice."""
+
+    def __init__(
+        self,
+        *,
+        invoice: Global___Invoice | None = ...,
+        pdf: _builtins.bytes = ...,
+        file_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["invoice", b"invoice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_name", b"file_name", "invoice", b"invoice", "pdf", b"pdf"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInvoicePdfResponse: _TypeAlias = GetInvoicePdfResponse  # noqa: Y015

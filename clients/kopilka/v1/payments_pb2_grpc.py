@@ -73,6 +73,16 @@ class PaymentServiceStub:
                 request_serializer=kopilka_dot_v1_dot_payments__pb2.RefundPaymentRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_payments__pb2.RefundPaymentResponse.FromString,
                 _registered_method=True)
+        self.IssueInvoices = channel.unary_unary(
+                '/kopilka.v1.PaymentService/IssueInvoices',
+                request_serializer=kopilka_dot_v1_dot_payments__pb2.IssueInvoicesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_payments__pb2.IssueInvoicesResponse.FromString,
+                _registered_method=True)
+        self.GetInvoicePdf = channel.unary_unary(
+                '/kopilka.v1.PaymentService/GetInvoicePdf',
+                request_serializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -131,6 +141,20 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueInvoices(self, request, context):
+        """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoicePdf(self, request, context):
+        """GetInvoicePdf returns an invoice's PDF.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +192,16 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.RefundPayment,
                     request_deserializer=kopilka_dot_v1_dot_payments__pb2.RefundPaymentRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_payments__pb2.RefundPaymentResponse.SerializeToString,
+            ),
+            'IssueInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueInvoices,
+                    request_deserializer=kopilka_dot_v1_dot_payments__pb2.IssueInvoicesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_payments__pb2.IssueInvoicesResponse.SerializeToString,
+            ),
+            'GetInvoicePdf': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoicePdf,
+                    request_deserializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -363,6 +397,60 @@ class PaymentService:
             '/kopilka.v1.PaymentService/RefundPayment',
             kopilka_dot_v1_dot_payments__pb2.RefundPaymentRequest.SerializeToString,
             kopilka_dot_v1_dot_payments__pb2.RefundPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.PaymentService/IssueInvoices',
+            kopilka_dot_v1_dot_payments__pb2.IssueInvoicesRequest.SerializeToString,
+            kopilka_dot_v1_dot_payments__pb2.IssueInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoicePdf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.PaymentService/GetInvoicePdf',
+            kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.SerializeToString,
+            kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.FromString,
             options,
             channel_credentials,
             insecure,

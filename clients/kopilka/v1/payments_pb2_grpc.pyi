@@ -51,6 +51,10 @@ class PaymentServiceStub:
     """CreateCheckout returns the LiqPay checkout link of one card or installment payment."""
     RefundPayment: _grpc.UnaryUnaryMultiCallable[_payments_pb2.RefundPaymentRequest, _payments_pb2.RefundPaymentResponse]
     """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+    IssueInvoices: _grpc.UnaryUnaryMultiCallable[_payments_pb2.IssueInvoicesRequest, _payments_pb2.IssueInvoicesResponse]
+    """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
+    GetInvoicePdf: _grpc.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]
+    """GetInvoicePdf returns an invoice's PDF."""
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -75,6 +79,10 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """CreateCheckout returns the LiqPay checkout link of one card or installment payment."""
     RefundPayment: _aio.UnaryUnaryMultiCallable[_payments_pb2.RefundPaymentRequest, _payments_pb2.RefundPaymentResponse]  # type: ignore[assignment]
     """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+    IssueInvoices: _aio.UnaryUnaryMultiCallable[_payments_pb2.IssueInvoicesRequest, _payments_pb2.IssueInvoicesResponse]  # type: ignore[assignment]
+    """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
+    GetInvoicePdf: _aio.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]  # type: ignore[assignment]
+    """GetInvoicePdf returns an invoice's PDF."""
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     """PaymentService keeps the seller's legal entities and how online orders are paid: an order's
@@ -138,5 +146,21 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payments_pb2.RefundPaymentResponse, _abc.Awaitable[_payments_pb2.RefundPaymentResponse]]:
         """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+
+    @_abc_1.abstractmethod
+    def IssueInvoices(
+        self,
+        request: _payments_pb2.IssueInvoicesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_pb2.IssueInvoicesResponse, _abc.Awaitable[_payments_pb2.IssueInvoicesResponse]]:
+        """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
+
+    @_abc_1.abstractmethod
+    def GetInvoicePdf(
+        self,
+        request: _payments_pb2.GetInvoicePdfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_pb2.GetInvoicePdfResponse, _abc.Awaitable[_payments_pb2.GetInvoicePdfResponse]]:
+        """GetInvoicePdf returns an invoice's PDF."""
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -18,11 +18,12 @@ from server.api.idempotency import parse_uuid, run_once
 from server.api.scope import may_act_on, session_networks
 from server.db.audit.repo import Change, record
 from server.db.orders.repo import SqlOrderRepository
-from server.db.payments.repo import SqlPayments
+from server.db.outbox.repo import enqueue_message
+from server.db.payments.repo import SqlPayments, StoredInvoice
 from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
 from server.orders.model import Order, OrderState
 from server.payments import entities as ent
-from server.payments import plan
+from server.payments import invoice_pdf, plan
 from server.payments.plan import Method, Payment, State
 from server.plugin_api import PaymentCheckout, PaymentProvider, PaymentRequest
 
@@ -30,6 +31,8 @@ PB = payments_pb2
 SERVICE = "/kopilka.v1.PaymentService/"
 CALLBACK_PATH = "/payments/liqpay/callback"  # server/features/payments_http.py
 PROVIDER = "liqpay"
+INVOICE_PATH = "/payments/invoices/"  # server/features/payments_http.py serves it
+INVOICE_PURPOSE = "invoice_download"  # the signer's purpose label of download links
 
 TAX = {PB.TAX_STATUS_VAT_PAYER: ent.TaxStatus.VAT_PAYER,
        PB.TAX_STATUS_NON_VAT: ent.TaxStatus.NON_VAT,
@@ -338,6 +341,98 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
 
         return await run_once(self.deps.db, SERVICE + "RefundPayment", request,
                               PB.RefundPaymentResponse, work)
+
+    # --- invoices ---------------------------------------------------------------------
+
+    def invoice_pb(self, inv: StoredInvoice) -> PB.Invoice:
+        token = self.deps.signer.sign(INVOICE_PURPOSE, {"i": str(inv.id)})
+        base = self.deps.settings.orders_public_url.rstrip("/")
+        return PB.Invoice(invoice_id=str(inv.id), entity_code=inv.entity_code,
+                          number=invoice_pdf.invoice_number(inv.entity_code, inv.number),
+                          sequence=inv.number, total_minor=inv.total_minor,
+                          vat_minor=inv.vat_minor, currency=inv.currency,
+                          download_url=f"{base}{INVOICE_PATH}{token}")
+
+    async def IssueInvoices(self, request: PB.IssueInvoicesRequest,
+                            context: Context) -> PB.IssueInvoicesResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        today = self.deps.clock().date()
+
+        async def work(session: AsyncSession) -> PB.IssueInvoicesResponse:
+            repo, order = await self._order(session, order_id, for_update=True)
+            if order.state in (OrderState.CANCELLED, OrderState.RETURNED):
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "ORDER_STATE_CONFLICT",
+                                  f"order {order.id} is {order.state.value}: no invoice",
+                                  metadata={"state": order.state.value,
+                                            "action": "issue_invoices"})
+            pay = SqlPayments(session, repo.conn)
+            live = order.live_lines
+            by_product = await pay.product_entities(sorted({x.sku for x in live}))
+            store_entity = await pay.store_entity(order.store_code)
+            shares = await order_shares(pay, order)
+            names = await repo.products(sorted({x.sku for x in live}))
+            customer, email = await pay.member_contact(order.member_id)
+            invoices = []
+            for code in sorted(shares):
+                stored = await pay.invoice_of(order.id, code)
+                if stored is None:
+                    entity = await pay.entity(code)
+                    assert entity is not None  # a foreign key of the assignment
+                    lines = [invoice_pdf.InvoiceLine(
+                        names.get(x.sku, (x.sku, "", ""))[0] or x.sku, x.sku,
+                        x.quantity_milli, x.unit_price, x.base_amount,
+                        x.base_amount - x.final_amount, x.final_amount)
+                        for x in live if (by_product.get(x.sku) or store_entity) == code]
+                    number = await pay.next_invoice_number(code)
+                    data = invoice_pdf.InvoiceData(
+                        entity, number, today, order.external_number,
+                        customer or (order.address.recipient_name if order.address else ""),
+                        order.currency, lines)
+                    assert data.total == shares[code]
+                    stored = StoredInvoice(uuid.uuid4(), code, number, order.id, data.total,
+                                           data.vat, order.currency, invoice_pdf.render(data))
+                    await pay.add_invoice(stored)
+                    await record(session, Change("invoice", str(stored.id), "issue", None, {
+                        "entity": code, "number": number, "order_id": str(order.id),
+                        "total_minor": data.total, "vat_minor": data.vat}))
+                invoices.append(self.invoice_pb(stored))
+            answer = PB.IssueInvoicesResponse(invoices=invoices)
+            if request.send_email and email:
+                links = "\n".join(f"{i.number}: {i.download_url}" for i in invoices)
+                mailing = await enqueue_message(
+                    session, channel="email", recipient=email,
+                    subject=f"Рахунки до замовлення {order.external_number}",
+                    text=f"Доброго дня! Рахунки до замовлення {order.external_number}:\n"
+                         f"{links}\n", reference=f"invoices:{order.id}")
+                answer.mailing_id = str(mailing)
+            return answer
+
+        answer = await run_once(self.deps.db, SERVICE + "IssueInvoices", request,
+                                PB.IssueInvoicesResponse, work)
+        if answer.mailing_id and self.deps.outbox is not None:
+            self.deps.outbox.wake()
+        return answer
+
+    async def GetInvoicePdf(self, request: PB.GetInvoicePdfRequest,
+                            context: Context) -> PB.GetInvoicePdfResponse:
+        invoice_id = parse_uuid(request.invoice_id, "invoice_id")
+        async with self.deps.db.transaction() as session:
+            pay = await SqlPayments.of(session)
+            inv = await pay.invoice(invoice_id)
+            if inv is None:
+                raise not_found("invoice", request.invoice_id, "INVOICE_NOT_FOUND")
+            try:
+                await self._order(session, inv.order_id)
+            except DomainError:
+                raise not_found("invoice", request.invoice_id, "INVOICE_NOT_FOUND") from None
+        pb = self.invoice_pb(inv)
+        return PB.GetInvoicePdfResponse(invoice=pb, pdf=inv.pdf, file_name=f"{pb.number}.pdf")
+
+    async def invoice_by_token(self, token: str) -> StoredInvoice | None:
+        """The invoice a genuine signed link names (TOKEN_INVALID if forged)."""
+        payload = self.deps.signer.verify(INVOICE_PURPOSE, token, "token")
+        async with self.deps.db.transaction() as session:
+            return await (await SqlPayments.of(session)).invoice(uuid.UUID(str(payload["i"])))
 
     async def _refund_at_provider(self, payment: Payment, amount: int) -> None:
         provider = self._provider()

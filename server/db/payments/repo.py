@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,21 @@ ENTITY_COLUMNS = ("code, name, edrpou, iban, tax_status, address, liqpay_public_
 PAYMENT_COLUMNS = ("id, order_id, entity_code, method, amount_minor, currency, state, "
                    "certificate_number, ledger_tx_id, provider, provider_order_id, "
                    "provider_payment_id, provider_status, refunded_minor")
+
+
+INVOICE_COLUMNS = "id, entity_code, number, order_id, total_minor, vat_minor, currency, pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvoice:
+    id: uuid.UUID
+    entity_code: str
+    number: int
+    order_id: uuid.UUID
+    total_minor: int
+    vat_minor: int
+    currency: str
+    pdf: bytes
 
 
 def _entity(row: asyncpg.Record) -> Entity:
@@ -168,6 +184,40 @@ class SqlPayments:
             "outcome) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING "
             "RETURNING 1", digest, provider, provider_order_id[:255], status[:32], outcome)
         return done is not None
+
+    # --- invoices ---------------------------------------------------------------------
+
+    async def invoice_of(self, order_id: uuid.UUID, entity_code: str) -> StoredInvoice | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE order_id = $1 AND entity_code = $2",
+            order_id, entity_code)
+        return None if row is None else StoredInvoice(**dict(row))
+
+    async def invoice(self, invoice_id: uuid.UUID) -> StoredInvoice | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1", invoice_id)
+        return None if row is None else StoredInvoice(**dict(row))
+
+    async def next_invoice_number(self, entity_code: str) -> int:
+        """Take the entity's next number: its row stays locked until the transaction ends,
+        so numbers are handed out one at a time and a rollback gives the number back."""
+        return int(await self.conn.fetchval(
+            "UPDATE legal_entities SET invoice_next = invoice_next + 1 WHERE code = $1 "
+            "RETURNING invoice_next - 1", entity_code))
+
+    async def add_invoice(self, invoice: StoredInvoice) -> None:
+        await self.conn.execute(
+            f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            invoice.id, invoice.entity_code, invoice.number, invoice.order_id,
+            invoice.total_minor, invoice.vat_minor, invoice.currency, invoice.pdf)
+
+    async def member_contact(self, member_id: uuid.UUID) -> tuple[str, str | None]:
+        """(full name, e-mail) of the order's member, for the invoice and its e-mail."""
+        row = await self.conn.fetchrow(
+            "SELECT first_name, last_name, email FROM members WHERE id = $1", member_id)
+        if row is None:
+            return "", None
+        return f"{row['first_name']} {row['last_name']}".strip(), row["email"]
 
     # --- the ledger -------------------------------------------------------------------
 

@@ -191,6 +191,8 @@ BY_NAME: dict[str, Limit] = {
     "skus": _text(64, "products.sku", MAX_PRODUCTS),
     "payment_id": _text(UUID_CHARS),
     "invoice_id": _text(UUID_CHARS),
+    "waybill_id": _text(UUID_CHARS),
+    "warehouse_ref": _text(36),
     "result_url": _text(510),
 }
 

@@ -907,3 +907,207 @@ class GetInvoicePdfResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInvoicePdfResponse: _TypeAlias = GetInvoicePdfResponse  # noqa: Y015
+
+@_typing.final
+class Waybill(_message.Message):
+    """Waybill is one Nova Poshta waybill (consignment note) of one entity's part of an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WAYBILL_ID_FIELD_NUMBER: _builtins.int
+    ENTITY_CODE_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    STATUS_CODE_FIELD_NUMBER: _builtins.int
+    COD_MINOR_FIELD_NUMBER: _builtins.int
+    waybill_id: _builtins.str
+    """Waybill id."""
+    entity_code: _builtins.str
+    """The sending entity."""
+    number: _builtins.str
+    """The waybill number (IntDocNumber, the tracking number)."""
+    state: _builtins.str
+    """"created", "deleted", "received", "refused" or "returned"."""
+    status_code: _builtins.str
+    """Nova Poshta's last StatusCode."""
+    cod_minor: _builtins.int
+    """Cash on delivery the recipient pays, minor units (0: none)."""
+    def __init__(
+        self,
+        *,
+        waybill_id: _builtins.str = ...,
+        entity_code: _builtins.str = ...,
+        number: _builtins.str = ...,
+        state: _builtins.str = ...,
+        status_code: _builtins.str = ...,
+        cod_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cod_minor", b"cod_minor", "entity_code", b"entity_code", "number", b"number", "state", b"state", "status_code", b"status_code", "waybill_id", b"waybill_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Waybill: _TypeAlias = Waybill  # noqa: Y015
+
+@_typing.final
+class CreateWaybillsRequest(_message.Message):
+    """CreateWaybillsRequest ships a confirmed Nova Poshta order to a warehouse."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    CITY_REF_FIELD_NUMBER: _builtins.int
+    WAREHOUSE_REF_FIELD_NUMBER: _builtins.int
+    WEIGHT_GRAMS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    order_id: _builtins.str
+    """The order (confirmed, delivery by Nova Poshta)."""
+    city_ref: _builtins.str
+    """City Ref of the recipient's warehouse."""
+    warehouse_ref: _builtins.str
+    """Warehouse Ref of the recipient."""
+    weight_grams: _builtins.int
+    """Weight of each parcel, grams."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        order_id: _builtins.str = ...,
+        city_ref: _builtins.str = ...,
+        warehouse_ref: _builtins.str = ...,
+        weight_grams: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city_ref", b"city_ref", "order_id", b"order_id", "request_id", b"request_id", "warehouse_ref", b"warehouse_ref", "weight_grams", b"weight_grams"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWaybillsRequest: _TypeAlias = CreateWaybillsRequest  # noqa: Y015
+
+@_typing.final
+class CreateWaybillsResponse(_message.Message):
+    """CreateWaybillsResponse lists the order's live waybills."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WAYBILLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def waybills(self) -> _containers.RepeatedCompositeFieldContainer[Global___Waybill]:
+        """The waybills by entity."""
+
+    def __init__(
+        self,
+        *,
+        waybills: _abc.Iterable[Global___Waybill] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["waybills", b"waybills"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWaybillsResponse: _TypeAlias = CreateWaybillsResponse  # noqa: Y015
+
+@_typing.final
+class CancelWaybillRequest(_message.Message):
+    """CancelWaybillRequest cancels one waybill."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    WAYBILL_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    waybill_id: _builtins.str
+    """The waybill."""
+    reason: _builtins.str
+    """Why."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        waybill_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "request_id", b"request_id", "waybill_id", b"waybill_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelWaybillRequest: _TypeAlias = CancelWaybillRequest  # noqa: Y015
+
+@_typing.final
+class CancelWaybillResponse(_message.Message):
+    """CancelWaybillResponse is the waybill after cancelling."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WAYBILL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def waybill(self) -> Global___Waybill:
+        """The waybill."""
+
+    def __init__(
+        self,
+        *,
+        waybill: Global___Waybill | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["waybill", b"waybill"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["waybill", b"waybill"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelWaybillResponse: _TypeAlias = CancelWaybillResponse  # noqa: Y015
+
+@_typing.final
+class ListWaybillsRequest(_message.Message):
+    """ListWaybillsRequest names the order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.str
+    """The order."""
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaybillsRequest: _TypeAlias = ListWaybillsRequest  # noqa: Y015
+
+@_typing.final
+class ListWaybillsResponse(_message.Message):
+    """ListWaybillsResponse lists every waybill of the order, cancelled ones too."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WAYBILLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def waybills(self) -> _containers.RepeatedCompositeFieldContainer[Global___Waybill]:
+        """The waybills."""
+
+    def __init__(
+        self,
+        *,
+        waybills: _abc.Iterable[Global___Waybill] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["waybills", b"waybills"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWaybillsResponse: _TypeAlias = ListWaybillsResponse  # noqa: Y015

@@ -83,6 +83,21 @@ class PaymentServiceStub:
                 request_serializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.FromString,
                 _registered_method=True)
+        self.CreateWaybills = channel.unary_unary(
+                '/kopilka.v1.PaymentService/CreateWaybills',
+                request_serializer=kopilka_dot_v1_dot_payments__pb2.CreateWaybillsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_payments__pb2.CreateWaybillsResponse.FromString,
+                _registered_method=True)
+        self.CancelWaybill = channel.unary_unary(
+                '/kopilka.v1.PaymentService/CancelWaybill',
+                request_serializer=kopilka_dot_v1_dot_payments__pb2.CancelWaybillRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_payments__pb2.CancelWaybillResponse.FromString,
+                _registered_method=True)
+        self.ListWaybills = channel.unary_unary(
+                '/kopilka.v1.PaymentService/ListWaybills',
+                request_serializer=kopilka_dot_v1_dot_payments__pb2.ListWaybillsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_payments__pb2.ListWaybillsResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -155,6 +170,27 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWaybills(self, request, context):
+        """CreateWaybills creates one Nova Poshta waybill per entity of a confirmed order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelWaybill(self, request, context):
+        """CancelWaybill deletes a waybill at Nova Poshta.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWaybills(self, request, context):
+        """ListWaybills lists the order's waybills.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -202,6 +238,21 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.GetInvoicePdf,
                     request_deserializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.SerializeToString,
+            ),
+            'CreateWaybills': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWaybills,
+                    request_deserializer=kopilka_dot_v1_dot_payments__pb2.CreateWaybillsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_payments__pb2.CreateWaybillsResponse.SerializeToString,
+            ),
+            'CancelWaybill': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelWaybill,
+                    request_deserializer=kopilka_dot_v1_dot_payments__pb2.CancelWaybillRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_payments__pb2.CancelWaybillResponse.SerializeToString,
+            ),
+            'ListWaybills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWaybills,
+                    request_deserializer=kopilka_dot_v1_dot_payments__pb2.ListWaybillsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_payments__pb2.ListWaybillsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -451,6 +502,87 @@ class PaymentService:
             '/kopilka.v1.PaymentService/GetInvoicePdf',
             kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfRequest.SerializeToString,
             kopilka_dot_v1_dot_payments__pb2.GetInvoicePdfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWaybills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.PaymentService/CreateWaybills',
+            kopilka_dot_v1_dot_payments__pb2.CreateWaybillsRequest.SerializeToString,
+            kopilka_dot_v1_dot_payments__pb2.CreateWaybillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelWaybill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.PaymentService/CancelWaybill',
+            kopilka_dot_v1_dot_payments__pb2.CancelWaybillRequest.SerializeToString,
+            kopilka_dot_v1_dot_payments__pb2.CancelWaybillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWaybills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.PaymentService/ListWaybills',
+            kopilka_dot_v1_dot_payments__pb2.ListWaybillsRequest.SerializeToString,
+            kopilka_dot_v1_dot_payments__pb2.ListWaybillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

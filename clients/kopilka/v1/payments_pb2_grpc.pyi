@@ -55,6 +55,12 @@ class PaymentServiceStub:
     """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
     GetInvoicePdf: _grpc.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]
     """GetInvoicePdf returns an invoice's PDF."""
+    CreateWaybills: _grpc.UnaryUnaryMultiCallable[_payments_pb2.CreateWaybillsRequest, _payments_pb2.CreateWaybillsResponse]
+    """CreateWaybills creates one Nova Poshta waybill per entity of a confirmed order."""
+    CancelWaybill: _grpc.UnaryUnaryMultiCallable[_payments_pb2.CancelWaybillRequest, _payments_pb2.CancelWaybillResponse]
+    """CancelWaybill deletes a waybill at Nova Poshta."""
+    ListWaybills: _grpc.UnaryUnaryMultiCallable[_payments_pb2.ListWaybillsRequest, _payments_pb2.ListWaybillsResponse]
+    """ListWaybills lists the order's waybills."""
 
 @_typing.type_check_only
 class PaymentServiceAsyncStub(PaymentServiceStub):
@@ -83,6 +89,12 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
     GetInvoicePdf: _aio.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]  # type: ignore[assignment]
     """GetInvoicePdf returns an invoice's PDF."""
+    CreateWaybills: _aio.UnaryUnaryMultiCallable[_payments_pb2.CreateWaybillsRequest, _payments_pb2.CreateWaybillsResponse]  # type: ignore[assignment]
+    """CreateWaybills creates one Nova Poshta waybill per entity of a confirmed order."""
+    CancelWaybill: _aio.UnaryUnaryMultiCallable[_payments_pb2.CancelWaybillRequest, _payments_pb2.CancelWaybillResponse]  # type: ignore[assignment]
+    """CancelWaybill deletes a waybill at Nova Poshta."""
+    ListWaybills: _aio.UnaryUnaryMultiCallable[_payments_pb2.ListWaybillsRequest, _payments_pb2.ListWaybillsResponse]  # type: ignore[assignment]
+    """ListWaybills lists the order's waybills."""
 
 class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     """PaymentService keeps the seller's legal entities and how online orders are paid: an order's
@@ -162,5 +174,29 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payments_pb2.GetInvoicePdfResponse, _abc.Awaitable[_payments_pb2.GetInvoicePdfResponse]]:
         """GetInvoicePdf returns an invoice's PDF."""
+
+    @_abc_1.abstractmethod
+    def CreateWaybills(
+        self,
+        request: _payments_pb2.CreateWaybillsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_pb2.CreateWaybillsResponse, _abc.Awaitable[_payments_pb2.CreateWaybillsResponse]]:
+        """CreateWaybills creates one Nova Poshta waybill per entity of a confirmed order."""
+
+    @_abc_1.abstractmethod
+    def CancelWaybill(
+        self,
+        request: _payments_pb2.CancelWaybillRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_pb2.CancelWaybillResponse, _abc.Awaitable[_payments_pb2.CancelWaybillResponse]]:
+        """CancelWaybill deletes a waybill at Nova Poshta."""
+
+    @_abc_1.abstractmethod
+    def ListWaybills(
+        self,
+        request: _payments_pb2.ListWaybillsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_pb2.ListWaybillsResponse, _abc.Awaitable[_payments_pb2.ListWaybillsResponse]]:
+        """ListWaybills lists the order's waybills."""
 
 def add_PaymentServiceServicer_to_server(servicer: PaymentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

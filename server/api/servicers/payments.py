@@ -7,6 +7,7 @@ through the caller's store scope (another store's order reads as ORDER_NOT_FOUND
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from kopilka.v1 import payments_pb2, payments_pb2_grpc
@@ -19,18 +20,26 @@ from server.api.scope import may_act_on, session_networks
 from server.db.audit.repo import Change, record
 from server.db.orders.repo import SqlOrderRepository
 from server.db.outbox.repo import enqueue_message
+from server.db.payments import waybills as waybill_repo
 from server.db.payments.repo import SqlPayments, StoredInvoice
 from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
-from server.orders.model import Order, OrderState
+from server.orders.model import DeliveryKind, Order, OrderState
 from server.payments import entities as ent
 from server.payments import invoice_pdf, plan
 from server.payments.plan import Method, Payment, State
-from server.plugin_api import PaymentCheckout, PaymentProvider, PaymentRequest
+from server.plugin_api import (
+    PaymentCheckout,
+    PaymentProvider,
+    PaymentRequest,
+    ShipmentRequest,
+    TrackingInfo,
+)
 
 PB = payments_pb2
 SERVICE = "/kopilka.v1.PaymentService/"
 CALLBACK_PATH = "/payments/liqpay/callback"  # server/features/payments_http.py
 PROVIDER = "liqpay"
+SHIPPER = "novaposhta"
 INVOICE_PATH = "/payments/invoices/"  # server/features/payments_http.py serves it
 INVOICE_PURPOSE = "invoice_download"  # the signer's purpose label of download links
 
@@ -66,6 +75,27 @@ class RefundingProvider(Protocol):
 
     async def refund(self, order_id: str, amount_minor: int, currency: str) -> str:
         """Refund; the provider's status word, or raise."""
+
+
+@runtime_checkable
+class WaybillProvider(Protocol):
+    """A carrier making waybills from a given sender, with cash on delivery (Nova Poshta)."""
+
+    async def create_waybill(self, request: ShipmentRequest, *,
+                             sender: Mapping[str, str] | None = None,
+                             cod_minor: int = 0) -> tuple[str, str]:
+        """(number, provider ref) of a new waybill."""
+
+    async def delete_waybill(self, ref: str) -> None:
+        """Cancel a waybill."""
+
+    async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingInfo]:
+        """Current state of several waybills."""
+
+
+def waybill_pb(w: waybill_repo.Waybill) -> PB.Waybill:
+    return PB.Waybill(waybill_id=str(w.id), entity_code=w.entity_code, number=w.number,
+                      state=w.state, status_code=w.status_code, cod_minor=w.cod_minor)
 
 
 def entity_pb(e: ent.Entity) -> PB.LegalEntity:
@@ -433,6 +463,126 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
         payload = self.deps.signer.verify(INVOICE_PURPOSE, token, "token")
         async with self.deps.db.transaction() as session:
             return await (await SqlPayments.of(session)).invoice(uuid.UUID(str(payload["i"])))
+
+    # --- waybills ---------------------------------------------------------------------
+
+    def _shipper(self) -> WaybillProvider:
+        provider = self.deps.plugins.shipment_providers().get(SHIPPER)
+        if not isinstance(provider, WaybillProvider):
+            raise DomainError(ErrorKind.FAILED_PRECONDITION, "SHIPMENT_PROVIDER_NOT_CONFIGURED",
+                              "waybills need the novaposhta plugin section")
+        return provider
+
+    async def CreateWaybills(self, request: PB.CreateWaybillsRequest,
+                             context: Context) -> PB.CreateWaybillsResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        errors = Violations()
+        if not request.city_ref:
+            errors.add("city_ref", "required: the recipient's city Ref")
+        if not request.warehouse_ref:
+            errors.add("warehouse_ref", "required: the recipient's warehouse Ref")
+        if request.weight_grams <= 0:
+            errors.add("weight_grams", "must be > 0")
+        errors.raise_if_any()
+        shipper = self._shipper()
+
+        async def work(session: AsyncSession) -> PB.CreateWaybillsResponse:
+            repo, order = await self._order(session, order_id, for_update=True)
+            address = order.address
+            if order.state is not OrderState.CONFIRMED \
+                    or order.delivery_kind is not DeliveryKind.NOVA_POSHTA \
+                    or address is None or not address.recipient_name \
+                    or not address.recipient_phone:
+                raise DomainError(
+                    ErrorKind.FAILED_PRECONDITION, "ORDER_NOT_READY",
+                    f"order {order.id} is not ready to ship: it must be confirmed, delivered "
+                    "by Nova Poshta and name its recipient and phone",
+                    metadata={"state": order.state.value,
+                              "delivery": order.delivery_kind.value})
+            pay = SqlPayments(session, repo.conn)
+            shares = await order_shares(pay, order)
+            live = {w.entity_code for w in await waybill_repo.of_order(repo.conn, order.id)
+                    if w.state != "deleted"}
+            payments = await pay.payments_of(order.id)
+            for code in sorted(set(shares) - live):
+                entity = await pay.entity(code)
+                assert entity is not None
+                np = entity.nova_poshta
+                if not np.complete:
+                    raise DomainError(ErrorKind.FAILED_PRECONDITION, "SENDER_NOT_CONFIGURED",
+                                      f"entity {code} has no complete Nova Poshta sender",
+                                      metadata={"entity_code": code})
+                cod = sum(p.amount_minor for p in payments if p.entity_code == code
+                          and p.method is Method.CASH_ON_DELIVERY and p.state is State.PENDING)
+                shipment = ShipmentRequest(
+                    order.external_number, address.recipient_name, address.recipient_phone,
+                    f"{request.city_ref}/{request.warehouse_ref}", shares[code],
+                    order.currency, request.weight_grams)
+                sender = {"sender_ref": np.sender_ref, "sender_contact_ref": np.contact_ref,
+                          "sender_city_ref": np.city_ref,
+                          "sender_address_ref": np.address_ref, "sender_phone": np.phone}
+                try:
+                    number, ref = await shipper.create_waybill(shipment, sender=sender,
+                                                               cod_minor=cod)
+                except ValueError as error:
+                    field = "warehouse_ref" if "destination" in str(error) else "order_id"
+                    raise invalid(field, str(error)) from None
+                except RuntimeError as error:  # NovaPoshtaError: refused or unreachable
+                    raise DomainError(ErrorKind.UNAVAILABLE, "SHIPMENT_PROVIDER_FAILED",
+                                      f"no waybill was made: {error}") from None
+                w = waybill_repo.Waybill(uuid.uuid4(), order.id, code, number, ref,
+                                         "created", "1", cod)
+                await waybill_repo.add(repo.conn, w)
+                await waybill_repo.changed(session, order, w, None, message=False)
+            return PB.CreateWaybillsResponse(waybills=[
+                waybill_pb(w) for w in await waybill_repo.of_order(repo.conn, order.id)
+                if w.state != "deleted"])
+
+        answer = await run_once(self.deps.db, SERVICE + "CreateWaybills", request,
+                                PB.CreateWaybillsResponse, work)
+        if self.deps.outbox is not None:
+            self.deps.outbox.wake()
+        return answer
+
+    async def CancelWaybill(self, request: PB.CancelWaybillRequest,
+                            context: Context) -> PB.CancelWaybillResponse:
+        waybill_id = parse_uuid(request.waybill_id, "waybill_id")
+        if not request.reason.strip():
+            raise invalid("reason", "required: say why")
+        shipper = self._shipper()
+
+        async def work(session: AsyncSession) -> PB.CancelWaybillResponse:
+            conn = (await SqlPayments.of(session)).conn
+            w = await waybill_repo.get(conn, waybill_id, for_update=True)
+            if w is None:
+                raise not_found("waybill", request.waybill_id, "WAYBILL_NOT_FOUND")
+            try:
+                _, order = await self._order(session, w.order_id)
+            except DomainError:
+                raise not_found("waybill", request.waybill_id, "WAYBILL_NOT_FOUND") from None
+            if w.state != "created":
+                raise DomainError(ErrorKind.FAILED_PRECONDITION, "WAYBILL_STATE_CONFLICT",
+                                  f"waybill {w.number} is {w.state}", metadata={"state": w.state})
+            try:
+                await shipper.delete_waybill(w.ref)
+            except RuntimeError as error:
+                raise DomainError(ErrorKind.UNAVAILABLE, "SHIPMENT_PROVIDER_FAILED",
+                                  f"the waybill was not cancelled: {error}") from None
+            w.state, w.status_code = "deleted", "2"
+            await waybill_repo.save(conn, w)
+            await waybill_repo.changed(session, order, w, "created", message=False)
+            return PB.CancelWaybillResponse(waybill=waybill_pb(w))
+
+        return await run_once(self.deps.db, SERVICE + "CancelWaybill", request,
+                              PB.CancelWaybillResponse, work)
+
+    async def ListWaybills(self, request: PB.ListWaybillsRequest,
+                           context: Context) -> PB.ListWaybillsResponse:
+        order_id = parse_uuid(request.order_id, "order_id")
+        async with self.deps.db.transaction() as session:
+            repo, order = await self._order(session, order_id)
+            return PB.ListWaybillsResponse(waybills=[
+                waybill_pb(w) for w in await waybill_repo.of_order(repo.conn, order.id)])
 
     async def _refund_at_provider(self, payment: Payment, amount: int) -> None:
         provider = self._provider()

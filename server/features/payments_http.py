@@ -119,6 +119,9 @@ async def poll_statuses(db: Database, provider: PaymentProvider, now: dt.datetim
             continue
         with acting(STATUS_JOB):
             applied = await apply_notice(db, notice, "liqpay_status")
+        if applied.outcome is not notices.Outcome.MOVED:
+            async with db.transaction() as session:  # still pending: others first next time
+                await (await SqlPayments.of(session)).touch(payment.id, now)
         moved += applied.outcome is notices.Outcome.MOVED
     return moved
 

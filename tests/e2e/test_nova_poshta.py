@@ -156,11 +156,12 @@ async def test_a_refused_parcel_cancels_the_order_and_its_cash_on_delivery(
     await setup_shop(app, admin)
     await two_entities(admin)
     web = client_for(await make_key("store_backend", store_code=WEB))
-    order, _ = await np_order(admin, web, "+380671230002")
+    order, card = await np_order(admin, web, "+380671230002", points=10_000)
     await web.payments.SetOrderPayments(P.SetOrderPaymentsRequest(
         request_id=rid(), order_id=order.order_id, payments=[
             pay(P.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY, 24690, "shop"),
-            pay(P.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY, 8000, "fop")]))
+            pay(P.ORDER_PAYMENT_METHOD_POINTS, 8000, "fop")]))
+    assert await balance(admin, card) == 2_000
     await web.orders.ConfirmOrder(O.ConfirmOrderRequest(
         request_id=rid(), order_id=order.order_id, expected_version=1))
     made = (await web.payments.CreateWaybills(ship(order.order_id))).waybills
@@ -171,8 +172,10 @@ async def test_a_refused_parcel_cancels_the_order_and_its_cash_on_delivery(
     assert current.state == O.ORDER_STATE_CANCELLED
     got = (await web.payments.GetOrderPayments(P.GetOrderPaymentsRequest(
         order_id=order.order_id))).payments
+    # cash on delivery failed; the points paid for the cancelled order came back
     assert {p.entity_code: p.state for p in got.payments} == {
-        "shop": P.PAYMENT_STATE_FAILED, "fop": P.PAYMENT_STATE_PENDING}
+        "shop": P.PAYMENT_STATE_FAILED, "fop": P.PAYMENT_STATE_REVERSED}
+    assert await balance(admin, card) == 10_000
     [refused] = await events(app, "refused")
     assert (refused["waybill_number"], refused["status_code"]) == (shop_bill.number, "103")
     with rpc_error() as failure:  # a cancelled order is not shipped again

@@ -185,6 +185,11 @@ async def test_the_job_asks_liqpay_when_the_callback_never_came(
     assert all(r["public_key"] == PUBLIC and r["version"] == "3" for r in liqpay.requests)
     assert await state(web, order.order_id) == {
         "shop": (P.PAYMENT_STATE_PAID, "succeeded"), "fop": (P.PAYMENT_STATE_PENDING, "")}
+    # the one still pending was asked just now: the next pass soon after leaves it alone
+    again = await run_all_jobs(app.db, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+                               settings)
+    assert again is not None and again.counts["payments_checked"] == 0
+    assert len([r for r in liqpay.requests if r["action"] == "status"]) == 2
     # the callback arriving after the job: harmless
     assert (await liqpay.post_callback(card.payment_id))[0] == 200
     assert (await state(web, order.order_id))["shop"][0] == P.PAYMENT_STATE_PAID

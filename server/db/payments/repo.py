@@ -176,6 +176,11 @@ class SqlPayments:
             "LIMIT $2", older_than, limit)
         return [_payment(r) for r in rows]
 
+    async def touch(self, payment_id: uuid.UUID, now: dt.datetime) -> None:
+        """Asked about just now: the status job asks the others first next time."""
+        await self.conn.execute("UPDATE order_payments SET updated_at = $2 WHERE id = $1",
+                                payment_id, now)
+
     async def remember_callback(self, digest: str, provider: str, provider_order_id: str,
                                 status: str, outcome: str) -> bool:
         """True the first time this exact callback is seen; False for a replay."""

@@ -92,6 +92,13 @@ class FakeLiqPay:
             if key not in params:
                 return web.json_response({"status": "error", "err_code": "err_path",
                                           "err_description": f"{key} is required"})
+        rules = params.get("split_rules")
+        if rules is not None:
+            split = sum(Decimal(str(r["amount"])) for r in rules)
+            if not isinstance(rules, list) or split != Decimal(str(params["amount"])) \
+                    or not all(r.get("public_key") for r in rules):
+                return web.json_response({"status": "error", "err_code": "err_split_amount",
+                                          "err_description": "Split amount is invalid"})
         self.payments[params["order_id"]] = FakePayment(params)
         return web.Response(text="<html>LiqPay checkout</html>", content_type="text/html")
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,10 +53,26 @@ class LiqPayProvider:
         LiqPay's parts payments (``paytypes`` ``moment_part`` and ``paypart``)."""
         return self._checkout(self.checkout_params(request, paytypes=INSTALLMENT_PAYTYPES))
 
-    def _checkout(self, params: Mapping[str, str]) -> PaymentCheckout:
+    async def create_split_checkout(self, request: PaymentRequest,
+                                    receivers: Sequence[tuple[str, int]], *,
+                                    installments: bool = False) -> PaymentCheckout:
+        """One card charge credited to other LiqPay shops (``split_rules``, contract
+        section 6): (public key, amount) per receiver; the amounts must add up to the
+        payment's (LiqPay answers ``err_split_amount`` otherwise, so it is refused here)."""
+        if sum(amount for _, amount in receivers) != request.amount_minor:
+            raise ValueError("split amounts must add up to the payment amount")
+        rules = [{"public_key": key, "amount": amounts.render(amount, request.currency),
+                  "commission_payer": "sender", "description": request.description}
+                 for key, amount in receivers]
+        params: dict[str, Any] = dict(self.checkout_params(
+            request, paytypes=INSTALLMENT_PAYTYPES if installments else ""))
+        params["split_rules"] = rules
+        return self._checkout(params)
+
+    def _checkout(self, params: Mapping[str, Any]) -> PaymentCheckout:
         fields = signing.envelope(self.settings.private_key, params)
         url = f"{self.settings.checkout_url}?{urlencode(fields)}"
-        return PaymentCheckout(self.name, params["order_id"], url, fields)
+        return PaymentCheckout(self.name, str(params["order_id"]), url, fields)
 
     async def refund(self, order_id: str, amount_minor: int, currency: str) -> str:
         """Refund (part of) a paid payment (``action=refund``); LiqPay's status word.

@@ -220,3 +220,31 @@ async def test_a_paid_card_payment_is_refunded_through_liqpay(
     liqpay.finish(card.payment_id, "reversed")
     assert (await liqpay.post_callback(card.payment_id))[0] == 200
     assert (await state(web, order.order_id))["shop"][0] == P.PAYMENT_STATE_REVERSED
+
+
+async def test_an_entity_with_its_own_liqpay_shop_is_paid_by_split_rules(
+        app, admin, make_key, client_for, liqpay):
+    from tests.e2e.payments_support import FOP
+
+    own = P.LegalEntity()
+    own.CopyFrom(FOP)
+    own.liqpay_public_key = "i00000000777"
+    await setup_shop(app, admin)
+    await two_entities(admin)
+    await admin.payments.UpsertLegalEntity(P.UpsertLegalEntityRequest(
+        request_id=rid(), entity=own))
+    liqpay.deliver_to = (SHOP_URL, f"http://127.0.0.1:{app.http.port}")
+    web = client_for(await make_key("store_backend", store_code=WEB))
+    order, _ = await split_order(admin, web, phone="+380675550299")
+    done = await web.payments.SetOrderPayments(P.SetOrderPaymentsRequest(
+        request_id=rid(), order_id=order.order_id, payments=[
+            pay(P.ORDER_PAYMENT_METHOD_CARD, 24690, "shop"),
+            pay(P.ORDER_PAYMENT_METHOD_CARD, 8000, "fop")]))
+    fop = next(p for p in done.payments.payments if p.entity_code == "fop")
+    params = await checkout(web, liqpay, fop.payment_id)
+    assert params["split_rules"] == [{"public_key": "i00000000777", "amount": "80.00",
+                                      "commission_payer": "sender",
+                                      "description": params["description"]}]
+    liqpay.finish(fop.payment_id, "success")
+    assert await liqpay.post_callback(fop.payment_id) == (200, "ok")
+    assert (await state(web, order.order_id))["fop"][0] == P.PAYMENT_STATE_PAID

@@ -70,6 +70,16 @@ class InstallmentProvider(Protocol):
 
 
 @runtime_checkable
+class SplittingProvider(Protocol):
+    """A provider crediting a payment to another shop (LiqPay ``split_rules``)."""
+
+    async def create_split_checkout(self, request: PaymentRequest,
+                                    receivers: Sequence[tuple[str, int]], *,
+                                    installments: bool = False) -> PaymentCheckout:
+        """A checkout whose amount goes to the receivers' shops."""
+
+
+@runtime_checkable
 class RefundingProvider(Protocol):
     """A provider that refunds paid payments through its API (LiqPay `action=refund`)."""
 
@@ -311,7 +321,15 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
                 result_url=request.result_url or None,
                 callback_url=f"{base}{CALLBACK_PATH}" if base else None)
             try:
-                if payment.method is Method.INSTALLMENTS:
+                if entity.liqpay_public_key:  # the entity's own LiqPay shop gets the money
+                    if not isinstance(provider, SplittingProvider):
+                        raise DomainError(ErrorKind.FAILED_PRECONDITION,
+                                          "PAYMENT_PROVIDER_NOT_CONFIGURED",
+                                          "the payment provider cannot split payments")
+                    checkout = await provider.create_split_checkout(
+                        req, [(entity.liqpay_public_key, payment.amount_minor)],
+                        installments=payment.method is Method.INSTALLMENTS)
+                elif payment.method is Method.INSTALLMENTS:
                     if not isinstance(provider, InstallmentProvider):
                         raise DomainError(ErrorKind.FAILED_PRECONDITION,
                                           "PAYMENT_PROVIDER_NOT_CONFIGURED",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,6 +29,8 @@ from server.payments.plan import Payment, State
 from server.plugin_api import InvalidSignatureError, PaymentNotice, PaymentProvider
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from server.api.deps import ApiDeps
     from server.db.database import Database
     from server.plugin_host import PluginHost
@@ -50,9 +53,9 @@ ANSWERS = {
 }
 
 
-def _audit(session: object) -> notices.Audit:
+def _audit(session: AsyncSession) -> notices.Audit:
     async def write(payment: Payment, before: State, via: str) -> None:
-        await record(session, Change(  # type: ignore[arg-type]
+        await record(session, Change(
             "order_payment", str(payment.id), via, {"state": before.value},
             {"state": payment.state.value, "provider_status": payment.provider_status}))
 
@@ -82,7 +85,8 @@ def payments_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
     return HttpMount("LiqPay callbacks", PATH, add_routes)
 
 
-def _handler(provider: PaymentProvider, deps: ApiDeps):  # type: ignore[no-untyped-def]
+def _handler(provider: PaymentProvider, deps: ApiDeps
+             ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def callback(request: web.Request) -> web.Response:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         try:

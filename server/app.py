@@ -26,6 +26,7 @@ from kopilka.v1 import (
     marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
+    payments_pb2_grpc,
     promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
@@ -47,6 +48,7 @@ from server.api.servicers.mailings import MailingServicer
 from server.api.servicers.marketing import MarketingServicer
 from server.api.servicers.members import MemberServicer
 from server.api.servicers.orders import OrderServicer
+from server.api.servicers.payments import PaymentServicer
 from server.api.servicers.promotions import PromotionServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
@@ -72,6 +74,7 @@ from server.features import ledger_pool as ledger_pool_feature
 from server.features import onec_http as onec_http_feature
 from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
+from server.features import payments_http as payments_http_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
 from server.features import telephony as telephony_feature
@@ -94,7 +97,9 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        console_feature.console_mount,
                                        order_links_feature.order_links_mount,
                                        unsubscribe_feature.unsubscribe_mount,
-                                       telephony_feature.telephony_mount]
+                                       telephony_feature.telephony_mount,
+                                       payments_http_feature.payments_mount,
+                                       payments_http_feature.invoices_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -131,6 +136,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.CouponService"),
     (appeals_pb2_grpc.add_AppealServiceServicer_to_server, AppealServicer,
      "kopilka.v1.AppealService"),
+    (payments_pb2_grpc.add_PaymentServiceServicer_to_server, PaymentServicer,
+     "kopilka.v1.PaymentService"),
 ]
 
 

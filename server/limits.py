@@ -199,6 +199,21 @@ BY_NAME: dict[str, Limit] = {
     "coupon_codes": _text(64, items=MAX_COUPON_CODES),  # as typed: separators allowed
     "promotion_id": _text(64, "coupons.promotion_id"),
     "batch_id": _text(UUID_CHARS),
+    # payments, legal entities, invoices, waybills (issue 14)
+    "entity_code": _text(64, "legal_entities.code"),
+    "edrpou": _text(8, "legal_entities.edrpou"),
+    "iban": _text(42),  # spaces allowed, stored without them (34 at most)
+    "liqpay_public_key": _text(64, "legal_entities.liqpay_public_key"),
+    "sender_ref": _text(36, "legal_entities.np_sender_ref"),
+    "contact_ref": _text(36, "legal_entities.np_contact_ref"),
+    "city_ref": _text(36, "legal_entities.np_city_ref"),
+    "address_ref": _text(36, "legal_entities.np_address_ref"),
+    "skus": _text(64, "products.sku", MAX_PRODUCTS),
+    "payment_id": _text(UUID_CHARS),
+    "invoice_id": _text(UUID_CHARS),
+    "waybill_id": _text(UUID_CHARS),
+    "warehouse_ref": _text(36),
+    "result_url": _text(510),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -245,6 +260,8 @@ BY_FIELD: dict[str, Limit] = {
     "CreateAppealRequest.subject": _text(200, "appeals.subject"),
     "Article.body": _text(100_000),
     "AddAppealNoteRequest.text": _text(4000),
+    "LegalEntity.code": _text(64, "legal_entities.code"),
+    "NovaPoshtaSender.phone": _text(20, "legal_entities.np_phone"),
 }
 
 

@@ -19,6 +19,7 @@ from kopilka.v1 import (
     marketing_pb2_grpc,
     members_pb2_grpc,
     orders_pb2_grpc,
+    payments_pb2_grpc,
     promotions_pb2_grpc,
     receipts_pb2_grpc,
     roles_pb2_grpc,
@@ -136,6 +137,7 @@ class KopilkaClient:
         self.channel = open_channel(target, credentials, interceptors)
         self.members = members_pb2_grpc.MemberServiceStub(self.channel)
         self.orders = orders_pb2_grpc.OrderServiceStub(self.channel)
+        self.payments = payments_pb2_grpc.PaymentServiceStub(self.channel)
         self.receipts = receipts_pb2_grpc.ReceiptServiceStub(self.channel)
         self.bonus = bonus_pb2_grpc.BonusServiceStub(self.channel)
         self.verification = verification_pb2_grpc.VerificationServiceStub(self.channel)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,7 @@ from server.plugin_api import PaymentCheckout, PaymentNotice, PaymentRequest, Pa
 
 API_VERSION = "3"
 MAX_ORDER_ID = 255  # LiqPay's limit on order_id length
+INSTALLMENT_PAYTYPES = "moment_part,paypart"  # LiqPay's installment / parts payment
 
 
 class LiqPayError(RuntimeError):
@@ -45,11 +46,53 @@ class LiqPayProvider:
         self.name = settings.name
 
     async def create_checkout(self, request: PaymentRequest) -> PaymentCheckout:
-        fields = signing.envelope(self.settings.private_key, self.checkout_params(request))
-        url = f"{self.settings.checkout_url}?{urlencode(fields)}"
-        return PaymentCheckout(self.name, request.order_id, url, fields)
+        return self._checkout(self.checkout_params(request))
 
-    def checkout_params(self, request: PaymentRequest) -> dict[str, str]:
+    async def create_installment_checkout(self, request: PaymentRequest) -> PaymentCheckout:
+        """The installment product ("Оплата частинами"): the same checkout showing only
+        LiqPay's parts payments (``paytypes`` ``moment_part`` and ``paypart``)."""
+        return self._checkout(self.checkout_params(request, paytypes=INSTALLMENT_PAYTYPES))
+
+    async def create_split_checkout(self, request: PaymentRequest,
+                                    receivers: Sequence[tuple[str, int]], *,
+                                    installments: bool = False) -> PaymentCheckout:
+        """One card charge credited to other LiqPay shops (``split_rules``, contract
+        section 6): (public key, amount) per receiver; the amounts must add up to the
+        payment's (LiqPay answers ``err_split_amount`` otherwise, so it is refused here)."""
+        if sum(amount for _, amount in receivers) != request.amount_minor:
+            raise ValueError("split amounts must add up to the payment amount")
+        rules = [{"public_key": key, "amount": amounts.render(amount, request.currency),
+                  "commission_payer": "sender", "description": request.description}
+                 for key, amount in receivers]
+        params: dict[str, Any] = dict(self.checkout_params(
+            request, paytypes=INSTALLMENT_PAYTYPES if installments else ""))
+        params["split_rules"] = rules
+        return self._checkout(params)
+
+    def _checkout(self, params: Mapping[str, Any]) -> PaymentCheckout:
+        fields = signing.envelope(self.settings.private_key, params)
+        url = f"{self.settings.checkout_url}?{urlencode(fields)}"
+        return PaymentCheckout(self.name, str(params["order_id"]), url, fields)
+
+    async def refund(self, order_id: str, amount_minor: int, currency: str) -> str:
+        """Refund (part of) a paid payment (``action=refund``); LiqPay's status word.
+
+        Raises ``LiqPayError`` unless LiqPay answers ``reversed`` or ``success``.
+        """
+        _check_order_id(order_id)
+        body = await self._call({"action": "refund", "version": API_VERSION,
+                                 "public_key": self.settings.public_key,
+                                 "order_id": order_id,
+                                 "amount": amounts.render(amount_minor, currency)})
+        status = body.get("status")
+        if body.get("result") == "error" or status not in ("reversed", "success"):
+            raise LiqPayError(f"LiqPay refund failed: {body.get('err_code') or status}: "
+                              f"{body.get('err_description') or ''}",
+                              code=str(body.get("err_code") or status or ""))
+        return str(status)
+
+    def checkout_params(self, request: PaymentRequest, *,
+                        paytypes: str = "") -> dict[str, str]:
         """The ``pay`` parameters LiqPay receives inside ``data``; validates the request."""
         _check_order_id(request.order_id)
         if not request.description.strip():
@@ -69,6 +112,7 @@ class LiqPayProvider:
             "server_url": request.callback_url or s.server_url,
             "language": s.language,
             "sandbox": "1" if s.sandbox else "",
+            "paytypes": paytypes,
         }
         params.update({key: value for key, value in optional.items() if value})
         return params

@@ -8,14 +8,15 @@ waybill number ``IntDocNumber`` is the tracking number. ``track`` asks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from plugins.novaposhta import waybill
 from plugins.novaposhta.client import NovaPoshtaClient, NovaPoshtaError, Sleep
-from plugins.novaposhta.settings import NovaPoshtaSettings
+from plugins.novaposhta.settings import SENDER_FIELDS, NovaPoshtaSettings
 from plugins.novaposhta.statuses import to_state
 from server.plugin_api import Shipment, ShipmentRequest, ShipmentState, TrackingInfo
 
@@ -36,7 +37,33 @@ class NovaPoshtaProvider:
             backoff_max=settings.backoff_max, **extra)
 
     async def create_shipment(self, request: ShipmentRequest) -> Shipment:
-        waybill.validate(request, self.settings)  # nothing is sent for a bad request
+        number, _ = await self.create_waybill(request)
+        return Shipment(self.name, request.order_id, number)
+
+    async def create_waybill(self, request: ShipmentRequest, *,
+                             sender: Mapping[str, str] | None = None,
+                             cod_minor: int = 0) -> tuple[str, str]:
+        """(IntDocNumber, Ref) of a new waybill; ``sender`` (``sender_ref``,
+        ``sender_contact_ref``, ``sender_city_ref``, ``sender_address_ref``,
+        ``sender_phone``) replaces the settings' sender, e.g. one per legal entity;
+        ``cod_minor`` adds cash on delivery (``BackwardDeliveryData``)."""
+        settings = self.settings
+        if sender:
+            unknown = set(sender) - set(SENDER_FIELDS)
+            if unknown:
+                raise ValueError(f"unknown sender fields: {', '.join(sorted(unknown))}")
+            settings = dataclasses.replace(
+                settings, sender_ref=sender.get("sender_ref", settings.sender_ref),
+                sender_contact_ref=sender.get("sender_contact_ref",
+                                              settings.sender_contact_ref),
+                sender_city_ref=sender.get("sender_city_ref", settings.sender_city_ref),
+                sender_address_ref=sender.get("sender_address_ref",
+                                              settings.sender_address_ref),
+                sender_phone=sender.get("sender_phone", settings.sender_phone))
+        waybill.validate(request, settings)  # nothing is sent for a bad request
+        extra = {"BackwardDeliveryData": waybill.backward_delivery(cod_minor,
+                                                                   request.currency)} \
+            if cod_minor else {}
         counterparty = _first(await self.client.call(
             "Counterparty", "save", waybill.recipient_properties(request)),
             "Counterparty.save")
@@ -47,14 +74,22 @@ class NovaPoshtaProvider:
             raise NovaPoshtaError("Counterparty.save answered without Ref/ContactPerson") \
                 from exc
         properties = waybill.document_properties(
-            request, self.settings, recipient_ref=recipient_ref, contact_ref=contact_ref,
+            request, settings, recipient_ref=recipient_ref, contact_ref=contact_ref,
             today=self._today())
-        document = _first(await self.client.call("InternetDocument", "save", properties,
-                                                 safe=False), "InternetDocument.save")
-        number = document.get("IntDocNumber")
-        if not isinstance(number, str) or not number:
-            raise NovaPoshtaError("InternetDocument.save answered without IntDocNumber")
-        return Shipment(self.name, request.order_id, number)
+        document = _first(await self.client.call("InternetDocument", "save",
+                                                 {**properties, **extra}, safe=False),
+                          "InternetDocument.save")
+        number, ref = document.get("IntDocNumber"), document.get("Ref")
+        if not isinstance(number, str) or not number or not isinstance(ref, str):
+            raise NovaPoshtaError("InternetDocument.save answered without IntDocNumber/Ref")
+        return number, ref
+
+    async def delete_waybill(self, ref: str) -> None:
+        """Cancel a waybill (``InternetDocument.delete``, contract section 6)."""
+        data = await self.client.call("InternetDocument", "delete", {"DocumentRefs": ref},
+                                      safe=False)
+        if not data or not isinstance(data[0], dict) or data[0].get("Ref") != ref:
+            raise NovaPoshtaError("InternetDocument.delete did not confirm the Ref")
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingInfo]:
         """One ``TrackingInfo`` per requested number, in the order asked."""

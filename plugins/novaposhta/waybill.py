@@ -108,6 +108,15 @@ def document_properties(request: ShipmentRequest, settings: NovaPoshtaSettings, 
     }
 
 
+def backward_delivery(cod_minor: int, currency: str) -> list[dict[str, str]]:
+    """Cash on delivery as Nova Poshta's backward delivery of money (contract section 5):
+    the recipient pays the amount, Nova Poshta brings it back to the sender."""
+    if isinstance(cod_minor, bool) or not isinstance(cod_minor, int) or cod_minor <= 0:
+        raise ValueError("cash on delivery must be a positive integer amount")
+    return [{"PayerType": "Recipient", "CargoType": "Money",
+             "RedeliveryString": cost_uah(cod_minor, currency)}]
+
+
 def validate(request: ShipmentRequest, settings: NovaPoshtaSettings) -> None:
     """Everything ``document_properties`` would reject, checked before any call."""
     check_sender(settings)

@@ -271,6 +271,17 @@ for _schema in (
     *(EventSchema(f"web_order.{state}", 1, doc, "the order service (server/orders/service.py, "
                   "server/db/orders/notify.py)", _WEB_ORDER_FIELDS)
       for state, doc in _WEB_ORDER_EVENTS),
+    EventSchema("web_order.delivery_changed", 1, "A Nova Poshta waybill of an order was "
+                "created, cancelled, received, refused or returned (docs/payments.md).",
+                "the waybill service and jobs step waybills_tracked "
+                "(server/db/payments/waybills.py)", (
+                    _f("order_id", "uuid", "the online-store order"),
+                    _f("external_number", "string", "the shop's own number for it"),
+                    MEMBER,
+                    _f("entity_code", "string", "the legal entity that sends it"),
+                    _f("waybill_number", "string", "the waybill (tracking) number"),
+                    _f("state", "string", "created, deleted, received, refused or returned"),
+                    _f("status_code", "string", "Nova Poshta's StatusCode"))),
     EventSchema("member.tier_changed", 1, "A member's card moved to another tier (card type) "
                 "by their purchases over the tier period (docs/bonus-rules.md).",
                 "jobs step tiers (server/db/ledger/tiers.py)", (

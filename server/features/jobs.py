@@ -197,6 +197,44 @@ async def _route_web_orders(db: Database, now: dt.datetime, _: _Rules) -> int:
 
 
 
+async def _payment_statuses(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    """LiqPay payments whose callback never came: ask LiqPay's status API (docs/payments.md)."""
+    from server.features.outbox import plugin_sections
+    from server.features.payments_http import poll_statuses
+    from server.plugin_host import PluginHost, build_plugin_manager
+
+    sections = plugin_sections(ctx.settings)
+    if "liqpay" not in sections:
+        return 0
+    provider = PluginHost(build_plugin_manager(), sections).payment_providers().get("liqpay")
+    if provider is None:
+        return 0
+    done = await poll_statuses(db, provider, now)
+    async with db.transaction() as session:
+        await _audit(session, "payments_checked", now, done)
+    return done
+
+
+async def _track_waybills(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    """Nova Poshta waybills: received, refused or returned moves the order (docs/payments.md)."""
+    from server.api.servicers.payments import WaybillProvider
+    from server.db.payments.waybills import track_due
+    from server.features.outbox import plugin_sections
+    from server.plugin_host import PluginHost, build_plugin_manager
+
+    sections = plugin_sections(ctx.settings)
+    if "novaposhta" not in sections:
+        return 0
+    provider = PluginHost(build_plugin_manager(), sections).shipment_providers().get(
+        "novaposhta")
+    if not isinstance(provider, WaybillProvider):
+        return 0
+    done = await track_due(db, provider.track, now)
+    async with db.transaction() as session:
+        await _audit(session, "waybills_tracked", now, done)
+    return done
+
+
 async def _tiers(db: Database, now: dt.datetime, rules: _Rules) -> int:
     """Card types as tiers (bonus rules `tiers`): move members up or down."""
     from server.db.ledger.tiers import move_tiers
@@ -239,6 +277,8 @@ STEPS: list[tuple[str, Step]] = [
     ("web_orders_routed", _route_web_orders),
     ("tiers", _tiers),
     ("appeals_overdue", _appeals_overdue),
+    ("payments_checked", _payment_statuses),
+    ("waybills_tracked", _track_waybills),
 ]
 
 

@@ -26,6 +26,7 @@ from server.db.models import Base
 from server.db.onec import models as _onec  # noqa: F401
 from server.db.orders import models as _orders  # noqa: F401
 from server.db.outbox import models as _outbox  # noqa: F401
+from server.db.payments import models as _payments  # noqa: F401
 from server.db.pricing import models as _pricing  # noqa: F401
 from server.db.roles import models as _roles  # noqa: F401
 from server.db.shopping import models as _shopping  # noqa: F401

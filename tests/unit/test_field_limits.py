@@ -20,8 +20,10 @@ import server.db.ledger.models
 import server.db.marketing.models
 import server.db.orders.models
 import server.db.outbox.models
+import server.db.payments.models
 import server.db.pricing.models
 import server.db.roles.models
+import server.db.shopping.models
 import server.db.verification.models  # noqa: F401  (every table on Base.metadata)
 from server.api.edge import PACKAGE, TIMESTAMP
 from server.db.models import Base

@@ -1,0 +1,1 @@
+"""Payments, legal entities, invoices and waybills in SQL (issue 14)."""

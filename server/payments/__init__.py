@@ -1,0 +1,1 @@
+"""Payments of online orders, legal entities of the seller, invoices, waybills (issue 14)."""

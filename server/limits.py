@@ -199,6 +199,11 @@ BY_NAME: dict[str, Limit] = {
     "coupon_codes": _text(64, items=MAX_COUPON_CODES),  # as typed: separators allowed
     "promotion_id": _text(64, "coupons.promotion_id"),
     "batch_id": _text(UUID_CHARS),
+    # social networks (issue 17)
+    "social_id": _text(64, "social_accounts.social_id"),
+    "post_id": _text(128, "social_rules.post_id"),
+    "kinds": _many(3),
+    "coupon_promotion_id": _text(64, "social_rules.coupon_promotion_id"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -245,6 +250,8 @@ BY_FIELD: dict[str, Limit] = {
     "CreateAppealRequest.subject": _text(200, "appeals.subject"),
     "Article.body": _text(100_000),
     "AddAppealNoteRequest.text": _text(4000),
+    "SocialRule.code": _text(64, "social_rules.code"),
+    "SocialRule.name": _text(NAME_CHARS),
 }
 
 

@@ -62,7 +62,7 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "MarketingService": "marketing",
                 "PromotionService": "promotions",
                 "ImportService": "imports", "CouponService": "coupons",
-                "AppealService": "appeals"}
+                "AppealService": "appeals", "SocialService": "social"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

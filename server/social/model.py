@@ -112,9 +112,17 @@ def applies(rule: Rule, action: Action) -> bool:
             and rule.post_id in ("", action.post_id))
 
 
-def satisfied(rule: Rule, kinds_seen: set[str]) -> bool:
-    """Every kind the rule asks for was seen on the post within its window."""
-    return set(rule.kinds) <= kinds_seen
+def satisfied(rule: Rule, seen: list[tuple[str, dt.datetime]], at: dt.datetime) -> bool:
+    """Some window of `window_minutes` that holds `at` (the new action) holds every kind
+    the rule asks for; `seen` are the member's actions on the post (in any order: Meta
+    may deliver a later action first)."""
+    window = dt.timedelta(minutes=rule.window_minutes)
+    wanted = set(rule.kinds)
+    for start in sorted({t for _, t in seen if at - window <= t <= at}):
+        inside = {k for k, t in seen if start <= t <= start + window}
+        if at <= start + window and wanted <= inside:
+            return True
+    return False
 
 
 def check_rule(rule: Rule) -> Rule:

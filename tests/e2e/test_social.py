@@ -242,3 +242,24 @@ async def test_link_unlink_and_bad_input(app, admin):
             await rule(admin, **fields)
         assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT,
                                                   [path]), fields
+
+
+async def test_out_of_order_and_concurrent_deliveries_grant_exactly_once(app, admin):
+    import asyncio
+
+    await setup_world(admin)
+    late, racing = await new_member(admin, 38), await new_member(admin, 39)
+    await link(admin, late.member_id, S.SOCIAL_NETWORK_FACEBOOK, "PSID-38")
+    await link(admin, racing.member_id, S.SOCIAL_NETWORK_FACEBOOK, "PSID-39")
+    await rule(admin, window_minutes=10)
+    now = int(time.time())
+    # the comment is delivered first, the earlier like after it: still within 10 minutes
+    await deliver(app, feed(comment("PSID-38", "PAGE1_POST1", "C-38", now)))
+    _, reply = await deliver(app, feed(reaction("PSID-38", "PAGE1_POST1", now - 300)))
+    assert reply["rewards"] == 1
+    replies = await asyncio.gather(*(deliver(app, feed(v)) for v in (
+        reaction("PSID-39", "PAGE1_POST1"), comment("PSID-39", "PAGE1_POST1", "C-39"),
+        comment("PSID-39", "PAGE1_POST1", "C-40"))))
+    assert sum(int(r["rewards"]) for _, r in replies) == 1
+    for member in (late, racing):
+        assert (await balance(admin, member)).points_available == 150

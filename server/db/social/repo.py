@@ -149,6 +149,10 @@ async def record_actions(conn: asyncpg.Connection, actions: list[Action], now: d
         fresh += 1
         if member_id is None:
             continue
+        # one member's actions are judged one transaction at a time: a like and a comment
+        # arriving in two concurrent deliveries still see each other, and the cap holds
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('social:' || $1::text))",
+                           str(member_id))
         for rule in active:
             if applies(rule, action):
                 reward = await _judge(conn, rule, member_id, action, now)
@@ -159,16 +163,13 @@ async def record_actions(conn: asyncpg.Connection, actions: list[Action], now: d
 
 async def _judge(conn: asyncpg.Connection, rule: Rule, member_id: uuid.UUID, action: Action,
                  now: dt.datetime) -> Reward | None:
-    since = action.occurred_at - dt.timedelta(minutes=rule.window_minutes)
-    kinds = {r["kind"] for r in await conn.fetch(
-        "SELECT DISTINCT kind FROM social_actions WHERE member_id = $1 AND network = $2 "
-        "AND post_id = $3 AND occurred_at >= $4 AND occurred_at <= $5", member_id,
-        action.network, action.post_id, since, action.occurred_at)}
-    if not satisfied(rule, kinds):
+    window = dt.timedelta(minutes=rule.window_minutes)
+    seen = [(r["kind"], r["occurred_at"]) for r in await conn.fetch(
+        "SELECT kind, occurred_at FROM social_actions WHERE member_id = $1 AND network = $2 "
+        "AND post_id = $3 AND occurred_at BETWEEN $4 AND $5", member_id, action.network,
+        action.post_id, action.occurred_at - window, action.occurred_at + window)]
+    if not satisfied(rule, seen, action.occurred_at):
         return None
-    # per-member serialization: the cap is counted under the member's lock
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('social:' || $1::text))",
-                       str(member_id))
     occurrence = f"{action.network}:{action.post_id}"
     if await conn.fetchval("SELECT 1 FROM social_rewards WHERE rule_code = $1 AND "
                            "member_id = $2 AND occurrence = $3", rule.code, member_id,

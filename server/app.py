@@ -31,6 +31,7 @@ from kopilka.v1 import (
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
+    social_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -53,6 +54,7 @@ from server.api.servicers.promotions import PromotionServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.shopping import ShoppingServicer
+from server.api.servicers.social import SocialServicer
 from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
@@ -71,6 +73,7 @@ from server.features import connect_http as connect_http_feature
 from server.features import console as console_feature
 from server.features import jobs as jobs_feature
 from server.features import ledger_pool as ledger_pool_feature
+from server.features import meta_hooks as meta_hooks_feature
 from server.features import onec_http as onec_http_feature
 from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
@@ -99,7 +102,8 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        unsubscribe_feature.unsubscribe_mount,
                                        telephony_feature.telephony_mount,
                                        payments_http_feature.payments_mount,
-                                       payments_http_feature.invoices_mount]
+                                       payments_http_feature.invoices_mount,
+                                       meta_hooks_feature.meta_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -138,6 +142,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.AppealService"),
     (payments_pb2_grpc.add_PaymentServiceServicer_to_server, PaymentServicer,
      "kopilka.v1.PaymentService"),
+    (social_pb2_grpc.add_SocialServiceServicer_to_server, SocialServicer,
+     "kopilka.v1.SocialService"),
 ]
 
 

@@ -214,6 +214,11 @@ BY_NAME: dict[str, Limit] = {
     "waybill_id": _text(UUID_CHARS),
     "warehouse_ref": _text(36),
     "result_url": _text(510),
+    # social networks (issue 17)
+    "social_id": _text(64, "social_accounts.social_id"),
+    "post_id": _text(128, "social_rules.post_id"),
+    "kinds": _many(3),
+    "coupon_promotion_id": _text(64, "social_rules.coupon_promotion_id"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -262,6 +267,8 @@ BY_FIELD: dict[str, Limit] = {
     "AddAppealNoteRequest.text": _text(4000),
     "LegalEntity.code": _text(64, "legal_entities.code"),
     "NovaPoshtaSender.phone": _text(20, "legal_entities.np_phone"),
+    "SocialRule.code": _text(64, "social_rules.code"),
+    "SocialRule.name": _text(NAME_CHARS),
 }
 
 

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     telephony_topic: str = Field(
         default="", description="Appeal topic of calls the hook registers (empty: routed "
         "later by an operator).")
+    meta_app_secret: str = Field(
+        default="", description="Meta app secret: the key of X-Hub-Signature-256 on "
+        "/hooks/meta (docs/social.md); empty (or no verify token): no hook.")
+    meta_verify_token: str = Field(
+        default="", description="The Verify Token entered in Meta's App Dashboard, echoed "
+        "by the hub.challenge handshake on GET /hooks/meta.")
     workers: int = Field(default=1, ge=1, le=64, description="Server processes sharing the port.")
     currency: str = Field(default="UAH", min_length=3, max_length=3)
     default_region: str = Field(default="UA", description="Region for phones without +code.")

@@ -279,6 +279,11 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.AppealService/ChangeAppealState": P.APPEALS_UPDATE,
     "/kopilka.v1.AppealService/AddAppealNote": P.APPEALS_UPDATE,
     "/kopilka.v1.AppealService/UpsertArticle": P.APPEALS_UPDATE,
+    # social networks (issue 17): accounts and activity are the member's, rules are marketing's
+    "/kopilka.v1.SocialService/LinkSocialAccount": P.MEMBERS_WRITE,
+    "/kopilka.v1.SocialService/UnlinkSocialAccount": P.MEMBERS_WRITE,
+    "/kopilka.v1.SocialService/ListSocialActivity": P.MEMBERS_READ,
+    "/kopilka.v1.SocialService/UpsertSocialRule": P.MARKETING_WRITE,
     # Topics route and time the work: program settings, like stores and card types.
     "/kopilka.v1.AppealService/UpsertAppealTopic": P.CONFIG_WRITE,
     # Goodwill points are manual points: the same right, caps and approval as AdjustPoints.

@@ -310,6 +310,16 @@ for _schema in (
                     _f("receipt_id", "uuid", "the receipt"),
                     _f("store_code", "string", "the store"),
                     _f("redeemed_at", "time", "when the receipt was confirmed"))),
+    EventSchema("social.rewarded", 1, "A social rule judged a member's actions on a post: "
+                "points, a coupon, or capped (nothing given).",
+                "record_actions (server/db/social/repo.py): the Meta webhook", (
+                    MEMBER,
+                    _f("rule_code", "string", "the social rule"),
+                    _f("network", "string", "facebook or instagram"),
+                    _f("post_id", "string", "the post or media the actions were on"),
+                    _f("outcome", "string", "points, coupon or capped"),
+                    _f("points", "int", "points accrued (0 unless points)"),
+                    _f("coupon_id", "uuid", "the coupon issued", optional=True))),
     EventSchema("appeal.created", 1, "A contact-center appeal was registered (by an operator "
                 "or from an incoming call).", "the appeal service (server/appeals/service.py)", (
                     _f("appeal_id", "uuid", "the appeal"),

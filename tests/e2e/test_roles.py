@@ -62,7 +62,8 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "MarketingService": "marketing",
                 "PromotionService": "promotions",
                 "ImportService": "imports", "CouponService": "coupons",
-                "AppealService": "appeals", "PaymentService": "payments"}
+                "AppealService": "appeals", "PaymentService": "payments",
+                "SocialService": "social"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

@@ -1,0 +1,1 @@
+"""Social networks (issue 17): Meta webhooks become actions, rules over actions reward."""

@@ -201,52 +201,78 @@ class CalculateReceiptMixin:
         store_code = await acting_store_in_scope(request.store_code,
                                                  snapshot_networks(snap.stores))
         terminal_id = acting_terminal(request.terminal_id)
-        if store_code not in snap.stores:
-            raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
-        if request.pay_with_points < 0:
-            raise invalid("pay_with_points", "must be >= 0")
-        if request.pay_with_points and not request.card_number:
-            raise invalid("pay_with_points", "paying with points needs a card_number")
-        lines = _lines(request, snap)
+        lines, moment = checked_receipt(request, snap, store_code)
         now = dt.datetime.now(dt.UTC)
-        moment = _receipt_time(request)
         card = await self._card(request.card_number, snap, now) if request.card_number else None
-
         began = time.perf_counter()
-        result = price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
-            store_id=store_code, time=moment, lines=lines,
-            card_type=card.card_type if card else None, member=card.member if card else None,
-            bonus_points_to_pay=request.pay_with_points,
-        ))
+        result = price(snap, request, store_code, moment, lines, card)
         PRICING_SECONDS.observe(time.perf_counter() - began)
         RULES_EVALUATED.inc(result.rules_evaluated)
         RECEIPT_LINES.inc(len(lines))
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
+        calc = calculation_of(snap, request, card, store_code, terminal_id, currency, moment,
+                              now, result)
+        return respond(snap, card, calc, encode_calculation(self.deps.signer, calc), result)
 
-        points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
-        calc = Calculation(
-            calculation_id=str(uuid.uuid4()), store_code=store_code,
-            terminal_id=terminal_id, currency=currency, receipt_time=moment,
-            rule_set_version=result.rule_set_version,
-            lines=calculated_lines(result, per_line), subtotal_minor=result.subtotal,
-            discount_total_minor=result.discount_total, total_minor=result.total,
-            points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
-            card_number=request.card_number or None,
-            member_id=str(card.member_id) if card and card.member_id else None,
-            card_type=card.card_type if card else None, messages=result.messages,
-            accrual_lots=lots, applied_promotions=result.applied_promotions,
-        )
-        bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
-        response = _response(calc, encode_calculation(self.deps.signer, calc), result,
-                             bonus_version)
-        member = card.member if card else None
-        if member is not None and snap.accrual.document.rewards:
-            balance = (member.points_balance or 0) - result.bonus_discount
-            for reward in affordable(snap.accrual.document, card.card_type if card else None,
-                                     balance):
-                response.rewards.add(reward_id=reward.id, name=reward.name,
-                                     points=reward.points, kind=reward.kind,
-                                     sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
-                                     coupon=reward.coupon or "")
-                response.messages.append(offer_text(reward))
-        return response
+
+def checked_receipt(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot,
+                    store_code: str) -> tuple[tuple[ReceiptLine, ...], dt.datetime]:
+    """The servicer's own checks of a request (after the edge's, server/api/edge.py): the
+    store, points to pay, the lines, the time. The stages are functions of their own so
+    benchmarks/bench_calculate_stages.py times exactly what the servicer runs."""
+    if store_code not in snap.stores:
+        raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
+    if request.pay_with_points < 0:
+        raise invalid("pay_with_points", "must be >= 0")
+    if request.pay_with_points and not request.card_number:
+        raise invalid("pay_with_points", "paying with points needs a card_number")
+    return _lines(request, snap), _receipt_time(request)
+
+
+def price(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,
+          store_code: str, moment: dt.datetime, lines: tuple[ReceiptLine, ...],
+          card: CardPricingContext | None) -> PricingResult:
+    """The engine stage."""
+    return price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
+        store_id=store_code, time=moment, lines=lines,
+        card_type=card.card_type if card else None, member=card.member if card else None,
+        bonus_points_to_pay=request.pay_with_points,
+    ))
+
+
+def calculation_of(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,
+                   card: CardPricingContext | None, store_code: str, terminal_id: str,
+                   currency: str, moment: dt.datetime, now: dt.datetime,
+                   result: PricingResult) -> Calculation:
+    """What the token carries: the priced receipt with its points."""
+    points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
+    return Calculation(
+        calculation_id=str(uuid.uuid4()), store_code=store_code,
+        terminal_id=terminal_id, currency=currency, receipt_time=moment,
+        rule_set_version=result.rule_set_version,
+        lines=calculated_lines(result, per_line), subtotal_minor=result.subtotal,
+        discount_total_minor=result.discount_total, total_minor=result.total,
+        points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
+        card_number=request.card_number or None,
+        member_id=str(card.member_id) if card and card.member_id else None,
+        card_type=card.card_type if card else None, messages=result.messages,
+        accrual_lots=lots, applied_promotions=result.applied_promotions,
+    )
+
+
+def respond(snap: PricingSnapshot, card: CardPricingContext | None, calc: Calculation,
+            token: str, result: PricingResult) -> receipts_pb2.CalculateReceiptResponse:
+    """The response message, with the rewards the member can afford."""
+    bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
+    response = _response(calc, token, result, bonus_version)
+    member = card.member if card else None
+    if member is not None and snap.accrual.document.rewards:
+        balance = (member.points_balance or 0) - result.bonus_discount
+        for reward in affordable(snap.accrual.document, card.card_type if card else None,
+                                 balance):
+            response.rewards.add(reward_id=reward.id, name=reward.name,
+                                 points=reward.points, kind=reward.kind,
+                                 sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
+                                 coupon=reward.coupon or "")
+            response.messages.append(offer_text(reward))
+    return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +96,12 @@ async def load_card_context(
     since = now - dt.timedelta(days=history_days + 1) if history_days else now
     row = await (await pool.get()).fetchrow(
         _QUERY, card_number, time_zone, sorted(promotions), since, now)
-    if row is None:
-        return None
+    return None if row is None else card_context(row)
+
+
+def card_context(row: Mapping[str, Any]) -> CardPricingContext:
+    """The context from the query's row (apart so benchmarks/bench_calculate_stages.py can
+    time it without a database)."""
     first_uses = _json(row["first_uses"])
     member = MemberContext(
         member_id=str(row["member_id"]) if row["member_id"] else "",

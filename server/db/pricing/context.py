@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +98,7 @@ async def load_card_context(
     return None if row is None else card_context(row)
 
 
-def card_context(row: Mapping[str, Any]) -> CardPricingContext:
+def card_context(row: Any) -> CardPricingContext:  # an asyncpg Record or a dict
     """The context from the query's row (apart so benchmarks/bench_calculate_stages.py can
     time it without a database)."""
     first_uses = _json(row["first_uses"])

@@ -18,15 +18,16 @@ the 200 receipts bench_calculate.py sends (bench_pricing.py's synthetic chain, 2
     encode      SerializeToString (grpc.aio's serializer)
     confirm     decode_calculation: what ConfirmReceipt pays to read the token back (not a
                 CalculateReceipt stage; printed because the token format decides it)
+    token1, confirm1  the same with version 1 (JSON) tokens, for the before/after
 
 CPU is this thread's CPU time (time.thread_time_ns) over a batch of all 200 receipts per
 stage, best of --passes (the minimum is what the code costs when nothing else runs: the
 machine is shared). Shares are of the sum of the CalculateReceipt stages, same run. For an
-instruction count that load cannot move, run one stage alone under callgrind at two loop
-counts and divide the difference by 200 x the loop difference:
+instruction count that load cannot move, --callgrind runs each stage alone under
+valgrind --tool=callgrind at --loops batches and once with none, and divides the difference
+by 200 x loops (about two minutes per stage: the setup runs under valgrind too):
 
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
-        python benchmarks/bench_calculate_stages.py --rules 1000 --only token --loops 10
+    python benchmarks/bench_calculate_stages.py --rules 100 --callgrind token,token1 --loops 5
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
+import re
+import subprocess
 import sys
 import time
 import uuid
@@ -58,12 +62,16 @@ from server.api.servicers.calculate import (  # noqa: E402
 )
 from server.db.pricing.context import card_context  # noqa: E402
 from server.features.pricing import PricingSnapshot  # noqa: E402
-from server.receipts.calculation import decode_calculation, encode_calculation  # noqa: E402
+from server.receipts.calculation import (  # noqa: E402
+    decode_calculation,
+    encode_calculation,
+    encode_calculation_v1,
+)
 from server.security.signing import Signer  # noqa: E402
 
 STAGES = ("decode", "edge", "checks", "member", "engine", "calc", "token", "response",
           "encode")
-EXTRA = ("confirm",)
+EXTRA = ("confirm", "token1", "confirm1")
 
 
 def member_row(rng: random.Random, now: dt.datetime) -> dict[str, Any]:
@@ -109,6 +117,8 @@ def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: 
         out["response"].append((snap, member, calc, token, result))
         out["encode"].append((response,))
         out["confirm"].append((signer, token, now))
+        out["token1"].append((signer, calc))
+        out["confirm1"].append((signer, encode_calculation_v1(signer, calc), now))
     return out
 
 
@@ -126,6 +136,8 @@ def stage_functions() -> dict[str, Callable[..., Any]]:
         "response": respond,
         "encode": lambda response: response.SerializeToString(),
         "confirm": decode_calculation,
+        "token1": encode_calculation_v1,
+        "confirm1": decode_calculation,
     }
 
 
@@ -142,6 +154,27 @@ def snapshot(scenario: str, rules: int) -> PricingSnapshot:
                            compile_rules(), None)
 
 
+def instructions(args: argparse.Namespace, stage: str, loops: int) -> int:
+    """Instructions valgrind counts for a run of `stage` alone, `loops` batches."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+         __file__, "--rules", args.rules, "--scenario", args.scenario, "--only", stage,
+         "--loops", str(loops)] + (["--card"] if args.card else []),
+        capture_output=True, text=True, check=True,
+        env=dict(os.environ, PYTHONHASHSEED="0")).stderr
+    return int(re.findall(r"Collected : (\d+)", out)[-1])
+
+
+def callgrind(args: argparse.Namespace) -> int:
+    base = instructions(args, args.callgrind[0], 0)
+    print(f"instructions per call (valgrind callgrind, {args.rules} rules, {args.loops} "
+          f"batches of 200 receipts minus a run with none)")
+    for stage in args.callgrind:
+        count = instructions(args, stage, args.loops) - base
+        print(f"{stage:>10} {count / (200 * args.loops):>12,.0f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", default="100,1000,10000")
@@ -153,7 +186,12 @@ def main() -> int:
                         help="run this stage alone, --loops batches, print nothing else "
                         "(for valgrind --tool=callgrind instruction counts)")
     parser.add_argument("--loops", type=int, default=10)
+    parser.add_argument("--callgrind", type=lambda s: s.split(","),
+                        help="stages to count instructions of under valgrind (one --rules "
+                        "size): a run with --loops 0 and one per stage; deterministic")
     args = parser.parse_args()
+    if args.callgrind:
+        return callgrind(args)
 
     from kopilka.v1 import receipts_pb2
 
@@ -173,16 +211,19 @@ def main() -> int:
         if count == int(args.rules.split(",")[0]):
             token = encode_calculation(*inputs["token"][0])
             sizes = [len(encode_calculation(*x)) for x in inputs["token"]]
+            old = [len(encode_calculation_v1(*x)) for x in inputs["token"]]
             response = receipts_pb2.CalculateReceiptResponse.FromString(
                 inputs["encode"][0][0].SerializeToString())
             print(f"200 receipts of 20 lines{', each with a card' if args.card else ''}; "
                   f"us of CPU per call (best of {args.passes} batches); calculation_id "
-                  f"{min(sizes)}-{max(sizes)} chars (mean {sum(sizes) / len(sizes):.0f}), "
+                  f"{min(sizes)}-{max(sizes)} chars (mean {sum(sizes) / len(sizes):.0f}; version 1 "
+                  f"JSON: mean {sum(old) / len(old):.0f}), "
                   f"starts {token[:12]!r}; response {response.ByteSize()} bytes")
             print(f"{'rules':>6} " + " ".join(f"{name:>8}" for name in STAGES)
-                  + f" {'total':>8} | {'confirm':>8}")
+                  + f" {'total':>8} | {'confirm':>8} {'token1':>8} {'confirm1':>8}")
         print(f"{count:>6} " + " ".join(f"{best[name]:>8.1f}" for name in STAGES)
-              + f" {total:>8.1f} | {best['confirm']:>8.1f}")
+              + f" {total:>8.1f} | {best['confirm']:>8.1f} {best['token1']:>8.1f} "
+              f"{best['confirm1']:>8.1f}")
         print(f"{'share':>6} " + " ".join(f"{best[name] / total:>7.0%} " for name in STAGES))
     return 0
 

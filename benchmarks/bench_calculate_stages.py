@@ -53,6 +53,7 @@ import bench_pricing as data  # noqa: E402
 from bench_calculate import requests  # noqa: E402
 
 from server.accounts.accrual import compile_rules  # noqa: E402
+from server.api.calculation_token import decode_calculation, encode_calculation  # noqa: E402
 from server.api.edge import check_request  # noqa: E402
 from server.api.servicers.calculate import (  # noqa: E402
     calculation_of,
@@ -62,11 +63,7 @@ from server.api.servicers.calculate import (  # noqa: E402
 )
 from server.db.pricing.context import card_context  # noqa: E402
 from server.features.pricing import PricingSnapshot  # noqa: E402
-from server.receipts.calculation import (  # noqa: E402
-    decode_calculation,
-    encode_calculation,
-    encode_calculation_v1,
-)
+from server.receipts.calculation import encode_calculation_v1  # noqa: E402
 from server.security.signing import Signer  # noqa: E402
 
 STAGES = ("decode", "edge", "checks", "member", "engine", "calc", "token", "response",

@@ -216,7 +216,8 @@ def prepare(op: str, cards: list[tuple[str, str]], signing: bytes, count: int) -
     starts so the load generator spends its CPU on calls only."""
     from kopilka.v1 import admin_pb2, bonus_pb2, receipts_pb2
 
-    from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+    from server.api.calculation_token import encode_calculation
+    from server.receipts.calculation import CalculatedLine, Calculation
     from server.security.signing import Signer
 
     signer, now = Signer(signing), dt.datetime.now(dt.UTC)

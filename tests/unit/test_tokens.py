@@ -8,14 +8,9 @@ import uuid
 
 import pytest
 
+from server.api.calculation_token import decode_calculation, encode_calculation
 from server.errors import DomainError
-from server.receipts.calculation import (
-    CalculatedLine,
-    Calculation,
-    decode_calculation,
-    encode_calculation,
-    encode_calculation_v1,
-)
+from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation_v1
 from server.security.signing import Signer
 from server.verification.model import Operation
 from server.verification.tokens import (

@@ -14,6 +14,7 @@ from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.accounts.rewards import affordable, offer_text
+from server.api.calculation_token import encode_calculation
 from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
@@ -32,7 +33,7 @@ from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
 from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
-from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from server.receipts.calculation import CalculatedLine, Calculation
 
 MAX_LINES = MAX_RECEIPT_LINES
 BP = 10_000

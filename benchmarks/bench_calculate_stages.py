@@ -7,8 +7,10 @@ Each stage is the very function the servicer (server/api/servicers/calculate.py)
 the 200 receipts bench_calculate.py sends (bench_pricing.py's synthetic chain, 20 lines):
 
     decode      CalculateReceiptRequest.FromString (grpc.aio's deserializer)
-    edge        server/api/edge.py check_request (the interceptor's limits walk)
-    checks      checked_receipt: store, points to pay, lines, receipt time
+    edge        server/api/edge.py check_request (the interceptor's limits walk; it leaves
+                the lines to the servicer's one pass)
+    checks      _lines (that one pass: the edge's limits of lines and the servicer's own
+                checks) and checked_receipt: store, points to pay, receipt time
     member      card_context on a member row (with --card; the database round trip is not
                 here: its CPU is asyncpg's, measured by bench_calculate.py --cards)
     engine      price_receipt
@@ -56,12 +58,14 @@ from server.accounts.accrual import compile_rules  # noqa: E402
 from server.api.calculation_token import decode_calculation, encode_calculation  # noqa: E402
 from server.api.edge import check_request  # noqa: E402
 from server.api.servicers.calculate import (  # noqa: E402
+    _lines,
     calculation_of,
     checked_receipt,
     price,
     respond,
 )
 from server.db.pricing.context import card_context  # noqa: E402
+from server.errors import Violations  # noqa: E402
 from server.features.pricing import PricingSnapshot  # noqa: E402
 from server.receipts.calculation import encode_calculation_v1  # noqa: E402
 from server.security.signing import Signer  # noqa: E402
@@ -95,7 +99,8 @@ def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: 
     out: dict[str, list[tuple[Any, ...]]] = {name: [] for name in STAGES + EXTRA}
     for body in raw:
         request = receipts_pb2.CalculateReceiptRequest.FromString(body)
-        lines, moment = checked_receipt(request, snap, request.store_code)
+        lines, _ = _lines(request, snap)
+        moment = checked_receipt(request, snap, request.store_code, Violations())
         row = member_row(rng, now) if card else None
         member = card_context(row) if row else None
         result = price(snap, request, request.store_code, moment, lines, member)
@@ -125,7 +130,8 @@ def stage_functions() -> dict[str, Callable[..., Any]]:
     return {
         "decode": receipts_pb2.CalculateReceiptRequest.FromString,
         "edge": check_request,
-        "checks": checked_receipt,
+        "checks": lambda request, snap, store: checked_receipt(
+            request, snap, store, _lines(request, snap)[1]),
         "member": lambda row: card_context(row) if row is not None else None,
         "engine": price,
         "calc": calculation_of,

@@ -18,6 +18,7 @@ from server.api.calculation_token import encode_calculation
 from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
+from server.api.edge import checked_by_servicer, limit_for
 from server.api.metrics_pricing import (
     DISCOUNTS_APPLIED,
     PRICING_SECONDS,
@@ -28,7 +29,7 @@ from server.api.scope import acting_store_in_scope, snapshot_networks
 from server.db.pricing.context import CardPricingContext, load_card_context
 from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
 from server.features.pricing import PricingSnapshot, PricingState
-from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
+from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES, Limit
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
@@ -39,46 +40,79 @@ MAX_LINES = MAX_RECEIPT_LINES
 BP = 10_000
 
 
+# Validation once: the edge (server/api/edge.py) leaves `lines` to _lines, which checks the
+# same limits with the same texts in its one pass over the lines.
+checked_by_servicer(receipts_pb2.CalculateReceiptRequest.DESCRIPTOR.full_name, "lines")
+LINE_FIELDS = frozenset({"line_no", "sku", "barcode", "quantity_milli", "unit_price_minor"})
+_LINES = limit_for("CalculateReceiptRequest", "lines")
+_SKU, _BARCODE = limit_for("ReceiptLine", "sku"), limit_for("ReceiptLine", "barcode")
+_RANGE = f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}"
+
+
+def _text_limits(errors: Violations, value: str, limit: Limit, i: int, name: str) -> None:
+    if "\x00" in value:
+        errors.add(f"lines[{i}].{name}", "must not contain a NUL character")
+    if len(value) > limit.chars:
+        errors.add(f"lines[{i}].{name}", f"at most {limit.chars} characters")
+
+
 def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
-           ) -> tuple[ReceiptLine, ...]:
-    """Request lines as pricing lines; every bad field reported at once."""
-    errors = Violations()
-    if not request.lines:
+           ) -> tuple[tuple[ReceiptLine, ...], Violations]:
+    """Request lines as pricing lines, in one pass: the edge's limits (raised at once, as
+    the edge would have) and the servicer's own checks (returned, for the caller to raise
+    after its earlier checks), every bad field named."""
+    pbs = request.lines
+    limits, errors = Violations(), Violations()
+    if len(pbs) > _LINES.items:
+        limits.add("lines", f"at most {_LINES.items} items")
+        limits.raise_if_any()
+    if not pbs:
         errors.add("lines", "at least one line")
-    if len(request.lines) > MAX_LINES:
+    if len(pbs) > MAX_LINES:
         errors.add("lines", f"at most {MAX_LINES} lines")
     seen: set[int] = set()
     lines = []
     total = 0
-    for i, pb in enumerate(request.lines):
-        path = f"lines[{i}]"
-        if pb.line_no <= 0:
-            errors.add(f"{path}.line_no", "must be > 0")
-        elif pb.line_no in seen:
-            errors.add(f"{path}.line_no", f"duplicate line number {pb.line_no}")
-        seen.add(pb.line_no)
-        if pb.quantity_milli <= 0:
-            errors.add(f"{path}.quantity_milli", "must be > 0 (thousandths: 1000 = 1 piece)")
-        if pb.unit_price_minor < 0:
-            errors.add(f"{path}.unit_price_minor", "must be >= 0")
-        amount = max(pb.quantity_milli, 0) * max(pb.unit_price_minor, 0) // 1000
+    by_barcode = snap.catalog.by_barcode
+    for i, pb in enumerate(pbs):
+        line_no, sku, quantity, price = pb.line_no, pb.sku, pb.quantity_milli, pb.unit_price_minor
+        barcode = pb.barcode
+        if sku and ("\x00" in sku or len(sku) > _SKU.chars):
+            _text_limits(limits, sku, _SKU, i, "sku")
+        if barcode and ("\x00" in barcode or len(barcode) > _BARCODE.chars):
+            _text_limits(limits, barcode, _BARCODE, i, "barcode")
+        if not -MAX_AMOUNT <= quantity <= MAX_AMOUNT:
+            limits.add(f"lines[{i}].quantity_milli", _RANGE)
+        if not -MAX_AMOUNT <= price <= MAX_AMOUNT:
+            limits.add(f"lines[{i}].unit_price_minor", _RANGE)
+        if line_no <= 0:
+            errors.add(f"lines[{i}].line_no", "must be > 0")
+        elif line_no in seen:
+            errors.add(f"lines[{i}].line_no", f"duplicate line number {line_no}")
+        seen.add(line_no)
+        if quantity <= 0:
+            errors.add(f"lines[{i}].quantity_milli",
+                       "must be > 0 (thousandths: 1000 = 1 piece)")
+        if price < 0:
+            errors.add(f"lines[{i}].unit_price_minor", "must be >= 0")
+        amount = max(quantity, 0) * max(price, 0) // 1000
         if amount > MAX_AMOUNT:
-            errors.add(f"{path}.unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
+            errors.add(f"lines[{i}].unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
         total += amount
-        sku = pb.sku
-        if not sku and pb.barcode:
-            product = snap.catalog.by_barcode.get(pb.barcode)
-            if product is None:
-                errors.add(f"{path}.barcode", f"unknown barcode {echo(pb.barcode)}")
+        if not sku:
+            if barcode:
+                product = by_barcode.get(barcode)
+                if product is None:
+                    errors.add(f"lines[{i}].barcode", f"unknown barcode {echo(barcode)}")
+                else:
+                    sku = product.sku
             else:
-                sku = product.sku
-        elif not sku:
-            errors.add(f"{path}.sku", "sku or barcode is required")
-        lines.append(ReceiptLine(pb.line_no, sku, pb.quantity_milli, pb.unit_price_minor))
+                errors.add(f"lines[{i}].sku", "sku or barcode is required")
+        lines.append(ReceiptLine(line_no, sku, quantity, price))
+    limits.raise_if_any()
     if total > MAX_AMOUNT and not errors:
         errors.add("lines", f"the receipt adds up to more than {MAX_AMOUNT}")
-    errors.raise_if_any()
-    return tuple(lines)
+    return tuple(lines), errors
 
 
 def _receipt_time(request: receipts_pb2.CalculateReceiptRequest) -> dt.datetime:
@@ -196,13 +230,14 @@ class CalculateReceiptMixin:
     ) -> receipts_pb2.CalculateReceiptResponse:
         state: PricingState = self.deps.pricing
         snap = state.snapshot
+        lines, line_errors = _lines(request, snap)  # the edge's limits of lines first
         currency = request.currency or self.deps.settings.currency
         if currency != self.deps.settings.currency:
             raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
         store_code = await acting_store_in_scope(request.store_code,
                                                  snapshot_networks(snap.stores))
         terminal_id = acting_terminal(request.terminal_id)
-        lines, moment = checked_receipt(request, snap, store_code)
+        moment = checked_receipt(request, snap, store_code, line_errors)
         now = dt.datetime.now(dt.UTC)
         card = await self._card(request.card_number, snap, now) if request.card_number else None
         began = time.perf_counter()
@@ -217,7 +252,7 @@ class CalculateReceiptMixin:
 
 
 def checked_receipt(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot,
-                    store_code: str) -> tuple[tuple[ReceiptLine, ...], dt.datetime]:
+                    store_code: str, line_errors: Violations) -> dt.datetime:
     """The servicer's own checks of a request (after the edge's, server/api/edge.py): the
     store, points to pay, the lines, the time. The stages are functions of their own so
     benchmarks/bench_calculate_stages.py times exactly what the servicer runs."""
@@ -227,7 +262,8 @@ def checked_receipt(request: receipts_pb2.CalculateReceiptRequest, snap: Pricing
         raise invalid("pay_with_points", "must be >= 0")
     if request.pay_with_points and not request.card_number:
         raise invalid("pay_with_points", "paying with points needs a card_number")
-    return _lines(request, snap), _receipt_time(request)
+    line_errors.raise_if_any()
+    return _receipt_time(request)
 
 
 def price(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,

@@ -216,7 +216,8 @@ def prepare(op: str, cards: list[tuple[str, str]], signing: bytes, count: int) -
     starts so the load generator spends its CPU on calls only."""
     from kopilka.v1 import admin_pb2, bonus_pb2, receipts_pb2
 
-    from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+    from server.api.calculation_token import encode_calculation
+    from server.receipts.calculation import CalculatedLine, Calculation
     from server.security.signing import Signer
 
     signer, now = Signer(signing), dt.datetime.now(dt.UTC)
@@ -265,12 +266,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, port: int, profile: str | None = None
+                 ) -> subprocess.Popen[bytes]:
     env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
                KOPILKA_METRICS_LISTEN="127.0.0.1:0", KOPILKA_LOG_LEVEL="WARNING",
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "clients")]))
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--workers",
-                             str(workers)], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    # --profile: the (one-worker) server under cProfile, written when it stops
+    profiler = ["-m", "cProfile", "-o", profile] if profile and workers == 1 else []
+    proc = subprocess.Popen([sys.executable, *profiler, "-m", "server.cli", "serve",
+                             "--workers", str(workers)], cwd=ROOT, env=env,
+                            stderr=subprocess.DEVNULL)
     asyncio.run(_wait_serving(port, proc))
     return proc
 
@@ -359,7 +364,8 @@ def main(args: argparse.Namespace) -> None:
                 else None
             for workers in args.workers if pg else args.workers[:1]:
                 port = _free_port()
-                server = start_server(url, workers, port)
+                profile = f"{args.profile}.{op}" if args.profile else None
+                server = start_server(url, workers, port, profile)
                 try:
                     # fresh request ids every run: a replayed id would be an idempotent retry
                     requests = prepare(op, cards, signing, count)
@@ -400,4 +406,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
                         help="server process counts to measure, e.g. 1,2 (default: 1 and, if "
                         "the server's side has more CPUs, one per CPU)")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="run the 1-worker server under cProfile; stats go to PREFIX.<op> "
+                        "(read them with python -m pstats; the ratios are then not comparable)")
     main(parser.parse_args())

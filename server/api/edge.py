@@ -33,6 +33,17 @@ INTS = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor
 Plan = dict[int, tuple[str, int, Limit, bool, Any]]
 Path = tuple[str, str, "int | str | None"]
 _plans: dict[str, Plan] = {}
+# Per request message: top-level fields whose limits its servicer checks in its own single
+# pass over them (validation once: CalculateReceipt's lines). See `checked_by_servicer`.
+_self_checked: dict[str, frozenset[str]] = {}
+
+
+def checked_by_servicer(full_name: str, *fields: str) -> None:
+    """Declare that the servicer of request `full_name` enforces these fields' limits (the
+    same texts and paths, and before any check of its own), so a good request is walked
+    once. A request with another bad field is still walked in full here, so every bad
+    field is named together as before."""
+    _self_checked[full_name] = frozenset(fields)
 
 
 class Undecodable:
@@ -111,7 +122,8 @@ def _timestamp(errors: Violations, message: Any, path: str) -> None:
         errors.add(path.removesuffix("."), "not a valid time (years 1 to 9999)")
 
 
-def _message(errors: Violations, message: Message, prefix: str) -> None:
+def _message(errors: Violations, message: Message, prefix: str,
+             skip: frozenset[str] = frozenset()) -> None:
     descriptor = message.DESCRIPTOR
     if descriptor.full_name == TIMESTAMP:
         _timestamp(errors, message, prefix)
@@ -119,6 +131,8 @@ def _message(errors: Violations, message: Message, prefix: str) -> None:
     plan = _plan(descriptor)
     for fd, value in message.ListFields():
         name, kind, limit, repeated, entry = plan[fd.number]
+        if name in skip:
+            continue
         if not repeated:
             _scalar(errors, kind, limit, value, (prefix, name, None))
             continue
@@ -141,5 +155,17 @@ def _message(errors: Violations, message: Message, prefix: str) -> None:
 def check_request(request: Message) -> None:
     """Refuse, with INVALID_ARGUMENT naming each field, what no RPC could store or use."""
     errors = Violations()
-    _message(errors, request, "")
+    skip = _self_checked.get(request.DESCRIPTOR.full_name)
+    if skip is None:
+        _message(errors, request, "")
+    else:
+        _message(errors, request, "", skip)
+        if errors:  # name the servicer-checked fields' faults too, in the usual order
+            errors = Violations()
+            _message(errors, request, "")
     errors.raise_if_any()
+
+
+def limit_for(owner: str, field: str) -> Limit:
+    """The limit this check applies to `owner.field` (for servicers that check it)."""
+    return limit_of(owner, field) or DEFAULT_LIMIT

@@ -16,6 +16,7 @@ from server.security.signing import Signer
 
 PURPOSE = "calculation/v1"
 MAX_AGE = dt.timedelta(hours=24)
+# Version 2 tokens (binary) are server/api/calculation_token.py's: a wire format.
 
 
 class CalculatedLine(NamedTuple):
@@ -115,17 +116,21 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     return Calculation(**data)
 
 
-def encode_calculation(signer: Signer, calc: Calculation) -> str:
-    """The calculation_id handed to the terminal."""
+def encode_calculation_v1(signer: Signer, calc: Calculation) -> str:
+    """A version 1 (JSON) calculation_id: what servers before version 2 handed out
+    (server/api/calculation_token.py issues version 2); kept for the transition test and
+    bench_calculate_stages.py's before/after."""
     calc.check_totals()
     return signer.sign(PURPOSE, _to_json(calc))
 
 
-def decode_calculation(
-    signer: Signer, token: str, now: dt.datetime, field_path: str = "calculation_id"
-) -> Calculation:
-    """The genuine, unexpired calculation behind a calculation_id."""
-    calc = _from_json(signer.verify(PURPOSE, token, field_path))
+def read_calculation_v1(signer: Signer, token: str, field_path: str) -> Calculation:
+    """The calculation behind a genuine version 1 token (base64 JSON "." base64 MAC)."""
+    return _from_json(signer.verify(PURPOSE, token, field_path))
+
+
+def check_age(calc: Calculation, now: dt.datetime) -> Calculation:
+    """`calc`, unless it is older than MAX_AGE."""
     if now - calc.created_at > MAX_AGE:
         raise DomainError(ErrorKind.FAILED_PRECONDITION, "CALCULATION_EXPIRED",
                           "the calculation is older than 24 hours; calculate the receipt again")

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from kopilka.v1 import admin_pb2, bonus_pb2, members_pb2, receipts_pb2
 
+from server.api.calculation_token import encode_calculation
 from server.db.ledger.jobs import audit
-from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from server.receipts.calculation import CalculatedLine, Calculation
 from server.verification.model import Operation
 from server.verification.tokens import Caller, Grant, issue_verification_token
 

@@ -10,8 +10,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import members_pb2, receipts_pb2
 from sqlalchemy import text
 
+from server.api.calculation_token import decode_calculation
 from server.demo import load_demo_data
-from server.receipts.calculation import decode_calculation
 from tests.helpers import rpc_error
 
 R = receipts_pb2

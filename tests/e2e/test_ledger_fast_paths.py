@@ -14,10 +14,11 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 from kopilka.v1 import bonus_pb2, receipts_pb2
 
+from server.api.calculation_token import encode_calculation
 from server.certificates import service
 from server.certificates.model import CertificateKind, CertificateTypeInfo
 from server.db.certificates.repo import SqlCertificateRepository
-from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from server.receipts.calculation import CalculatedLine, Calculation
 from tests.e2e.ledger_support import (
     STORE,
     assert_books_balance,

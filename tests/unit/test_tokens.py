@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
 import pytest
 
+from server.api.calculation_token import decode_calculation, encode_calculation
 from server.errors import DomainError
-from server.receipts.calculation import (
-    CalculatedLine,
-    Calculation,
-    decode_calculation,
-    encode_calculation,
-)
+from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation_v1
 from server.security.signing import Signer
 from server.verification.model import Operation
 from server.verification.tokens import (
@@ -48,16 +45,57 @@ def calculation(**changes: object) -> Calculation:
 def test_calculation_round_trips_and_rejects_tampering() -> None:
     token = encode_calculation(SIGNER, calculation())
     assert decode_calculation(SIGNER, token, NOW) == calculation()
-    body, mac = token.split(".")
-    forged = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1] + "." + mac
-    with pytest.raises(DomainError) as error:
-        decode_calculation(SIGNER, forged, NOW)
-    assert error.value.reason == "TOKEN_INVALID"
+    for at in (0, len(token) // 2, len(token) - 3):  # the version byte, the body, the MAC
+        forged = token[:at] + ("A" if token[at] != "A" else "B") + token[at + 1:]
+        with pytest.raises(DomainError) as error:
+            decode_calculation(SIGNER, forged, NOW)
+        assert error.value.reason == "TOKEN_INVALID"
+    for junk in ("", "AAAA", "!!", token[:20]):
+        with pytest.raises(DomainError) as error:
+            decode_calculation(SIGNER, junk, NOW)
+        assert error.value.reason == "TOKEN_INVALID"
     with pytest.raises(DomainError):
         decode_calculation(Signer(b"x" * 32), token, NOW)
     with pytest.raises(DomainError) as error:
         decode_calculation(SIGNER, token, NOW + dt.timedelta(days=2))
     assert error.value.reason == "CALCULATION_EXPIRED"
+
+
+def test_calculation_token_is_binary_and_keeps_what_confirm_books() -> None:
+    """Version 2: one base64url string, a third of version 1's size; every field that
+    ConfirmReceipt books survives, lots and a member included; messages are not carried."""
+    member = str(uuid.UUID(int=42))
+    lots = ((300, "2026-11-23T14:00:00+02:00", None, "base"),
+            (210, "2026-11-24T00:00:00+00:00", "2027-02-01T00:00:00+00:00", "x2"))
+    full = calculation(calculation_id=str(uuid.UUID(int=9)), member_id=member,
+                       card_type="gold", accrual_lots=lots, applied_promotions=("p1", "p2"),
+                       messages=("a long message the terminal shows " * 5,),
+                       receipt_time=NOW - dt.timedelta(microseconds=1))
+    token = encode_calculation(SIGNER, full)
+    assert "." not in token and token.startswith("A")  # base64 of the version byte 0x02
+    back = decode_calculation(SIGNER, token, NOW)
+    assert back.messages == ()
+    assert back.accrual_lots == tuple(
+        (p, dt.datetime.fromisoformat(a).astimezone(dt.UTC).isoformat(),
+         dt.datetime.fromisoformat(e).isoformat() if e else None, r) for p, a, e, r in lots)
+    assert dataclasses.replace(back, messages=full.messages, accrual_lots=lots) == full
+    assert len(token) * 3 < len(encode_calculation_v1(SIGNER, full))
+    anonymous = calculation(card_number=None, points_to_accrue=0,
+                            lines=tuple(x._replace(accrual_points=0)
+                                        for x in calculation().lines))
+    assert decode_calculation(SIGNER, encode_calculation(SIGNER, anonymous), NOW) == anonymous
+
+
+def test_version_1_tokens_in_flight_are_still_read() -> None:
+    """Tokens issued before the upgrade (JSON) confirm for their 24 hours."""
+    old = encode_calculation_v1(SIGNER, calculation())
+    assert "." in old
+    assert decode_calculation(SIGNER, old, NOW) == calculation()
+    body, mac = old.split(".")
+    with pytest.raises(DomainError) as error:
+        decode_calculation(SIGNER, body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+                           + "." + mac, NOW)
+    assert error.value.reason == "TOKEN_INVALID"
 
 
 def test_calculation_that_does_not_add_up_is_never_signed() -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 
 from kopilka.v1 import receipts_pb2
 
 from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.accounts.rewards import affordable, offer_text
+from server.api.calculation_token import encode_calculation
 from server.api.context import Context
 from server.api.convert import money, time_field
 from server.api.deps import ApiDeps, acting_terminal
+from server.api.edge import checked_by_servicer, limit_for
 from server.api.metrics_pricing import (
     DISCOUNTS_APPLIED,
     PRICING_SECONDS,
@@ -28,6 +31,7 @@ from server.db.engagement.coupons import coupons_by_code
 from server.db.pricing.context import CardPricingContext, load_card_context
 from server.engagement.coupons import (
     MAX_CODE,
+    Coupon,
     CouponCheck,
     cashier_message,
     check_codes,
@@ -37,57 +41,90 @@ from server.engagement.coupons import (
 )
 from server.errors import DomainError, ErrorKind, Violations, echo, invalid, not_found
 from server.features.pricing import PricingSnapshot, PricingState
-from server.limits import MAX_AMOUNT, MAX_COUPON_CODES, MAX_RECEIPT_LINES
+from server.limits import MAX_AMOUNT, MAX_COUPON_CODES, MAX_RECEIPT_LINES, Limit
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.bonus import BONUS_RULE_ID
 from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
-from server.receipts.calculation import CalculatedLine, Calculation, encode_calculation
+from server.receipts.calculation import CalculatedLine, Calculation
 
 MAX_LINES = MAX_RECEIPT_LINES
 BP = 10_000
 
 
+# Validation once: the edge (server/api/edge.py) leaves `lines` to _lines, which checks the
+# same limits with the same texts in its one pass over the lines.
+checked_by_servicer(receipts_pb2.CalculateReceiptRequest.DESCRIPTOR.full_name, "lines")
+LINE_FIELDS = frozenset({"line_no", "sku", "barcode", "quantity_milli", "unit_price_minor"})
+_LINES = limit_for("CalculateReceiptRequest", "lines")
+_SKU, _BARCODE = limit_for("ReceiptLine", "sku"), limit_for("ReceiptLine", "barcode")
+_RANGE = f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}"
+
+
+def _text_limits(errors: Violations, value: str, limit: Limit, i: int, name: str) -> None:
+    if "\x00" in value:
+        errors.add(f"lines[{i}].{name}", "must not contain a NUL character")
+    if len(value) > limit.chars:
+        errors.add(f"lines[{i}].{name}", f"at most {limit.chars} characters")
+
+
 def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
-           ) -> tuple[ReceiptLine, ...]:
-    """Request lines as pricing lines; every bad field reported at once."""
-    errors = Violations()
-    if not request.lines:
+           ) -> tuple[tuple[ReceiptLine, ...], Violations]:
+    """Request lines as pricing lines, in one pass: the edge's limits (raised at once, as
+    the edge would have) and the servicer's own checks (returned, for the caller to raise
+    after its earlier checks), every bad field named."""
+    pbs = request.lines
+    limits, errors = Violations(), Violations()
+    if len(pbs) > _LINES.items:
+        limits.add("lines", f"at most {_LINES.items} items")
+        limits.raise_if_any()
+    if not pbs:
         errors.add("lines", "at least one line")
-    if len(request.lines) > MAX_LINES:
+    if len(pbs) > MAX_LINES:
         errors.add("lines", f"at most {MAX_LINES} lines")
     seen: set[int] = set()
     lines = []
     total = 0
-    for i, pb in enumerate(request.lines):
-        path = f"lines[{i}]"
-        if pb.line_no <= 0:
-            errors.add(f"{path}.line_no", "must be > 0")
-        elif pb.line_no in seen:
-            errors.add(f"{path}.line_no", f"duplicate line number {pb.line_no}")
-        seen.add(pb.line_no)
-        if pb.quantity_milli <= 0:
-            errors.add(f"{path}.quantity_milli", "must be > 0 (thousandths: 1000 = 1 piece)")
-        if pb.unit_price_minor < 0:
-            errors.add(f"{path}.unit_price_minor", "must be >= 0")
-        amount = max(pb.quantity_milli, 0) * max(pb.unit_price_minor, 0) // 1000
+    by_barcode = snap.catalog.by_barcode
+    for i, pb in enumerate(pbs):
+        line_no, sku, quantity, price = pb.line_no, pb.sku, pb.quantity_milli, pb.unit_price_minor
+        barcode = pb.barcode
+        if sku and ("\x00" in sku or len(sku) > _SKU.chars):
+            _text_limits(limits, sku, _SKU, i, "sku")
+        if barcode and ("\x00" in barcode or len(barcode) > _BARCODE.chars):
+            _text_limits(limits, barcode, _BARCODE, i, "barcode")
+        if not -MAX_AMOUNT <= quantity <= MAX_AMOUNT:
+            limits.add(f"lines[{i}].quantity_milli", _RANGE)
+        if not -MAX_AMOUNT <= price <= MAX_AMOUNT:
+            limits.add(f"lines[{i}].unit_price_minor", _RANGE)
+        if line_no <= 0:
+            errors.add(f"lines[{i}].line_no", "must be > 0")
+        elif line_no in seen:
+            errors.add(f"lines[{i}].line_no", f"duplicate line number {line_no}")
+        seen.add(line_no)
+        if quantity <= 0:
+            errors.add(f"lines[{i}].quantity_milli",
+                       "must be > 0 (thousandths: 1000 = 1 piece)")
+        if price < 0:
+            errors.add(f"lines[{i}].unit_price_minor", "must be >= 0")
+        amount = max(quantity, 0) * max(price, 0) // 1000
         if amount > MAX_AMOUNT:
-            errors.add(f"{path}.unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
+            errors.add(f"lines[{i}].unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
         total += amount
-        sku = pb.sku
-        if not sku and pb.barcode:
-            product = snap.catalog.by_barcode.get(pb.barcode)
-            if product is None:
-                errors.add(f"{path}.barcode", f"unknown barcode {echo(pb.barcode)}")
+        if not sku:
+            if barcode:
+                product = by_barcode.get(barcode)
+                if product is None:
+                    errors.add(f"lines[{i}].barcode", f"unknown barcode {echo(barcode)}")
+                else:
+                    sku = product.sku
             else:
-                sku = product.sku
-        elif not sku:
-            errors.add(f"{path}.sku", "sku or barcode is required")
-        lines.append(ReceiptLine(pb.line_no, sku, pb.quantity_milli, pb.unit_price_minor))
+                errors.add(f"lines[{i}].sku", "sku or barcode is required")
+        lines.append(ReceiptLine(line_no, sku, quantity, price))
+    limits.raise_if_any()
     if total > MAX_AMOUNT and not errors:
         errors.add("lines", f"the receipt adds up to more than {MAX_AMOUNT}")
-    errors.raise_if_any()
-    return tuple(lines)
+    return tuple(lines), errors
 
 
 def _receipt_time(request: receipts_pb2.CalculateReceiptRequest) -> dt.datetime:
@@ -225,21 +262,15 @@ class CalculateReceiptMixin:
     ) -> receipts_pb2.CalculateReceiptResponse:
         state: PricingState = self.deps.pricing
         snap = state.snapshot
+        lines, line_errors = _lines(request, snap)  # the edge's limits of lines first
         currency = request.currency or self.deps.settings.currency
         if currency != self.deps.settings.currency:
             raise invalid("currency", f"this server prices in {self.deps.settings.currency}")
         store_code = await acting_store_in_scope(request.store_code,
                                                  snapshot_networks(snap.stores))
         terminal_id = acting_terminal(request.terminal_id)
-        if store_code not in snap.stores:
-            raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
-        if request.pay_with_points < 0:
-            raise invalid("pay_with_points", "must be >= 0")
-        if request.pay_with_points and not request.card_number:
-            raise invalid("pay_with_points", "paying with points needs a card_number")
-        lines = _lines(request, snap)
+        moment = checked_receipt(request, snap, store_code, line_errors)
         now = dt.datetime.now(dt.UTC)
-        moment = _receipt_time(request)
         card = await self._card(request.card_number, snap, now) if request.card_number else None
         checks: list[CouponCheck] = []
         if request.coupon_codes:
@@ -248,46 +279,85 @@ class CalculateReceiptMixin:
                              if c.reason is None and c.coupon is not None)
 
         began = time.perf_counter()
-        result = price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
-            store_id=store_code, time=moment, lines=lines,
-            card_type=card.card_type if card else None, member=card.member if card else None,
-            bonus_points_to_pay=request.pay_with_points, coupons=unlocked,
-        ))
+        result = price(snap, request, store_code, moment, lines, card, unlocked)
         PRICING_SECONDS.observe(time.perf_counter() - began)
         RULES_EVALUATED.inc(result.rules_evaluated)
         RECEIPT_LINES.inc(len(lines))
         DISCOUNTS_APPLIED.inc(sum(len(x.discounts) for x in result.lines))
-
-        points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
         spent = spent_on(checks, result.applied_promotions)
-        messages = result.messages + tuple(cashier_message(c.code, c.reason)
-                                           for c in checks if c.reason is not None)
-        calc = Calculation(
-            calculation_id=str(uuid.uuid4()), store_code=store_code,
-            terminal_id=terminal_id, currency=currency, receipt_time=moment,
-            rule_set_version=result.rule_set_version,
-            lines=calculated_lines(result, per_line), subtotal_minor=result.subtotal,
-            discount_total_minor=result.discount_total, total_minor=result.total,
-            points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
-            card_number=request.card_number or None,
-            member_id=str(card.member_id) if card and card.member_id else None,
-            card_type=card.card_type if card else None, messages=messages,
-            accrual_lots=lots, applied_promotions=result.applied_promotions,
-            coupons=tuple((str(c.id), c.code) for c in spent),
-        )
-        bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
-        response = _response(calc, encode_calculation(self.deps.signer, calc), result,
-                             bonus_version)
+        calc = calculation_of(snap, request, card, store_code, terminal_id, currency, moment,
+                              now, result, checks, spent)
+        response = respond(snap, card, calc, encode_calculation(self.deps.signer, calc),
+                           result)
         if checks:
             _coupon_checks(response, checks, {c.id for c in spent})
-        member = card.member if card else None
-        if member is not None and snap.accrual.document.rewards:
-            balance = (member.points_balance or 0) - result.bonus_discount
-            for reward in affordable(snap.accrual.document, card.card_type if card else None,
-                                     balance):
-                response.rewards.add(reward_id=reward.id, name=reward.name,
-                                     points=reward.points, kind=reward.kind,
-                                     sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
-                                     coupon=reward.coupon or "")
-                response.messages.append(offer_text(reward))
         return response
+
+def checked_receipt(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot,
+                    store_code: str, line_errors: Violations) -> dt.datetime:
+    """The servicer's own checks of a request (after the edge's, server/api/edge.py): the
+    store, points to pay, the lines, the time. The stages are functions of their own so
+    benchmarks/bench_calculate_stages.py times exactly what the servicer runs."""
+    if store_code not in snap.stores:
+        raise invalid("store_code", f"unknown store {store_code!r}", "STORE_NOT_FOUND")
+    if request.pay_with_points < 0:
+        raise invalid("pay_with_points", "must be >= 0")
+    if request.pay_with_points and not request.card_number:
+        raise invalid("pay_with_points", "paying with points needs a card_number")
+    line_errors.raise_if_any()
+    return _receipt_time(request)
+
+
+def price(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,
+          store_code: str, moment: dt.datetime, lines: tuple[ReceiptLine, ...],
+          card: CardPricingContext | None,
+          coupons: frozenset[str] = frozenset()) -> PricingResult:
+    """The engine stage; `coupons`: the promotions the receipt's valid coupons unlock."""
+    return price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
+        store_id=store_code, time=moment, lines=lines,
+        card_type=card.card_type if card else None, member=card.member if card else None,
+        bonus_points_to_pay=request.pay_with_points, coupons=coupons,
+    ))
+
+
+def calculation_of(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,
+                   card: CardPricingContext | None, store_code: str, terminal_id: str,
+                   currency: str, moment: dt.datetime, now: dt.datetime,
+                   result: PricingResult, checks: Sequence[CouponCheck] = (),
+                   spent: Sequence[Coupon] = ()) -> Calculation:
+    """What the token carries: the priced receipt with its points and the coupons it
+    spends; cashier messages for refused coupons."""
+    points, per_line, lots = receipt_accrual(snap, card, store_code, moment, result)
+    return Calculation(
+        calculation_id=str(uuid.uuid4()), store_code=store_code,
+        terminal_id=terminal_id, currency=currency, receipt_time=moment,
+        rule_set_version=result.rule_set_version,
+        lines=calculated_lines(result, per_line), subtotal_minor=result.subtotal,
+        discount_total_minor=result.discount_total, total_minor=result.total,
+        points_to_accrue=points, points_redeemed=result.bonus_discount, created_at=now,
+        card_number=request.card_number or None,
+        member_id=str(card.member_id) if card and card.member_id else None,
+        card_type=card.card_type if card else None,
+        messages=result.messages + tuple(cashier_message(c.code, c.reason)
+                                         for c in checks if c.reason is not None),
+        accrual_lots=lots, applied_promotions=result.applied_promotions,
+        coupons=tuple((str(c.id), c.code) for c in spent),
+    )
+
+
+def respond(snap: PricingSnapshot, card: CardPricingContext | None, calc: Calculation,
+            token: str, result: PricingResult) -> receipts_pb2.CalculateReceiptResponse:
+    """The response message, with the rewards the member can afford."""
+    bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
+    response = _response(calc, token, result, bonus_version)
+    member = card.member if card else None
+    if member is not None and snap.accrual.document.rewards:
+        balance = (member.points_balance or 0) - result.bonus_discount
+        for reward in affordable(snap.accrual.document, card.card_type if card else None,
+                                 balance):
+            response.rewards.add(reward_id=reward.id, name=reward.name,
+                                 points=reward.points, kind=reward.kind,
+                                 sku=reward.sku or "", amount_minor=reward.amount_minor or 0,
+                                 coupon=reward.coupon or "")
+            response.messages.append(offer_text(reward))
+    return response

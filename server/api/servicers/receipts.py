@@ -7,6 +7,7 @@ import datetime as dt
 from kopilka.v1 import receipts_pb2, receipts_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.api.calculation_token import decode_calculation
 from server.api.context import Context
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, acting_terminal, caller
@@ -17,7 +18,7 @@ from server.api.verification_spend import calling_key
 from server.db.ledger.refunds import Refunded, refund_receipt
 from server.errors import Violations, invalid
 from server.ledger.model import Legacy, PaymentIn
-from server.receipts.calculation import Calculation, decode_calculation
+from server.receipts.calculation import Calculation
 
 SERVICE = "/kopilka.v1.ReceiptService/"
 R = receipts_pb2

@@ -95,8 +95,12 @@ async def load_card_context(
     since = now - dt.timedelta(days=history_days + 1) if history_days else now
     row = await (await pool.get()).fetchrow(
         _QUERY, card_number, time_zone, sorted(promotions), since, now)
-    if row is None:
-        return None
+    return None if row is None else card_context(row)
+
+
+def card_context(row: Any) -> CardPricingContext:  # an asyncpg Record or a dict
+    """The context from the query's row (apart so benchmarks/bench_calculate_stages.py can
+    time it without a database)."""
     first_uses = _json(row["first_uses"])
     member = MemberContext(
         member_id=str(row["member_id"]) if row["member_id"] else "",

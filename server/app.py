@@ -30,6 +30,7 @@ from kopilka.v1 import (
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
+    surveys_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -51,6 +52,7 @@ from server.api.servicers.promotions import PromotionServicer
 from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.shopping import ShoppingServicer
+from server.api.servicers.surveys import SurveyServicer
 from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
@@ -74,6 +76,7 @@ from server.features import order_links as order_links_feature
 from server.features import outbox as outbox_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
+from server.features import surveys as surveys_feature
 from server.features import telephony as telephony_feature
 from server.features import triggers as triggers_feature
 from server.features import unsubscribe as unsubscribe_feature
@@ -94,7 +97,8 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        console_feature.console_mount,
                                        order_links_feature.order_links_mount,
                                        unsubscribe_feature.unsubscribe_mount,
-                                       telephony_feature.telephony_mount]
+                                       telephony_feature.telephony_mount,
+                                       surveys_feature.surveys_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -131,6 +135,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.CouponService"),
     (appeals_pb2_grpc.add_AppealServiceServicer_to_server, AppealServicer,
      "kopilka.v1.AppealService"),
+    (surveys_pb2_grpc.add_SurveyServiceServicer_to_server, SurveyServicer,
+     "kopilka.v1.SurveyService"),
 ]
 
 

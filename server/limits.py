@@ -199,6 +199,19 @@ BY_NAME: dict[str, Limit] = {
     "coupon_codes": _text(64, items=MAX_COUPON_CODES),  # as typed: separators allowed
     "promotion_id": _text(64, "coupons.promotion_id"),
     "batch_id": _text(UUID_CHARS),
+    # surveys (issue 17)
+    "survey_code": _text(64, "surveys.code"),
+    "questions": _many(100),  # server/surveys/model.py MAX_QUESTIONS
+    "question_id": _text(64),
+    "options": _many(50),
+    "branches": _many(50),
+    "answer": _text(64),
+    "goto_question_id": _text(64),
+    "label": _text(NAME_CHARS),
+    "logo_url": _text(2000),
+    "primary_color": _text(7),
+    "background_color": _text(7),
+    "reward_coupon_promotion_id": _text(64, "coupons.promotion_id"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -245,6 +258,10 @@ BY_FIELD: dict[str, Limit] = {
     "CreateAppealRequest.subject": _text(200, "appeals.subject"),
     "Article.body": _text(100_000),
     "AddAppealNoteRequest.text": _text(4000),
+    "SurveyQuestion.text": _text(2000),
+    "SurveyOption.value": _text(64),
+    "Survey.code": _text(64, "surveys.code"),
+    "Survey.title": _text(NAME_CHARS),
 }
 
 

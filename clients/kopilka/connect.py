@@ -23,6 +23,7 @@ from kopilka.v1 import (
     receipts_pb2_grpc,
     roles_pb2_grpc,
     shopping_pb2_grpc,
+    surveys_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -151,6 +152,7 @@ class KopilkaClient:
         self.imports = imports_pb2_grpc.ImportServiceStub(self.channel)
         self.coupons = coupons_pb2_grpc.CouponServiceStub(self.channel)
         self.appeals = appeals_pb2_grpc.AppealServiceStub(self.channel)
+        self.surveys = surveys_pb2_grpc.SurveyServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -187,3 +187,15 @@ async def test_a_coupon_reward_is_bound_to_the_member(app, admin):
         row = (await session.execute(sa.text(
             "SELECT promotion_id, source, CAST(member_id AS text) FROM coupons"))).one()
     assert tuple(row) == ("survey-thanks", "survey", member.member_id)
+
+
+async def test_the_page_script_style_and_brand_colours_are_served(app, admin):
+    await save(admin, branching_survey())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(site(app) + "/s/static/survey.js") as script:
+            assert script.status == 200 and "branches" in await script.text()
+        async with http.get(site(app) + "/s/brand/nps-2026/1.css") as brand:
+            assert brand.status == 200
+            assert "--brand:#0b5394" in await brand.text()
+        async with http.get(site(app) + "/s/brand/nps-2026/7.css") as missing:
+            assert missing.status == 404

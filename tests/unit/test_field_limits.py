@@ -14,14 +14,18 @@ from sqlalchemy import String
 from sqlalchemy.dialects.postgresql import ARRAY
 
 import server.db.access.models
+import server.db.appeals.models
 import server.db.audit.models
 import server.db.certificates.models
+import server.db.engagement.models
 import server.db.ledger.models
 import server.db.marketing.models
 import server.db.orders.models
 import server.db.outbox.models
 import server.db.pricing.models
 import server.db.roles.models
+import server.db.shopping.models
+import server.db.surveys.models
 import server.db.verification.models  # noqa: F401  (every table on Base.metadata)
 from server.api.edge import PACKAGE, TIMESTAMP
 from server.db.models import Base

@@ -199,3 +199,26 @@ async def test_the_page_script_style_and_brand_colours_are_served(app, admin):
             assert "--brand:#0b5394" in await brand.text()
         async with http.get(site(app) + "/s/brand/nps-2026/7.css") as missing:
             assert missing.status == 404
+
+
+async def test_saving_and_inviting_are_idempotent_on_the_request_id(app, admin):
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    request = SV.SaveSurveyRequest(request_id=str(uuid.uuid4()), survey=branching_survey())
+    first = await admin.surveys.SaveSurvey(request)
+    again = await admin.surveys.SaveSurvey(request)
+    assert first.survey.version == again.survey.version == 1
+    invite_request = SV.IssueSurveyInvitationRequest(
+        request_id=str(uuid.uuid4()), survey_code="nps-2026", member_id=member.member_id)
+    one = await admin.surveys.IssueSurveyInvitation(invite_request)
+    two = await admin.surveys.IssueSurveyInvitation(invite_request)
+    assert one.token == two.token
+    with rpc_error() as failure:
+        await admin.surveys.IssueSurveyInvitation(SV.IssueSurveyInvitationRequest(
+            request_id=str(uuid.uuid4()), survey_code="nps-2026",
+            member_id=member.member_id, valid_hours=5000))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["valid_hours"]
+    async with app.db.transaction() as session:
+        count = (await session.execute(sa.text(
+            "SELECT count(*) FROM survey_invitations"))).scalar()
+    assert count == 1

@@ -32,6 +32,7 @@ from kopilka.v1 import (
     roles_pb2_grpc,
     shopping_pb2_grpc,
     social_pb2_grpc,
+    surveys_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -55,6 +56,7 @@ from server.api.servicers.receipts import ReceiptServicer
 from server.api.servicers.roles import RoleServicer
 from server.api.servicers.shopping import ShoppingServicer
 from server.api.servicers.social import SocialServicer
+from server.api.servicers.surveys import SurveyServicer
 from server.api.servicers.users import UserServicer
 from server.api.servicers.verification import VerificationServicer
 from server.api.tls import describe, server_credentials
@@ -80,6 +82,7 @@ from server.features import outbox as outbox_feature
 from server.features import payments_http as payments_http_feature
 from server.features import pricing as pricing_feature
 from server.features import roles as roles_feature
+from server.features import surveys as surveys_feature
 from server.features import telephony as telephony_feature
 from server.features import triggers as triggers_feature
 from server.features import unsubscribe as unsubscribe_feature
@@ -103,7 +106,8 @@ HTTP_MOUNTS: list[HttpMountFactory] = [onec_http_feature.onec_mount,
                                        telephony_feature.telephony_mount,
                                        payments_http_feature.payments_mount,
                                        payments_http_feature.invoices_mount,
-                                       meta_hooks_feature.meta_mount]
+                                       meta_hooks_feature.meta_mount,
+                                       surveys_feature.surveys_mount]
 
 # In-process consumers of domain events (marketing triggers, ...): each factory returns one
 # for this process, or None when its feature is off; the dispatcher runs them after the
@@ -144,6 +148,8 @@ SERVICERS: list[tuple[Callable[[Any, grpc.aio.Server], None], Callable[[ApiDeps]
      "kopilka.v1.PaymentService"),
     (social_pb2_grpc.add_SocialServiceServicer_to_server, SocialServicer,
      "kopilka.v1.SocialService"),
+    (surveys_pb2_grpc.add_SurveyServiceServicer_to_server, SurveyServicer,
+     "kopilka.v1.SurveyService"),
 ]
 
 

@@ -219,6 +219,19 @@ BY_NAME: dict[str, Limit] = {
     "post_id": _text(128, "social_rules.post_id"),
     "kinds": _many(3),
     "coupon_promotion_id": _text(64, "social_rules.coupon_promotion_id"),
+    # surveys (issue 17)
+    "survey_code": _text(64, "surveys.code"),
+    "questions": _many(100),  # server/surveys/model.py MAX_QUESTIONS
+    "question_id": _text(64),
+    "options": _many(50),
+    "branches": _many(50),
+    "answer": _text(64),
+    "goto_question_id": _text(64),
+    "label": _text(NAME_CHARS),
+    "logo_url": _text(2000),
+    "primary_color": _text(7),
+    "background_color": _text(7),
+    "reward_coupon_promotion_id": _text(64, "coupons.promotion_id"),
 }
 
 #: ... and where one message's field means something else: "Message.field" (nested
@@ -269,6 +282,10 @@ BY_FIELD: dict[str, Limit] = {
     "NovaPoshtaSender.phone": _text(20, "legal_entities.np_phone"),
     "SocialRule.code": _text(64, "social_rules.code"),
     "SocialRule.name": _text(NAME_CHARS),
+    "SurveyQuestion.text": _text(2000),
+    "SurveyOption.value": _text(64),
+    "Survey.code": _text(64, "surveys.code"),
+    "Survey.title": _text(NAME_CHARS),
 }
 
 

@@ -46,14 +46,15 @@ from kopilka.v1 import (
     roles_pb2,
     shopping_pb2,
     social_pb2,
+    surveys_pb2,
     users_pb2,
     verification_pb2,
 )
 
 MODULES = (admin_pb2, appeals_pb2, audit_pb2, bonus_pb2, certificates_pb2, coupons_pb2,
            imports_pb2, mailings_pb2, marketing_pb2, members_pb2, orders_pb2, payments_pb2,
-           promotions_pb2, receipts_pb2, roles_pb2, shopping_pb2, social_pb2, users_pb2,
-           verification_pb2)
+           promotions_pb2, receipts_pb2, roles_pb2, shopping_pb2, social_pb2, surveys_pb2,
+           users_pb2, verification_pb2)
 SERVICES = {
     service.name: (module, service)
     for module in MODULES

@@ -25,6 +25,7 @@ from kopilka.v1 import (
     roles_pb2_grpc,
     shopping_pb2_grpc,
     social_pb2_grpc,
+    surveys_pb2_grpc,
     users_pb2_grpc,
     verification_pb2_grpc,
 )
@@ -155,6 +156,7 @@ class KopilkaClient:
         self.coupons = coupons_pb2_grpc.CouponServiceStub(self.channel)
         self.appeals = appeals_pb2_grpc.AppealServiceStub(self.channel)
         self.social = social_pb2_grpc.SocialServiceStub(self.channel)
+        self.surveys = surveys_pb2_grpc.SurveyServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

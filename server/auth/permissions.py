@@ -74,6 +74,10 @@ class Permission(StrEnum):
     APPEALS_READ = "appeals.read"
     APPEALS_CREATE = "appeals.create"
     APPEALS_UPDATE = "appeals.update"
+    # Surveys (issue 17): read definitions and results, invite members, design surveys.
+    SURVEYS_READ = "surveys.read"
+    SURVEYS_INVITE = "surveys.invite"
+    SURVEYS_WRITE = "surveys.write"
     ECHO = "echo"
 
 
@@ -131,6 +135,9 @@ NEEDS: dict[Permission, Right | None] = {
     P.APPEALS_READ: (T.APPEALS, A.READ),
     P.APPEALS_CREATE: (T.APPEALS, A.CREATE),
     P.APPEALS_UPDATE: (T.APPEALS, A.UPDATE),
+    P.SURVEYS_READ: (T.SURVEYS, A.READ),
+    P.SURVEYS_INVITE: (T.SURVEYS, A.CREATE),
+    P.SURVEYS_WRITE: (T.SURVEYS, A.UPDATE),
     P.ECHO: None,
 }
 
@@ -291,6 +298,12 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     # The member's own appeals (web cabinet), without internal notes: part of the member's
     # record like their purchases.
     "/kopilka.v1.AppealService/ListMemberAppeals": P.MEMBERS_READ,
+    # Surveys (issue 17). A member's completed surveys are part of their record.
+    "/kopilka.v1.SurveyService/GetSurveyResults": P.SURVEYS_READ,
+    "/kopilka.v1.SurveyService/GetSurvey": P.SURVEYS_READ,
+    "/kopilka.v1.SurveyService/IssueSurveyInvitation": P.SURVEYS_INVITE,
+    "/kopilka.v1.SurveyService/SaveSurvey": P.SURVEYS_WRITE,
+    "/kopilka.v1.SurveyService/ListMemberSurveys": P.MEMBERS_READ,
 }
 
 # Services anyone may call without a key: load balancers and tooling need them.

@@ -339,5 +339,16 @@ for _schema in (
                     _f("overdue_at", "time", "when it became overdue (null: closed in time)",
                        optional=True),
                     _f("resolved_by", "string", "who closed it (key or user label)"))),
+    EventSchema("survey.completed", 1, "A survey was completed (through an invitation or the "
+                "public link); the reward, if any, was given in the same transaction.",
+                "the surveys service (server/db/surveys/repo.py)", (
+                    _f("response_id", "uuid", "the stored response"),
+                    _f("survey_code", "string", "the survey"),
+                    _f("version", "int", "the version answered"),
+                    _f("member_id", "uuid", "the member (null: the public link)",
+                       optional=True),
+                    _f("reward_points", "int", "points given (0: none)"),
+                    _f("coupon_id", "uuid", "the coupon given (null: none)", optional=True),
+                    _f("completed_at", "time", "when it was completed"))),
 ):
     register_schema(_schema)

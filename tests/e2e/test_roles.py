@@ -47,7 +47,9 @@ BEFORE: dict[str, set[Permission]] = {
                         # migration 0026: coupons
                         P.COUPONS_READ, P.COUPONS_ISSUE, P.COUPONS_MANAGE,
                         # migration 0027: the contact center
-                        P.APPEALS_READ, P.APPEALS_CREATE, P.APPEALS_UPDATE},
+                        P.APPEALS_READ, P.APPEALS_CREATE, P.APPEALS_UPDATE,
+                        # migration 0028: surveys
+                        P.SURVEYS_READ, P.SURVEYS_INVITE, P.SURVEYS_WRITE},
     "integrator": {P.ECHO, P.CATALOG_WRITE, P.MEMBERS_REGISTER, P.MEMBERS_READ, P.CONFIG_READ,
                    P.IMPORTS_RUN},  # imports: migration 0023
     "admin": set(Permission),
@@ -63,7 +65,8 @@ CLIENT_ATTRS = {"MemberService": "members", "ReceiptService": "receipts", "Bonus
                 "PromotionService": "promotions",
                 "ImportService": "imports", "CouponService": "coupons",
                 "AppealService": "appeals", "PaymentService": "payments",
-                "SocialService": "social"}
+                "SocialService": "social",
+                "SurveyService": "surveys"}
 
 # One RPC for each (object type, action) an RPC needs: the first in the permission table.
 REPRESENTATIVE: dict[Permission, str] = {}

@@ -31,6 +31,7 @@ from server.db.pricing import models as _pricing  # noqa: F401
 from server.db.roles import models as _roles  # noqa: F401
 from server.db.shopping import models as _shopping  # noqa: F401
 from server.db.social import models as _social  # noqa: F401
+from server.db.surveys import models as _surveys  # noqa: F401
 from server.db.verification import models as _verification  # noqa: F401
 
 # Expression indexes live in migrations only: alembic reflects their text differently from

@@ -1,0 +1,1 @@
+"""Surveys in SQL (issue 17)."""

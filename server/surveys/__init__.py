@@ -1,0 +1,1 @@
+"""Surveys: definitions, branching, answers, results (issue 17)."""

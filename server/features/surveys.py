@@ -1,4 +1,4 @@
-"""Survey pages on the HTTP site (server/surveys/web.py): /s/<token> and /s/p/<code>. On
+"""Survey pages on the HTTP site (server/survey_pages/web.py): /s/<token> and /s/p/<code>. On
 with KOPILKA_HTTP_LISTEN; stateless, so it runs with any number of workers."""
 
 from __future__ import annotations
@@ -14,6 +14,6 @@ if TYPE_CHECKING:
 
 
 def surveys_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps) -> HttpMount | None:
-    from server.surveys.web import PREFIX, SurveyPages
+    from server.survey_pages.web import PREFIX, SurveyPages
 
     return HttpMount("survey pages", PREFIX + "/", SurveyPages(deps).add_routes)

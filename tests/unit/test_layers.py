@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "server"
 # Packages that translate at the edges or wire things together; everything else is domain.
-ADAPTERS = frozenset({"api", "db", "commands", "features", "console"})
+ADAPTERS = frozenset({"api", "db", "commands", "features", "console", "survey_pages"})
 FORBIDDEN = ("grpc", "sqlalchemy", "asyncpg", "pluggy", "google.protobuf", "kopilka",
              "server.api", "server.db", "server.features", "server.commands", "alembic",
              "aiohttp")

@@ -40,9 +40,9 @@ class SurveyPages:
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
         self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("server.surveys", "templates"),
+            loader=jinja2.PackageLoader("server.survey_pages", "templates"),
             autoescape=True, undefined=jinja2.StrictUndefined)
-        static = resources.files("server.surveys") / "static"
+        static = resources.files("server.survey_pages") / "static"
         self.script = (static / "survey.js").read_bytes()
         self.style = (static / "survey.css").read_bytes()
 

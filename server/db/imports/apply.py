@@ -144,7 +144,8 @@ APPLY: dict[str, list[str]] = {
         "s.source_id, (array_agg(s.hash))[1] AS hash, min(s.store_code) AS store_code, "
         "min(s.terminal_id) AS terminal_id, min(s.receipt_number) AS receipt_number, "
         "min(s.card_number) AS card_number, min(s.currency) AS currency, "
-        "sum(s.amount) AS total, min(s.sold_at) AS sold_at, jsonb_agg(jsonb_build_object('line_no', s.line_no, 'quantity_milli', "
+        "sum(s.amount) AS total, min(s.sold_at) AS sold_at, "
+        "jsonb_agg(jsonb_build_object('line_no', s.line_no, 'quantity_milli', "
         "s.quantity_milli, 'final_amount_minor', s.amount, 'accrual_points', 0, "
         "'points_discount_minor', 0, 'sku', s.sku) ORDER BY s.line_no) AS lines "
         f"FROM import_stage s WHERE {GOOD} GROUP BY s.source_id",

@@ -77,7 +77,7 @@ def http_server(settings: Settings, plugins: PluginHost, deps: ApiDeps,
     mounts = [m for m in (factory(settings, plugins, deps) for factory in factories)
               if m is not None]
     if not mounts:
-        log.warning("KOPILKA_HTTP_LISTEN is set but nothing is served on it: add an `onec` "
-                    "section to KOPILKA_PLUGIN_SETTINGS for the 1C exchange")
+        log.warning("KOPILKA_HTTP_LISTEN is set but no feature mounts anything on it "
+                    "(server.app HTTP_MOUNTS)")
         return None
     return HttpServer(settings.http_listen, mounts, reuse_port=settings.workers > 1)

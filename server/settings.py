@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     orders_public_url: str = Field(
         default="", description="Where customers reach the HTTP site (e.g. https://shop.example"
         ".com), for the links of online orders (alternatives); empty: links are paths.")
+    invoice_link_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="How long an invoice's download link works (days); an expired link "
+        "answers 410 and IssueInvoices gives a fresh one (docs/payments.md).")
     telephony_secret: str = Field(
         default="", description="Shared secret of the PBX's incoming-call hook "
         "(POST /hooks/telephony/call, HMAC-SHA256 signed: docs/appeals.md); empty: no hook.")

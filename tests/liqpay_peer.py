@@ -5,7 +5,12 @@
   (status `prepared`), with its `server_url`.
 - POST /api/request: `action=status` answers the callback's shape (section 3/5) or
   `{"status":"error","err_code":"payment_not_found",...}`; `action=refund` answers
-  `{"result":"ok","status":"reversed",...}`; a wrong signature answers `invalid_signature`.
+  `{"result":"ok","status":"reversed",...}` (contract section 5) and counts the refund: the
+  status answer then carries `refund_amount` (the total refunded, section 3) and its status
+  becomes `reversed` once all was refunded (a partial refund leaves `success`: how LiqPay
+  words a partly refunded payment is unverified). `refund_error` makes refunds answer that
+  `err_code`; `refund_delay` holds each refund answer (concurrency tests). A wrong
+  signature answers `invalid_signature`.
 - `finish(order_id, status)` is the buyer paying (or failing): the status changes and, unless
   `callback=False`, LiqPay POSTs the signed callback (`data`, `signature`) to `server_url`,
   over real HTTP (`deliver_to` rewrites the public host to the test server's port).
@@ -15,6 +20,7 @@ The signature code here is written from the contract, not imported from the plug
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -55,6 +61,13 @@ class FakeLiqPay:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._next_id = 1000000
+        self.refund_error = ""  # an err_code refunds answer (e.g. "payment_err_status")
+        self.refund_delay = 0.0  # seconds each refund answer is held
+
+    @property
+    def refund_calls(self) -> int:
+        """How many refund requests came (any payment, refused ones too)."""
+        return sum(1 for r in self.requests if r.get("action") == "refund")
 
     @property
     def url(self) -> str:
@@ -113,7 +126,9 @@ class FakeLiqPay:
                 "sender_card_type": "visa", "amount": float(Decimal(p.params["amount"])),
                 "currency": p.params["currency"], "sender_commission": 0.0,
                 "receiver_commission": 0.0, "create_date": now, "end_date": now,
-                "transaction_id": p.payment_id, "is_3ds": False}
+                "transaction_id": p.payment_id, "is_3ds": False,
+                **({"refund_amount": float(sum(Decimal(x) for x in p.refunds))}
+                   if p.refunds else {})}
 
     async def _request(self, request: web.Request) -> web.Response:
         params = self._open(await request.post())
@@ -130,11 +145,17 @@ class FakeLiqPay:
         if params.get("action") == "status":
             return web.json_response(self.answer(p))
         if params.get("action") == "refund":
-            if p.status != "success":
+            if self.refund_delay:
+                await asyncio.sleep(self.refund_delay)
+            left = Decimal(str(p.params["amount"])) - sum(Decimal(x) for x in p.refunds)
+            if self.refund_error or p.status != "success" \
+                    or Decimal(str(params.get("amount", left))) > left:
                 return web.json_response({"result": "error", "status": "error",
-                                          "err_code": "payment_err_status",
+                                          "err_code": self.refund_error or "payment_err_status",
                                           "err_description": "Payment status is invalid"})
-            p.refunds.append(str(params["amount"]))
+            p.refunds.append(str(params.get("amount", left)))
+            if Decimal(str(params.get("amount", left))) == left:
+                p.status = "reversed"
             return web.json_response({"result": "ok", "payment_id": p.payment_id,
                                       "status": "reversed", "wait_amount": False})
         return web.json_response({"result": "error", "status": "error", "err_code": "err_path",

@@ -5,6 +5,8 @@
 - ``parse_callback`` verifies LiqPay's server-to-server callback before decoding it.
 - ``fetch_status`` POSTs a signed ``action=status`` request to the API; LiqPay answers
   plain JSON. Use it for callbacks that never came.
+- ``refund`` asks LiqPay to refund (``action=refund``); ``refund_status`` reads what was
+  refunded from the status answer (``refund_amount``), for refunds whose answer was lost.
 """
 
 from __future__ import annotations
@@ -90,6 +92,33 @@ class LiqPayProvider:
                               f"{body.get('err_description') or ''}",
                               code=str(body.get("err_code") or status or ""))
         return str(status)
+
+    async def refund_status(self, order_id: str) -> tuple[str, int]:
+        """(status word, total refunded in minor units) from ``action=status`` (contract
+        sections 3 and 5): ``refund_amount`` when LiqPay reports it, else the whole amount
+        for ``reversed`` and nothing otherwise. Raises ``LiqPayError`` when LiqPay does not
+        know the payment or refuses: the caller asks again later."""
+        _check_order_id(order_id)
+        body = await self._call({"action": "status", "version": API_VERSION,
+                                 "public_key": self.settings.public_key,
+                                 "order_id": order_id})
+        status = body.get("status")
+        if body.get("result") == "error" or not isinstance(status, str) or status == "error":
+            raise LiqPayError(f"LiqPay status failed: {body.get('err_code')}: "
+                              f"{body.get('err_description')}",
+                              code=str(body.get("err_code") or ""), retryable=True)
+        if body.get("order_id") != order_id:
+            raise LiqPayError(f"LiqPay answered for order {body.get('order_id')!r}, "
+                              f"asked for {order_id!r}")
+        currency = str(body.get("currency") or "")
+        try:
+            if body.get("refund_amount") is not None:
+                return status, amounts.parse(body["refund_amount"], currency)
+            if status == "reversed":
+                return status, amounts.parse(body.get("amount"), currency)
+        except ValueError as exc:
+            raise LiqPayError(f"LiqPay status answer is malformed: {exc}") from exc
+        return status, 0
 
     def checkout_params(self, request: PaymentRequest, *,
                         paytypes: str = "") -> dict[str, str]:

@@ -215,6 +215,25 @@ async def _payment_statuses(db: Database, now: dt.datetime, ctx: _Rules) -> int:
     return done
 
 
+async def _refunds(db: Database, now: dt.datetime, ctx: _Rules) -> int:
+    """Refund intents never sent, or sent and never recorded (docs/payments.md)."""
+    from server.features.outbox import plugin_sections
+    from server.features.refunds import refunder, settle
+    from server.plugin_host import PluginHost, build_plugin_manager
+
+    sections = plugin_sections(ctx.settings)
+    if "liqpay" not in sections:
+        return 0
+    provider = refunder(PluginHost(build_plugin_manager(), sections).payment_providers()
+                        .get("liqpay"))
+    if provider is None:
+        return 0
+    done = await settle(db, provider, now)
+    async with db.transaction() as session:
+        await _audit(session, "refunds_settled", now, done)
+    return done
+
+
 async def _track_waybills(db: Database, now: dt.datetime, ctx: _Rules) -> int:
     """Nova Poshta waybills: received, refused or returned moves the order (docs/payments.md)."""
     from server.api.servicers.payments import WaybillProvider
@@ -279,6 +298,7 @@ STEPS: list[tuple[str, Step]] = [
     ("appeals_overdue", _appeals_overdue),
     ("payments_checked", _payment_statuses),
     ("waybills_tracked", _track_waybills),
+    ("refunds_settled", _refunds),
 ]
 
 

@@ -7,7 +7,8 @@ its audit row. Refusals answer a clear reason and are logged once, changing noth
 a wrong signature (403), malformed data (400), an unknown order (404), an amount that does
 not match the payment (400), a replayed callback (409). A duplicate or out-of-order status
 is acknowledged (200) and changes nothing. LiqPay's expected answer body is undocumented; 200
-acknowledges.
+acknowledges. A success for a checkout whose order was cancelled (payment `cancelled`) is
+taken and refunded at once (server/features/refunds.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from aiohttp import web
 
 from server.audit.actor import Actor, acting
 from server.db.audit.repo import Change, record
+from server.db.payments import refunds as refund_sql
 from server.db.payments.repo import SqlPayments
+from server.features import refunds as refund_flow
 from server.features.http import HttpMount
 from server.payments import notices
 from server.payments.plan import Payment, State
+from server.payments.refunds import Origin
 from server.plugin_api import InvalidSignatureError, PaymentNotice, PaymentProvider
 
 if TYPE_CHECKING:
@@ -43,6 +47,14 @@ STATUS_JOB = Actor("liqpay:status")
 #: a payment pending this long without a callback is asked about by the jobs pass
 STATUS_AFTER = dt.timedelta(minutes=10)
 STATUS_BATCH = 100
+#: what an expired invoice link shows (HTTP 410): ask the shop, IssueInvoices gives a new one
+EXPIRED_PAGE = ("<!doctype html><html lang=\"uk\"><head><meta charset=\"utf-8\">"
+                "<title>Посилання застаріло</title></head><body>"
+                "<h1>Посилання на рахунок застаріло</h1>"
+                "<p>Термін дії цього посилання минув. Зверніться до магазину, і вам "
+                "надішлють нове посилання на рахунок.</p>"
+                "<p lang=\"en\">This invoice link has expired. Please ask the shop for a "
+                "new link.</p></body></html>")
 
 ANSWERS = {
     notices.Outcome.MOVED: (200, "ok"),
@@ -63,12 +75,30 @@ def _audit(session: AsyncSession) -> notices.Audit:
 
 
 async def apply_notice(db: Database, notice: PaymentNotice, via: str,
-                       digest: str | None = None) -> notices.Applied:
-    """One transaction: the notice, the payment's move, the audit row."""
+                       digest: str | None = None, provider: object = None,
+                       now: dt.datetime | None = None) -> notices.Applied:
+    """One transaction: the notice, the payment's move, the audit row. A cancelled
+    checkout paid after all gets a refund intent in that transaction, sent after commit
+    (the jobs pass sends it if this fails)."""
+    now = now or dt.datetime.now(dt.UTC)
     async with db.transaction() as session:
         store = await SqlPayments.of(session)
         # an unknown order or a wrong amount is answered before anything is written
-        return await notices.apply(store, _audit(session), notice, via, digest)
+        applied = await notices.apply(store, _audit(session), notice, via, digest)
+        late = None
+        if applied.previous is State.CANCELLED and applied.state is State.PAID:
+            payment = await store.payment(applied.payment_id, for_update=True) \
+                if applied.payment_id else None
+            assert payment is not None
+            late = await refund_sql.open_refund(
+                session, store, payment, payment.amount_minor, Origin.LATE_PAYMENT,
+                "paid after its order was cancelled", None, CALLBACK.label, now)
+    if late is not None:
+        try:
+            await refund_flow.send(db, refund_flow.refunder(provider), late.id, now)
+        except Exception:  # the payment is recorded; the jobs pass sends the refund
+            log.exception("refund not sent", extra={"refund_id": str(late.id)})
+    return applied
 
 
 def payments_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
@@ -99,7 +129,8 @@ def _handler(provider: PaymentProvider, deps: ApiDeps
             return web.Response(status=400, text="refused: data is not a LiqPay payload")
         digest = hashlib.sha256(form["data"].encode()).hexdigest()
         with acting(CALLBACK):
-            applied = await apply_notice(deps.db, notice, "liqpay_callback", digest)
+            applied = await apply_notice(deps.db, notice, "liqpay_callback", digest,
+                                         provider, deps.clock())
         status, text = ANSWERS[applied.outcome]
         if status != 200:
             log.warning("liqpay callback refused", extra={"reason": applied.outcome.value})
@@ -122,7 +153,8 @@ async def poll_statuses(db: Database, provider: PaymentProvider, now: dt.datetim
             log.warning("liqpay status failed", extra={"payment_id": str(payment.id)})
             continue
         with acting(STATUS_JOB):
-            applied = await apply_notice(db, notice, "liqpay_status")
+            applied = await apply_notice(db, notice, "liqpay_status", provider=provider,
+                                         now=now)
         if applied.outcome is not notices.Outcome.MOVED:
             async with db.transaction() as session:  # still pending: others first next time
                 await (await SqlPayments.of(session)).touch(payment.id, now)
@@ -133,7 +165,7 @@ async def poll_statuses(db: Database, provider: PaymentProvider, now: dt.datetim
 def invoices_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
                    ) -> HttpMount | None:
     """GET /payments/invoices/{token}: the PDF an invoice's signed link names."""
-    from server.api.servicers.payments import INVOICE_PATH, PaymentServicer
+    from server.api.servicers.payments import INVOICE_PATH, LinkExpired, PaymentServicer
     from server.errors import DomainError
 
     payments = PaymentServicer(deps)
@@ -141,6 +173,9 @@ def invoices_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps
     async def download(request: web.Request) -> web.Response:
         try:
             invoice = await payments.invoice_by_token(request.match_info["token"])
+        except LinkExpired:
+            return web.Response(status=410, text=EXPIRED_PAGE, content_type="text/html",
+                                charset="utf-8", headers={"Cache-Control": "no-store"})
         except DomainError:
             return web.Response(status=403, text="invalid link")
         if invoice is None:

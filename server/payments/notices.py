@@ -41,6 +41,7 @@ class Applied:
     outcome: Outcome
     payment_id: uuid.UUID | None = None
     state: State | None = None
+    previous: State | None = None  # where a moved payment was (CANCELLED: refund it)
 
 
 async def apply(store: NoticeStore, audit: Audit, notice: PaymentNotice, via: str,
@@ -65,4 +66,4 @@ async def apply(store: NoticeStore, audit: Audit, notice: PaymentNotice, via: st
     payment.provider_payment_id = notice.provider_payment_id or payment.provider_payment_id
     await store.save(payment)
     await audit(payment, before, via)
-    return Applied(outcome, payment.id, target)
+    return Applied(outcome, payment.id, target, before)

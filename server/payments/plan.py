@@ -36,6 +36,7 @@ class State(StrEnum):
     PAID = "paid"
     FAILED = "failed"
     REVERSED = "reversed"
+    CANCELLED = "cancelled"  # not paid when its order was cancelled (a late success refunds)
 
 
 @dataclass(slots=True)
@@ -127,6 +128,8 @@ MOVES: dict[State, dict[Notice, State]] = {
     State.FAILED: {Notice.SUCCEEDED: State.PAID},  # a retried checkout was paid after all
     State.PAID: {Notice.REVERSED: State.REVERSED},
     State.REVERSED: {},
+    # a late success is taken (and refunded at once: server/features/refunds.py)
+    State.CANCELLED: {Notice.SUCCEEDED: State.PAID},
 }
 
 
@@ -145,6 +148,8 @@ def overall(payments: Sequence[Payment]) -> str:
         return "paid"
     if State.REVERSED in states and states <= {State.REVERSED, State.PAID}:
         return "reversed"
+    if State.CANCELLED in states and states <= {State.CANCELLED, State.REVERSED}:
+        return "cancelled"
     if State.FAILED in states:
         return "failed"
     return "pending"

@@ -29,6 +29,7 @@ async def test_only_one_process_runs_the_jobs_at_a_time(app):
                                "birthday_events": 0, "certificates_expiring": 0,
                                **NO_SHOPPING, "web_orders_routed": 0,
                                "tiers": 0, "appeals_overdue": 0,
-                               "payments_checked": 0, "waybills_tracked": 0}
+                               "payments_checked": 0, "waybills_tracked": 0,
+                               "refunds_settled": 0}
     finally:
         await other.dispose()

@@ -42,7 +42,8 @@ async def test_run_jobs_with_every_trigger_type_configured(admin, database_url, 
                             "birthday_events": 1, "certificates_expiring": 0,
                             **NO_SHOPPING, "web_orders_routed": 0,
                             "tiers": 0, "appeals_overdue": 0,
-                            "payments_checked": 0, "waybills_tracked": 0}
+                            "payments_checked": 0, "waybills_tracked": 0,
+                            "refunds_settled": 0}
     assert await points(admin, world.plain) == (REGISTRATION_POINTS + 30, 0)
     assert await points(admin, world.birthday) == (REGISTRATION_POINTS + BIRTHDAY_POINTS, 0)
     cert = await admin.certificates.GetCertificate(C.GetCertificateRequest(
@@ -73,7 +74,8 @@ async def test_a_failing_step_is_named_and_the_others_still_run(app, admin, data
                             "birthday_events": 1, "certificates_expiring": 0,
                             **NO_SHOPPING, "web_orders_routed": 0,
                             "tiers": 0, "appeals_overdue": 0,
-                            "payments_checked": 0, "waybills_tracked": 0}
+                            "payments_checked": 0, "waybills_tracked": 0,
+                            "refunds_settled": 0}
     assert await points(admin, world.plain) == (30, 0)  # no registration points: that failed
     assert await points(admin, world.birthday) == (BIRTHDAY_POINTS, 0)
     cert = await admin.certificates.GetCertificate(C.GetCertificateRequest(

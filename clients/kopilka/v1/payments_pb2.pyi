@@ -103,6 +103,8 @@ class _PaymentStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentS
     """Failed (may be paid by a new checkout)."""
     PAYMENT_STATE_REVERSED: _PaymentState.ValueType  # 4
     """Paid, then returned to the customer."""
+    PAYMENT_STATE_CANCELLED: _PaymentState.ValueType  # 5
+    """Not paid when its order was cancelled (a late payment is refunded at once)."""
 
 class PaymentState(_PaymentState, metaclass=_PaymentStateEnumTypeWrapper):
     """PaymentState is where one payment is."""
@@ -117,7 +119,41 @@ PAYMENT_STATE_FAILED: PaymentState.ValueType  # 3
 """Failed (may be paid by a new checkout)."""
 PAYMENT_STATE_REVERSED: PaymentState.ValueType  # 4
 """Paid, then returned to the customer."""
+PAYMENT_STATE_CANCELLED: PaymentState.ValueType  # 5
+"""Not paid when its order was cancelled (a late payment is refunded at once)."""
 Global___PaymentState: _TypeAlias = PaymentState  # noqa: Y015
+
+class _RefundState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RefundStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RefundState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REFUND_STATE_UNSPECIFIED: _RefundState.ValueType  # 0
+    """Not set."""
+    REFUND_STATE_PENDING: _RefundState.ValueType  # 1
+    """Written down, its amount reserved; the provider has not answered yet (the jobs pass
+    settles it from the provider's status when the answer was lost).
+    """
+    REFUND_STATE_DONE: _RefundState.ValueType  # 2
+    """Returned to the customer (counted in the payment's refunded_minor)."""
+    REFUND_STATE_FAILED: _RefundState.ValueType  # 3
+    """The provider refused: nothing was returned, the reservation is released."""
+
+class RefundState(_RefundState, metaclass=_RefundStateEnumTypeWrapper):
+    """RefundState is where one refund of a payment is."""
+
+REFUND_STATE_UNSPECIFIED: RefundState.ValueType  # 0
+"""Not set."""
+REFUND_STATE_PENDING: RefundState.ValueType  # 1
+"""Written down, its amount reserved; the provider has not answered yet (the jobs pass
+settles it from the provider's status when the answer was lost).
+"""
+REFUND_STATE_DONE: RefundState.ValueType  # 2
+"""Returned to the customer (counted in the payment's refunded_minor)."""
+REFUND_STATE_FAILED: RefundState.ValueType  # 3
+"""The provider refused: nothing was returned, the reservation is released."""
+Global___RefundState: _TypeAlias = RefundState  # noqa: Y015
 
 @_typing.final
 class NovaPoshtaSender(_message.Message):
@@ -365,6 +401,40 @@ class AssignToEntityResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AssignToEntityResponse: _TypeAlias = AssignToEntityResponse  # noqa: Y015
+
+@_typing.final
+class OrderPaymentRefund(_message.Message):
+    """OrderPaymentRefund is one refund of an order payment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PROVIDER_STATUS_FIELD_NUMBER: _builtins.int
+    refund_id: _builtins.str
+    """Refund id."""
+    amount_minor: _builtins.int
+    """The amount, in minor units."""
+    state: Global___RefundState.ValueType
+    """Where it is."""
+    provider_status: _builtins.str
+    """The provider's last word on it (e.g. LiqPay's "reversed"; "ledger" for ledger methods)."""
+    def __init__(
+        self,
+        *,
+        refund_id: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        state: Global___RefundState.ValueType = ...,
+        provider_status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "provider_status", b"provider_status", "refund_id", b"refund_id", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderPaymentRefund: _TypeAlias = OrderPaymentRefund  # noqa: Y015
 
 @_typing.final
 class NewPayment(_message.Message):
@@ -729,18 +799,26 @@ class RefundPaymentResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PAYMENT_FIELD_NUMBER: _builtins.int
+    REFUND_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def payment(self) -> Global___OrderPayment:
         """The payment."""
+
+    @_builtins.property
+    def refund(self) -> Global___OrderPaymentRefund:
+        """The refund this request made (a retry with the same request_id: the same refund, as it
+        is now).
+        """
 
     def __init__(
         self,
         *,
         payment: Global___OrderPayment | None = ...,
+        refund: Global___OrderPaymentRefund | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment", "refund", b"refund"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment", "refund", b"refund"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

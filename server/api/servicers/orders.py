@@ -41,8 +41,10 @@ from server.db.orders import stock as stock_repo
 from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
 from server.db.orders.repo import SqlOrderRepository
+from server.db.payments import refunds as refund_sql
 from server.db.pricing.context import CardPricingContext, load_card_context
 from server.errors import Violations, echo, invalid, not_found
+from server.features import refunds as refund_flow
 from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
 from server.orders import actions, allocation, alternatives, service
 from server.orders.customers import CustomerData, find_or_register
@@ -221,6 +223,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                                         expected_version, reason, action)
             if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
                 await request_repo.close_pending(repo.conn, order_id)
+            if outcome.order.state is OrderState.CANCELLED:  # its payments come back
+                who = caller()
+                await refund_sql.cancel_payments(
+                    session, order_id, outcome.order.member_id, who.label, self.deps.clock(),
+                    reason or method, who.key_id,
+                    parse_uuid(str(getattr(request, "request_id", "")), "request_id"))
             await record(session, Change("web_order", str(order_id), method,
                                          {"version": expected_version},
                                          {"version": outcome.order.version,
@@ -229,7 +237,17 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
 
         answer = await run_once(self.deps.db, SERVICE + method, request, response, work)
         self._wake()
+        order_pb = getattr(answer, "order", None)  # every action answers its order
+        if order_pb is not None and order_pb.state == OP.ORDER_STATE_CANCELLED:
+            await self._send_refunds(order_id)
         return answer
+
+    async def _send_refunds(self, order_id: uuid.UUID) -> None:
+        """A cancelled order's card refunds, after its cancel committed (the jobs pass is
+        the safety net: server/features/refunds.py)."""
+        provider = self.deps.plugins.payment_providers().get("liqpay")
+        await refund_flow.send_order(self.deps.db, refund_flow.refunder(provider), order_id,
+                                     self.deps.clock())
 
     # --- placing ----------------------------------------------------------------------
 
@@ -807,12 +825,17 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                 assert outcome is not None
                 if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
                     await request_repo.close_pending(repo.conn, order_id)
+                if outcome.order.state is OrderState.CANCELLED:
+                    await refund_sql.cancel_payments(session, order_id, outcome.order.member_id,
+                                                     actor.label, self.deps.clock(), reason)
                 await record(session, Change("web_order", order_id_text, f"erp_{action}",
                                              {"version": peek.version,
                                               "state": peek.state.value},
                                              {"version": outcome.order.version,
                                               "state": outcome.order.state.value}))
         self._wake()
+        if outcome.order.state is OrderState.CANCELLED:
+            await self._send_refunds(order_id)
         return f"{order_id_text}: {outcome.order.state.value}"
 
 

@@ -6,6 +6,7 @@ through the caller's store scope (another store's order reads as ORDER_NOT_FOUND
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
@@ -17,6 +18,8 @@ from server.api.context import Context
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.scope import may_act_on, session_networks
+from server.api.servicers import payment_refunds
+from server.api.servicers.payments_pb import METHODS, payment_pb
 from server.db.audit.repo import Change, record
 from server.db.orders.repo import SqlOrderRepository
 from server.db.outbox.repo import enqueue_message
@@ -47,16 +50,11 @@ TAX = {PB.TAX_STATUS_VAT_PAYER: ent.TaxStatus.VAT_PAYER,
        PB.TAX_STATUS_NON_VAT: ent.TaxStatus.NON_VAT,
        PB.TAX_STATUS_SINGLE_TAX: ent.TaxStatus.SINGLE_TAX}
 TAX_TO_PB = {v: k for k, v in TAX.items()}
-METHODS = {PB.ORDER_PAYMENT_METHOD_CERTIFICATE: Method.CERTIFICATE,
-           PB.ORDER_PAYMENT_METHOD_POINTS: Method.POINTS,
-           PB.ORDER_PAYMENT_METHOD_CASH_ACCOUNT: Method.CASH_ACCOUNT,
-           PB.ORDER_PAYMENT_METHOD_CARD: Method.CARD,
-           PB.ORDER_PAYMENT_METHOD_INSTALLMENTS: Method.INSTALLMENTS,
-           PB.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY: Method.CASH_ON_DELIVERY}
-METHOD_TO_PB = {v: k for k, v in METHODS.items()}
-STATE_TO_PB = {State.PENDING: PB.PAYMENT_STATE_PENDING, State.PAID: PB.PAYMENT_STATE_PAID,
-               State.FAILED: PB.PAYMENT_STATE_FAILED, State.REVERSED: PB.PAYMENT_STATE_REVERSED}
 PAYABLE = (OrderState.PLACED, OrderState.CONFIRMED)
+
+
+class LinkExpired(Exception):
+    """A genuine invoice link past its expiry (HTTP 410: IssueInvoices gives a new one)."""
 
 
 @runtime_checkable
@@ -77,14 +75,6 @@ class SplittingProvider(Protocol):
                                     receivers: Sequence[tuple[str, int]], *,
                                     installments: bool = False) -> PaymentCheckout:
         """A checkout whose amount goes to the receivers' shops."""
-
-
-@runtime_checkable
-class RefundingProvider(Protocol):
-    """A provider that refunds paid payments through its API (LiqPay `action=refund`)."""
-
-    async def refund(self, order_id: str, amount_minor: int, currency: str) -> str:
-        """Refund; the provider's status word, or raise."""
 
 
 @runtime_checkable
@@ -117,16 +107,6 @@ def entity_pb(e: ent.Entity) -> PB.LegalEntity:
         nova_poshta=PB.NovaPoshtaSender(sender_ref=np.sender_ref, contact_ref=np.contact_ref,
                                         city_ref=np.city_ref, address_ref=np.address_ref,
                                         phone=np.phone))
-
-
-def payment_pb(p: Payment) -> PB.OrderPayment:
-    return PB.OrderPayment(payment_id=str(p.id), entity_code=p.entity_code,
-                      method=METHOD_TO_PB[p.method], amount_minor=p.amount_minor,
-                      currency=p.currency, state=STATE_TO_PB[p.state],
-                      provider_status=p.provider_status,
-                      provider_order_id=p.provider_order_id or "",
-                      refunded_minor=p.refunded_minor,
-                      certificate_number=p.certificate_number or "")
 
 
 async def order_shares(pay: SqlPayments, order: Order) -> dict[str, int]:
@@ -351,49 +331,17 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
 
     async def RefundPayment(self, request: PB.RefundPaymentRequest,
                             context: Context) -> PB.RefundPaymentResponse:
-        if request.amount_minor < 0:
-            raise invalid("amount_minor", "must be >= 0 (0: all that is left)")
-        if not request.reason.strip():
-            raise invalid("reason", "required: say why")
-        now = self.deps.clock()
-
-        async def work(session: AsyncSession) -> PB.RefundPaymentResponse:
-            pay = await SqlPayments.of(session)
-            payment, order = await self._payment(pay, session, request.payment_id)
-            if payment.state is not State.PAID:
-                raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_STATE_CONFLICT",
-                                  f"payment {payment.id} is {payment.state.value}: only a "
-                                  "paid payment is refunded",
-                                  metadata={"state": payment.state.value})
-            left = payment.amount_minor - payment.refunded_minor
-            amount = request.amount_minor or left
-            if amount > left:
-                raise invalid("amount_minor", f"at most {left} is left to refund")
-            if payment.method is Method.CASH_ON_DELIVERY:
-                raise invalid("payment_id", "cash on delivery is refunded by the shop itself")
-            before = payment.refunded_minor
-            if payment.method in plan.PROVIDER_METHODS:
-                await self._refund_at_provider(payment, amount)
-            else:
-                await pay.give_back(payment, amount, order.member_id, caller().label, now)
-            payment.refunded_minor += amount
-            if payment.refunded_minor == payment.amount_minor:
-                payment.state = State.REVERSED
-            await pay.save(payment)
-            await record(session, Change("order_payment", str(payment.id), "refund",
-                                         {"refunded_minor": before},
-                                         {"refunded_minor": payment.refunded_minor,
-                                          "state": payment.state.value,
-                                          "reason": request.reason.strip()}))
-            return PB.RefundPaymentResponse(payment=payment_pb(payment))
-
-        return await run_once(self.deps.db, SERVICE + "RefundPayment", request,
-                              PB.RefundPaymentResponse, work)
+        """A refund intent, sent after commit (server/api/servicers/payment_refunds.py)."""
+        return await payment_refunds.refund_payment(self.deps, request, self._payment,
+                                                    PROVIDER)
 
     # --- invoices ---------------------------------------------------------------------
 
     def invoice_pb(self, inv: StoredInvoice) -> PB.Invoice:
-        token = self.deps.signer.sign(INVOICE_PURPOSE, {"i": str(inv.id)})
+        """The invoice with a download link signed for `invoice_link_days` from now."""
+        expires = self.deps.clock() + dt.timedelta(days=self.deps.settings.invoice_link_days)
+        token = self.deps.signer.sign(INVOICE_PURPOSE, {"i": str(inv.id),
+                                                        "x": int(expires.timestamp())})
         base = self.deps.settings.orders_public_url.rstrip("/")
         return PB.Invoice(invoice_id=str(inv.id), entity_code=inv.entity_code,
                           number=invoice_pdf.invoice_number(inv.entity_code, inv.number),
@@ -477,8 +425,12 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
         return PB.GetInvoicePdfResponse(invoice=pb, pdf=inv.pdf, file_name=f"{pb.number}.pdf")
 
     async def invoice_by_token(self, token: str) -> StoredInvoice | None:
-        """The invoice a genuine signed link names (TOKEN_INVALID if forged)."""
+        """The invoice a genuine signed link names (TOKEN_INVALID if forged, LinkExpired
+        past its expiry; a link without one, from before links expired, is expired)."""
         payload = self.deps.signer.verify(INVOICE_PURPOSE, token, "token")
+        expires = payload.get("x")
+        if not isinstance(expires, int) or self.deps.clock().timestamp() >= expires:
+            raise LinkExpired
         async with self.deps.db.transaction() as session:
             return await (await SqlPayments.of(session)).invoice(uuid.UUID(str(payload["i"])))
 
@@ -601,16 +553,3 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
             repo, order = await self._order(session, order_id)
             return PB.ListWaybillsResponse(waybills=[
                 waybill_pb(w) for w in await waybill_repo.of_order(repo.conn, order.id)])
-
-    async def _refund_at_provider(self, payment: Payment, amount: int) -> None:
-        provider = self._provider()
-        if not isinstance(provider, RefundingProvider):
-            raise DomainError(ErrorKind.FAILED_PRECONDITION, "PAYMENT_PROVIDER_NOT_CONFIGURED",
-                              "the payment provider cannot refund")
-        assert payment.provider_order_id is not None
-        try:
-            payment.provider_status = await provider.refund(
-                payment.provider_order_id, amount, payment.currency)
-        except RuntimeError as error:  # LiqPayError: refused or unreachable
-            raise DomainError(ErrorKind.UNAVAILABLE, "PAYMENT_PROVIDER_FAILED",
-                              f"the refund was not made: {error}") from None

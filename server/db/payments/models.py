@@ -1,5 +1,5 @@
 """SQLAlchemy schema of legal entities, order payments, provider callbacks, invoices and
-waybills (migration 0024).
+waybills (migration 0024); refund intents and the payment state `cancelled` (0030).
 
 Ledger methods (certificate, points, cash account) move money only through the ledger; the
 payment row records what the ledger did (`ledger_tx_id`). Card and installment payments
@@ -15,6 +15,7 @@ import uuid
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -32,7 +33,9 @@ from server.db.models import Base, now_column
 TAX_STATUSES = "'vat_payer', 'non_vat', 'single_tax'"
 METHODS = ("'certificate', 'points', 'cash_account', 'card', 'installments', "
            "'cash_on_delivery'")
-PAYMENT_STATES = "'pending', 'paid', 'failed', 'reversed'"
+PAYMENT_STATES = "'pending', 'paid', 'failed', 'reversed', 'cancelled'"
+REFUND_STATES = "'pending', 'done', 'failed'"
+REFUND_ORIGINS = "'refund', 'cancel', 'late_payment'"
 WAYBILL_STATES = "'created', 'deleted', 'received', 'refused', 'returned'"
 
 
@@ -107,6 +110,42 @@ class OrderPayment(Base):
                         name="refunded_range"),
         Index("ix_order_payments_pending", "updated_at",
               postgresql_where=text("state = 'pending' AND provider_order_id IS NOT NULL")),
+    )
+
+
+class OrderPaymentRefund(Base):
+    """One refund of a payment, written before the provider is called (docs/payments.md):
+    pending reserves its amount, done added it to `refunded_minor`, failed released it."""
+
+    __tablename__ = "order_payment_refunds"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order_payments.id"),
+                                                  nullable=False, index=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), nullable=False,
+                                                index=True)
+    principal_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16), nullable=False)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    provider_status: Mapped[str] = mapped_column(String(32), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
+    __table_args__ = (
+        CheckConstraint(f"state IN ({REFUND_STATES})", name="state_known"),
+        CheckConstraint(f"origin IN ({REFUND_ORIGINS})", name="origin_known"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("attempts >= 0", name="attempts_range"),
+        Index("ix_order_payment_refunds_pending", "created_at",
+              postgresql_where=text("state = 'pending'")),
+        Index("uq_order_payment_refunds_request", "principal_id", "request_id", "payment_id",
+              unique=True, postgresql_where=text("state <> 'failed'")),
     )
 
 

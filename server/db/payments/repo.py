@@ -171,7 +171,8 @@ class SqlPayments:
 
     async def pending_at_provider(self, older_than: dt.datetime, limit: int) -> list[Payment]:
         rows = await self.conn.fetch(
-            f"SELECT {PAYMENT_COLUMNS} FROM order_payments WHERE state = 'pending' "
+            f"SELECT {PAYMENT_COLUMNS} FROM order_payments "
+            "WHERE state IN ('pending', 'cancelled') "
             "AND provider_order_id IS NOT NULL AND updated_at < $1 ORDER BY updated_at "
             "LIMIT $2", older_than, limit)
         return [_payment(r) for r in rows]

@@ -27,12 +27,13 @@ from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import EMAIL_CHANNEL, SqlNotifier
 from server.db.orders.repo import SqlOrderRepository
 from server.db.outbox.repo import emit, enqueue_message
+from server.db.payments import refunds
 from server.db.payments.repo import SqlPayments
 from server.db.verification.repo import SMS_CHANNEL
 from server.events.schema import new_event
 from server.orders import actions, service
 from server.orders.model import Order, OrderState
-from server.payments.plan import LEDGER_METHODS, Method, State
+from server.payments.plan import Method, State
 from server.plugin_api import ShipmentState, TrackingInfo
 
 COLUMNS = "id, order_id, entity_code, number, ref, state, status_code, cod_minor, seats"
@@ -178,23 +179,6 @@ async def _cash_on_delivery(session: AsyncSession, order: Order, w: Waybill,
                                          {"state": before.value}, {"state": p.state.value}))
 
 
-async def _give_back_ledger_payments(session: AsyncSession, order: Order, who: str,
-                                     now: dt.datetime) -> None:
-    """A cancelled order keeps no money paid from points, the cash account or a
-    certificate: each goes back to where it came from (card payments are refunded by
-    RefundPayment, through LiqPay)."""
-    pay = await SqlPayments.of(session)
-    for p in await pay.payments_of(order.id):
-        left = p.amount_minor - p.refunded_minor
-        if p.method in LEDGER_METHODS and p.state is State.PAID and left > 0:
-            await pay.give_back(p, left, order.member_id, who, now)
-            p.refunded_minor, p.state = p.amount_minor, State.REVERSED
-            await pay.save(p)
-            await record(session, Change("order_payment", str(p.id), "refund",
-                                         {"state": "paid"}, {"state": p.state.value,
-                                                             "reason": "order cancelled"}))
-
-
 async def _move_order(session: AsyncSession, repo: SqlOrderRepository, order: Order,
                       w: Waybill, now: dt.datetime) -> None:
     """Complete the order when all its live waybills arrived; cancel it when one came back."""
@@ -211,7 +195,10 @@ async def _move_order(session: AsyncSession, repo: SqlOrderRepository, order: Or
     elif order.state in (OrderState.PLACED, OrderState.CONFIRMED):
         outcome = await service.act(ports, order.id, None, f"{w.state} at Nova Poshta "
                                     f"({w.number})", actions.cancel)
-        await _give_back_ledger_payments(session, order, who, now)
+        # its payments come back: ledger ones now, card refunds by the jobs pass's
+        # refunds_settled step (server/features/refunds.py)
+        await refunds.cancel_payments(session, order.id, order.member_id, who, now,
+                                      f"{w.state} at Nova Poshta ({w.number})")
     else:
         return
     order.state = outcome.order.state

@@ -119,7 +119,9 @@ def cancel_steps(payments: Sequence[Payment], reserved: dict[uuid.UUID, int]
             steps.append(CancelStep(p, give_back=left))
         elif p.state is State.PAID and left > 0 and p.method in PROVIDER_METHODS:
             steps.append(CancelStep(p, refund=left))
-        elif p.state in (State.PENDING, State.FAILED):
+        elif p.state is State.PENDING or (p.state is State.FAILED
+                                          and p.method in PROVIDER_METHODS):
+            # (a failed checkout could get a new link; a refused cash on delivery stays)
             steps.append(CancelStep(p, cancel=True))
     return steps
 

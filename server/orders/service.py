@@ -42,6 +42,13 @@ class OrderMoney(Protocol):
     async def settle(self, order: Order, amount: int, method: str) -> None: ...
 
 
+class OrderPayments(Protocol):
+    """The order's payments (same transaction): a cancelled order's are refunded
+    (docs/payments.md, Refunds)."""
+
+    async def order_cancelled(self, order: Order, reason: str) -> None: ...
+
+
 class Notifier(Protocol):
     """Events and customer messages of a change (same transaction, through the outbox)."""
 
@@ -63,6 +70,7 @@ class Ports:
     notifier: Notifier
     price: Pricer
     principal: str
+    payments: OrderPayments | None = None
 
 
 async def place(ports: Ports, order: Order, points_to_spend: int) -> Order:
@@ -114,6 +122,9 @@ async def act(ports: Ports, order_id: uuid.UUID, expected_version: int | None, r
             effect.detail["points_released"] = order.points_reserved - used
             order.points_reserved = used
     outcome = await _settle_money(ports, order, previous, effect)
+    if order.state is OrderState.CANCELLED and previous is not OrderState.CANCELLED \
+            and ports.payments is not None:
+        await ports.payments.order_cancelled(order, reason)
     order.version += 1
     await ports.orders.save(order)
     entry = HistoryEntry(order.version, ports.principal, effect.action.value, effect.line_no,

@@ -10,23 +10,39 @@ import datetime as dt
 
 import aiohttp
 import grpc
+import pytest
 from sqlalchemy import text
 
 from server.features.jobs import run_all_jobs
+from server.settings import Settings
 from tests.e2e.orders_support import WEB, O, balance
 from tests.e2e.payments_support import P, pay, rid, split_order
-from tests.e2e.test_payments_liqpay import (  # noqa: F401  (fixtures)
-    SHOP_URL,
-    checkout,
-    liqpay,
-    settings,
-    world,
-)
+from tests.e2e.test_payments_liqpay import PRIVATE, PUBLIC, SHOP_URL, checkout, world
 from tests.helpers import rpc_error
+from tests.liqpay_peer import FakeLiqPay
+
+
+@pytest.fixture
+async def liqpay():  # type: ignore[no-untyped-def]
+    peer = FakeLiqPay(PUBLIC, PRIVATE)
+    await peer.start()
+    yield peer
+    await peer.stop()
+
+
+@pytest.fixture
+def settings(tmp_path, liqpay) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(
+        grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
+        log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
+        http_listen="127.0.0.1:0", orders_public_url=SHOP_URL,
+        plugin_settings={"liqpay": {"public_key": PUBLIC, "private_key": PRIVATE,
+                                    "api_url": f"{liqpay.url}/api/request",
+                                    "checkout_url": f"{liqpay.url}/api/3/checkout"}})
 
 
 async def paid_card(app, admin, make_key, client_for, liqpay, phone="+380675550301"):  # type: ignore[no-untyped-def]
-    web, order, card, parts = await world(app, admin, make_key, client_for, liqpay, phone)
+    web, order, card, _ = await world(app, admin, make_key, client_for, liqpay, phone)
     await checkout(web, liqpay, card.payment_id)
     liqpay.finish(card.payment_id, "success")
     assert await liqpay.post_callback(card.payment_id) == (200, "ok")
@@ -51,7 +67,7 @@ async def payment(web, order_id: str, entity: str = "shop", method: int = 0):  #
 
 async def test_a_retried_refund_is_sent_to_liqpay_once(app, admin, make_key, client_for,
                                                        liqpay):
-    web, order, card = await paid_card(app, admin, make_key, client_for, liqpay)
+    _, _, card = await paid_card(app, admin, make_key, client_for, liqpay)
     request = P.RefundPaymentRequest(request_id=rid(), payment_id=card.payment_id,
                                      amount_minor=4690, reason="line 1 returned")
     first = await admin.payments.RefundPayment(request)
@@ -72,7 +88,7 @@ async def test_a_retried_refund_is_sent_to_liqpay_once(app, admin, make_key, cli
 
 async def test_two_concurrent_refunds_cannot_exceed_the_payment(app, admin, make_key,
                                                                 client_for, liqpay):
-    _, order, card = await paid_card(app, admin, make_key, client_for, liqpay)
+    _, _, card = await paid_card(app, admin, make_key, client_for, liqpay)
     liqpay.refund_delay = 0.5  # the first is still at LiqPay when the second is asked
 
     async def refund(amount: int):  # type: ignore[no-untyped-def]

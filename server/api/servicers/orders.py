@@ -41,7 +41,7 @@ from server.db.orders import stock as stock_repo
 from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
 from server.db.orders.repo import SqlOrderRepository
-from server.db.payments import refunds as refund_sql
+from server.db.payments.refunds import SqlOrderPayments
 from server.db.pricing.context import CardPricingContext, load_card_context
 from server.errors import Violations, echo, invalid, not_found
 from server.features import refunds as refund_flow
@@ -185,10 +185,13 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
     def _ports(self, session_conn: SqlOrderRepository, session: AsyncSession,
                card: CardPricingContext | None, moment: dt.datetime,
                principal: str | None = None) -> Ports:
+        key = None if principal else caller().key_id  # a door without an RPC names itself
         who = principal or caller().label
-        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, self.deps.clock()),
+        now = self.deps.clock()
+        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, now),
                      SqlNotifier(session), order_pricer(self.deps.pricing.snapshot, card,
-                                                        moment), who)
+                                                        moment), who,
+                     SqlOrderPayments(session, who, now, key))
 
     async def _visible(self, session: AsyncSession, order: Order | None,
                        order_id: uuid.UUID) -> Order:
@@ -223,12 +226,6 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                                         expected_version, reason, action)
             if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
                 await request_repo.close_pending(repo.conn, order_id)
-            if outcome.order.state is OrderState.CANCELLED:  # its payments come back
-                who = caller()
-                await refund_sql.cancel_payments(
-                    session, order_id, outcome.order.member_id, who.label, self.deps.clock(),
-                    reason or method, who.key_id,
-                    parse_uuid(str(getattr(request, "request_id", "")), "request_id"))
             await record(session, Change("web_order", str(order_id), method,
                                          {"version": expected_version},
                                          {"version": outcome.order.version,
@@ -689,6 +686,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         answer = await run_once(self.deps.db, SERVICE + "AnswerStoreRequest", request,
                                 OP.AnswerStoreRequestResponse, work)
         self._wake()
+        if answer.order.state == OP.ORDER_STATE_CANCELLED:  # every line refused
+            await self._send_refunds(peek.id)
         return answer
 
     # --- alternatives -----------------------------------------------------------------
@@ -825,9 +824,6 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                 assert outcome is not None
                 if outcome.order.state in (OrderState.CANCELLED, OrderState.COMPLETED):
                     await request_repo.close_pending(repo.conn, order_id)
-                if outcome.order.state is OrderState.CANCELLED:
-                    await refund_sql.cancel_payments(session, order_id, outcome.order.member_id,
-                                                     actor.label, self.deps.clock(), reason)
                 await record(session, Change("web_order", order_id_text, f"erp_{action}",
                                              {"version": peek.version,
                                               "state": peek.state.value},

@@ -18,6 +18,7 @@ from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
 from server.db.orders.repo import SqlOrderRepository
 from server.db.orders.stock import stock_of
+from server.db.payments.refunds import SqlOrderPayments
 from server.orders import service
 from server.orders.model import Order, OrderState
 from server.orders.requests import RequestState, StoreRequest, route
@@ -68,7 +69,7 @@ async def route_due(db: Database, now: dt.datetime) -> int:
 
             who = current_actor().label
             ports = service.Ports(repo, SqlOrderMoney(conn, who, now), SqlNotifier(session),
-                                  _no_pricing, who)
+                                  _no_pricing, who, SqlOrderPayments(session, who, now))
             await service.act(ports, order.id, None, "no answer by the deadline", action)
             await request_repo.save(conn, current)
             await request_repo.add(conn, made, now)

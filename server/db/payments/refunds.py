@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.audit.repo import Change, record
 from server.db.payments.repo import SqlPayments
+from server.orders.model import Order
 from server.payments import refunds as rules
 from server.payments.plan import LEDGER_METHODS, Payment, State
 from server.payments.refunds import Origin, Refund, RefundState
@@ -186,3 +188,18 @@ async def cancel_payments(session: AsyncSession, order_id: uuid.UUID, member_id:
                                      Origin.CANCEL, reason, member_id, who, now,
                                      principal_id, request_id))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SqlOrderPayments:
+    """The order service's `OrderPayments` port: a cancel refunds in its own transaction
+    (ledger at once, card intents sent after commit by the door or the jobs pass)."""
+
+    session: AsyncSession
+    who: str
+    now: dt.datetime
+    principal_id: uuid.UUID | None = None
+
+    async def order_cancelled(self, order: Order, reason: str) -> None:
+        await cancel_payments(self.session, order.id, order.member_id, self.who, self.now,
+                              reason or "order cancelled", self.principal_id)

@@ -183,8 +183,10 @@ async def _move_order(session: AsyncSession, repo: SqlOrderRepository, order: Or
                       w: Waybill, now: dt.datetime) -> None:
     """Complete the order when all its live waybills arrived; cancel it when one came back."""
     who = current_actor().label
+    # a cancel refunds the payments: ledger ones now, card refunds by the jobs pass's
+    # refunds_settled step (server/features/refunds.py)
     ports = service.Ports(repo, SqlOrderMoney(repo.conn, who, now), SqlNotifier(session),
-                          _no_pricing, who)
+                          _no_pricing, who, refunds.SqlOrderPayments(session, who, now))
     if w.state == "received":
         others = [x for x in await of_order(repo.conn, order.id)
                   if x.state not in ("deleted", "received")]
@@ -195,10 +197,6 @@ async def _move_order(session: AsyncSession, repo: SqlOrderRepository, order: Or
     elif order.state in (OrderState.PLACED, OrderState.CONFIRMED):
         outcome = await service.act(ports, order.id, None, f"{w.state} at Nova Poshta "
                                     f"({w.number})", actions.cancel)
-        # its payments come back: ledger ones now, card refunds by the jobs pass's
-        # refunds_settled step (server/features/refunds.py)
-        await refunds.cancel_payments(session, order.id, order.member_id, who, now,
-                                      f"{w.state} at Nova Poshta ({w.number})")
     else:
         return
     order.state = outcome.order.state

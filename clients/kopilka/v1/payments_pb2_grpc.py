@@ -150,7 +150,8 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RefundPayment(self, request, context):
-        """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source).
+        """RefundPayment refunds a paid payment (card: through LiqPay's API, a refund intent written
+        first and sent once after commit; ledger: back to its source).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

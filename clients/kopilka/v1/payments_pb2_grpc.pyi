@@ -50,7 +50,9 @@ class PaymentServiceStub:
     CreateCheckout: _grpc.UnaryUnaryMultiCallable[_payments_pb2.CreateCheckoutRequest, _payments_pb2.CreateCheckoutResponse]
     """CreateCheckout returns the LiqPay checkout link of one card or installment payment."""
     RefundPayment: _grpc.UnaryUnaryMultiCallable[_payments_pb2.RefundPaymentRequest, _payments_pb2.RefundPaymentResponse]
-    """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+    """RefundPayment refunds a paid payment (card: through LiqPay's API, a refund intent written
+    first and sent once after commit; ledger: back to its source).
+    """
     IssueInvoices: _grpc.UnaryUnaryMultiCallable[_payments_pb2.IssueInvoicesRequest, _payments_pb2.IssueInvoicesResponse]
     """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
     GetInvoicePdf: _grpc.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]
@@ -84,7 +86,9 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CreateCheckout: _aio.UnaryUnaryMultiCallable[_payments_pb2.CreateCheckoutRequest, _payments_pb2.CreateCheckoutResponse]  # type: ignore[assignment]
     """CreateCheckout returns the LiqPay checkout link of one card or installment payment."""
     RefundPayment: _aio.UnaryUnaryMultiCallable[_payments_pb2.RefundPaymentRequest, _payments_pb2.RefundPaymentResponse]  # type: ignore[assignment]
-    """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+    """RefundPayment refunds a paid payment (card: through LiqPay's API, a refund intent written
+    first and sent once after commit; ledger: back to its source).
+    """
     IssueInvoices: _aio.UnaryUnaryMultiCallable[_payments_pb2.IssueInvoicesRequest, _payments_pb2.IssueInvoicesResponse]  # type: ignore[assignment]
     """IssueInvoices prints one invoice per entity of the order (numbered per entity, no gaps)."""
     GetInvoicePdf: _aio.UnaryUnaryMultiCallable[_payments_pb2.GetInvoicePdfRequest, _payments_pb2.GetInvoicePdfResponse]  # type: ignore[assignment]
@@ -157,7 +161,9 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payments_pb2.RefundPaymentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payments_pb2.RefundPaymentResponse, _abc.Awaitable[_payments_pb2.RefundPaymentResponse]]:
-        """RefundPayment refunds a paid payment (card: through LiqPay's API; ledger: back to its source)."""
+        """RefundPayment refunds a paid payment (card: through LiqPay's API, a refund intent written
+        first and sent once after commit; ledger: back to its source).
+        """
 
     @_abc_1.abstractmethod
     def IssueInvoices(

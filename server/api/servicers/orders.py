@@ -240,11 +240,9 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         return answer
 
     async def _send_refunds(self, order_id: uuid.UUID) -> None:
-        """A cancelled order's card refunds, after its cancel committed (the jobs pass is
-        the safety net: server/features/refunds.py)."""
-        provider = self.deps.plugins.payment_providers().get("liqpay")
-        await refund_flow.send_order(self.deps.db, refund_flow.refunder(provider), order_id,
-                                     self.deps.clock())
+        """A cancelled order's card refunds, after its cancel committed."""
+        await refund_flow.send_order(self.deps.db, refund_flow.refunder(
+            self.deps.plugins.payment_providers().get("liqpay")), order_id, self.deps.clock())
 
     # --- placing ----------------------------------------------------------------------
 

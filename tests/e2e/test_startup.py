@@ -49,7 +49,13 @@ def first_serving(channel: grpc.Channel, seconds: float = 30) -> int:
     stub = health_pb2_grpc.HealthStub(channel)
     deadline, not_serving = time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
-        reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=5, wait_for_ready=True)
+        try:  # a loaded machine may keep the loading server from answering for seconds
+            reply = stub.Check(health_pb2.HealthCheckRequest(), wait_for_ready=True,
+                               timeout=max(1.0, deadline - time.monotonic()))
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+            continue
         if reply.status == health_pb2.HealthCheckResponse.SERVING:
             return not_serving
         not_serving += 1

@@ -116,20 +116,27 @@ def _coupon_sql(q: _Sql, coupons: Coupons | None) -> Callable[[], str]:
 def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys,
                coupon: Callable[[], str]) -> tuple[str, str] | None:
     """(body SQL, subject SQL) choosing the member's language with fallback, or None when a
-    text needs Jinja itself."""
+    text (a body or a subject, in any language) needs Jinja itself; then no parameter has
+    been taken, since the Python path's statement would not use it."""
+    plain: dict[str, tuple[tuple[Piece, ...] | None, tuple[Piece, ...]]] = {}
+    for lang, (subject, body) in tpl.texts.items():
+        body_pieces = check_template(body, "body")
+        subject_pieces = None if subject is None else check_template(subject, "subject")
+        if body_pieces is None or (subject is not None and subject_pieces is None):
+            return None
+        plain[lang] = (subject_pieces, body_pieces)
     made: list[str] = []
 
     def link() -> str:  # its parameters only when a text uses it (else they are untyped)
         if not made:
             made.append(_link_sql(q, channel, keys))
         return made[0]
+    lazy = {"unsubscribe_url": link, "coupon": coupon}
     bodies, subjects = [], []
-    for lang, (subject, body) in tpl.texts.items():
-        pieces = check_template(body, "body")
-        if pieces is None:
-            return None
-        bodies.append((lang, _expr(q, pieces, {"unsubscribe_url": link, "coupon": coupon})))
-        subjects.append((lang, "NULL::text" if subject is None else f"{q.p(subject)}::text"))
+    for lang, (subject_pieces, body_pieces) in plain.items():
+        bodies.append((lang, _expr(q, body_pieces, lazy)))
+        subjects.append((lang, "NULL::text" if subject_pieces is None
+                         else _expr(q, subject_pieces, lazy)))
     default = tpl.default_language
 
     def case(options: list[tuple[str, str]]) -> str:

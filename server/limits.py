@@ -39,6 +39,10 @@ DOCUMENT_CHARS = 1_000_000
 MAX_COUPON_CODES = 10
 #: coupons issued by one IssueCouponBatch call
 MAX_COUPON_BATCH = 100_000
+#: receipts one coupon may be used on (IssueCoupon, a campaign's or trigger's coupon)
+MAX_COUPON_USES = 1_000_000
+#: days a campaign's or trigger's coupon may be valid (ten years)
+MAX_COUPON_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +276,7 @@ BY_FIELD: dict[str, Limit] = {
     "BlockCouponRequest.reason": _text(200, "coupons.block_reason"),
     "IssueCouponRequest.prefix": _text(8),
     "IssueCouponBatchRequest.prefix": _text(8),
+    "RecipientCoupon.prefix": _text(8),
     "AppealTopic.code": _text(64, "appeal_topics.code"),
     "AppealTopic.name": _text(NAME_CHARS),
     "AppealTopic.queue": _text(64, "appeal_topics.queue"),
@@ -282,6 +287,7 @@ BY_FIELD: dict[str, Limit] = {
     "NovaPoshtaSender.phone": _text(20, "legal_entities.np_phone"),
     "SocialRule.code": _text(64, "social_rules.code"),
     "SocialRule.name": _text(NAME_CHARS),
+    "DeleteSocialRuleRequest.code": _text(64, "social_rules.code"),
     "SurveyQuestion.text": _text(2000),
     "SurveyOption.value": _text(64),
     "Survey.code": _text(64, "surveys.code"),

@@ -36,3 +36,20 @@ def decode_token(
         return moment.astimezone(dt.UTC), uuid.UUID(item_id)
     except (ValueError, UnicodeDecodeError, OverflowError):
         raise invalid(field_path, "not a token from a previous page") from None
+
+
+def encode_key_token(key: str) -> str:
+    """A token for lists keyed by a text (codes): the last item's key."""
+    return base64.urlsafe_b64encode(f"k|{key}".encode()).decode()
+
+
+def decode_key_token(token: str, field_path: str = "page_token") -> str | None:
+    if not token:
+        return None
+    try:
+        kind, _, key = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
+    except (ValueError, UnicodeDecodeError):
+        kind, key = "", ""
+    if kind != "k" or not key:
+        raise invalid(field_path, "not a token from a previous page")
+    return key

@@ -291,6 +291,8 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.SocialService/UnlinkSocialAccount": P.MEMBERS_WRITE,
     "/kopilka.v1.SocialService/ListSocialActivity": P.MEMBERS_READ,
     "/kopilka.v1.SocialService/UpsertSocialRule": P.MARKETING_WRITE,
+    "/kopilka.v1.SocialService/ListSocialRules": P.MARKETING_READ,
+    "/kopilka.v1.SocialService/DeleteSocialRule": P.MARKETING_WRITE,
     # Topics route and time the work: program settings, like stores and card types.
     "/kopilka.v1.AppealService/UpsertAppealTopic": P.CONFIG_WRITE,
     # Goodwill points are manual points: the same right, caps and approval as AdjustPoints.

@@ -293,7 +293,8 @@ for _schema in (
                     _f("period_days", "int", "the tier period"),
                     _f("moved_at", "time", "when the jobs pass moved it"))),
     EventSchema("coupon.issued", 1, "A coupon was issued (one, or one of a batch).",
-                "issue_coupons (server/db/engagement/coupons.py): CouponService, surveys", (
+                "issue_coupons (server/db/engagement/coupons.py): CouponService, campaigns "
+                "and triggers, surveys, social rules", (
                     _f("coupon_id", "uuid", "the coupon (its code is not in events)"),
                     _f("promotion_id", "string", "the promotion it unlocks"),
                     _f("member_id", "uuid", "the member it is bound to", optional=True),

@@ -24,6 +24,8 @@ FIELDS: Mapping[str, Any] = {
     "first_name": "Olena", "last_name": "Shevchenko", "middle_name": "Petrivna",
     "card_number": "2910000000017", "points_balance": 1250, "unsubscribe_url":
     "https://example.test/u/token",
+    # the recipient's personal coupon (a campaign or trigger with a coupon; else empty)
+    "coupon": "SAMPLE7M3Q9XA2B",
 }
 
 ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -82,6 +84,11 @@ def _pieces(tree: nodes.Template) -> tuple[Piece, ...] | None:
             else:
                 return None
     return tuple(pieces)
+
+
+def uses_field(source: str, name: str) -> bool:
+    """Whether a (checked) template refers to the personal field `name`."""
+    return name in meta.find_undeclared_variables(ENV.parse(source))
 
 
 def render(source: str, values: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from server.errors import invalid
 from server.events.schema import SCHEMAS
+from server.marketing.coupons import CouponOffer
 from server.marketing.model import check_channel, check_code
 from server.marketing.pacing import zone
 from server.marketing.segments import parse_segment
@@ -33,11 +34,13 @@ class TriggerSpec:
     max_per_occurrence: int
     stop_events: tuple[str, ...]
     active: bool
+    coupon: CouponOffer | None = None
 
 
 def check_trigger(code: str, event_type: str, condition: str, template_code: str,
                   channel: str, delay_seconds: int, occurrence: str, max_per_occurrence: int,
-                  stop_events: list[str], active: bool) -> TriggerSpec:
+                  stop_events: list[str], active: bool, coupon: CouponOffer | None = None
+                  ) -> TriggerSpec:
     check_code(code, "trigger.code")
     if event_type not in SCHEMAS:
         raise invalid("trigger.event_type", "an event type of docs/events.md, e.g. "
@@ -55,9 +58,11 @@ def check_trigger(code: str, event_type: str, condition: str, template_code: str
     for i, stop in enumerate(stop_events):
         if stop not in SCHEMAS:
             raise invalid(f"trigger.stop_events[{i}]", "an event type of docs/events.md")
+    if coupon is not None and event_type == "coupon.issued":
+        raise invalid("trigger.coupon", "not on coupon.issued: each coupon would issue another")
     return TriggerSpec(code, event_type, condition or None, template_code, channel,
                        delay_seconds, occurrence, max_per_occurrence, tuple(stop_events),
-                       active)
+                       active, coupon)
 
 
 def occurrence_key(occurrence: str, event: DomainEvent, time_zone: str) -> str | None:

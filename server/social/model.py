@@ -43,6 +43,9 @@ class Rule:
     cap_count: int
     cap_days: int
     active: bool
+    updated_at: dt.datetime | None = None
+    deleted_at: dt.datetime | None = None
+    """Deleted: never applied again; its code stays taken (its outcomes name it)."""
 
 
 def _when(value: Any, fallback: dt.datetime) -> dt.datetime:
@@ -108,8 +111,8 @@ def _action(network: str, field: str, v: dict[str, Any], stamp: dt.datetime) -> 
 
 def applies(rule: Rule, action: Action) -> bool:
     """The rule could be completed by this action."""
-    return (rule.active and rule.network == action.network and action.kind in rule.kinds
-            and rule.post_id in ("", action.post_id))
+    return (rule.active and rule.deleted_at is None and rule.network == action.network
+            and action.kind in rule.kinds and rule.post_id in ("", action.post_id))
 
 
 def satisfied(rule: Rule, seen: list[tuple[str, dt.datetime]], at: dt.datetime) -> bool:

@@ -297,3 +297,47 @@ async def test_the_seeded_birthday_trigger_greets_over_the_smsc_once(app, admin,
     await asyncio.sleep(0.5)
     (greeting,) = smsc.submitted
     assert greeting.text.startswith("Olena, з днем народження")
+
+
+async def test_plain_subjects_render_and_plain_and_logic_languages_mix(app, admin, world,
+                                                                      smtp):
+    """A plain template's subject is rendered in SQL like its body (it was sent as written),
+    and a template plain in one language but with logic in another starts (it failed on the
+    plain text's unused parameters)."""
+    mailbox, _ = smtp
+    olena = await register(admin, phone="067 123 45 67", email="olena@example.test")
+    john = await register(admin, phone="050 765 43 21", email="john@example.test",
+                          first_name="John")
+    await admin.marketing.SetMemberPreferences(MK.SetMemberPreferencesRequest(
+        request_id=rid(), member_id=john.member_id, language="en"))
+    for member in (olena, john):
+        await consent(admin, member.member_id, channel="email")
+    await admin.marketing.UpsertTemplate(MK.UpsertTemplateRequest(
+        request_id=rid(), template=MK.Template(code="sale", channel="email",
+                                               default_language="uk", texts=[
+            MK.TemplateText(language="uk", body="Знижка для {{ first_name }}",
+                            subject="{{ first_name }}, знижка"),
+            MK.TemplateText(language="en", body="{% if first_name %}Hi {{ first_name }}"
+                            "{% endif %}", subject="Sale")])))
+    mixed = await campaign_for(admin, channel="email")
+    assert (await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=mixed.campaign_id))).campaign.recipients == 2
+    await admin.marketing.UpsertTemplate(MK.UpsertTemplateRequest(
+        request_id=rid(), template=MK.Template(code="plain", channel="email",
+                                               default_language="uk", texts=[
+            MK.TemplateText(language="uk", body="Знижка", subject="Для {{ first_name }}")])))
+    listed = await admin.marketing.CreateList(MK.CreateListRequest(
+        request_id=rid(), name="one", card_numbers=[olena.cards[0].number]))
+    plain = (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="p", list_id=listed.list_id, template_code="plain",
+        channel="email"))).campaign
+    await admin.marketing.StartCampaign(MK.StartCampaignRequest(
+        request_id=rid(), campaign_id=plain.campaign_id))
+    sent = await admin.mailings.ListMailings(ML.ListMailingsRequest(
+        reference=f"campaign:{plain.campaign_id}"))
+    assert [m.subject for m in sent.mailings] == ["Для Olena"]
+    for _ in range(50):
+        if len(mailbox.received) >= 3:
+            break
+        await asyncio.sleep(0.1)
+    assert len(mailbox.received) == 3

@@ -263,3 +263,104 @@ async def test_out_of_order_and_concurrent_deliveries_grant_exactly_once(app, ad
     assert sum(int(r["rewards"]) for _, r in replies) == 1
     for member in (late, racing):
         assert (await balance(admin, member)).points_available == 150
+
+
+async def test_rules_are_listed_by_page_and_a_deleted_rule_stops_but_its_outcomes_stay(
+        app, admin):
+    await setup_world(admin)
+    member = await new_member(admin, 38)
+    await link(admin, member.member_id, S.SOCIAL_NETWORK_FACEBOOK, "PSID-38")
+    await rule(admin, code="a-like-and-comment")
+    await rule(admin, code="b-other-post", post_id="PAGE1_POST2")
+    await rule(admin, code="c-ig", network=S.SOCIAL_NETWORK_INSTAGRAM, post_id="",
+               kinds=[S.SOCIAL_ACTION_KIND_COMMENT])
+    first = await admin.social.ListSocialRules(S.ListSocialRulesRequest(page_size=2))
+    assert [r.code for r in first.rules] == ["a-like-and-comment", "b-other-post"]
+    assert first.next_page_token and all(r.update_time.seconds for r in first.rules)
+    rest = await admin.social.ListSocialRules(S.ListSocialRulesRequest(
+        page_size=2, page_token=first.next_page_token))
+    assert [r.code for r in rest.rules] == ["c-ig"] and rest.next_page_token == ""
+    ig = await admin.social.ListSocialRules(S.ListSocialRulesRequest(
+        network=S.SOCIAL_NETWORK_INSTAGRAM))
+    assert [r.code for r in ig.rules] == ["c-ig"]
+
+    _, given = await deliver(app, feed(reaction("PSID-38", "PAGE1_POST1"),
+                                       comment("PSID-38", "PAGE1_POST1", "C-38")))
+    assert given["rewards"] == 1
+    delete = S.DeleteSocialRuleRequest(request_id=str(uuid.uuid4()), code="a-like-and-comment")
+    gone = (await admin.social.DeleteSocialRule(delete)).rule
+    assert gone.delete_time.seconds > 0 and not gone.active and gone.points == 150
+    assert (await admin.social.DeleteSocialRule(delete)).rule == gone  # a retry: same answer
+    with rpc_error() as failure:  # deleted already
+        await admin.social.DeleteSocialRule(S.DeleteSocialRuleRequest(
+            request_id=str(uuid.uuid4()), code="a-like-and-comment"))
+    assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND,
+                                              "SOCIAL_RULE_NOT_FOUND")
+    with rpc_error() as failure:
+        await admin.social.DeleteSocialRule(S.DeleteSocialRuleRequest(
+            request_id=str(uuid.uuid4()), code="never-was"))
+    assert failure.reason == "SOCIAL_RULE_NOT_FOUND"
+    listed = await admin.social.ListSocialRules(S.ListSocialRulesRequest())
+    assert [r.code for r in listed.rules] == ["b-other-post", "c-ig"]
+    everything = await admin.social.ListSocialRules(S.ListSocialRulesRequest(
+        show_deleted=True))
+    assert [(r.code, r.delete_time.seconds > 0) for r in everything.rules] == [
+        ("a-like-and-comment", True), ("b-other-post", False), ("c-ig", False)]
+
+    # no longer applied: the same actions on another post it would have matched give nothing
+    other = await new_member(admin, 39)
+    await link(admin, other.member_id, S.SOCIAL_NETWORK_FACEBOOK, "PSID-39")
+    _, after = await deliver(app, feed(reaction("PSID-39", "PAGE1_POST1"),
+                                       comment("PSID-39", "PAGE1_POST1", "C-39")))
+    assert after == {"actions": 2, "new": 2, "rewards": 0}
+    assert (await balance(admin, other)).points_available == 0
+    record = await admin.social.ListSocialActivity(
+        S.ListSocialActivityRequest(member_id=member.member_id))
+    assert [(w.rule_code, w.outcome) for w in record.rewards] == [
+        ("a-like-and-comment", "points")]  # the past outcome stays on the member's record
+    assert (await balance(admin, member)).points_available == 150
+    with rpc_error() as failure:  # its code stays taken
+        await rule(admin, code="a-like-and-comment")
+    assert (failure.code, failure.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                              "SOCIAL_RULE_DELETED")
+    async with app.db.transaction() as session:
+        audit = (await session.execute(sa.text(
+            "SELECT action, before->>'active', after->>'active' FROM audit_log "
+            "WHERE object_type = 'social_rule' AND object_id = 'a-like-and-comment' "
+            "ORDER BY id"))).all()
+    assert [tuple(a) for a in audit] == [("create", None, "true"), ("delete", "true", "false")]
+
+
+async def test_listing_and_deleting_rules_need_the_campaign_rights(
+        app, admin, make_key, client_for):
+    from kopilka.v1 import roles_pb2 as RP
+
+    await setup_world(admin)
+    await rule(admin)
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+        name="campaign_reader", grants=[RP.Grant(object_type="campaigns", action="read")])))
+    reader = client_for(await make_key("campaign_reader"))
+    cashier = client_for(await make_key("cashier"))
+    listed = await reader.social.ListSocialRules(S.ListSocialRulesRequest())
+    assert [r.code for r in listed.rules] == ["like-and-comment"]
+    for client in (reader, cashier):
+        with rpc_error() as failure:
+            await client.social.DeleteSocialRule(S.DeleteSocialRuleRequest(
+                request_id=str(uuid.uuid4()), code="like-and-comment"))
+        assert (failure.code, failure.reason) == (grpc.StatusCode.PERMISSION_DENIED,
+                                                  "PERMISSION_DENIED")
+    with rpc_error() as failure:
+        await cashier.social.ListSocialRules(S.ListSocialRulesRequest())
+    assert failure.code == grpc.StatusCode.PERMISSION_DENIED
+    for request, path in ((S.ListSocialRulesRequest(page_token="garbage"), "page_token"),
+                          (S.ListSocialRulesRequest(page_size=-1), "page_size"),
+                          (S.ListSocialRulesRequest(network=7), "network")):
+        with rpc_error() as failure:
+            await admin.social.ListSocialRules(request)
+        assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, [path])
+    with rpc_error() as failure:
+        await admin.social.DeleteSocialRule(S.DeleteSocialRuleRequest(
+            request_id=str(uuid.uuid4()), code=" "))
+    assert failure.fields == ["code"]
+    still = await admin.social.ListSocialRules(S.ListSocialRulesRequest())
+    assert [(r.code, r.active) for r in still.rules] == [("like-and-comment", True)]

@@ -582,6 +582,8 @@ class Campaign(_message.Message):
     ESTIMATED_COST_MINOR_FIELD_NUMBER: _builtins.int
     DELIVERED_COST_MINOR_FIELD_NUMBER: _builtins.int
     DELIVERY_COUNTS_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    COUPON_BATCH_ID_FIELD_NUMBER: _builtins.int
     campaign_id: _builtins.str
     """Identifier."""
     name: _builtins.str
@@ -604,6 +606,10 @@ class Campaign(_message.Message):
     """Cost estimated when started, minor units."""
     delivered_cost_minor: _builtins.int
     """Cost of the parts delivered so far (from delivery receipts), minor units."""
+    coupon_batch_id: _builtins.str
+    """The batch the recipients' coupons were issued in when it started (CouponService
+    ListCoupons by batch_id); empty before the start or without a coupon.
+    """
     @_builtins.property
     def schedule_time(self) -> _timestamp_pb2.Timestamp:
         """When sending starts (scheduled campaigns)."""
@@ -611,6 +617,10 @@ class Campaign(_message.Message):
     @_builtins.property
     def delivery_counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """Recipients per delivery state ("queued", "sent", "delivered", ...)."""
+
+    @_builtins.property
+    def coupon(self) -> Global___RecipientCoupon:
+        """The personal coupon each recipient gets; unset: none."""
 
     def __init__(
         self,
@@ -628,14 +638,59 @@ class Campaign(_message.Message):
         estimated_cost_minor: _builtins.int = ...,
         delivered_cost_minor: _builtins.int = ...,
         delivery_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        coupon: Global___RecipientCoupon | None = ...,
+        coupon_batch_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule_time", b"schedule_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "schedule_time", b"schedule_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "channel", b"channel", "delivered_cost_minor", b"delivered_cost_minor", "delivery_counts", b"delivery_counts", "estimated_cost_minor", b"estimated_cost_minor", "estimated_parts", b"estimated_parts", "list_id", b"list_id", "name", b"name", "recipients", b"recipients", "schedule_time", b"schedule_time", "skipped", b"skipped", "state", b"state", "template_code", b"template_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "channel", b"channel", "coupon", b"coupon", "coupon_batch_id", b"coupon_batch_id", "delivered_cost_minor", b"delivered_cost_minor", "delivery_counts", b"delivery_counts", "estimated_cost_minor", b"estimated_cost_minor", "estimated_parts", b"estimated_parts", "list_id", b"list_id", "name", b"name", "recipients", b"recipients", "schedule_time", b"schedule_time", "skipped", b"skipped", "state", b"state", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Campaign: _TypeAlias = Campaign  # noqa: Y015
+
+@_typing.final
+class RecipientCoupon(_message.Message):
+    """RecipientCoupon gives each recipient of a campaign or a trigger a personal coupon, issued
+    once per recipient (a campaign: when it starts; a trigger: when it fires); the template
+    shows its code as {{ coupon }}. Needs the coupons create right besides the campaign's.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROMOTION_ID_FIELD_NUMBER: _builtins.int
+    MAX_USES_FIELD_NUMBER: _builtins.int
+    VALID_DAYS_FIELD_NUMBER: _builtins.int
+    VALID_TO_TIME_FIELD_NUMBER: _builtins.int
+    PREFIX_FIELD_NUMBER: _builtins.int
+    promotion_id: _builtins.str
+    """The promotion the coupon unlocks (a rule with the `coupon:` condition)."""
+    max_uses: _builtins.int
+    """Receipts that may use each coupon (0 = 1)."""
+    valid_days: _builtins.int
+    """Days each coupon is valid from its issue (0: until valid_to_time, or without end)."""
+    prefix: _builtins.str
+    """Code prefix: up to 8 letters and digits without look-alikes (no 0, 1, O, I, L, U)."""
+    @_builtins.property
+    def valid_to_time(self) -> _timestamp_pb2.Timestamp:
+        """When every coupon stops being valid (exclusive); unset: valid_days, or without end."""
+
+    def __init__(
+        self,
+        *,
+        promotion_id: _builtins.str = ...,
+        max_uses: _builtins.int = ...,
+        valid_days: _builtins.int = ...,
+        valid_to_time: _timestamp_pb2.Timestamp | None = ...,
+        prefix: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_to_time", b"valid_to_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_uses", b"max_uses", "prefix", b"prefix", "promotion_id", b"promotion_id", "valid_days", b"valid_days", "valid_to_time", b"valid_to_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecipientCoupon: _TypeAlias = RecipientCoupon  # noqa: Y015
 
 @_typing.final
 class CreateCampaignRequest(_message.Message):
@@ -648,6 +703,7 @@ class CreateCampaignRequest(_message.Message):
     LIST_ID_FIELD_NUMBER: _builtins.int
     TEMPLATE_CODE_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID)."""
     name: _builtins.str
@@ -658,6 +714,10 @@ class CreateCampaignRequest(_message.Message):
     """The template code."""
     channel: _builtins.str
     """The channel: "sms", "email" or "viber"."""
+    @_builtins.property
+    def coupon(self) -> Global___RecipientCoupon:
+        """A personal coupon for each recipient, issued when the campaign starts; unset: none."""
+
     def __init__(
         self,
         *,
@@ -666,10 +726,11 @@ class CreateCampaignRequest(_message.Message):
         list_id: _builtins.str = ...,
         template_code: _builtins.str = ...,
         channel: _builtins.str = ...,
+        coupon: Global___RecipientCoupon | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "list_id", b"list_id", "name", b"name", "request_id", b"request_id", "template_code", b"template_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "coupon", b"coupon", "list_id", b"list_id", "name", b"name", "request_id", b"request_id", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1012,6 +1073,7 @@ class CampaignRecipient(_message.Message):
     RECIPIENT_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     PARTS_FIELD_NUMBER: _builtins.int
+    COUPON_CODE_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     """The member."""
     mailing_id: _builtins.str
@@ -1022,6 +1084,8 @@ class CampaignRecipient(_message.Message):
     """Mailing state: "queued", "sent", "delivered", "undeliverable" or "failed"."""
     parts: _builtins.int
     """SMS parts of the text."""
+    coupon_code: _builtins.str
+    """The recipient's personal coupon code (campaigns with a coupon)."""
     def __init__(
         self,
         *,
@@ -1030,10 +1094,11 @@ class CampaignRecipient(_message.Message):
         recipient: _builtins.str = ...,
         state: _builtins.str = ...,
         parts: _builtins.int = ...,
+        coupon_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["mailing_id", b"mailing_id", "member_id", b"member_id", "parts", b"parts", "recipient", b"recipient", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_code", b"coupon_code", "mailing_id", b"mailing_id", "member_id", b"member_id", "parts", b"parts", "recipient", b"recipient", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1079,6 +1144,7 @@ class Trigger(_message.Message):
     MAX_PER_OCCURRENCE_FIELD_NUMBER: _builtins.int
     STOP_EVENTS_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Code, e.g. "basket-reminder"."""
     event_type: _builtins.str
@@ -1101,6 +1167,12 @@ class Trigger(_message.Message):
     def stop_events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Event types that stop unsent messages of this trigger for the member."""
 
+    @_builtins.property
+    def coupon(self) -> Global___RecipientCoupon:
+        """A personal coupon issued with each message it sends; unset: none. Not allowed on
+        coupon.issued (a coupon would issue a coupon).
+        """
+
     def __init__(
         self,
         *,
@@ -1114,10 +1186,11 @@ class Trigger(_message.Message):
         max_per_occurrence: _builtins.int = ...,
         stop_events: _abc.Iterable[_builtins.str] | None = ...,
         active: _builtins.bool = ...,
+        coupon: Global___RecipientCoupon | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "channel", b"channel", "code", b"code", "condition", b"condition", "delay_seconds", b"delay_seconds", "event_type", b"event_type", "max_per_occurrence", b"max_per_occurrence", "occurrence", b"occurrence", "stop_events", b"stop_events", "template_code", b"template_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "channel", b"channel", "code", b"code", "condition", b"condition", "coupon", b"coupon", "delay_seconds", b"delay_seconds", "event_type", b"event_type", "max_per_occurrence", b"max_per_occurrence", "occurrence", b"occurrence", "stop_events", b"stop_events", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

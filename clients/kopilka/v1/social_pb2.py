@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kopilka/v1/social.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\rSocialAccount\x12*\n\x07network\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12\x11\n\tsocial_id\x18\x02 \x01(\t\"m\n\x18LinkSocialAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12*\n\x07\x61\x63\x63ount\x18\x03 \x01(\x0b\x32\x19.kopilka.v1.SocialAccount\"H\n\x19LinkSocialAccountResponse\x12+\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x19.kopilka.v1.SocialAccount\"\\\n\x1aUnlinkSocialAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.SocialAccount\"0\n\x1bUnlinkSocialAccountResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\x8c\x02\n\nSocialRule\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x07network\x18\x03 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12\x0f\n\x07post_id\x18\x04 \x01(\t\x12+\n\x05kinds\x18\x05 \x03(\x0e\x32\x1c.kopilka.v1.SocialActionKind\x12\x16\n\x0ewindow_minutes\x18\x06 \x01(\x05\x12\x0e\n\x06points\x18\x07 \x01(\x03\x12\x1b\n\x13\x63oupon_promotion_id\x18\x08 \x01(\t\x12\x11\n\tcap_count\x18\t \x01(\x05\x12\x10\n\x08\x63\x61p_days\x18\n \x01(\x05\x12\x0e\n\x06\x61\x63tive\x18\x0b \x01(\x08\"S\n\x17UpsertSocialRuleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12$\n\x04rule\x18\x02 \x01(\x0b\x32\x16.kopilka.v1.SocialRule\"@\n\x18UpsertSocialRuleResponse\x12$\n\x04rule\x18\x01 \x01(\x0b\x32\x16.kopilka.v1.SocialRule\".\n\x19ListSocialActivityRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\xba\x01\n\x0cSocialAction\x12*\n\x07network\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.kopilka.v1.SocialActionKind\x12\x11\n\tsocial_id\x18\x03 \x01(\t\x12\x0f\n\x07post_id\x18\x04 \x01(\t\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x0cSocialReward\x12\x11\n\trule_code\x18\x01 \x01(\t\x12\x12\n\noccurrence\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0e\n\x06points\x18\x04 \x01(\x03\x12\x11\n\tcoupon_id\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x1aListSocialActivityResponse\x12+\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x19.kopilka.v1.SocialAccount\x12)\n\x07\x61\x63tions\x18\x02 \x03(\x0b\x32\x18.kopilka.v1.SocialAction\x12)\n\x07rewards\x18\x03 \x03(\x0b\x32\x18.kopilka.v1.SocialReward*j\n\rSocialNetwork\x12\x1e\n\x1aSOCIAL_NETWORK_UNSPECIFIED\x10\x00\x12\x1b\n\x17SOCIAL_NETWORK_FACEBOOK\x10\x01\x12\x1c\n\x18SOCIAL_NETWORK_INSTAGRAM\x10\x02*\x97\x01\n\x10SocialActionKind\x12\"\n\x1eSOCIAL_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSOCIAL_ACTION_KIND_REACTION\x10\x01\x12\x1e\n\x1aSOCIAL_ACTION_KIND_COMMENT\x10\x02\x12\x1e\n\x1aSOCIAL_ACTION_KIND_MENTION\x10\x03\x32\x9d\x03\n\rSocialService\x12`\n\x11LinkSocialAccount\x12$.kopilka.v1.LinkSocialAccountRequest\x1a%.kopilka.v1.LinkSocialAccountResponse\x12\x66\n\x13UnlinkSocialAccount\x12&.kopilka.v1.UnlinkSocialAccountRequest\x1a\'.kopilka.v1.UnlinkSocialAccountResponse\x12]\n\x10UpsertSocialRule\x12#.kopilka.v1.UpsertSocialRuleRequest\x1a$.kopilka.v1.UpsertSocialRuleResponse\x12\x63\n\x12ListSocialActivity\x12%.kopilka.v1.ListSocialActivityRequest\x1a&.kopilka.v1.ListSocialActivityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kopilka/v1/social.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\rSocialAccount\x12*\n\x07network\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12\x11\n\tsocial_id\x18\x02 \x01(\t\"m\n\x18LinkSocialAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12*\n\x07\x61\x63\x63ount\x18\x03 \x01(\x0b\x32\x19.kopilka.v1.SocialAccount\"H\n\x19LinkSocialAccountResponse\x12+\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x19.kopilka.v1.SocialAccount\"\\\n\x1aUnlinkSocialAccountRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07\x61\x63\x63ount\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.SocialAccount\"0\n\x1bUnlinkSocialAccountResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\xee\x02\n\nSocialRule\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x07network\x18\x03 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12\x0f\n\x07post_id\x18\x04 \x01(\t\x12+\n\x05kinds\x18\x05 \x03(\x0e\x32\x1c.kopilka.v1.SocialActionKind\x12\x16\n\x0ewindow_minutes\x18\x06 \x01(\x05\x12\x0e\n\x06points\x18\x07 \x01(\x03\x12\x1b\n\x13\x63oupon_promotion_id\x18\x08 \x01(\t\x12\x11\n\tcap_count\x18\t \x01(\x05\x12\x10\n\x08\x63\x61p_days\x18\n \x01(\x05\x12\x0e\n\x06\x61\x63tive\x18\x0b \x01(\x08\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65lete_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x17UpsertSocialRuleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12$\n\x04rule\x18\x02 \x01(\x0b\x32\x16.kopilka.v1.SocialRule\"@\n\x18UpsertSocialRuleResponse\x12$\n\x04rule\x18\x01 \x01(\x0b\x32\x16.kopilka.v1.SocialRule\"\x81\x01\n\x16ListSocialRulesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x07network\x18\x03 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12\x14\n\x0cshow_deleted\x18\x04 \x01(\x08\"Y\n\x17ListSocialRulesResponse\x12%\n\x05rules\x18\x01 \x03(\x0b\x32\x16.kopilka.v1.SocialRule\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\";\n\x17\x44\x65leteSocialRuleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"@\n\x18\x44\x65leteSocialRuleResponse\x12$\n\x04rule\x18\x01 \x01(\x0b\x32\x16.kopilka.v1.SocialRule\".\n\x19ListSocialActivityRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\xba\x01\n\x0cSocialAction\x12*\n\x07network\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.SocialNetwork\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.kopilka.v1.SocialActionKind\x12\x11\n\tsocial_id\x18\x03 \x01(\t\x12\x0f\n\x07post_id\x18\x04 \x01(\t\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x0cSocialReward\x12\x11\n\trule_code\x18\x01 \x01(\t\x12\x12\n\noccurrence\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0e\n\x06points\x18\x04 \x01(\x03\x12\x11\n\tcoupon_id\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9f\x01\n\x1aListSocialActivityResponse\x12+\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x19.kopilka.v1.SocialAccount\x12)\n\x07\x61\x63tions\x18\x02 \x03(\x0b\x32\x18.kopilka.v1.SocialAction\x12)\n\x07rewards\x18\x03 \x03(\x0b\x32\x18.kopilka.v1.SocialReward*j\n\rSocialNetwork\x12\x1e\n\x1aSOCIAL_NETWORK_UNSPECIFIED\x10\x00\x12\x1b\n\x17SOCIAL_NETWORK_FACEBOOK\x10\x01\x12\x1c\n\x18SOCIAL_NETWORK_INSTAGRAM\x10\x02*\x97\x01\n\x10SocialActionKind\x12\"\n\x1eSOCIAL_ACTION_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSOCIAL_ACTION_KIND_REACTION\x10\x01\x12\x1e\n\x1aSOCIAL_ACTION_KIND_COMMENT\x10\x02\x12\x1e\n\x1aSOCIAL_ACTION_KIND_MENTION\x10\x03\x32\xd8\x04\n\rSocialService\x12`\n\x11LinkSocialAccount\x12$.kopilka.v1.LinkSocialAccountRequest\x1a%.kopilka.v1.LinkSocialAccountResponse\x12\x66\n\x13UnlinkSocialAccount\x12&.kopilka.v1.UnlinkSocialAccountRequest\x1a\'.kopilka.v1.UnlinkSocialAccountResponse\x12]\n\x10UpsertSocialRule\x12#.kopilka.v1.UpsertSocialRuleRequest\x1a$.kopilka.v1.UpsertSocialRuleResponse\x12Z\n\x0fListSocialRules\x12\".kopilka.v1.ListSocialRulesRequest\x1a#.kopilka.v1.ListSocialRulesResponse\x12]\n\x10\x44\x65leteSocialRule\x12#.kopilka.v1.DeleteSocialRuleRequest\x1a$.kopilka.v1.DeleteSocialRuleResponse\x12\x63\n\x12ListSocialActivity\x12%.kopilka.v1.ListSocialActivityRequest\x1a&.kopilka.v1.ListSocialActivityResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.social_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SOCIALNETWORK']._serialized_start=1459
-  _globals['_SOCIALNETWORK']._serialized_end=1565
-  _globals['_SOCIALACTIONKIND']._serialized_start=1568
-  _globals['_SOCIALACTIONKIND']._serialized_end=1719
+  _globals['_SOCIALNETWORK']._serialized_start=1907
+  _globals['_SOCIALNETWORK']._serialized_end=2013
+  _globals['_SOCIALACTIONKIND']._serialized_start=2016
+  _globals['_SOCIALACTIONKIND']._serialized_end=2167
   _globals['_SOCIALACCOUNT']._serialized_start=72
   _globals['_SOCIALACCOUNT']._serialized_end=150
   _globals['_LINKSOCIALACCOUNTREQUEST']._serialized_start=152
@@ -47,19 +47,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UNLINKSOCIALACCOUNTRESPONSE']._serialized_start=431
   _globals['_UNLINKSOCIALACCOUNTRESPONSE']._serialized_end=479
   _globals['_SOCIALRULE']._serialized_start=482
-  _globals['_SOCIALRULE']._serialized_end=750
-  _globals['_UPSERTSOCIALRULEREQUEST']._serialized_start=752
-  _globals['_UPSERTSOCIALRULEREQUEST']._serialized_end=835
-  _globals['_UPSERTSOCIALRULERESPONSE']._serialized_start=837
-  _globals['_UPSERTSOCIALRULERESPONSE']._serialized_end=901
-  _globals['_LISTSOCIALACTIVITYREQUEST']._serialized_start=903
-  _globals['_LISTSOCIALACTIVITYREQUEST']._serialized_end=949
-  _globals['_SOCIALACTION']._serialized_start=952
-  _globals['_SOCIALACTION']._serialized_end=1138
-  _globals['_SOCIALREWARD']._serialized_start=1141
-  _globals['_SOCIALREWARD']._serialized_end=1295
-  _globals['_LISTSOCIALACTIVITYRESPONSE']._serialized_start=1298
-  _globals['_LISTSOCIALACTIVITYRESPONSE']._serialized_end=1457
-  _globals['_SOCIALSERVICE']._serialized_start=1722
-  _globals['_SOCIALSERVICE']._serialized_end=2135
+  _globals['_SOCIALRULE']._serialized_end=848
+  _globals['_UPSERTSOCIALRULEREQUEST']._serialized_start=850
+  _globals['_UPSERTSOCIALRULEREQUEST']._serialized_end=933
+  _globals['_UPSERTSOCIALRULERESPONSE']._serialized_start=935
+  _globals['_UPSERTSOCIALRULERESPONSE']._serialized_end=999
+  _globals['_LISTSOCIALRULESREQUEST']._serialized_start=1002
+  _globals['_LISTSOCIALRULESREQUEST']._serialized_end=1131
+  _globals['_LISTSOCIALRULESRESPONSE']._serialized_start=1133
+  _globals['_LISTSOCIALRULESRESPONSE']._serialized_end=1222
+  _globals['_DELETESOCIALRULEREQUEST']._serialized_start=1224
+  _globals['_DELETESOCIALRULEREQUEST']._serialized_end=1283
+  _globals['_DELETESOCIALRULERESPONSE']._serialized_start=1285
+  _globals['_DELETESOCIALRULERESPONSE']._serialized_end=1349
+  _globals['_LISTSOCIALACTIVITYREQUEST']._serialized_start=1351
+  _globals['_LISTSOCIALACTIVITYREQUEST']._serialized_end=1397
+  _globals['_SOCIALACTION']._serialized_start=1400
+  _globals['_SOCIALACTION']._serialized_end=1586
+  _globals['_SOCIALREWARD']._serialized_start=1589
+  _globals['_SOCIALREWARD']._serialized_end=1743
+  _globals['_LISTSOCIALACTIVITYRESPONSE']._serialized_start=1746
+  _globals['_LISTSOCIALACTIVITYRESPONSE']._serialized_end=1905
+  _globals['_SOCIALSERVICE']._serialized_start=2170
+  _globals['_SOCIALSERVICE']._serialized_end=2770
 # @@protoc_insertion_point(module_scope)

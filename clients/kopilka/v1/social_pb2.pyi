@@ -221,6 +221,8 @@ class SocialRule(_message.Message):
     CAP_COUNT_FIELD_NUMBER: _builtins.int
     CAP_DAYS_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    DELETE_TIME_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Code (unique)."""
     name: _builtins.str
@@ -245,6 +247,14 @@ class SocialRule(_message.Message):
     def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___SocialActionKind.ValueType]:
         """The actions that must all be seen, e.g. reaction and comment."""
 
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was last changed (output only)."""
+
+    @_builtins.property
+    def delete_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was deleted (output only; set only on deleted rules)."""
+
     def __init__(
         self,
         *,
@@ -259,10 +269,12 @@ class SocialRule(_message.Message):
         cap_count: _builtins.int = ...,
         cap_days: _builtins.int = ...,
         active: _builtins.bool = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        delete_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_time", b"delete_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "cap_count", b"cap_count", "cap_days", b"cap_days", "code", b"code", "coupon_promotion_id", b"coupon_promotion_id", "kinds", b"kinds", "name", b"name", "network", b"network", "points", b"points", "post_id", b"post_id", "window_minutes", b"window_minutes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "cap_count", b"cap_count", "cap_days", b"cap_days", "code", b"code", "coupon_promotion_id", b"coupon_promotion_id", "delete_time", b"delete_time", "kinds", b"kinds", "name", b"name", "network", b"network", "points", b"points", "post_id", b"post_id", "update_time", b"update_time", "window_minutes", b"window_minutes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -319,6 +331,118 @@ class UpsertSocialRuleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpsertSocialRuleResponse: _TypeAlias = UpsertSocialRuleResponse  # noqa: Y015
+
+@_typing.final
+class ListSocialRulesRequest(_message.Message):
+    """ListSocialRulesRequest asks for a page of rules."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    NETWORK_FIELD_NUMBER: _builtins.int
+    SHOW_DELETED_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Most rules to return (50 when zero, at most 500)."""
+    page_token: _builtins.str
+    """The previous page's next_page_token; empty: the first page."""
+    network: Global___SocialNetwork.ValueType
+    """Only the rules of this network; unspecified: every network."""
+    show_deleted: _builtins.bool
+    """Also list deleted rules."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        network: Global___SocialNetwork.ValueType = ...,
+        show_deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["network", b"network", "page_size", b"page_size", "page_token", b"page_token", "show_deleted", b"show_deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSocialRulesRequest: _TypeAlias = ListSocialRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListSocialRulesResponse(_message.Message):
+    """ListSocialRulesResponse is one page of rules, by code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty: this was the last."""
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___SocialRule]:
+        """The rules."""
+
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___SocialRule] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSocialRulesResponse: _TypeAlias = ListSocialRulesResponse  # noqa: Y015
+
+@_typing.final
+class DeleteSocialRuleRequest(_message.Message):
+    """DeleteSocialRuleRequest names the rule to delete."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID)."""
+    code: _builtins.str
+    """The rule's code."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSocialRuleRequest: _TypeAlias = DeleteSocialRuleRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSocialRuleResponse(_message.Message):
+    """DeleteSocialRuleResponse is the rule as deleted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rule(self) -> Global___SocialRule:
+        """The rule, with delete_time set."""
+
+    def __init__(
+        self,
+        *,
+        rule: Global___SocialRule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSocialRuleResponse: _TypeAlias = DeleteSocialRuleResponse  # noqa: Y015
 
 @_typing.final
 class ListSocialActivityRequest(_message.Message):

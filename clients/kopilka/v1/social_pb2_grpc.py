@@ -51,6 +51,16 @@ class SocialServiceStub:
                 request_serializer=kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleResponse.FromString,
                 _registered_method=True)
+        self.ListSocialRules = channel.unary_unary(
+                '/kopilka.v1.SocialService/ListSocialRules',
+                request_serializer=kopilka_dot_v1_dot_social__pb2.ListSocialRulesRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_social__pb2.ListSocialRulesResponse.FromString,
+                _registered_method=True)
+        self.DeleteSocialRule = channel.unary_unary(
+                '/kopilka.v1.SocialService/DeleteSocialRule',
+                request_serializer=kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleResponse.FromString,
+                _registered_method=True)
         self.ListSocialActivity = channel.unary_unary(
                 '/kopilka.v1.SocialService/ListSocialActivity',
                 request_serializer=kopilka_dot_v1_dot_social__pb2.ListSocialActivityRequest.SerializeToString,
@@ -84,6 +94,21 @@ class SocialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSocialRules(self, request, context):
+        """ListSocialRules returns the rules by code, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSocialRule(self, request, context):
+        """DeleteSocialRule stops a rule for good: it is no longer applied or listed, its code
+        stays taken, and the outcomes it gave stay on members' records.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListSocialActivity(self, request, context):
         """ListSocialActivity returns a member's linked accounts, actions and rule outcomes.
         """
@@ -108,6 +133,16 @@ def add_SocialServiceServicer_to_server(servicer, server):
                     servicer.UpsertSocialRule,
                     request_deserializer=kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleResponse.SerializeToString,
+            ),
+            'ListSocialRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSocialRules,
+                    request_deserializer=kopilka_dot_v1_dot_social__pb2.ListSocialRulesRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_social__pb2.ListSocialRulesResponse.SerializeToString,
+            ),
+            'DeleteSocialRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSocialRule,
+                    request_deserializer=kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleResponse.SerializeToString,
             ),
             'ListSocialActivity': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSocialActivity,
@@ -198,6 +233,60 @@ class SocialService:
             '/kopilka.v1.SocialService/UpsertSocialRule',
             kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleRequest.SerializeToString,
             kopilka_dot_v1_dot_social__pb2.UpsertSocialRuleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSocialRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.SocialService/ListSocialRules',
+            kopilka_dot_v1_dot_social__pb2.ListSocialRulesRequest.SerializeToString,
+            kopilka_dot_v1_dot_social__pb2.ListSocialRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSocialRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.SocialService/DeleteSocialRule',
+            kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleRequest.SerializeToString,
+            kopilka_dot_v1_dot_social__pb2.DeleteSocialRuleResponse.FromString,
             options,
             channel_credentials,
             insecure,

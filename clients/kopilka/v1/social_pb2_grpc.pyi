@@ -41,6 +41,12 @@ class SocialServiceStub:
     """UnlinkSocialAccount removes a link; past actions stay on the member's record."""
     UpsertSocialRule: _grpc.UnaryUnaryMultiCallable[_social_pb2.UpsertSocialRuleRequest, _social_pb2.UpsertSocialRuleResponse]
     """UpsertSocialRule creates or changes a rule over actions and its response."""
+    ListSocialRules: _grpc.UnaryUnaryMultiCallable[_social_pb2.ListSocialRulesRequest, _social_pb2.ListSocialRulesResponse]
+    """ListSocialRules returns the rules by code, a page at a time."""
+    DeleteSocialRule: _grpc.UnaryUnaryMultiCallable[_social_pb2.DeleteSocialRuleRequest, _social_pb2.DeleteSocialRuleResponse]
+    """DeleteSocialRule stops a rule for good: it is no longer applied or listed, its code
+    stays taken, and the outcomes it gave stay on members' records.
+    """
     ListSocialActivity: _grpc.UnaryUnaryMultiCallable[_social_pb2.ListSocialActivityRequest, _social_pb2.ListSocialActivityResponse]
     """ListSocialActivity returns a member's linked accounts, actions and rule outcomes."""
 
@@ -57,6 +63,12 @@ class SocialServiceAsyncStub(SocialServiceStub):
     """UnlinkSocialAccount removes a link; past actions stay on the member's record."""
     UpsertSocialRule: _aio.UnaryUnaryMultiCallable[_social_pb2.UpsertSocialRuleRequest, _social_pb2.UpsertSocialRuleResponse]  # type: ignore[assignment]
     """UpsertSocialRule creates or changes a rule over actions and its response."""
+    ListSocialRules: _aio.UnaryUnaryMultiCallable[_social_pb2.ListSocialRulesRequest, _social_pb2.ListSocialRulesResponse]  # type: ignore[assignment]
+    """ListSocialRules returns the rules by code, a page at a time."""
+    DeleteSocialRule: _aio.UnaryUnaryMultiCallable[_social_pb2.DeleteSocialRuleRequest, _social_pb2.DeleteSocialRuleResponse]  # type: ignore[assignment]
+    """DeleteSocialRule stops a rule for good: it is no longer applied or listed, its code
+    stays taken, and the outcomes it gave stay on members' records.
+    """
     ListSocialActivity: _aio.UnaryUnaryMultiCallable[_social_pb2.ListSocialActivityRequest, _social_pb2.ListSocialActivityResponse]  # type: ignore[assignment]
     """ListSocialActivity returns a member's linked accounts, actions and rule outcomes."""
 
@@ -88,6 +100,24 @@ class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_social_pb2.UpsertSocialRuleResponse, _abc.Awaitable[_social_pb2.UpsertSocialRuleResponse]]:
         """UpsertSocialRule creates or changes a rule over actions and its response."""
+
+    @_abc_1.abstractmethod
+    def ListSocialRules(
+        self,
+        request: _social_pb2.ListSocialRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_pb2.ListSocialRulesResponse, _abc.Awaitable[_social_pb2.ListSocialRulesResponse]]:
+        """ListSocialRules returns the rules by code, a page at a time."""
+
+    @_abc_1.abstractmethod
+    def DeleteSocialRule(
+        self,
+        request: _social_pb2.DeleteSocialRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_pb2.DeleteSocialRuleResponse, _abc.Awaitable[_social_pb2.DeleteSocialRuleResponse]]:
+        """DeleteSocialRule stops a rule for good: it is no longer applied or listed, its code
+        stays taken, and the outcomes it gave stay on members' records.
+        """
 
     @_abc_1.abstractmethod
     def ListSocialActivity(

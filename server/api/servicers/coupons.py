@@ -24,11 +24,11 @@ from server.db.ledger.repo import raw_connection
 from server.db.marketing.repo import member_exists
 from server.engagement.coupons import Coupon, CouponSource, CouponState, check_prefix, normalize
 from server.errors import Violations, invalid, not_found
-from server.limits import MAX_COUPON_BATCH
+from server.limits import MAX_COUPON_BATCH, MAX_COUPON_USES
 
 S = "/kopilka.v1.CouponService/"
 STATES = {CouponState.ACTIVE: pb.COUPON_STATE_ACTIVE, CouponState.BLOCKED: pb.COUPON_STATE_BLOCKED}
-MAX_USES = 1_000_000
+MAX_USES = MAX_COUPON_USES
 
 
 def coupon_pb(c: Coupon) -> pb.Coupon:

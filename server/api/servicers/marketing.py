@@ -16,14 +16,17 @@ from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.servicers.marketing_coupons import may_issue_coupons, offer_from, offer_pb
 from server.db.audit.repo import Change, record
 from server.db.ledger.repo import raw_connection
 from server.db.marketing import campaigns as sql_campaigns
 from server.db.marketing import repo
-from server.db.marketing.campaigns import LinkKeys, link_keys
+from server.db.marketing.campaigns import Coupons, LinkKeys, link_keys
+from server.db.marketing.coupons import issue_for_campaign
 from server.db.outbox.repo import enqueue_message
 from server.errors import DomainError, ErrorKind, invalid, not_found
 from server.marketing import consent as consent_service
+from server.marketing.coupons import check_fits, sample_code
 from server.marketing.model import (
     CampaignState,
     check_channel,
@@ -56,7 +59,9 @@ def campaign_pb(row: sql_campaigns.CampaignRow) -> pb.Campaign:
         schedule_time=timestamp(row.scheduled_at), recipients=row.recipients,
         skipped=row.skipped, estimated_parts=row.estimated_parts,
         estimated_cost_minor=row.estimated_cost_minor,
-        delivered_cost_minor=row.delivered_cost_minor, delivery_counts=row.delivery_counts)
+        delivered_cost_minor=row.delivered_cost_minor, delivery_counts=row.delivery_counts,
+        coupon=offer_pb(row.coupon),
+        coupon_batch_id=str(row.coupon_batch_id) if row.coupon_batch_id else "")
 
 
 def keys_of(deps: ApiDeps) -> LinkKeys:
@@ -216,18 +221,25 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
         if not request.name.strip():
             raise invalid("name", "required")
         channel = check_channel(request.channel, "channel")
+        offer = offer_from(request.coupon, "coupon", self.deps.clock()) \
+            if request.HasField("coupon") else None
+        if offer is not None:
+            may_issue_coupons(self.deps)
         campaign_id = uuid.uuid4()
 
         async def work(session) -> pb.CreateCampaignResponse:  # type: ignore[no-untyped-def]
             conn = await raw_connection(session)
             found = await self._list(conn, request.list_id, "list_id")
-            if await repo.template(conn, request.template_code) is None:
+            tpl = await repo.template(conn, request.template_code)
+            if tpl is None:
                 raise not_found("template", request.template_code, "TEMPLATE_NOT_FOUND")
+            check_fits(tpl.texts, offer, "coupon")
             await sql_campaigns.create(conn, campaign_id, request.name, found.id,
-                                       request.template_code, channel)
+                                       request.template_code, channel, offer)
             await record(session, Change("campaign", str(campaign_id), "create", None, {
                 "name": request.name, "list_id": str(found.id),
-                "template": request.template_code, "channel": channel}))
+                "template": request.template_code, "channel": channel,
+                "coupon": offer.as_json() if offer else None}))
             return pb.CreateCampaignResponse(campaign=campaign_pb(await self._view(
                 conn, campaign_id)))
 
@@ -253,8 +265,9 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
         async with self.deps.db.transaction() as session:
             conn = await raw_connection(session)
             row, found, tpl = await self._parts(conn, request.campaign_id)
-            totals = await sql_campaigns.estimate(conn, found, tpl, row.channel, self.language,
-                                                  keys_of(self.deps))
+            totals = await sql_campaigns.estimate(
+                conn, found, tpl, row.channel, self.language, keys_of(self.deps),
+                Coupons(None, sample_code(row.coupon)) if row.coupon else None)
         return pb.EstimateCampaignResponse(recipients=totals.recipients, skipped=totals.skipped,
                                            parts=totals.parts, cost_minor=totals.cost_minor,
                                            currency="UAH")
@@ -307,10 +320,17 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
                 else CampaignState.RUNNING
             if row.state != CampaignState.DRAFT:
                 check_transition(row.state, CampaignState.DRAFT)  # always refused
+            check_fits(tpl.texts, row.coupon, "campaign_id")  # the template changed since
+            coupons = None
+            if row.coupon is not None:  # each recipient's coupon, before the texts need it
+                may_issue_coupons(self.deps)
+                coupons = await issue_for_campaign(conn, row.id, found, row.channel,
+                                                   self.language, row.coupon, caller().label,
+                                                   now)
             rate = self.deps.settings.marketing_channel_rates.get(row.channel, 10.0)
             totals = await sql_campaigns.build(
                 conn, row.id, found, tpl, row.channel, self.language, keys_of(self.deps),
-                scheduled if scheduled and scheduled > now else now, rate)
+                scheduled if scheduled and scheduled > now else now, rate, coupons)
             if totals.recipients == 0:  # rolls the whole transaction back: nothing queued
                 raise DomainError(
                     ErrorKind.FAILED_PRECONDITION, "CAMPAIGN_NO_CONSENT",
@@ -320,7 +340,8 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
             await record(session, Change("campaign", str(row.id), "start", None, {
                 "recipients": totals.recipients, "skipped": totals.skipped,
                 "parts": totals.parts, "cost_minor": totals.cost_minor,
-                "scheduled": scheduled}))
+                "scheduled": scheduled,
+                "coupon_batch_id": str(coupons.batch_id) if coupons else None}))
             return pb.StartCampaignResponse(campaign=campaign_pb(await self._view(conn, row.id)))
 
         answer = await run_once(self.deps.db, S + "StartCampaign", request,
@@ -370,7 +391,8 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
             rows = await sql_campaigns.recipients(conn, campaign_id, after, limit)
         return pb.ListCampaignRecipientsResponse(recipients=[pb.CampaignRecipient(
             member_id=str(r["member_id"]), mailing_id=str(r["mailing_id"]),
-            recipient=r["recipient"], state=r["state"], parts=r["parts"]) for r in rows])
+            recipient=r["recipient"], state=r["state"], parts=r["parts"],
+            coupon_code=r["coupon_code"] or "") for r in rows])
 
     async def SetSmsTariff(self, request: pb.SetSmsTariffRequest, context: Context
                            ) -> pb.SetSmsTariffResponse:
@@ -399,14 +421,20 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
         from server.marketing.triggers import check_trigger
 
         t = request.trigger
+        offer = offer_from(t.coupon, "trigger.coupon", self.deps.clock()) \
+            if t.HasField("coupon") else None
         spec = check_trigger(t.code, t.event_type, t.condition, t.template_code, t.channel,
                              t.delay_seconds, t.occurrence, t.max_per_occurrence,
-                             list(t.stop_events), t.active)
+                             list(t.stop_events), t.active, offer)
+        if offer is not None:
+            may_issue_coupons(self.deps)
 
         async def work(session) -> pb.UpsertTriggerResponse:  # type: ignore[no-untyped-def]
             conn = await raw_connection(session)
-            if await repo.template(conn, spec.template_code) is None:
+            tpl = await repo.template(conn, spec.template_code)
+            if tpl is None:
                 raise not_found("template", spec.template_code, "TEMPLATE_NOT_FOUND")
+            check_fits(tpl.texts, offer, "trigger.coupon")
             await sql_triggers.upsert(conn, spec)
             await record(session, Change("trigger", spec.code, "upsert", None, spec))
             return pb.UpsertTriggerResponse(trigger=t)

@@ -1,7 +1,7 @@
 """SocialService: protobuf in, the social store (server/db/social/repo.py) out.
 
 Actions come only through the Meta webhook (server/features/meta_hooks.py); these RPCs link
-accounts, keep rules and read a member's social record.
+accounts, keep rules (save, list, delete) and read a member's social record.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.context import Context
 from server.api.convert import timestamp
-from server.api.deps import ApiDeps
+from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.paging import decode_key_token, encode_key_token, page_size
 from server.db.ledger.repo import raw_connection
 from server.db.members.repo import SqlMemberRepository
 from server.db.social import repo
-from server.errors import DomainError, ErrorKind, invalid
+from server.errors import DomainError, ErrorKind, invalid, not_found
 from server.members import service as members
 from server.social.model import Rule, check_rule
 
@@ -45,7 +46,9 @@ def rule_pb(r: Rule) -> S.SocialRule:
     return S.SocialRule(code=r.code, name=r.name, network=NETWORKS[r.network], post_id=r.post_id,
                         kinds=[KINDS[k] for k in r.kinds], window_minutes=r.window_minutes,
                         points=r.points, coupon_promotion_id=r.coupon_promotion_id or "",
-                        cap_count=r.cap_count, cap_days=r.cap_days, active=r.active)
+                        cap_count=r.cap_count, cap_days=r.cap_days, active=r.active,
+                        update_time=timestamp(r.updated_at),
+                        delete_time=timestamp(r.deleted_at))
 
 
 class SocialServicer(social_pb2_grpc.SocialServiceServicer):
@@ -107,6 +110,40 @@ class SocialServicer(social_pb2_grpc.SocialServiceServicer):
 
         return await run_once(self.deps.db, SERVICE + "UpsertSocialRule", request,
                               S.UpsertSocialRuleResponse, work)
+
+    async def ListSocialRules(self, request: S.ListSocialRulesRequest, context: Context
+                              ) -> S.ListSocialRulesResponse:
+        network = None
+        if request.network != S.SOCIAL_NETWORK_UNSPECIFIED:
+            network = NETWORK_OF.get(request.network)
+            if network is None:
+                raise invalid("network", "facebook, instagram or unspecified (every network)")
+        size = page_size(request.page_size, "page_size")
+        after = decode_key_token(request.page_token, "page_token")
+        async with self.deps.db.transaction() as session:
+            found = await repo.list_rules(await raw_connection(session), network=network,
+                                          show_deleted=request.show_deleted, after=after,
+                                          limit=size + 1)
+        page = found[:size]
+        token = encode_key_token(page[-1].code) if len(found) > size else ""
+        return S.ListSocialRulesResponse(rules=[rule_pb(r) for r in page],
+                                         next_page_token=token)
+
+    async def DeleteSocialRule(self, request: S.DeleteSocialRuleRequest, context: Context
+                               ) -> S.DeleteSocialRuleResponse:
+        code = request.code.strip()
+        if not code:
+            raise invalid("code", "required: the rule's code")
+
+        async def work(session: AsyncSession) -> S.DeleteSocialRuleResponse:
+            deleted = await repo.delete_rule(await raw_connection(session), code,
+                                             caller().label)
+            if deleted is None:
+                raise not_found("social rule", code, "SOCIAL_RULE_NOT_FOUND")
+            return S.DeleteSocialRuleResponse(rule=rule_pb(deleted))
+
+        return await run_once(self.deps.db, SERVICE + "DeleteSocialRule", request,
+                              S.DeleteSocialRuleResponse, work)
 
     async def ListSocialActivity(self, request: S.ListSocialActivityRequest, context: Context
                                  ) -> S.ListSocialActivityResponse:

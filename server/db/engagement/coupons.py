@@ -1,8 +1,9 @@
 """Coupons in SQL: issue (one or a batch, set-based), look up, block, list.
 
 Issuing writes the rows, the audit and a coupon.issued event per coupon in the caller's
-transaction; every door (the RPC, campaigns, surveys) goes through `issue_coupons`. The
-till's lookup (`coupons_by_code`) runs on the hot-path pool, only when codes are presented.
+transaction; every door (the RPC, campaigns and triggers, surveys, social rules) goes
+through `issue_coupons`. The till's lookup (`coupons_by_code`) runs on the hot-path pool,
+only when codes are presented.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -26,7 +28,8 @@ _COLUMNS = ("id, code, promotion_id, max_uses, uses, valid_from, valid_to, membe
 _INSERT = f"""
 INSERT INTO coupons (id, code, promotion_id, max_uses, valid_from, valid_to, member_id,
                      batch_id, source, issued_by)
-SELECT gen_random_uuid(), c, $2, $3, $4, $5, $6, $7, $8, $9 FROM unnest($1::text[]) AS c
+SELECT gen_random_uuid(), u.c, $2, $3, $4, $5, u.m, $7, $8, $9
+FROM unnest($1::text[], $6::uuid[]) AS u(c, m)
 ON CONFLICT (code) DO NOTHING
 RETURNING {_COLUMNS}"""
 
@@ -43,30 +46,45 @@ def coupon_of(row: asyncpg.Record) -> Coupon:
 async def issue_coupons(conn: asyncpg.Connection, *, count: int, promotion_id: str,
                         max_uses: int, valid_from: dt.datetime, valid_to: dt.datetime | None,
                         member_id: uuid.UUID | None, batch_id: uuid.UUID | None, source: str,
-                        issued_by: str, prefix: str = "") -> list[Coupon]:
+                        issued_by: str, prefix: str = "",
+                        member_ids: Sequence[uuid.UUID] | None = None) -> list[Coupon]:
     """`count` new coupons with unique random codes, in the caller's transaction: one
     INSERT ... SELECT unnest per round; a code that collides is drawn again (rare: 30**10
-    codes per prefix)."""
+    codes per prefix). With `member_ids` (a campaign's recipients) each member gets one
+    coupon of its own: `count` is their number and `member_id` is not used; in a batch the
+    unique index uq_coupons_batch_member refuses a second one for a member."""
+    pending: list[uuid.UUID | None] = (list(member_ids) if member_ids is not None
+                                       else [member_id] * count)
     issued: list[Coupon] = []
     for _ in range(10):
-        wanted = count - len(issued)
-        if wanted <= 0:
+        if not pending:
             break
-        codes = list({new_code(prefix) for _ in range(wanted)})
+        codes = _distinct_codes(prefix, len(pending))
         rows = await conn.fetch(_INSERT, codes, promotion_id, max_uses, valid_from, valid_to,
-                                member_id, batch_id, source, issued_by)
+                                pending, batch_id, source, issued_by)
         issued.extend(coupon_of(r) for r in rows)
-    if len(issued) < count:
+        taken = {r["code"] for r in rows}
+        pending = [m for c, m in zip(codes, pending, strict=True) if c not in taken]
+    if pending:
         raise RuntimeError("could not draw unique coupon codes")
+    if not issued:
+        return issued
     await _issued_events(conn, issued)
     await record_on(conn, *(
         [Change("coupon_batch", str(batch_id), "issue", None,
-                {"promotion_id": promotion_id, "count": count, "max_uses": max_uses,
+                {"promotion_id": promotion_id, "count": len(issued), "max_uses": max_uses,
                  "source": source})] if batch_id is not None else
         [Change("coupon", str(c.id), "issue", None,
                 {"promotion_id": c.promotion_id, "max_uses": c.max_uses,
                  "member_id": c.member_id, "source": c.source}) for c in issued]))
     return issued
+
+
+def _distinct_codes(prefix: str, count: int) -> list[str]:
+    codes: dict[str, None] = {}
+    while len(codes) < count:
+        codes[new_code(prefix)] = None
+    return list(codes)
 
 
 async def _issued_events(conn: asyncpg.Connection, coupons: list[Coupon]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +39,9 @@ class CouponRow(Base):
         Index("ix_coupons_promotion", "promotion_id", "created_at"),
         Index("ix_coupons_batch", "batch_id"),
         Index("ix_coupons_member", "member_id"),
+        # one coupon per member in a batch: a campaign's recipients get one each (0031)
+        Index("uq_coupons_batch_member", "batch_id", "member_id", unique=True,
+              postgresql_where=text("batch_id IS NOT NULL AND member_id IS NOT NULL")),
     )
 
 

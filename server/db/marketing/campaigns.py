@@ -4,12 +4,15 @@
 INSERT ... SELECT chain: consent filtered in SQL, texts rendered in SQL when the template is
 plain substitution (else rendered by Jinja and sent in as arrays), SMS parts counted by
 kopilka_sms_parts(), priced by the longest tariff prefix, and each row's send time spaced
-by the channel's rate so the outbox never bursts past it.
+by the channel's rate so the outbox never bursts past it. A campaign with a coupon has its
+recipients' coupons issued first (server/db/marketing/coupons.py); `{{ coupon }}` is then
+each member's code of the campaign's batch, and only members holding one are queued.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from server.db.marketing.repo import ListRow, TemplateRow, members_of
+from server.marketing.coupons import CouponOffer, offer_of
 from server.marketing.sms_parts import sms_parts
 from server.marketing.templates import Field, Literal, Piece, check_template, render
 
@@ -47,6 +51,15 @@ class LinkKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class Coupons:
+    """`{{ coupon }}` in a campaign's texts: each member's code of `batch_id` once issued
+    (when queueing), else `sample` (a stand-in as long as a code, when estimating)."""
+
+    batch_id: uuid.UUID | None
+    sample: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Totals:
     recipients: int
     parts: int
@@ -72,33 +85,58 @@ def _link_sql(q: _Sql, channel: str, keys: LinkKeys) -> str:
     return f"({q.p(keys.base_url)}::text || '/u/' || {token})"
 
 
-def _expr(q: _Sql, pieces: Sequence[Piece], link: Callable[[], str]) -> str:
+def _expr(q: _Sql, pieces: Sequence[Piece], lazy: Mapping[str, Callable[[], str]]) -> str:
     parts = []
     for piece in pieces:
         if isinstance(piece, Literal):
             parts.append(f"{q.p(piece.text)}::text")
         elif isinstance(piece, Field):
-            sql = link() if piece.name == "unsubscribe_url" else FIELD_SQL[piece.name]
+            sql = lazy[piece.name]() if piece.name in lazy else FIELD_SQL[piece.name]
             parts.append(f"coalesce(({sql})::text, '')")
     return "(" + " || ".join(parts or ["''"]) + ")"
 
 
-def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys) -> tuple[str, str] | None:
+def _coupon_sql(q: _Sql, coupons: Coupons | None) -> Callable[[], str]:
+    """The SQL of `{{ coupon }}` over `members m` (its parameter only once used)."""
+    made: list[str] = []
+
+    def sql() -> str:
+        if not made:
+            if coupons is None:
+                made.append("NULL::text")
+            elif coupons.batch_id is None:
+                made.append(f"{q.p(coupons.sample)}::text")
+            else:
+                made.append(f"(SELECT cp.code FROM coupons cp WHERE cp.batch_id = "
+                            f"{q.p(coupons.batch_id)}::uuid AND cp.member_id = m.id)")
+        return made[0]
+    return sql
+
+
+def _texts_sql(q: _Sql, tpl: TemplateRow, channel: str, keys: LinkKeys,
+               coupon: Callable[[], str]) -> tuple[str, str] | None:
     """(body SQL, subject SQL) choosing the member's language with fallback, or None when a
-    text needs Jinja itself."""
+    text (a body or a subject, in any language) needs Jinja itself; then no parameter has
+    been taken, since the Python path's statement would not use it."""
+    plain: dict[str, tuple[tuple[Piece, ...] | None, tuple[Piece, ...]]] = {}
+    for lang, (subject, body) in tpl.texts.items():
+        body_pieces = check_template(body, "body")
+        subject_pieces = None if subject is None else check_template(subject, "subject")
+        if body_pieces is None or (subject is not None and subject_pieces is None):
+            return None
+        plain[lang] = (subject_pieces, body_pieces)
     made: list[str] = []
 
     def link() -> str:  # its parameters only when a text uses it (else they are untyped)
         if not made:
             made.append(_link_sql(q, channel, keys))
         return made[0]
+    lazy = {"unsubscribe_url": link, "coupon": coupon}
     bodies, subjects = [], []
-    for lang, (subject, body) in tpl.texts.items():
-        pieces = check_template(body, "body")
-        if pieces is None:
-            return None
-        bodies.append((lang, _expr(q, pieces, link)))
-        subjects.append((lang, "NULL::text" if subject is None else f"{q.p(subject)}::text"))
+    for lang, (subject_pieces, body_pieces) in plain.items():
+        bodies.append((lang, _expr(q, body_pieces, lazy)))
+        subjects.append((lang, "NULL::text" if subject_pieces is None
+                         else _expr(q, subject_pieces, lazy)))
     default = tpl.default_language
 
     def case(options: list[tuple[str, str]]) -> str:
@@ -123,40 +161,58 @@ def _language_sql(q: _Sql, tpl: TemplateRow, default_language: str) -> str:
             f" ELSE {q.p(tpl.default_language)}::text END AS lang) s")
 
 
-def _source(q: _Sql, found: ListRow, channel: str, default_language: str
-            ) -> tuple[str, str, str]:
-    """(FROM over members m of the list, WHERE of those with an address, consent SQL)."""
+def _source(q: _Sql, found: ListRow, channel: str, default_language: str,
+            coupons: Coupons | None = None) -> tuple[str, str, str]:
+    """(FROM over members m of the list, WHERE of those with an address, the SQL of who may
+    get it: consent, and with issued coupons a coupon of the batch)."""
     source, params = members_of(found, default_language, len(q.params) + 1)
     q.params.extend(params)
     source, _, where = source.partition(" WHERE ")
     address = f"m.{ADDRESS[channel]} IS NOT NULL"
-    return (source, f"({where}) AND {address}" if where else address,
-            CONSENT_SQL.format(channel=q.p(channel) + "::text"))
+    consent = CONSENT_SQL.format(channel=q.p(channel) + "::text")
+    if coupons is not None and coupons.batch_id is not None:
+        consent += (f" AND EXISTS (SELECT 1 FROM coupons cp WHERE cp.batch_id = "
+                    f"{q.p(coupons.batch_id)}::uuid AND cp.member_id = m.id)")
+    return (source, f"({where}) AND {address}" if where else address, consent)
+
+
+async def eligible(conn: asyncpg.Connection, found: ListRow, channel: str,
+                   default_language: str) -> list[uuid.UUID]:
+    """The members a start would queue (an address, consent), by id."""
+    q = _Sql()
+    source, where, consent = _source(q, found, channel, default_language)
+    rows = await conn.fetch(f"SELECT m.id FROM {source} WHERE {where} AND {consent} "
+                            "ORDER BY m.id", *q.params)
+    return [r["id"] for r in rows]
 
 
 async def estimate(conn: asyncpg.Connection, found: ListRow, tpl: TemplateRow, channel: str,
-                   default_language: str, keys: LinkKeys) -> Totals:
-    return await _run(conn, found, tpl, channel, default_language, keys, None)
+                   default_language: str, keys: LinkKeys, coupons: Coupons | None = None
+                   ) -> Totals:
+    return await _run(conn, found, tpl, channel, default_language, keys, None, coupons)
 
 
 async def build(conn: asyncpg.Connection, campaign_id: uuid.UUID, found: ListRow,
                 tpl: TemplateRow, channel: str, default_language: str, keys: LinkKeys,
-                start: dt.datetime, rate_per_second: float) -> Totals:
+                start: dt.datetime, rate_per_second: float, coupons: Coupons | None = None
+                ) -> Totals:
     """Queue every eligible recipient; Totals of what was queued."""
     return await _run(conn, found, tpl, channel, default_language, keys,
-                      (campaign_id, start, 1.0 / rate_per_second))
+                      (campaign_id, start, 1.0 / rate_per_second), coupons)
 
 
 async def _run(conn: asyncpg.Connection, found: ListRow, tpl: TemplateRow, channel: str,
                default_language: str, keys: LinkKeys,
-               queue: tuple[uuid.UUID, dt.datetime, float] | None) -> Totals:
+               queue: tuple[uuid.UUID, dt.datetime, float] | None,
+               coupons: Coupons | None = None) -> Totals:
     q = _Sql()
-    source, where, consent = _source(q, found, channel, default_language)
+    source, where, consent = _source(q, found, channel, default_language, coupons)
     lang = _language_sql(q, tpl, default_language)
-    texts = _texts_sql(q, tpl, channel, keys)
+    coupon = _coupon_sql(q, coupons)
+    texts = _texts_sql(q, tpl, channel, keys, coupon)
     if texts is None:
         return await _run_in_python(conn, q, source, where, consent, lang, tpl, channel, keys,
-                                    queue)
+                                    queue, coupon)
     body, subject = texts
     cte = f"""
       listed AS MATERIALIZED (SELECT count(*) AS n FROM {source} WHERE {where}),
@@ -208,11 +264,12 @@ async def _finish(conn: asyncpg.Connection, q: _Sql, cte: str, channel: str,
 
 async def _run_in_python(conn: asyncpg.Connection, q: _Sql, source: str, where: str,
                          consent: str, lang: str, tpl: TemplateRow, channel: str,
-                         keys: LinkKeys, queue: tuple[uuid.UUID, dt.datetime, float] | None
-                         ) -> Totals:
+                         keys: LinkKeys, queue: tuple[uuid.UUID, dt.datetime, float] | None,
+                         coupon: Callable[[], str]) -> Totals:
     """Templates with logic: values fetched in SQL, rendered by the sandbox, queued as arrays
     through the same statement."""
-    fields = ", ".join(f"{sql} AS {name}" for name, sql in FIELD_SQL.items())
+    fields = ", ".join([*(f"{sql} AS {name}" for name, sql in FIELD_SQL.items()),
+                        f"{coupon()} AS coupon"])
     rows = await conn.fetch(f"""SELECT m.id AS member_id, m.{ADDRESS[channel]} AS recipient,
         {consent} AS eligible, s.lang, {fields} FROM {source}{lang} WHERE {where}
         ORDER BY m.id""", *q.params)
@@ -279,14 +336,18 @@ class CampaignRow:
     estimated_cost_minor: int
     delivered_cost_minor: int
     delivery_counts: dict[str, int]
+    coupon: CouponOffer | None = None
+    coupon_batch_id: uuid.UUID | None = None
 
 
 async def create(conn: asyncpg.Connection, campaign_id: uuid.UUID, name: str,
-                 list_id: uuid.UUID, template_code: str, channel: str) -> None:
+                 list_id: uuid.UUID, template_code: str, channel: str,
+                 coupon: CouponOffer | None = None) -> None:
     await conn.execute("""INSERT INTO campaigns (id, name, list_id, template_code, channel,
-        state, recipients, skipped, estimated_parts, estimated_cost_minor)
-        VALUES ($1, $2, $3, $4, $5, 'draft', 0, 0, 0, 0)""", campaign_id, name, list_id,
-                       template_code, channel)
+        state, recipients, skipped, estimated_parts, estimated_cost_minor, coupon)
+        VALUES ($1, $2, $3, $4, $5, 'draft', 0, 0, 0, 0, $6::jsonb)""", campaign_id, name,
+                       list_id, template_code, channel,
+                       json.dumps(coupon.as_json()) if coupon else None)
 
 
 async def mark_started(conn: asyncpg.Connection, campaign_id: uuid.UUID, state: str,
@@ -365,14 +426,18 @@ async def view(conn: asyncpg.Connection, campaign_id: uuid.UUID,
     return CampaignRow(row["id"], row["name"], row["list_id"], row["template_code"],
                        row["channel"], state, row["scheduled_at"], row["recipients"],
                        row["skipped"], row["estimated_parts"], row["estimated_cost_minor"],
-                       int(delivered), counts)
+                       int(delivered), counts, offer_of(row["coupon"]), row["coupon_batch_id"])
 
 
 async def recipients(conn: asyncpg.Connection, campaign_id: uuid.UUID,
                      after: uuid.UUID | None, limit: int) -> list[asyncpg.Record]:
     return list(await conn.fetch("""
-        SELECT mm.member_id, mm.mailing_id, ml.recipient, ml.state, mm.parts
+        SELECT mm.member_id, mm.mailing_id, ml.recipient, ml.state, mm.parts,
+               cp.code AS coupon_code
         FROM marketing_messages mm JOIN mailings ml ON ml.id = mm.mailing_id
+        JOIN campaigns c ON c.id = mm.campaign_id
+        LEFT JOIN coupons cp ON cp.batch_id = c.coupon_batch_id
+                            AND cp.member_id = mm.member_id
         WHERE mm.campaign_id = $1 AND ($2::uuid IS NULL OR mm.member_id > $2)
         ORDER BY mm.member_id LIMIT $3""", campaign_id, after, limit))
 

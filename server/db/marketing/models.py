@@ -23,9 +23,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.db.engagement.models import CouponRow  # noqa: F401  (FK target, as below)
 from server.db.models import Base, now_column
 from server.db.outbox.models import Mailing  # noqa: F401  (FK target must be on the metadata)
 
@@ -127,6 +128,10 @@ class Campaign(Base):
     skipped: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     estimated_parts: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     estimated_cost_minor: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # A personal coupon for each recipient (server/marketing/coupons.py), issued at start in
+    # batch `coupon_batch_id` (migration 0031).
+    coupon: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    coupon_batch_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class MarketingMessage(Base):
@@ -173,6 +178,8 @@ class MarketingTrigger(Base):
     max_per_occurrence: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     stop_events: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # A personal coupon issued with each firing (migration 0031; NULL: none).
+    coupon: Mapped[dict[str, object] | None] = mapped_column(JSONB)
 
 
 class TriggerFiring(Base):
@@ -189,6 +196,7 @@ class TriggerFiring(Base):
     mailing_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mailings.id"))
     fired_at: Mapped[dt.datetime] = now_column()
     stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
     __table_args__ = (
         UniqueConstraint("trigger_code", "event_id", name="uq_trigger_firings_event"),
         UniqueConstraint("trigger_code", "member_id", "occurrence", "seq",

@@ -4,11 +4,15 @@
 for each active trigger on its type it checks the condition over the member, claims a
 firing slot (unique per trigger and event, and per member, occurrence and sequence number
 up to the trigger's maximum) and queues the message after the delay, all in one
-transaction; a redelivery or a second consumer finds the slot taken and queues nothing.
+transaction; a redelivery or a second consumer finds the slot taken and queues nothing. A
+trigger with a coupon issues the member's coupon with the firing, in the same transaction
+(server/db/marketing/coupons.py), and the message shows its code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +22,11 @@ import asyncpg
 from server.db.database import Database
 from server.db.ledger.repo import raw_connection
 from server.db.marketing.campaigns import ADDRESS, LinkKeys, unsubscribe_token
+from server.db.marketing.coupons import issue_for_firing
 from server.db.marketing.repo import template
 from server.db.marketing.segments import compile_segment
 from server.events.schema import SCHEMAS
+from server.marketing.coupons import offer_of
 from server.marketing.segments import parse_segment
 from server.marketing.sms_parts import sms_parts
 from server.marketing.templates import pick_language, render
@@ -31,16 +37,18 @@ from server.plugin_contracts import DomainEvent
 async def upsert(conn: asyncpg.Connection, t: TriggerSpec) -> None:
     await conn.execute("""
         INSERT INTO marketing_triggers (code, event_type, condition, template_code, channel,
-          delay_seconds, occurrence, max_per_occurrence, stop_events, active)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+          delay_seconds, occurrence, max_per_occurrence, stop_events, active, coupon)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
         ON CONFLICT (code) DO UPDATE SET event_type = EXCLUDED.event_type,
           condition = EXCLUDED.condition, template_code = EXCLUDED.template_code,
           channel = EXCLUDED.channel, delay_seconds = EXCLUDED.delay_seconds,
           occurrence = EXCLUDED.occurrence, max_per_occurrence = EXCLUDED.max_per_occurrence,
-          stop_events = EXCLUDED.stop_events, active = EXCLUDED.active""",
+          stop_events = EXCLUDED.stop_events, active = EXCLUDED.active,
+          coupon = EXCLUDED.coupon""",
                        t.code, t.event_type, t.condition, t.template_code, t.channel,
                        t.delay_seconds, t.occurrence, t.max_per_occurrence,
-                       list(t.stop_events), t.active)
+                       list(t.stop_events), t.active,
+                       json.dumps(t.coupon.as_json()) if t.coupon else None)
 
 
 class TriggerConsumer:
@@ -137,6 +145,11 @@ class TriggerConsumer:
                                                 tpl.default_language)]
         values = {**dict(member), "unsubscribe_url": f"{self.keys.base_url}/u/"
                   f"{unsubscribe_token(self.keys, member_id, t['channel'])}"}
+        offer = offer_of(t["coupon"])
+        if offer is not None:
+            coupon = await issue_for_firing(conn, offer, member_id, t["code"], firing,
+                                            dt.datetime.now(dt.UTC))
+            values["coupon"] = coupon.code
         text = render(body, values)
         mailing_id = uuid.uuid4()
         await conn.execute("""

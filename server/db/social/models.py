@@ -73,6 +73,10 @@ class SocialRuleRow(Base):
     cap_days: Mapped[int] = mapped_column(Integer, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False)
     updated_at: Mapped[dt.datetime] = now_column()
+    # Deleted (migration 0031): no longer applied or listed; the code stays taken and the
+    # rewards it gave stay on members' records.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class SocialRewardRow(Base):

@@ -21,12 +21,14 @@ from server.accounts.accrual import Lot
 from server.db.audit.repo import Change, record_on
 from server.db.engagement.coupons import issue_coupons
 from server.db.ledger.repo import accrue, new_tx
+from server.errors import DomainError, ErrorKind
 from server.events.schema import new_event
 from server.social.model import Action, Rule, applies, satisfied
 
 _EMIT = "SELECT kopilka_emit_event($1, $2, $3::jsonb)"
 _RULE_COLUMNS = ("code, name, network, post_id, kinds, window_minutes, points, "
                  "coupon_promotion_id, cap_count, cap_days, active")
+_RULE_READ = _RULE_COLUMNS + ", updated_at, deleted_at"
 COUPON_DAYS = 30
 
 
@@ -55,7 +57,8 @@ class Reward:
 def _rule(row: asyncpg.Record) -> Rule:
     return Rule(row["code"], row["name"], row["network"], row["post_id"], tuple(row["kinds"]),
                 row["window_minutes"], row["points"], row["coupon_promotion_id"],
-                row["cap_count"], row["cap_days"], row["active"])
+                row["cap_count"], row["cap_days"], row["active"], row["updated_at"],
+                row["deleted_at"])
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -105,26 +108,62 @@ async def accounts_of(conn: asyncpg.Connection, member_id: uuid.UUID) -> list[tu
 # --- rules -----------------------------------------------------------------------------
 
 async def save_rule(conn: asyncpg.Connection, rule: Rule) -> Rule:
-    before = await conn.fetchrow(f"SELECT {_RULE_COLUMNS} FROM social_rules WHERE code = $1 "
-                                 "FOR UPDATE", rule.code)
+    """Create or change a rule (audited); a deleted rule's code is refused."""
+    found = await conn.fetchrow(f"SELECT {_RULE_COLUMNS}, deleted_at FROM social_rules "
+                                "WHERE code = $1 FOR UPDATE", rule.code)
+    if found is not None and found["deleted_at"] is not None:
+        raise DomainError(ErrorKind.FAILED_PRECONDITION, "SOCIAL_RULE_DELETED",
+                          f"rule {rule.code!r} was deleted; its outcomes still name it, so "
+                          "give the new rule another code", metadata={"code": rule.code})
+    before = None if found is None else {k: v for k, v in dict(found).items()
+                                         if k != "deleted_at"}
     row = await conn.fetchrow(
         f"INSERT INTO social_rules ({_RULE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
         "$9, $10, $11) ON CONFLICT (code) DO UPDATE SET name = $2, network = $3, post_id = $4, "
         "kinds = $5, window_minutes = $6, points = $7, coupon_promotion_id = $8, "
         f"cap_count = $9, cap_days = $10, active = $11, updated_at = now() "
-        f"RETURNING {_RULE_COLUMNS}", rule.code, rule.name, rule.network, rule.post_id,
+        f"RETURNING {_RULE_READ}", rule.code, rule.name, rule.network, rule.post_id,
         list(rule.kinds), rule.window_minutes, rule.points, rule.coupon_promotion_id,
         rule.cap_count, rule.cap_days, rule.active)
     assert row is not None
     saved = _rule(row)
+    after = {k: v for k, v in dict(row).items() if k not in ("updated_at", "deleted_at")}
     await record_on(conn, Change("social_rule", rule.code, "update" if before else "create",
-                                 dict(before) if before else None, dict(row)))
+                                 before, after))
     return saved
 
 
 async def rules(conn: asyncpg.Connection) -> list[Rule]:
+    """The rules in force (not deleted), by code."""
     return [_rule(r) for r in await conn.fetch(
-        f"SELECT {_RULE_COLUMNS} FROM social_rules ORDER BY code")]
+        f"SELECT {_RULE_READ} FROM social_rules WHERE deleted_at IS NULL ORDER BY code")]
+
+
+async def list_rules(conn: asyncpg.Connection, *, network: str | None, show_deleted: bool,
+                     after: str | None, limit: int) -> list[Rule]:
+    """A page of rules by code (keyset: codes after `after`)."""
+    rows = await conn.fetch(
+        f"SELECT {_RULE_READ} FROM social_rules WHERE ($1::text IS NULL OR network = $1) "
+        "AND ($2 OR deleted_at IS NULL) AND ($3::text IS NULL OR code > $3) "
+        "ORDER BY code LIMIT $4", network, show_deleted, after, limit)
+    return [_rule(r) for r in rows]
+
+
+async def delete_rule(conn: asyncpg.Connection, code: str, deleted_by: str) -> Rule | None:
+    """Mark the rule deleted and inactive (audited); None: no such rule, or deleted already.
+    The row stays: its rewards keep naming it on members' records."""
+    was_active = await conn.fetchval("SELECT active FROM social_rules WHERE code = $1 AND "
+                                     "deleted_at IS NULL FOR UPDATE", code)
+    if was_active is None:
+        return None
+    row = await conn.fetchrow(
+        f"UPDATE social_rules SET deleted_at = now(), deleted_by = $2, active = false "
+        f"WHERE code = $1 RETURNING {_RULE_READ}", code, deleted_by)
+    assert row is not None  # locked above
+    deleted = _rule(row)
+    await record_on(conn, Change("social_rule", code, "delete", {"active": was_active},
+                                 {"active": False, "deleted_at": deleted.deleted_at}))
+    return deleted
 
 
 # --- actions and rewards ---------------------------------------------------------------

@@ -52,3 +52,9 @@ def is_valid_number(barcode_format: BarcodeFormat, number: str) -> bool:
 def prefixes_overlap(a: str, b: str) -> bool:
     """True when one prefix starts the other, so two series could produce the same number."""
     return a.startswith(b) or b.startswith(a)
+
+
+def masked(number: str) -> str:
+    """Only the last 4 characters of a certificate number (a bearer instrument): for
+    terminals that may be filmed and for histories others read."""
+    return "*" * max(0, len(number) - 4) + number[-4:]

@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from server.certificates.numbers import masked
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,11 +47,6 @@ def request_id_for(number: str, store: str) -> str:
 def cli_principal_id(label: str) -> uuid.UUID:
     """The idempotency principal of a CLI user: stable, apart from every API key's id."""
     return uuid.uuid5(NAMESPACE, f"cli-principal:{label}")
-
-
-def masked(number: str) -> str:
-    """Only the last 4 characters: the terminal may be filmed or shared."""
-    return "*" * max(0, len(number) - 4) + number[-4:]
 
 
 @dataclass

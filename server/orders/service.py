@@ -9,13 +9,15 @@ A refusal anywhere rolls all of it back.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from server.errors import DomainError, ErrorKind, invalid, not_found
+from server.certificates.numbers import masked
+from server.errors import DomainError, ErrorKind, FieldViolation, invalid, not_found
 from server.orders import actions
 from server.orders.actions import Effect as Effect
 from server.orders.model import HistoryEntry, Line, Order, OrderState
@@ -39,7 +41,8 @@ class OrderMoney(Protocol):
     async def give_back(self, order: Order, points: int) -> int: ...
     async def take_back(self, order: Order, points: int) -> int: ...
     async def accrue_lots(self, order: Order, lots: list[list[object]]) -> int: ...
-    async def settle(self, order: Order, amount: int, method: str) -> None: ...
+    async def settle(self, order: Order, amount: int, method: str,
+                     certificate_number: str | None = None) -> None: ...
 
 
 class OrderPayments(Protocol):
@@ -134,7 +137,7 @@ async def act(ports: Ports, order_id: uuid.UUID, expected_version: int | None, r
     return outcome
 
 
-SETTLEMENTS = ("points", "cash_account", "payment")
+SETTLEMENTS = ("points", "cash_account", "payment", "certificate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +152,20 @@ class Exchanged:
 
 async def exchange(ports: Ports, order_id: uuid.UUID, expected_version: int, reason: str,
                    returns: Sequence[tuple[int, int]],
-                   new_lines: Sequence[tuple[str, int, int]], settle: str) -> Exchanged:
+                   new_lines: Sequence[tuple[str, int, int]], settle: str,
+                   certificate_number: str = "") -> Exchanged:
     """Return lines and hand over new ones in one change: the new lines are priced by the
     engine on their own (no points), their points accrue at once, and the difference
     between their total and the returned lines' value is settled from points, the cash
-    account, or recorded as a payment (to take, or to give back) for the shop."""
+    account or a gift certificate (to them when it is the customer's), or recorded as a
+    payment (to take, or to give back) for the shop."""
     if settle not in SETTLEMENTS:
-        raise invalid("settlement", "points, cash account or payment")
+        raise invalid("settlement", "points, cash account, certificate or payment")
+    certificate_number = certificate_of(certificate_number)
+    if settle == "certificate" and not certificate_number:
+        raise invalid("certificate_number", "required for a certificate settlement")
+    if settle != "certificate" and certificate_number:
+        raise invalid("certificate_number", "only for a certificate settlement")
     order = await _locked(ports, order_id, expected_version)
     previous = order.state
     effect, added = actions.exchange(order, returns, new_lines)
@@ -170,9 +180,11 @@ async def exchange(ports: Ports, order_id: uuid.UUID, expected_version: int, rea
     accrued = await ports.money.accrue_lots(order, priced.accrual_lots)
     order.points_accrued += accrued
     if difference:
-        await ports.money.settle(order, difference, settle)
+        await _settle_difference(ports, order, difference, settle, certificate_number)
     effect.detail.update(new_total_minor=new_total, difference_minor=difference,
                          settlement=settle, points_accrued=accrued)
+    if certificate_number:  # the history shows its last 4 characters only
+        effect.detail["certificate_number"] = masked(certificate_number)
     order.version += 1
     await ports.orders.save(order)
     entry = HistoryEntry(order.version, ports.principal, effect.action.value, 0, reason,
@@ -180,6 +192,27 @@ async def exchange(ports: Ports, order_id: uuid.UUID, expected_version: int, rea
     await ports.orders.add_history(order.id, entry)
     await ports.notifier.changed(order, entry, previous)
     return Exchanged(outcome, new_total, difference)
+
+
+def certificate_of(number: str) -> str:
+    """A certificate number as the certificates RPCs take it (upper case, no spaces)."""
+    return number.strip().upper()
+
+
+async def _settle_difference(ports: Ports, order: Order, difference: int, settle: str,
+                             certificate_number: str) -> None:
+    """The difference through the money port; a certificate's refusal (blocked, expired,
+    too little on it, unknown...) names the request's certificate_number."""
+    if settle != "certificate":
+        await ports.money.settle(order, difference, settle)
+        return
+    try:
+        await ports.money.settle(order, difference, settle, certificate_number)
+    except DomainError as error:
+        if error.violations:
+            raise
+        raise dataclasses.replace(
+            error, violations=[FieldViolation("certificate_number", error.message)]) from None
 
 
 async def _locked(ports: Ports, order_id: uuid.UUID, expected_version: int | None) -> Order:

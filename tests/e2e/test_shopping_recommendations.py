@@ -83,3 +83,55 @@ async def test_bad_recommendation_requests_name_the_field(world):
     with rpc_error() as failure:
         await world.web.shopping.GetRecommendations(ask("milk-1", ""))
     assert failure.fields == ["lines[1].sku"]
+
+
+HINT_RULES = """
+rules:
+  - {id: tea-3-for-2, name: Tea 3 for 2, target: [{skus: [tea-1]}],
+     benefit: {type: m_for_n, buy: 3, pay: 2}}
+  - {id: big-basket, name: Big basket, conditions: {min_receipt_amount: 10000},
+     benefit: {type: percent, percent: "10%", scope: receipt}}
+"""
+
+
+def priced(*items: tuple[str, int, int]) -> S.GetRecommendationsRequest:
+    return S.GetRecommendationsRequest(lines=[line(s, q, p) for s, q, p in items])
+
+
+async def test_a_basket_one_unit_short_of_a_promotion_is_told_so(world, admin):
+    from kopilka.v1 import admin_pb2, receipts_pb2
+
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=HINT_RULES))
+    short = await world.web.shopping.GetRecommendations(priced(("tea-1", 2000, 1500)))
+    assert [(h.rule_id, h.message, h.missing_quantity_milli, h.missing_amount_minor)
+            for h in short.promotion_hints] == [
+        ("tea-3-for-2", "One more unit and 1 is free (3 for 2): Tea 3 for 2 "
+         "(rule tea-3-for-2)", 1000, 0)]
+
+    # the same hints as CalculateReceipt gives the same lines at the same store
+    till = await admin.receipts.CalculateReceipt(receipts_pb2.CalculateReceiptRequest(
+        store_code=WEB, lines=[receipts_pb2.ReceiptLine(
+            line_no=1, sku="tea-1", quantity_milli=2000, unit_price_minor=1500)]))
+    assert list(till.hints) == list(short.promotion_hints)
+
+    # three teas qualify: no hint; nor for a basket far from both promotions
+    for basket in (priced(("tea-1", 3000, 1500)), priced(("milk-1", 1000, 1000))):
+        assert list((await world.web.shopping.GetRecommendations(basket)).promotion_hints) \
+            == []
+
+    # 80.00 of a 100.00 threshold: the missing amount, in minor units
+    near = await world.web.shopping.GetRecommendations(priced(("milk-1", 4000, 2000)))
+    assert [(h.rule_id, h.missing_quantity_milli, h.missing_amount_minor)
+            for h in near.promotion_hints] == [("big-basket", 0, 2000)]
+    assert near.promotion_hints[0].message.startswith("Spend 20.00 more for 10% off")
+
+    # lines without a quantity only name products for the pairs: nothing is priced
+    assert list((await world.web.shopping.GetRecommendations(
+        ask("tea-1", "milk-1"))).promotion_hints) == []
+
+
+async def test_bad_basket_lines_for_hints_name_the_field(world):
+    with rpc_error() as failure:
+        await world.web.shopping.GetRecommendations(priced(("tea-1", -1000, 100),
+                                                           ("milk-1", 1000, -1)))
+    assert failure.fields == ["lines[0].quantity_milli", "lines[1].unit_price_minor"]

@@ -222,7 +222,13 @@ class _SettlementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Settlement
     SETTLEMENT_CASH_ACCOUNT: _Settlement.ValueType  # 2
     """From the member's cash account, or back to it."""
     SETTLEMENT_PAYMENT: _Settlement.ValueType  # 3
-    """By a payment the shop takes or refunds itself (e.g. a LiqPay link); recorded only."""
+    """By a payment the shop takes or refunds itself (e.g. a LiqPay link, or RefundPayment of
+    the order's payments); recorded only.
+    """
+    SETTLEMENT_CERTIFICATE: _Settlement.ValueType  # 4
+    """From a money gift certificate (certificate_number), or back to it: at most what that
+    certificate paid in this order's exchanges comes back (CERTIFICATE_REFUND_EXCEEDS_PAYMENT).
+    """
 
 class Settlement(_Settlement, metaclass=_SettlementEnumTypeWrapper):
     """Settlement is how an exchange's difference is settled."""
@@ -234,7 +240,13 @@ SETTLEMENT_POINTS: Settlement.ValueType  # 1
 SETTLEMENT_CASH_ACCOUNT: Settlement.ValueType  # 2
 """From the member's cash account, or back to it."""
 SETTLEMENT_PAYMENT: Settlement.ValueType  # 3
-"""By a payment the shop takes or refunds itself (e.g. a LiqPay link); recorded only."""
+"""By a payment the shop takes or refunds itself (e.g. a LiqPay link, or RefundPayment of
+the order's payments); recorded only.
+"""
+SETTLEMENT_CERTIFICATE: Settlement.ValueType  # 4
+"""From a money gift certificate (certificate_number), or back to it: at most what that
+certificate paid in this order's exchanges comes back (CERTIFICATE_REFUND_EXCEEDS_PAYMENT).
+"""
 Global___Settlement: _TypeAlias = Settlement  # noqa: Y015
 
 @_typing.final
@@ -1532,6 +1544,7 @@ class ExchangeLinesRequest(_message.Message):
     RETURNS_FIELD_NUMBER: _builtins.int
     NEW_LINES_FIELD_NUMBER: _builtins.int
     SETTLEMENT_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_NUMBER_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID)."""
     order_id: _builtins.str
@@ -1542,6 +1555,8 @@ class ExchangeLinesRequest(_message.Message):
     """Why (required)."""
     settlement: Global___Settlement.ValueType
     """How the difference is settled."""
+    certificate_number: _builtins.str
+    """The gift certificate of SETTLEMENT_CERTIFICATE (required for it, refused with any other)."""
     @_builtins.property
     def returns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnedLine]:
         """What comes back."""
@@ -1562,10 +1577,11 @@ class ExchangeLinesRequest(_message.Message):
         returns: _abc.Iterable[Global___ReturnedLine] | None = ...,
         new_lines: _abc.Iterable[Global___NewOrderLine] | None = ...,
         settlement: Global___Settlement.ValueType = ...,
+        certificate_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "new_lines", b"new_lines", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "returns", b"returns", "settlement", b"settlement"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_number", b"certificate_number", "expected_version", b"expected_version", "new_lines", b"new_lines", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "returns", b"returns", "settlement", b"settlement"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -209,7 +209,7 @@ class OrderServiceServicer:
 
     def ExchangeLines(self, request, context):
         """ExchangeLines returns lines of a completed order and hands over new ones; the difference
-        is settled from points, the cash account, or left to a payment.
+        is settled from points, the cash account, a gift certificate, or left to a payment.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

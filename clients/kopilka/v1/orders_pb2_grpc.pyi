@@ -60,7 +60,7 @@ class OrderServiceStub:
     """ReturnLines returns quantities of lines of a completed order, reversing points per line."""
     ExchangeLines: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ExchangeLinesRequest, _orders_pb2.ExchangeLinesResponse]
     """ExchangeLines returns lines of a completed order and hands over new ones; the difference
-    is settled from points, the cash account, or left to a payment.
+    is settled from points, the cash account, a gift certificate, or left to a payment.
     """
     SetStock: _grpc.UnaryUnaryMultiCallable[_orders_pb2.SetStockRequest, _orders_pb2.SetStockResponse]
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
@@ -107,7 +107,7 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """ReturnLines returns quantities of lines of a completed order, reversing points per line."""
     ExchangeLines: _aio.UnaryUnaryMultiCallable[_orders_pb2.ExchangeLinesRequest, _orders_pb2.ExchangeLinesResponse]  # type: ignore[assignment]
     """ExchangeLines returns lines of a completed order and hands over new ones; the difference
-    is settled from points, the cash account, or left to a payment.
+    is settled from points, the cash account, a gift certificate, or left to a payment.
     """
     SetStock: _aio.UnaryUnaryMultiCallable[_orders_pb2.SetStockRequest, _orders_pb2.SetStockResponse]  # type: ignore[assignment]
     """SetStock sets stock balances per store and SKU (absolute quantities)."""
@@ -223,7 +223,7 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ExchangeLinesResponse, _abc.Awaitable[_orders_pb2.ExchangeLinesResponse]]:
         """ExchangeLines returns lines of a completed order and hands over new ones; the difference
-        is settled from points, the cash account, or left to a payment.
+        is settled from points, the cash account, a gift certificate, or left to a payment.
         """
 
     @_abc_1.abstractmethod

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kopilka.v1 import common_pb2 as _common_pb2
+from kopilka.v1 import receipts_pb2 as _receipts_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -792,7 +793,10 @@ class GetRecommendationsRequest(_message.Message):
     """Most recommendations to return; 0 means 10, at most 100."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___BasketLine]:
-        """The basket's lines (only the SKUs count for now)."""
+        """The basket's lines. Their SKUs find the products bought together; the lines with a
+        quantity are also priced, as an anonymous receipt of the store now, for the promotion
+        hints (a quantity of 0: the line counts for the pairs only).
+        """
 
     def __init__(
         self,
@@ -859,6 +863,7 @@ class GetRecommendationsResponse(_message.Message):
 
     RECOMMENDATIONS_FIELD_NUMBER: _builtins.int
     COMPUTED_TIME_FIELD_NUMBER: _builtins.int
+    PROMOTION_HINTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]:
         """Best first: highest confidence, then most receipts, then SKU."""
@@ -867,15 +872,23 @@ class GetRecommendationsResponse(_message.Message):
     def computed_time(self) -> _timestamp_pb2.Timestamp:
         """When the pair counts were last computed from confirmed receipts; unset if never."""
 
+    @_builtins.property
+    def promotion_hints(self) -> _containers.RepeatedCompositeFieldContainer[_receipts_pb2.PromotionHint]:
+        """Promotions the basket nearly qualifies for ("one more unit and 1 is free", "spend 120.00
+        more for 10% off"), as CalculateReceipt gives them for the same lines: at most 3, in rule
+        order; none when the basket qualifies already or is far from it.
+        """
+
     def __init__(
         self,
         *,
         recommendations: _abc.Iterable[Global___Recommendation] | None = ...,
         computed_time: _timestamp_pb2.Timestamp | None = ...,
+        promotion_hints: _abc.Iterable[_receipts_pb2.PromotionHint] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["computed_time", b"computed_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["computed_time", b"computed_time", "recommendations", b"recommendations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["computed_time", b"computed_time", "promotion_hints", b"promotion_hints", "recommendations", b"recommendations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

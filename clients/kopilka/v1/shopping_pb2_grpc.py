@@ -147,7 +147,8 @@ class ShoppingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRecommendations(self, request, context):
-        """GetRecommendations ranks products often bought together with the basket's ones.
+        """GetRecommendations ranks products often bought together with the basket's ones and says
+        which promotions the basket nearly qualifies for (priced by the CalculateReceipt engine).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

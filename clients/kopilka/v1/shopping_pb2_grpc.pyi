@@ -53,7 +53,9 @@ class ShoppingServiceStub:
     ListSiteEvents: _grpc.UnaryUnaryMultiCallable[_shopping_pb2.ListSiteEventsRequest, _shopping_pb2.ListSiteEventsResponse]
     """ListSiteEvents returns a member's footprint, newest first, within the retention period."""
     GetRecommendations: _grpc.UnaryUnaryMultiCallable[_shopping_pb2.GetRecommendationsRequest, _shopping_pb2.GetRecommendationsResponse]
-    """GetRecommendations ranks products often bought together with the basket's ones."""
+    """GetRecommendations ranks products often bought together with the basket's ones and says
+    which promotions the basket nearly qualifies for (priced by the CalculateReceipt engine).
+    """
 
 @_typing.type_check_only
 class ShoppingServiceAsyncStub(ShoppingServiceStub):
@@ -80,7 +82,9 @@ class ShoppingServiceAsyncStub(ShoppingServiceStub):
     ListSiteEvents: _aio.UnaryUnaryMultiCallable[_shopping_pb2.ListSiteEventsRequest, _shopping_pb2.ListSiteEventsResponse]  # type: ignore[assignment]
     """ListSiteEvents returns a member's footprint, newest first, within the retention period."""
     GetRecommendations: _aio.UnaryUnaryMultiCallable[_shopping_pb2.GetRecommendationsRequest, _shopping_pb2.GetRecommendationsResponse]  # type: ignore[assignment]
-    """GetRecommendations ranks products often bought together with the basket's ones."""
+    """GetRecommendations ranks products often bought together with the basket's ones and says
+    which promotions the basket nearly qualifies for (priced by the CalculateReceipt engine).
+    """
 
 class ShoppingServiceServicer(metaclass=_abc_1.ABCMeta):
     """ShoppingService is the online store's side of a member's shopping: baskets as the store
@@ -158,6 +162,8 @@ class ShoppingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _shopping_pb2.GetRecommendationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_shopping_pb2.GetRecommendationsResponse, _abc.Awaitable[_shopping_pb2.GetRecommendationsResponse]]:
-        """GetRecommendations ranks products often bought together with the basket's ones."""
+        """GetRecommendations ranks products often bought together with the basket's ones and says
+        which promotions the basket nearly qualifies for (priced by the CalculateReceipt engine).
+        """
 
 def add_ShoppingServiceServicer_to_server(servicer: ShoppingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

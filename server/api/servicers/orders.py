@@ -22,6 +22,7 @@ from server.api.context import Context
 from server.api.convert import money, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.order_certificates import certificate_state, settlement_change
 from server.api.order_pricing import order_pricer
 from server.api.paging import decode_token, encode_token, page_size
 from server.api.scope import (
@@ -114,7 +115,7 @@ ANSWERS = {OP.LINE_ANSWER_KIND_CONFIRMED: Answer.CONFIRMED,
            OP.LINE_ANSWER_KIND_PARTLY: Answer.PARTLY, OP.LINE_ANSWER_KIND_REFUSED: Answer.REFUSED}
 ANSWER_TO_PB = {v: k for k, v in ANSWERS.items()}
 SETTLEMENTS = {OP.SETTLEMENT_POINTS: "points", OP.SETTLEMENT_CASH_ACCOUNT: "cash_account",
-               OP.SETTLEMENT_PAYMENT: "payment"}
+               OP.SETTLEMENT_PAYMENT: "payment", OP.SETTLEMENT_CERTIFICATE: "certificate"}
 
 
 def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
@@ -188,7 +189,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         key = None if principal else caller().key_id  # a door without an RPC names itself
         who = principal or caller().label
         now = self.deps.clock()
-        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, now),
+        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, now, session),
                      SqlNotifier(session), order_pricer(self.deps.pricing.snapshot, card,
                                                         moment), who,
                      SqlOrderPayments(session, who, now, key))
@@ -493,7 +494,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         order_id = parse_uuid(request.order_id, "order_id")
         settle = SETTLEMENTS.get(request.settlement)
         if settle is None:
-            raise invalid("settlement", "required: points, cash account or payment")
+            raise invalid("settlement", "required: points, cash account, certificate or "
+                          "payment")
         snap = self.deps.pricing.snapshot
         for i, x in enumerate(request.new_lines):
             if x.sku and snap.catalog.get(x.sku) is None:
@@ -509,14 +511,20 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
 
         async def work(session: AsyncSession) -> OP.ExchangeLinesResponse:
             repo = await SqlOrderRepository.of(session)
+            before = await certificate_state(session, request.certificate_number)
             done = await service.exchange(self._ports(repo, session, card, now), order_id,
-                                          request.expected_version, reason, pairs, new, settle)
+                                          request.expected_version, reason, pairs, new, settle,
+                                          request.certificate_number)
             order = done.outcome.order
             await record(session, Change("web_order", str(order_id), "ExchangeLines",
                                          {"version": request.expected_version},
                                          {"version": order.version,
                                           "difference_minor": done.difference_minor,
                                           "settlement": settle}))
+            if settle == "certificate" and done.difference_minor:
+                await record(session, await settlement_change(
+                    session, request.certificate_number, before, order_id,
+                    done.difference_minor))
             return OP.ExchangeLinesResponse(
                 order=await self._answer(repo, order),
                 refund=money(done.outcome.refund_minor, order.currency),

@@ -23,6 +23,7 @@ from server.db.shopping.repo import SqlShoppingRepository
 from server.errors import DomainError, FieldViolation, Violations, invalid
 from server.members import service as members
 from server.shopping import service
+from server.shopping.hints import basket_hints
 from server.shopping.model import (
     Basket,
     BasketLine,
@@ -262,16 +263,29 @@ class ShoppingServicer(shopping_pb2_grpc.ShoppingServiceServicer):
         for i, line in enumerate(request.lines):
             if not line.sku:
                 errors.add(f"lines[{i}].sku", "required")
+            if line.quantity_milli < 0:
+                errors.add(f"lines[{i}].quantity_milli",
+                           "must not be negative (0: the line counts for the pairs only)")
+            if line.unit_price_minor < 0:
+                errors.add(f"lines[{i}].unit_price_minor", "must not be negative")
         errors.raise_if_any()
         async with self.deps.db.transaction() as session:
-            await self.store(session, request.store_code)
+            store = await self.store(session, request.store_code)
             repo = SqlShoppingRepository(session)
             found = await service.recommend(repo, {x.sku for x in request.lines},
                                             request.limit or DEFAULT_RECOMMENDATIONS)
             computed = await repo.last_pair_run()
-        return S.GetRecommendationsResponse(
+        snap = self.deps.pricing.snapshot  # CalculateReceipt's rules, catalog and stores
+        hints = basket_hints(snap.rules, snap.catalog, snap.stores, store,
+                             lines_from_pb(list(request.lines)), self.now())
+        response = S.GetRecommendationsResponse(
             recommendations=[S.Recommendation(
                 sku=r.sku, because_of_sku=r.because_of_sku, reason=r.reason,
                 pair_count=r.pair_count, confidence_permille=r.confidence_permille,
                 support_permille=r.support_permille) for r in found],
             computed_time=timestamp(computed))
+        for hint in hints:
+            response.promotion_hints.add(rule_id=hint.rule_id, message=hint.message,
+                                         missing_quantity_milli=hint.missing_quantity_milli,
+                                         missing_amount_minor=hint.missing_amount)
+        return response

@@ -1,7 +1,8 @@
 """Points of an online order through the one ledger (docs/ledger.md), in the order's
 transaction: reserve = spend (kopilka_spend_points) at placement, release and returns credit
 the same lots back (the receipt refund's rule), accrual at completion
-(kopilka_accrue_points), returns take accrued points back like a receipt refund does.
+(kopilka_accrue_points), returns take accrued points back like a receipt refund does; an
+exchange's difference moves points, cash-account money or a gift certificate's balance.
 
 Reserved points leave the member's balance at once, so they cannot be spent twice however
 many orders or tills race (the spend never overdraws); completion only records that the
@@ -13,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.accrual import Lot
+from server.db.certificates.payments import pay_with_certificate, refund_to_certificate
 from server.db.ledger.cash import credit_cash, pay_from_cash
 from server.db.ledger.refunds import return_spent_points, reverse_accrued_points
 from server.db.ledger.repo import (
@@ -30,10 +33,12 @@ from server.orders.model import Order
 class SqlOrderMoney:
     """OrderMoney (server/orders/service.py) on one transaction's connection."""
 
-    def __init__(self, conn: asyncpg.Connection, principal: str, now: dt.datetime) -> None:
+    def __init__(self, conn: asyncpg.Connection, principal: str, now: dt.datetime,
+                 session: AsyncSession | None = None) -> None:
         self.conn = conn
         self.principal = principal
         self.now = now
+        self.session = session  # the same transaction, for certificate settlements
 
     async def reserve(self, order: Order, points: int) -> None:
         assert order.card_number is not None  # the service refuses points without a card
@@ -87,11 +92,17 @@ class SqlOrderMoney:
             order.accrual_tx_id = tx_id
         return sum(x.points for x in lots)
 
-    async def settle(self, order: Order, amount: int, method: str) -> None:
+    async def settle(self, order: Order, amount: int, method: str,
+                     certificate_number: str | None = None) -> None:
         """An exchange's difference: > 0 the customer pays it, < 0 gets it back; from or to
-        points or the cash account; "payment" moves nothing here (the shop takes or refunds
-        it, e.g. through LiqPay) and is kept in the history only."""
+        points, the cash account or a gift certificate; "payment" moves nothing here (the
+        shop takes or refunds it, e.g. through LiqPay or RefundPayment) and is kept in the
+        history only."""
         if method == "payment":
+            return
+        if method == "certificate":
+            assert certificate_number is not None
+            await self._settle_certificate(order, amount, certificate_number)
             return
         tx_id = await new_tx(self.conn, "order_exchange", reason=f"order {order.id}",
                              principal=self.principal)
@@ -106,6 +117,19 @@ class SqlOrderMoney:
             await pay_from_cash(self.conn, order.member_id, amount, tx_id)
         else:
             await credit_cash(self.conn, order.member_id, -amount, tx_id)
+
+    async def _settle_certificate(self, order: Order, amount: int, number: str) -> None:
+        """The certificate ledger's own spend and refund (server/db/certificates/payments.py:
+        the one conditional UPDATE and its entry), keyed by the order: a refund gives back
+        at most what the certificate paid in this order's exchanges."""
+        assert self.session is not None, "a certificate settlement needs the session"
+        if amount > 0:
+            await pay_with_certificate(self.session, number=number, amount_minor=amount,
+                                       receipt_id=order.id, store_code=order.store_code,
+                                       currency=order.currency, now=self.now)
+        else:
+            await refund_to_certificate(self.session, number=number, amount_minor=-amount,
+                                        receipt_id=order.id, now=self.now)
 
     async def take_back(self, order: Order, points: int) -> int:
         if order.accrual_tx_id is None:

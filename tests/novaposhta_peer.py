@@ -43,6 +43,7 @@ class FakeNovaPoshta:
         self.calls: list[dict[str, Any]] = []
         self.documents: dict[str, dict[str, Any]] = {}  # Ref -> saved properties + number
         self.status: dict[str, str] = {}
+        self.refuse_senders: set[str] = set()  # InternetDocument.save fails for these Senders
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._next = 20450000000000
@@ -100,6 +101,8 @@ class FakeNovaPoshta:
                           "CounterpartyType": "PrivatePerson", "ContactPerson": contact}])
 
     def _save(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("Sender") in self.refuse_senders:
+            return envelope([], ["Sender is blocked"], ["20000900746"])
         for key in REQUIRED:
             if p.get(key) in (None, ""):
                 return envelope([], [f"{key} is not specified"], ["20000500639"])

@@ -181,3 +181,33 @@ async def test_a_refused_parcel_cancels_the_order_and_its_cash_on_delivery(
     with rpc_error() as failure:  # a cancelled order is not shipped again
         await web.payments.CreateWaybills(ship(order.order_id))
     assert failure.reason == "ORDER_NOT_READY"
+
+
+async def test_a_failed_call_deletes_the_waybills_it_made_at_nova_poshta(
+        app, admin, make_key, client_for, novaposhta, settings):
+    """Two entities: the second waybill is refused, so the call keeps nothing; the first
+    one, already made at Nova Poshta, is deleted there, and a retry makes each once."""
+    await setup_shop(app, admin)
+    await two_entities(admin)
+    web = client_for(await make_key("store_backend", store_code=WEB))
+    order, _ = await np_order(admin, web, "+380671230003")
+    await web.payments.SetOrderPayments(P.SetOrderPaymentsRequest(
+        request_id=rid(), order_id=order.order_id, payments=[
+            pay(P.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY, 24690, "shop"),
+            pay(P.ORDER_PAYMENT_METHOD_CASH_ON_DELIVERY, 8000, "fop")]))
+    await web.orders.ConfirmOrder(O.ConfirmOrderRequest(
+        request_id=rid(), order_id=order.order_id, expected_version=1))
+    novaposhta.refuse_senders = {SHOP.nova_poshta.sender_ref}  # "fop" sorts first: made
+    request = ship(order.order_id)
+    with rpc_error() as failure:
+        await web.payments.CreateWaybills(request)
+    assert failure.reason == "SHIPMENT_PROVIDER_FAILED"
+    made = [doc["IntDocNumber"] for doc in novaposhta.documents.values()]
+    assert len(made) == 1 and novaposhta.status[made[0]] == "2"  # deleted again
+    assert (await web.payments.ListWaybills(P.ListWaybillsRequest(
+        order_id=order.order_id))).waybills == []
+    novaposhta.refuse_senders = set()
+    again = (await web.payments.CreateWaybills(request)).waybills  # the same request id
+    assert sorted(w.entity_code for w in again) == ["fop", "shop"]
+    live = [n for n, status in novaposhta.status.items() if status != "2"]
+    assert sorted(live) == sorted(w.number for w in again)

@@ -7,6 +7,7 @@ through the caller's store scope (another store's order reads as ORDER_NOT_FOUND
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
@@ -76,6 +77,8 @@ class SplittingProvider(Protocol):
                                     installments: bool = False) -> PaymentCheckout:
         """A checkout whose amount goes to the receivers' shops."""
 
+log = logging.getLogger("kopilka.payments")
+
 
 @runtime_checkable
 class WaybillProvider(Protocol):
@@ -91,6 +94,17 @@ class WaybillProvider(Protocol):
 
     async def track(self, tracking_numbers: Sequence[str]) -> list[TrackingInfo]:
         """Current state of several waybills."""
+
+
+async def delete_unrecorded_waybills(shipper: WaybillProvider, refs: Sequence[str]) -> None:
+    """Delete at the carrier the waybills a rolled-back transaction made; one that cannot be
+    deleted is logged by its ref (no personal data) for the operator to cancel by hand."""
+    for ref in refs:
+        try:
+            await shipper.delete_waybill(ref)
+        except (RuntimeError, ValueError, OSError):
+            log.error("a waybill of a failed CreateWaybills is left at the carrier",
+                      extra={"waybill_ref": ref})
 
 
 def waybill_pb(w: waybill_repo.Waybill) -> PB.Waybill:
@@ -455,6 +469,7 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
             errors.add("weight_grams", "must be > 0")
         errors.raise_if_any()
         shipper = self._shipper()
+        made: list[str] = []  # provider refs of waybills made by this call's transaction
 
         async def work(session: AsyncSession) -> PB.CreateWaybillsResponse:
             repo, order = await self._order(session, order_id, for_update=True)
@@ -500,6 +515,7 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
                 except RuntimeError as error:  # NovaPoshtaError: refused or unreachable
                     raise DomainError(ErrorKind.UNAVAILABLE, "SHIPMENT_PROVIDER_FAILED",
                                       f"no waybill was made: {error}") from None
+                made.append(ref)
                 w = waybill_repo.Waybill(uuid.uuid4(), order.id, code, number, ref,
                                          "created", "1", cod)
                 await waybill_repo.add(repo.conn, w)
@@ -508,8 +524,14 @@ class PaymentServicer(payments_pb2_grpc.PaymentServiceServicer):
                 waybill_pb(w) for w in await waybill_repo.of_order(repo.conn, order.id)
                 if w.state != "deleted"])
 
-        answer = await run_once(self.deps.db, SERVICE + "CreateWaybills", request,
-                                PB.CreateWaybillsResponse, work)
+        try:
+            answer = await run_once(self.deps.db, SERVICE + "CreateWaybills", request,
+                                    PB.CreateWaybillsResponse, work)
+        except BaseException:
+            # nothing of this call was kept (a later entity's waybill failed, or the commit
+            # did): the waybills it made at Nova Poshta go too, or a retry would make them twice
+            await delete_unrecorded_waybills(shipper, made)
+            raise
         if self.deps.outbox is not None:
             self.deps.outbox.wake()
         return answer

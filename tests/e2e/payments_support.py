@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from kopilka.v1 import payments_pb2
 
+from server.settings import Settings
 from tests.e2e.orders_support import WEB, O, lines, member_with_points, place
+from tests.liqpay_peer import FakeLiqPay
 
 P = payments_pb2
+PUBLIC, PRIVATE = "i00000000001", "sandbox_private_key_123"  # the LiqPay shop's keys
+SHOP_URL = "https://shop.example"
+
+
+@asynccontextmanager
+async def running_liqpay() -> AsyncIterator[FakeLiqPay]:
+    """The LiqPay fake (tests/liqpay_peer.py) on a loopback port, for the shop above."""
+    peer = FakeLiqPay(PUBLIC, PRIVATE)
+    await peer.start()
+    try:
+        yield peer
+    finally:
+        await peer.stop()
+
+
+def liqpay_settings(tmp_path: Path, liqpay: FakeLiqPay) -> Settings:
+    """A server with the HTTP site (callbacks) and the LiqPay plugin pointed at the fake."""
+    return Settings(
+        grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
+        log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
+        http_listen="127.0.0.1:0", orders_public_url=SHOP_URL,
+        plugin_settings={"liqpay": {"public_key": PUBLIC, "private_key": PRIVATE,
+                                    "api_url": f"{liqpay.url}/api/request",
+                                    "checkout_url": f"{liqpay.url}/api/3/checkout"}})
 # EDRPOU codes with a valid check digit (PrivatBank 14360570, Naftogaz 20077720) and two
 # IBANs passing mod-97
 SHOP = P.LegalEntity(code="shop", name="ТОВ «Копілка Рітейл»", edrpou="14360570",

@@ -13,9 +13,8 @@ from kopilka.v1 import mailings_pb2 as ML
 from kopilka.v1 import marketing_pb2 as MK
 
 from plugins.smpp.encoding import decode_text
-from tests.e2e.verification_support import register, server_settings
+from tests.e2e.verification_support import marketing_settings, register
 from tests.helpers import rpc_error
-from tests.ports import idle_port
 from tests.smtp import running_smtp
 
 
@@ -27,11 +26,7 @@ async def smtp():
 
 @pytest.fixture
 def settings(tmp_path, smsc, smtp):
-    return server_settings(tmp_path, smsc.port, marketing_quiet_start="00:00",
-                           marketing_quiet_end="00:00", marketing_daily_cap=0,
-                           http_listen=f"127.0.0.1:{idle_port()}", smtp_host="127.0.0.1",
-                           smtp_port=smtp[1], smtp_start_tls=False,
-                           smtp_sender="Kopilka <noreply@kopilka.test>")
+    return marketing_settings(tmp_path, smsc.port, smtp[1])
 
 
 def rid() -> str:

@@ -16,29 +16,28 @@ from sqlalchemy import text
 from server.features.jobs import run_all_jobs
 from server.settings import Settings
 from tests.e2e.orders_support import WEB, O, balance
-from tests.e2e.payments_support import P, pay, rid, split_order
-from tests.e2e.test_payments_liqpay import PRIVATE, PUBLIC, SHOP_URL, checkout, world
+from tests.e2e.payments_support import (
+    SHOP_URL,
+    P,
+    liqpay_settings,
+    pay,
+    rid,
+    running_liqpay,
+    split_order,
+)
+from tests.e2e.test_payments_liqpay import checkout, world
 from tests.helpers import rpc_error
-from tests.liqpay_peer import FakeLiqPay
 
 
 @pytest.fixture
 async def liqpay():  # type: ignore[no-untyped-def]
-    peer = FakeLiqPay(PUBLIC, PRIVATE)
-    await peer.start()
-    yield peer
-    await peer.stop()
+    async with running_liqpay() as peer:
+        yield peer
 
 
 @pytest.fixture
 def settings(tmp_path, liqpay) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(
-        grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
-        log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
-        http_listen="127.0.0.1:0", orders_public_url=SHOP_URL,
-        plugin_settings={"liqpay": {"public_key": PUBLIC, "private_key": PRIVATE,
-                                    "api_url": f"{liqpay.url}/api/request",
-                                    "checkout_url": f"{liqpay.url}/api/3/checkout"}})
+    return liqpay_settings(tmp_path, liqpay)
 
 
 async def paid_card(app, admin, make_key, client_for, liqpay, phone="+380675550301"):  # type: ignore[no-untyped-def]

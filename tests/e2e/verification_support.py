@@ -15,6 +15,7 @@ from server.auth.principal import PrincipalKind
 from server.db.outbox.repo import MailingView, mailing
 from server.db.verification.models import Verification
 from server.settings import Settings
+from tests.ports import idle_port
 
 M = members_pb2
 
@@ -99,3 +100,13 @@ async def wait_mailing(app, verification_id: str, state: str,
         while (view := await mailing_of(app, verification_id)).state != state:
             await asyncio.sleep(0.02)
     return view
+
+
+def marketing_settings(tmp_path, smsc_port: int, smtp_port: int) -> Settings:
+    """A server sending campaigns at any hour, uncapped, by SMS (the SMSC) and e-mail (the
+    SMTP server), with the HTTP site for its links."""
+    return server_settings(tmp_path, smsc_port, marketing_quiet_start="00:00",
+                           marketing_quiet_end="00:00", marketing_daily_cap=0,
+                           http_listen=f"127.0.0.1:{idle_port()}", smtp_host="127.0.0.1",
+                           smtp_port=smtp_port, smtp_start_tls=False,
+                           smtp_sender="Kopilka <noreply@kopilka.test>")

@@ -153,6 +153,46 @@ async def messages(session: AsyncSession, recipients: list[str],
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateUse:
+    """A certificate entry on one of the member's receipts or order payments."""
+
+    created_at: dt.datetime
+    number: str
+    type_code: str
+    kind: str  # issue, redeem, refund, ... (the entry's kind)
+    amount_minor: int
+    balance_minor: int  # the certificate's balance now
+    state: str  # the certificate's state now
+    store_code: str
+
+
+# Certificates are bearer money: a member's are those sold or spent on the member's receipts
+# (certificate_entries.receipt_id) and those paying the member's online orders (an order
+# payment's id stands for the receipt). Each source is read on its member index, newest
+# first, then the entries by ix_certificate_entries_receipt_id.
+_CERTIFICATES = text("""
+WITH src AS (
+  (SELECT id FROM receipts WHERE member_id = :m ORDER BY confirmed_at DESC LIMIT 500)
+  UNION ALL
+  (SELECT p.id FROM web_orders o JOIN order_payments p ON p.order_id = o.id
+    WHERE o.member_id = :m AND p.certificate_number IS NOT NULL
+    ORDER BY o.created_at DESC LIMIT 500))
+SELECT e.created_at, c.number, c.type_code, e.kind, e.amount_minor, c.balance_minor,
+       c.state, coalesce(e.store_code, '') AS store_code
+FROM src JOIN certificate_entries e ON e.receipt_id = src.id
+JOIN certificates c ON c.id = e.certificate_id
+ORDER BY e.created_at DESC, e.id DESC LIMIT :limit
+""")
+
+
+async def member_certificates(session: AsyncSession, member_id: uuid.UUID,
+                              limit: int) -> list[CertificateUse]:
+    rows = await session.execute(_CERTIFICATES, {"m": member_id, "limit": limit})
+    return [CertificateUse(r.created_at, r.number, r.type_code, r.kind, int(r.amount_minor),
+                           int(r.balance_minor), r.state, r.store_code) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class DayTotals:
     """One day of the dashboard's period."""
 

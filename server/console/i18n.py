@@ -176,6 +176,30 @@ MESSAGES["uk"].update({
     "cs_new": "новий", "cs_active": "чинний", "cs_redeemed": "використаний",
     "cs_expired": "прострочений", "cs_blocked": "заблокований", "cs_closed": "закритий",
 })
+
+# Campaigns (cp_ campaign states, ms_ mailing states).
+MESSAGES["en"].update({
+    "campaigns": "Campaigns", "recipients": "Recipients", "skipped": "Left out",
+    "estimated_parts": "SMS parts estimated", "estimated_cost": "Estimated cost",
+    "delivered_cost": "Cost delivered", "template": "Template", "scheduled": "Scheduled for",
+    "delivery_counts": "Recipients by delivery state",
+    "cp_draft": "draft", "cp_scheduled": "scheduled", "cp_running": "sending",
+    "cp_paused": "paused", "cp_completed": "completed", "cp_cancelled": "cancelled",
+    "ms_queued": "queued", "ms_sent": "sent", "ms_delivered": "delivered",
+    "ms_undeliverable": "undeliverable", "ms_failed": "failed",
+})
+MESSAGES["uk"].update({
+    "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
+    "estimated_parts": "Частин SMS (оцінка)", "estimated_cost": "Вартість (оцінка)",
+    "delivered_cost": "Вартість доставлених", "template": "Шаблон",
+    "scheduled": "Заплановано на", "delivery_counts": "Отримувачі за станом доставки",
+    "cp_draft": "чернетка", "cp_scheduled": "запланована", "cp_running": "надсилається",
+    "cp_paused": "призупинена", "cp_completed": "завершена", "cp_cancelled": "скасована",
+    "ms_queued": "у черзі", "ms_sent": "надіслано", "ms_delivered": "доставлено",
+    "ms_undeliverable": "не доставити", "ms_failed": "помилка",
+})
+
+
 def choose(cookie: str | None, accept_language: str) -> str:
     """The page's language: the user's cookie, else the first known one the browser asks for."""
     if cookie in LANGUAGES:

@@ -40,6 +40,7 @@ from server.api.servicers.users import access_policy
 from server.auth.permissions import Permission
 from server.auth.principal import Principal
 from server.console import charts, i18n, lists, locate
+from server.console.campaigns import CampaignPages
 from server.console.door import Door, user_principal
 from server.console.orders import OrderPages
 from server.db.access.repo import SqlUserRepository
@@ -118,6 +119,7 @@ class Console:
         self.static = {name: (static / name).read_bytes()
                        for name in ("htmx.min.js", "console.css")}
         self.order_pages = OrderPages(self)
+        self.campaign_pages = CampaignPages(self)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class Console:
         r.add_get("/certificates-usage", self.certificate_usage)
         r.add_get("/dashboard", self.dashboard)
         self.order_pages.add_routes(r)
+        self.campaign_pages.add_routes(r)
         r.add_get("/program/rules", self.rules)
         r.add_post("/program/rules", self.upload_rules)
         r.add_get("/program/bonus-rules", self.rules)
@@ -213,6 +216,8 @@ class Console:
             shown_.append(("certificates", PREFIX + "/certificates"))
         if self.door.allowed_rpc(principal, "/kopilka.v1.OrderService/ListOrders"):
             shown_.append(("orders", PREFIX + "/orders"))
+        if self.door.allowed_rpc(principal, "/kopilka.v1.MarketingService/ListCampaigns"):
+            shown_.append(("campaigns", PREFIX + "/campaigns"))
         shown_ += [(page.title, f"{PREFIX}/lists/{name}") for name, page in lists.LISTS.items()
                    if self.door.allowed_rpc(principal, page.method)]
         return shown_

@@ -3,10 +3,11 @@ pages look up (prefix + word) has a translation."""
 
 from __future__ import annotations
 
-from kopilka.v1 import orders_pb2, payments_pb2
+from kopilka.v1 import marketing_pb2, orders_pb2, payments_pb2
 
 from server.certificates.model import CertificateState, EntryKind
 from server.console import i18n
+from server.console.campaigns import DELIVERY
 from server.console.orders import word
 
 
@@ -18,10 +19,11 @@ def test_every_enum_word_is_translated() -> None:
     words = [("os_", orders_pb2.OrderState), ("ls_", orders_pb2.OrderLineState),
              ("rs_", orders_pb2.StoreRequestState), ("la_", orders_pb2.LineAnswerKind),
              ("dk_", orders_pb2.DeliveryKind), ("pm_", payments_pb2.OrderPaymentMethod),
-             ("ps_", payments_pb2.PaymentState)]
+             ("ps_", payments_pb2.PaymentState), ("cp_", marketing_pb2.CampaignState)]
     wanted = {prefix + word(enum, v) for prefix, enum in words for v in enum.values()
               if v or prefix == "la_"}  # an unanswered line shows; other zeros never do
     wanted |= {"ce_" + k.value for k in EntryKind} | {"cs_" + s.value for s in CertificateState}
+    wanted |= {"ms_" + state for state in DELIVERY}
     wanted |= {"ps_unpaid"}  # OrderPayments.payment_state's words beyond PaymentState
     for lang in i18n.LANGUAGES:
         assert wanted - set(i18n.MESSAGES[lang]) == set(), lang

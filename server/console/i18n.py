@@ -187,6 +187,8 @@ MESSAGES["en"].update({
     "cp_paused": "paused", "cp_completed": "completed", "cp_cancelled": "cancelled",
     "ms_queued": "queued", "ms_sent": "sent", "ms_delivered": "delivered",
     "ms_undeliverable": "undeliverable", "ms_failed": "failed",
+    "discounts_by_rule": "Discounts given by rule", "other_rules": "Other rules",
+    "discounts_unsplit": "Not recorded by rule",
 })
 MESSAGES["uk"].update({
     "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
@@ -197,6 +199,8 @@ MESSAGES["uk"].update({
     "cp_paused": "призупинена", "cp_completed": "завершена", "cp_cancelled": "скасована",
     "ms_queued": "у черзі", "ms_sent": "надіслано", "ms_delivered": "доставлено",
     "ms_undeliverable": "не доставити", "ms_failed": "помилка",
+    "discounts_by_rule": "Знижки за правилами", "other_rules": "Інші правила",
+    "discounts_unsplit": "Без розбивки за правилами",
 })
 
 

@@ -528,13 +528,19 @@ class Console:
             days = await queries.daily_totals(session, t0, t1)
             owed = await queries.liability(session, now, now + dt.timedelta(days=30))
             by_rule = await queries.points_by_rule(session, t0, t1)
+            split = await queries.discounts_by_rule(session, t0, t1)
         t = self.t(request)
         labels = [d.day.strftime("%d.%m") for d in days]
+        discount_rows = charts.split_rows(split, t)
         sms = sum(d.sms for d in days)
         cost = self.deps.settings.console_sms_cost_minor
         return self.render(
             request, "dashboard.html", start=start.isoformat(), end=end.isoformat(), days=days,
             owed=owed, sms=sms, sms_cost=sms * cost, by_rule=by_rule,
+            discount_rows=discount_rows,
+            discount_rule_chart=charts.bars(t["discounts_by_rule"],
+                                            [r for r, _ in discount_rows],
+                                            [(t["discounts"], [a for _, a in discount_rows])]),
             rule_chart=charts.bars(t["points_by_rule"], [r for r, _ in by_rule], [
                 (t["points_accrued"], [p for _, p in by_rule])]),
             sales_chart=charts.bars(t["sales_card"] + " / " + t["sales_nocard"], labels, [

@@ -184,12 +184,14 @@ async def test_dashboard(app, admin, page):
     await make_user(app, "boss@shop.ua", "admin")
     await sign_in(page, app, "boss@shop.ua")
     await page.goto(base_url(app) + "/dashboard")
-    assert await page.locator("svg.chart").count() == 5
+    assert await page.locator("svg.chart").count() == 6
     assert await page.locator("#sum-card").inner_text() == "100.00"
     assert await page.locator("#sum-nocard").inner_text() == "25.00"
     assert await page.locator("#sum-accrued").inner_text() == "450"
     assert await page.locator("#points-outstanding").inner_text() == "450"
     assert "base" in await page.locator("#by-rule").inner_text()
+    # the test's receipts are booked without the per-rule split: all of it is "not recorded"
+    assert "15.00" in await page.locator("#discounts-by-rule").inner_text()
     await accessible(page)
     assert page.errors == []
     yesterday = (dt.date.today() - dt.timedelta(days=3)).isoformat()
@@ -362,4 +364,21 @@ async def test_orders_list_detail_and_cancel(app, admin, make_key, client_for, p
         state=O.ORDER_STATE_CANCELLED))
     assert [o.external_number for o in listed.orders] == ["W-1"]
     assert await balance(admin, card) == 800  # its reserved points came back
+    assert page.errors == []
+
+
+async def test_campaigns_pages(app, admin, world, page):
+    from tests.e2e.test_console_campaigns import campaigns
+
+    spring, _ = await campaigns(admin)
+    await make_user(app, "anna@shop.ua", "operator")
+    await sign_in(page, app)
+    await page.click("header nav a[href$='/campaigns']")
+    await page.wait_for_url("**/console/campaigns")
+    assert await page.locator("#campaigns tbody tr").count() == 2
+    await accessible(page)
+    await page.click(f"a[href$='{spring.campaign_id}']")
+    await page.wait_for_url(f"**/campaigns/{spring.campaign_id}")
+    assert await page.locator("#recipients").inner_text() == "1"
+    await accessible(page)
     assert page.errors == []

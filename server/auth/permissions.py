@@ -170,6 +170,7 @@ RPC_PERMISSIONS: dict[str, Permission] = {
     "/kopilka.v1.MarketingService/StartCampaign": P.MARKETING_SEND,
     "/kopilka.v1.MarketingService/ChangeCampaignState": P.MARKETING_SEND,
     "/kopilka.v1.MarketingService/GetCampaign": P.MARKETING_READ,
+    "/kopilka.v1.MarketingService/ListCampaigns": P.MARKETING_READ,
     "/kopilka.v1.MarketingService/ListCampaignRecipients": P.MARKETING_READ,
     "/kopilka.v1.MarketingService/UpsertTrigger": P.MARKETING_WRITE,
     "/kopilka.v1.MarketingService/SetSmsTariff": P.MARKETING_WRITE,

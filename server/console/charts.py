@@ -6,8 +6,12 @@ Colours come from CSS classes (static/console.css), so the page's CSP needs no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.db.console.queries import DiscountSplit
 
 WIDTH, HEIGHT, PAD = 640, 180, 24
 
@@ -36,3 +40,11 @@ def bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence
                          f'text-anchor="middle">{escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def split_rows(split: DiscountSplit, t: Mapping[str, str]) -> list[tuple[str, int]]:
+    """The period's discounts as labelled amounts: each rule, then
+    the other rules, points paid and the unrecorded rest, the empty ones left out."""
+    tail = [(t["other_rules"], split.other_rules), (t["points_paid"], split.points),
+            (t["discounts_unsplit"], split.unsplit)]
+    return [*split.by_rule, *((label, amount) for label, amount in tail if amount)]

@@ -104,6 +104,106 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# Online orders, their payments and waybills, and a member's certificates (enum words are
+# looked up as prefix + word: os_ order states, ls_ line states, rs_ store requests, la_ line
+# answers, dk_ delivery, pm_ payment methods, ps_ payment states, ce_ certificate entries,
+# cs_ certificate states; a word with no entry shows as itself).
+MESSAGES["en"].update({
+    "orders": "Orders", "order": "Order", "any": "Any", "line_no": "Line", "placed_at": "Placed",
+    "updated_at": "Changed", "member": "Member", "delivery": "Delivery",
+    "comment": "Comment", "subtotal": "Subtotal", "points_reserved": "Points reserved",
+    "quantity": "Quantity", "price": "Price", "points_paid": "Paid with points",
+    "promotions": "Promotions", "cancel_line": "Cancel the line",
+    "store_requests": "Requests to stores", "round": "Round", "deadline": "Answer by",
+    "answered": "Answered", "answer": "Answer", "payments": "Payments",
+    "payment_state": "Payment", "entity": "Legal entity", "method": "Method",
+    "refunded": "Refunded", "provider": "Provider's status", "waybills": "Waybills",
+    "status_code": "Status code", "cod": "Cash on delivery",
+    "order_confirm": "Confirm", "order_complete": "Hand over", "order_cancel": "Cancel the order",
+    "os_placed": "placed", "os_confirmed": "confirmed", "os_completed": "completed",
+    "os_cancelled": "cancelled", "os_returned": "returned",
+    "ls_open": "open", "ls_confirmed": "confirmed", "ls_cancelled": "cancelled",
+    "ls_returned": "returned",
+    "rs_pending": "waiting", "rs_answered": "answered", "rs_expired": "no answer in time",
+    "rs_closed": "closed",
+    "la_unspecified": "not answered", "la_confirmed": "confirmed", "la_partly": "partly",
+    "la_refused": "refused",
+    "dk_pickup": "pickup", "dk_courier": "courier", "dk_nova_poshta": "Nova Poshta",
+    "pm_certificate": "certificate", "pm_points": "points", "pm_cash_account": "cash account",
+    "pm_card": "card", "pm_installments": "installments",
+    "pm_cash_on_delivery": "cash on delivery",
+    "ps_unpaid": "unpaid", "ps_pending": "pending", "ps_paid": "paid", "ps_failed": "failed",
+    "ps_reversed": "reversed", "ps_cancelled": "cancelled",
+    "ce_issue": "issued", "ce_redeem": "spent", "ce_forfeit": "remainder forfeited",
+    "ce_refund": "refunded", "ce_expire": "expired", "ce_reissue_out": "reissued (old)",
+    "ce_reissue_in": "reissued (new)", "ce_block": "blocked",
+    "cs_new": "new", "cs_active": "active", "cs_redeemed": "used up", "cs_expired": "expired",
+    "cs_blocked": "blocked", "cs_closed": "closed",
+})
+MESSAGES["uk"].update({
+    "orders": "Замовлення", "order": "Замовлення", "any": "Будь-який", "line_no": "Рядок",
+    "placed_at": "Створено",
+    "updated_at": "Змінено", "member": "Учасник", "delivery": "Доставка",
+    "comment": "Коментар", "subtotal": "Сума без знижок",
+    "points_reserved": "Зарезервовано балів",
+    "quantity": "Кількість", "price": "Ціна", "points_paid": "Оплачено балами",
+    "promotions": "Акції", "cancel_line": "Скасувати рядок",
+    "store_requests": "Запити до магазинів", "round": "Коло", "deadline": "Відповісти до",
+    "answered": "Відповідь надано", "answer": "Відповідь", "payments": "Оплати",
+    "payment_state": "Оплата", "entity": "Юридична особа", "method": "Спосіб",
+    "refunded": "Повернено", "provider": "Стан у провайдера", "waybills": "Накладні",
+    "status_code": "Код стану", "cod": "Накладений платіж",
+    "order_confirm": "Підтвердити", "order_complete": "Видати",
+    "order_cancel": "Скасувати замовлення",
+    "os_placed": "нове", "os_confirmed": "підтверджене", "os_completed": "видане",
+    "os_cancelled": "скасоване", "os_returned": "повернене",
+    "ls_open": "чекає", "ls_confirmed": "підтверджений", "ls_cancelled": "скасований",
+    "ls_returned": "повернений",
+    "rs_pending": "чекає відповіді", "rs_answered": "відповів", "rs_expired": "не відповів вчасно",
+    "rs_closed": "закритий",
+    "la_unspecified": "без відповіді", "la_confirmed": "є", "la_partly": "частково",
+    "la_refused": "немає",
+    "dk_pickup": "самовивіз", "dk_courier": "кур'єр", "dk_nova_poshta": "Нова пошта",
+    "pm_certificate": "сертифікат", "pm_points": "бали", "pm_cash_account": "грошовий рахунок",
+    "pm_card": "картка", "pm_installments": "розстрочка",
+    "pm_cash_on_delivery": "накладений платіж",
+    "ps_unpaid": "не оплачено", "ps_pending": "очікує", "ps_paid": "оплачено",
+    "ps_failed": "не вдалося", "ps_reversed": "повернено", "ps_cancelled": "скасовано",
+    "ce_issue": "випущено", "ce_redeem": "витрачено", "ce_forfeit": "залишок згорів",
+    "ce_refund": "повернено", "ce_expire": "термін минув",
+    "ce_reissue_out": "перевипущено (старий)",
+    "ce_reissue_in": "перевипущено (новий)", "ce_block": "заблоковано",
+    "cs_new": "новий", "cs_active": "чинний", "cs_redeemed": "використаний",
+    "cs_expired": "прострочений", "cs_blocked": "заблокований", "cs_closed": "закритий",
+})
+
+# Campaigns (cp_ campaign states, ms_ mailing states).
+MESSAGES["en"].update({
+    "campaigns": "Campaigns", "recipients": "Recipients", "skipped": "Left out",
+    "estimated_parts": "SMS parts estimated", "estimated_cost": "Estimated cost",
+    "delivered_cost": "Cost delivered", "template": "Template", "scheduled": "Scheduled for",
+    "delivery_counts": "Recipients by delivery state",
+    "cp_draft": "draft", "cp_scheduled": "scheduled", "cp_running": "sending",
+    "cp_paused": "paused", "cp_completed": "completed", "cp_cancelled": "cancelled",
+    "ms_queued": "queued", "ms_sent": "sent", "ms_delivered": "delivered",
+    "ms_undeliverable": "undeliverable", "ms_failed": "failed",
+    "discounts_by_rule": "Discounts given by rule", "other_rules": "Other rules",
+    "discounts_unsplit": "Not recorded by rule",
+})
+MESSAGES["uk"].update({
+    "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
+    "estimated_parts": "Частин SMS (оцінка)", "estimated_cost": "Вартість (оцінка)",
+    "delivered_cost": "Вартість доставлених", "template": "Шаблон",
+    "scheduled": "Заплановано на", "delivery_counts": "Отримувачі за станом доставки",
+    "cp_draft": "чернетка", "cp_scheduled": "запланована", "cp_running": "надсилається",
+    "cp_paused": "призупинена", "cp_completed": "завершена", "cp_cancelled": "скасована",
+    "ms_queued": "у черзі", "ms_sent": "надіслано", "ms_delivered": "доставлено",
+    "ms_undeliverable": "не доставити", "ms_failed": "помилка",
+    "discounts_by_rule": "Знижки за правилами", "other_rules": "Інші правила",
+    "discounts_unsplit": "Без розбивки за правилами",
+})
+
+
 def choose(cookie: str | None, accept_language: str) -> str:
     """The page's language: the user's cookie, else the first known one the browser asks for."""
     if cookie in LANGUAGES:

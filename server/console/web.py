@@ -40,7 +40,9 @@ from server.api.servicers.users import access_policy
 from server.auth.permissions import Permission
 from server.auth.principal import Principal
 from server.console import charts, i18n, lists, locate
+from server.console.campaigns import CampaignPages
 from server.console.door import Door, user_principal
+from server.console.orders import OrderPages
 from server.db.access.repo import SqlUserRepository
 from server.db.console import queries
 from server.db.pricing import repo as pricing_repo
@@ -100,6 +102,8 @@ def when(value: Any) -> str:
 class Console:
     """The console's handlers; `add_routes` puts them on the server's HTTP site."""
 
+    prefix = PREFIX
+
     def __init__(self, door: Door, secure_cookies: bool) -> None:
         self.door = door
         self.deps = door.deps
@@ -114,6 +118,8 @@ class Console:
         static = resources.files("server.console") / "static"
         self.static = {name: (static / name).read_bytes()
                        for name in ("htmx.min.js", "console.css")}
+        self.order_pages = OrderPages(self)
+        self.campaign_pages = CampaignPages(self)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -145,6 +151,8 @@ class Console:
         r.add_post("/certificates/{number}/{action}", self.certificate_action)
         r.add_get("/certificates-usage", self.certificate_usage)
         r.add_get("/dashboard", self.dashboard)
+        self.order_pages.add_routes(r)
+        self.campaign_pages.add_routes(r)
         r.add_get("/program/rules", self.rules)
         r.add_post("/program/rules", self.upload_rules)
         r.add_get("/program/bonus-rules", self.rules)
@@ -189,8 +197,10 @@ class Console:
                **context: Any) -> web.Response:
         user = request.get(USER)
         principal = request.get(PRINCIPAL)
+        t = self.t(request)
         body = self.env.get_template(template).render(
-            t=self.t(request), lang=self.lang(request), prefix=PREFIX, user=user,
+            t=t, tr=lambda key, word: t.get(key + word, word),  # an enum's word, translated
+            lang=self.lang(request), prefix=PREFIX, user=user,
             csrf=request.get(CSRF, ""), nav=self._nav(principal), **context)
         return web.Response(text=body, status=status, content_type="text/html")
 
@@ -204,6 +214,10 @@ class Console:
         shown_ = [(key, url) for key, url, needed in items if self.door.allows(principal, needed)]
         if self.door.allowed_rpc(principal, C + "GetCertificate"):
             shown_.append(("certificates", PREFIX + "/certificates"))
+        if self.door.allowed_rpc(principal, "/kopilka.v1.OrderService/ListOrders"):
+            shown_.append(("orders", PREFIX + "/orders"))
+        if self.door.allowed_rpc(principal, "/kopilka.v1.MarketingService/ListCampaigns"):
+            shown_.append(("campaigns", PREFIX + "/campaigns"))
         shown_ += [(page.title, f"{PREFIX}/lists/{name}") for name, page in lists.LISTS.items()
                    if self.door.allowed_rpc(principal, page.method)]
         return shown_
@@ -381,6 +395,8 @@ class Console:
             members_pb2.ListPurchasesResponse)).purchases
         ctx: dict[str, Any] = {"m": m, "purchases": purchases, "lines": {}, "balances": None,
                                "ledger": [], "lots": [], "messages": [], "audit": [],
+                               "orders": await self.order_pages.member_orders(who, member_id),
+                               "certificates": [],
                                "notice": notice, "violations": violations or [],
                                "card_state": {v: k.value for v, k in CARD_STATES.items()},
                                "active": members_pb2.CARD_STATE_ACTIVE,
@@ -399,6 +415,8 @@ class Console:
                 ctx["balances"] = await queries.balances(session, mid)
                 ctx["ledger"] = await queries.ledger_rows(session, mid, 50)
                 ctx["lots"] = await queries.lots(session, mid, 50)
+            if self.door.allowed_rpc(who, C + "GetCertificate"):
+                ctx["certificates"] = await queries.member_certificates(session, mid, 50)
             if self.door.allows(who, Permission.MAILINGS_READ):
                 recipients = [r for r in (m.profile.phone, m.profile.email)
                               if r and "*" not in r]
@@ -510,13 +528,19 @@ class Console:
             days = await queries.daily_totals(session, t0, t1)
             owed = await queries.liability(session, now, now + dt.timedelta(days=30))
             by_rule = await queries.points_by_rule(session, t0, t1)
+            split = await queries.discounts_by_rule(session, t0, t1)
         t = self.t(request)
         labels = [d.day.strftime("%d.%m") for d in days]
+        discount_rows = charts.split_rows(split, t)
         sms = sum(d.sms for d in days)
         cost = self.deps.settings.console_sms_cost_minor
         return self.render(
             request, "dashboard.html", start=start.isoformat(), end=end.isoformat(), days=days,
             owed=owed, sms=sms, sms_cost=sms * cost, by_rule=by_rule,
+            discount_rows=discount_rows,
+            discount_rule_chart=charts.bars(t["discounts_by_rule"],
+                                            [r for r, _ in discount_rows],
+                                            [(t["discounts"], [a for _, a in discount_rows])]),
             rule_chart=charts.bars(t["points_by_rule"], [r for r, _ in by_rule], [
                 (t["points_accrued"], [p for _, p in by_rule])]),
             sales_chart=charts.bars(t["sales_card"] + " / " + t["sales_nocard"], labels, [

@@ -94,6 +94,10 @@ def receipt_document(calc: Calculation, receipt_id: uuid.UUID, tx_id: uuid.UUID,
                      ) -> dict[str, Any]:
     """Everything the store books for a receipt, with named fields, as JSON values."""
     member = calc.member_id or None
+    by_line: dict[int, dict[str, int]] = {}
+    for line_no, rule, amount in calc.line_discounts:
+        rules = by_line.setdefault(line_no, {})
+        rules[rule] = rules.get(rule, 0) + amount
     return {
         "receipt_id": str(receipt_id), "tx_id": str(tx_id),
         "store_code": calc.store_code, "terminal_id": calc.terminal_id,
@@ -105,7 +109,9 @@ def receipt_document(calc: Calculation, receipt_id: uuid.UUID, tx_id: uuid.UUID,
                    "accrual_points": x.accrual_points,
                    "points_discount_minor": x.points_discount_minor, "sku": x.sku,
                    # what-if pricing of past receipts needs the shelf price (issue 18)
-                   "unit_price_minor": x.unit_price_minor}
+                   "unit_price_minor": x.unit_price_minor,
+                   # each rule's discount on the line: the dashboard's discounts by rule
+                   **({"discounts": by_line[x.line_no]} if x.line_no in by_line else {})}
                   for x in calc.lines],
         "payments": [{"m": p.method, "a": p.amount_minor, "c": p.certificate_number}
                      for p in payments],

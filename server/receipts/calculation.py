@@ -68,6 +68,9 @@ class Calculation:
     # Coupons whose promotion discounted this receipt, (coupon id, code): confirm spends each
     # once, in its one call (docs/coupons.md).
     coupons: tuple[tuple[str, str], ...] = field(default=())
+    # Each rule's discount on each line, (line_no, rule id, minor units), points paid not
+    # included: the receipt keeps them so discounts can be reported per rule.
+    line_discounts: tuple[tuple[int, str, int], ...] = field(default=())
 
     def check_totals(self) -> None:
         """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
@@ -113,6 +116,7 @@ def _from_json(data: dict[str, Any]) -> Calculation:
     data["accrual_lots"] = tuple(tuple(lot) for lot in data.get("accrual_lots", ()))
     data["applied_promotions"] = tuple(data.get("applied_promotions", ()))
     data["coupons"] = tuple(tuple(c) for c in data.get("coupons", ()))
+    data["line_discounts"] = tuple(tuple(d) for d in data.get("line_discounts", ()))
     return Calculation(**data)
 
 

@@ -9,6 +9,7 @@ import uuid
 import aiohttp
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from kopilka.v1 import common_pb2
 from kopilka.v1 import mailings_pb2 as ML
 from kopilka.v1 import marketing_pb2 as MK
 
@@ -142,6 +143,24 @@ async def test_campaign_end_to_end_over_the_smsc(app, admin, world, smsc):
     page = await admin.marketing.ListCampaignRecipients(MK.ListCampaignRecipientsRequest(
         campaign_id=campaign.campaign_id))
     assert sorted(r.state for r in page.recipients) == ["delivered", "sent"]
+    other = await campaign_for(admin, channel="email")  # newer, a draft on another channel
+    listed = await admin.marketing.ListCampaigns(MK.ListCampaignsRequest())
+    assert [c.campaign_id for c in listed.campaigns] == [other.campaign_id,
+                                                         campaign.campaign_id]
+    [sms] = (await admin.marketing.ListCampaigns(MK.ListCampaignsRequest(
+        channel="sms"))).campaigns
+    assert sms == got  # as GetCampaign shows it: counts, costs, state
+    assert sms.create_time.seconds > 0
+    first = await admin.marketing.ListCampaigns(MK.ListCampaignsRequest(
+        page=common_pb2.PageRequest(page_size=1)))
+    assert [c.campaign_id for c in first.campaigns] == [other.campaign_id]
+    rest = await admin.marketing.ListCampaigns(MK.ListCampaignsRequest(
+        page=common_pb2.PageRequest(page_size=1, page_token=first.page.next_page_token)))
+    assert [c.campaign_id for c in rest.campaigns] == [campaign.campaign_id]
+    assert not rest.page.next_page_token
+    with rpc_error() as bad:
+        await admin.marketing.ListCampaigns(MK.ListCampaignsRequest(channel="pigeon"))
+    assert bad.fields == ["channel"]
     with rpc_error() as again:
         await admin.marketing.StartCampaign(MK.StartCampaignRequest(
             request_id=rid(), campaign_id=campaign.campaign_id))

@@ -235,6 +235,35 @@ async def test_orders_of_another_store_are_unknown(app, admin, make_key, client_
     assert list((await other.orders.ListOrders(O.ListOrdersRequest())).orders) == []
 
 
+
+async def test_list_orders_by_store_and_period_within_the_callers_scope(
+        app, admin, make_key, client_for):
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    web = await shop(app, admin, make_key, client_for)
+    _, card = await member_with_points(admin, "+380671110015", 0)
+    order = (await web.orders.PlaceOrder(place(O.Customer(card_number=card),
+                                               lines(("sku-01", 1000, 100))))).order
+
+    def at(seconds: int) -> Timestamp:
+        return Timestamp(seconds=seconds)
+
+    placed = order.create_time.seconds
+    listed = await admin.orders.ListOrders(O.ListOrdersRequest(
+        store_code=WEB, from_time=at(placed), to_time=at(placed + 1)))
+    assert [o.order_id for o in listed.orders] == [order.order_id]
+    for request in (O.ListOrdersRequest(store_code=PICKUP),
+                    O.ListOrdersRequest(from_time=at(placed + 1)),
+                    O.ListOrdersRequest(to_time=at(placed))):
+        assert list((await admin.orders.ListOrders(request)).orders) == []
+    other = client_for(await make_key("store_backend", store_code=PICKUP))
+    asked = await other.orders.ListOrders(O.ListOrdersRequest(store_code=WEB))
+    assert list(asked.orders) == []  # naming a store does not widen the key's scope
+    with rpc_error() as failure:
+        await admin.orders.ListOrders(O.ListOrdersRequest(from_time=at(placed),
+                                                          to_time=at(placed)))
+    assert failure.fields == ["to_time"]
+
 async def test_every_state_change_queues_a_message_and_an_event(
         app, admin, make_key, client_for):
     web = await shop(app, admin, make_key, client_for)

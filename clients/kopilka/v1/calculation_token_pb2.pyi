@@ -51,6 +51,8 @@ class CalculationToken(_message.Message):
     APPLIED_PROMOTIONS_FIELD_NUMBER: _builtins.int
     COUPON_IDS_FIELD_NUMBER: _builtins.int
     COUPON_CODES_FIELD_NUMBER: _builtins.int
+    DISCOUNT_RULES_FIELD_NUMBER: _builtins.int
+    DISCOUNT_VALUES_FIELD_NUMBER: _builtins.int
     calculation_uuid: _builtins.bytes
     """The calculation's id as the 16 bytes of a UUID."""
     calculation_text: _builtins.str
@@ -113,6 +115,16 @@ class CalculationToken(_message.Message):
     def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Their codes, in the order of coupon_ids."""
 
+    @_builtins.property
+    def discount_rules(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The rules whose discounts are in discount_values, each once."""
+
+    @_builtins.property
+    def discount_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Per discount of a rule on a line (points paid not included): line_no, index into
+        discount_rules, amount in minor units.
+        """
+
     def __init__(
         self,
         *,
@@ -139,10 +151,12 @@ class CalculationToken(_message.Message):
         applied_promotions: _abc.Iterable[_builtins.str] | None = ...,
         coupon_ids: _abc.Iterable[_builtins.str] | None = ...,
         coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
+        discount_rules: _abc.Iterable[_builtins.str] | None = ...,
+        discount_values: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_card_number", b"_card_number", "_card_type", b"_card_type", "_member_id", b"_member_id", "card_number", b"card_number", "card_type", b"card_type", "member_id", b"member_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_card_number", b"_card_number", "_card_type", b"_card_type", "_member_id", b"_member_id", "applied_promotions", b"applied_promotions", "calculation_text", b"calculation_text", "calculation_uuid", b"calculation_uuid", "card_number", b"card_number", "card_type", b"card_type", "coupon_codes", b"coupon_codes", "coupon_ids", b"coupon_ids", "created_at_us", b"created_at_us", "currency", b"currency", "discount_total_minor", b"discount_total_minor", "line_values", b"line_values", "lot_rules", b"lot_rules", "lot_values", b"lot_values", "member_id", b"member_id", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "receipt_time_us", b"receipt_time_us", "rule_set_version", b"rule_set_version", "skus", b"skus", "store_code", b"store_code", "subtotal_minor", b"subtotal_minor", "terminal_id", b"terminal_id", "total_minor", b"total_minor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_card_number", b"_card_number", "_card_type", b"_card_type", "_member_id", b"_member_id", "applied_promotions", b"applied_promotions", "calculation_text", b"calculation_text", "calculation_uuid", b"calculation_uuid", "card_number", b"card_number", "card_type", b"card_type", "coupon_codes", b"coupon_codes", "coupon_ids", b"coupon_ids", "created_at_us", b"created_at_us", "currency", b"currency", "discount_rules", b"discount_rules", "discount_total_minor", b"discount_total_minor", "discount_values", b"discount_values", "line_values", b"line_values", "lot_rules", b"lot_rules", "lot_values", b"lot_values", "member_id", b"member_id", "points_redeemed", b"points_redeemed", "points_to_accrue", b"points_to_accrue", "receipt_time_us", b"receipt_time_us", "rule_set_version", b"rule_set_version", "skus", b"skus", "store_code", b"store_code", "subtotal_minor", b"subtotal_minor", "terminal_id", b"terminal_id", "total_minor", b"total_minor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__card_number: _TypeAlias = _typing.Literal["card_number"]  # noqa: Y015
     _WhichOneofArgType__card_number: _TypeAlias = _typing.Literal["_card_number", b"_card_number"]  # noqa: Y015

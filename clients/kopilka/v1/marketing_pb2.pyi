@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from kopilka.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -584,6 +585,7 @@ class Campaign(_message.Message):
     DELIVERY_COUNTS_FIELD_NUMBER: _builtins.int
     COUPON_FIELD_NUMBER: _builtins.int
     COUPON_BATCH_ID_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
     campaign_id: _builtins.str
     """Identifier."""
     name: _builtins.str
@@ -622,6 +624,10 @@ class Campaign(_message.Message):
     def coupon(self) -> Global___RecipientCoupon:
         """The personal coupon each recipient gets; unset: none."""
 
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
     def __init__(
         self,
         *,
@@ -640,10 +646,11 @@ class Campaign(_message.Message):
         delivery_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         coupon: Global___RecipientCoupon | None = ...,
         coupon_batch_id: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "schedule_time", b"schedule_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "create_time", b"create_time", "schedule_time", b"schedule_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "channel", b"channel", "coupon", b"coupon", "coupon_batch_id", b"coupon_batch_id", "delivered_cost_minor", b"delivered_cost_minor", "delivery_counts", b"delivery_counts", "estimated_cost_minor", b"estimated_cost_minor", "estimated_parts", b"estimated_parts", "list_id", b"list_id", "name", b"name", "recipients", b"recipients", "schedule_time", b"schedule_time", "skipped", b"skipped", "state", b"state", "template_code", b"template_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "channel", b"channel", "coupon", b"coupon", "coupon_batch_id", b"coupon_batch_id", "create_time", b"create_time", "delivered_cost_minor", b"delivered_cost_minor", "delivery_counts", b"delivery_counts", "estimated_cost_minor", b"estimated_cost_minor", "estimated_parts", b"estimated_parts", "list_id", b"list_id", "name", b"name", "recipients", b"recipients", "schedule_time", b"schedule_time", "skipped", b"skipped", "state", b"state", "template_code", b"template_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1031,6 +1038,66 @@ class GetCampaignResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCampaignResponse: _TypeAlias = GetCampaignResponse  # noqa: Y015
+
+@_typing.final
+class ListCampaignsRequest(_message.Message):
+    """ListCampaignsRequest filters campaigns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """Only campaigns on this channel ("sms", "email", "viber"); empty: every channel."""
+    @_builtins.property
+    def page(self) -> _common_pb2.PageRequest:
+        """Paging, newest first."""
+
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        page: _common_pb2.PageRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCampaignsRequest: _TypeAlias = ListCampaignsRequest  # noqa: Y015
+
+@_typing.final
+class ListCampaignsResponse(_message.Message):
+    """ListCampaignsResponse is one page of campaigns."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPAIGNS_FIELD_NUMBER: _builtins.int
+    PAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def campaigns(self) -> _containers.RepeatedCompositeFieldContainer[Global___Campaign]:
+        """Campaigns, newest first, each with its delivery counts and delivered cost (its state as
+        GetCampaign shows it).
+        """
+
+    @_builtins.property
+    def page(self) -> _common_pb2.PageInfo:
+        """Paging."""
+
+    def __init__(
+        self,
+        *,
+        campaigns: _abc.Iterable[Global___Campaign] | None = ...,
+        page: _common_pb2.PageInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaigns", b"campaigns", "page", b"page"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCampaignsResponse: _TypeAlias = ListCampaignsResponse  # noqa: Y015
 
 @_typing.final
 class ListCampaignRecipientsRequest(_message.Message):

@@ -95,6 +95,11 @@ class MarketingServiceStub:
                 request_serializer=kopilka_dot_v1_dot_marketing__pb2.GetCampaignRequest.SerializeToString,
                 response_deserializer=kopilka_dot_v1_dot_marketing__pb2.GetCampaignResponse.FromString,
                 _registered_method=True)
+        self.ListCampaigns = channel.unary_unary(
+                '/kopilka.v1.MarketingService/ListCampaigns',
+                request_serializer=kopilka_dot_v1_dot_marketing__pb2.ListCampaignsRequest.SerializeToString,
+                response_deserializer=kopilka_dot_v1_dot_marketing__pb2.ListCampaignsResponse.FromString,
+                _registered_method=True)
         self.ListCampaignRecipients = channel.unary_unary(
                 '/kopilka.v1.MarketingService/ListCampaignRecipients',
                 request_serializer=kopilka_dot_v1_dot_marketing__pb2.ListCampaignRecipientsRequest.SerializeToString,
@@ -200,6 +205,13 @@ class MarketingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCampaigns(self, request, context):
+        """ListCampaigns returns campaigns newest first with their delivery counts and costs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCampaignRecipients(self, request, context):
         """ListCampaignRecipients returns each recipient's delivery state.
         """
@@ -283,6 +295,11 @@ def add_MarketingServiceServicer_to_server(servicer, server):
                     servicer.GetCampaign,
                     request_deserializer=kopilka_dot_v1_dot_marketing__pb2.GetCampaignRequest.FromString,
                     response_serializer=kopilka_dot_v1_dot_marketing__pb2.GetCampaignResponse.SerializeToString,
+            ),
+            'ListCampaigns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaigns,
+                    request_deserializer=kopilka_dot_v1_dot_marketing__pb2.ListCampaignsRequest.FromString,
+                    response_serializer=kopilka_dot_v1_dot_marketing__pb2.ListCampaignsResponse.SerializeToString,
             ),
             'ListCampaignRecipients': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCampaignRecipients,
@@ -625,6 +642,33 @@ class MarketingService:
             '/kopilka.v1.MarketingService/GetCampaign',
             kopilka_dot_v1_dot_marketing__pb2.GetCampaignRequest.SerializeToString,
             kopilka_dot_v1_dot_marketing__pb2.GetCampaignResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaigns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kopilka.v1.MarketingService/ListCampaigns',
+            kopilka_dot_v1_dot_marketing__pb2.ListCampaignsRequest.SerializeToString,
+            kopilka_dot_v1_dot_marketing__pb2.ListCampaignsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,8 @@ class MarketingServiceStub:
     """ChangeCampaignState pauses, resumes or cancels a campaign."""
     GetCampaign: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.GetCampaignRequest, _marketing_pb2.GetCampaignResponse]
     """GetCampaign returns a campaign with its delivery counts and costs."""
+    ListCampaigns: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.ListCampaignsRequest, _marketing_pb2.ListCampaignsResponse]
+    """ListCampaigns returns campaigns newest first with their delivery counts and costs."""
     ListCampaignRecipients: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.ListCampaignRecipientsRequest, _marketing_pb2.ListCampaignRecipientsResponse]
     """ListCampaignRecipients returns each recipient's delivery state."""
     UpsertTrigger: _grpc.UnaryUnaryMultiCallable[_marketing_pb2.UpsertTriggerRequest, _marketing_pb2.UpsertTriggerResponse]
@@ -93,6 +95,8 @@ class MarketingServiceAsyncStub(MarketingServiceStub):
     """ChangeCampaignState pauses, resumes or cancels a campaign."""
     GetCampaign: _aio.UnaryUnaryMultiCallable[_marketing_pb2.GetCampaignRequest, _marketing_pb2.GetCampaignResponse]  # type: ignore[assignment]
     """GetCampaign returns a campaign with its delivery counts and costs."""
+    ListCampaigns: _aio.UnaryUnaryMultiCallable[_marketing_pb2.ListCampaignsRequest, _marketing_pb2.ListCampaignsResponse]  # type: ignore[assignment]
+    """ListCampaigns returns campaigns newest first with their delivery counts and costs."""
     ListCampaignRecipients: _aio.UnaryUnaryMultiCallable[_marketing_pb2.ListCampaignRecipientsRequest, _marketing_pb2.ListCampaignRecipientsResponse]  # type: ignore[assignment]
     """ListCampaignRecipients returns each recipient's delivery state."""
     UpsertTrigger: _aio.UnaryUnaryMultiCallable[_marketing_pb2.UpsertTriggerRequest, _marketing_pb2.UpsertTriggerResponse]  # type: ignore[assignment]
@@ -198,6 +202,14 @@ class MarketingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_marketing_pb2.GetCampaignResponse, _abc.Awaitable[_marketing_pb2.GetCampaignResponse]]:
         """GetCampaign returns a campaign with its delivery counts and costs."""
+
+    @_abc_1.abstractmethod
+    def ListCampaigns(
+        self,
+        request: _marketing_pb2.ListCampaignsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_marketing_pb2.ListCampaignsResponse, _abc.Awaitable[_marketing_pb2.ListCampaignsResponse]]:
+        """ListCampaigns returns campaigns newest first with their delivery counts and costs."""
 
     @_abc_1.abstractmethod
     def ListCampaignRecipients(

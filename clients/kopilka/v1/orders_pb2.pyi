@@ -920,13 +920,26 @@ class ListOrdersRequest(_message.Message):
     MEMBER_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    FROM_TIME_FIELD_NUMBER: _builtins.int
+    TO_TIME_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     """Only this member's orders."""
     state: Global___OrderState.ValueType
     """Only orders in this state."""
+    store_code: _builtins.str
+    """Only orders sent by this (web) store; empty: every store the caller may see."""
     @_builtins.property
     def page(self) -> _common_pb2.PageRequest:
         """Paging."""
+
+    @_builtins.property
+    def from_time(self) -> _timestamp_pb2.Timestamp:
+        """Only orders placed at or after this time (unset: no lower bound)."""
+
+    @_builtins.property
+    def to_time(self) -> _timestamp_pb2.Timestamp:
+        """Only orders placed before this time (unset: no upper bound)."""
 
     def __init__(
         self,
@@ -934,10 +947,13 @@ class ListOrdersRequest(_message.Message):
         member_id: _builtins.str = ...,
         state: Global___OrderState.ValueType = ...,
         page: _common_pb2.PageRequest | None = ...,
+        store_code: _builtins.str = ...,
+        from_time: _timestamp_pb2.Timestamp | None = ...,
+        to_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["page", b"page"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["from_time", b"from_time", "page", b"page", "to_time", b"to_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "page", b"page", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_time", b"from_time", "member_id", b"member_id", "page", b"page", "state", b"state", "store_code", b"store_code", "to_time", b"to_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

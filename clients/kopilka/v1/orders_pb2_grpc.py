@@ -145,7 +145,7 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """ListOrders returns orders newest first, optionally of one member or state.
+        """ListOrders returns orders newest first, optionally of one member, state, store or period.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -41,7 +41,7 @@ class OrderServiceStub:
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.GetOrderResponse]
     """GetOrder returns one order with its lines, history and money."""
     ListOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]
-    """ListOrders returns orders newest first, optionally of one member or state."""
+    """ListOrders returns orders newest first, optionally of one member, state, store or period."""
     ConfirmOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ConfirmOrderRequest, _orders_pb2.ConfirmOrderResponse]
     """ConfirmOrder confirms every open line: the order can be handed over."""
     CancelOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.CancelOrderResponse]
@@ -88,7 +88,7 @@ class OrderServiceAsyncStub(OrderServiceStub):
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.GetOrderResponse]  # type: ignore[assignment]
     """GetOrder returns one order with its lines, history and money."""
     ListOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]  # type: ignore[assignment]
-    """ListOrders returns orders newest first, optionally of one member or state."""
+    """ListOrders returns orders newest first, optionally of one member, state, store or period."""
     ConfirmOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.ConfirmOrderRequest, _orders_pb2.ConfirmOrderResponse]  # type: ignore[assignment]
     """ConfirmOrder confirms every open line: the order can be handed over."""
     CancelOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.CancelOrderResponse]  # type: ignore[assignment]
@@ -150,7 +150,7 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.ListOrdersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ListOrdersResponse, _abc.Awaitable[_orders_pb2.ListOrdersResponse]]:
-        """ListOrders returns orders newest first, optionally of one member or state."""
+        """ListOrders returns orders newest first, optionally of one member, state, store or period."""
 
     @_abc_1.abstractmethod
     def ConfirmOrder(

@@ -184,6 +184,13 @@ def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcula
     return tuple(out)
 
 
+def rule_discounts(result: PricingResult) -> tuple[tuple[int, str, int], ...]:
+    """Each rule's discount on each line, (line_no, rule id, amount); points paid are not a
+    rule's discount."""
+    return tuple((line.line_no, d.rule_id, d.amount) for line in result.lines
+                 for d in line.discounts if d.rule_id != BONUS_RULE_ID and d.amount)
+
+
 def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str
               ) -> receipts_pb2.CalculateReceiptResponse:
     """Lines and discounts are appended with add(): half the CPU of building each message
@@ -342,6 +349,7 @@ def calculation_of(snap: PricingSnapshot, request: receipts_pb2.CalculateReceipt
                                          for c in checks if c.reason is not None),
         accrual_lots=lots, applied_promotions=result.applied_promotions,
         coupons=tuple((str(c.id), c.code) for c in spent),
+        line_discounts=rule_discounts(result),
     )
 
 

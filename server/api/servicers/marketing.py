@@ -16,6 +16,7 @@ from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
+from server.api.paging import decode_token, encode_token, page_size
 from server.api.servicers.marketing_coupons import may_issue_coupons, offer_from, offer_pb
 from server.db.audit.repo import Change, record
 from server.db.ledger.repo import raw_connection
@@ -61,7 +62,8 @@ def campaign_pb(row: sql_campaigns.CampaignRow) -> pb.Campaign:
         estimated_cost_minor=row.estimated_cost_minor,
         delivered_cost_minor=row.delivered_cost_minor, delivery_counts=row.delivery_counts,
         coupon=offer_pb(row.coupon),
-        coupon_batch_id=str(row.coupon_batch_id) if row.coupon_batch_id else "")
+        coupon_batch_id=str(row.coupon_batch_id) if row.coupon_batch_id else "",
+        create_time=timestamp(row.created_at))
 
 
 def keys_of(deps: ApiDeps) -> LinkKeys:
@@ -378,6 +380,22 @@ class MarketingServicer(marketing_pb2_grpc.MarketingServiceServicer):
             conn = await raw_connection(session)
             row = await self._view(conn, parse_uuid(request.campaign_id, "campaign_id"))
         return pb.GetCampaignResponse(campaign=campaign_pb(row))
+
+    async def ListCampaigns(self, request: pb.ListCampaignsRequest, context: Context
+                            ) -> pb.ListCampaignsResponse:
+        if request.channel:
+            check_channel(request.channel, "channel")
+        limit = page_size(request.page.page_size)
+        before = decode_token(request.page.page_token)
+        async with self.deps.db.transaction() as session:
+            conn = await raw_connection(session)
+            rows = await sql_campaigns.page(conn, request.channel or None, before, limit + 1,
+                                            self.deps.clock())
+        answer = pb.ListCampaignsResponse(campaigns=[campaign_pb(r) for r in rows[:limit]])
+        last = rows[limit - 1] if len(rows) > limit else None
+        if last is not None and last.created_at is not None:
+            answer.page.next_page_token = encode_token(last.created_at, last.id)
+        return answer
 
     async def ListCampaignRecipients(self, request: pb.ListCampaignRecipientsRequest,
                                      context: Context) -> pb.ListCampaignRecipientsResponse:

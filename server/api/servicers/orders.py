@@ -19,7 +19,7 @@ from kopilka.v1 import orders_pb2, orders_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.context import Context
-from server.api.convert import money, timestamp
+from server.api.convert import money, time_field, timestamp
 from server.api.deps import ApiDeps, caller
 from server.api.idempotency import parse_uuid, run_once
 from server.api.order_certificates import certificate_state, settlement_change
@@ -392,15 +392,25 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                          context: Context) -> OP.ListOrdersResponse:
         member_id = parse_uuid(request.member_id, "member_id") if request.member_id else None
         state = STATES.get(request.state) if request.state else None
+        errors = Violations()
+        since = time_field(request, "from_time", errors)
+        until = time_field(request, "to_time", errors)
+        if since and until and since >= until:
+            errors.add("to_time", "must be after from_time")
+        errors.raise_if_any()
         limit = page_size(request.page.page_size)
         before = decode_token(request.page.page_token)
         who = caller()
         async with self.deps.db.transaction() as session:
             network = (await scope_repo.network_store_codes(session, who.network_code)
                        if who.network_code else frozenset())
+            stores = visible_stores(who, network)
+            if request.store_code:  # within the caller's scope: another store shows nothing
+                stores = frozenset({request.store_code}) & (stores if stores is not None
+                                                            else {request.store_code})
             repo = await SqlOrderRepository.of(session)
-            orders = await repo.page(member_id, state, visible_stores(who, network), before,
-                                     limit + 1)
+            orders = await repo.page(member_id, state, stores, before, limit + 1,
+                                     since=since, until=until)
             products = await repo.products(sorted({x.sku for o in orders for x in o.lines}))
         more = len(orders) > limit
         orders = orders[:limit]

@@ -153,6 +153,46 @@ async def messages(session: AsyncSession, recipients: list[str],
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateUse:
+    """A certificate entry on one of the member's receipts or order payments."""
+
+    created_at: dt.datetime
+    number: str
+    type_code: str
+    kind: str  # issue, redeem, refund, ... (the entry's kind)
+    amount_minor: int
+    balance_minor: int  # the certificate's balance now
+    state: str  # the certificate's state now
+    store_code: str
+
+
+# Certificates are bearer money: a member's are those sold or spent on the member's receipts
+# (certificate_entries.receipt_id) and those paying the member's online orders (an order
+# payment's id stands for the receipt). Each source is read on its member index, newest
+# first, then the entries by ix_certificate_entries_receipt_id.
+_CERTIFICATES = text("""
+WITH src AS (
+  (SELECT id FROM receipts WHERE member_id = :m ORDER BY confirmed_at DESC LIMIT 500)
+  UNION ALL
+  (SELECT p.id FROM web_orders o JOIN order_payments p ON p.order_id = o.id
+    WHERE o.member_id = :m AND p.certificate_number IS NOT NULL
+    ORDER BY o.created_at DESC LIMIT 500))
+SELECT e.created_at, c.number, c.type_code, e.kind, e.amount_minor, c.balance_minor,
+       c.state, coalesce(e.store_code, '') AS store_code
+FROM src JOIN certificate_entries e ON e.receipt_id = src.id
+JOIN certificates c ON c.id = e.certificate_id
+ORDER BY e.created_at DESC, e.id DESC LIMIT :limit
+""")
+
+
+async def member_certificates(session: AsyncSession, member_id: uuid.UUID,
+                              limit: int) -> list[CertificateUse]:
+    rows = await session.execute(_CERTIFICATES, {"m": member_id, "limit": limit})
+    return [CertificateUse(r.created_at, r.number, r.type_code, r.kind, int(r.amount_minor),
+                           int(r.balance_minor), r.state, r.store_code) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class DayTotals:
     """One day of the dashboard's period."""
 
@@ -266,10 +306,52 @@ async def bonus_rules_history(session: AsyncSession, limit: int) -> list[BonusRu
 async def points_by_rule(session: AsyncSession, start: dt.datetime,
                          end: dt.datetime) -> list[tuple[str, int]]:
     """Points accrued in the period per accrual rule (the lots keep their rule), largest
-    first. Discounts per promotion are not stored per receipt, so they have no such split."""
+    first."""
     rows = await session.execute(text("""
         SELECT coalesce(nullif(l.rule_id, ''), '-') AS rule, sum(l.points_initial) AS points
         FROM ledger_transactions t JOIN point_lots l ON l.tx_id = t.id
         WHERE t.created_at >= :start AND t.created_at < :end
         GROUP BY 1 ORDER BY 2 DESC LIMIT 20"""), {"start": start, "end": end})
     return [(r.rule, int(r.points)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountSplit:
+    """The period's discounts (the dashboard's figure) by the rule that gave them: the
+    largest rules, points paid, and what receipts did not record by rule (booked before
+    receipts kept it, or imported); together they add up to the figure."""
+
+    by_rule: list[tuple[str, int]]
+    other_rules: int  # rules beyond the largest ones
+    points: int
+    unsplit: int
+
+
+async def discounts_by_rule(session: AsyncSession, start: dt.datetime, end: dt.datetime,
+                            top: int = 20) -> DiscountSplit:
+    """Per rule, from each receipt line's `discounts` (receipt_details.lines), over the
+    receipts of the same range scan as `daily_totals`."""
+    rows = (await session.execute(text("""
+        WITH r AS (
+          SELECT r.id, r.discount_total_minor FROM receipts r
+          WHERE r.confirmed_at >= :start AND r.confirmed_at < :end),
+        split AS (
+          SELECT x.key AS rule, sum(x.value::bigint) AS amount
+          FROM r JOIN receipt_details d ON d.receipt_id = r.id
+          CROSS JOIN LATERAL jsonb_array_elements(d.lines) AS l(v)
+          CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(l.v->'discounts') = 'object'
+                                             THEN l.v->'discounts' ELSE '{}'::jsonb END) AS x
+          GROUP BY 1)
+        SELECT rule, amount, NULL::bigint AS total, NULL::bigint AS points FROM split
+        UNION ALL
+        SELECT NULL, NULL, coalesce(sum(r.discount_total_minor), 0),
+               coalesce(sum(d.points_redeemed), 0)
+        FROM r LEFT JOIN receipt_details d ON d.receipt_id = r.id"""),
+        {"start": start, "end": end})).all()
+    rules = sorted(((r.rule, int(r.amount)) for r in rows if r.rule is not None),
+                   key=lambda x: (-x[1], x[0]))
+    [totals] = [r for r in rows if r.rule is None]
+    split = sum(amount for _, amount in rules)
+    points = int(totals.points)
+    return DiscountSplit(rules[:top], sum(a for _, a in rules[top:]), points,
+                         int(totals.total) - points - split)

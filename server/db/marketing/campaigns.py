@@ -338,6 +338,7 @@ class CampaignRow:
     delivery_counts: dict[str, int]
     coupon: CouponOffer | None = None
     coupon_batch_id: uuid.UUID | None = None
+    created_at: dt.datetime | None = None
 
 
 async def create(conn: asyncpg.Connection, campaign_id: uuid.UUID, name: str,
@@ -401,32 +402,71 @@ async def lock(conn: asyncpg.Connection, campaign_id: uuid.UUID) -> str | None:
     return state
 
 
+_COUNTS = """
+    SELECT mm.campaign_id, ml.state, count(*) AS n FROM marketing_messages mm
+    JOIN mailings ml ON ml.id = mm.mailing_id WHERE mm.campaign_id = ANY($1)
+    GROUP BY mm.campaign_id, ml.state"""
+_DELIVERED = """
+    SELECT mm.campaign_id, coalesce(sum(mm.part_price_minor), 0) AS cost
+    FROM marketing_messages mm
+    JOIN mailing_parts mp ON mp.mailing_id = mm.mailing_id AND mp.state = 'delivered'
+    WHERE mm.campaign_id = ANY($1) GROUP BY mm.campaign_id"""
+
+
+def shown_state(state: str, scheduled_at: dt.datetime | None, counts: dict[str, int],
+                now: dt.datetime) -> str:
+    """A scheduled campaign whose time came reads as running, a running one with nothing
+    left queued as completed."""
+    if state == "scheduled" and scheduled_at is not None and scheduled_at <= now:
+        state = "running"
+    if state == "running" and not counts.get("queued"):
+        state = "completed"
+    return state
+
+
+async def _rows(conn: asyncpg.Connection, rows: list[asyncpg.Record],
+                now: dt.datetime) -> list[CampaignRow]:
+    """The campaigns with their counts and delivered cost: two grouped reads for them all
+    (the (campaign_id, member_id) unique index leads with the campaign)."""
+    ids = [r["id"] for r in rows]
+    counts: dict[uuid.UUID, dict[str, int]] = {i: {} for i in ids}
+    for r in await conn.fetch(_COUNTS, ids):
+        counts[r["campaign_id"]][r["state"]] = int(r["n"])
+    cost = {r["campaign_id"]: int(r["cost"]) for r in await conn.fetch(_DELIVERED, ids)}
+    return [CampaignRow(r["id"], r["name"], r["list_id"], r["template_code"], r["channel"],
+                        shown_state(r["state"], r["scheduled_at"], counts[r["id"]], now),
+                        r["scheduled_at"], r["recipients"], r["skipped"], r["estimated_parts"],
+                        r["estimated_cost_minor"], cost.get(r["id"], 0), counts[r["id"]],
+                        coupon=offer_of(r["coupon"]), coupon_batch_id=r["coupon_batch_id"],
+                        created_at=r["created_at"]) for r in rows]
+
+
 async def view(conn: asyncpg.Connection, campaign_id: uuid.UUID,
                now: dt.datetime) -> CampaignRow | None:
-    """The campaign, its counts and delivered cost; a scheduled one whose time came reads as
-    running, a running one with nothing left queued becomes completed."""
+    """The campaign, its counts and delivered cost, its state settled (`shown_state` is
+    written back)."""
     row = await conn.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
     if row is None:
         return None
-    counts = {r["state"]: int(r["n"]) for r in await conn.fetch("""
-        SELECT ml.state, count(*) AS n FROM marketing_messages mm
-        JOIN mailings ml ON ml.id = mm.mailing_id WHERE mm.campaign_id = $1
-        GROUP BY ml.state""", campaign_id)}
-    delivered = await conn.fetchval("""
-        SELECT coalesce(sum(mm.part_price_minor), 0) FROM marketing_messages mm
-        JOIN mailing_parts mp ON mp.mailing_id = mm.mailing_id AND mp.state = 'delivered'
-        WHERE mm.campaign_id = $1""", campaign_id)
-    state = row["state"]
-    if state == "scheduled" and row["scheduled_at"] is not None and row["scheduled_at"] <= now:
-        state = "running"
-        await set_state(conn, campaign_id, state)
-    if state == "running" and not counts.get("queued"):
-        state = "completed"
-        await set_state(conn, campaign_id, state)
-    return CampaignRow(row["id"], row["name"], row["list_id"], row["template_code"],
-                       row["channel"], state, row["scheduled_at"], row["recipients"],
-                       row["skipped"], row["estimated_parts"], row["estimated_cost_minor"],
-                       int(delivered), counts, offer_of(row["coupon"]), row["coupon_batch_id"])
+    [found] = await _rows(conn, [row], now)
+    if row["state"] == "scheduled" and found.state != "scheduled":
+        await set_state(conn, campaign_id, "running")
+    if found.state == "completed" and row["state"] != "completed":
+        await set_state(conn, campaign_id, "completed")
+    return found
+
+
+async def page(conn: asyncpg.Connection, channel: str | None,
+               before: tuple[dt.datetime, uuid.UUID] | None, limit: int,
+               now: dt.datetime) -> list[CampaignRow]:
+    """Campaigns newest first in keyset pages on (created_at, id), their states as `view`
+    shows them (a list writes nothing)."""
+    rows = await conn.fetch(
+        "SELECT * FROM campaigns WHERE ($1::text IS NULL OR channel = $1) "
+        "AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) "
+        "ORDER BY created_at DESC, id DESC LIMIT $4", channel,
+        before[0] if before else None, before[1] if before else None, limit)
+    return await _rows(conn, list(rows), now) if rows else []
 
 
 async def recipients(conn: asyncpg.Connection, campaign_id: uuid.UUID,

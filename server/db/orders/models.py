@@ -90,6 +90,9 @@ class WebOrder(Base):
         CheckConstraint("points_reserved >= 0", name="reserved_not_negative"),
         Index("ix_web_orders_member_created", "member_id", "created_at"),
         Index("ix_web_orders_created", "created_at"),
+        # the console's filters (migration 0033)
+        Index("ix_web_orders_store_created", "store_code", "created_at"),
+        Index("ix_web_orders_state_created", "state", "created_at"),
     )
 
 

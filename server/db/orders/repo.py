@@ -168,18 +168,24 @@ class SqlOrderRepository:
 
     async def page(self, member_id: uuid.UUID | None, state: OrderState | None,
                    stores: frozenset[str] | None,
-                   before: tuple[dt.datetime, uuid.UUID] | None, limit: int) -> list[Order]:
-        """Newest first, keyset paged; only orders of `stores` when given."""
+                   before: tuple[dt.datetime, uuid.UUID] | None, limit: int, *,
+                   since: dt.datetime | None = None,
+                   until: dt.datetime | None = None) -> list[Order]:
+        """Newest first, keyset paged; only orders of `stores` when given, placed in
+        [since, until) when given (indexes: member, store, state, each with created_at)."""
         rows = await self.conn.fetch(
             f"SELECT {ORDER_COLUMNS} FROM web_orders o "
             "LEFT JOIN member_addresses a ON a.id = o.address_id "
             "WHERE ($1::uuid IS NULL OR o.member_id = $1) AND ($2::text IS NULL OR o.state = $2) "
             "AND ($3::text[] IS NULL OR o.store_code = ANY($3)) "
             "AND ($4::timestamptz IS NULL OR (o.created_at, o.id) < ($4, $5)) "
+            "AND ($7::timestamptz IS NULL OR o.created_at >= $7) "
+            "AND ($8::timestamptz IS NULL OR o.created_at < $8) "
             "ORDER BY o.created_at DESC, o.id DESC LIMIT $6",
             member_id, state.value if state else None,
             sorted(stores) if stores is not None else None,
-            before[0] if before else None, before[1] if before else None, limit)
+            before[0] if before else None, before[1] if before else None, limit,
+            since, until)
         if not rows:
             return []
         lines = await self.conn.fetch(

@@ -1,0 +1,206 @@
+"""The console's online orders: a filtered list in keyset pages, an order's page (lines,
+history, store requests and answers, payments, waybills) and the actions its state allows.
+
+Every read and action is the OrderService / PaymentService RPC through `Door`, so the same
+permission, scope, idempotency (request_id), version check and audit as over gRPC. Which
+buttons show comes from the state machine's own table (server/orders/states.py) and the
+user's permission for the RPC; the RPC still decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
+from kopilka.v1 import common_pb2, orders_pb2, payments_pb2
+
+from server.auth.principal import Principal
+from server.errors import DomainError, ErrorKind
+from server.orders.model import LineState, OrderState
+from server.orders.states import ALLOWED, LINE_ALLOWED, Action
+
+if TYPE_CHECKING:
+    from server.console.web import Console
+
+ORD, PAY = "/kopilka.v1.OrderService/", "/kopilka.v1.PaymentService/"
+PAGE = 50
+#: the order actions the console offers: URL word -> (RPC, request, response, state action)
+ACTIONS: dict[str, tuple[str, Any, Any, Action]] = {
+    "confirm": ("ConfirmOrder", orders_pb2.ConfirmOrderRequest,
+                orders_pb2.ConfirmOrderResponse, Action.CONFIRM),
+    "complete": ("CompleteOrder", orders_pb2.CompleteOrderRequest,
+                 orders_pb2.CompleteOrderResponse, Action.COMPLETE),
+    "cancel": ("CancelOrder", orders_pb2.CancelOrderRequest,
+               orders_pb2.CancelOrderResponse, Action.CANCEL),
+}
+STATE_WORDS = [s.value for s in OrderState]
+
+
+def word(enum: Any, value: int) -> str:
+    """An enum value as its lower-case word: ORDER_STATE_PLACED -> "placed"."""
+    zero = str(enum.Name(0))  # every enum's zero is its PREFIX_UNSPECIFIED
+    return str(enum.Name(value)).removeprefix(zero[:-len("UNSPECIFIED")]).lower()
+
+
+def _day(value: str, end: bool) -> Timestamp | None:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(dt.datetime.combine(day + dt.timedelta(days=1) if end else day,
+                                           dt.time(), dt.UTC))
+    return stamp
+
+
+def list_request(query: dict[str, str], member_id: str = "",
+                 size: int = 0) -> orders_pb2.ListOrdersRequest:
+    """ListOrders from the page's filters (state word, store, from/to dates, page token)."""
+    request = orders_pb2.ListOrdersRequest(
+        member_id=member_id, store_code=query.get("store", "").strip()[:64],
+        page=common_pb2.PageRequest(page_size=size or PAGE,
+                                    page_token=query.get("page_token", "")[:500]))
+    state = query.get("state", "")
+    if state in STATE_WORDS:
+        request.state = orders_pb2.OrderState.Value("ORDER_STATE_" + state.upper())
+    for name, field, end in (("from", "from_time", False), ("to", "to_time", True)):
+        stamp = _day(query.get(name, ""), end)
+        if stamp is not None:
+            getattr(request, field).CopyFrom(stamp)
+    return request
+
+
+def row(order: orders_pb2.Order) -> dict[str, Any]:
+    """One order as the list and the member page show it."""
+    return {"id": order.order_id, "number": order.external_number, "store": order.store_code,
+            "state": word(orders_pb2.OrderState, order.state), "version": order.version,
+            "member_id": order.member_id, "total": order.total.amount_minor,
+            "placed": order.create_time, "lines": len(order.lines)}
+
+
+def allowed(order: orders_pb2.Order) -> frozenset[Action]:
+    """What the order's state lets be done to it (the state machine's table)."""
+    return ALLOWED[OrderState(word(orders_pb2.OrderState, order.state))]
+
+
+def line_cancellable(order: orders_pb2.Order, line: orders_pb2.OrderLine) -> bool:
+    state = LineState(word(orders_pb2.OrderLineState, line.state))
+    return Action.CANCEL_LINE in allowed(order) and \
+        state in LINE_ALLOWED[Action.CANCEL_LINE]
+
+
+class OrderPages:
+    """The handlers; `add_routes` puts them on the console's application."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.door = console.door
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/orders", self.orders)
+        router.add_get("/orders/{order_id}", self.order)
+        router.add_post("/orders/{order_id}/lines/{line_no}/cancel", self.cancel_line)
+        router.add_post("/orders/{order_id}/{action}", self.act)
+
+    async def member_orders(self, who: Principal, member_id: str) -> list[dict[str, Any]]:
+        """The member's newest orders for the member page (none without the right)."""
+        if not self.door.allowed_rpc(who, ORD + "ListOrders"):
+            return []
+        answer = await self.door.call(who, ORD + "ListOrders", list_request({}, member_id, 20),
+                                      orders_pb2.ListOrdersResponse)
+        return [row(o) for o in answer.orders]
+
+    async def orders(self, request: web.Request) -> web.StreamResponse:
+        who = await self.console.signed_in(request)
+        query = dict(request.query)
+        answer = await self.door.call(who, ORD + "ListOrders", list_request(query),
+                                      orders_pb2.ListOrdersResponse)
+        keep = {k: query[k] for k in ("state", "store", "from", "to") if query.get(k)}
+        return self.console.render(
+            request, "orders.html", rows=[row(o) for o in answer.orders], keep=keep,
+            states=STATE_WORDS, next_token=answer.page.next_page_token,
+            members=self.door.allowed_rpc(who, "/kopilka.v1.MemberService/GetMember"))
+
+    async def order(self, request: web.Request, notice: str = "", violations: Any = None,
+                    status: int = 200) -> web.StreamResponse:
+        who = await self.console.signed_in(request)
+        order_id = request.match_info["order_id"]
+        order = (await self.door.call(who, ORD + "GetOrder",
+                                      orders_pb2.GetOrderRequest(order_id=order_id),
+                                      orders_pb2.GetOrderResponse)).order
+        payments = None
+        if self.door.allowed_rpc(who, PAY + "GetOrderPayments"):
+            payments = (await self.door.call(
+                who, PAY + "GetOrderPayments", payments_pb2.GetOrderPaymentsRequest(
+                    order_id=order_id), payments_pb2.GetOrderPaymentsResponse)).payments
+        waybills: list[Any] = []
+        if self.door.allowed_rpc(who, PAY + "ListWaybills"):
+            waybills = list((await self.door.call(
+                who, PAY + "ListWaybills", payments_pb2.ListWaybillsRequest(order_id=order_id),
+                payments_pb2.ListWaybillsResponse)).waybills)
+        can = self.door.allowed_rpc(who, ORD + "CancelOrder")  # the manage right, as the RPCs
+        state_allows = allowed(order)
+        t = self.console.t(request)
+        return self.console.render(
+            request, "order.html", status=status, o=order, word=word, E=_ENUMS,
+            state=word(orders_pb2.OrderState, order.state),
+            actions=[a for a, (_, _, _, needed) in ACTIONS.items()
+                     if can and needed in state_allows],
+            cancellable={x.line_no for x in order.lines if can and line_cancellable(order, x)},
+            payments=payments, waybills=waybills, request_id=str(uuid.uuid4()),
+            notice=notice or t.get(request.query.get("notice", ""), ""),
+            violations=violations or [], failed=status >= 400,
+            members=self.door.allowed_rpc(who, "/kopilka.v1.MemberService/GetMember"))
+
+    async def _change(self, request: web.Request, who: Principal, method: str, message: Any,
+                      response_type: Any) -> web.StreamResponse:
+        """Run one action; bad input, a state or version conflict shows the order again
+        with the reason (nothing changed), anything else goes to the error page."""
+        try:
+            await self.door.call(who, method, message, response_type)
+        except DomainError as error:
+            if error.kind in (ErrorKind.INVALID_ARGUMENT, ErrorKind.FAILED_PRECONDITION,
+                              ErrorKind.ABORTED):
+                status = 400 if error.kind is ErrorKind.INVALID_ARGUMENT else 409
+                return await self.order(request, notice=error.message,
+                                        violations=error.violations, status=status)
+            raise
+        raise web.HTTPSeeOther(f"{self.console.prefix}/orders/"
+                               f"{request.match_info['order_id']}?notice=done")
+
+    async def act(self, request: web.Request) -> web.StreamResponse:
+        who = await self.console.signed_in(request)
+        found = ACTIONS.get(request.match_info["action"])
+        if found is None:
+            raise web.HTTPNotFound()
+        method, request_type, response_type, _ = found
+        form = await self.console.form(request)
+        return await self._change(request, who, ORD + method, request_type(
+            request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
+            expected_version=_number(form.get("expected_version", "")),
+            reason=form.get("reason", "")), response_type)
+
+    async def cancel_line(self, request: web.Request) -> web.StreamResponse:
+        who = await self.console.signed_in(request)
+        form = await self.console.form(request)
+        return await self._change(request, who, ORD + "CancelLine", orders_pb2.CancelLineRequest(
+            request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
+            expected_version=_number(form.get("expected_version", "")),
+            reason=form.get("reason", ""), line_no=_number(request.match_info["line_no"])),
+            orders_pb2.CancelLineResponse)
+
+
+def _number(text: str) -> int:
+    try:
+        return max(0, min(int(text), 2**31 - 1))
+    except ValueError:
+        return 0  # the RPC names the field (a version of 0 never matches)
+
+
+_ENUMS = {"order": orders_pb2.OrderState, "line": orders_pb2.OrderLineState,
+          "request": orders_pb2.StoreRequestState, "answer": orders_pb2.LineAnswerKind,
+          "delivery": orders_pb2.DeliveryKind,
+          "method": payments_pb2.OrderPaymentMethod, "payment": payments_pb2.PaymentState}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kopilka.v1 import receipts_pb2
 
@@ -44,12 +44,16 @@ from server.features.pricing import PricingSnapshot, PricingState
 from server.limits import MAX_AMOUNT, MAX_COUPON_CODES, MAX_RECEIPT_LINES, Limit
 from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
+from server.pricing.benefits import REASON_CODES
 from server.pricing.bonus import BONUS_RULE_ID
 from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
 from server.receipts.calculation import CalculatedLine, Calculation
 
 MAX_LINES = MAX_RECEIPT_LINES
 BP = 10_000
+REASON_PB = {code: receipts_pb2.DiscountReason.Value(f"DISCOUNT_REASON_{code}")
+             for code in REASON_CODES}
+"""The pricing engine's reason codes as the proto enum (a code without a value fails here)."""
 
 
 # Validation once: the edge (server/api/edge.py) leaves `lines` to _lines, which checks the
@@ -184,10 +188,12 @@ def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcula
     return tuple(out)
 
 
-def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str
-              ) -> receipts_pb2.CalculateReceiptResponse:
+def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str,
+              codes: Mapping[str, str], explain: bool) -> receipts_pb2.CalculateReceiptResponse:
     """Lines and discounts are appended with add(): half the CPU of building each message
-    with its constructor and passing lists (20 lines make ~40 messages per call)."""
+    with its constructor and passing lists (20 lines make ~40 messages per call). Each
+    discount carries its rule id and reason code (`codes`: rule id -> code); the rule's
+    name and the reason text only when the request asked to `explain`."""
     currency = calc.currency
     response = receipts_pb2.CalculateReceiptResponse(
         calculation_id=token,
@@ -211,9 +217,14 @@ def _response(calc: Calculation, token: str, result: PricingResult, bonus_versio
             line_no=line.line_no, sku=line.sku, quantity_milli=line.quantity_milli,
             base_amount_minor=line.base_amount, final_amount_minor=line.final_amount,
         ).discounts.add
-        for d in line.discounts:
-            add_discount(rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
-                         reason=d.reason)
+        if explain:
+            for d in line.discounts:
+                add_discount(rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
+                             reason=d.reason, reason_code=REASON_PB[codes[d.rule_id]])
+        else:
+            for d in line.discounts:
+                add_discount(rule_id=d.rule_id, amount_minor=d.amount,
+                             reason_code=REASON_PB[codes[d.rule_id]])
     return response
 
 
@@ -288,7 +299,7 @@ class CalculateReceiptMixin:
         calc = calculation_of(snap, request, card, store_code, terminal_id, currency, moment,
                               now, result, checks, spent)
         response = respond(snap, card, calc, encode_calculation(self.deps.signer, calc),
-                           result)
+                           result, request.explain)
         if checks:
             _coupon_checks(response, checks, {c.id for c in spent})
         return response
@@ -316,7 +327,7 @@ def price(snap: PricingSnapshot, request: receipts_pb2.CalculateReceiptRequest,
     return price_receipt(snap.rules, snap.catalog, snap.stores, Receipt(
         store_id=store_code, time=moment, lines=lines,
         card_type=card.card_type if card else None, member=card.member if card else None,
-        bonus_points_to_pay=request.pay_with_points, coupons=coupons,
+        bonus_points_to_pay=request.pay_with_points, coupons=coupons, explain=request.explain,
     ))
 
 
@@ -346,10 +357,12 @@ def calculation_of(snap: PricingSnapshot, request: receipts_pb2.CalculateReceipt
 
 
 def respond(snap: PricingSnapshot, card: CardPricingContext | None, calc: Calculation,
-            token: str, result: PricingResult) -> receipts_pb2.CalculateReceiptResponse:
-    """The response message, with the rewards the member can afford."""
+            token: str, result: PricingResult, explain: bool = False
+            ) -> receipts_pb2.CalculateReceiptResponse:
+    """The response message, with the rewards the member can afford; `explain`: the
+    discounts' rule names and reason texts too."""
     bonus_version = snap.accrual.version if snap.accrual.document.rules else ""
-    response = _response(calc, token, result, bonus_version)
+    response = _response(calc, token, result, bonus_version, snap.rules.reason_codes, explain)
     member = card.member if card else None
     if member is not None and snap.accrual.document.rewards:
         balance = (member.points_balance or 0) - result.bonus_discount

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from itertools import chain
+from operator import itemgetter
 
 from google.protobuf.message import DecodeError
 from kopilka.v1.calculation_token_pb2 import CalculationToken
@@ -28,6 +30,11 @@ from server.receipts.calculation import (
 from server.security.signing import Signer
 
 VERSION = b"\x02"
+_SKU = itemgetter(1)
+_LINE_VALUES = itemgetter(0, 2, 3, 4, 5, 6, 7, 8)
+"""A CalculatedLine's numbers in line_values' order: line_no, quantity_milli,
+unit_price_minor, base_amount_minor, discount_minor, points_discount_minor,
+final_amount_minor, accrual_points (every field but the sku)."""
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
 
@@ -46,10 +53,8 @@ def _pack(calc: Calculation) -> bytes:
     token = CalculationToken(
         store_code=calc.store_code, terminal_id=calc.terminal_id, currency=calc.currency,
         receipt_time_us=_us(calc.receipt_time), rule_set_version=calc.rule_set_version,
-        skus=[x.sku for x in calc.lines],
-        line_values=[v for x in calc.lines for v in (
-            x.line_no, x.quantity_milli, x.unit_price_minor, x.base_amount_minor,
-            x.discount_minor, x.points_discount_minor, x.final_amount_minor, x.accrual_points)],
+        skus=list(map(_SKU, calc.lines)),
+        line_values=list(chain.from_iterable(map(_LINE_VALUES, calc.lines))),
         subtotal_minor=calc.subtotal_minor, discount_total_minor=calc.discount_total_minor,
         total_minor=calc.total_minor, points_to_accrue=calc.points_to_accrue,
         points_redeemed=calc.points_redeemed, created_at_us=_us(calc.created_at),

@@ -46,6 +46,7 @@ from server.pricing import price_receipt
 from server.pricing.allocation import allocate_largest_remainder
 from server.pricing.benefits import REASON_CODES
 from server.pricing.bonus import BONUS_RULE_ID
+from server.pricing.build import new_receipt_line
 from server.pricing.model import PricedLine, PricingResult, Receipt, ReceiptLine
 from server.receipts.calculation import CalculatedLine, Calculation
 
@@ -111,10 +112,12 @@ def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
                        "must be > 0 (thousandths: 1000 = 1 piece)")
         if price < 0:
             errors.add(f"lines[{i}].unit_price_minor", "must be >= 0")
-        amount = max(quantity, 0) * max(price, 0) // 1000
-        if amount > MAX_AMOUNT:
-            errors.add(f"lines[{i}].unit_price_minor", f"quantity x price over {MAX_AMOUNT}")
-        total += amount
+        elif quantity > 0:
+            amount = quantity * price // 1000
+            if amount > MAX_AMOUNT:
+                errors.add(f"lines[{i}].unit_price_minor",
+                           f"quantity x price over {MAX_AMOUNT}")
+            total += amount
         if not sku:
             if barcode:
                 product = by_barcode.get(barcode)
@@ -124,7 +127,7 @@ def _lines(request: receipts_pb2.CalculateReceiptRequest, snap: PricingSnapshot
                     sku = product.sku
             else:
                 errors.add(f"lines[{i}].sku", "sku or barcode is required")
-        lines.append(ReceiptLine(line_no, sku, quantity, price))
+        lines.append(new_receipt_line(line_no, sku, quantity, price))
     limits.raise_if_any()
     if total > MAX_AMOUNT and not errors:
         errors.add("lines", f"the receipt adds up to more than {MAX_AMOUNT}")

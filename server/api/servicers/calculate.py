@@ -17,7 +17,7 @@ from server.accounts.accrual import AccrualFacts, FactLine, compute_accrual
 from server.accounts.rewards import affordable, offer_text
 from server.api.calculation_token import encode_calculation
 from server.api.context import Context
-from server.api.convert import money, time_field
+from server.api.convert import time_field
 from server.api.deps import ApiDeps, acting_terminal
 from server.api.edge import checked_by_servicer, limit_for
 from server.api.metrics_pricing import (
@@ -193,41 +193,48 @@ def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[Calcula
 
 def _response(calc: Calculation, token: str, result: PricingResult, bonus_version: str,
               codes: Mapping[str, str], explain: bool) -> receipts_pb2.CalculateReceiptResponse:
-    """Lines and discounts are appended with add(): half the CPU of building each message
-    with its constructor and passing lists (20 lines make ~40 messages per call). Each
-    discount carries its rule id and reason code (`codes`: rule id -> code); the rule's
-    name and the reason text only when the request asked to `explain`."""
+    """Lines and discounts are appended with add() and filled field by field: keyword
+    arguments cost upb a lookup by name each, about twice the CPU of plain attribute
+    stores (20 lines make ~40 messages per call). Each discount carries its rule id and
+    reason code (`codes`: rule id -> code); the rule's name and the reason text only when
+    the request asked to `explain`."""
     currency = calc.currency
-    response = receipts_pb2.CalculateReceiptResponse(
-        calculation_id=token,
-        rule_set_version=result.rule_set_version,
-        subtotal=money(result.subtotal, currency),
-        discount_total=money(result.discount_total, currency),
-        total=money(result.total, currency),
-        points_to_accrue=calc.points_to_accrue,
-        max_points_redeemable=result.max_points_redeemable,
-        points_redeemed=calc.points_redeemed,
-        messages=calc.messages,
-        bonus_rule_version=bonus_version,
-    )
+    response = receipts_pb2.CalculateReceiptResponse()
+    response.calculation_id = token
+    response.rule_set_version = result.rule_set_version
+    for field, amount in ((response.subtotal, result.subtotal),
+                          (response.discount_total, result.discount_total),
+                          (response.total, result.total)):
+        field.amount_minor = amount
+        field.currency = currency
+    response.points_to_accrue = calc.points_to_accrue
+    response.max_points_redeemable = result.max_points_redeemable
+    response.points_redeemed = calc.points_redeemed
+    response.messages.extend(calc.messages)
+    response.bonus_rule_version = bonus_version
     for hint in result.hints:
         response.hints.add(rule_id=hint.rule_id, message=hint.message,
                            missing_quantity_milli=hint.missing_quantity_milli,
                            missing_amount_minor=hint.missing_amount)
     add_line = response.lines.add
     for line in result.lines:
-        add_discount = add_line(
-            line_no=line.line_no, sku=line.sku, quantity_milli=line.quantity_milli,
-            base_amount_minor=line.base_amount, final_amount_minor=line.final_amount,
-        ).discounts.add
-        if explain:
-            for d in line.discounts:
-                add_discount(rule_id=d.rule_id, rule_name=d.rule_name, amount_minor=d.amount,
-                             reason=d.reason, reason_code=REASON_PB[codes[d.rule_id]])
-        else:
-            for d in line.discounts:
-                add_discount(rule_id=d.rule_id, amount_minor=d.amount,
-                             reason_code=REASON_PB[codes[d.rule_id]])
+        pb = add_line()
+        pb.line_no = line.line_no
+        pb.sku = line.sku
+        pb.quantity_milli = line.quantity_milli
+        pb.base_amount_minor = line.base_amount
+        pb.final_amount_minor = line.final_amount
+        if not line.discounts:
+            continue
+        add_discount = pb.discounts.add
+        for d in line.discounts:
+            discount = add_discount()
+            discount.rule_id = d.rule_id
+            discount.amount_minor = d.amount
+            discount.reason_code = REASON_PB[codes[d.rule_id]]
+            if explain:
+                discount.rule_name = d.rule_name
+                discount.reason = d.reason
     return response
 
 

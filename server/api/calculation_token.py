@@ -49,23 +49,38 @@ def _time(us: int) -> dt.datetime:
 
 def _pack(calc: Calculation) -> bytes:
     """Version 2's body. Not carried: `messages` (shown in CalculateReceipt's response,
-    never booked), which were most of version 1's bytes."""
-    token = CalculationToken(
-        store_code=calc.store_code, terminal_id=calc.terminal_id, currency=calc.currency,
-        receipt_time_us=_us(calc.receipt_time), rule_set_version=calc.rule_set_version,
-        skus=list(map(_SKU, calc.lines)),
-        line_values=list(chain.from_iterable(map(_LINE_VALUES, calc.lines))),
-        subtotal_minor=calc.subtotal_minor, discount_total_minor=calc.discount_total_minor,
-        total_minor=calc.total_minor, points_to_accrue=calc.points_to_accrue,
-        points_redeemed=calc.points_redeemed, created_at_us=_us(calc.created_at),
-        card_number=calc.card_number, member_id=calc.member_id, card_type=calc.card_type,
-        lot_values=[v for points, act, exp, _ in calc.accrual_lots for v in (
-            points, _us(dt.datetime.fromisoformat(act)), 1 if exp else 0,
-            _us(dt.datetime.fromisoformat(exp)) if exp else 0)],
-        lot_rules=[lot[3] for lot in calc.accrual_lots],
-        applied_promotions=calc.applied_promotions,
-        coupon_ids=[i for i, _ in calc.coupons], coupon_codes=[c for _, c in calc.coupons],
-    )
+    never booked), which were most of version 1's bytes. Filled field by field: upb's
+    keyword arguments cost a lookup by name each."""
+    token = CalculationToken()
+    token.store_code = calc.store_code
+    token.terminal_id = calc.terminal_id
+    token.currency = calc.currency
+    token.receipt_time_us = _us(calc.receipt_time)
+    token.rule_set_version = calc.rule_set_version
+    lines = calc.lines
+    token.skus.extend(map(_SKU, lines))
+    token.line_values.extend(chain.from_iterable(map(_LINE_VALUES, lines)))
+    token.subtotal_minor = calc.subtotal_minor
+    token.discount_total_minor = calc.discount_total_minor
+    token.total_minor = calc.total_minor
+    token.points_to_accrue = calc.points_to_accrue
+    token.points_redeemed = calc.points_redeemed
+    token.created_at_us = _us(calc.created_at)
+    if calc.card_number is not None:
+        token.card_number = calc.card_number
+    if calc.member_id is not None:
+        token.member_id = calc.member_id
+    if calc.card_type is not None:
+        token.card_type = calc.card_type
+    for points, activation, expiry, rule in calc.accrual_lots:
+        token.lot_values.extend((points, _us(dt.datetime.fromisoformat(activation)),
+                                 1 if expiry else 0,
+                                 _us(dt.datetime.fromisoformat(expiry)) if expiry else 0))
+        token.lot_rules.append(rule)
+    token.applied_promotions.extend(calc.applied_promotions)
+    for coupon_id, code in calc.coupons:
+        token.coupon_ids.append(coupon_id)
+        token.coupon_codes.append(code)
     try:
         token.calculation_uuid = uuid.UUID(calc.calculation_id).bytes
     except ValueError:

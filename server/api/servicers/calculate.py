@@ -177,7 +177,18 @@ def receipt_accrual(snap: PricingSnapshot, card: CardPricingContext | None, stor
     return points, allocate_largest_remainder(points, finals), lots
 
 
+_tuple_new = tuple.__new__
+
+
 def calculated_lines(result: PricingResult, accrual: list[int]) -> tuple[CalculatedLine, ...]:
+    """The priced lines as the token books them. Without points paid (most receipts) no
+    line has a points discount to look for, and each tuple is made by one C call (the same
+    CalculatedLine its constructor makes)."""
+    if not result.bonus_discount:
+        return tuple([_tuple_new(CalculatedLine, (
+            line.line_no, line.sku, line.quantity_milli, line.unit_price, line.base_amount,
+            line.base_amount - line.final_amount, 0, line.final_amount, points))
+            for line, points in zip(result.lines, accrual, strict=True)])
     out = []
     for line, points in zip(result.lines, accrual, strict=True):
         paid_with_points = 0

@@ -1,6 +1,7 @@
 """CalculateReceipt's CPU per stage, in process: no gRPC, no database, no noise from a client.
 
     python benchmarks/bench_calculate_stages.py [--rules 100,1000,10000] [--passes 5] [--card]
+        [--explain]
     python benchmarks/bench_calculate_stages.py --rules 1000 --only token --loops 20
 
 Each stage is the very function the servicer (server/api/servicers/calculate.py) calls, on
@@ -89,8 +90,8 @@ def member_row(rng: random.Random, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: bool
-                 ) -> dict[str, list[tuple[Any, ...]]]:
+def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: bool,
+                 explain: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Each stage's arguments per receipt, made by running the pipeline once."""
     from kopilka.v1 import receipts_pb2
 
@@ -99,6 +100,9 @@ def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: 
     out: dict[str, list[tuple[Any, ...]]] = {name: [] for name in STAGES + EXTRA}
     for body in raw:
         request = receipts_pb2.CalculateReceiptRequest.FromString(body)
+        if explain:
+            request.explain = True
+            body = request.SerializeToString()
         lines, _ = _lines(request, snap)
         moment = checked_receipt(request, snap, request.store_code, Violations())
         row = member_row(rng, now) if card else None
@@ -107,7 +111,7 @@ def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: 
         calc = calculation_of(snap, request, member, request.store_code, "", "UAH", moment,
                               now, result)
         token = encode_calculation(signer, calc)
-        response = respond(snap, member, calc, token, result)
+        response = respond(snap, member, calc, token, result, explain)
         out["decode"].append((body,))
         out["edge"].append((request,))
         out["checks"].append((request, snap, request.store_code))
@@ -116,7 +120,7 @@ def stage_inputs(snap: PricingSnapshot, signer: Signer, raw: list[bytes], card: 
         out["calc"].append((snap, request, member, request.store_code, "", "UAH", moment,
                             now, result))
         out["token"].append((signer, calc))
-        out["response"].append((snap, member, calc, token, result))
+        out["response"].append((snap, member, calc, token, result, explain))
         out["encode"].append((response,))
         out["confirm"].append((signer, token, now))
         out["token1"].append((signer, calc))
@@ -162,7 +166,8 @@ def instructions(args: argparse.Namespace, stage: str, loops: int) -> int:
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
          __file__, "--rules", args.rules, "--scenario", args.scenario, "--only", stage,
-         "--loops", str(loops)] + (["--card"] if args.card else []),
+         "--loops", str(loops)] + (["--card"] if args.card else [])
+        + (["--explain"] if args.explain else []),
         capture_output=True, text=True, check=True,
         env=dict(os.environ, PYTHONHASHSEED="0")).stderr
     return int(re.findall(r"Collected : (\d+)", out)[-1])
@@ -185,6 +190,8 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=5, help="best of this many batches")
     parser.add_argument("--card", action="store_true",
                         help="every receipt presents a member's card (member stage)")
+    parser.add_argument("--explain", action="store_true",
+                        help="every request asks for the discounts' names and reason texts")
     parser.add_argument("--only", choices=STAGES + EXTRA,
                         help="run this stage alone, --loops batches, print nothing else "
                         "(for valgrind --tool=callgrind instruction counts)")
@@ -203,7 +210,7 @@ def main() -> int:
     functions = stage_functions()
     for count in [int(x) for x in args.rules.split(",")]:
         snap = snapshot(args.scenario, count)
-        inputs = stage_inputs(snap, signer, raw, args.card)
+        inputs = stage_inputs(snap, signer, raw, args.card, args.explain)
         if args.only:
             for _ in range(args.loops):
                 batch_ns(functions[args.only], inputs[args.only])
@@ -217,7 +224,8 @@ def main() -> int:
             old = [len(encode_calculation_v1(*x)) for x in inputs["token"]]
             response = receipts_pb2.CalculateReceiptResponse.FromString(
                 inputs["encode"][0][0].SerializeToString())
-            print(f"200 receipts of 20 lines{', each with a card' if args.card else ''}; "
+            print(f"200 receipts of 20 lines{', each with a card' if args.card else ''}"
+                  f"{', explained' if args.explain else ''}; "
                   f"us of CPU per call (best of {args.passes} batches); calculation_id "
                   f"{min(sizes)}-{max(sizes)} chars (mean {sum(sizes) / len(sizes):.0f}; version 1 "
                   f"JSON: mean {sum(old) / len(old):.0f}), "

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from itertools import chain
+from operator import itemgetter
 
 from google.protobuf.message import DecodeError
 from kopilka.v1.calculation_token_pb2 import CalculationToken
@@ -29,6 +31,11 @@ from server.receipts.calculation import (
 from server.security.signing import Signer
 
 VERSION = b"\x02"
+_SKU = itemgetter(1)
+_LINE_VALUES = itemgetter(0, 2, 3, 4, 5, 6, 7, 8)
+"""A CalculatedLine's numbers in line_values' order: line_no, quantity_milli,
+unit_price_minor, base_amount_minor, discount_minor, points_discount_minor,
+final_amount_minor, accrual_points (every field but the sku)."""
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
 
@@ -43,25 +50,38 @@ def _time(us: int) -> dt.datetime:
 
 def _pack(calc: Calculation) -> bytes:
     """Version 2's body. Not carried: `messages` (shown in CalculateReceipt's response,
-    never booked), which were most of version 1's bytes."""
-    token = CalculationToken(
-        store_code=calc.store_code, terminal_id=calc.terminal_id, currency=calc.currency,
-        receipt_time_us=_us(calc.receipt_time), rule_set_version=calc.rule_set_version,
-        skus=[x.sku for x in calc.lines],
-        line_values=[v for x in calc.lines for v in (
-            x.line_no, x.quantity_milli, x.unit_price_minor, x.base_amount_minor,
-            x.discount_minor, x.points_discount_minor, x.final_amount_minor, x.accrual_points)],
-        subtotal_minor=calc.subtotal_minor, discount_total_minor=calc.discount_total_minor,
-        total_minor=calc.total_minor, points_to_accrue=calc.points_to_accrue,
-        points_redeemed=calc.points_redeemed, created_at_us=_us(calc.created_at),
-        card_number=calc.card_number, member_id=calc.member_id, card_type=calc.card_type,
-        lot_values=[v for points, act, exp, _ in calc.accrual_lots for v in (
-            points, _us(dt.datetime.fromisoformat(act)), 1 if exp else 0,
-            _us(dt.datetime.fromisoformat(exp)) if exp else 0)],
-        lot_rules=[lot[3] for lot in calc.accrual_lots],
-        applied_promotions=calc.applied_promotions,
-        coupon_ids=[i for i, _ in calc.coupons], coupon_codes=[c for _, c in calc.coupons],
-    )
+    never booked), which were most of version 1's bytes. Filled field by field: upb's
+    keyword arguments cost a lookup by name each."""
+    token = CalculationToken()
+    token.store_code = calc.store_code
+    token.terminal_id = calc.terminal_id
+    token.currency = calc.currency
+    token.receipt_time_us = _us(calc.receipt_time)
+    token.rule_set_version = calc.rule_set_version
+    lines = calc.lines
+    token.skus.extend(map(_SKU, lines))
+    token.line_values.extend(chain.from_iterable(map(_LINE_VALUES, lines)))
+    token.subtotal_minor = calc.subtotal_minor
+    token.discount_total_minor = calc.discount_total_minor
+    token.total_minor = calc.total_minor
+    token.points_to_accrue = calc.points_to_accrue
+    token.points_redeemed = calc.points_redeemed
+    token.created_at_us = _us(calc.created_at)
+    if calc.card_number is not None:
+        token.card_number = calc.card_number
+    if calc.member_id is not None:
+        token.member_id = calc.member_id
+    if calc.card_type is not None:
+        token.card_type = calc.card_type
+    for points, activation, expiry, rule in calc.accrual_lots:
+        token.lot_values.extend((points, _us(dt.datetime.fromisoformat(activation)),
+                                 1 if expiry else 0,
+                                 _us(dt.datetime.fromisoformat(expiry)) if expiry else 0))
+        token.lot_rules.append(rule)
+    token.applied_promotions.extend(calc.applied_promotions)
+    for coupon_id, code in calc.coupons:
+        token.coupon_ids.append(coupon_id)
+        token.coupon_codes.append(code)
     if calc.line_discounts:
         rules = list(dict.fromkeys(rule for _, rule, _ in calc.line_discounts))
         index = {rule: n for n, rule in enumerate(rules)}

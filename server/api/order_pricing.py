@@ -35,7 +35,7 @@ def order_pricer(snap: PricingSnapshot, card: CardPricingContext | None,
             lines=tuple(ReceiptLine(x.line_no, x.sku, x.quantity_milli, x.unit_price)
                         for x in live),
             card_type=card.card_type if card else None, member=member,
-            bonus_points_to_pay=points))
+            bonus_points_to_pay=points, explain=False))
         _, per_line, lots = receipt_accrual(snap, card, order.store_code, moment, result)
         for line, calc, priced in zip(live, calculated_lines(result, per_line), result.lines,
                                       strict=True):

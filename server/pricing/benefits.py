@@ -35,6 +35,11 @@ from server.pricing.schema_benefits import (
     SetBenefit,
 )
 
+REASON_CODES = ("PERCENT", "RECEIPT_PERCENT", "LINE_AMOUNT", "RECEIPT_AMOUNT", "UNIT_AMOUNT",
+                "PROMO_PRICE", "M_FOR_N", "BUNDLE_PRICE", "SET", "POINTS")
+"""Every reason code a discount can carry (POINTS: bonus points paid, `bonus.py`)."""
+_AMOUNT_CODES = {"receipt": "RECEIPT_AMOUNT", "line": "LINE_AMOUNT", "unit": "UNIT_AMOUNT"}
+
 
 class BenefitPlan(Protocol):
     """What the engine needs from a compiled benefit."""
@@ -53,6 +58,12 @@ class BenefitPlan(Protocol):
     def shared_reason(self) -> bool:
         """True when every entry of one offer gets the same text (receipt-level amounts),
         so it is formatted once per offer."""
+        ...
+
+    @property
+    def code(self) -> str:
+        """The reason's compact code (one of REASON_CODES): what kind of benefit it is,
+        sent instead of the text unless the caller asks for an explanation."""
         ...
 
 
@@ -130,6 +141,11 @@ class PercentPlan:
         """Receipt scope: one text for the whole allocation."""
         return self.receipt_scope
 
+    @property
+    def code(self) -> str:
+        """A percent off each line, or off the lines together."""
+        return "RECEIPT_PERCENT" if self.receipt_scope else "PERCENT"
+
     def _rate(self, mult: Fraction | None) -> tuple[int, int]:
         """The (boosted) rate in bp as numerator/denominator, capped at 100 %."""
         if mult is None:
@@ -184,6 +200,11 @@ class AmountPlan:
         """Receipt scope: one text for the whole allocation."""
         return self.scope == "receipt"
 
+    @property
+    def code(self) -> str:
+        """An amount off the receipt, off each line or per unit."""
+        return _AMOUNT_CODES[self.scope]
+
     def _scaled(self, mult: Fraction | None) -> int:
         if mult is None:
             return self.amount
@@ -231,6 +252,7 @@ class FixedPricePlan:
     max_milli: int | None = None
     """"At most N units get it", in thousandths: only they get the promo price."""
     shared_reason = False
+    code = "PROMO_PRICE"
 
     def propose(
         self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None

@@ -39,8 +39,10 @@ def redeem(
     requested: int,
     settings: BonusSettings,
     member: MemberContext | None,
+    explain: bool = True,
 ) -> Redemption:
-    """Turn requested points into line discounts, allocated by largest remainder."""
+    """Turn requested points into line discounts, allocated by largest remainder (with
+    their reason text when `explain`)."""
     cap = max_redeemable(sum(s.remaining for s in states), settings, member)
     applied = min(requested, cap)
     message = None
@@ -48,7 +50,7 @@ def redeem(
         message = f"Requested {requested} points; at most {cap} can be paid on this receipt"
     if applied > 0:
         shares = allocate_largest_remainder(applied, [s.remaining for s in states])
-        reason = f"{applied} bonus points paid as a discount"
+        reason = f"{applied} bonus points paid as a discount" if explain else ""
         for state, share in zip(states, shares, strict=True):
             if share:
                 state.remaining -= share

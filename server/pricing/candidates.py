@@ -25,6 +25,8 @@ from server.pricing.schema_conditions import Conditions
 
 MEMO_LIMIT = 200_000
 """Products remembered per rule set (a large chain's whole assortment)."""
+STORE_LIMIT = 10_000
+"""Stores whose admitted rules are remembered per rule set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,11 @@ class ProductHits:
     unkeyed: tuple[int, ...]
     """Rules hit through another clause (e.g. receipt_contains): their target is checked
     against every line."""
+    open: tuple[int, ...] = ()
+    """The `selected` rules without store conditions."""
+    gated: frozenset[int] = frozenset()
+    """The `selected` rules with store conditions (at 10k rules mostly other stores'):
+    intersected with the store's admitted rules in C, never walked one by one."""
 
 
 NO_HITS = ProductHits((), (), (), ())
@@ -87,9 +94,12 @@ class Candidates:
 
 
 class CandidateFinder:
-    """Index lookups for receipts, memoized per catalog product."""
+    """Index lookups for receipts, memoized per catalog product; the rules whose store
+    conditions hold are remembered per store, so a receipt never handles the local rules
+    of other stores beyond counting them (at 10k rules most keyed hits are those)."""
 
-    __slots__ = ("_gates", "_index", "_memo", "_price_free", "_targets")
+    __slots__ = ("_admitted", "_by_network", "_by_store", "_gated", "_gates", "_index", "_memo",
+                 "_open", "_price_free", "_targets")
 
     def __init__(
         self,
@@ -102,6 +112,40 @@ class CandidateFinder:
         self._gates = gates
         self._price_free = tuple(not t.uses_price for t in targets)
         self._memo: dict[int, tuple[Product, ProductHits]] = {}
+        self._gated = frozenset(o for o, gate in enumerate(gates) if gate is not None)
+        # each gated rule filed once, under a store or network it can hold at, or as open
+        self._by_store: dict[str, list[int]] = {}
+        self._by_network: dict[str, list[int]] = {}
+        self._open: list[int] = []
+        for o, gate in enumerate(gates):
+            if gate is None:
+                continue
+            if gate.stores is not None:
+                for store_id in gate.stores:
+                    self._by_store.setdefault(store_id, []).append(o)
+            elif gate.networks is not None:
+                for network in gate.networks:
+                    self._by_network.setdefault(network, []).append(o)
+            else:
+                self._open.append(o)
+        self._admitted: dict[tuple[str, frozenset[str]], frozenset[int]] = {}
+
+    def admitted(self, store: Store) -> frozenset[int]:
+        """The rules with store conditions that hold at `store` (remembered per store)."""
+        key = (store.id, store.network_ids)
+        found = self._admitted.get(key)
+        if found is not None:
+            return found
+        gates = self._gates
+        near = self._by_store.get(store.id, []) + self._open
+        for network in store.network_ids:
+            near += self._by_network.get(network, [])
+        found = frozenset(o for o in near if (gate := gates[o]) is not None
+                          and gate.admits(store))
+        if len(self._admitted) >= STORE_LIMIT:
+            self._admitted.clear()
+        self._admitted[key] = found
+        return found
 
     def __len__(self) -> int:
         """How many products are remembered now."""
@@ -133,7 +177,10 @@ class CandidateFinder:
             elif self._targets[o].matches(product, 0):
                 selected.append(o)
         unkeyed = tuple(o for o in ordinals if o not in target_keyed)
-        return ProductHits(keyed, tuple(selected), tuple(priced), unkeyed)
+        gates = self._gates
+        return ProductHits(keyed, tuple(selected), tuple(priced), unkeyed,
+                           tuple(o for o in selected if gates[o] is None),
+                           frozenset(o for o in selected if gates[o] is not None))
 
     def find(
         self, states: Sequence[LineState], remember: Sequence[bool], store: Store,
@@ -150,6 +197,7 @@ class CandidateFinder:
         lines: dict[int, list[int]] = {}
         targets = self._targets
         memo_get = self._memo.get
+        gated, admitted = self._gated, self.admitted(store)
         for i, state in enumerate(states):
             product = state.product
             entry = memo_get(id(product))
@@ -160,20 +208,27 @@ class CandidateFinder:
             if hits is NO_HITS:
                 continue
             evaluated.update(hits.keyed)
-            everywhere.update(hits.unkeyed)
-            for o in hits.selected:
+            if hits.unkeyed:
+                everywhere.update(hits.unkeyed)
+            for o in hits.open:
                 if o in lines:
                     lines[o].append(i)
                 else:
                     lines[o] = [i]
+            if hits.gated:
+                for o in admitted.intersection(hits.gated):
+                    if o in lines:
+                        lines[o].append(i)
+                    else:
+                        lines[o] = [i]
             for o in hits.priced:
-                if targets[o].matches(product, state.line.unit_price):
+                if (o not in gated or o in admitted) and targets[o].matches(
+                        product, state.line.unit_price):
                     lines.setdefault(o, []).append(i)
         evaluated.update(everywhere)
-        gates = self._gates
         ordered: list[tuple[int, list[int] | None]] = [
             (o, None if o in everywhere else lines[o])
             for o in sorted(everywhere.union(lines))
-            if (gate := gates[o]) is None or gate.admits(store)
+            if o not in gated or o in admitted
         ]
         return Candidates(len(evaluated), ordered)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from fractions import Fraction
@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.pricing.benefits import BenefitPlan, compile_benefit
+from server.pricing.bonus import BONUS_RULE_ID
 from server.pricing.candidates import CandidateFinder, StoreGate
 from server.pricing.conditions import (
     Check,
@@ -102,6 +103,9 @@ class CompiledRuleSet:
     finder: CandidateFinder = field(init=False, repr=False, compare=False)
     """Index lookups memoized per product; built from `rules` and `index`, so a copy with
     another index (dataclasses.replace) gets its own."""
+    reason_codes: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    """Rule id -> the reason code of its discounts (`BenefitPlan.code`; POINTS for the
+    bonus points paid): what a discount is, without its text."""
 
     def __post_init__(self) -> None:
         finder = CandidateFinder(
@@ -110,6 +114,8 @@ class CompiledRuleSet:
             tuple(StoreGate.of(rule.rule.conditions) for rule in self.rules),
         )
         object.__setattr__(self, "finder", finder)
+        codes = {rule.rule.id: rule.plan.code for rule in self.rules}
+        object.__setattr__(self, "reason_codes", {**codes, BONUS_RULE_ID: "POINTS"})
 
     def candidates(
         self, products: Sequence[Product], store: Store

@@ -37,6 +37,7 @@ class EvalContext:
     __slots__ = (
         "card_type",
         "coupons",
+        "explain",
         "lines",
         "local_time",
         "member",
@@ -56,6 +57,7 @@ class EvalContext:
         stores: Mapping[str, Store],
         lines: tuple[LineState, ...],
         coupons: frozenset[str] = frozenset(),
+        explain: bool = True,
     ) -> None:
         self.local_time = local_time
         self.today = today
@@ -66,6 +68,8 @@ class EvalContext:
         self.lines = lines
         self.coupons = coupons
         """Promotions unlocked by the receipt's accepted coupons."""
+        self.explain = explain
+        """Whether discounts get their reason texts (`Receipt.explain`)."""
         self.subtotal = sum([s.base for s in lines])
         """Sum of the line amounts before any discount."""
 

@@ -86,6 +86,7 @@ def price_receipt(
         stores,
         tuple(states),
         receipt.coupons,
+        receipt.explain,
     )
     found = rules.finder.find(states, remember, store, receipt.coupons)
     messages: list[str] = []
@@ -107,7 +108,8 @@ def price_receipt(
     if group:
         stage.append(group)
         _apply_stage(stage, ctx, messages, promotions)
-    redemption = redeem(states, receipt.bonus_points_to_pay, rules.bonus, receipt.member)
+    redemption = redeem(states, receipt.bonus_points_to_pay, rules.bonus, receipt.member,
+                        receipt.explain)
     if redemption.message:
         messages.append(redemption.message)
     hints: tuple[PromotionHint, ...] = ()
@@ -273,7 +275,8 @@ def _apply_stage(
             if amount <= 0:
                 continue
             if amount != d.amount:
-                d = new_discount(d.rule_id, d.rule_name, amount, d.reason + " (clipped)")
+                reason = d.reason + " (clipped)" if d.reason else ""
+                d = new_discount(d.rule_id, d.rule_name, amount, reason)
             state.remaining -= amount
             state.discounts.append(d)
             applied.add(d.rule_id)
@@ -298,7 +301,7 @@ def _apply_group(
         for item in group:
             offer = _offer(item, ctx, claimed)
             if offer is not None:
-                _commit(offer, set(), messages, promotions)
+                _commit(offer, set(), messages, promotions, ctx.explain)
         return
     if stacking == "additive":
         _apply_additive(group, ctx, messages, promotions)
@@ -307,7 +310,7 @@ def _apply_group(
         for item in group:
             offer = _offer(item, ctx, claimed)
             if offer is not None:
-                _commit(offer, claimed, messages, promotions)
+                _commit(offer, claimed, messages, promotions, ctx.explain)
         return
     # max_discount: greedily take the largest offer (ties: earlier rule); only offers sharing
     # a line with the committed one can change, so only those are recomputed. A heap of
@@ -325,7 +328,7 @@ def _apply_group(
         if best is None or best.total <= 0:
             return
         done[i] = True
-        _commit(best, claimed, messages, promotions)
+        _commit(best, claimed, messages, promotions, ctx.explain)
         touched = {state.index for state, _, _ in best.entries}
         for j, item in enumerate(group):
             if not done[j] and not line_sets[j].isdisjoint(touched):
@@ -380,7 +383,7 @@ def _apply_additive(
         ]
         if entries:
             offer.entries = entries
-            _commit(offer, set(), messages, promotions)
+            _commit(offer, set(), messages, promotions, ctx.explain)
 
 
 def _targets(item: _Applicable, claimed: set[int]) -> list[LineState]:
@@ -435,20 +438,23 @@ def _offer(item: _Applicable, ctx: EvalContext, claimed: set[int]) -> _Offer | N
     return _Offer(item, capped, cap, True) if capped else None
 
 
-def _commit(offer: _Offer, claimed: set[int], messages: list[str], promotions: list[str]) -> None:
-    """Apply the offer to its lines; only now are the reason texts formatted."""
+def _commit(
+    offer: _Offer, claimed: set[int], messages: list[str], promotions: list[str], explain: bool
+) -> None:
+    """Apply the offer to its lines; only now (and only when explaining) are the reason
+    texts formatted."""
     item = offer.item
     r = item.rule.rule
     plan = item.rule.plan
     mult = item.multiplier
     note = item.boost_note
-    if offer.capped:
+    if offer.capped and explain:
         note += f" (rule capped at {format_money(r.max_discount or 0)})"
     rule_id, name, exclusive = r.id, r.display_name, r.exclusive
     shared = plan.shared_reason
     text = ""
     for state, amount, detail in offer.entries:
-        if not (shared and text):
+        if explain and not (shared and text):
             text = plan.reason(state, detail, mult) + note
         state.remaining -= amount
         state.discounts.append(new_discount(rule_id, name, amount, text))

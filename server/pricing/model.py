@@ -124,6 +124,9 @@ class Receipt:
     bonus_points_to_pay: int = 0
     coupons: frozenset[str] = frozenset()
     """Promotions unlocked by the accepted coupons presented (rules' `coupon:` condition)."""
+    explain: bool = True
+    """Format each discount's reason text; False leaves every `Discount.reason` empty (the
+    rule id and `CompiledRuleSet.reason_codes` say what it is) and saves the formatting."""
 
     @property
     def effective_card_type(self) -> str | None:
@@ -135,7 +138,8 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Discount:
-    """One rule's discount on one line, with the reason shown to the cashier."""
+    """One rule's discount on one line, with the reason shown to the cashier (empty when
+    the receipt did not ask for an explanation, `Receipt.explain`)."""
 
     rule_id: str
     rule_name: str

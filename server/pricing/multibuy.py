@@ -72,6 +72,7 @@ class MForNPlan:
 
     benefit: MForNBenefit
     shared_reason = False
+    code = "M_FOR_N"
 
     def propose(
         self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
@@ -104,6 +105,7 @@ class BundlePlan:
 
     benefit: BundlePriceBenefit
     shared_reason = False
+    code = "BUNDLE_PRICE"
 
     def propose(
         self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None
@@ -159,6 +161,7 @@ class SetPlan:
     benefit: SetBenefit
     trigger: LineMatcher
     shared_reason = False
+    code = "SET"
 
     def propose(
         self, targets: list[LineState], ctx: EvalContext, mult: Fraction | None

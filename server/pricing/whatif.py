@@ -64,7 +64,7 @@ class WhatIfTotals:
             past: PastReceipt, points_of: PointsOf) -> None:
         """Price one past receipt with the candidate and count it."""
         result = price_receipt(rules, catalog, stores, Receipt(
-            past.store_code, past.time, past.lines, card_type=past.card_type))
+            past.store_code, past.time, past.lines, card_type=past.card_type, explain=False))
         self.receipts += 1
         self.lines += len(past.lines)
         self.discount += result.discount_total

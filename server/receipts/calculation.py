@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from server.errors import DomainError, ErrorKind
@@ -37,6 +38,10 @@ class CalculatedLine(NamedTuple):
     points_discount_minor: int
     final_amount_minor: int
     accrual_points: int = 0
+
+
+_BASE, _FINAL, _ACCRUAL = itemgetter(4), itemgetter(7), itemgetter(8)
+"""CalculatedLine's base_amount_minor, final_amount_minor and accrual_points."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +78,21 @@ class Calculation:
     line_discounts: tuple[tuple[int, str, int], ...] = field(default=())
 
     def check_totals(self) -> None:
-        """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken."""
+        """The arithmetic every receipt must satisfy, to the kopeck; ValueError if broken.
+        (Sums by `map` over the tuples' fields and tuple unpacking per line: it runs on every
+        CalculateReceipt.)"""
         problems = []
-        if sum(x.base_amount_minor for x in self.lines) != self.subtotal_minor:
+        lines = self.lines
+        if sum(map(_BASE, lines)) != self.subtotal_minor:
             problems.append("line bases do not add up to the subtotal")
-        if sum(x.final_amount_minor for x in self.lines) != self.total_minor:
+        if sum(map(_FINAL, lines)) != self.total_minor:
             problems.append("line finals do not add up to the total")
         if self.subtotal_minor - self.discount_total_minor != self.total_minor:
             problems.append("subtotal - discounts != total")
-        for x in self.lines:
-            parts = x.discount_minor + x.points_discount_minor + x.final_amount_minor
-            if parts != x.base_amount_minor or min(x.final_amount_minor, x.discount_minor,
-                                                   x.points_discount_minor) < 0:
-                problems.append(f"line {x.line_no} does not add up")
-        if sum(x.accrual_points for x in self.lines) != self.points_to_accrue:
+        for line_no, _, _, _, base, discount, points, final, _ in lines:
+            if discount + points + final != base or final < 0 or discount < 0 or points < 0:
+                problems.append(f"line {line_no} does not add up")
+        if sum(map(_ACCRUAL, lines)) != self.points_to_accrue:
             problems.append("line accruals do not add up to points_to_accrue")
         if self.accrual_lots and sum(lot[0] for lot in self.accrual_lots) != self.points_to_accrue:
             problems.append("accrual lots do not add up to points_to_accrue")

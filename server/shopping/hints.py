@@ -27,4 +27,5 @@ def basket_hints(rules: CompiledRuleSet, catalog: Catalog, stores: Mapping[str, 
     if not priced or not rules.hints_within_bp:
         return ()
     return price_receipt(rules, catalog, stores,
-                         Receipt(store_id=store_code, time=moment, lines=priced)).hints
+                         Receipt(store_id=store_code, time=moment, lines=priced,
+                                 explain=False)).hints

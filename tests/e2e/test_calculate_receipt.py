@@ -91,16 +91,31 @@ async def test_boost_ends_at_eleven_and_anonymous_sales_get_item_promotions_only
 
 
 async def test_barcodes_resolve_and_conditional_discounts_explain_themselves(demo):
-    reply = await demo.receipts.CalculateReceipt(R.CalculateReceiptRequest(
+    request = R.CalculateReceiptRequest(
         store_code="kyiv-02", receipt_time=at(15),
         lines=[R.ReceiptLine(line_no=1, barcode="482003000001", quantity_milli=1000,
                              unit_price_minor=25000),  # coffee-01 -> fixed 199.00
-               line(2, "sweets-02", 2000, 5000)]))     # chocolate -30% with coffee
+               line(2, "sweets-02", 2000, 5000)])      # chocolate -30% with coffee
+    reply = await demo.receipts.CalculateReceipt(request)
     first, second = reply.lines
     assert first.sku == "coffee-01" and first.final_amount_minor == 19900
+    assert first.discounts[0].reason_code == R.DISCOUNT_REASON_PROMO_PRICE
     assert second.discounts[0].rule_id == "sweets-with-coffee"
-    assert second.discounts[0].amount_minor == 3000 and second.discounts[0].reason
+    assert second.discounts[0].amount_minor == 3000
+    assert second.discounts[0].reason_code == R.DISCOUNT_REASON_PERCENT
+    # compact by default: the rule and the code, no texts
+    assert not any(d.reason or d.rule_name for x in reply.lines for d in x.discounts)
     assert_adds_up(reply)
+
+    request.explain = True
+    explained = await demo.receipts.CalculateReceipt(request)
+    assert [x.final_amount_minor for x in explained.lines] == \
+        [x.final_amount_minor for x in reply.lines]
+    assert explained.messages == reply.messages
+    sweets = explained.lines[1].discounts[0]
+    assert sweets.reason == "30% off SKU sweets-02" and sweets.rule_name
+    assert sweets.reason_code == R.DISCOUNT_REASON_PERCENT
+    assert explained.lines[0].discounts[0].reason == "promo price 199.00 for SKU coffee-01"
 
 
 async def test_bad_requests_name_their_fields_and_calculation_writes_nothing(demo, app):

@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.api.calculation_token import decode_calculation, encode_calculation
 from server.errors import DomainError
@@ -104,6 +106,49 @@ def test_version_1_tokens_in_flight_are_still_read() -> None:
 def test_calculation_that_does_not_add_up_is_never_signed() -> None:
     with pytest.raises(ValueError, match="subtotal - discounts"):
         encode_calculation(SIGNER, calculation(discount_total_minor=1400))
+
+
+def _problems(calc: Calculation) -> str:
+    """check_totals' definition, written plainly."""
+    problems = []
+    if sum(x.base_amount_minor for x in calc.lines) != calc.subtotal_minor:
+        problems.append("line bases do not add up to the subtotal")
+    if sum(x.final_amount_minor for x in calc.lines) != calc.total_minor:
+        problems.append("line finals do not add up to the total")
+    if calc.subtotal_minor - calc.discount_total_minor != calc.total_minor:
+        problems.append("subtotal - discounts != total")
+    for x in calc.lines:
+        parts = x.discount_minor + x.points_discount_minor + x.final_amount_minor
+        if parts != x.base_amount_minor or min(x.final_amount_minor, x.discount_minor,
+                                               x.points_discount_minor) < 0:
+            problems.append(f"line {x.line_no} does not add up")
+    if sum(x.accrual_points for x in calc.lines) != calc.points_to_accrue:
+        problems.append("line accruals do not add up to points_to_accrue")
+    if calc.accrual_lots and sum(lot[0] for lot in calc.accrual_lots) != calc.points_to_accrue:
+        problems.append("accrual lots do not add up to points_to_accrue")
+    return "; ".join(problems)
+
+
+VALUE = st.integers(-3, 12)
+
+
+@given(st.lists(st.tuples(VALUE, VALUE, VALUE, VALUE, VALUE), max_size=4), VALUE, VALUE, VALUE,
+       VALUE)
+def test_check_totals_refuses_exactly_what_its_definition_does(
+        values: list[tuple[int, int, int, int, int]], subtotal: int, discount: int, total: int,
+        points: int) -> None:
+    calc = calculation(
+        lines=tuple(CalculatedLine(n, f"s{n}", 1000, base, base, off, paid, final, accrual)
+                    for n, (base, off, paid, final, accrual) in enumerate(values, start=1)),
+        subtotal_minor=subtotal, discount_total_minor=discount, total_minor=total,
+        points_to_accrue=points)
+    expected = _problems(calc)
+    if expected:
+        with pytest.raises(ValueError) as error:
+            calc.check_totals()
+        assert str(error.value) == expected
+    else:
+        calc.check_totals()
 
 
 TILL = Caller("kyiv-01", "T1", "terminal:kyiv-01/T1")

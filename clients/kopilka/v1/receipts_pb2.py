@@ -26,51 +26,53 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from kopilka.v1 import common_pb2 as kopilka_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kopilka/v1/receipts.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"n\n\x0bReceiptLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x03 \x01(\t\x12\x16\n\x0equantity_milli\x18\x04 \x01(\x03\x12\x18\n\x10unit_price_minor\x18\x05 \x01(\x03\"[\n\x0f\x41ppliedDiscount\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\trule_name\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xa9\x01\n\nPricedLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x16\n\x0equantity_milli\x18\x03 \x01(\x03\x12\x19\n\x11\x62\x61se_amount_minor\x18\x04 \x01(\x03\x12.\n\tdiscounts\x18\x05 \x03(\x0b\x32\x1b.kopilka.v1.AppliedDiscount\x12\x1a\n\x12\x66inal_amount_minor\x18\x06 \x01(\x03\"\xf2\x01\n\x17\x43\x61lculateReceiptRequest\x12\x12\n\nstore_code\x18\x01 \x01(\t\x12\x13\n\x0bterminal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12\x30\n\x0creceipt_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05lines\x18\x05 \x03(\x0b\x32\x17.kopilka.v1.ReceiptLine\x12\x17\n\x0fpay_with_points\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x14\n\x0c\x63oupon_codes\x18\x08 \x03(\t\"\xe3\x03\n\x18\x43\x61lculateReceiptResponse\x12\x16\n\x0e\x63\x61lculation_id\x18\x01 \x01(\t\x12\x18\n\x10rule_set_version\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.kopilka.v1.PricedLine\x12#\n\x08subtotal\x18\x04 \x01(\x0b\x32\x11.kopilka.v1.Money\x12)\n\x0e\x64iscount_total\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12 \n\x05total\x18\x06 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x18\n\x10points_to_accrue\x18\x07 \x01(\x03\x12\x1d\n\x15max_points_redeemable\x18\x08 \x01(\x03\x12\x17\n\x0fpoints_redeemed\x18\t \x01(\x03\x12\x10\n\x08messages\x18\n \x03(\t\x12\x1a\n\x12\x62onus_rule_version\x18\x0b \x01(\t\x12(\n\x05hints\x18\x0c \x03(\x0b\x32\x19.kopilka.v1.PromotionHint\x12(\n\x07rewards\x18\r \x03(\x0b\x32\x17.kopilka.v1.RewardOffer\x12(\n\x07\x63oupons\x18\x0e \x03(\x0b\x32\x17.kopilka.v1.CouponCheck\"d\n\x0b\x43ouponCheck\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0cpromotion_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x05 \x01(\x08\"\x7f\n\x0bRewardOffer\x12\x11\n\treward_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0b\n\x03sku\x18\x05 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x06 \x01(\x03\x12\x0e\n\x06\x63oupon\x18\x07 \x01(\t\"o\n\rPromotionHint\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1e\n\x16missing_quantity_milli\x18\x03 \x01(\x03\x12\x1c\n\x14missing_amount_minor\x18\x04 \x01(\x03\"f\n\x07Payment\x12)\n\x06method\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.PaymentMethod\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x65rtificate_number\x18\x03 \x01(\t\"\x9e\x01\n\x15\x43onfirmReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61lculation_id\x18\x02 \x01(\t\x12\x16\n\x0ereceipt_number\x18\x03 \x01(\t\x12%\n\x08payments\x18\x04 \x03(\x0b\x32\x13.kopilka.v1.Payment\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"\xd0\x01\n\x16\x43onfirmReceiptResponse\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12\x16\n\x0epoints_accrued\x18\x03 \x01(\x03\x12\x17\n\x0fpoints_redeemed\x18\x04 \x01(\x03\x12\x16\n\x0epoints_balance\x18\x05 \x01(\x03\x12\x30\n\x0c\x63onfirm_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\nRefundLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x16\n\x0equantity_milli\x18\x02 \x01(\x03\"e\n\x14RefundReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.kopilka.v1.RefundLine\"\xfc\x01\n\x15RefundReceiptResponse\x12\'\n\x0crefund_total\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x17\n\x0fpoints_reversed\x18\x02 \x01(\x03\x12\x17\n\x0fpoints_returned\x18\x03 \x01(\x03\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12+\n\x10points_shortfall\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x32\n\x0fpayment_refunds\x18\x06 \x03(\x0b\x32\x19.kopilka.v1.PaymentRefund\"l\n\rPaymentRefund\x12)\n\x06method\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.PaymentMethod\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x65rtificate_number\x18\x03 \x01(\t\"N\n\x14\x43\x61ncelReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xd3\x01\n\x15\x43\x61ncelReceiptResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12\x17\n\x0fpoints_reversed\x18\x02 \x01(\x03\x12\x17\n\x0fpoints_returned\x18\x03 \x01(\x03\x12\x32\n\x0fpayment_refunds\x18\x04 \x03(\x0b\x32\x19.kopilka.v1.PaymentRefund\x12+\n\x10points_shortfall\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money*\xa9\x01\n\x0cReceiptState\x12\x1d\n\x19RECEIPT_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECEIPT_STATE_CONFIRMED\x10\x01\x12$\n RECEIPT_STATE_PARTIALLY_REFUNDED\x10\x02\x12\x1a\n\x16RECEIPT_STATE_REFUNDED\x10\x03\x12\x1b\n\x17RECEIPT_STATE_CANCELLED\x10\x04*\xc2\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CASH\x10\x01\x12\x1c\n\x18PAYMENT_METHOD_BANK_CARD\x10\x02\x12\x1f\n\x1bPAYMENT_METHOD_CASH_ACCOUNT\x10\x03\x12\x1e\n\x1aPAYMENT_METHOD_CERTIFICATE\x10\x04\x12\x19\n\x15PAYMENT_METHOD_ONLINE\x10\x05\x32\xf4\x02\n\x0eReceiptService\x12]\n\x10\x43\x61lculateReceipt\x12#.kopilka.v1.CalculateReceiptRequest\x1a$.kopilka.v1.CalculateReceiptResponse\x12W\n\x0e\x43onfirmReceipt\x12!.kopilka.v1.ConfirmReceiptRequest\x1a\".kopilka.v1.ConfirmReceiptResponse\x12T\n\rRefundReceipt\x12 .kopilka.v1.RefundReceiptRequest\x1a!.kopilka.v1.RefundReceiptResponse\x12T\n\rCancelReceipt\x12 .kopilka.v1.CancelReceiptRequest\x1a!.kopilka.v1.CancelReceiptResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kopilka/v1/receipts.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17kopilka/v1/common.proto\"n\n\x0bReceiptLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x03 \x01(\t\x12\x16\n\x0equantity_milli\x18\x04 \x01(\x03\x12\x18\n\x10unit_price_minor\x18\x05 \x01(\x03\"\x8c\x01\n\x0f\x41ppliedDiscount\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x11\n\trule_name\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12/\n\x0breason_code\x18\x05 \x01(\x0e\x32\x1a.kopilka.v1.DiscountReason\"\xa9\x01\n\nPricedLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x16\n\x0equantity_milli\x18\x03 \x01(\x03\x12\x19\n\x11\x62\x61se_amount_minor\x18\x04 \x01(\x03\x12.\n\tdiscounts\x18\x05 \x03(\x0b\x32\x1b.kopilka.v1.AppliedDiscount\x12\x1a\n\x12\x66inal_amount_minor\x18\x06 \x01(\x03\"\x83\x02\n\x17\x43\x61lculateReceiptRequest\x12\x12\n\nstore_code\x18\x01 \x01(\t\x12\x13\n\x0bterminal_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61rd_number\x18\x03 \x01(\t\x12\x30\n\x0creceipt_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05lines\x18\x05 \x03(\x0b\x32\x17.kopilka.v1.ReceiptLine\x12\x17\n\x0fpay_with_points\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x14\n\x0c\x63oupon_codes\x18\x08 \x03(\t\x12\x0f\n\x07\x65xplain\x18\t \x01(\x08\"\xe3\x03\n\x18\x43\x61lculateReceiptResponse\x12\x16\n\x0e\x63\x61lculation_id\x18\x01 \x01(\t\x12\x18\n\x10rule_set_version\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.kopilka.v1.PricedLine\x12#\n\x08subtotal\x18\x04 \x01(\x0b\x32\x11.kopilka.v1.Money\x12)\n\x0e\x64iscount_total\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12 \n\x05total\x18\x06 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x18\n\x10points_to_accrue\x18\x07 \x01(\x03\x12\x1d\n\x15max_points_redeemable\x18\x08 \x01(\x03\x12\x17\n\x0fpoints_redeemed\x18\t \x01(\x03\x12\x10\n\x08messages\x18\n \x03(\t\x12\x1a\n\x12\x62onus_rule_version\x18\x0b \x01(\t\x12(\n\x05hints\x18\x0c \x03(\x0b\x32\x19.kopilka.v1.PromotionHint\x12(\n\x07rewards\x18\r \x03(\x0b\x32\x17.kopilka.v1.RewardOffer\x12(\n\x07\x63oupons\x18\x0e \x03(\x0b\x32\x17.kopilka.v1.CouponCheck\"d\n\x0b\x43ouponCheck\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0cpromotion_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x05 \x01(\x08\"\x7f\n\x0bRewardOffer\x12\x11\n\treward_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0b\n\x03sku\x18\x05 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x06 \x01(\x03\x12\x0e\n\x06\x63oupon\x18\x07 \x01(\t\"o\n\rPromotionHint\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1e\n\x16missing_quantity_milli\x18\x03 \x01(\x03\x12\x1c\n\x14missing_amount_minor\x18\x04 \x01(\x03\"f\n\x07Payment\x12)\n\x06method\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.PaymentMethod\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x65rtificate_number\x18\x03 \x01(\t\"\x9e\x01\n\x15\x43onfirmReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61lculation_id\x18\x02 \x01(\t\x12\x16\n\x0ereceipt_number\x18\x03 \x01(\t\x12%\n\x08payments\x18\x04 \x03(\x0b\x32\x13.kopilka.v1.Payment\x12\x1a\n\x12verification_token\x18\x05 \x01(\t\"\xd0\x01\n\x16\x43onfirmReceiptResponse\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12\x16\n\x0epoints_accrued\x18\x03 \x01(\x03\x12\x17\n\x0fpoints_redeemed\x18\x04 \x01(\x03\x12\x16\n\x0epoints_balance\x18\x05 \x01(\x03\x12\x30\n\x0c\x63onfirm_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\nRefundLine\x12\x0f\n\x07line_no\x18\x01 \x01(\x05\x12\x16\n\x0equantity_milli\x18\x02 \x01(\x03\"e\n\x14RefundReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12%\n\x05lines\x18\x03 \x03(\x0b\x32\x16.kopilka.v1.RefundLine\"\xfc\x01\n\x15RefundReceiptResponse\x12\'\n\x0crefund_total\x18\x01 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x17\n\x0fpoints_reversed\x18\x02 \x01(\x03\x12\x17\n\x0fpoints_returned\x18\x03 \x01(\x03\x12\'\n\x05state\x18\x04 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12+\n\x10points_shortfall\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money\x12\x32\n\x0fpayment_refunds\x18\x06 \x03(\x0b\x32\x19.kopilka.v1.PaymentRefund\"l\n\rPaymentRefund\x12)\n\x06method\x18\x01 \x01(\x0e\x32\x19.kopilka.v1.PaymentMethod\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x1a\n\x12\x63\x65rtificate_number\x18\x03 \x01(\t\"N\n\x14\x43\x61ncelReceiptRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xd3\x01\n\x15\x43\x61ncelReceiptResponse\x12\'\n\x05state\x18\x01 \x01(\x0e\x32\x18.kopilka.v1.ReceiptState\x12\x17\n\x0fpoints_reversed\x18\x02 \x01(\x03\x12\x17\n\x0fpoints_returned\x18\x03 \x01(\x03\x12\x32\n\x0fpayment_refunds\x18\x04 \x03(\x0b\x32\x19.kopilka.v1.PaymentRefund\x12+\n\x10points_shortfall\x18\x05 \x01(\x0b\x32\x11.kopilka.v1.Money*\xa9\x01\n\x0cReceiptState\x12\x1d\n\x19RECEIPT_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECEIPT_STATE_CONFIRMED\x10\x01\x12$\n RECEIPT_STATE_PARTIALLY_REFUNDED\x10\x02\x12\x1a\n\x16RECEIPT_STATE_REFUNDED\x10\x03\x12\x1b\n\x17RECEIPT_STATE_CANCELLED\x10\x04*\xc2\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CASH\x10\x01\x12\x1c\n\x18PAYMENT_METHOD_BANK_CARD\x10\x02\x12\x1f\n\x1bPAYMENT_METHOD_CASH_ACCOUNT\x10\x03\x12\x1e\n\x1aPAYMENT_METHOD_CERTIFICATE\x10\x04\x12\x19\n\x15PAYMENT_METHOD_ONLINE\x10\x05*\xee\x02\n\x0e\x44iscountReason\x12\x1f\n\x1b\x44ISCOUNT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x44ISCOUNT_REASON_PERCENT\x10\x01\x12#\n\x1f\x44ISCOUNT_REASON_RECEIPT_PERCENT\x10\x02\x12\x1f\n\x1b\x44ISCOUNT_REASON_LINE_AMOUNT\x10\x03\x12\"\n\x1e\x44ISCOUNT_REASON_RECEIPT_AMOUNT\x10\x04\x12\x1f\n\x1b\x44ISCOUNT_REASON_UNIT_AMOUNT\x10\x05\x12\x1f\n\x1b\x44ISCOUNT_REASON_PROMO_PRICE\x10\x06\x12\x1b\n\x17\x44ISCOUNT_REASON_M_FOR_N\x10\x07\x12 \n\x1c\x44ISCOUNT_REASON_BUNDLE_PRICE\x10\x08\x12\x17\n\x13\x44ISCOUNT_REASON_SET\x10\t\x12\x1a\n\x16\x44ISCOUNT_REASON_POINTS\x10\n2\xf4\x02\n\x0eReceiptService\x12]\n\x10\x43\x61lculateReceipt\x12#.kopilka.v1.CalculateReceiptRequest\x1a$.kopilka.v1.CalculateReceiptResponse\x12W\n\x0e\x43onfirmReceipt\x12!.kopilka.v1.ConfirmReceiptRequest\x1a\".kopilka.v1.ConfirmReceiptResponse\x12T\n\rRefundReceipt\x12 .kopilka.v1.RefundReceiptRequest\x1a!.kopilka.v1.RefundReceiptResponse\x12T\n\rCancelReceipt\x12 .kopilka.v1.CancelReceiptRequest\x1a!.kopilka.v1.CancelReceiptResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.receipts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIPTSTATE']._serialized_start=2845
-  _globals['_RECEIPTSTATE']._serialized_end=3014
-  _globals['_PAYMENTMETHOD']._serialized_start=3017
-  _globals['_PAYMENTMETHOD']._serialized_end=3211
+  _globals['_RECEIPTSTATE']._serialized_start=2912
+  _globals['_RECEIPTSTATE']._serialized_end=3081
+  _globals['_PAYMENTMETHOD']._serialized_start=3084
+  _globals['_PAYMENTMETHOD']._serialized_end=3278
+  _globals['_DISCOUNTREASON']._serialized_start=3281
+  _globals['_DISCOUNTREASON']._serialized_end=3647
   _globals['_RECEIPTLINE']._serialized_start=99
   _globals['_RECEIPTLINE']._serialized_end=209
-  _globals['_APPLIEDDISCOUNT']._serialized_start=211
-  _globals['_APPLIEDDISCOUNT']._serialized_end=302
-  _globals['_PRICEDLINE']._serialized_start=305
-  _globals['_PRICEDLINE']._serialized_end=474
-  _globals['_CALCULATERECEIPTREQUEST']._serialized_start=477
-  _globals['_CALCULATERECEIPTREQUEST']._serialized_end=719
-  _globals['_CALCULATERECEIPTRESPONSE']._serialized_start=722
-  _globals['_CALCULATERECEIPTRESPONSE']._serialized_end=1205
-  _globals['_COUPONCHECK']._serialized_start=1207
-  _globals['_COUPONCHECK']._serialized_end=1307
-  _globals['_REWARDOFFER']._serialized_start=1309
-  _globals['_REWARDOFFER']._serialized_end=1436
-  _globals['_PROMOTIONHINT']._serialized_start=1438
-  _globals['_PROMOTIONHINT']._serialized_end=1549
-  _globals['_PAYMENT']._serialized_start=1551
-  _globals['_PAYMENT']._serialized_end=1653
-  _globals['_CONFIRMRECEIPTREQUEST']._serialized_start=1656
-  _globals['_CONFIRMRECEIPTREQUEST']._serialized_end=1814
-  _globals['_CONFIRMRECEIPTRESPONSE']._serialized_start=1817
-  _globals['_CONFIRMRECEIPTRESPONSE']._serialized_end=2025
-  _globals['_REFUNDLINE']._serialized_start=2027
-  _globals['_REFUNDLINE']._serialized_end=2080
-  _globals['_REFUNDRECEIPTREQUEST']._serialized_start=2082
-  _globals['_REFUNDRECEIPTREQUEST']._serialized_end=2183
-  _globals['_REFUNDRECEIPTRESPONSE']._serialized_start=2186
-  _globals['_REFUNDRECEIPTRESPONSE']._serialized_end=2438
-  _globals['_PAYMENTREFUND']._serialized_start=2440
-  _globals['_PAYMENTREFUND']._serialized_end=2548
-  _globals['_CANCELRECEIPTREQUEST']._serialized_start=2550
-  _globals['_CANCELRECEIPTREQUEST']._serialized_end=2628
-  _globals['_CANCELRECEIPTRESPONSE']._serialized_start=2631
-  _globals['_CANCELRECEIPTRESPONSE']._serialized_end=2842
-  _globals['_RECEIPTSERVICE']._serialized_start=3214
-  _globals['_RECEIPTSERVICE']._serialized_end=3586
+  _globals['_APPLIEDDISCOUNT']._serialized_start=212
+  _globals['_APPLIEDDISCOUNT']._serialized_end=352
+  _globals['_PRICEDLINE']._serialized_start=355
+  _globals['_PRICEDLINE']._serialized_end=524
+  _globals['_CALCULATERECEIPTREQUEST']._serialized_start=527
+  _globals['_CALCULATERECEIPTREQUEST']._serialized_end=786
+  _globals['_CALCULATERECEIPTRESPONSE']._serialized_start=789
+  _globals['_CALCULATERECEIPTRESPONSE']._serialized_end=1272
+  _globals['_COUPONCHECK']._serialized_start=1274
+  _globals['_COUPONCHECK']._serialized_end=1374
+  _globals['_REWARDOFFER']._serialized_start=1376
+  _globals['_REWARDOFFER']._serialized_end=1503
+  _globals['_PROMOTIONHINT']._serialized_start=1505
+  _globals['_PROMOTIONHINT']._serialized_end=1616
+  _globals['_PAYMENT']._serialized_start=1618
+  _globals['_PAYMENT']._serialized_end=1720
+  _globals['_CONFIRMRECEIPTREQUEST']._serialized_start=1723
+  _globals['_CONFIRMRECEIPTREQUEST']._serialized_end=1881
+  _globals['_CONFIRMRECEIPTRESPONSE']._serialized_start=1884
+  _globals['_CONFIRMRECEIPTRESPONSE']._serialized_end=2092
+  _globals['_REFUNDLINE']._serialized_start=2094
+  _globals['_REFUNDLINE']._serialized_end=2147
+  _globals['_REFUNDRECEIPTREQUEST']._serialized_start=2149
+  _globals['_REFUNDRECEIPTREQUEST']._serialized_end=2250
+  _globals['_REFUNDRECEIPTRESPONSE']._serialized_start=2253
+  _globals['_REFUNDRECEIPTRESPONSE']._serialized_end=2505
+  _globals['_PAYMENTREFUND']._serialized_start=2507
+  _globals['_PAYMENTREFUND']._serialized_end=2615
+  _globals['_CANCELRECEIPTREQUEST']._serialized_start=2617
+  _globals['_CANCELRECEIPTREQUEST']._serialized_end=2695
+  _globals['_CANCELRECEIPTRESPONSE']._serialized_start=2698
+  _globals['_CANCELRECEIPTRESPONSE']._serialized_end=2909
+  _globals['_RECEIPTSERVICE']._serialized_start=3650
+  _globals['_RECEIPTSERVICE']._serialized_end=4022
 # @@protoc_insertion_point(module_scope)

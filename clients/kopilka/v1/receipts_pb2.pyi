@@ -89,6 +89,64 @@ PAYMENT_METHOD_ONLINE: PaymentMethod.ValueType  # 5
 """Online payment (e.g. a LiqPay link)."""
 Global___PaymentMethod: _TypeAlias = PaymentMethod  # noqa: Y015
 
+class _DiscountReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DiscountReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DiscountReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISCOUNT_REASON_UNSPECIFIED: _DiscountReason.ValueType  # 0
+    """Not set."""
+    DISCOUNT_REASON_PERCENT: _DiscountReason.ValueType  # 1
+    """A percent off each line."""
+    DISCOUNT_REASON_RECEIPT_PERCENT: _DiscountReason.ValueType  # 2
+    """A percent off the lines together, allocated over them."""
+    DISCOUNT_REASON_LINE_AMOUNT: _DiscountReason.ValueType  # 3
+    """An amount off each line."""
+    DISCOUNT_REASON_RECEIPT_AMOUNT: _DiscountReason.ValueType  # 4
+    """An amount off the lines together, allocated over them."""
+    DISCOUNT_REASON_UNIT_AMOUNT: _DiscountReason.ValueType  # 5
+    """An amount off each unit."""
+    DISCOUNT_REASON_PROMO_PRICE: _DiscountReason.ValueType  # 6
+    """A promo unit price."""
+    DISCOUNT_REASON_M_FOR_N: _DiscountReason.ValueType  # 7
+    """M for N: the cheapest units of each M are free."""
+    DISCOUNT_REASON_BUNDLE_PRICE: _DiscountReason.ValueType  # 8
+    """A bundle price for a number of units."""
+    DISCOUNT_REASON_SET: _DiscountReason.ValueType  # 9
+    """A set: a reward for buying the trigger goods."""
+    DISCOUNT_REASON_POINTS: _DiscountReason.ValueType  # 10
+    """Bonus points paid as a discount (rule_id "bonus_points")."""
+
+class DiscountReason(_DiscountReason, metaclass=_DiscountReasonEnumTypeWrapper):
+    """DiscountReason is the kind of benefit that gave a discount: the compact form of its
+    reason, sent on every discount (the text only when the request asks to explain).
+    """
+
+DISCOUNT_REASON_UNSPECIFIED: DiscountReason.ValueType  # 0
+"""Not set."""
+DISCOUNT_REASON_PERCENT: DiscountReason.ValueType  # 1
+"""A percent off each line."""
+DISCOUNT_REASON_RECEIPT_PERCENT: DiscountReason.ValueType  # 2
+"""A percent off the lines together, allocated over them."""
+DISCOUNT_REASON_LINE_AMOUNT: DiscountReason.ValueType  # 3
+"""An amount off each line."""
+DISCOUNT_REASON_RECEIPT_AMOUNT: DiscountReason.ValueType  # 4
+"""An amount off the lines together, allocated over them."""
+DISCOUNT_REASON_UNIT_AMOUNT: DiscountReason.ValueType  # 5
+"""An amount off each unit."""
+DISCOUNT_REASON_PROMO_PRICE: DiscountReason.ValueType  # 6
+"""A promo unit price."""
+DISCOUNT_REASON_M_FOR_N: DiscountReason.ValueType  # 7
+"""M for N: the cheapest units of each M are free."""
+DISCOUNT_REASON_BUNDLE_PRICE: DiscountReason.ValueType  # 8
+"""A bundle price for a number of units."""
+DISCOUNT_REASON_SET: DiscountReason.ValueType  # 9
+"""A set: a reward for buying the trigger goods."""
+DISCOUNT_REASON_POINTS: DiscountReason.ValueType  # 10
+"""Bonus points paid as a discount (rule_id "bonus_points")."""
+Global___DiscountReason: _TypeAlias = DiscountReason  # noqa: Y015
+
 @_typing.final
 class ReceiptLine(_message.Message):
     """ReceiptLine is one item line as the terminal sends it."""
@@ -137,14 +195,19 @@ class AppliedDiscount(_message.Message):
     RULE_NAME_FIELD_NUMBER: _builtins.int
     AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
     rule_id: _builtins.str
     """Rule id from the rule set."""
     rule_name: _builtins.str
-    """Rule name, for people."""
+    """Rule name, for people; only when CalculateReceiptRequest.explain is set."""
     amount_minor: _builtins.int
     """Discount amount in minor units."""
     reason: _builtins.str
-    """Why it applies, for the cashier and the customer."""
+    """Why it applies, for the cashier and the customer (e.g. "10% off SKU dairy-01");
+    only when CalculateReceiptRequest.explain is set.
+    """
+    reason_code: Global___DiscountReason.ValueType
+    """The kind of benefit, always set: with rule_id, what the discount is without its text."""
     def __init__(
         self,
         *,
@@ -152,10 +215,11 @@ class AppliedDiscount(_message.Message):
         rule_name: _builtins.str = ...,
         amount_minor: _builtins.int = ...,
         reason: _builtins.str = ...,
+        reason_code: Global___DiscountReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "reason", b"reason", "rule_id", b"rule_id", "rule_name", b"rule_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "reason", b"reason", "reason_code", b"reason_code", "rule_id", b"rule_id", "rule_name", b"rule_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -219,6 +283,7 @@ class CalculateReceiptRequest(_message.Message):
     PAY_WITH_POINTS_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
     COUPON_CODES_FIELD_NUMBER: _builtins.int
+    EXPLAIN_FIELD_NUMBER: _builtins.int
     store_code: _builtins.str
     """Store code; required unless the API key is bound to a store, which it must then match."""
     terminal_id: _builtins.str
@@ -229,6 +294,10 @@ class CalculateReceiptRequest(_message.Message):
     """Bonus points the customer wants to pay with (turned into line discounts)."""
     currency: _builtins.str
     """ISO 4217 currency of all amounts; the server's default when empty."""
+    explain: _builtins.bool
+    """Explain every discount: its rule_name and reason text. Off by default, when each
+    discount carries rule_id and reason_code only (cashier messages are always sent).
+    """
     @_builtins.property
     def receipt_time(self) -> _timestamp_pb2.Timestamp:
         """Time of sale; the server's clock when unset."""
@@ -254,10 +323,11 @@ class CalculateReceiptRequest(_message.Message):
         pay_with_points: _builtins.int = ...,
         currency: _builtins.str = ...,
         coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
+        explain: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt_time", b"receipt_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "coupon_codes", b"coupon_codes", "currency", b"currency", "lines", b"lines", "pay_with_points", b"pay_with_points", "receipt_time", b"receipt_time", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "coupon_codes", b"coupon_codes", "currency", b"currency", "explain", b"explain", "lines", b"lines", "pay_with_points", b"pay_with_points", "receipt_time", b"receipt_time", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

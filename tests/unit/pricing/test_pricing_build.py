@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from server.pricing.build import new_discount, new_priced_line, new_result
-from server.pricing.model import Discount, PricedLine, PricingResult
+from server.pricing.build import new_discount, new_priced_line, new_receipt_line, new_result
+from server.pricing.model import Discount, PricedLine, PricingResult, ReceiptLine
 
 
 def _same(built: object, constructed: object) -> None:
@@ -24,6 +24,7 @@ def test_builders_equal_the_constructors_and_stay_frozen() -> None:
     line = new_priced_line(3, "milk", 1500, 2999, 4499, (discount,), 4376)
     _same(line, PricedLine(3, "milk", 1500, 2999, 4499, (discount,), 4376))
     assert line.discount_amount == 123
+    _same(new_receipt_line(2, "kefir", 1000, 3100), ReceiptLine(2, "kefir", 1000, 3100))
     values = dict(
         lines=(line,),
         subtotal=4499,

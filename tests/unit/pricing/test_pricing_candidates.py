@@ -6,8 +6,9 @@ import dataclasses
 
 from pricing_helpers import CATALOG, STORES, discounts, price, receipt, rules
 
-from server.pricing import Catalog, Product, Receipt, ReceiptLine, price_receipt
+from server.pricing import Catalog, Product, Receipt, ReceiptLine, Store, price_receipt
 from server.pricing import candidates as candidates_module
+from server.pricing.candidates import StoreGate
 from server.pricing.engine import _line_states
 from server.pricing.index import RuleIndex
 
@@ -121,3 +122,37 @@ def test_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
         result = price_receipt(rs, catalog, STORES, receipt((f"p{i}", 1000, 1000)))
         assert [d.rule_id for d in result.lines[0].discounts] == ["dairy", "no-kefir"]
         assert len(rs.finder) <= 5
+
+
+GATED = """
+rules:
+  - {id: kyiv-1-only, conditions: {stores: [kyiv-1]}, target: [{skus: [milk]}],
+     benefit: {type: percent, percent: "1%"}}
+  - {id: two-stores-in-own, conditions: {stores: [kyiv-1, lviv-1], networks: [own]},
+     target: [{skus: [milk]}], benefit: {type: percent, percent: "1%"}}
+  - {id: kyiv-net, conditions: {networks: [kyiv]}, target: [{skus: [milk]}],
+     benefit: {type: percent, percent: "1%"}}
+  - {id: not-kyiv-2, conditions: {exclude_stores: [kyiv-2]}, target: [{skus: [milk]}],
+     benefit: {type: percent, percent: "1%"}}
+  - {id: everywhere, target: [{skus: [milk]}], benefit: {type: percent, percent: "1%"}}
+"""
+
+
+def test_admitted_rules_per_store_are_exactly_those_whose_store_conditions_hold() -> None:
+    rs = rules(GATED)
+    unknown = Store("nowhere")
+    for store in [*STORES.values(), unknown, Store("kyiv-1")]:  # same id, other networks
+        expected = {
+            rule.ordinal for rule in rs.rules
+            if (gate := StoreGate.of(rule.rule.conditions)) is not None and gate.admits(store)
+        }
+        assert rs.finder.admitted(store) == expected
+        assert rs.finder.admitted(store) is rs.finder.admitted(store)  # remembered
+    at = {store: sorted(rs.rules[o].rule.id for o, _ in rs.finder.find(
+        *_line_states(CATALOG, receipt(("milk", 1000, 1000))), STORES[store]).rules)
+        for store in ("kyiv-1", "kyiv-2", "lviv-1")}
+    assert at == {
+        "kyiv-1": ["everywhere", "kyiv-1-only", "kyiv-net", "not-kyiv-2", "two-stores-in-own"],
+        "kyiv-2": ["everywhere", "kyiv-net"],
+        "lviv-1": ["everywhere", "not-kyiv-2"],
+    }

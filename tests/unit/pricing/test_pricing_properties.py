@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from pricing_helpers import CATALOG, KYIV, STORES, assert_invariants
 
 from server.pricing import (
+    CompiledRuleSet,
+    PricingResult,
     Receipt,
     ReceiptLine,
     allocate_largest_remainder,
@@ -20,6 +22,7 @@ from server.pricing import (
     parse_rule_set,
     price_receipt,
 )
+from server.pricing.benefits import REASON_CODES
 from server.pricing.index import RuleIndex
 from server.pricing.money import div_round_half_up
 
@@ -174,6 +177,22 @@ def test_engine_invariants_determinism_and_index_equivalence(document: dict, rec
         groups=list(reversed(document["groups"])),
     )
     assert price_receipt(compile_rule_set(parse_rule_set(shuffled)), CATALOG, STORES, rec) == result
+    assert_compact_is_unexplained(rule_set, rec, result)
+
+
+def assert_compact_is_unexplained(rule_set: CompiledRuleSet, rec: Receipt,
+                                  result: PricingResult) -> None:
+    """Without `explain` the very same result, only every reason text empty; every discount's
+    rule has a reason code."""
+    compact = price_receipt(rule_set, CATALOG, STORES, dataclasses.replace(rec, explain=False))
+    blank = dataclasses.replace(result, lines=tuple(
+        dataclasses.replace(line, discounts=tuple(
+            dataclasses.replace(d, reason="") for d in line.discounts))
+        for line in result.lines))
+    assert compact == blank
+    for line in result.lines:
+        for d in line.discounts:
+            assert d.reason and rule_set.reason_codes[d.rule_id] in REASON_CODES
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,6 +8,7 @@ network sees only its stores' orders (another's read as ORDER_NOT_FOUND).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.context import Context
 from server.api.convert import money, time_field, timestamp
 from server.api.deps import ApiDeps, caller
-from server.api.idempotency import parse_uuid, run_once
+from server.api.idempotency import claim_of, parse_uuid, run_once
 from server.api.order_certificates import certificate_state, settlement_change
 from server.api.order_pricing import order_pricer
 from server.api.paging import decode_token, encode_token, page_size
@@ -37,14 +38,16 @@ from server.db import scope_repo
 from server.db.audit.repo import Change, record
 from server.db.members.repo import SqlMemberRepository
 from server.db.orders import offers as offer_repo
+from server.db.orders import placement
 from server.db.orders import requests as request_repo
 from server.db.orders import stock as stock_repo
 from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
 from server.db.orders.repo import SqlOrderRepository
+from server.db.orders.repo import products as order_products
 from server.db.payments.refunds import SqlOrderPayments
 from server.db.pricing.context import CardPricingContext, load_card_context
-from server.errors import Violations, echo, invalid, not_found
+from server.errors import DomainError, Violations, echo, invalid, not_found
 from server.features import refunds as refund_flow
 from server.limits import MAX_AMOUNT, MAX_RECEIPT_LINES
 from server.orders import actions, allocation, alternatives, service
@@ -165,6 +168,46 @@ def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
                 confirmed_quantity_milli=x.confirmed_milli, reason=x.reason)
                 for x in r.lines])
     return pb
+
+
+def _new_address(kind: DeliveryKind, a: OP.Address) -> Address:
+    """A delivery address given in the request, checked (INVALID_ARGUMENT naming fields)."""
+    errors = Violations()
+    if not a.city.strip():
+        errors.add("delivery.address.city", "required")
+    if kind is DeliveryKind.COURIER and not a.street.strip():
+        errors.add("delivery.address.street", "required for a courier")
+    if kind is DeliveryKind.NOVA_POSHTA and not (a.nova_poshta_branch.strip()
+                                                 or a.street.strip()):
+        errors.add("delivery.address.nova_poshta_branch", "a branch or a street is required")
+    errors.raise_if_any()
+    return Address(a.city.strip(), a.street.strip(), a.postal_code.strip(),
+                   a.nova_poshta_branch.strip(), a.recipient_name.strip(),
+                   a.recipient_phone.strip())
+
+
+def _placed_change(order: Order) -> Change:
+    """The audit row of a placement."""
+    return Change("web_order", str(order.id), "place", None,
+                  {"version": 1, "total_minor": order.total,
+                   "points_reserved": order.points_reserved})
+
+
+def _plain_delivery(pb: OP.Delivery) -> tuple[DeliveryKind, str | None, Address | None] | None:
+    """The delivery when checking it needs no lookup but the pickup store's (which
+    kopilka_place_order makes): pickup, or a new address; None otherwise, and when it is
+    refused (the general path answers then, in its order of checks)."""
+    kind = DELIVERY.get(pb.kind)
+    if kind is None:
+        return None
+    if kind is DeliveryKind.PICKUP:
+        return (kind, pb.pickup_store_code, None) if pb.pickup_store_code else None
+    if pb.address.address_id:
+        return None
+    try:
+        return kind, None, _new_address(kind, pb.address)
+    except DomainError:
+        return None
 
 
 class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
@@ -304,18 +347,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             if found is None:
                 raise invalid("delivery.address.address_id", "not one of the member's addresses")
             return kind, None, found
-        errors = Violations()
-        if not a.city.strip():
-            errors.add("delivery.address.city", "required")
-        if kind is DeliveryKind.COURIER and not a.street.strip():
-            errors.add("delivery.address.street", "required for a courier")
-        if kind is DeliveryKind.NOVA_POSHTA and not (a.nova_poshta_branch.strip()
-                                                     or a.street.strip()):
-            errors.add("delivery.address.nova_poshta_branch", "a branch or a street is required")
-        errors.raise_if_any()
-        return kind, None, Address(a.city.strip(), a.street.strip(), a.postal_code.strip(),
-                                   a.nova_poshta_branch.strip(), a.recipient_name.strip(),
-                                   a.recipient_phone.strip())
+        return kind, None, _new_address(kind, a)
 
     async def PlaceOrder(self, request: OP.PlaceOrderRequest,
                          context: Context) -> OP.PlaceOrderResponse:
@@ -340,6 +372,11 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         now = self.deps.clock()
         card_hint = await self._card_context(c.card_number, now) if c.card_number else None
         access = self.deps.access()
+        at_once = await self._place_at_once(request, store_code, currency, language, lines,
+                                            card_hint, now, access.member_view.vip)
+        if at_once is not None:
+            self._wake()
+            return at_once
 
         async def work(session: AsyncSession) -> OP.PlaceOrderResponse:
             who = caller().label
@@ -364,9 +401,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             if customer.registered:
                 await record(session, Change("member", str(customer.member.id), "register",
                                              None, {"channel": "web_order"}))
-            await record(session, Change("web_order", str(order.id), "place", None,
-                                         {"version": 1, "total_minor": placed.total,
-                                          "points_reserved": placed.points_reserved}))
+            await record(session, _placed_change(placed))
             # answered from memory: the order was written just now, its one history entry
             # too, and no store was asked yet (no read back of what this call wrote)
             products = await repo.products(sorted({x.sku for x in placed.lines}))
@@ -377,6 +412,44 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         answer = await run_once(self.deps.db, SERVICE + "PlaceOrder", request,
                                 OP.PlaceOrderResponse, work)
         self._wake()
+        return answer
+
+    async def _place_at_once(self, request: OP.PlaceOrderRequest, store_code: str,
+                             currency: str, language: str, lines: list[Line],
+                             card: CardPricingContext | None, now: dt.datetime,
+                             sees_vip: bool) -> OP.PlaceOrderResponse | None:
+        """The common placement in one database call (server/db/orders/placement.py): the
+        same application service, the same answer, history, events, message and audit as
+        `work` below; None when only the general path can decide (nothing was written)."""
+        delivery = _plain_delivery(request.delivery)
+        if card is None or card.member_id is None or delivery is None:
+            return None
+        try:
+            claim = claim_of(SERVICE + "PlaceOrder", request, caller().key_id)
+        except DomainError:
+            return None
+        kind, pickup, address = delivery
+        who = caller().label
+        batch = placement.PlacementBatch(who, self.deps.clock())
+        order = Order(
+            id=uuid.uuid4(), external_number=request.external_number, store_code=store_code,
+            member_id=card.member_id, card_number=request.customer.card_number,
+            state=OrderState.PLACED, version=0, language=language, delivery_kind=kind,
+            pickup_store_code=pickup, address=address, comment=request.comment,
+            currency=currency, lines=[dataclasses.replace(x) for x in lines], created_by=who,
+            created_at=now, updated_at=now)
+        placed = await service.place(
+            Ports(batch, batch, batch, order_pricer(self.deps.pricing.snapshot, card, now),
+                  who), order, request.points_to_spend)
+        document = batch.document(sees_vip, [_placed_change(placed)])
+        async with (await self.deps.ledger_pool.get()).acquire() as conn:
+            products = await order_products(conn, sorted({x.sku for x in placed.lines}))
+            answer = OP.PlaceOrderResponse(
+                order=order_to_pb(placed, products, [service.placed_entry(placed, who, now)]),
+                member_registered=False)
+            if not await placement.write(conn, claim, answer.SerializeToString(
+                    deterministic=True), document):
+                return None
         return answer
 
     # --- reading ----------------------------------------------------------------------

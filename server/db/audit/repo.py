@@ -62,14 +62,20 @@ async def record_on(conn: asyncpg.Connection, *changes: Change) -> None:
     """`record` on a driver connection already inside the change's transaction."""
     if not changes:
         return
-    actor = current_actor()
-    rid = request_id.get() or None
-    rows = [(actor.label, actor.key_id, rid, c.object_type, c.object_id[:200], c.action,
-             to_json(c.before), to_json(c.after)) for c in changes]
+    rows = append_arguments(*changes)
     if len(rows) == 1:
         await conn.fetchval(APPEND, *rows[0])
     else:
         await conn.executemany(APPEND, rows)
+
+
+def append_arguments(*changes: Change) -> list[tuple[Any, ...]]:
+    """kopilka_audit_append's arguments for `changes` by the current actor: principal, key
+    id, request id, object type and id, action, before and after (JSON texts)."""
+    actor = current_actor()
+    rid = request_id.get() or None
+    return [(actor.label, actor.key_id, rid, c.object_type, c.object_id[:200], c.action,
+             to_json(c.before), to_json(c.after)) for c in changes]
 
 
 @dataclass(frozen=True, slots=True)

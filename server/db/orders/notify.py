@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import Member
 from server.db.outbox.repo import enqueue_event, enqueue_message
 from server.db.verification.repo import SMS_CHANNEL
-from server.events.schema import new_event
+from server.events.schema import NewEvent, new_event
 from server.orders.model import HistoryEntry, Order, OrderState
 from server.orders.notifications import render
 
@@ -34,6 +34,20 @@ def event_payload(order: Order, entry: HistoryEntry,
             "points_accrued": order.points_accrued}
 
 
+def order_event(order: Order, entry: HistoryEntry, previous: OrderState | None) -> NewEvent:
+    """The change's domain event: `web_order.<state>` when the state moved, else
+    `web_order.changed` (docs/events.md)."""
+    moved = previous is not order.state
+    return new_event(f"web_order.{order.state.value}" if moved else "web_order.changed",
+                     **event_payload(order, entry, previous))
+
+
+def customer_message(order: Order) -> tuple[str, str, str]:
+    """(subject, text, reference) of what the customer is told of the order's new state."""
+    subject, text = render(order, order.language)
+    return subject, text, f"web_order:{order.id}:{order.state.value}"
+
+
 class SqlNotifier:
     """Notifier (server/orders/service.py) on the change's session."""
 
@@ -43,16 +57,10 @@ class SqlNotifier:
 
     async def changed(self, order: Order, entry: HistoryEntry,
                       previous: OrderState | None) -> None:
-        moved = previous is not order.state
-        event = new_event(f"web_order.{order.state.value}" if moved else "web_order.changed",
-                          **event_payload(order, entry, previous))  # docs/events.md
+        event = order_event(order, entry, previous)
         await enqueue_event(self.session, event.type, event.payload, event.version)
-        if moved:
-            await self._tell_customer(order)
-
-    async def _tell_customer(self, order: Order) -> None:
-        subject, text = render(order, order.language)
-        await self.send(order, subject, text, f"web_order:{order.id}:{order.state.value}")
+        if previous is not order.state:
+            await self.send(order, *customer_message(order))
 
     async def send(self, order: Order, subject: str, text: str, reference: str) -> None:
         """SMS to the member's phone, else e-mail to their address (else nothing)."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.ledger.repo import raw_connection
@@ -90,6 +91,14 @@ ON CONFLICT (order_id, line_no) DO UPDATE SET
   returned_milli = EXCLUDED.returned_milli, points_returned = EXCLUDED.points_returned,
   points_reversed = EXCLUDED.points_reversed, store_code = EXCLUDED.store_code,
   split_from = EXCLUDED.split_from, replaces = EXCLUDED.replaces"""
+
+
+async def products(conn: asyncpg.Connection | PoolConnectionProxy,
+                   skus: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+    """(name, group, brand) of the products named, by SKU."""
+    rows = await conn.fetch(
+        "SELECT sku, name, group_code, brand FROM products WHERE sku = ANY($1)", list(skus))
+    return {r["sku"]: (r["name"], r["group_code"], r["brand"]) for r in rows}
 
 
 class SqlOrderRepository:
@@ -217,9 +226,7 @@ class SqlOrderRepository:
 
     async def products(self, skus: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """(name, group, brand) of the products named, by SKU."""
-        rows = await self.conn.fetch(
-            "SELECT sku, name, group_code, brand FROM products WHERE sku = ANY($1)", list(skus))
-        return {r["sku"]: (r["name"], r["group_code"], r["brand"]) for r in rows}
+        return await products(self.conn, skus)
 
     async def stores_exist(self, codes: Sequence[str]) -> set[str]:
         rows = await self.conn.fetch("SELECT code FROM stores WHERE code = ANY($1)",

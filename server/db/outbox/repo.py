@@ -104,13 +104,20 @@ async def enqueue_event(
     one unless the caller already recorded the id it gives).
 
     Prefer `emit` with an event from `server.events.new_event`, which checks the schema."""
-    if not _EVENT_TYPE.match(event_type):
-        raise ValueError(f"event type must be dotted lower-case words, got {event_type!r}")
     event_id = event_id or uuid.uuid4()
     await session.execute(insert(OutboxItem).values(
-        kind="event", event_id=event_id, event_type=event_type, event_version=version,
-        payload=json.loads(json.dumps(dict(payload)))))  # fail here, not in the dispatcher
+        **event_row(event_type, payload, version, event_id)))
     return event_id
+
+
+def event_row(event_type: str, payload: Mapping[str, Any], version: int = 1,
+              event_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The outbox row of a domain event (kind, event_id, event_type, event_version, payload),
+    checked here rather than failing in the dispatcher; for writers that batch their rows."""
+    if not _EVENT_TYPE.match(event_type):
+        raise ValueError(f"event type must be dotted lower-case words, got {event_type!r}")
+    return {"kind": "event", "event_id": event_id or uuid.uuid4(), "event_type": event_type,
+            "event_version": version, "payload": json.loads(json.dumps(dict(payload)))}
 
 
 async def emit(session: AsyncSession, event: NewEvent) -> uuid.UUID:

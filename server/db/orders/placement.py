@@ -1,0 +1,160 @@
+"""A placement in one database call (migration 0034's kopilka_place_order).
+
+The common placement (a card whose member the pricing read found; pickup, or a new delivery
+address) needs nothing from the database that the call cannot check itself. So the
+application service (server/orders/service.py `place`) runs on ports that only collect
+what it writes: the order with its lines and new address, the history entry, the points to
+reserve, the event and the customer's message; `write` then sends it all with the audit rows
+and the stored answer as one statement on the hot-path pool.
+
+Whatever the call would have to refuse (a request id used before, a card that changed hands,
+an unknown pickup store, points short, the ledger's or a column's refusal) writes nothing
+and `write` answers False: the door then places the order the general way, which answers
+each of those exactly as it always did.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from server.db.audit.repo import Change, append_arguments
+from server.db.orders.notify import customer_message, order_event
+from server.db.outbox.repo import event_row
+from server.ledger.model import Claim
+from server.orders.model import HistoryEntry, Order, OrderState
+
+PLACE = "SELECT kopilka_place_order($1, $2, $3, $4, $5, $6::jsonb)"
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _time(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class PlacementBatch:
+    """The OrderRepository, OrderMoney and Notifier of one placement: they keep what the
+    placement writes (a placement only adds, reserves and tells: other calls are errors)."""
+
+    def __init__(self, principal: str, now: Any) -> None:
+        self.principal = principal
+        self.now = now  # the ledger's time of the reservation (SqlOrderMoney's `now`)
+        self.order: dict[str, Any] | None = None
+        self.new_address = False
+        self.history: dict[str, Any] | None = None
+        self.reserve_points: dict[str, Any] | None = None
+        self.events: list[dict[str, Any]] = []
+        self.message: dict[str, Any] | None = None
+
+    # OrderRepository -----------------------------------------------------------------
+    async def add(self, order: Order) -> None:
+        a = order.address
+        if a is not None and a.id is None:
+            a.id = uuid.uuid4()
+            self.new_address = True
+        self.order = {
+            "id": str(order.id), "external_number": order.external_number,
+            "store_code": order.store_code, "member_id": str(order.member_id),
+            "card_number": order.card_number, "state": order.state.value,
+            "version": order.version, "language": order.language,
+            "delivery_kind": order.delivery_kind.value,
+            "pickup_store_code": order.pickup_store_code,
+            "address": None if a is None else {
+                "id": str(a.id), "city": a.city, "street": a.street,
+                "postal_code": a.postal_code, "nova_poshta_branch": a.nova_poshta_branch,
+                "recipient_name": a.recipient_name, "recipient_phone": a.recipient_phone},
+            "comment": order.comment, "currency": order.currency,
+            "points_requested": order.points_requested,
+            "points_reserved": order.points_reserved,
+            "reserve_tx_id": str(order.reserve_tx_id) if order.reserve_tx_id else None,
+            "accrual_lots": json.loads(json.dumps(order.accrual_lots)),
+            "lot_returns": json.loads(json.dumps(order.lot_returns)),
+            "created_by": order.created_by, "created_at": _time(order.created_at),
+            "lines": [{
+                "line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
+                "unit_price": x.unit_price, "base_amount": x.base_amount,
+                "discount_amount": x.discount_amount, "points_paid": x.points_paid,
+                "final_amount": x.final_amount, "accrual_points": x.accrual_points,
+                "promotions": list(x.promotions), "state": x.state.value,
+                "returned_milli": x.returned_milli, "points_returned": x.points_returned,
+                "points_reversed": x.points_reversed, "store_code": x.store_code,
+                "split_from": x.split_from, "replaces": x.replaces} for x in order.lines]}
+
+    async def add_history(self, order_id: uuid.UUID, entry: HistoryEntry) -> None:
+        self.history = {
+            "version": entry.version, "principal": entry.principal, "action": entry.action,
+            "line_no": entry.line_no, "reason": entry.reason, "state": entry.state.value,
+            "detail": json.loads(json.dumps(entry.detail, default=str)),
+            "created_at": _time(entry.created_at)}
+
+    async def lock(self, order_id: uuid.UUID) -> Order | None:
+        raise RuntimeError("a placement only adds an order")
+
+    async def save(self, order: Order) -> None:
+        raise RuntimeError("a placement only adds an order")
+
+    # OrderMoney ----------------------------------------------------------------------
+    async def reserve(self, order: Order, points: int) -> None:
+        order.reserve_tx_id = uuid.uuid4()
+        self.reserve_points = {"tx_id": str(order.reserve_tx_id), "points": points,
+                               "reason": f"order {order.id}", "principal": self.principal,
+                               "now": _time(self.now)}
+
+    async def release(self, order: Order, points: int) -> None:
+        raise RuntimeError("a placement only reserves points")
+
+    async def accrue(self, order: Order) -> None:
+        raise RuntimeError("a placement only reserves points")
+
+    async def give_back(self, order: Order, points: int) -> int:
+        raise RuntimeError("a placement only reserves points")
+
+    async def take_back(self, order: Order, points: int) -> int:
+        raise RuntimeError("a placement only reserves points")
+
+    async def accrue_lots(self, order: Order, lots: list[list[object]]) -> int:
+        raise RuntimeError("a placement only reserves points")
+
+    async def settle(self, order: Order, amount: int, method: str,
+                     certificate_number: str | None = None) -> None:
+        raise RuntimeError("a placement only reserves points")
+
+    # Notifier ------------------------------------------------------------------------
+    async def changed(self, order: Order, entry: HistoryEntry,
+                      previous: OrderState | None) -> None:
+        event = order_event(order, entry, previous)
+        row = event_row(event.type, event.payload, event.version)
+        self.events.append({"event_id": str(row["event_id"]), "event_type": row["event_type"],
+                            "event_version": row["event_version"], "payload": row["payload"]})
+        if previous is not order.state:
+            subject, text, reference = customer_message(order)
+            self.message = {"id": str(uuid.uuid4()), "subject": subject, "text": text,
+                            "reference": reference[:128]}
+
+    def document(self, sees_vip: bool, audit: Sequence[Change]) -> str:
+        """kopilka_place_order's placement document (JSON)."""
+        if self.order is None or self.history is None:
+            raise RuntimeError("nothing was placed")
+        rows = [[label, str(key) if key else None, rid, *rest]
+                for label, key, rid, *rest in append_arguments(*audit)]
+        return _ENCODE({"order": self.order, "new_address": self.new_address,
+                        "history": self.history, "reserve": self.reserve_points,
+                        "events": self.events, "message": self.message, "sees_vip": sees_vip,
+                        "audit": rows})
+
+
+async def write(conn: asyncpg.Connection | PoolConnectionProxy, claim: Claim, answer: bytes,
+                document: str) -> bool:
+    """Claim, placement, audit and stored answer in one statement (its own transaction):
+    True when written; False when the general path must decide (nothing was written)."""
+    try:
+        await conn.execute(PLACE, claim.principal_id, claim.request_id, claim.method,
+                           claim.digest, answer, document)
+    except (asyncpg.PostgresError, asyncpg.DataError):
+        return False
+    return True

@@ -15,7 +15,7 @@ columns' own refusals. The server then places the order the general way, which a
 of those as it always did.
 
 Revision ID: 0034
-Revises: 0031
+Revises: 0033
 Create Date: 2026-12-21 10:00:00
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0034"
-down_revision = "0031"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 

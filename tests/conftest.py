@@ -11,6 +11,7 @@ import asyncio
 import os
 import tempfile
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -29,6 +30,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pg_server" in metafunc.fixturenames:
         ids = ["pg-embedded"] + (["pg-external"] if EXTERNAL_URL else [])
         metafunc.parametrize("pg_server", ids, indirect=True, scope="session")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "one_server: run each case on one PostgreSQL server, not on every one "
+        "(cases are spread over the servers by a stable hash of their id)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep one server per case of the `one_server` tests.
+
+    Costly tests that check the server's own behaviour rather than PostgreSQL's (the
+    bad-input property over every RPC, the browser) would double the suite for little: each
+    case runs on one server, chosen by a stable hash of its id, so both servers still see
+    about half of the cases and a case always runs on the same one.
+    """
+    servers = ["pg-embedded"] + (["pg-external"] if EXTERNAL_URL else [])
+    if len(servers) < 2:
+        return
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        server = callspec.params.get("pg_server") if callspec is not None else None
+        if server is None or item.get_closest_marker("one_server") is None:
+            keep.append(item)
+            continue
+        case = item.nodeid.replace(f"{server}-", "").replace(f"-{server}", "").replace(
+            f"[{server}]", "")
+        chosen = servers[zlib.crc32(case.encode()) % len(servers)]
+        (keep if server == chosen else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 async def _admin(url: str, *statements: str) -> None:

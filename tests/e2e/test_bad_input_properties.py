@@ -78,6 +78,8 @@ class World:
 
 
 WORLD = World()
+# The property is the server's own validation: each RPC runs on one PostgreSQL server.
+pytestmark = pytest.mark.one_server
 
 
 def _text(fd: FieldDescriptor) -> st.SearchStrategy[str]:

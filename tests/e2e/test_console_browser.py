@@ -18,6 +18,8 @@ from tests.e2e.console_support import PASSWORD, base_url, make_user, seeded, set
 __all__ = ["settings"]
 
 CHROMIUM = Path(os.environ.get("KOPILKA_CHROMIUM", "/usr/bin/chromium"))
+# What a browser sees does not depend on the PostgreSQL version: one server per test.
+pytestmark = pytest.mark.one_server
 DEMO = (Path(__file__).parents[2] / "server" / "demo_promotions.yaml").read_text()
 
 if not CHROMIUM.exists():

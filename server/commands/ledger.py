@@ -92,8 +92,10 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(f"BROKEN audit row {report.first_broken}: its hash does not match its content "
               "and the row before it (changed, or a row before it was removed)")
         return 1
-    print(f"{report.rows} audit rows verified; head {report.head_id or '-'} "
-          f"{report.head_hash or '-'} (keep it elsewhere to notice removed newest rows)")
+    print(f"{report.rows} audit rows verified in {len(report.heads)} chain(s); keep the heads "
+          "elsewhere to notice removed newest rows:")
+    for head in report.heads:
+        print(f"  chain {head.chain}: head {head.id} {head.hash}")
     return 0
 
 

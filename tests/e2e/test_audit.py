@@ -167,33 +167,73 @@ async def test_verify_finds_a_row_changed_or_removed_behind_the_server(app, admi
                                                                        database_url):
     await setup_world(admin)
     member = await new_member(admin, 1)
-    # concurrent writers still chain in id order (the append takes the chain's lock)
+    # concurrent writers: each chain still follows id order (its lock is held to the commit)
     await asyncio.gather(*(give_points(admin, member, n) for n in range(1, 9)))
-    code, out, err = await kopilka(database_url, "audit", "verify")
-    assert code == 0, err
-    assert "audit rows verified" in out
     conn = await asyncpg.connect(database_url)
     try:
-        ids = [r["id"] for r in await conn.fetch("SELECT id FROM audit_log ORDER BY id")]
+        # a chain of its own: the rows of a transaction that stayed open meanwhile
+        async with conn.transaction():
+            await conn.execute("SELECT kopilka_audit_append('test', NULL, NULL, 'probe', "
+                               "'p', 'create', NULL, NULL) FROM generate_series(1, 3)")
+            await give_points(admin, member, 9)
+        rows = await conn.fetch("SELECT id, chain FROM audit_log ORDER BY id")
     finally:
         await conn.close()
+    code, out, err = await kopilka(database_url, "audit", "verify")
+    assert code == 0, err
+    chains = {r["chain"] for r in rows}
+    assert f"{len(rows)} audit rows verified in {len(chains)} chain(s)" in out
+    assert len(chains) >= 2
+    for chain in chains:  # each chain's head is printed
+        head = max(r["id"] for r in rows if r["chain"] == chain)
+        assert f"chain {chain}: head {head} " in out
+    ids = [r["id"] for r in rows]
     assert len(ids) >= 12
+    chain_of = {r["id"]: r["chain"] for r in rows}
+    # a row in the middle of its chain (a chain's head removed leaves a valid shorter chain)
+    target, after = next((i, min(later)) for i in ids[5:] if (later := [
+        j for j in ids if j > i and chain_of[j] == chain_of[i]]))
 
     await _behind_the_server(database_url,
                              f"UPDATE audit_log SET after = '{{\"amount\": 1000000}}' "
-                             f"WHERE id = {ids[5]}")
+                             f"WHERE id = {target}")
     code, out, _ = await kopilka(database_url, "audit", "verify")
     assert code == 1
-    assert f"BROKEN audit row {ids[5]}" in out
+    assert f"BROKEN audit row {target}" in out
 
-    await _behind_the_server(database_url, f"DELETE FROM audit_log WHERE id = {ids[5]}")
+    await _behind_the_server(database_url, f"DELETE FROM audit_log WHERE id = {target}")
     code, out, _ = await kopilka(database_url, "audit", "verify")
     assert code == 1
-    assert f"BROKEN audit row {ids[6]}" in out  # the row after the removed one
+    assert f"BROKEN audit row {after}" in out  # the next row of the removed one's chain
 
     code, out, err = await kopilka(database_url, "audit")  # the balance check stays
     assert code == 0, err
     assert "accounts checked" in out
+
+
+async def test_audited_changes_do_not_wait_for_each_others_commit(app, admin, database_url):
+    """A transaction that wrote an audit row and is still open (a slow change) holds only its
+    own chain: other audited changes go ahead on other chains, and its rows share one."""
+    await setup_world(admin)
+    member = await new_member(admin, 1)
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            ids = [await conn.fetchval("SELECT kopilka_audit_append('test', NULL, NULL, "
+                                       "'probe', $1, 'create', NULL, NULL)", str(n))
+                   for n in range(2)]
+            # with one lock for the whole trail this would wait for the commit below
+            await asyncio.wait_for(give_points(admin, member, 5), timeout=60)
+            held = await conn.fetch("SELECT DISTINCT chain FROM audit_log "
+                                    "WHERE id = ANY($1::bigint[])", ids)
+            meanwhile = await conn.fetch("SELECT DISTINCT chain FROM audit_log WHERE id > $1",
+                                         ids[-1])  # the points' rows, committed already
+    finally:
+        await conn.close()
+    assert len(held) == 1 and meanwhile
+    assert held[0]["chain"] not in {r["chain"] for r in meanwhile}
+    code, _, err = await kopilka(database_url, "audit", "verify")
+    assert code == 0, err
 
 
 async def test_cli_and_jobs_record_themselves(app, admin, database_url, tmp_path):

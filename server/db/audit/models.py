@@ -1,4 +1,4 @@
-"""ORM models of the audit trail and the manual money requests (migration 0016)."""
+"""ORM models of the audit trail and the manual money requests (migrations 0016, 0039)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Identity,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
 )
@@ -31,6 +32,8 @@ class AuditRow(Base):
         Index("ix_audit_log_object", "object_type", "object_id", "id"),
         Index("ix_audit_log_principal", "principal", "id"),
         Index("ix_audit_log_created_at", "created_at"),
+        Index("ix_audit_log_chain", "chain", "id"),
+        CheckConstraint("chain >= 0 AND chain < 16", name="chain"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
@@ -44,6 +47,9 @@ class AuditRow(Base):
     before: Mapped[Any] = mapped_column(JSONB, nullable=True)
     after: Mapped[Any] = mapped_column(JSONB, nullable=True)
     hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # which of the 16 hash chains the row extends (0039): writers on different chains
+    # do not wait on each other
+    chain: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
 
 
 class ManualAdjustment(Base):

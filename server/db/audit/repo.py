@@ -1,8 +1,10 @@
 """Write, read and verify the audit trail (table and functions of migration 0016).
 
 Rows are appended only through kopilka_audit_append(), in the transaction of the change they
-describe; it takes the chain's advisory lock, so the hash chain follows id order even with
-concurrent writers (the lock is held until that transaction ends).
+describe. The trail is sixteen hash chains (migration 0039): the append takes the advisory
+lock of a chain no other transaction is writing and holds it until its transaction ends, so
+each chain follows id order while concurrent writers never wait on each other (unless
+sixteen are writing at once).
 """
 
 from __future__ import annotations
@@ -129,39 +131,53 @@ async def list_rows(session: AsyncSession, where: AuditFilter, limit: int) -> li
 
 
 @dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The newest row of one chain: keep it elsewhere to notice removed newest rows."""
+
+    chain: int
+    id: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChainReport:
-    """What `kopilka audit verify` found: rows checked, the first broken row, the head."""
+    """What `kopilka audit verify` found: rows checked, the first broken row, each chain's
+    head."""
 
     rows: int
     first_broken: int | None
-    head_id: int | None
-    head_hash: str
+    heads: tuple[ChainHead, ...]
 
 
 VERIFY = """
-WITH chain AS (
-  SELECT id, hash, kopilka_audit_digest(lag(hash) OVER (ORDER BY id), kopilka_audit_canonical(
-           id, created_at, principal, key_id, request_id, object_type, object_id, action,
-           before, after)) AS expected
+WITH checked AS (
+  SELECT id, hash, kopilka_audit_digest(lag(hash) OVER (PARTITION BY chain ORDER BY id),
+           kopilka_audit_canonical(id, created_at, principal, key_id, request_id, object_type,
+                                   object_id, action, before, after)) AS expected
   FROM audit_log)
-SELECT (SELECT count(*) FROM chain) AS n,
-       (SELECT min(id) FROM chain WHERE hash IS DISTINCT FROM expected) AS broken,
-       (SELECT id FROM audit_log ORDER BY id DESC LIMIT 1) AS head_id,
-       (SELECT encode(hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1) AS head_hash
+SELECT count(*) AS n, min(id) FILTER (WHERE hash IS DISTINCT FROM expected) AS broken
+FROM checked
+"""
+
+HEADS = """
+SELECT DISTINCT ON (chain) chain, id, encode(hash, 'hex') AS hash
+FROM audit_log ORDER BY chain, id DESC
 """
 
 
 async def verify_chain(session: AsyncSession) -> ChainReport:
-    """Recompute every row's hash from its content and the previous row's stored hash.
+    """Recompute every row's hash from its content and the stored hash of the row before it
+    in its chain.
 
-    A changed row breaks its own hash; a removed row breaks the next one's (its previous
-    hash is gone); a rewritten hash breaks the next row. Removing the newest rows leaves a
-    shorter valid chain: compare the printed head with one kept elsewhere to catch that.
+    A changed row breaks its own hash; a removed row breaks the next one of its chain (its
+    previous hash is gone); a rewritten hash breaks the next row. Removing a chain's newest
+    rows leaves a shorter valid chain: compare the printed heads with ones kept elsewhere.
     """
     conn = await raw_connection(session)
     row = await conn.fetchrow(VERIFY)
     assert row is not None
-    return ChainReport(row["n"], row["broken"], row["head_id"], row["head_hash"] or "")
+    heads = tuple(ChainHead(r["chain"], r["id"], r["hash"]) for r in await conn.fetch(HEADS))
+    return ChainReport(row["n"], row["broken"], heads)
 
 
 def key_change(key_id: uuid.UUID, name: str, kind: str, roles: Sequence[str],

@@ -39,8 +39,9 @@ from server.api.servicers.adjustments import REASON_CODES
 from server.api.servicers.users import access_policy
 from server.auth.permissions import Permission
 from server.auth.principal import Principal
-from server.console import charts, i18n, lists, locate
+from server.console import i18n, lists, locate
 from server.console.campaigns import CampaignPages
+from server.console.dashboard import DashboardPages
 from server.console.door import Door, user_principal
 from server.console.orders import OrderPages
 from server.db.access.repo import SqlUserRepository
@@ -120,6 +121,7 @@ class Console:
                        for name in ("htmx.min.js", "console.css")}
         self.order_pages = OrderPages(self)
         self.campaign_pages = CampaignPages(self)
+        self.dashboard_pages = DashboardPages(self)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -150,7 +152,7 @@ class Console:
         r.add_post("/certificates", self.issue_batch)
         r.add_post("/certificates/{number}/{action}", self.certificate_action)
         r.add_get("/certificates-usage", self.certificate_usage)
-        r.add_get("/dashboard", self.dashboard)
+        self.dashboard_pages.add_routes(r)
         self.order_pages.add_routes(r)
         self.campaign_pages.add_routes(r)
         r.add_get("/program/rules", self.rules)
@@ -503,56 +505,6 @@ class Console:
         return await self._act(request, M + "ReplaceCard", members_pb2.ReplaceCardRequest(
             request_id=form.get("request_id", ""), card_number=request.match_info["number"],
             reason=form.get("reason", "")), members_pb2.ReplaceCardResponse)
-
-    # --- dashboard ----------------------------------------------------------------------
-
-    async def dashboard(self, request: web.Request) -> web.StreamResponse:
-        who = await self.signed_in(request)
-        self.door.require(who, Permission.BONUS_READ)
-        today = self.deps.clock().date()
-
-        def day(name: str, default: dt.date) -> dt.date:
-            try:
-                return dt.date.fromisoformat(request.query.get(name, ""))
-            except ValueError:
-                return default
-
-        start = day("from", today - dt.timedelta(days=13))
-        end = max(start, day("to", today))
-        end = min(end, start + dt.timedelta(days=366))
-        utc = dt.UTC
-        t0 = dt.datetime.combine(start, dt.time(), utc)
-        t1 = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), utc)
-        now = self.deps.clock()
-        async with self.deps.db.transaction() as session:
-            days = await queries.daily_totals(session, t0, t1)
-            owed = await queries.liability(session, now, now + dt.timedelta(days=30))
-            by_rule = await queries.points_by_rule(session, t0, t1)
-            split = await queries.discounts_by_rule(session, t0, t1)
-        t = self.t(request)
-        labels = [d.day.strftime("%d.%m") for d in days]
-        discount_rows = charts.split_rows(split, t)
-        sms = sum(d.sms for d in days)
-        cost = self.deps.settings.console_sms_cost_minor
-        return self.render(
-            request, "dashboard.html", start=start.isoformat(), end=end.isoformat(), days=days,
-            owed=owed, sms=sms, sms_cost=sms * cost, by_rule=by_rule,
-            discount_rows=discount_rows,
-            discount_rule_chart=charts.bars(t["discounts_by_rule"],
-                                            [r for r, _ in discount_rows],
-                                            [(t["discounts"], [a for _, a in discount_rows])]),
-            rule_chart=charts.bars(t["points_by_rule"], [r for r, _ in by_rule], [
-                (t["points_accrued"], [p for _, p in by_rule])]),
-            sales_chart=charts.bars(t["sales_card"] + " / " + t["sales_nocard"], labels, [
-                (t["sales_card"], [d.sales_with_card for d in days]),
-                (t["sales_nocard"], [d.sales_without_card for d in days])]),
-            points_chart=charts.bars(t["points_accrued"] + " / " + t["points_spent"], labels, [
-                (t["points_accrued"], [d.points_accrued for d in days]),
-                (t["points_spent"], [d.points_spent for d in days])]),
-            discount_chart=charts.bars(t["discounts"], labels, [
-                (t["discounts"], [d.discounts for d in days])]),
-            sms_chart=charts.bars(t["sms_sent"], labels, [(t["sms_sent"],
-                                                            [d.sms for d in days])]))
 
     # --- program ------------------------------------------------------------------------
 

@@ -355,3 +355,18 @@ async def discounts_by_rule(session: AsyncSession, start: dt.datetime, end: dt.d
     points = int(totals.points)
     return DiscountSplit(rules[:top], sum(a for _, a in rules[top:]), points,
                          int(totals.total) - points - split)
+
+
+async def recent_rule_set_ids(session: AsyncSession, limit: int) -> list[int]:
+    """The promotions rule sets applied last, newest first (ids only)."""
+    rows = await session.execute(text(
+        "SELECT id FROM rule_sets ORDER BY id DESC LIMIT :limit"), {"limit": limit})
+    return [int(r.id) for r in rows]
+
+
+async def rule_set_documents(session: AsyncSession,
+                             ids: list[int]) -> list[tuple[int, str, str]]:
+    """(id, document, format) of the given rule sets."""
+    rows = await session.execute(text(
+        "SELECT id, document, format FROM rule_sets WHERE id = ANY(:ids)"), {"ids": ids})
+    return [(int(r.id), r.document, r.format) for r in rows]

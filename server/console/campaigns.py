@@ -31,7 +31,7 @@ PAGE = 50
 DELIVERY = ("queued", "sent", "delivered", "undeliverable", "failed")
 #: the campaign actions: URL word -> (the state it leads to, ChangeCampaignState's action;
 #: none: StartCampaign)
-ACTIONS: dict[str, tuple[CampaignState, int | None]] = {
+ACTIONS: dict[str, tuple[CampaignState, marketing_pb2.CampaignAction.ValueType | None]] = {
     "start": (CampaignState.RUNNING, None),
     "pause": (CampaignState.PAUSED, marketing_pb2.CAMPAIGN_ACTION_PAUSE),
     "resume": (CampaignState.RUNNING, marketing_pb2.CAMPAIGN_ACTION_RESUME),

@@ -29,6 +29,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -204,7 +205,7 @@ async def run(n: int, requests: int, reuse: str) -> None:
                     async with http.get(target, params=params) as first:
                         found = re.search(r'after=([^"&]+)"', await first.text())
                     if found:
-                        params["after"] = found.group(1).replace("%7C", "|")
+                        params["after"] = unquote(found.group(1))
                 baseline.append(await timed(http, target))
                 t0 = time.perf_counter()
                 async with http.get(target, params=params) as page:

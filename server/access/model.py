@@ -88,6 +88,14 @@ def after_failure(user: User, now: dt.datetime, policy: AccessPolicy
     return failures, None
 
 
+def touch_due(session: Session, now: dt.datetime, policy: AccessPolicy) -> bool:
+    """Whether a use of the session is written down: only once its last recorded use is a
+    minute old (a twentieth of the idle timeout when that is shorter), so a page or RPC
+    needs no write of its own; the idle timeout is then exact to that much."""
+    every = dt.timedelta(seconds=min(60.0, policy.session_idle_seconds / 20))
+    return now - session.last_seen_at >= every
+
+
 def session_alive(session: Session, now: dt.datetime, policy: AccessPolicy) -> bool:
     """Not revoked, not past its lifetime, and used within the idle timeout."""
     idle = dt.timedelta(seconds=policy.session_idle_seconds)

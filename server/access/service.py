@@ -28,6 +28,7 @@ from server.access.model import (
     new_session_token,
     normal_email,
     session_alive,
+    touch_due,
 )
 from server.access.repository import UserRepository
 from server.errors import DomainError, ErrorKind, Violations, invalid
@@ -222,13 +223,16 @@ def session_invalid() -> DomainError:
 
 async def check_session(repo: UserRepository, policy: AccessPolicy, token: str,
                         now: dt.datetime) -> tuple[Session, User]:
-    """The live session behind `token` and its user; using it resets the idle timeout."""
+    """The live session behind `token` and its user; using it resets the idle timeout
+    (written at most once a minute: `touch_due`)."""
     session = await repo.session(hash_token(token)) if token else None
     if session is None or not session_alive(session, now, policy):
         raise session_invalid()
     user = await repo.user(session.user_id)
     if user is None or user.disabled_at is not None:
         raise session_invalid()
+    if not touch_due(session, now, policy):
+        return session, user
     await repo.touch_session(session.token_hash, now)
     return dataclasses.replace(session, last_seen_at=now), user
 

@@ -1,20 +1,26 @@
-"""The console's campaigns, read-only: a list newest first (by channel, in keyset pages) and a
-campaign's page with its recipients per delivery state and its estimated and delivered cost.
+"""The console's campaigns: a list newest first (by channel, in keyset pages) and a
+campaign's page with its recipients per delivery state, its estimated and delivered cost, and
+the actions its state allows: start a draft now, pause, resume, cancel.
 
-Both are MarketingService RPCs through `Door` (ListCampaigns, GetCampaign), so the
-permission (`campaigns.read`) and the state shown are the RPCs'. Recipients' addresses are
-not shown: the counts are what the page is for.
+Each is a MarketingService RPC through `Door` (ListCampaigns, GetCampaign, StartCampaign,
+ChangeCampaignState), so the permission (`campaigns.read`, `campaigns.approve` to act), the
+state rules (server/marketing/model.py `TRANSITIONS`), idempotency (a fresh `request_id` per
+form) and the audit are the RPCs'. Recipients' addresses are not shown: the counts are what
+the page is for.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from kopilka.v1 import common_pb2, marketing_pb2
 
+from server.auth.principal import Principal
 from server.console.orders import word
-from server.marketing.model import CHANNELS
+from server.errors import DomainError, ErrorKind
+from server.marketing.model import CHANNELS, TRANSITIONS, CampaignState
 
 if TYPE_CHECKING:
     from server.console.web import Console
@@ -23,6 +29,16 @@ MK = "/kopilka.v1.MarketingService/"
 PAGE = 50
 #: delivery states in the order a message goes through them
 DELIVERY = ("queued", "sent", "delivered", "undeliverable", "failed")
+#: the campaign actions: URL word -> (the state it leads to, ChangeCampaignState's action;
+#: none: StartCampaign)
+ACTIONS: dict[str, tuple[CampaignState, marketing_pb2.CampaignAction.ValueType | None]] = {
+    "start": (CampaignState.RUNNING, None),
+    "pause": (CampaignState.PAUSED, marketing_pb2.CAMPAIGN_ACTION_PAUSE),
+    "resume": (CampaignState.RUNNING, marketing_pb2.CAMPAIGN_ACTION_RESUME),
+    "cancel": (CampaignState.CANCELLED, marketing_pb2.CAMPAIGN_ACTION_CANCEL),
+}
+#: actions offered only in some of the states that allow where they lead
+ONLY_FROM = {"start": {CampaignState.DRAFT}, "resume": {CampaignState.PAUSED}}
 
 
 def row(c: marketing_pb2.Campaign) -> dict[str, Any]:
@@ -46,6 +62,7 @@ class CampaignPages:
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/campaigns", self.campaigns)
         router.add_get("/campaigns/{campaign_id}", self.campaign)
+        router.add_post("/campaigns/{campaign_id}/{action}", self.act)
 
     async def campaigns(self, request: web.Request) -> web.StreamResponse:
         who = await self.console.signed_in(request)
@@ -61,8 +78,52 @@ class CampaignPages:
             keep={"channel": channel} if channel else {},
             next_token=answer.page.next_page_token)
 
-    async def campaign(self, request: web.Request) -> web.StreamResponse:
+    async def campaign(self, request: web.Request, notice: str = "",
+                       status: int = 200) -> web.StreamResponse:
         who = await self.console.signed_in(request)
         answer = await self.door.call(who, MK + "GetCampaign", marketing_pb2.GetCampaignRequest(
             campaign_id=request.match_info["campaign_id"]), marketing_pb2.GetCampaignResponse)
-        return self.console.render(request, "campaign.html", c=row(answer.campaign))
+        c = row(answer.campaign)
+        t = self.console.t(request)
+        return self.console.render(
+            request, "campaign.html", status=status, c=c,
+            actions=[a for a in ACTIONS if self._offered(who, a, c["state"])],
+            request_id=str(uuid.uuid4()), failed=status >= 400,
+            notice=notice or t.get(request.query.get("notice", ""), ""))
+
+    def _offered(self, who: Principal, action: str, state: str) -> bool:
+        """Whether the page shows the action: the state allows where it leads (start only
+        a draft, resume only a paused one) and the user has the RPC's right."""
+        wanted, change = ACTIONS[action]
+        current = CampaignState(state)
+        if current not in ONLY_FROM.get(action, {current}):
+            return False
+        method = "StartCampaign" if change is None else "ChangeCampaignState"
+        return wanted in TRANSITIONS[current] and self.door.allowed_rpc(who, MK + method)
+
+    async def act(self, request: web.Request) -> web.StreamResponse:
+        who = await self.console.signed_in(request)
+        found = ACTIONS.get(request.match_info["action"])
+        if found is None:
+            raise web.HTTPNotFound()
+        _, change = found
+        form = await self.console.form(request)
+        campaign_id = request.match_info["campaign_id"]
+        request_id = form.get("request_id", "")
+        try:
+            if change is None:
+                await self.door.call(who, MK + "StartCampaign", marketing_pb2.StartCampaignRequest(
+                    request_id=request_id, campaign_id=campaign_id),
+                    marketing_pb2.StartCampaignResponse)
+            else:
+                await self.door.call(
+                    who, MK + "ChangeCampaignState", marketing_pb2.ChangeCampaignStateRequest(
+                        request_id=request_id, campaign_id=campaign_id, action=change),
+                    marketing_pb2.ChangeCampaignStateResponse)
+        except DomainError as error:
+            if error.kind in (ErrorKind.INVALID_ARGUMENT, ErrorKind.FAILED_PRECONDITION):
+                return await self.campaign(
+                    request, notice=error.message,
+                    status=400 if error.kind is ErrorKind.INVALID_ARGUMENT else 409)
+            raise
+        raise web.HTTPSeeOther(f"{self.console.prefix}/campaigns/{campaign_id}?notice=done")

@@ -42,9 +42,9 @@ def bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence
     return "".join(parts)
 
 
-def split_rows(split: DiscountSplit, t: Mapping[str, str]) -> list[tuple[str, int]]:
-    """The period's discounts as labelled amounts: each rule, then
-    the other rules, points paid and the unrecorded rest, the empty ones left out."""
+def rest_rows(split: DiscountSplit, t: Mapping[str, str]) -> list[tuple[str, int]]:
+    """The period's discounts beyond the rules shown, as labelled amounts: the other rules,
+    points paid and the unrecorded rest, the empty ones left out."""
     tail = [(t["other_rules"], split.other_rules), (t["points_paid"], split.points),
             (t["discounts_unsplit"], split.unsplit)]
-    return [*split.by_rule, *((label, amount) for label, amount in tail if amount)]
+    return [(label, amount) for label, amount in tail if amount]

@@ -114,6 +114,9 @@ MESSAGES["en"].update({
     "comment": "Comment", "subtotal": "Subtotal", "points_reserved": "Points reserved",
     "quantity": "Quantity", "price": "Price", "points_paid": "Paid with points",
     "promotions": "Promotions", "cancel_line": "Cancel the line",
+    "line_quantity": "Change the quantity", "line_replace": "Replace with another product",
+    "line_split": "Split", "split_quantity": "Quantity to the new line",
+    "return_lines": "Return", "returnable": "can be returned:",
     "store_requests": "Requests to stores", "round": "Round", "deadline": "Answer by",
     "answered": "Answered", "answer": "Answer", "payments": "Payments",
     "payment_state": "Payment", "entity": "Legal entity", "method": "Method",
@@ -148,6 +151,9 @@ MESSAGES["uk"].update({
     "points_reserved": "Зарезервовано балів",
     "quantity": "Кількість", "price": "Ціна", "points_paid": "Оплачено балами",
     "promotions": "Акції", "cancel_line": "Скасувати рядок",
+    "line_quantity": "Змінити кількість", "line_replace": "Замінити іншим товаром",
+    "line_split": "Розділити", "split_quantity": "Кількість у новий рядок",
+    "return_lines": "Повернути", "returnable": "можна повернути:",
     "store_requests": "Запити до магазинів", "round": "Коло", "deadline": "Відповісти до",
     "answered": "Відповідь надано", "answer": "Відповідь", "payments": "Оплати",
     "payment_state": "Оплата", "entity": "Юридична особа", "method": "Спосіб",
@@ -180,6 +186,8 @@ MESSAGES["uk"].update({
 # Campaigns (cp_ campaign states, ms_ mailing states).
 MESSAGES["en"].update({
     "campaigns": "Campaigns", "recipients": "Recipients", "skipped": "Left out",
+    "campaign_start": "Start sending now", "campaign_pause": "Pause",
+    "campaign_resume": "Resume", "campaign_cancel": "Cancel the campaign",
     "estimated_parts": "SMS parts estimated", "estimated_cost": "Estimated cost",
     "delivered_cost": "Cost delivered", "template": "Template", "scheduled": "Scheduled for",
     "delivery_counts": "Recipients by delivery state",
@@ -192,6 +200,8 @@ MESSAGES["en"].update({
 })
 MESSAGES["uk"].update({
     "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
+    "campaign_start": "Почати надсилання зараз", "campaign_pause": "Призупинити",
+    "campaign_resume": "Продовжити", "campaign_cancel": "Скасувати кампанію",
     "estimated_parts": "Частин SMS (оцінка)", "estimated_cost": "Вартість (оцінка)",
     "delivered_cost": "Вартість доставлених", "template": "Шаблон",
     "scheduled": "Заплановано на", "delivery_counts": "Отримувачі за станом доставки",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -35,6 +36,15 @@ ACTIONS: dict[str, tuple[str, Any, Any, Action]] = {
                  orders_pb2.CompleteOrderResponse, Action.COMPLETE),
     "cancel": ("CancelOrder", orders_pb2.CancelOrderRequest,
                orders_pb2.CancelOrderResponse, Action.CANCEL),
+}
+#: the line actions: URL word -> (RPC, response, state action); each form's fields are read
+#: by `_line_request`
+LINE_ACTIONS: dict[str, tuple[str, Any, Action]] = {
+    "quantity": ("ChangeLineQuantity", orders_pb2.ChangeLineQuantityResponse,
+                 Action.CHANGE_QUANTITY),
+    "replace": ("ReplaceLine", orders_pb2.ReplaceLineResponse, Action.REPLACE_LINE),
+    "split": ("SplitLine", orders_pb2.SplitLineResponse, Action.SPLIT_LINE),
+    "cancel": ("CancelLine", orders_pb2.CancelLineResponse, Action.CANCEL_LINE),
 }
 STATE_WORDS = [s.value for s in OrderState]
 
@@ -86,10 +96,14 @@ def allowed(order: orders_pb2.Order) -> frozenset[Action]:
     return ALLOWED[OrderState(word(orders_pb2.OrderState, order.state))]
 
 
-def line_cancellable(order: orders_pb2.Order, line: orders_pb2.OrderLine) -> bool:
+def line_allows(order: orders_pb2.Order, line: orders_pb2.OrderLine, action: Action) -> bool:
+    """Whether the order's and the line's states let `action` be done to the line."""
     state = LineState(word(orders_pb2.OrderLineState, line.state))
-    return Action.CANCEL_LINE in allowed(order) and \
-        state in LINE_ALLOWED[Action.CANCEL_LINE]
+    return action in allowed(order) and state in LINE_ALLOWED[action]
+
+
+def line_cancellable(order: orders_pb2.Order, line: orders_pb2.OrderLine) -> bool:
+    return line_allows(order, line, Action.CANCEL_LINE)
 
 
 class OrderPages:
@@ -102,7 +116,8 @@ class OrderPages:
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/orders", self.orders)
         router.add_get("/orders/{order_id}", self.order)
-        router.add_post("/orders/{order_id}/lines/{line_no}/cancel", self.cancel_line)
+        router.add_post("/orders/{order_id}/lines/{line_no}/{action}", self.line_action)
+        router.add_post("/orders/{order_id}/return", self.return_lines)
         router.add_post("/orders/{order_id}/{action}", self.act)
 
     async def member_orders(self, who: Principal, member_id: str) -> list[dict[str, Any]]:
@@ -150,6 +165,11 @@ class OrderPages:
             actions=[a for a, (_, _, _, needed) in ACTIONS.items()
                      if can and needed in state_allows],
             cancellable={x.line_no for x in order.lines if can and line_cancellable(order, x)},
+            line_actions={x.line_no: [a for a, (_, _, needed) in LINE_ACTIONS.items()
+                                      if a != "cancel" and line_allows(order, x, needed)]
+                          for x in order.lines} if can else {},
+            returnable=[x for x in order.lines if line_allows(order, x, Action.RETURN_LINES)
+                        and x.quantity_milli > x.returned_quantity_milli] if can else [],
             payments=payments, waybills=waybills, request_id=str(uuid.uuid4()),
             notice=notice or t.get(request.query.get("notice", ""), ""),
             violations=violations or [], failed=status >= 400,
@@ -183,14 +203,69 @@ class OrderPages:
             expected_version=_number(form.get("expected_version", "")),
             reason=form.get("reason", "")), response_type)
 
-    async def cancel_line(self, request: web.Request) -> web.StreamResponse:
+    async def line_action(self, request: web.Request) -> web.StreamResponse:
+        """One line's quantity changed, replaced by another product, split, or cancelled."""
+        who = await self.console.signed_in(request)
+        found = LINE_ACTIONS.get(request.match_info["action"])
+        if found is None:
+            raise web.HTTPNotFound()
+        method, response_type, _ = found
+        form = await self.console.form(request)
+        return await self._change(request, who, ORD + method,
+                                  _line_request(method, request.match_info, form),
+                                  response_type)
+
+    async def return_lines(self, request: web.Request) -> web.StreamResponse:
+        """Quantities of a completed order's lines given back (`return_<line_no>` fields;
+        blank ones are not returned)."""
         who = await self.console.signed_in(request)
         form = await self.console.form(request)
-        return await self._change(request, who, ORD + "CancelLine", orders_pb2.CancelLineRequest(
+        returns = [orders_pb2.ReturnedLine(line_no=_number(key.removeprefix("return_")),
+                                           quantity_milli=_milli(value))
+                   for key, value in form.items()
+                   if key.startswith("return_") and value.strip()]
+        return await self._change(request, who, ORD + "ReturnLines", orders_pb2.ReturnLinesRequest(
             request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
             expected_version=_number(form.get("expected_version", "")),
-            reason=form.get("reason", ""), line_no=_number(request.match_info["line_no"])),
-            orders_pb2.CancelLineResponse)
+            reason=form.get("reason", ""), returns=returns), orders_pb2.ReturnLinesResponse)
+
+
+def _line_request(method: str, match: Any, form: dict[str, str]) -> Any:
+    """The line action's request from its form: quantities in units ("1.5"), prices in
+    hryvnias ("12.50"); a value that is not a number is sent as -1, so the RPC names it."""
+    common = {"request_id": form.get("request_id", ""), "order_id": match["order_id"],
+              "expected_version": _number(form.get("expected_version", "")),
+              "reason": form.get("reason", ""), "line_no": _number(match["line_no"])}
+    quantity = _milli(form.get("quantity", ""))
+    if method == "ChangeLineQuantity":
+        return orders_pb2.ChangeLineQuantityRequest(**common, quantity_milli=quantity)
+    if method == "ReplaceLine":
+        return orders_pb2.ReplaceLineRequest(
+            **common, sku=form.get("sku", "").strip(), quantity_milli=quantity,
+            unit_price_minor=_scaled(form.get("price", ""), 100))
+    if method == "SplitLine":
+        return orders_pb2.SplitLineRequest(**common, quantity_milli=quantity,
+                                           store_code=form.get("store", "").strip())
+    return orders_pb2.CancelLineRequest(**common)
+
+
+def _scaled(text: str, unit: int) -> int:
+    """A decimal in the form ("1,5" or "1.5") times `unit`: blank is 0, anything else that is
+    not a whole number of the smaller unit is -1 (bad input the RPC refuses by name)."""
+    text = text.strip().replace(",", ".").replace(" ", "")
+    if not text:
+        return 0
+    try:
+        value = Decimal(text) * unit
+    except InvalidOperation:
+        return -1
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) >= 2**62:
+        return -1
+    return int(value)
+
+
+def _milli(text: str) -> int:
+    return _scaled(text, 1000)
 
 
 def _number(text: str) -> int:

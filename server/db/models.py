@@ -140,8 +140,8 @@ class Member(Base):
     vip: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     __table_args__ = (
         CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="phone_or_email"),
-        # The console's name search has an expression index, ix_members_last_name_lower
-        # (migration 0021), which alembic cannot compare: tests/integration's model test
+        # The console's name search has an expression index, ix_members_name_lower
+        # (migration 0036), which alembic cannot compare: tests/integration's model test
         # names it in EXPRESSION_INDEXES instead.
     )
 

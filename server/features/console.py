@@ -18,8 +18,9 @@ def console_mount(settings: Settings, plugins: PluginHost, deps: ApiDeps) -> Htt
     if not settings.console_enabled:
         return None
     from server.app import SERVICERS  # the same servicer classes the gRPC server runs
+    from server.console.common import PREFIX
     from server.console.door import Door
-    from server.console.web import PREFIX, Console
+    from server.console.web import Console
 
     servicers = {name: make(deps) for _, make, name in SERVICERS}
     console = Console(Door(deps, servicers), settings.console_secure_cookies)

@@ -354,6 +354,15 @@ async def test_orders_list_detail_and_cancel(app, admin, make_key, client_for, p
     assert await page.locator("#order-lines tbody tr").count() == 2
     assert "Product 1" in await page.locator("#order-lines").inner_text()
     await accessible(page)
+    await page.click("#order-lines tbody tr:nth-child(2) details:has(#line-2-quantity) summary")
+    await page.fill("#line-2-quantity input[name=quantity]", "3")
+    await page.fill("#line-2-quantity input[name=reason]", "one more, by phone")
+    await page.click("#line-2-quantity button")
+    await page.locator("#notice").wait_for()
+    assert await page.locator("#order-version").inner_text() == "2"
+    assert "3.0" in await page.locator("#order-lines tbody tr:nth-child(2)").inner_text()
+    assert "one more, by phone" in await page.locator("#history").inner_text()
+    await accessible(page)
     await page.fill("#do-cancel input[name=reason]", "the customer changed her mind")
     await page.click("#do-cancel button")
     await page.locator("#notice").wait_for()

@@ -76,9 +76,78 @@ async def test_without_campaigns_read_the_pages_are_refused(app, admin, world):
     await make_user(app, "kasa@shop.ua", "cashier")
     url = base_url(app)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        await http_login(http, url, "kasa@shop.ua")
+        csrf = await http_login(http, url, "kasa@shop.ua")
         for path in ("/campaigns", f"/campaigns/{spring.campaign_id}"):
             async with http.get(url + path) as refused:
                 assert refused.status == 403, path
+        for action in ("start", "pause", "cancel"):
+            async with http.post(f"{url}/campaigns/{spring.campaign_id}/{action}", data={
+                    "csrf": csrf, "request_id": rid()}) as refused:
+                assert refused.status == 403, action
         async with http.get(url + "/members") as page:
             assert 'href="/console/campaigns"' not in await page.text()
+
+
+async def test_a_draft_is_started_paused_resumed_and_cancelled_through_the_rpcs(
+        app, admin, world):
+    from kopilka.v1 import audit_pb2
+
+    spring, summer = await campaigns(admin)
+    autumn = (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="Осінь", list_id=spring.list_id, template_code="sale",
+        channel="sms"))).campaign
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    page_url = f"{url}/campaigns/{autumn.campaign_id}"
+
+    def offered(html: str) -> list[str]:
+        return re.findall(r'id="campaign-(start|pause|resume|cancel)"', html)
+
+    async def state(campaign_id: str) -> int:
+        return (await admin.marketing.GetCampaign(MK.GetCampaignRequest(
+            campaign_id=campaign_id))).campaign.state
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        async with http.get(page_url) as page:
+            assert offered(await page.text()) == ["start", "cancel"]  # a draft
+        async with http.post(page_url + "/start", data={"request_id": rid()}) as no:
+            assert no.status == 403  # no CSRF token
+        assert await state(autumn.campaign_id) == MK.CAMPAIGN_STATE_DRAFT
+        start = {"csrf": csrf, "request_id": rid()}
+        for _ in range(2):  # one request id posted twice: started once
+            async with http.post(page_url + "/start", data=start,
+                                 allow_redirects=False) as done:
+                assert done.status == 303, await done.text()
+        async with http.get(page_url) as page:
+            html = await page.text()
+        assert re.search(r'id="recipients">1<', html)
+        assert offered(html) == ["pause", "cancel"]
+        assert await state(autumn.campaign_id) == MK.CAMPAIGN_STATE_RUNNING
+        async with http.post(page_url + "/pause", data={"csrf": csrf, "request_id": rid()}) \
+                as done:
+            assert offered(await done.text()) == ["resume", "cancel"]
+        async with http.post(page_url + "/resume", data={"csrf": csrf, "request_id": rid()}) \
+                as done:
+            assert offered(await done.text()) == ["pause", "cancel"]
+        summer_url = f"{url}/campaigns/{summer.campaign_id}"
+        async with http.post(summer_url + "/start", data={
+                "csrf": csrf, "request_id": rid()}) as refused:  # nobody consents to e-mail
+            assert refused.status == 409 and "consent" in await refused.text()
+        assert await state(summer.campaign_id) == MK.CAMPAIGN_STATE_DRAFT
+        async with http.post(summer_url + "/cancel", data={
+                "csrf": csrf, "request_id": rid()}) as done:
+            html = await done.text()
+        assert re.search(r'id="campaign-state">(скасована|cancelled)<', html)
+        assert offered(html) == []  # final
+        async with http.post(summer_url + "/resume", data={  # a stale page's button
+                "csrf": csrf, "request_id": rid()}) as refused:
+            assert refused.status == 409
+        async with http.post(summer_url + "/explode", data={
+                "csrf": csrf, "request_id": rid()}) as missing:
+            assert missing.status == 404
+    assert await state(summer.campaign_id) == MK.CAMPAIGN_STATE_CANCELLED
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="campaign", object_id=autumn.campaign_id))
+    assert sorted(e.action for e in trail.entries
+                  if e.principal == "operator:anna@shop.ua") == ["paused", "running", "start"]

@@ -150,3 +150,63 @@ async def test_stores_and_card_types_from_the_console(app, admin):
     assert gold.accrual_bps == 700 and gold.requires_verification
     stores = await admin.admin.ListStores(admin_pb2.ListStoresRequest())
     assert "lviv-02" in [s.code for s in stores.stores]
+
+
+async def test_name_search_by_prefixes_in_keyset_pages(app, admin, monkeypatch):
+    """Last-name prefix (any case), a first-name prefix after a space, pages that continue
+    where the last one ended, and a page position before the prefix starting at the prefix
+    (ix_members_name_lower, migration 0036)."""
+    import uuid as uuid_
+    from urllib.parse import unquote
+
+    from kopilka.v1 import members_pb2 as M
+
+    from server.console import members as member_pages
+    from tests.e2e.ledger_support import setup_world
+
+    await setup_world(admin)
+    people = [("Шевченко", "Тарас"), ("Шевченко", "Олена"), ("Шевчук", "Олег"),
+              ("ШЕВЧЕНКО", "Оксана"), ("Коваленко", "Олена"), ("шевченко", "Ірина")]
+    ids: dict[tuple[str, str], str] = {}
+    for n, (last, first) in enumerate(people, 1):
+        reply = await admin.members.RegisterMember(M.RegisterMemberRequest(
+            request_id=str(uuid_.uuid4()), profile=M.MemberProfile(
+                last_name=last, first_name=first, phone=f"+38067555{n:04d}"),
+            channel=M.REGISTRATION_CHANNEL_OPERATOR))
+        ids[(last, first)] = reply.member.member_id
+    monkeypatch.setattr(member_pages, "PAGE", 2)
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+
+    def found(html: str) -> list[str]:
+        return re.findall(r'href="/console/members/([0-9a-f-]{36})"', html)
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await http_login(http, url, "anna@shop.ua")
+
+        async def pages(params: dict[str, str]) -> list[list[str]]:
+            got: list[list[str]] = []
+            while len(got) < 10:
+                async with http.get(url + "/members", params=params) as page:
+                    html = await page.text()
+                got.append(found(html))
+                more = re.search(r'id="next" href="[^"]*after=([^"&]+)"', html)
+                if not more:
+                    return got
+                params = {**params, "after": unquote(more.group(1))}
+            raise AssertionError(f"pages without end: {got}")
+
+        shev = await pages({"q": "шев"})
+        assert [len(p) for p in shev] == [2, 2, 1]
+        everyone = [i for p in shev for i in p]
+        assert everyone[-1] == ids[("Шевчук", "Олег")]  # шевченко < шевчук
+        assert set(everyone) == {v for (last, _), v in ids.items() if last != "Коваленко"}
+        assert len(set(everyone)) == 5  # no member on two pages
+        both = await pages({"q": "Шевченко о"})  # Олена, Оксана; not Тарас, Ірина
+        assert sorted(i for p in both for i in p) == sorted(
+            [ids[("Шевченко", "Олена")], ids[("ШЕВЧЕНКО", "Оксана")]])
+        assert await pages({"q": "шевченко zz"}) == [[]]
+        before = await pages({"q": "шев", "after": f"а|{uuid_.UUID(int=0)}"})
+        assert before == shev  # a position before the prefix starts at the prefix
+        after = await pages({"q": "шев", "after": f"шевчук|{uuid_.UUID(int=2**128 - 1)}"})
+        assert after == [[]]

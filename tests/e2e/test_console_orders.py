@@ -170,6 +170,108 @@ async def test_a_line_is_cancelled_and_an_order_handed_over(app, admin, make_key
     assert got.order.lines[1].state == O.ORDER_LINE_STATE_CANCELLED
 
 
+async def test_a_lines_quantity_is_changed_it_is_split_and_replaced(
+        app, admin, make_key, client_for):
+    _, _, _, placed = await shop_with_orders(app, admin, make_key, client_for)
+    order_id = placed[1].order_id  # W-2: sku-01 1 x 50.00, sku-02 2 x 10.00, placed
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    page_url = f"{url}/orders/{order_id}"
+
+    async def lines_now() -> list[tuple[int, str, int, int, int]]:
+        got = (await admin.orders.GetOrder(O.GetOrderRequest(order_id=order_id))).order
+        return [(x.line_no, x.sku, x.quantity_milli, x.unit_price_minor, x.state)
+                for x in got.lines]
+
+    async with jar() as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        async with http.get(page_url) as page:
+            html = await page.text()
+        for action in ("quantity", "replace", "split"):
+            assert f'action="/console/orders/{order_id}/lines/1/{action}"' in html, action
+        quantity = {"request_id": rid(), "expected_version": "1", "quantity": "2",
+                    "reason": "customer asked"}
+        async with http.post(page_url + "/lines/1/quantity", data=quantity) as no:
+            assert no.status == 403  # no CSRF token
+        async with http.post(page_url + "/lines/1/quantity", data={
+                **quantity, "csrf": csrf, "quantity": "two"}) as bad:
+            assert bad.status == 400 and "<code>quantity_milli</code>" in await bad.text()
+        async with http.post(page_url + "/lines/1/quantity", data={
+                **quantity, "csrf": csrf, "expected_version": "5"}) as stale:
+            assert stale.status == 409
+        assert (await lines_now())[0][2] == 1000  # nothing changed
+        for _ in range(2):  # posted twice with one request id: applied once
+            async with http.post(page_url + "/lines/1/quantity", data={
+                    **quantity, "csrf": csrf}, allow_redirects=False) as done:
+                assert done.status == 303, await done.text()
+        assert (await lines_now())[0][2] == 2000
+        async with http.post(page_url + "/lines/2/split", data={
+                "csrf": csrf, "request_id": rid(), "expected_version": "2",
+                "quantity": "0,5", "store": "", "reason": ""}) as done:
+            assert done.status == 200
+        async with http.post(page_url + "/lines/1/replace", data={
+                "csrf": csrf, "request_id": rid(), "expected_version": "3",
+                "sku": "no-such-sku", "price": "45.50", "quantity": "",
+                "reason": "out of stock"}) as bad:
+            assert bad.status == 400 and "<code>sku</code>" in await bad.text()
+        async with http.post(page_url + "/lines/1/replace", data={
+                "csrf": csrf, "request_id": rid(), "expected_version": "3",
+                "sku": "sku-03", "price": "45.50", "quantity": "",
+                "reason": "out of stock"}) as done:
+            assert done.status == 200
+            html = await done.text()
+        assert "sku-03" in html and "out of stock" in html
+    assert await lines_now() == [
+        (1, "sku-01", 2000, 5000, O.ORDER_LINE_STATE_CANCELLED),
+        (2, "sku-02", 1500, 1000, O.ORDER_LINE_STATE_OPEN),
+        (3, "sku-02", 500, 1000, O.ORDER_LINE_STATE_OPEN),
+        (4, "sku-03", 2000, 4550, O.ORDER_LINE_STATE_OPEN)]  # the replaced line's quantity
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="web_order", object_id=order_id))
+    assert sorted((e.principal, e.action) for e in trail.entries if e.action != "place") == [
+        ("operator:anna@shop.ua", a) for a in ("ChangeLineQuantity", "ReplaceLine",
+                                               "SplitLine")]
+
+
+async def test_lines_of_a_handed_over_order_are_returned(app, admin, make_key, client_for):
+    _, _, _, placed = await shop_with_orders(app, admin, make_key, client_for)
+    order_id = placed[0].order_id  # W-1, confirmed
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    page_url = f"{url}/orders/{order_id}"
+    async with jar() as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        async with http.get(page_url) as page:
+            assert 'id="do-return"' not in await page.text()  # not handed over yet
+        async with http.post(page_url + "/complete", data={
+                "csrf": csrf, "request_id": rid(), "expected_version": "2"}) as done:
+            assert done.status == 200
+            html = await done.text()
+        assert 'id="do-return"' in html and 'name="return_1"' in html
+        assert "/lines/1/quantity" not in html  # a handed-over order's lines stay as they are
+        form = {"csrf": csrf, "request_id": rid(), "expected_version": "3",
+                "return_1": "1", "return_2": "", "reason": "damaged"}
+        async with http.post(page_url + "/return", data={**form, "reason": ""}) as bad:
+            assert bad.status == 400 and "<code>reason</code>" in await bad.text()
+        async with http.post(page_url + "/return", data={**form, "return_1": "3"}) as bad:
+            assert bad.status == 400 and "returns[0].quantity_milli" in await bad.text()
+        async with http.post(page_url + "/return", data={
+                **form, "return_1": "", "return_2": "x"}) as bad:
+            assert bad.status == 400 and "returns[0].quantity_milli" in await bad.text()
+        async with http.post(page_url + "/return", data=form) as done:
+            assert done.status == 200
+            html = await done.text()
+        assert 'name="return_1"' not in html and 'name="return_2"' in html  # line 2 is left
+    got = (await admin.orders.GetOrder(O.GetOrderRequest(order_id=order_id))).order
+    assert [(x.state, x.returned_quantity_milli) for x in got.lines] == [
+        (O.ORDER_LINE_STATE_RETURNED, 1000), (O.ORDER_LINE_STATE_CONFIRMED, 0)]
+    assert got.state == O.ORDER_STATE_COMPLETED and got.version == 4
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="web_order", object_id=order_id))
+    assert ("operator:anna@shop.ua", "ReturnLines") in [
+        (e.principal, e.action) for e in trail.entries]
+
+
 async def test_without_the_right_the_pages_and_actions_are_refused(
         app, admin, make_key, client_for):
     placed = (await shop_with_orders(app, admin, make_key, client_for))[3]
@@ -188,10 +290,13 @@ async def test_without_the_right_the_pages_and_actions_are_refused(
             html = await page.text()
         assert page.status == 200 and "W-2" in html
         assert "/cancel" not in html and "/confirm" not in html  # no buttons without the right
-        for action in ("cancel", "confirm", "lines/1/cancel"):
+        assert "/lines/1/quantity" not in html and "/return" not in html
+        for action in ("cancel", "confirm", "lines/1/cancel", "lines/1/quantity",
+                       "lines/1/replace", "lines/1/split", "return"):
             async with http.post(f"{order_url}/{action}", data={
                     "csrf": csrf, "request_id": rid(), "expected_version": "1",
-                    "reason": "x"}) as refused:
+                    "reason": "x", "quantity": "1", "sku": "sku-03", "price": "1",
+                    "return_1": "1"}) as refused:
                 assert refused.status == 403, action
     got = await admin.orders.GetOrder(O.GetOrderRequest(order_id=placed[1].order_id))
     assert got.order.state == O.ORDER_STATE_PLACED and got.order.version == 1

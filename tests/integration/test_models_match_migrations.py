@@ -36,7 +36,7 @@ from server.db.verification import models as _verification  # noqa: F401
 
 # Expression indexes live in migrations only: alembic reflects their text differently from
 # any model spelling, so each one is named here (and nothing else is skipped).
-EXPRESSION_INDEXES = frozenset({"ix_members_last_name_lower"})  # migration 0021
+EXPRESSION_INDEXES = frozenset({"ix_members_name_lower"})  # migration 0036
 
 
 def _compared(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:

@@ -31,14 +31,16 @@ class NameHit:
 
 
 # Prefix search on lower(last_name) in the C collation, so the btree index
-# ix_members_last_name_lower (lower(last_name) COLLATE "C", id) serves both the LIKE and the
-# ORDER BY; the keyset (sort_key, id) continues after the last row of the previous page.
+# ix_members_name_lower (lower(last_name) COLLATE "C", id, lower(first_name) COLLATE "C")
+# serves both the LIKE and the ORDER BY, and the first-name prefix is checked on the index
+# tuples (migration 0036); the keyset (sort_key, id) continues after the last row of the
+# previous page, and never starts before the prefix (`members_by_name`).
 _BY_NAME = text("""
 SELECT id, last_name, first_name, middle_name, phone, email, vip,
        lower(last_name) COLLATE "C" AS sort_key
 FROM members
 WHERE lower(last_name) COLLATE "C" LIKE :prefix
-  AND lower(first_name) LIKE :first
+  AND lower(first_name) COLLATE "C" LIKE :first
   AND (:vip OR NOT vip)
   AND (lower(last_name) COLLATE "C", id) > (:after_key COLLATE "C", :after_id)
 ORDER BY lower(last_name) COLLATE "C", id
@@ -54,7 +56,13 @@ def _like_prefix(value: str) -> str:
 async def members_by_name(session: AsyncSession, last: str, first: str, *, sees_vip: bool,
                           after: tuple[str, uuid.UUID] | None, limit: int) -> list[NameHit]:
     """Members whose last name starts with `last` (and first name with `first`)."""
+    # The keyset bound is where the index scan starts: PostgreSQL takes the row comparison
+    # as the scan's lower bound over the LIKE's, so an empty key would walk the index from
+    # its first entry (0.5 s at a million members for "шев"). Start at the prefix at least
+    # (Python's str order is code-point order, the C collation's).
     after_key, after_id = after or ("", uuid.UUID(int=0))
+    if after_key < last.lower():
+        after_key, after_id = last.lower(), uuid.UUID(int=0)
     rows = await session.execute(_BY_NAME, {
         "prefix": _like_prefix(last), "first": _like_prefix(first), "vip": sees_vip,
         "after_key": after_key, "after_id": after_id, "limit": limit})
@@ -355,3 +363,18 @@ async def discounts_by_rule(session: AsyncSession, start: dt.datetime, end: dt.d
     points = int(totals.points)
     return DiscountSplit(rules[:top], sum(a for _, a in rules[top:]), points,
                          int(totals.total) - points - split)
+
+
+async def recent_rule_set_ids(session: AsyncSession, limit: int) -> list[int]:
+    """The promotions rule sets applied last, newest first (ids only)."""
+    rows = await session.execute(text(
+        "SELECT id FROM rule_sets ORDER BY id DESC LIMIT :limit"), {"limit": limit})
+    return [int(r.id) for r in rows]
+
+
+async def rule_set_documents(session: AsyncSession,
+                             ids: list[int]) -> list[tuple[int, str, str]]:
+    """(id, document, format) of the given rule sets."""
+    rows = await session.execute(text(
+        "SELECT id, document, format FROM rule_sets WHERE id = ANY(:ids)"), {"ids": ids})
+    return [(int(r.id), r.document, r.format) for r in rows]

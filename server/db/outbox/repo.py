@@ -36,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.database import Database
 from server.db.outbox.models import (
     DeliveryReportLog,
-    EventConsumption,
     EventMark,
     Mailing,
     MailingHop,
@@ -271,14 +270,20 @@ RETURNING o.id
 """)
 
 
+# One text whatever the batch's size: compiled and prepared once per connection.
+_CONSUMED = text("""
+INSERT INTO event_consumptions (event_id, consumer)
+SELECT unnest(CAST(:ids AS uuid[])), :consumer
+ON CONFLICT DO NOTHING RETURNING event_id
+""")
+
+
 async def _consumed_now(session: AsyncSession, events: Sequence[DomainEvent],
                         consumer: str) -> set[str]:
     """Record that `consumer` handles `events` (in the caller's transaction); the ids of
     those it had not handled before."""
-    fresh = await session.scalars(
-        pg_insert(EventConsumption).values(
-            [{"event_id": uuid.UUID(e.event_id), "consumer": consumer} for e in events])
-        .on_conflict_do_nothing().returning(EventConsumption.event_id))
+    fresh = await session.scalars(_CONSUMED, {
+        "ids": [uuid.UUID(e.event_id) for e in events], "consumer": consumer})
     return {str(event_id) for event_id in fresh}
 
 

@@ -362,7 +362,7 @@ def main(args: argparse.Namespace) -> None:
         for op in args.ops:
             pg = run_pgbench(url, scripts[op], args.concurrency, args.seconds) if op in scripts \
                 else None
-            for workers in args.workers if pg else args.workers[:1]:
+            for workers in args.workers:
                 port = _free_port()
                 profile = f"{args.profile}.{op}" if args.profile else None
                 server = start_server(url, workers, port, profile)

@@ -154,17 +154,36 @@ async def register_cards(target: str, key: str, count: int) -> list[str]:
         return cards
 
 
-async def apply_directly(url: str, document: str) -> None:
+async def apply_directly(url: str, document: str) -> str:
     """ApplyRuleSet's own service (server/features/pricing.py) on the server's database, for
-    a document over ApplyRuleSet's size limit; the server loads it when it next polls."""
+    a document over ApplyRuleSet's size limit; the server loads it when it next polls. The
+    version applied."""
     from server.db.database import Database
     from server.features.pricing import apply_rule_set
 
     db = Database(url, pool_size=1)
     try:
-        await apply_rule_set(db, document, "json", "bench")
+        return (await apply_rule_set(db, document, "json", "bench"))[0]
     finally:
         await db.dispose()
+
+
+async def priced_with(target: str, key: str, request: object) -> str:
+    """The rule set version the server prices `request` with now."""
+    from kopilka import KopilkaClient
+
+    async with KopilkaClient(target, key) as k:
+        return str((await k.receipts.CalculateReceipt(request)).rule_set_version)
+
+
+def wait_for_rule_set(target: str, key: str, version: str, request: object) -> None:
+    """Until the server prices with `version`: it loads a new rule set when it next polls
+    (every 2 s), and compiling 10,000 rules on a loaded machine takes longer than that."""
+    deadline = time.monotonic() + 300
+    while asyncio.run(priced_with(target, key, request)) != version:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server did not load rule set {version} in 300 s")
+        time.sleep(0.5)
 
 
 def main() -> int:
@@ -226,11 +245,14 @@ def main() -> int:
             document = json.dumps(data.scenario_document(args.scenario, count),
                                   separators=(",", ":"))
             if len(document) <= DOCUMENT_CHARS:
-                asyncio.run(call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
-                    document=document, format=admin_pb2.RULE_SET_FORMAT_JSON)))
+                applied = asyncio.run(call(target, key, "ApplyRuleSet",
+                                           admin_pb2.ApplyRuleSetRequest(
+                                               document=document,
+                                               format=admin_pb2.RULE_SET_FORMAT_JSON)))
+                version = str(applied.version)  # type: ignore[attr-defined]
             else:  # over the RPC's document limit (10,000 rules): the same apply service
-                asyncio.run(apply_directly(url, document))
-            time.sleep(3)  # the server's pricing state polls every 2 s
+                version = asyncio.run(apply_directly(url, document))
+            wait_for_rule_set(target, key, version, requests(1)[0])
             alone = engine_rate(args.scenario, count)
             echo = measure(target, key, "echo", args, server.pid, cards)
             calc = measure(target, key, "calc", args, server.pid, cards)

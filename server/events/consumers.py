@@ -8,6 +8,12 @@ consumers that are done, and a consumer whose `handle` raises leaves no trace an
 event again with the next attempt. Work a consumer queues through the transaction it is
 handed (an AsyncSession for the SQL outbox: `enqueue_message`, its own tables) commits
 together with that record, so it happens exactly once.
+
+The dispatcher hands a consumer the events of a claimed batch in one transaction (one
+savepoint per event, so one that raises rolls back alone). A consumer may also define
+`handle_many(events, tx)`: the batch's fresh events in one call (one query for all of them
+instead of one per event). If it raises, each event goes to `handle` in a savepoint of its
+own, so it must leave the same rows as calling `handle` on each event in turn.
 """
 
 from __future__ import annotations
@@ -50,6 +56,10 @@ class EventConsumers:
 
     def unregister(self, name: str) -> None:
         self._consumers.pop(name, None)
+
+    def __iter__(self) -> Iterator[EventConsumer]:
+        """The consumers in registration order (a copy: one may register meanwhile)."""
+        return iter(list(self._consumers.values()))
 
     def for_event(self, event_type: str) -> Iterator[EventConsumer]:
         return (c for c in list(self._consumers.values()) if c.wants(event_type))

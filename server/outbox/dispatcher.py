@@ -17,7 +17,6 @@ from typing import Protocol
 
 from server.events.consumers import EventConsumers
 from server.outbox.model import (
-    Claimed,
     ClaimedEvent,
     ClaimedMessage,
     GateVerdict,
@@ -104,8 +103,11 @@ class OutboxDispatcher:
         whose first hop did not deliver in time are queued on their fallback first."""
         await self.store.start_due_fallbacks(self._now())
         items = await self.store.claim_due(self.batch_size, self.lease_seconds, self._now())
+        events = [item for item in items if isinstance(item, ClaimedEvent)]
+        messages = [item for item in items if isinstance(item, ClaimedMessage)]
         if items:
-            await asyncio.gather(*(self._deliver(item) for item in items))
+            await asyncio.gather(*(self._deliver(item) for item in messages),
+                                 self._emit_all(events))
         return len(items)
 
     def _now(self) -> dt.datetime | None:
@@ -124,12 +126,9 @@ class OutboxDispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    async def _deliver(self, item: Claimed) -> None:
+    async def _deliver(self, item: ClaimedMessage) -> None:
         try:
-            if isinstance(item, ClaimedMessage):
-                await self._send(item)
-            else:
-                await self._emit(item)
+            await self._send(item)
         except Exception:  # recording failed; the lease expires and the item comes back
             log.exception("outbox item %s could not be settled", item.item_id)
 
@@ -160,18 +159,42 @@ class OutboxDispatcher:
                         decision.verdict, result.error)
         await self.store.settle_message(item, result, decision, self._now())
 
-    async def _emit(self, item: ClaimedEvent) -> None:
-        errors = [f"{f.plugin}: {f.error!r}" for f in self.host.emit_event(item.event)]
-        for consumer in self.consumers.for_event(item.event.type):
-            try:  # the store skips a consumer that handled this event already
-                await self.store.consume_event(item.event, consumer.name, consumer.handle)
-            except Exception as exc:  # isolate consumers; the event comes back for this one
-                log.exception("consumer %s failed on event %s", consumer.name, item.event.type)
-                errors.append(f"{consumer.name}: {exc!r}")
-        if not errors:
-            await self.store.settle_event(item, None, self.policy.after_send(
-                SendStatus.ACCEPTED, item.attempt), self._now())
+    async def _emit_all(self, items: Sequence[ClaimedEvent]) -> None:
+        """The batch's events: each to the plugins' hook, then to each consumer that wants
+        some of them in one transaction per consumer (server/events/consumers.py); the
+        delivered ones settled in one statement, a failed one retried on its own."""
+        if not items:
             return
-        error = "; ".join(errors)
-        await self.store.settle_event(item, error, self.policy.after_failure(item.attempt),
-                                      self._now())
+        errors = {item.item_id: [f"{f.plugin}: {f.error!r}"
+                                 for f in self.host.emit_event(item.event)] for item in items}
+        for consumer in self.consumers:
+            wanted = [item for item in items if consumer.wants(item.event.type)]
+            if not wanted:
+                continue
+            try:  # the store skips the events this consumer handled already
+                failed = await self.store.consume_events(
+                    [item.event for item in wanted], consumer.name, consumer.handle,
+                    getattr(consumer, "handle_many", None))
+            except Exception as exc:  # isolate consumers; the events come back for this one
+                log.exception("consumer %s failed on %d events", consumer.name, len(wanted))
+                failed = {item.event.event_id: exc for item in wanted}
+            for item in wanted:
+                error = failed.get(item.event.event_id)
+                if error is not None:
+                    log.error("consumer %s failed on event %s", consumer.name,
+                              item.event.type, exc_info=error)
+                    errors[item.item_id].append(f"{consumer.name}: {error!r}")
+        delivered = [item for item in items if not errors[item.item_id]]
+        try:
+            if delivered:
+                await self.store.settle_events(delivered)
+        except Exception:  # recording failed; the leases expire and the events come back
+            log.exception("%d outbox events could not be settled", len(delivered))
+        for item in items:
+            if errors[item.item_id]:
+                try:
+                    await self.store.settle_event(item, "; ".join(errors[item.item_id]),
+                                                  self.policy.after_failure(item.attempt),
+                                                  self._now())
+                except Exception:  # the lease expires and the event comes back
+                    log.exception("outbox item %s could not be settled", item.item_id)

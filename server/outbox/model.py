@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,12 +77,21 @@ class OutboxStore(Protocol):
                            decision: Decision, now: dt.datetime | None = None) -> None:
         """Record the attempt of an event delivery (a retry as in `settle_message`)."""
 
-    async def consume_event(
-        self, event: DomainEvent, consumer: str,
+    async def settle_events(self, items: Sequence[ClaimedEvent]) -> int:
+        """Record the events as delivered, in one transaction (those another claim took
+        over meanwhile are left to it); how many were settled."""
+
+    async def consume_events(
+        self, events: Sequence[DomainEvent], consumer: str,
         handle: Callable[[DomainEvent, Any], Awaitable[None]],
-    ) -> bool:
-        """Run `handle(event, tx)` in one transaction with the record that `consumer` handled
-        `event`; False (and no call) when it had. A raise rolls both back."""
+        handle_many: Callable[[Sequence[DomainEvent], Any], Awaitable[None]] | None = None,
+    ) -> dict[str, BaseException]:
+        """Run `handle(event, tx)` for each event `consumer` has not handled yet, with the
+        record that it did, all in ONE transaction: each event's record and handling
+        commit together or not at all (a raise rolls back that event's only). With
+        `handle_many` the fresh events go to it in one call; if it raises, they go to
+        `handle` one by one, each in a savepoint of its own. The events whose handling
+        raised (their record rolled back, the others kept), by event id."""
 
     async def start_due_fallbacks(self, now: dt.datetime | None = None,
                                   limit: int = 100) -> int:

@@ -9,13 +9,14 @@ import uuid
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.db.database import Database
 from server.db.outbox.models import OutboxItem
 from server.db.outbox.repo import SqlOutboxStore, enqueue_event, enqueue_message, mailing
+from server.events.consumers import EventConsumers
 from server.outbox.dispatcher import OutboxDispatcher
-from server.outbox.model import ClaimedMessage
+from server.outbox.model import ClaimedEvent, ClaimedMessage
 from server.outbox.policy import Decision, RetryPolicy, Verdict
 from server.plugin_api import (
     DeliveryReport,
@@ -307,3 +308,103 @@ async def test_dispatcher_task_wakes_up_and_stops_cleanly(db) -> None:
     finally:
         await worker.stop(grace=1)
     assert worker._task is None
+
+
+class Marker:
+    """An in-process consumer writing a mark per event in the store's transaction; it fails
+    on the payloads named in `fail` (once each), and with `batch` it takes them all at once."""
+
+    def __init__(self, name: str, fail: set[str] = frozenset(), batch: bool = False) -> None:
+        self.name = name
+        self.fail = set(fail)
+        self.calls: list[tuple[str, int]] = []  # (event's n, id of the transaction)
+        self.batches: list[list[str]] = []
+        if batch:
+            self.handle_many = self._handle_many
+
+    def wants(self, event_type: str) -> bool:
+        return event_type == "member.registered"
+
+    async def handle(self, event: DomainEvent, tx: object) -> None:
+        n = event.payload["n"]
+        self.calls.append((n, id(tx)))
+        await tx.execute(text("INSERT INTO event_marks (kind, subject, occasion) "  # type: ignore[attr-defined]
+                              "VALUES (:k, :n, 'test')"), {"k": self.name, "n": n})
+        if n in self.fail:
+            self.fail.discard(n)
+            raise RuntimeError(f"not {n} yet")
+
+    async def _handle_many(self, events: list[DomainEvent], tx: object) -> None:
+        self.batches.append([e.payload["n"] for e in events])
+        for event in events:
+            if event.payload["n"] in self.fail:
+                raise RuntimeError("one of them")  # the store then goes one by one
+            await tx.execute(text("INSERT INTO event_marks (kind, subject, occasion) "  # type: ignore[attr-defined]
+                                  "VALUES (:k, :n, 'test')"),
+                             {"k": self.name, "n": event.payload["n"]})
+
+
+async def marks(db: Database, kind: str) -> list[str]:
+    async with db.transaction() as session:
+        return sorted((await session.scalars(text(
+            "SELECT subject FROM event_marks WHERE kind = :k"), {"k": kind})).all())
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "handle_many"])
+async def test_a_batch_of_events_is_consumed_in_one_transaction_and_a_failure_alone_retried(
+        db, clock, batch) -> None:
+    """One transaction per consumer and batch, settled in one statement; the event its
+    handler failed on rolls back alone (its mark and its consumption record) and comes
+    back after the backoff, once, while the others are done."""
+    plugin = Recorder()
+    picky, steady = Marker("picky", fail={"2"}, batch=batch), Marker("steady", batch=batch)
+    consumers = EventConsumers()
+    consumers.register(picky)
+    consumers.register(steady)
+    async with db.transaction() as session:
+        ids = [await enqueue_event(session, "member.registered", {"n": str(n)})
+               for n in range(1, 5)]
+    worker = dispatcher(db, host_with(plugin), clock=clock, consumers=consumers)
+    assert await worker.run_once() == 4
+    rows = await outbox_rows(db)
+    assert [(r.state, r.attempts) for r in rows] == [("done", 1), ("pending", 1),
+                                                     ("done", 1), ("done", 1)]
+    assert "picky" in (rows[1].last_error or "") and "not 2 yet" in (rows[1].last_error or "")
+    assert await marks(db, "picky") == ["1", "3", "4"]
+    assert await marks(db, "steady") == ["1", "2", "3", "4"]
+    if batch:
+        assert picky.batches == [["1", "2", "3", "4"]] and steady.batches == [["1", "2", "3",
+                                                                               "4"]]
+        assert [n for n, _ in picky.calls] == ["1", "2", "3", "4"]  # the fallback, one by one
+        assert steady.calls == []
+    else:
+        assert [n for n, _ in picky.calls] == ["1", "2", "3", "4"]
+        assert len({tx for _, tx in picky.calls}) == 1  # one transaction for the batch
+    clock.advance(STEADY.delay(1))
+    assert await worker.run_once() == 1  # only the failed event, and only picky takes it
+    assert [(r.state, r.attempts) for r in await outbox_rows(db)] == [("done", 1), ("done", 2),
+                                                                      ("done", 1), ("done", 1)]
+    assert await marks(db, "picky") == ["1", "2", "3", "4"]
+    assert await marks(db, "steady") == ["1", "2", "3", "4"]  # steady did not run again
+    assert [e.event_id for e in plugin.events] == [str(i) for i in ids] + [str(ids[1])]
+    async with db.transaction() as session:
+        consumed = (await session.execute(text(
+            "SELECT consumer, count(*) FROM event_consumptions GROUP BY consumer "
+            "ORDER BY consumer"))).all()
+    assert [tuple(c) for c in consumed] == [("picky", 4), ("steady", 4)]
+
+
+async def test_a_lost_claim_is_not_settled_by_the_batch(db, clock) -> None:
+    """settle_events leaves an event another dispatcher re-claimed after the lease expired."""
+    async with db.transaction() as session:
+        for n in range(2):
+            await enqueue_event(session, "member.registered", {"n": str(n)})
+    store = SqlOutboxStore(db)
+    first = await store.claim_due(10, 30, clock())
+    clock.advance(30)
+    again = await store.claim_due(1, 30, clock())
+    assert len(first) == 2 and len(again) == 1
+    events = [item for item in first if isinstance(item, ClaimedEvent)]
+    assert await store.settle_events(events) == 1  # the other is the newer claim's now
+    rows = await outbox_rows(db)
+    assert sorted((r.state, r.attempts) for r in rows) == [("done", 1), ("pending", 2)]

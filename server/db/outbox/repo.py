@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +36,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.database import Database
 from server.db.outbox.models import (
     DeliveryReportLog,
-    EventConsumption,
     EventMark,
     Mailing,
     MailingHop,
@@ -46,6 +46,8 @@ from server.events.schema import SCHEMAS, NewEvent
 from server.outbox.model import Claimed, ClaimedEvent, ClaimedMessage
 from server.outbox.policy import Decision, Verdict
 from server.plugin_contracts import DeliveryReport, DomainEvent, OutgoingMessage, SendResult
+
+log = logging.getLogger("kopilka.outbox")
 
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _FAILED_PART_STATES = ("undeliverable", "expired", "rejected", "deleted")
@@ -259,6 +261,32 @@ RETURNING o.id, o.kind, o.attempts, o.mailing_id, o.event_id, o.event_type, o.pa
 """).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
+# Events delivered: one statement for a batch; only rows still under this attempt's claim.
+_SETTLE_DONE = text("""
+UPDATE outbox AS o SET state = 'done', finished_at = now(), last_error = NULL
+FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[])) AS c(id, attempts)
+WHERE o.id = c.id AND o.attempts = c.attempts AND o.state = 'pending'
+RETURNING o.id
+""")
+
+
+# One text whatever the batch's size: compiled and prepared once per connection.
+_CONSUMED = text("""
+INSERT INTO event_consumptions (event_id, consumer)
+SELECT unnest(CAST(:ids AS uuid[])), :consumer
+ON CONFLICT DO NOTHING RETURNING event_id
+""")
+
+
+async def _consumed_now(session: AsyncSession, events: Sequence[DomainEvent],
+                        consumer: str) -> set[str]:
+    """Record that `consumer` handles `events` (in the caller's transaction); the ids of
+    those it had not handled before."""
+    fresh = await session.scalars(_CONSUMED, {
+        "ids": [uuid.UUID(e.event_id) for e in events], "consumer": consumer})
+    return {str(event_id) for event_id in fresh}
+
+
 def _outgoing(m: Mailing) -> OutgoingMessage:
     """The message for the mailing's current hop: the fallback's channel and text after the
     first; the first hop carries the options and its lifetime (``ttl_seconds``)."""
@@ -335,19 +363,39 @@ class SqlOutboxStore:
         async with self.db.transaction() as session:
             await self._settle_item(session, item.item_id, item.attempt, error, decision, now)
 
-    async def consume_event(
-        self, event: DomainEvent, consumer: str,
-        handle: Callable[[DomainEvent, Any], Awaitable[None]],
-    ) -> bool:
+    async def settle_events(self, items: Sequence[ClaimedEvent]) -> int:
         async with self.db.transaction() as session:
-            fresh = await session.scalar(
-                pg_insert(EventConsumption).values(event_id=uuid.UUID(event.event_id),
-                                                   consumer=consumer)
-                .on_conflict_do_nothing().returning(EventConsumption.consumer))
-            if fresh is None:
-                return False
-            await handle(event, session)
-            return True
+            result = await session.execute(_SETTLE_DONE, {
+                "ids": [item.item_id for item in items],
+                "attempts": [item.attempt for item in items]})
+            return len(result.all())
+
+    async def consume_events(
+        self, events: Sequence[DomainEvent], consumer: str,
+        handle: Callable[[DomainEvent, Any], Awaitable[None]],
+        handle_many: Callable[[Sequence[DomainEvent], Any], Awaitable[None]] | None = None,
+    ) -> dict[str, BaseException]:
+        async with self.db.transaction() as session:
+            if handle_many is not None:
+                try:
+                    async with session.begin_nested():
+                        fresh = await _consumed_now(session, events, consumer)
+                        if fresh:
+                            await handle_many([e for e in events if e.event_id in fresh],
+                                              session)
+                    return {}
+                except Exception:  # one of them fails: find which, event by event
+                    log.info("consumer %s failed on a batch of %d events; one by one",
+                             consumer, len(events), exc_info=True)
+            failures: dict[str, BaseException] = {}
+            for event in events:
+                try:
+                    async with session.begin_nested():
+                        if await _consumed_now(session, [event], consumer):
+                            await handle(event, session)
+                except Exception as error:
+                    failures[event.event_id] = error
+            return failures
 
     async def start_due_fallbacks(self, now: dt.datetime | None = None,
                                   limit: int = 100) -> int:

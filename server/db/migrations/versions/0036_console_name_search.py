@@ -9,7 +9,7 @@ and the first-name prefix is checked on the index tuples, so the rows read are t
 It replaces the 0021 index (the same leading columns).
 
 Revision ID: 0036
-Revises: 0034
+Revises: 0039
 Create Date: 2026-12-22 10:00:00
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0036"
-down_revision = "0034"
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 

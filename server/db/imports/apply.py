@@ -39,6 +39,27 @@ TARGETS = {"members": "coalesce(s.target, s.member_id::text)", "points": _MEMBER
            "cash-accounts": _MEMBER_OF_CARD}
 
 
+# What a chunk's foreign keys point at that the chunk did not write itself, locked FOR KEY
+# SHARE set-based, as the RI triggers would lock them row by row: with these held the
+# chunk's statements run without the per-row RI triggers (store.ImportStore.apply_chunk,
+# where the role may set session_replication_role). Every other reference of these kinds'
+# writes is a row the same chunk wrote (members, cards, lots, accounts, receipts) or the
+# batch's own ledger transaction, and the checks refused rows naming anything unknown.
+_MEMBERS_OF_CARDS = ("SELECT 1 FROM members m WHERE m.id IN (SELECT c.member_id FROM "
+                     f"import_stage s JOIN cards c ON c.number = s.card_number WHERE {GOOD}) "
+                     "FOR KEY SHARE OF m")
+REFERENCES: dict[str, list[str]] = {
+    "members": ["SELECT 1 FROM card_types t WHERE t.code IN (SELECT s.card_type FROM "
+                f"import_stage s WHERE {GOOD} AND s.card_number IS NOT NULL) FOR KEY SHARE OF t",
+                "SELECT 1 FROM members m WHERE m.id IN (SELECT s.target::uuid FROM import_stage "
+                f"s WHERE {GOOD} AND s.target IS NOT NULL) FOR KEY SHARE OF m"],
+    "points": [_MEMBERS_OF_CARDS],
+    "cash-accounts": [_MEMBERS_OF_CARDS],
+    "sales": ["SELECT 1 FROM stores t WHERE t.code IN (SELECT s.store_code FROM import_stage s "
+              f"WHERE {GOOD}) FOR KEY SHARE OF t", _MEMBERS_OF_CARDS],
+}
+
+
 def records(kind: str) -> str:
     """The import_records upsert of a chunk's rows (sales write theirs with the receipts)."""
     return _RECORDS.replace("s.target, :batch", f"{TARGETS.get(kind, 's.target')}, :batch")

@@ -30,8 +30,9 @@ META = (("rn", "bigint"), ("grp", "bigint"), ("file", "text"), ("source_id", "te
 STAGED = tuple(name for name, _ in META[:8])  # what COPY fills
 PAGE = 5000
 # a refused row keeps the reason of a field its parser checks before the phone (e-mail)
-_BEFORE = {"pending_phone": ("(encoding)", "(columns)", "id", "card_number"),
-           "pending_email": ("(encoding)", "(columns)", "id", "card_number", "phone")}
+_BEFORE = {"pending_phone": ("(encoding)", "(columns)", "id", "order_id", "card_number"),
+           "pending_email": ("(encoding)", "(columns)", "id", "order_id", "card_number",
+                             "phone")}
 # Python's answer for a value SQL left pending: (value, None) or (None, reason)
 Decide = Callable[[str, str], "tuple[str | None, str | None]"]
 
@@ -43,7 +44,7 @@ class ImportStore:
         self.conn = conn
         self.kind = kind
         self.source = source
-        self._grouped = False  # sales of one file: grouped and hashed as staged
+        self._grouped = False  # lines (sales, orders) of one file: grouped and hashed as staged
         self._replica: bool | None = None  # whether the role may skip RI triggers
 
     async def _run(self, sql: str, **values: Any) -> str:
@@ -101,7 +102,7 @@ class ImportStore:
                 "import_raw", columns=["rn", "problem_field", "problem", *columns],
                 records=((index * stride + number, *(problem or (None, None)), *values)
                          for number, problem, values in fallback()))
-        grouped = self.kind.name == "sales" and only_file
+        grouped = self.kind.lines and only_file
         self._grouped = grouped
         text, args = bind(p.stage_insert(self.kind.name, header, encoding_problem(), grouped),
                           {"file": file, "now": now, "today": now.date()})
@@ -150,10 +151,11 @@ class ImportStore:
         await self.conn.execute("CREATE INDEX ON import_stage (source_id)")
         await self.conn.execute("CREATE INDEX ON import_stage (grp)")
         await self.conn.execute("ANALYZE import_stage")
-        statements = c.SALES_COMMON if self.kind.name == "sales" else c.COMMON
+        statements = c.lines_common(self.kind.name) if self.kind.lines else c.COMMON
         if self._grouped:
             statements = statements[1:]  # grouped and hashed when staged (parse.stage_insert)
-        for sql in statements + ([c.LEDGER_CHANGED] if self.kind.ledger else []) \
+        once = self.kind.ledger or self.kind.refuse_changed
+        for sql in statements + ([c.LEDGER_CHANGED] if once else []) \
                 + c.CHECKS[self.kind.name]:
             await self._run(sql)
 
@@ -184,7 +186,7 @@ class ImportStore:
         return f"coalesce(sum(s.{self.kind.amount}), 0)" if self.kind.amount else "0"
 
     async def totals(self, where: str, **values: Any) -> Totals:
-        count = "count(DISTINCT s.source_id)" if self.kind.name == "sales" else "count(*)"
+        count = "count(DISTINCT s.source_id)" if self.kind.lines else "count(*)"
         text, args = bind(f"SELECT {count}, {self._sum()} FROM import_stage s WHERE {where}",
                           values)
         row = await self.conn.fetchrow(text, *args)
@@ -240,7 +242,7 @@ class ImportStore:
             if await self._without_ri_triggers():
                 for sql in a.REFERENCES[self.kind.name]:
                     await self._run(sql, lo=lo, hi=hi)
-            for sql in a.APPLY[self.kind.name] + ([] if self.kind.name == "sales"
+            for sql in a.APPLY[self.kind.name] + ([] if self.kind.lines
                                                   else [a.records(self.kind.name)]):
                 needed = {k: v for k, v in values.items() if f":{k}" in sql}
                 await self._run(sql, **needed)
@@ -326,6 +328,10 @@ async def imported_totals(conn: asyncpg.Connection, kind: Kind, batch: uuid.UUID
         "sales": "SELECT count(*), coalesce(sum(x.total_minor), 0) FROM receipts x "
                  "JOIN import_records r ON r.kind = 'sales' AND r.target = x.id::text "
                  "WHERE r.batch_id = $1",
+        "orders": "SELECT count(DISTINCT o.id), coalesce(sum(l.base_amount - l.discount_amount), "
+                  "0) FROM web_orders o JOIN import_records r ON r.kind = 'orders' AND r.target "
+                  "= o.id::text JOIN web_order_lines l ON l.order_id = o.id "
+                  "WHERE r.batch_id = $1",
     }
     sql = queries.get(kind.name, "SELECT count(*), 0 FROM import_records r WHERE "
                                  "r.kind = $2 AND (r.batch_id = $1 OR r.updated_batch = $1)")

@@ -24,7 +24,7 @@ from server.imports.model import Policy, Reconciliation, Reject, RowError, RunRe
 from server.imports.reading import SourceRow, Utf8Blocks, csv_rows, read_header
 
 COPY_CHUNK = 5_000
-APPLY_CHUNK = 20_000
+APPLY_CHUNK = 50_000  # rows (whole receipts and orders) a transaction writes
 SHOWN_REJECTS = 50
 FILE_STRIDE = 10**12  # staged row number = file index * stride + row in file
 

@@ -332,10 +332,11 @@ def stage_insert(kind: str, header: list[str], encoding_problem: str | None,
               f"(SELECT {inner} FROM import_raw r OFFSET 0) v OFFSET 0) w OFFSET 0) x")
     if grouped:
         picked = ", ".join({
-            "grp": "min(t.rn) OVER receipt",
+            "grp": "min(t.rn) OVER lines",
             "hash": "sha256(string_agg(t.hash, ''::bytea) OVER lines)"}.get(n, f"t.{n}")
             for n in names)
-        select = (f"SELECT {picked} FROM ({select}) t WINDOW receipt AS (PARTITION BY "
-                  "t.source_id), lines AS (PARTITION BY t.source_id ORDER BY t.line_no, t.rn "
-                  "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+        # one window (one sort): the whole receipt is every line's frame
+        select = (f"SELECT {picked} FROM ({select}) t WINDOW lines AS (PARTITION BY "
+                  "t.source_id ORDER BY t.line_no, t.rn ROWS BETWEEN UNBOUNDED PRECEDING AND "
+                  "UNBOUNDED FOLLOWING)")
     return f"INSERT INTO import_stage ({', '.join(names)}) {select}"

@@ -154,8 +154,8 @@ async def timed_import(url: str, kind: str, path: Path, phases: bool = False,
         await conn.execute(f"LOAD 'auto_explain'; SET auto_explain.log_min_duration = "
                            f"{explain_ms}; SET auto_explain.log_analyze = on; "
                            "SET auto_explain.log_timing = on; SET client_min_messages = log")
-        conn.add_log_listener(lambda _, message: print(
-            "      " + str(message.message).replace("\n", "\n      ")[:6000]))
+        conn.add_log_listener(lambda _, message: print("\n".join(
+            "      " + line[:160] for line in str(message.message).splitlines())))
     try:
         start = time.perf_counter()
         result = await run_import(ImportStore(conn, KINDS[kind], "bench"), Batches(conn),

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -529,7 +530,7 @@ async def test_a_role_that_may_not_skip_ri_triggers_imports_the_same(database_ur
         "sales": write(tmp_path / "s.csv", "receipt_id,store_code,receipt_number,card_number,"
                        "sold_at,line_no,sku,quantity_milli,amount_minor",
                        f"r1,lviv-1,1,{cards[0]},2025-03-01,1,MILK,1000,4500",
-                       f"r1,lviv-1,1,{cards[0]},2025-03-01,2,BREAD,1000,3000",
+                       f'r1,lviv-1,1,{cards[0]},2025-03-01,2,"Хліб ""1""\\x",1000,3000',
                        "r2,lviv-1,2,,2025-03-01,1,MILK,1000,4500")}
     conn = await asyncpg.connect(database_url, user=role)
     try:
@@ -551,3 +552,10 @@ async def test_a_role_that_may_not_skip_ri_triggers_imports_the_same(database_ur
     assert [tuple(r) for r in await fetch(
         database_url, "SELECT receipt_number, total_minor, member_id IS NOT NULL FROM receipts "
         "ORDER BY 1")] == [("1", 7500, True), ("2", 4500, False)]
+    # the lines' JSON (written as text in SQL): numbers, and a SKU with quotes and a backslash
+    lines = await fetch(database_url, "SELECT d.lines::text FROM receipt_details d JOIN receipts "
+                        "r ON r.id = d.receipt_id WHERE r.receipt_number = '1'")
+    assert json.loads(lines[0][0]) == [
+        {"line_no": n, "quantity_milli": 1000, "final_amount_minor": amount, "accrual_points": 0,
+         "points_discount_minor": 0, "sku": sku}
+        for n, sku, amount in ((1, "MILK", 4500), (2, 'Хліб "1"\\x', 3000))]

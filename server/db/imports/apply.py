@@ -172,9 +172,12 @@ APPLY: dict[str, list[str]] = {
         "min(s.terminal_id) AS terminal_id, min(s.receipt_number) AS receipt_number, "
         "min(s.card_number) AS card_number, min(s.currency) AS currency, "
         "sum(s.amount) AS total, min(s.sold_at) AS sold_at, "
-        "jsonb_agg(jsonb_build_object('line_no', s.line_no, 'quantity_milli', "
-        "s.quantity_milli, 'final_amount_minor', s.amount, 'accrual_points', 0, "
-        "'points_discount_minor', 0, 'sku', s.sku) ORDER BY s.line_no) AS lines "
+        # the lines' JSON written as text and read once per receipt: the same jsonb as
+        # jsonb_agg(jsonb_build_object(...)) at half its cost
+        "('[' || string_agg('{\"line_no\": ' || s.line_no || ', \"quantity_milli\": ' || "
+        "s.quantity_milli || ', \"final_amount_minor\": ' || s.amount || ', "
+        "\"accrual_points\": 0, \"points_discount_minor\": 0, \"sku\": ' || "
+        "to_json(s.sku)::text || '}', ', ' ORDER BY s.line_no) || ']')::jsonb AS lines "
         f"FROM import_stage s WHERE {GOOD} GROUP BY s.source_id",
         "INSERT INTO receipts (id, store_code, terminal_id, receipt_number, member_id, "
         "card_number, state, currency, subtotal_minor, discount_total_minor, total_minor, "

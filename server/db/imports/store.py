@@ -185,6 +185,17 @@ class ImportStore:
     def _sum(self) -> str:
         return f"coalesce(sum(s.{self.kind.amount}), 0)" if self.kind.amount else "0"
 
+    async def totals_by(self, wheres: list[str], **values: Any) -> list[Totals]:
+        """`totals` of each condition, all from one scan of the stage."""
+        count = "count(DISTINCT s.source_id)" if self.kind.lines else "count(*)"
+        amount = f"s.{self.kind.amount}" if self.kind.amount else "0"
+        columns = ", ".join(f"{count} FILTER (WHERE {w}), coalesce(sum({amount}) FILTER "
+                            f"(WHERE {w}), 0)" for w in wheres)
+        text, args = bind(f"SELECT {columns} FROM import_stage s", values)
+        row = await self.conn.fetchrow(text, *args)
+        assert row is not None
+        return [Totals(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(wheres))]
+
     async def totals(self, where: str, **values: Any) -> Totals:
         count = "count(DISTINCT s.source_id)" if self.kind.lines else "count(*)"
         text, args = bind(f"SELECT {count}, {self._sum()} FROM import_stage s WHERE {where}",

@@ -559,3 +559,16 @@ async def test_a_role_that_may_not_skip_ri_triggers_imports_the_same(database_ur
         {"line_no": n, "quantity_milli": 1000, "final_amount_minor": amount, "accrual_points": 0,
          "points_discount_minor": 0, "sku": sku}
         for n, sku, amount in ((1, "MILK", 4500), (2, 'Хліб "1"\\x', 3000))]
+
+
+async def test_the_tables_written_without_triggers_have_none_of_their_own(
+        database_url: str) -> None:
+    """A chunk in replica mode skips every ordinary trigger of the tables it writes, not only
+    the RI ones (apply.REFERENCES): a trigger added to one of them must be decided on here."""
+    tables = ["members", "cards", "card_state_changes", "import_records", "point_lots",
+              "lot_movements", "ledger_accounts", "ledger_entries", "receipts",
+              "receipt_details", "card_types"]
+    rows = await fetch(database_url, "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                       "WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY($1::text[])",
+                       tables)
+    assert [tuple(r) for r in rows] == []

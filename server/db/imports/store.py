@@ -150,6 +150,8 @@ class ImportStore:
         """Index, analyse and run the set-based checks of the kind."""
         await self.conn.execute("CREATE INDEX ON import_stage (source_id)")
         await self.conn.execute("CREATE INDEX ON import_stage (grp)")
+        if self.kind.member_key is not None:  # per_member's keyset pages: no scan per page
+            await self.conn.execute(f"CREATE INDEX ON import_stage ({self.kind.member_key})")
         await self.conn.execute("ANALYZE import_stage")
         statements = c.lines_common(self.kind.name) if self.kind.lines else c.COMMON
         if self._grouped:

@@ -57,6 +57,8 @@ def phase_of(sql: str) -> str:
         return "checks: refusals"
     if "FROM import_stage WHERE pending_" in s or "unnest($1::bigint[], $2::text[])" in s:
         return "pending phones/e-mails"
+    if "import_held" in s:
+        return "reconciliation read-back"
     if s.endswith(("FOR KEY SHARE OF t", "FOR KEY SHARE OF m")):
         return "apply: lock references"
     if s.startswith("INSERT INTO import_records"):

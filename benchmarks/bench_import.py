@@ -7,6 +7,9 @@ rows/s of each, the ratio (target >= 0.5x) and the peak RSS after each size, so 
 be seen to stay flat as the files grow (run with --sizes 0.25,1).
 
     .venv/bin/python benchmarks/bench_import.py --members 20000 --lines 200000
+
+--phases prints each kind's time by phase (every statement of the run timed by a label),
+--explain MS the plans (EXPLAIN ANALYZE, by auto_explain) of statements slower than MS ms.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,6 +38,87 @@ from server.imports.kinds import KINDS
 from server.imports.model import Policy
 from server.imports.service import run_import
 from server.members.cards import card_number
+
+PHASES: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+
+
+def phase_of(sql: str) -> str:
+    """Which phase of a run a statement belongs to (for --phases)."""
+    s = " ".join(sql.split())
+    if s.startswith("INSERT INTO import_stage"):
+        return "parse INSERT...SELECT"
+    if s.startswith(("CREATE INDEX ON import_stage", "ANALYZE import_stage")):
+        return "stage indexes + ANALYZE"
+    if s.startswith("UPDATE import_stage s SET status"):
+        return "checks: import_records keys"
+    if s.startswith("UPDATE import_stage s SET grp"):
+        return "checks: receipts grouped"
+    if s.startswith(("UPDATE import_stage", "SELECT min(grp)")) and "pending" not in s:
+        return "checks: refusals"
+    if "FROM import_stage WHERE pending_" in s or "unnest($1::bigint[], $2::text[])" in s:
+        return "pending phones/e-mails"
+    if "import_held" in s:
+        return "reconciliation read-back"
+    if s.endswith(("FOR KEY SHARE OF t", "FOR KEY SHARE OF m")):
+        return "apply: lock references"
+    if s.startswith("INSERT INTO import_records"):
+        return "apply: import_records"
+    if s.startswith(("INSERT INTO", "WITH", "UPDATE members", "UPDATE card_types",
+                     "CREATE TEMP TABLE import_receipts", "DELETE FROM")):
+        return "apply: " + (s.split()[2] if s.startswith("INSERT") else s.split()[0].lower())
+    if s.startswith("SELECT count(*) FROM import_stage s WHERE s.reject_reason IS NULL AND "
+                    "s.status <> 'same' AND s.grp BETWEEN") or "checkpoint_row = $2" in s:
+        return "apply: checkpoint + count"
+    if "max(grp)" in s:
+        return "apply: chunk bounds"
+    if "import_batches b" in s or "JOIN import_records r" in s:
+        return "reconciliation read-back"
+    if s.startswith("SELECT s.") or "GROUP BY 1 ORDER BY 1 LIMIT" in s:
+        return "reconciliation per member"
+    if s.startswith("SELECT count") or s.startswith("SELECT rn, file"):
+        return "reconciliation totals + rejects"
+    return "other SQL"
+
+
+class TimedConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Times every statement of a run by phase (--phases)."""
+
+    async def _timed(self, label: str, call: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await call
+        finally:
+            PHASES[label][0] += time.perf_counter() - start
+            PHASES[label][1] += 1
+
+    async def execute(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return await self._timed(phase_of(sql), super().execute(sql, *args, **kw))
+
+    async def fetch(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return await self._timed(phase_of(sql), super().fetch(sql, *args, **kw))
+
+    async def fetchval(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return await self._timed(phase_of(sql), super().fetchval(sql, *args, **kw))
+
+    async def fetchrow(self, sql: str, *args: Any, **kw: Any) -> Any:
+        return await self._timed(phase_of(sql), super().fetchrow(sql, *args, **kw))
+
+    async def copy_to_table(self, table: str, **kw: Any) -> Any:
+        return await self._timed(f"COPY into {table}", super().copy_to_table(table, **kw))
+
+    async def copy_records_to_table(self, table: str, **kw: Any) -> Any:
+        return await self._timed(f"COPY into {table}",
+                                 super().copy_records_to_table(table, **kw))
+
+
+def print_phases(kind: str, took: float) -> None:
+    """The run's time by phase; what no statement took is Python (and the wire)."""
+    spent = sum(t for t, _ in PHASES.values())
+    for label, (t, n) in sorted(PHASES.items(), key=lambda x: -x[1][0]):
+        print(f"      {label:<34} {t:8.2f} s {100 * t / took:5.1f}%  ({n} statements)")
+    print(f"      {'Python and the wire (the rest)':<34} {took - spent:8.2f} s "
+          f"{100 * (took - spent) / took:5.1f}%")
+    PHASES.clear()
 
 
 def generate(folder: Path, members: int, lines: int, tag: str) -> dict[str, Path]:
@@ -62,8 +148,16 @@ def generate(folder: Path, members: int, lines: int, tag: str) -> dict[str, Path
     return paths
 
 
-async def timed_import(url: str, kind: str, path: Path) -> tuple[int, float]:
-    conn = await asyncpg.connect(url)
+async def timed_import(url: str, kind: str, path: Path, phases: bool = False,
+                       explain_ms: int = 0) -> tuple[int, float]:
+    conn = await asyncpg.connect(url, connection_class=TimedConnection if phases
+                                 else asyncpg.Connection)
+    if explain_ms:  # auto_explain's plans of the slow statements, sent to this client
+        await conn.execute(f"LOAD 'auto_explain'; SET auto_explain.log_min_duration = "
+                           f"{explain_ms}; SET auto_explain.log_analyze = on; "
+                           "SET auto_explain.log_timing = on; SET client_min_messages = log")
+        conn.add_log_listener(lambda _, message: print("\n".join(
+            "      " + line[:160] for line in str(message.message).splitlines())))
     try:
         start = time.perf_counter()
         result = await run_import(ImportStore(conn, KINDS[kind], "bench"), Batches(conn),
@@ -95,6 +189,10 @@ async def timed_copy(url: str, kind: str, path: Path) -> tuple[int, float]:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    # what a run imports lazily (the audit trail, ~1.5-5 s here once per process, which the
+    # CLI pays at any size): loaded before the clock starts, so rows/s measures the rows
+    import server.db.audit.repo
+
     folder = Path(tempfile.mkdtemp(prefix="kopilka-bench-import-"))
     server = start_embedded_postgres(folder / "pg")
     admin = await asyncpg.connect(server)
@@ -117,7 +215,8 @@ async def bench(args: argparse.Namespace) -> None:
         total_import = total_copy = 0.0
         rows_all = 0
         for kind in ("members", "points", "sales"):
-            rows, took = await timed_import(url, kind, paths[kind])
+            rows, took = await timed_import(url, kind, paths[kind], args.phases,
+                                              args.explain)
             copied, copy_took = await timed_copy(url, kind, paths[kind])
             assert copied == rows, (copied, rows)
             total_import += took
@@ -125,6 +224,8 @@ async def bench(args: argparse.Namespace) -> None:
             rows_all += rows
             print(f"  {kind:<8} {rows:>9,} rows: import {rows / took:>9,.0f} rows/s, "
                   f"COPY {rows / copy_took:>9,.0f} rows/s, ratio {copy_took / took:.2f}x")
+            if args.phases:
+                print_phases(kind, took)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"  all      {rows_all:>9,} rows: import {rows_all / total_import:>9,.0f} rows/s, "
               f"COPY {rows_all / total_copy:>9,.0f} rows/s, ratio "
@@ -138,6 +239,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--sizes", default="0.25,1",
                         help="scales of the sizes, run in order (peak RSS is cumulative)")
+    parser.add_argument("--phases", action="store_true",
+                        help="print each kind's time by phase (statements timed by label)")
+    parser.add_argument("--explain", type=int, default=0, metavar="MS",
+                        help="print EXPLAIN ANALYZE (auto_explain) of statements over MS ms")
     asyncio.run(bench(parser.parse_args()))
 
 

@@ -15,12 +15,14 @@ from typing import Any, TextIO
 from server.settings import Settings
 
 KIND_NAMES = ("networks", "stores", "card-types", "product-groups", "brands", "suppliers",
-              "products", "members", "points", "cash-accounts", "certificates", "sales")
+              "products", "members", "points", "cash-accounts", "certificates", "sales",
+              "orders")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser("import", help="import historical data (directories, members, "
-                         "balances, certificates, sales) or roll a batch back")
+                         "balances, certificates, sales, past online-store orders) or roll a "
+                         "batch back")
     cmd.add_argument("kind", choices=[*KIND_NAMES, "rollback"],
                      help="what the files hold; `rollback BATCH` removes a batch")
     cmd.add_argument("files", nargs="+", metavar="FILE", help="CSV (UTF-8 or windows-1251) "

@@ -20,6 +20,8 @@ from server.org.model import validate_products
 
 Parsed = tuple[tuple[Any, ...], list[str]]
 CERTIFICATE_STATES = ("new", "active", "redeemed", "expired", "blocked", "closed")
+ORDER_STATES = ("placed", "confirmed", "completed", "cancelled", "returned")
+DELIVERY_KINDS = ("pickup", "courier", "nova_poshta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Kind:
     member_key: str | None = None  # the staged column naming the member (card number)
     ledger: bool = False  # money or points: a changed row is refused, never re-booked
     id_column: str = "id"  # the source's own id
+    lines: bool = False  # one row per line: the rows of one source id are one unit (sales)
+    refuse_changed: bool = False  # a changed row is refused, as ledger kinds' are (orders)
 
 
 def _networks(row: dict[str, str], now: dt.datetime) -> Parsed:
@@ -161,6 +165,38 @@ def _sales(row: dict[str, str], now: dt.datetime) -> Parsed:
             f.integer(row, "amount_minor"), currency), []
 
 
+def _orders(row: dict[str, str], now: dt.datetime) -> Parsed:
+    number, _ = f.card_number(row, required=False)
+    phone, email = f.phone(row), f.email(row)
+    if not number and phone is None and email is None:
+        raise RowError("card_number", "the customer: a card number, a phone or an e-mail")
+    created = f.moment(row, "created_at", required=True)
+    assert created is not None
+    if created > now:
+        raise RowError("created_at", "in the future")
+    state = f.text(row, "state", 16) or "completed"
+    if state not in ORDER_STATES:
+        raise RowError("state", ", ".join(ORDER_STATES))
+    delivery = f.text(row, "delivery_kind", 16) or "pickup"
+    if delivery not in DELIVERY_KINDS:
+        raise RowError("delivery_kind", ", ".join(DELIVERY_KINDS))
+    currency = (f.text(row, "currency", 3) or "UAH").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise RowError("currency", "an ISO 4217 code")
+    return (f.code(row, "store_code"), f.text(row, "number", 64, required=True), number or None,
+            phone, email, state, created, delivery,
+            f.code(row, "pickup_store_code", required=False) or None,
+            f.text(row, "city", 200), f.text(row, "street", 500), f.text(row, "postal_code", 16),
+            f.text(row, "nova_poshta_branch", 64), f.text(row, "recipient_name", 200),
+            f.text(row, "recipient_phone", 20), f.text(row, "comment", 1000), currency,
+            f.integer(row, "points_spent", default=0),
+            f.integer(row, "line_no", minimum=1, maximum=100_000),
+            f.text(row, "sku", 64, required=True),
+            f.integer(row, "quantity_milli", minimum=1), f.integer(row, "unit_price_minor"),
+            f.integer(row, "amount_minor"), f.integer(row, "discount_minor", default=0),
+            None), []
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("networks", (("code", "text"), ("name", "text")), _networks, ("id", "code")),
     Kind("stores", (("code", "text"), ("name", "text"), ("time_zone", "text"),
@@ -200,5 +236,19 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
                    ("currency", "text")),
          _sales, ("receipt_id", "store_code", "receipt_number", "sold_at", "line_no", "sku",
                   "quantity_milli", "amount_minor"),
-         amount="amount", member_key="card_number", ledger=True, id_column="receipt_id"),
+         amount="amount", member_key="card_number", ledger=True, id_column="receipt_id",
+         lines=True),
+    Kind("orders", (("store_code", "text"), ("number", "text"), ("card_number", "text"),
+                    ("phone", "text"), ("email", "text"), ("state", "text"),
+                    ("created_at", "timestamptz"), ("delivery_kind", "text"),
+                    ("pickup_store_code", "text"), ("city", "text"), ("street", "text"),
+                    ("postal_code", "text"), ("nova_poshta_branch", "text"),
+                    ("recipient_name", "text"), ("recipient_phone", "text"),
+                    ("comment", "text"), ("currency", "text"), ("points_spent", "bigint"),
+                    ("line_no", "integer"), ("sku", "text"), ("quantity_milli", "bigint"),
+                    ("unit_price", "bigint"), ("amount", "bigint"), ("discount", "bigint"),
+                    ("member_id", "uuid")),
+         _orders, ("order_id", "store_code", "number", "created_at", "line_no", "sku",
+                   "quantity_milli", "unit_price_minor", "amount_minor"),
+         amount="amount", id_column="order_id", lines=True, refuse_changed=True),
 )}

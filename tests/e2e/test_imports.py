@@ -7,6 +7,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -496,3 +497,78 @@ async def test_malformed_rows_and_bytes_are_reported_per_row(database_url: str,
     stored = await fetch(database_url, "SELECT phone FROM members ORDER BY 1")
     assert [r[0] for r in stored] == ["+380671111111", "+380673333333", "+380675555555",
                                       "+48123456789"]
+
+
+async def test_a_role_that_may_not_skip_ri_triggers_imports_the_same(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    """Without the right to set session_replication_role the chunks keep the foreign keys'
+    triggers (store.ImportStore._without_ri_triggers); the rows are the same."""
+    from server.audit.actor import acting, cli_actor
+    from server.db.imports.store import Batches, ImportStore
+    from server.imports import service
+    from server.imports.kinds import KINDS
+    from server.imports.model import Policy
+
+    await directories(database_url, tmp_path)
+    role = "kopilka_import_plain"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+                           f"'{role}') THEN CREATE ROLE {role} LOGIN; END IF; END $$")
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO {role}')
+        for what in ("TABLES", "SEQUENCES", "FUNCTIONS"):
+            await conn.execute(f"GRANT ALL ON ALL {what} IN SCHEMA public TO {role}")
+    finally:
+        await conn.close()
+    cards = [card_number("2100", i) for i in range(1, 4)]
+    files = {
+        "members": write(tmp_path / "m.csv", "id,card_number,card_type,phone",
+                         *(f"m{i},{c},std,+38067{i:07d}" for i, c in enumerate(cards, 1))),
+        "points": write(tmp_path / "p.csv", "id,card_number,points",
+                        *(f"p{i},{c},{i * 100}" for i, c in enumerate(cards, 1))),
+        "sales": write(tmp_path / "s.csv", "receipt_id,store_code,receipt_number,card_number,"
+                       "sold_at,line_no,sku,quantity_milli,amount_minor",
+                       f"r1,lviv-1,1,{cards[0]},2025-03-01,1,MILK,1000,4500",
+                       f'r1,lviv-1,1,{cards[0]},2025-03-01,2,"Хліб ""1""\\x",1000,3000',
+                       "r2,lviv-1,2,,2025-03-01,1,MILK,1000,4500")}
+    conn = await asyncpg.connect(database_url, user=role)
+    try:
+        for kind, path in files.items():
+            store = ImportStore(conn, KINDS[kind], "plain")
+            with acting(cli_actor()):
+                result = await service.run_import(
+                    store, Batches(conn), kind_name=kind, files=[path], source="plain",
+                    policy=Policy.STOP, dry_run=False, principal="test",
+                    now=dt.datetime.now(dt.UTC))
+            assert store._replica is False, kind  # the triggers ran
+            assert result.report.imported is not None and result.report.rejected.rows == 0
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in await fetch(
+        database_url, "SELECT c.number, a.balance FROM cards c JOIN ledger_accounts a ON "
+        "a.member_id = c.member_id AND a.kind = 'points' ORDER BY 1")] == [
+        (c, (i + 1) * 100) for i, c in enumerate(cards)]
+    assert [tuple(r) for r in await fetch(
+        database_url, "SELECT receipt_number, total_minor, member_id IS NOT NULL FROM receipts "
+        "ORDER BY 1")] == [("1", 7500, True), ("2", 4500, False)]
+    # the lines' JSON (written as text in SQL): numbers, and a SKU with quotes and a backslash
+    lines = await fetch(database_url, "SELECT d.lines::text FROM receipt_details d JOIN receipts "
+                        "r ON r.id = d.receipt_id WHERE r.receipt_number = '1'")
+    assert json.loads(lines[0][0]) == [
+        {"line_no": n, "quantity_milli": 1000, "final_amount_minor": amount, "accrual_points": 0,
+         "points_discount_minor": 0, "sku": sku}
+        for n, sku, amount in ((1, "MILK", 4500), (2, 'Хліб "1"\\x', 3000))]
+
+
+async def test_the_tables_written_without_triggers_have_none_of_their_own(
+        database_url: str) -> None:
+    """A chunk in replica mode skips every ordinary trigger of the tables it writes, not only
+    the RI ones (apply.REFERENCES): a trigger added to one of them must be decided on here."""
+    tables = ["members", "cards", "card_state_changes", "import_records", "point_lots",
+              "lot_movements", "ledger_accounts", "ledger_entries", "receipts",
+              "receipt_details", "card_types"]
+    rows = await fetch(database_url, "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                       "WHERE NOT tgisinternal AND tgrelid::regclass::text = ANY($1::text[])",
+                       tables)
+    assert [tuple(r) for r in rows] == []

@@ -28,19 +28,36 @@ COMMON = [
     "WHERE r.kind = :kind AND r.source = :source AND r.source_id = s.source_id",
 ]
 
-SALES_COMMON = [
-    # a receipt is one group (its lines share the grp of its first line, so a chunk never
-    # splits it) and its content hash covers all its lines: one pass over the stage
-    "UPDATE import_stage s SET grp = h.first, hash = h.digest FROM (SELECT source_id, "
-    "min(rn) AS first, sha256(string_agg(hash, ''::bytea ORDER BY line_no, rn)) AS digest "
-    "FROM import_stage GROUP BY 1) h WHERE s.source_id = h.source_id",
-    COMMON[1],
-    _reject("s.source_id = d.source_id AND s.line_no = d.line_no AND s.rn > d.first", "line_no",
-            "'line ' || s.line_no || ' of receipt ' || s.source_id || ' is also on row ' "
-            "|| d.first",
-            "FROM (SELECT source_id, line_no, min(rn) AS first FROM import_stage "
-            "WHERE reject_reason IS NULL GROUP BY 1, 2 HAVING count(*) > 1) d"),
-]
+
+def lines_common(kind: str) -> list[str]:
+    """COMMON for kinds of one row per line (sales, orders): a receipt or order is one group
+    (its lines share the grp of its first line, so a chunk never splits it) and its content
+    hash covers all its lines (one pass over the stage); a line number given twice in one
+    receipt or order refuses the later line."""
+    what = "order" if kind == "orders" else "receipt"
+    return [
+        "UPDATE import_stage s SET grp = h.first, hash = h.digest FROM (SELECT source_id, "
+        "min(rn) AS first, sha256(string_agg(hash, ''::bytea ORDER BY line_no, rn)) AS digest "
+        "FROM import_stage GROUP BY 1) h WHERE s.source_id = h.source_id",
+        COMMON[1],
+        _reject("s.source_id = d.source_id AND s.line_no = d.line_no AND s.rn > d.first",
+                "line_no", f"'line ' || s.line_no || ' of {what} ' || s.source_id || "
+                "' is also on row ' || d.first",
+                "FROM (SELECT source_id, line_no, min(rn) AS first FROM import_stage "
+                "WHERE reject_reason IS NULL GROUP BY 1, 2 HAVING count(*) > 1) d"),
+    ]
+
+
+SALES_COMMON = lines_common("sales")
+
+
+def _whole(id_column: str, what: str) -> str:
+    """One bad line refuses its whole receipt or order: imported whole or not at all."""
+    return (f"UPDATE import_stage s SET reject_field = '{id_column}', reject_reason = "
+            f"'another line of {what} ' || s.source_id || ' was refused (row ' || b.rn || ')' "
+            "FROM (SELECT source_id, min(rn) AS rn FROM import_stage WHERE reject_reason IS NOT "
+            "NULL GROUP BY 1) b WHERE s.reject_reason IS NULL AND s.source_id = b.source_id")
+
 
 # Money and points are booked once: a changed row is refused, never booked twice.
 LEDGER_CHANGED = _reject(
@@ -152,10 +169,33 @@ CHECKS: dict[str, list[str]] = {
                 "o.terminal_id = s.terminal_id AND o.receipt_number = s.receipt_number AND "
                 "o.source_id <> s.source_id AND o.rn < s.rn)", "receipt_number",
                 "'receipt number ' || s.receipt_number || ' is another receipt''s in the file'"),
-        # one bad line refuses its whole receipt: a sale is imported whole or not at all
-        "UPDATE import_stage s SET reject_field = 'receipt_id', reject_reason = "
-        "'another line of receipt ' || s.source_id || ' was refused (row ' || b.rn || ')' "
-        "FROM (SELECT source_id, min(rn) AS rn FROM import_stage WHERE reject_reason IS NOT NULL "
-        "GROUP BY 1) b WHERE s.reject_reason IS NULL AND s.source_id = b.source_id",
+        _whole("receipt_id", "receipt"),
+    ],
+    "orders": [
+        _unknown("store_code", "stores", "code", "store"),
+        _unknown("pickup_store_code", "stores", "code", "pickup store", optional=True),
+        # the customer: the card's member, else the phone's, else the e-mail's; a card,
+        # phone or e-mail no member has is refused (a past order needs its member)
+        "UPDATE import_stage s SET member_id = CASE WHEN s.card_number IS NOT NULL THEN "
+        "(SELECT c.member_id FROM cards c WHERE c.number = s.card_number) WHEN s.phone IS NOT "
+        "NULL THEN (SELECT m.id FROM members m WHERE m.phone = s.phone) ELSE (SELECT m.id "
+        f"FROM members m WHERE m.email = s.email) END WHERE {OPEN}",
+        _unknown("card_number", "cards", "number", "card", optional=True),
+        _reject("s.member_id IS NULL AND s.card_number IS NOT NULL", "card_number",
+                "'card ' || s.card_number || ' belongs to no member'"),
+        _reject("s.member_id IS NULL AND s.phone IS NOT NULL", "phone",
+                "'no member has this phone'"),
+        _reject("s.member_id IS NULL", "email", "'no member has this e-mail'"),
+        _reject("s.status = 'new' AND EXISTS (SELECT 1 FROM web_orders o "
+                "WHERE o.store_code = s.store_code AND o.external_number = s.number)",
+                "number", "'order ' || s.number || ' of store ' || s.store_code "
+                "|| ' exists already'"),
+        _reject("EXISTS (SELECT 1 FROM import_stage o WHERE o.store_code = s.store_code AND "
+                "o.number = s.number AND o.source_id <> s.source_id AND o.rn < s.rn)", "number",
+                "'order number ' || s.number || ' is another order''s in the file'"),
+        _reject("s.points_spent > (SELECT sum(o.amount) FROM import_stage o "
+                "WHERE o.source_id = s.source_id)", "points_spent",
+                "'more than the order''s amount'"),
+        _whole("order_id", "order"),
     ],
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.imports.kinds import CERTIFICATE_STATES, KINDS
+from server.imports.kinds import CERTIFICATE_STATES, DELIVERY_KINDS, KINDS, ORDER_STATES
 
 TRIM = r"E' \t\r\n\f\x0b'"
 _CODE_RE = r"'^[A-Za-z0-9_.\-]+$'"  # its length is checked first; {1,64} is slow
@@ -205,10 +205,70 @@ def _sales() -> Spec:
     return spec
 
 
+def _contacts(spec: Spec) -> None:
+    """The phone and the e-mail as members' are parsed (the pending ones decided by Python)."""
+    spec.parsed["p_phone"] = "CASE WHEN s_phone <> '' THEN kopilka_ua_phone(s_phone) END"
+    spec.parsed["p_email"] = r"CASE WHEN s_email ~ '^[\x21-\x7e]+$' THEN lower(s_email) END"
+    spec.pending = {
+        "pending_phone": "CASE WHEN s_phone <> '' AND p_phone IS NULL THEN s_phone END",
+        "pending_email": "CASE WHEN s_email <> '' AND p_email IS NULL THEN s_email END"}
+    spec.checks.append(
+        ("email", r"p_email IS NOT NULL AND (length(p_email) > 254 OR p_email !~ "
+                  r"'^[^@\s]+@[^@\s]+\.[^@\s]+$')", "'not a valid e-mail address'"))
+
+
+def _orders() -> Spec:
+    """Past online-store orders (the site's export), one row per order line: the order's
+    fields repeat on each of its lines."""
+    spec = Spec(("store_code", "number", "card_number", "phone", "email", "state", "created_at",
+                 "delivery_kind", "pickup_store_code", "city", "street", "postal_code",
+                 "nova_poshta_branch", "recipient_name", "recipient_phone", "comment",
+                 "currency", "points_spent", "line_no", "sku", "quantity_milli",
+                 "unit_price_minor", "amount_minor", "discount_minor"))
+    number = _card(spec, required=False)
+    _contacts(spec)
+    spec.checks.append(("card_number", "p_card = '' AND s_phone = '' AND s_email = ''",
+                        "'the customer: a card number, a phone or an e-mail'"))
+    created = _moment(spec, "created_at", required=True)
+    spec.checks.append(("created_at", f"{created} > :now", "'in the future'"))
+    _text(spec, "state", 16)
+    state = "coalesce(nullif(s_state, ''), 'completed')"
+    spec.checks.append(("state", f"{state} NOT IN ({', '.join(map(q, ORDER_STATES))})",
+                        q(", ".join(ORDER_STATES))))
+    _text(spec, "delivery_kind", 16)
+    delivery = "coalesce(nullif(s_delivery_kind, ''), 'pickup')"
+    spec.checks.append(("delivery_kind",
+                        f"{delivery} NOT IN ({', '.join(map(q, DELIVERY_KINDS))})",
+                        q(", ".join(DELIVERY_KINDS))))
+    _text(spec, "currency", 3)
+    currency = "upper(coalesce(nullif(s_currency, ''), 'UAH'))"
+    spec.checks.append(("currency", f"{currency} !~ '^[A-Z][A-Z][A-Z]$'", "'an ISO 4217 code'"))
+    spec.values = {
+        "store_code": _code(spec, "store_code"),
+        "number": _text(spec, "number", 64, required=True),
+        "card_number": number, "phone": "p_phone", "email": "p_email", "state": state,
+        "created_at": created, "delivery_kind": delivery,
+        "pickup_store_code": f"nullif({_code(spec, 'pickup_store_code', required=False)}, '')",
+        **{name: _text(spec, name, limit) for name, limit in (
+            ("city", 200), ("street", 500), ("postal_code", 16), ("nova_poshta_branch", 64),
+            ("recipient_name", 200), ("recipient_phone", 20), ("comment", 1000))},
+        "currency": currency,
+        "points_spent": f"coalesce({_int(spec, 'points_spent', required=False)}, 0)",
+        "line_no": _int(spec, "line_no", minimum=1, maximum=100_000) + "::integer",
+        "sku": _text(spec, "sku", 64, required=True),
+        "quantity_milli": _int(spec, "quantity_milli", minimum=1),
+        "unit_price": _int(spec, "unit_price_minor"),
+        "amount": _int(spec, "amount_minor"),
+        "discount": f"coalesce({_int(spec, 'discount_minor', required=False)}, 0)",
+        "member_id": "NULL::uuid"}
+    return spec
+
+
 SPECS: dict[str, Spec] = {
     "networks": _directory(), "brands": _directory(), "suppliers": _directory(),
     "product-groups": _directory(parent=True), "members": _members(), "points": _points(),
-    "cash-accounts": _cash(), "certificates": _certificates(), "sales": _sales()}
+    "cash-accounts": _cash(), "certificates": _certificates(), "sales": _sales(),
+    "orders": _orders()}
 
 
 def raw_table(width: int) -> str:
@@ -272,10 +332,11 @@ def stage_insert(kind: str, header: list[str], encoding_problem: str | None,
               f"(SELECT {inner} FROM import_raw r OFFSET 0) v OFFSET 0) w OFFSET 0) x")
     if grouped:
         picked = ", ".join({
-            "grp": "min(t.rn) OVER receipt",
+            "grp": "min(t.rn) OVER lines",
             "hash": "sha256(string_agg(t.hash, ''::bytea) OVER lines)"}.get(n, f"t.{n}")
             for n in names)
-        select = (f"SELECT {picked} FROM ({select}) t WINDOW receipt AS (PARTITION BY "
-                  "t.source_id), lines AS (PARTITION BY t.source_id ORDER BY t.line_no, t.rn "
-                  "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+        # one window (one sort): the whole receipt is every line's frame
+        select = (f"SELECT {picked} FROM ({select}) t WINDOW lines AS (PARTITION BY "
+                  "t.source_id ORDER BY t.line_no, t.rn ROWS BETWEEN UNBOUNDED PRECEDING AND "
+                  "UNBOUNDED FOLLOWING)")
     return f"INSERT INTO import_stage ({', '.join(names)}) {select}"

@@ -37,6 +37,17 @@ _DELETE: dict[str, list[str]] = {
         f"DELETE FROM members WHERE id::text IN ({_CREATED})"],
     "sales": [f"DELETE FROM receipt_details WHERE receipt_id::text IN ({_CREATED})",
               f"DELETE FROM receipts WHERE id::text IN ({_CREATED})"],
+    # the addresses the batch created go with its orders, unless an order since uses them
+    "orders": [
+        "WITH o AS (SELECT o.id, o.address_id, (h.detail->>'address_created')::boolean AS made "
+        "FROM web_orders o JOIN web_order_history h ON h.order_id = o.id AND h.version = 1 "
+        f"WHERE o.id::text IN ({_CREATED})), "
+        "l AS (DELETE FROM web_order_lines WHERE order_id IN (SELECT id FROM o)), "
+        "h AS (DELETE FROM web_order_history WHERE order_id IN (SELECT id FROM o)), "
+        "w AS (DELETE FROM web_orders WHERE id IN (SELECT id FROM o)) "
+        "DELETE FROM member_addresses a WHERE a.id IN (SELECT address_id FROM o WHERE made) "
+        "AND NOT EXISTS (SELECT 1 FROM web_orders x WHERE x.address_id = a.id "
+        "AND x.id NOT IN (SELECT id FROM o))"],
     "certificates": [
         "DELETE FROM certificate_entries WHERE note = 'import:' || $1::uuid::text",
         f"DELETE FROM certificates WHERE number IN ({_CREATED})"],
@@ -91,6 +102,14 @@ async def rollback(conn: asyncpg.Connection, batch: uuid.UUID) -> dict[str, int]
                 raise RollbackRefused(f"certificates of batch {batch} were used since "
                                       f"({used} entries)")
             await conn.execute("SELECT set_config('kopilka.rollback_batch', $1, true)", str(batch))
+        if kind == "orders":
+            changed = await conn.fetchval(
+                "SELECT count(DISTINCT h.order_id) FROM web_order_history h JOIN import_records "
+                "r ON r.kind = 'orders' AND r.target = h.order_id::text AND r.batch_id = $1 "
+                "WHERE h.version > 1", batch)
+            if changed:
+                raise RollbackRefused(f"orders of batch {batch} were changed since ({changed} "
+                                      "orders): removing them would lose what was done")
         try:
             async with conn.transaction():  # a savepoint: the refusal leaves nothing
                 if tx is not None:

@@ -32,6 +32,7 @@ from server.api.scope import (
     session_networks,
     snapshot_networks,
 )
+from server.api.verification_spend import calling_key
 from server.audit.actor import Actor, acting
 from server.auth.scope import visible_stores
 from server.db import scope_repo
@@ -74,6 +75,7 @@ from server.orders.requests import (
 )
 from server.orders.service import Outcome, Ports
 from server.orders.states import Action, require, require_line
+from server.verification.tokens import TokenCheck
 
 SERVICE = "/kopilka.v1.OrderService/"
 LINK_PATH = "/orders/alternatives/"  # server/features/order_links.py serves it
@@ -228,11 +230,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
 
     def _ports(self, session_conn: SqlOrderRepository, session: AsyncSession,
                card: CardPricingContext | None, moment: dt.datetime,
-               principal: str | None = None) -> Ports:
+               principal: str | None = None, verification: TokenCheck | None = None) -> Ports:
         key = None if principal else caller().key_id  # a door without an RPC names itself
         who = principal or caller().label
         now = self.deps.clock()
-        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, now, session),
+        return Ports(session_conn, SqlOrderMoney(session_conn.conn, who, now, session,
+                                                 verification),
                      SqlNotifier(session), order_pricer(self.deps.pricing.snapshot, card,
                                                         moment), who,
                      SqlOrderPayments(session, who, now, key))
@@ -396,8 +399,10 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                 language=language, delivery_kind=kind, pickup_store_code=pickup,
                 address=address, comment=request.comment, currency=currency,
                 lines=lines, created_by=who, created_at=now, updated_at=now)
-            placed = await service.place(self._ports(repo, session, card, now), order,
-                                         request.points_to_spend)
+            placed = await service.place(
+                self._ports(repo, session, card, now, verification=self._token_check(
+                    request, parse_uuid(request.request_id, "request_id"))),
+                order, request.points_to_spend)
             if customer.registered:
                 await record(session, Change("member", str(customer.member.id), "register",
                                              None, {"channel": "web_order"}))
@@ -430,7 +435,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             return None
         kind, pickup, address = delivery
         who = caller().label
-        batch = placement.PlacementBatch(who, self.deps.clock())
+        batch = placement.PlacementBatch(who, self.deps.clock(),
+                                         self._token_check(request, claim.request_id))
         order = Order(
             id=uuid.uuid4(), external_number=request.external_number, store_code=store_code,
             member_id=card.member_id, card_number=request.customer.card_number,
@@ -438,9 +444,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             pickup_store_code=pickup, address=address, comment=request.comment,
             currency=currency, lines=[dataclasses.replace(x) for x in lines], created_by=who,
             created_at=now, updated_at=now)
-        placed = await service.place(
-            Ports(batch, batch, batch, order_pricer(self.deps.pricing.snapshot, card, now),
-                  who), order, request.points_to_spend)
+        try:
+            placed = await service.place(
+                Ports(batch, batch, batch, order_pricer(self.deps.pricing.snapshot, card, now),
+                      who), order, request.points_to_spend)
+        except placement.Undecided:
+            return None
         document = batch.document(sees_vip, [_placed_change(placed)])
         async with (await self.deps.ledger_pool.get()).acquire() as conn:
             products = await order_products(conn, sorted({x.sku for x in placed.lines}))
@@ -451,6 +460,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
                     deterministic=True), document):
                 return None
         return answer
+
+    def _token_check(self, request: OP.PlaceOrderRequest, request_id: uuid.UUID
+                     ) -> TokenCheck:
+        """The request's verification token as the money port checks and uses it."""
+        return TokenCheck(self.deps.signer, request.verification_token, calling_key(),
+                          request_id)
 
     # --- reading ----------------------------------------------------------------------
 

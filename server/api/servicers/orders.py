@@ -8,7 +8,6 @@ network sees only its stores' orders (another's read as ORDER_NOT_FOUND).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -44,8 +43,7 @@ from server.db.orders import requests as request_repo
 from server.db.orders import stock as stock_repo
 from server.db.orders.money import SqlOrderMoney
 from server.db.orders.notify import SqlNotifier
-from server.db.orders.repo import SqlOrderRepository
-from server.db.orders.repo import products as order_products
+from server.db.orders.repo import ProductNames, SqlOrderRepository
 from server.db.payments.refunds import SqlOrderPayments
 from server.db.pricing.context import CardPricingContext, load_card_context
 from server.errors import DomainError, Violations, echo, invalid, not_found
@@ -123,6 +121,9 @@ SETTLEMENTS = {OP.SETTLEMENT_POINTS: "points", OP.SETTLEMENT_CASH_ACCOUNT: "cash
                OP.SETTLEMENT_PAYMENT: "payment", OP.SETTLEMENT_CERTIFICATE: "certificate"}
 
 
+_NO_PRODUCT = ("", "", "")
+
+
 def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
                 history: list[HistoryEntry] | None = None,
                 store_requests: list[StoreRequest] | None = None) -> OP.Order:
@@ -143,17 +144,32 @@ def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
         points_accrued=order.points_accrued, points_returned=order.points_returned,
         points_reversed=order.points_reversed, create_time=timestamp(order.created_at),
         update_time=timestamp(order.updated_at), language=order.language)
-    for x in order.lines:
-        name, group, brand = products.get(x.sku, ("", "", ""))
-        pb.lines.add(
-            line_no=x.line_no, sku=x.sku, name=name, group_code=group, brand=brand,
-            quantity_milli=x.quantity_milli, unit_price_minor=x.unit_price,
-            base_amount_minor=x.base_amount, discount_amount_minor=x.discount_amount,
-            points_paid=x.points_paid, final_amount_minor=x.final_amount,
-            points_to_accrue=x.accrual_points, state=LINE_STATE_TO_PB[x.state],
-            returned_quantity_milli=x.returned_milli, store_code=x.store_code or "",
-            split_from_line_no=x.split_from or 0, replaces_line_no=x.replaces or 0,
-            promotions=list(x.promotions))
+    add_line = pb.lines.add
+    for x in order.lines:  # field by field: upb looks every keyword argument up by name
+        name, group, brand = products.get(x.sku, _NO_PRODUCT)
+        line = add_line()
+        line.line_no = x.line_no
+        line.sku = x.sku
+        line.name = name
+        line.group_code = group
+        line.brand = brand
+        line.quantity_milli = x.quantity_milli
+        line.unit_price_minor = x.unit_price
+        line.base_amount_minor = x.base_amount
+        line.discount_amount_minor = x.discount_amount
+        line.points_paid = x.points_paid
+        line.final_amount_minor = x.final_amount
+        line.points_to_accrue = x.accrual_points
+        line.state = LINE_STATE_TO_PB[x.state]
+        line.returned_quantity_milli = x.returned_milli
+        if x.store_code:
+            line.store_code = x.store_code
+        if x.split_from:
+            line.split_from_line_no = x.split_from
+        if x.replaces:
+            line.replaces_line_no = x.replaces
+        if x.promotions:
+            line.promotions.extend(x.promotions)
     for h in history or []:
         pb.history.add(version=h.version, change_time=timestamp(h.created_at),
                        principal=h.principal, action=h.action, line_no=h.line_no,
@@ -215,6 +231,7 @@ def _plain_delivery(pb: OP.Delivery) -> tuple[DeliveryKind, str | None, Address 
 class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
+        self._product_names = ProductNames()  # the one-call placement's
 
     # --- shared -----------------------------------------------------------------------
 
@@ -442,7 +459,9 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             member_id=card.member_id, card_number=request.customer.card_number,
             state=OrderState.PLACED, version=0, language=language, delivery_kind=kind,
             pickup_store_code=pickup, address=address, comment=request.comment,
-            currency=currency, lines=[dataclasses.replace(x) for x in lines], created_by=who,
+            currency=currency, lines=[Line(x.line_no, x.sku, x.quantity_milli, x.unit_price)
+                                      for x in lines],  # fresh: the general path's stay so
+            created_by=who,
             created_at=now, updated_at=now)
         try:
             placed = await service.place(
@@ -452,7 +471,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             return None
         document = batch.document(sees_vip, [_placed_change(placed)])
         async with (await self.deps.ledger_pool.get()).acquire() as conn:
-            products = await order_products(conn, sorted({x.sku for x in placed.lines}))
+            products = await self._product_names.of(
+                conn, sorted({x.sku for x in placed.lines}), self.deps.pricing.snapshot.catalog)
             answer = OP.PlaceOrderResponse(
                 order=order_to_pb(placed, products, [service.placed_entry(placed, who, now)]),
                 member_registered=False)

@@ -36,7 +36,7 @@ from server.verification.model import Operation
 from server.verification.tokens import TokenCheck, authorize
 
 PLACE = "SELECT kopilka_place_order($1, $2, $3, $4, $5, $6::jsonb)"
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def _time(value: Any) -> str | None:
@@ -84,8 +84,9 @@ class PlacementBatch:
             "points_requested": order.points_requested,
             "points_reserved": order.points_reserved,
             "reserve_tx_id": str(order.reserve_tx_id) if order.reserve_tx_id else None,
-            "accrual_lots": json.loads(json.dumps(order.accrual_lots)),
-            "lot_returns": json.loads(json.dumps(order.lot_returns)),
+            # the placement's own values, encoded once by `document` (nothing changes them
+            # in between: a placement only adds)
+            "accrual_lots": order.accrual_lots, "lot_returns": order.lot_returns,
             "created_by": order.created_by, "created_at": _time(order.created_at),
             "lines": [{
                 "line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
@@ -101,7 +102,7 @@ class PlacementBatch:
         self.history = {
             "version": entry.version, "principal": entry.principal, "action": entry.action,
             "line_no": entry.line_no, "reason": entry.reason, "state": entry.state.value,
-            "detail": json.loads(json.dumps(entry.detail, default=str)),
+            "detail": entry.detail,  # encoded by `document` (non-JSON values as text)
             "created_at": _time(entry.created_at)}
 
     async def lock(self, order_id: uuid.UUID) -> Order | None:

@@ -14,6 +14,7 @@ class Operation(StrEnum):
     REDEEM_POINTS = "redeem_points"  # RedeemBonus: amount in points
     CONFIRM_RECEIPT = "confirm_receipt"  # points + cash account paid, in minor units
     CONVERT_FUNDS = "convert_funds"  # ConvertFunds: amount in the source's units
+    PLACE_ORDER = "place_order"  # PlaceOrder reserving points: amount in points
 
 
 class VerificationState(StrEnum):

@@ -13,12 +13,13 @@ requester (API key when there is no terminal) that asked for the code, and its e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from server.errors import DomainError, ErrorKind
+from server.errors import DomainError, ErrorKind, FieldViolation
 from server.security.signing import Signer
 from server.verification.model import Operation
 
@@ -56,6 +57,29 @@ class Spend:
     operation: Operation
     amount: int
     caller: Caller
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What a door hands to the code that spends, which alone knows whether the card
+    requires verification: the token the request carries (may be empty), the calling key,
+    the request id its use is recorded under, and the request's field that names it."""
+
+    signer: Signer
+    token: str
+    caller: Caller
+    request_id: uuid.UUID
+    field_path: str = FIELD
+
+    def spend(self, card_number: str, operation: Operation, amount: int) -> Spend:
+        return Spend(card_number, operation, amount, self.caller)
+
+
+def naming(error: DomainError, field_path: str) -> DomainError:
+    """`error` with a field violation naming `field_path` (unless it names a field already)."""
+    if error.violations:
+        return error
+    return dataclasses.replace(error, violations=[FieldViolation(field_path, error.message)])
 
 
 def issue_verification_token(signer: Signer, grant: Grant) -> str:

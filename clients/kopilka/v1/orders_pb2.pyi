@@ -792,6 +792,7 @@ class PlaceOrderRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     POINTS_TO_SPEND_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
+    VERIFICATION_TOKEN_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID), per caller."""
     store_code: _builtins.str
@@ -804,6 +805,11 @@ class PlaceOrderRequest(_message.Message):
     """Points the customer wants to spend (needs a card); capped by the pricing rules."""
     currency: _builtins.str
     """Currency; empty: the server's."""
+    verification_token: _builtins.str
+    """VerifySMS's token for this spend (operation PLACE_ORDER, at least the points the order
+    reserves, asked for by this key): required when points are reserved and the card's type
+    requires verification; used once.
+    """
     @_builtins.property
     def customer(self) -> Global___Customer:
         """Who orders."""
@@ -828,10 +834,11 @@ class PlaceOrderRequest(_message.Message):
         comment: _builtins.str = ...,
         points_to_spend: _builtins.int = ...,
         currency: _builtins.str = ...,
+        verification_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["customer", b"customer", "delivery", b"delivery"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "currency", b"currency", "customer", b"customer", "delivery", b"delivery", "external_number", b"external_number", "lines", b"lines", "points_to_spend", b"points_to_spend", "request_id", b"request_id", "store_code", b"store_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "currency", b"currency", "customer", b"customer", "delivery", b"delivery", "external_number", b"external_number", "lines", b"lines", "points_to_spend", b"points_to_spend", "request_id", b"request_id", "store_code", b"store_code", "verification_token", b"verification_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -34,6 +34,10 @@ class _VerificationOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """ConfirmReceipt of a receipt that pays with points or the cash account."""
     VERIFICATION_OPERATION_CONVERT_FUNDS: _VerificationOperation.ValueType  # 3
     """ConvertFunds: turn cash account money into points or points into money."""
+    VERIFICATION_OPERATION_PLACE_ORDER: _VerificationOperation.ValueType  # 4
+    """PlaceOrder reserving points for an online order (OrderService.PlaceOrder
+    `verification_token`); max_amount in points.
+    """
 
 class VerificationOperation(_VerificationOperation, metaclass=_VerificationOperationEnumTypeWrapper):
     """VerificationOperation is the kind of spend a verification token authorizes."""
@@ -46,6 +50,10 @@ VERIFICATION_OPERATION_CONFIRM_RECEIPT: VerificationOperation.ValueType  # 2
 """ConfirmReceipt of a receipt that pays with points or the cash account."""
 VERIFICATION_OPERATION_CONVERT_FUNDS: VerificationOperation.ValueType  # 3
 """ConvertFunds: turn cash account money into points or points into money."""
+VERIFICATION_OPERATION_PLACE_ORDER: VerificationOperation.ValueType  # 4
+"""PlaceOrder reserving points for an online order (OrderService.PlaceOrder
+`verification_token`); max_amount in points.
+"""
 Global___VerificationOperation: _TypeAlias = VerificationOperation  # noqa: Y015
 
 @_typing.final
@@ -68,9 +76,9 @@ class SendVerificationCodeRequest(_message.Message):
     operation: Global___VerificationOperation.ValueType
     """The spend the code authorizes; required. The token is good for this operation only."""
     max_amount: _builtins.int
-    """Most the spend may take; positive. Points for REDEEM_POINTS, minor units of the receipt
-    currency (points paid plus cash account paid; a point is one minor unit) for
-    CONFIRM_RECEIPT, the source units of the conversion for CONVERT_FUNDS.
+    """Most the spend may take; positive. Points for REDEEM_POINTS and PLACE_ORDER, minor
+    units of the receipt currency (points paid plus cash account paid; a point is one minor
+    unit) for CONFIRM_RECEIPT, the source units of the conversion for CONVERT_FUNDS.
     """
     def __init__(
         self,

@@ -27,22 +27,33 @@ from server.db.ledger.repo import (
     new_tx,
     spend_points,
 )
+from server.db.verification.uses import verify_spend
 from server.orders.model import Order
+from server.verification.model import Operation
+from server.verification.tokens import TokenCheck
 
 
 class SqlOrderMoney:
     """OrderMoney (server/orders/service.py) on one transaction's connection."""
 
     def __init__(self, conn: asyncpg.Connection, principal: str, now: dt.datetime,
-                 session: AsyncSession | None = None) -> None:
+                 session: AsyncSession | None = None,
+                 verification: TokenCheck | None = None) -> None:
         self.conn = conn
         self.principal = principal
         self.now = now
         self.session = session  # the same transaction, for certificate settlements
+        self.verification = verification  # PlaceOrder's token (None: no door gave one)
 
     async def reserve(self, order: Order, points: int) -> None:
+        """Spend `points` for the order; a card whose type requires verification spends
+        only with the request's token for this spend (used once), as at the till."""
         assert order.card_number is not None  # the service refuses points without a card
-        member_id, _ = await card_holder(self.conn, order.card_number, "customer.card_number")
+        member_id, needs_token = await card_holder(self.conn, order.card_number,
+                                                   "customer.card_number")
+        if needs_token:
+            await verify_spend(self.conn, self.verification, order.card_number,
+                               Operation.PLACE_ORDER, points, self.now)
         tx_id = await new_tx(self.conn, "order_reserve", reason=f"order {order.id}",
                              principal=self.principal)
         await lock_points_accounts(self.conn, member_id)

@@ -8,9 +8,12 @@ reserve, the event and the customer's message; `write` then sends it all with th
 and the stored answer as one statement on the hot-path pool.
 
 Whatever the call would have to refuse (a request id used before, a card that changed hands,
-an unknown pickup store, points short, the ledger's or a column's refusal) writes nothing
-and `write` answers False: the door then places the order the general way, which answers
-each of those exactly as it always did.
+an unknown pickup store, points short, a card that requires an SMS verification without a
+token for the spend or with one used already, the ledger's or a column's refusal) writes
+nothing and `write` answers False: the door then places the order the general way, which
+answers each of those exactly as it always did. A token that does not cover the spend
+(forged, expired, another card, operation, amount or key) raises Undecided before anything
+is sent, for the same reason.
 """
 
 from __future__ import annotations
@@ -26,24 +29,33 @@ from asyncpg.pool import PoolConnectionProxy
 from server.db.audit.repo import Change, append_arguments
 from server.db.orders.notify import customer_message, order_event
 from server.db.outbox.repo import event_row
+from server.errors import DomainError
 from server.ledger.model import Claim
 from server.orders.model import HistoryEntry, Order, OrderState
+from server.verification.model import Operation
+from server.verification.tokens import TokenCheck, authorize
 
 PLACE = "SELECT kopilka_place_order($1, $2, $3, $4, $5, $6::jsonb)"
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def _time(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
+class Undecided(Exception):
+    """Only the general path can answer this placement (nothing was written)."""
+
+
 class PlacementBatch:
     """The OrderRepository, OrderMoney and Notifier of one placement: they keep what the
     placement writes (a placement only adds, reserves and tells: other calls are errors)."""
 
-    def __init__(self, principal: str, now: Any) -> None:
+    def __init__(self, principal: str, now: Any, verification: TokenCheck | None = None
+                 ) -> None:
         self.principal = principal
         self.now = now  # the ledger's time of the reservation (SqlOrderMoney's `now`)
+        self.verification = verification  # the request's token, if any
         self.order: dict[str, Any] | None = None
         self.new_address = False
         self.history: dict[str, Any] | None = None
@@ -72,8 +84,9 @@ class PlacementBatch:
             "points_requested": order.points_requested,
             "points_reserved": order.points_reserved,
             "reserve_tx_id": str(order.reserve_tx_id) if order.reserve_tx_id else None,
-            "accrual_lots": json.loads(json.dumps(order.accrual_lots)),
-            "lot_returns": json.loads(json.dumps(order.lot_returns)),
+            # the placement's own values, encoded once by `document` (nothing changes them
+            # in between: a placement only adds)
+            "accrual_lots": order.accrual_lots, "lot_returns": order.lot_returns,
             "created_by": order.created_by, "created_at": _time(order.created_at),
             "lines": [{
                 "line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
@@ -89,7 +102,7 @@ class PlacementBatch:
         self.history = {
             "version": entry.version, "principal": entry.principal, "action": entry.action,
             "line_no": entry.line_no, "reason": entry.reason, "state": entry.state.value,
-            "detail": json.loads(json.dumps(entry.detail, default=str)),
+            "detail": entry.detail,  # encoded by `document` (non-JSON values as text)
             "created_at": _time(entry.created_at)}
 
     async def lock(self, order_id: uuid.UUID) -> Order | None:
@@ -100,10 +113,20 @@ class PlacementBatch:
 
     # OrderMoney ----------------------------------------------------------------------
     async def reserve(self, order: Order, points: int) -> None:
+        """The reservation, with the id of a token that covers it: the call uses it once
+        when the card requires verification (and refuses without one), as SqlOrderMoney."""
+        token_id = None
+        check = self.verification
+        if check is not None and check.token:
+            try:
+                token_id = str(authorize(check.signer, check.token, check.spend(
+                    order.card_number or "", Operation.PLACE_ORDER, points), self.now).token_id)
+            except DomainError:
+                raise Undecided from None
         order.reserve_tx_id = uuid.uuid4()
         self.reserve_points = {"tx_id": str(order.reserve_tx_id), "points": points,
                                "reason": f"order {order.id}", "principal": self.principal,
-                               "now": _time(self.now)}
+                               "now": _time(self.now), "token_id": token_id}
 
     async def release(self, order: Order, points: int) -> None:
         raise RuntimeError("a placement only reserves points")

@@ -101,6 +101,26 @@ async def products(conn: asyncpg.Connection | PoolConnectionProxy,
     return {r["sku"]: (r["name"], r["group_code"], r["brand"]) for r in rows}
 
 
+class ProductNames:
+    """`products` remembered for one catalog (the pricing snapshot's, which PlaceOrder's
+    lines were checked and priced against): a new catalog object starts it over, so a
+    placement names its lines as its pricing saw them; SKUs not remembered are read."""
+
+    def __init__(self) -> None:
+        self._catalog: object = None
+        self._rows: dict[str, tuple[str, str, str]] = {}
+
+    async def of(self, conn: asyncpg.Connection | PoolConnectionProxy, skus: Sequence[str],
+                 catalog: object) -> dict[str, tuple[str, str, str]]:
+        if catalog is not self._catalog:
+            self._catalog, self._rows = catalog, {}
+        rows = self._rows
+        missing = [x for x in skus if x not in rows]
+        if missing:
+            rows.update(await products(conn, missing))
+        return {x: rows[x] for x in skus if x in rows}
+
+
 class SqlOrderRepository:
     """OrderRepository (server/orders/service.py) on one transaction's connection."""
 

@@ -56,7 +56,8 @@ class Verification(Base):
     max_amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'verified', 'locked')", name="state_known"),
-        CheckConstraint("operation IN ('redeem_points', 'confirm_receipt', 'convert_funds')",
+        CheckConstraint("operation IN ('redeem_points', 'confirm_receipt', 'convert_funds', "
+                        "'place_order')",
                         name="operation_known"),
         CheckConstraint("max_amount >= 0", name="max_amount_not_negative"),
         Index("ix_verifications_phone_time", "phone", "created_at"),

@@ -13,8 +13,10 @@ import uuid
 
 import asyncpg
 
+from server.errors import DomainError
 from server.security.signing import Signer
-from server.verification.tokens import Grant, Spend, authorize, used
+from server.verification.model import Operation
+from server.verification.tokens import Grant, Spend, TokenCheck, authorize, naming, required, used
 
 # The ledger's one use of a token (migration 0013): KL007 when it paid for a spend already.
 USE = "SELECT kopilka_use_verification($1, $2, $3, $4)"
@@ -34,3 +36,19 @@ async def consume_verification(conn: asyncpg.Connection, signer: Signer, token: 
             raise
         raise used() from None
     return grant
+
+
+async def verify_spend(conn: asyncpg.Connection, check: TokenCheck | None, card_number: str,
+                       operation: Operation, amount: int, now: dt.datetime) -> Grant:
+    """The spend of a card that requires verification: `check`'s token must cover it and is
+    used once (consume_verification); without a check or a token VERIFICATION_REQUIRED.
+    Every refusal names the request's token field."""
+    field_path = check.field_path if check is not None else "verification_token"
+    try:
+        if check is None or not check.token:
+            raise required()
+        return await consume_verification(conn, check.signer, check.token,
+                                          check.spend(card_number, operation, amount),
+                                          check.request_id, now)
+    except DomainError as error:
+        raise naming(error, field_path) from None

@@ -9,11 +9,13 @@ import re
 from pathlib import Path
 
 import asyncpg
-import pytest
 from kopilka.v1 import imports_pb2 as I
 
 from server.members.cards import card_number
+from tests.e2e.test_import_rpc import settings
 from tests.e2e.test_imports import batch_of, directories, fetch, kopilka, write
+
+__all__ = ["settings"]  # the RPC tests' settings: an import folder of the test's own
 
 OUR_CARD = card_number("2100", 7)
 HEADER = ("order_id,number,store_code,card_number,phone,email,state,created_at,delivery_kind,"
@@ -188,17 +190,6 @@ async def test_an_address_the_member_has_is_reused_and_kept(database_url: str,
     assert code == 0, err
     assert [r[0] for r in await fetch(database_url, "SELECT street FROM member_addresses")] == [
         "Хрещатик 1"]
-
-
-@pytest.fixture
-def settings(tmp_path):  # type: ignore[no-untyped-def]
-    from server.settings import Settings
-
-    folder = tmp_path / "imports"
-    folder.mkdir()
-    return Settings(grpc_listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", data_dir=tmp_path,
-                    log_format="text", db_pool_size=5, api_key_cache_seconds=0.0,
-                    import_dir=folder)
 
 
 async def test_orders_through_import_service(app, admin, settings, database_url: str,

@@ -22,6 +22,7 @@ from server.api.verification_spend import calling_key
 from server.db.audit.repo import Change, record
 from server.db.members.repo import SqlMemberRepository
 from server.db.orders import placement
+from server.db.orders.money import with_locked_balance
 from server.db.orders.repo import SqlOrderRepository
 from server.db.pricing.context import CardPricingContext
 from server.errors import DomainError, Violations, echo, invalid
@@ -182,6 +183,10 @@ class PlacingMixin(OrderServicerBase):
             card = card_hint
             if customer.card_number and card is None:
                 card = await self._card_context(customer.card_number, now)
+            if card is not None and request.points_to_spend:
+                # the hint was read before this transaction: an order that raced for the
+                # same points may have taken them since
+                card = await with_locked_balance(repo.conn, card, now)
             order = Order(
                 id=uuid.uuid4(), external_number=request.external_number,
                 store_code=store_code, member_id=customer.member.id,

@@ -11,6 +11,7 @@ reservation became the spend.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import asyncpg
@@ -27,10 +28,26 @@ from server.db.ledger.repo import (
     new_tx,
     spend_points,
 )
+from server.db.pricing.context import CardPricingContext
 from server.db.verification.uses import verify_spend
 from server.orders.model import Order
 from server.verification.model import Operation
 from server.verification.tokens import TokenCheck
+
+
+async def with_locked_balance(conn: asyncpg.Connection, card: CardPricingContext,
+                              now: dt.datetime) -> CardPricingContext:
+    """The card's context with the member's spendable points read under the lock of their
+    points accounts (taken here, held to the transaction's end). An order priced with it asks
+    the ledger for no more than the ledger has, so orders racing for the same points place
+    one after the other, each capped by what the earlier ones left (docs/orders.md)."""
+    if card.member_id is None:
+        return card
+    await lock_points_accounts(conn, card.member_id)
+    balance = await conn.fetchval("SELECT kopilka_spendable_points($1, $2)", card.member_id,
+                                  now)
+    return dataclasses.replace(card, member=dataclasses.replace(
+        card.member, points_balance=int(balance or 0)))
 
 
 class SqlOrderMoney:

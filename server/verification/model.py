@@ -15,6 +15,7 @@ class Operation(StrEnum):
     CONFIRM_RECEIPT = "confirm_receipt"  # points + cash account paid, in minor units
     CONVERT_FUNDS = "convert_funds"  # ConvertFunds: amount in the source's units
     PLACE_ORDER = "place_order"  # PlaceOrder reserving points: amount in points
+    EXCHANGE_ORDER = "exchange_order"  # ExchangeLines paid from points or the cash account
 
 
 class VerificationState(StrEnum):

@@ -204,3 +204,48 @@ async def test_the_database_refuses_a_placement_that_skips_the_check(shop, admin
         assert await conn.fetchval("SELECT count(*) FROM verification_token_uses") == 0
     finally:
         await conn.close()
+
+
+async def test_an_exchange_paid_from_points_needs_the_customers_code(shop, admin, smsc):
+    card = await gold_member(admin, "+380671230006", points=10_000)
+    placed = (await shop.orders.PlaceOrder(order(card, points=0, number="W-swap"))).order
+    await shop.orders.ConfirmOrder(O.ConfirmOrderRequest(
+        request_id=str(uuid.uuid4()), order_id=placed.order_id, expected_version=1))
+    done = (await shop.orders.CompleteOrder(O.CompleteOrderRequest(
+        request_id=str(uuid.uuid4()), order_id=placed.order_id, expected_version=2))).order
+    before = await balance(admin, card)
+    swap = O.ExchangeLinesRequest(
+        request_id=str(uuid.uuid4()), order_id=placed.order_id, expected_version=3,
+        reason="wrong colour", returns=[O.ReturnedLine(line_no=2, quantity_milli=1000)],
+        new_lines=[O.NewOrderLine(sku="sku-03", quantity_milli=1000, unit_price_minor=8000)],
+        settlement=O.SETTLEMENT_POINTS)
+    place_token = await token_for(shop, smsc, card, max_amount=10_000)
+    for token, reason in (("", "VERIFICATION_REQUIRED"),
+                          (place_token, "VERIFICATION_OPERATION_MISMATCH")):
+        swap.verification_token = token
+        with rpc_error() as failure:
+            await shop.orders.ExchangeLines(swap)
+        assert (failure.reason, failure.fields) == (reason, FIELD)
+    # refused: no points moved, the order unchanged, no answer stored for the request id
+    assert await balance(admin, card) == before
+    got = await shop.orders.GetOrder(O.GetOrderRequest(order_id=placed.order_id))
+    assert got.order.version == 3
+    swap.verification_token = await token_for(
+        shop, smsc, card, operation=V.VERIFICATION_OPERATION_EXCHANGE_ORDER, max_amount=10_000)
+    exchanged = await shop.orders.ExchangeLines(swap)
+    difference = exchanged.difference.amount_minor
+    assert difference > 0
+    accrued = exchanged.order.points_accrued - done.points_accrued
+    assert await balance(admin, card) == (before - difference + accrued
+                                          - exchanged.points_reversed)
+    # the token paid once: another exchange with it is refused and changes nothing
+    again = O.ExchangeLinesRequest(
+        request_id=str(uuid.uuid4()), order_id=placed.order_id, expected_version=4,
+        reason="and this one", returns=[O.ReturnedLine(line_no=1, quantity_milli=1000)],
+        new_lines=[O.NewOrderLine(sku="sku-03", quantity_milli=1000, unit_price_minor=9000)],
+        settlement=O.SETTLEMENT_POINTS, verification_token=swap.verification_token)
+    paid = await balance(admin, card)
+    with rpc_error() as failure:
+        await shop.orders.ExchangeLines(again)
+    assert (failure.reason, failure.fields) == ("VERIFICATION_USED", FIELD)
+    assert await balance(admin, card) == paid

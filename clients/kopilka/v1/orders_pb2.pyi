@@ -1568,6 +1568,7 @@ class ExchangeLinesRequest(_message.Message):
     NEW_LINES_FIELD_NUMBER: _builtins.int
     SETTLEMENT_FIELD_NUMBER: _builtins.int
     CERTIFICATE_NUMBER_FIELD_NUMBER: _builtins.int
+    VERIFICATION_TOKEN_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (UUID)."""
     order_id: _builtins.str
@@ -1580,6 +1581,11 @@ class ExchangeLinesRequest(_message.Message):
     """How the difference is settled."""
     certificate_number: _builtins.str
     """The gift certificate of SETTLEMENT_CERTIFICATE (required for it, refused with any other)."""
+    verification_token: _builtins.str
+    """VerifySMS's token for this spend (operation EXCHANGE_ORDER, at least the difference the
+    customer pays, asked for by this key): required when the difference is paid from points
+    or the cash account and the card's type requires verification; used once.
+    """
     @_builtins.property
     def returns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReturnedLine]:
         """What comes back."""
@@ -1601,10 +1607,11 @@ class ExchangeLinesRequest(_message.Message):
         new_lines: _abc.Iterable[Global___NewOrderLine] | None = ...,
         settlement: Global___Settlement.ValueType = ...,
         certificate_number: _builtins.str = ...,
+        verification_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_number", b"certificate_number", "expected_version", b"expected_version", "new_lines", b"new_lines", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "returns", b"returns", "settlement", b"settlement"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_number", b"certificate_number", "expected_version", b"expected_version", "new_lines", b"new_lines", "order_id", b"order_id", "reason", b"reason", "request_id", b"request_id", "returns", b"returns", "settlement", b"settlement", "verification_token", b"verification_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -38,6 +38,10 @@ class _VerificationOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """PlaceOrder reserving points for an online order (OrderService.PlaceOrder
     `verification_token`); max_amount in points.
     """
+    VERIFICATION_OPERATION_EXCHANGE_ORDER: _VerificationOperation.ValueType  # 5
+    """ExchangeLines settling the difference the customer pays from points or the cash account
+    (OrderService.ExchangeLines `verification_token`); max_amount in points or minor units.
+    """
 
 class VerificationOperation(_VerificationOperation, metaclass=_VerificationOperationEnumTypeWrapper):
     """VerificationOperation is the kind of spend a verification token authorizes."""
@@ -53,6 +57,10 @@ VERIFICATION_OPERATION_CONVERT_FUNDS: VerificationOperation.ValueType  # 3
 VERIFICATION_OPERATION_PLACE_ORDER: VerificationOperation.ValueType  # 4
 """PlaceOrder reserving points for an online order (OrderService.PlaceOrder
 `verification_token`); max_amount in points.
+"""
+VERIFICATION_OPERATION_EXCHANGE_ORDER: VerificationOperation.ValueType  # 5
+"""ExchangeLines settling the difference the customer pays from points or the cash account
+(OrderService.ExchangeLines `verification_token`); max_amount in points or minor units.
 """
 Global___VerificationOperation: _TypeAlias = VerificationOperation  # noqa: Y015
 
@@ -78,7 +86,8 @@ class SendVerificationCodeRequest(_message.Message):
     max_amount: _builtins.int
     """Most the spend may take; positive. Points for REDEEM_POINTS and PLACE_ORDER, minor
     units of the receipt currency (points paid plus cash account paid; a point is one minor
-    unit) for CONFIRM_RECEIPT, the source units of the conversion for CONVERT_FUNDS.
+    unit) for CONFIRM_RECEIPT, the source units of the conversion for CONVERT_FUNDS, the
+    difference paid (points or minor units of the cash account) for EXCHANGE_ORDER.
     """
     def __init__(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,16 +67,25 @@ class SqlOrderMoney:
         """Spend `points` for the order; a card whose type requires verification spends
         only with the request's token for this spend (used once), as at the till."""
         assert order.card_number is not None  # the service refuses points without a card
-        member_id, needs_token = await card_holder(self.conn, order.card_number,
-                                                   "customer.card_number")
-        if needs_token:
-            await verify_spend(self.conn, self.verification, order.card_number,
-                               Operation.PLACE_ORDER, points, self.now)
+        member_id = await self._verified(order, Operation.PLACE_ORDER, points,
+                                         "customer.card_number")
         tx_id = await new_tx(self.conn, "order_reserve", reason=f"order {order.id}",
                              principal=self.principal)
         await lock_points_accounts(self.conn, member_id)
         await spend_points(self.conn, member_id, points, tx_id, self.now)
         order.reserve_tx_id = tx_id
+
+    async def _verified(self, order: Order, operation: Operation, amount: int,
+                        card_field: str) -> uuid.UUID:
+        """The card's member; a card whose type requires verification spends only with the
+        request's token for this spend (used once, in this transaction)."""
+        if order.card_number is None:
+            return order.member_id
+        member_id, needs_token = await card_holder(self.conn, order.card_number, card_field)
+        if needs_token:
+            await verify_spend(self.conn, self.verification, order.card_number, operation,
+                               amount, self.now)
+        return member_id
 
     async def _give(self, order: Order, points: int, kind: str) -> int:
         assert order.reserve_tx_id is not None
@@ -132,6 +142,8 @@ class SqlOrderMoney:
             assert certificate_number is not None
             await self._settle_certificate(order, amount, certificate_number)
             return
+        if amount > 0:  # the member's own money pays: their code, as at a till
+            await self._verified(order, Operation.EXCHANGE_ORDER, amount, "settlement")
         tx_id = await new_tx(self.conn, "order_exchange", reason=f"order {order.id}",
                              principal=self.principal)
         if method == "points":

@@ -57,7 +57,7 @@ class Verification(Base):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'verified', 'locked')", name="state_known"),
         CheckConstraint("operation IN ('redeem_points', 'confirm_receipt', 'convert_funds', "
-                        "'place_order')",
+                        "'place_order', 'exchange_order')",
                         name="operation_known"),
         CheckConstraint("max_amount >= 0", name="max_amount_not_negative"),
         Index("ix_verifications_phone_time", "phone", "created_at"),

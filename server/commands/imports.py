@@ -150,6 +150,8 @@ async def _import(url: str, args: argparse.Namespace, files: list[Path]) -> int:
 
 
 def _print_report(result: Any, args: argparse.Namespace) -> None:
+    from server.certificates.printing import format_minor
+
     r = result.report
     mode = "dry run, nothing written" if result.dry_run else (
         f"batch {result.batch_id}" + (" (resumed)" if result.resumed else ""))
@@ -167,8 +169,16 @@ def _print_report(result: Any, args: argparse.Namespace) -> None:
              + ("" if r.imported is None else
                 f"; imported differs from what was to be imported for "
                 f"{r.members_mismatched:,}"))
-    _say("kopilka:   rules: history mode fires none; what they would have fired is not "
-         "computed")
+    if r.rules is not None:
+        t = r.rules
+        _say(f"kopilka:   rules: history mode fires none; today's rules would have given "
+             f"{t.receipts:,} receipts {format_minor(t.discount)} of discounts on "
+             f"{t.affected:,} of them and {t.points:,} points")
+        for rule_id, x in sorted(t.per_rule.items(), key=lambda kv: (-kv[1].discount, kv[0])):
+            _say(f"kopilka:     {rule_id:<32} {format_minor(x.discount):>14} on {x.receipts:,} "
+                 "receipt(s)")
+    else:
+        _say("kopilka:   rules: history mode fires none")
     for reject in result.rejects[:10]:
         _say(f"kopilka:   row {reject.row} of {reject.file}: {reject.field}: {reject.reason}")
     if result.stopped_at is not None:

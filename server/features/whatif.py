@@ -55,7 +55,7 @@ def check_period(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt
     return start, end
 
 
-def _points_of(snap: PricingSnapshot, rates: Mapping[str, int]
+def points_of(snap: PricingSnapshot, rates: Mapping[str, int]
                ) -> Callable[[PastReceipt, PricingResult], int]:
     accrual: CompiledRules = snap.accrual
     catalog: Catalog = snap.catalog
@@ -93,7 +93,7 @@ async def run_what_if(db: Database, snap: PricingSnapshot, document: str, fmt: s
             select(func.count()).select_from(Receipt).where(
                 Receipt.confirmed_at >= start, Receipt.confirmed_at < end,
                 text("state NOT IN ('cancelled', 'refunded')"))) or 0)
-    points_of = _points_of(snap, rates)
+    earned = points_of(snap, rates)
     totals = WhatIfTotals()
     catalog, stores = snap.catalog, snap.stores
     async for batch in past_receipts(db, start, end, page):
@@ -101,6 +101,20 @@ async def run_what_if(db: Database, snap: PricingSnapshot, document: str, fmt: s
             if past is None:
                 totals.skipped += 1
             else:
-                totals.add(candidate, catalog, stores, past, points_of)
+                totals.add(candidate, catalog, stores, past, earned)
         yield Progress(totals, expected, False, candidate.version)
     yield Progress(totals, expected, True, candidate.version)
+
+
+class SnapshotPreview:
+    """Today's rules (a pricing snapshot) over past receipts that are not in the database
+    yet: a dry run of a sales import reports what they would have given (RulesPreview)."""
+
+    def __init__(self, snap: PricingSnapshot, rates: Mapping[str, int]) -> None:
+        self.totals = WhatIfTotals()
+        self._snap = snap
+        self._points = points_of(snap, rates)
+
+    def add(self, past: PastReceipt) -> None:
+        self.totals.add(self._snap.rules, self._snap.catalog, self._snap.stores, past,
+                        self._points)

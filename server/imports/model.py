@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from server.pricing.whatif import WhatIfTotals
+
 
 class Policy(StrEnum):
     """What a bad row does to the run."""
@@ -56,8 +58,10 @@ class Reconciliation:
     # held here; these count them
     members_total: int = 0
     members_mismatched: int = 0  # imported amount differs from the amount to import
-    # What promotion rules would have fired is not computed: history mode fires none, and the
-    # dry run does not evaluate the pricing engine over imported sales.
+    # What today's promotion and bonus rules would have given the sales to import (a dry run
+    # of sales: each receipt priced in memory as CalculateReceipt would); history mode itself
+    # fires none. None for other kinds and real runs.
+    rules: WhatIfTotals | None = None
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from server.imports import metrics
 from server.imports.kinds import KINDS, Kind
 from server.imports.model import Policy, Reconciliation, Reject, RowError, RunResult, Totals
 from server.imports.reading import SourceRow, Utf8Blocks, csv_rows, read_header
+from server.pricing.whatif import PastReceipt, WhatIfTotals
 
 COPY_CHUNK = 5_000
 APPLY_CHUNK = 50_000  # rows (whole receipts and orders) a transaction writes
@@ -33,7 +34,7 @@ FILE_STRIDE = 10**12  # staged row number = file index * stride + row in file
 class Progress:
     """A progress report: the phase, rows so far, their rate."""
 
-    phase: str  # staging, checking, importing, done
+    phase: str  # staging, checking, rules (a dry run of sales), importing, done
     rows: int
     rows_per_second: float
     rejected: int = 0
@@ -63,6 +64,9 @@ class RunStore(Protocol):
     async def totals_by(self, wheres: list[str], **values: Any) -> list[Totals]: ...
     def per_member(self, hi: int, batch: uuid.UUID | None
                    ) -> AsyncIterator[tuple[str, int, int, int | None]]: ...
+    def staged_receipts(self, hi: int) -> AsyncIterator[list[PastReceipt]]:
+        """Pages of the staged sales that would be imported, as receipts (sales only)."""
+        ...
     def chunks(self, after: int, hi: int, size: int) -> AsyncIterator[tuple[int, int]]: ...
     async def apply_chunk(self, batch: uuid.UUID, lo: int, hi: int, tx: uuid.UUID | None,
                           now: dt.datetime, principal: str) -> int: ...
@@ -81,6 +85,27 @@ class BatchStore(Protocol):
 
 
 MemberSink = Callable[[str, int, int, "int | None"], None]
+
+
+class RulesPreview(Protocol):
+    """Today's rules over past receipts, in memory (server/db/imports/runner.py builds it
+    from the pricing snapshot): `add` prices one receipt, `totals` is the running sum."""
+
+    totals: WhatIfTotals
+
+    def add(self, past: PastReceipt) -> None: ...
+
+
+async def _would_fire(store: RunStore, preview: RulesPreview, top: int, read: int,
+                      started: float, progress: Callable[[Progress], None]) -> WhatIfTotals:
+    """Price every receipt a dry run of sales would import, page by page (nothing per
+    receipt is kept), reporting progress per page."""
+    async for page in store.staged_receipts(top):
+        for past in page:
+            preview.add(past)
+        done = preview.totals.receipts
+        progress(Progress("rules", done, done / max(time.monotonic() - started, 1e-6)))
+    return preview.totals
 
 
 async def _members(store: RunStore, report: Reconciliation, top: int,
@@ -199,14 +224,16 @@ async def run_import(store: RunStore, batches: BatchStore, *, kind_name: str,
                      progress: Callable[[Progress], None] = lambda p: None,
                      on_reject: Callable[[Reject], None] | None = None,
                      on_member: MemberSink | None = None,
-                     options: dict[str, str] | None = None) -> RunResult:
+                     options: dict[str, str] | None = None,
+                     preview: RulesPreview | None = None) -> RunResult:
     """Run one import (see the module docstring); FileProblem when a file is unusable.
-    `on_member` gets the per-member reconciliation row by row, in card order."""
+    `on_member` gets the per-member reconciliation row by row, in card order; `preview`
+    prices a dry run's sales with today's rules (the report's `rules`)."""
     kind = KINDS[kind_name]
     metrics.RUNNING.labels(kind.name).inc()
     try:
         return await _run(store, batches, kind, files, source, policy, dry_run, principal, now,
-                          progress, on_reject, on_member, options or {})
+                          progress, on_reject, on_member, options or {}, preview)
     finally:
         metrics.RUNNING.labels(kind.name).dec()
 
@@ -214,7 +241,8 @@ async def run_import(store: RunStore, batches: BatchStore, *, kind_name: str,
 async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence[Path],
                source: str, policy: Policy, dry_run: bool, principal: str, now: dt.datetime,
                progress: Callable[[Progress], None], on_reject: Callable[[Reject], None] | None,
-               on_member: MemberSink | None, options: dict[str, str]) -> RunResult:
+               on_member: MemberSink | None, options: dict[str, str],
+               preview: RulesPreview | None) -> RunResult:
     started = time.monotonic()
     await store.create_stage()
     chunk: list[tuple[Any, ...]] = []
@@ -270,6 +298,8 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
     result = RunResult(batch, kind.name, dry_run, resumed is not None, shown, report, stopped_at)
     if dry_run:
         await _members(store, report, top, None, on_member)
+        if preview is not None and kind.name == "sales":
+            report.rules = await _would_fire(store, preview, top, read, started, progress)
         progress(Progress("done", read, read / max(time.monotonic() - started, 1e-6),
                           report.rejected.rows))
         return result

@@ -79,6 +79,19 @@ async def test_run_and_upload_with_progress_and_refusals(app, admin, make_key, c
     assert messages[-1].dry_run and messages[-1].source_amount == 1500
     assert messages[-1].rows_read == 5 and messages[-1].rows_rejected == 0
     assert await fetch(database_url, "SELECT 1 FROM point_lots") == []
+    assert not messages[-1].HasField("rules")  # priced for a dry run of sales only
+
+    # a dry run of sales says what the server's rules would have given them
+    write(folder / "sales.csv", "receipt_id,store_code,receipt_number,card_number,sold_at,"
+          "line_no,sku,quantity_milli,amount_minor",
+          f"r1,lviv-1,0001,{cards[0]},2025-03-01 10:00,1,MILK,1000,6000",
+          f"r1,lviv-1,0001,{cards[0]},2025-03-01 10:00,2,MILK,2000,4000")
+    messages = [m.progress async for m in admin.imports.RunImport(I.RunImportRequest(
+        options=I.ImportOptions(kind="sales", dry_run=True), path="sales.csv"))]
+    rules = messages[-1].rules
+    # no promotions here; the card type's 3% of 100.00
+    assert (rules.receipts, rules.discount_minor, rules.points) == (1, 0, 300)
+    assert await fetch(database_url, "SELECT 1 FROM receipts") == []
 
     # refusals: outside the directory, '..', a symlink out of it, a missing column, no right
     outside = tmp_path / "secret.csv"

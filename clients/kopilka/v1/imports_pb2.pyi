@@ -179,8 +179,9 @@ class ImportProgress(_message.Message):
     REJECTS_FIELD_NUMBER: _builtins.int
     SOURCE_AMOUNT_FIELD_NUMBER: _builtins.int
     IMPORTED_AMOUNT_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
     phase: _builtins.str
-    """staging, checking, importing or done."""
+    """staging, checking, rules (a dry run of sales), importing or done."""
     rows_read: _builtins.int
     """Source rows read so far."""
     rows_imported: _builtins.int
@@ -207,6 +208,12 @@ class ImportProgress(_message.Message):
     def rejects(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportReject]:
         """The first refused rows (at most 50); last message."""
 
+    @_builtins.property
+    def rules(self) -> Global___ImportRulesPreview:
+        """A dry run of sales: what today's rules would have given the receipts to import, each
+        priced as CalculateReceipt would (lines at what was paid for them); last message.
+        """
+
     def __init__(
         self,
         *,
@@ -223,14 +230,87 @@ class ImportProgress(_message.Message):
         rejects: _abc.Iterable[Global___ImportReject] | None = ...,
         source_amount: _builtins.int = ...,
         imported_amount: _builtins.int = ...,
+        rules: Global___ImportRulesPreview | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "done", b"done", "dry_run", b"dry_run", "imported_amount", b"imported_amount", "phase", b"phase", "rejects", b"rejects", "resumed", b"resumed", "rows_imported", b"rows_imported", "rows_read", b"rows_read", "rows_rejected", b"rows_rejected", "rows_unchanged", b"rows_unchanged", "source_amount", b"source_amount", "stopped_at_row", b"stopped_at_row"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "done", b"done", "dry_run", b"dry_run", "imported_amount", b"imported_amount", "phase", b"phase", "rejects", b"rejects", "resumed", b"resumed", "rows_imported", b"rows_imported", "rows_read", b"rows_read", "rows_rejected", b"rows_rejected", "rows_unchanged", b"rows_unchanged", "rules", b"rules", "source_amount", b"source_amount", "stopped_at_row", b"stopped_at_row"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportProgress: _TypeAlias = ImportProgress  # noqa: Y015
+
+@_typing.final
+class ImportRulesPreview(_message.Message):
+    """ImportRulesPreview is what today's promotion and bonus rules would have given imported
+    sales (history mode itself fires none).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    RECEIPTS_DISCOUNTED_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    PER_RULE_FIELD_NUMBER: _builtins.int
+    receipts: _builtins.int
+    """Receipts priced."""
+    discount_minor: _builtins.int
+    """Promotion discounts the rules would have given, in minor units."""
+    receipts_discounted: _builtins.int
+    """Receipts at least one promotion would have discounted."""
+    points: _builtins.int
+    """Points the bonus rules would have accrued."""
+    @_builtins.property
+    def per_rule(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRuleEffect]:
+        """Per promotion rule, by rule id."""
+
+    def __init__(
+        self,
+        *,
+        receipts: _builtins.int = ...,
+        discount_minor: _builtins.int = ...,
+        receipts_discounted: _builtins.int = ...,
+        points: _builtins.int = ...,
+        per_rule: _abc.Iterable[Global___ImportRuleEffect] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_minor", b"discount_minor", "per_rule", b"per_rule", "points", b"points", "receipts", b"receipts", "receipts_discounted", b"receipts_discounted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportRulesPreview: _TypeAlias = ImportRulesPreview  # noqa: Y015
+
+@_typing.final
+class ImportRuleEffect(_message.Message):
+    """ImportRuleEffect is one promotion rule's would-be effect on imported sales."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    rule_id: _builtins.str
+    """The rule's id in the active rule set."""
+    discount_minor: _builtins.int
+    """Discount it would have given, in minor units."""
+    receipts: _builtins.int
+    """Receipts it would have discounted."""
+    def __init__(
+        self,
+        *,
+        rule_id: _builtins.str = ...,
+        discount_minor: _builtins.int = ...,
+        receipts: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_minor", b"discount_minor", "receipts", b"receipts", "rule_id", b"rule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportRuleEffect: _TypeAlias = ImportRuleEffect  # noqa: Y015
 
 @_typing.final
 class RunImportResponse(_message.Message):

@@ -23,6 +23,7 @@ from server.errors import DomainError, ErrorKind, Violations
 from server.imports.kinds import KINDS
 from server.imports.model import Policy, Reject, RunResult
 from server.imports.service import FileProblem, Progress
+from server.pricing.whatif import WhatIfTotals
 
 POLICIES = {"": Policy.STOP, **{p.value: p for p in Policy}}
 
@@ -125,7 +126,7 @@ class ImportServicer(imports_pb2_grpc.ImportServiceServicer):
             return await import_files(
                 self.deps.db.url, kind=kind, files=[path], source=options.source or "default",
                 policy=policy, dry_run=options.dry_run, principal=principal.label,
-                progress=report, now=self.deps.clock())
+                progress=report, now=self.deps.clock(), pricing=self.deps.pricing.snapshot)
 
         task = asyncio.ensure_future(run())
         written = 0
@@ -159,4 +160,17 @@ class ImportServicer(imports_pb2_grpc.ImportServiceServicer):
             resumed=result.resumed, stopped_at_row=result.stopped_at or 0,
             rejects=[_reject_pb(x) for x in result.rejects],
             source_amount=r.source.amount,
-            imported_amount=r.imported.amount if r.imported is not None else 0)
+            imported_amount=r.imported.amount if r.imported is not None else 0,
+            rules=_rules_pb(r.rules))
+
+
+def _rules_pb(totals: WhatIfTotals | None) -> imports_pb2.ImportRulesPreview | None:
+    """A dry run's would-be rule effects; None (not set) for other runs."""
+    if totals is None:
+        return None
+    return imports_pb2.ImportRulesPreview(
+        receipts=totals.receipts, discount_minor=totals.discount,
+        receipts_discounted=totals.affected, points=totals.points,
+        per_rule=[imports_pb2.ImportRuleEffect(rule_id=rule_id, discount_minor=x.discount,
+                                               receipts=x.receipts)
+                  for rule_id, x in sorted(totals.per_rule.items())])

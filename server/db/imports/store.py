@@ -23,6 +23,8 @@ from server.db.imports import parse as p
 from server.db.imports.binding import bind
 from server.imports.kinds import Kind
 from server.imports.model import Reject, Totals
+from server.pricing.model import ReceiptLine
+from server.pricing.whatif import PastReceipt
 
 META = (("rn", "bigint"), ("grp", "bigint"), ("file", "text"), ("source_id", "text"),
         ("hash", "bytea"), ("flags", "text[]"), ("reject_field", "text"),
@@ -244,6 +246,26 @@ class ImportStore:
                        got.get(row["k"], 0) if held is not None else None)
             last = rows[-1]["k"]
 
+    async def staged_receipts(self, hi: int, page: int = 1000
+                              ) -> AsyncIterator[list[PastReceipt]]:
+        """The staged sales a run would import, a page of whole receipts at a time (keyset
+        on the receipt's group), as the what-if prices them: lines at what was paid for them
+        (the source has no shelf price), the card's type when the card is known already."""
+        good = a.GOOD.replace(":lo", "$1").replace(":hi", "$2")
+        after = 0
+        while True:
+            rows = await self.conn.fetch(
+                "WITH g AS (SELECT DISTINCT s.grp FROM import_stage s WHERE " + good
+                + " ORDER BY s.grp LIMIT $3) "
+                "SELECT s.grp, s.store_code, s.sold_at, c.card_type, s.line_no, s.sku, "
+                "s.quantity_milli, s.amount FROM import_stage s JOIN g ON g.grp = s.grp "
+                "LEFT JOIN cards c ON c.number = s.card_number WHERE " + good
+                + " ORDER BY s.grp, s.line_no", after + 1, hi, page)
+            if not rows:
+                return
+            yield list(_receipts(rows))
+            after = rows[-1]["grp"]
+
     async def chunks(self, after: int, hi: int, size: int) -> AsyncIterator[tuple[int, int]]:
         """(lo, hi) group ranges of about `size` rows to apply, after the checkpoint."""
         lo = after
@@ -402,3 +424,17 @@ class Batches:
 
     async def imported(self, kind: Kind, batch: uuid.UUID) -> Totals:
         return await imported_totals(self.conn, kind, batch)
+
+
+def _receipts(rows: list[asyncpg.Record]) -> Iterator[PastReceipt]:
+    """Receipts from a page of staged sales lines (ordered by group, then line)."""
+    lines: list[ReceiptLine] = []
+    for i, row in enumerate(rows):
+        quantity, amount = int(row["quantity_milli"]), int(row["amount"])
+        # the unit price nearest to what the line was paid (the source has no shelf price)
+        lines.append(ReceiptLine(int(row["line_no"]), str(row["sku"]), quantity,
+                                 (amount * 1000 + quantity // 2) // quantity))
+        if i + 1 == len(rows) or rows[i + 1]["grp"] != row["grp"]:
+            yield PastReceipt(str(row["grp"]), str(row["store_code"]), row["sold_at"],
+                              row["card_type"], tuple(lines), 0, 0)
+            lines = []

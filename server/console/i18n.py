@@ -213,6 +213,36 @@ MESSAGES["uk"].update({
     "discounts_unsplit": "Без розбивки за правилами",
 })
 
+# The order page's asking stores, alternatives and exchange (st_ settlements).
+MESSAGES["en"].update({
+    "ask_stores": "Ask stores", "ask_hint": "The store asked about each open line (blank: "
+    "not asked; all blank: the allocation picks). Proposed: the store the allocation picks.",
+    "in_stock": "In stock", "nowhere": "nowhere", "deadline_minutes": "Answer within, minutes",
+    "offer_alternatives": "Offer alternatives", "alternatives_max": "At most",
+    "price_band": "Price band, %", "notify_customer": "Send the links to the customer",
+    "alternatives_for": "Alternatives offered for line", "link": "Link",
+    "no_alternatives": "Nothing in stock fits.", "exchange": "Exchange",
+    "new_line": "New line", "settlement": "Difference settled by",
+    "certificate_number": "Certificate number (for a certificate)",
+    "st_points": "points", "st_cash_account": "cash account", "st_payment": "payment",
+    "st_certificate": "gift certificate",
+})
+MESSAGES["uk"].update({
+    "ask_stores": "Запитати магазини", "ask_hint": "Магазин, який запитати про кожен "
+    "відкритий рядок (порожньо: не питати; усі порожні: вибере розподіл). Запропоновано: "
+    "магазин, який вибирає розподіл.",
+    "in_stock": "Є в наявності", "nowhere": "ніде",
+    "deadline_minutes": "Відповісти протягом, хвилин",
+    "offer_alternatives": "Запропонувати заміну", "alternatives_max": "Не більше",
+    "price_band": "Відхилення ціни, %", "notify_customer": "Надіслати посилання покупцеві",
+    "alternatives_for": "Запропоновано заміну для рядка", "link": "Посилання",
+    "no_alternatives": "Нічого підхожого немає в наявності.", "exchange": "Обміняти",
+    "new_line": "Новий рядок", "settlement": "Різницю розрахувати",
+    "certificate_number": "Номер сертифіката (для сертифіката)",
+    "st_points": "балами", "st_cash_account": "з грошового рахунку", "st_payment": "оплатою",
+    "st_certificate": "подарунковим сертифікатом",
+})
+
 
 def choose(cookie: str | None, accept_language: str) -> str:
     """The page's language: the user's cookie, else the first known one the browser asks for."""

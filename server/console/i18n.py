@@ -186,7 +186,8 @@ MESSAGES["uk"].update({
 # Campaigns (cp_ campaign states, ms_ mailing states).
 MESSAGES["en"].update({
     "campaigns": "Campaigns", "recipients": "Recipients", "skipped": "Left out",
-    "campaign_start": "Start sending now", "campaign_pause": "Pause",
+    "campaign_start": "Start sending",
+    "start_at": "At (UTC; blank: now)", "campaign_pause": "Pause",
     "campaign_resume": "Resume", "campaign_cancel": "Cancel the campaign",
     "estimated_parts": "SMS parts estimated", "estimated_cost": "Estimated cost",
     "delivered_cost": "Cost delivered", "template": "Template", "scheduled": "Scheduled for",
@@ -200,7 +201,8 @@ MESSAGES["en"].update({
 })
 MESSAGES["uk"].update({
     "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
-    "campaign_start": "Почати надсилання зараз", "campaign_pause": "Призупинити",
+    "campaign_start": "Почати надсилання",
+    "start_at": "О (UTC; порожньо: зараз)", "campaign_pause": "Призупинити",
     "campaign_resume": "Продовжити", "campaign_cancel": "Скасувати кампанію",
     "estimated_parts": "Частин SMS (оцінка)", "estimated_cost": "Вартість (оцінка)",
     "delivered_cost": "Вартість доставлених", "template": "Шаблон",

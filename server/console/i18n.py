@@ -245,6 +245,19 @@ MESSAGES["uk"].update({
     "st_certificate": "подарунковим сертифікатом",
 })
 
+# The dashboard's points by rule: lots no bonus rule gave, by what made them (lot_ + rule id).
+MESSAGES["en"].update({
+    "lot_-": "Without a rule", "lot_manual": "Manual adjustments", "lot_list": "Accrued by list",
+    "lot_conversion": "Converted from cash", "lot_survey": "Surveys",
+    "lot_order_exchange": "Order exchanges", "lot_order_payment_refund": "Order refunds",
+})
+MESSAGES["uk"].update({
+    "lot_-": "Без правила", "lot_manual": "Ручні коригування",
+    "lot_list": "Нараховано списком", "lot_conversion": "Переведено з грошей",
+    "lot_survey": "Опитування", "lot_order_exchange": "Обміни замовлень",
+    "lot_order_payment_refund": "Повернення за замовленнями",
+})
+
 
 def choose(cookie: str | None, accept_language: str) -> str:
     """The page's language: the user's cookie, else the first known one the browser asks for."""

@@ -1,6 +1,7 @@
 """The console's campaigns: a list newest first (by channel, in keyset pages) and a
 campaign's page with its recipients per delivery state, its estimated and delivered cost, and
-the actions its state allows: start a draft now, pause, resume, cancel.
+the actions its state allows: start a draft now or at a time (StartCampaign's schedule_time:
+its messages fall due then and the outbox dispatcher sends them), pause, resume, cancel.
 
 Each is a MarketingService RPC through `Door` (ListCampaigns, GetCampaign, StartCampaign,
 ChangeCampaignState), so the permission (`campaigns.read`, `campaigns.approve` to act), the
@@ -11,6 +12,7 @@ the page is for.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ from kopilka.v1 import common_pb2, marketing_pb2
 
 from server.auth.principal import Principal
 from server.console.orders import word
-from server.errors import DomainError, ErrorKind
+from server.errors import DomainError, ErrorKind, invalid
 from server.marketing.model import CHANNELS, TRANSITIONS, CampaignState
 
 if TYPE_CHECKING:
@@ -52,6 +54,23 @@ def row(c: marketing_pb2.Campaign) -> dict[str, Any]:
             "list_id": c.list_id}
 
 
+def schedule_time(text: str, now: dt.datetime) -> dt.datetime | None:
+    """The start form's time (a datetime-local field, "2026-12-24T09:00", read as UTC as the
+    console shows times); blank: now (None). Not a time, or not after `now`: INVALID_ARGUMENT
+    naming schedule_time (a past time would start the campaign at once, surely not meant)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid("schedule_time", "a date and time, e.g. 2026-12-24T09:00") from None
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    if when <= now:
+        raise invalid("schedule_time", "must be later than now (blank: start now)")
+    return when
+
+
 class CampaignPages:
     """The handlers; `add_routes` puts them on the console's application."""
 
@@ -78,7 +97,7 @@ class CampaignPages:
             keep={"channel": channel} if channel else {},
             next_token=answer.page.next_page_token)
 
-    async def campaign(self, request: web.Request, notice: str = "",
+    async def campaign(self, request: web.Request, notice: str = "", violations: Any = None,
                        status: int = 200) -> web.StreamResponse:
         who = await self.console.signed_in(request)
         answer = await self.door.call(who, MK + "GetCampaign", marketing_pb2.GetCampaignRequest(
@@ -89,6 +108,7 @@ class CampaignPages:
             request, "campaign.html", status=status, c=c,
             actions=[a for a in ACTIONS if self._offered(who, a, c["state"])],
             request_id=str(uuid.uuid4()), failed=status >= 400,
+            violations=violations or [],
             notice=notice or t.get(request.query.get("notice", ""), ""))
 
     def _offered(self, who: Principal, action: str, state: str) -> bool:
@@ -112,9 +132,13 @@ class CampaignPages:
         request_id = form.get("request_id", "")
         try:
             if change is None:
-                await self.door.call(who, MK + "StartCampaign", marketing_pb2.StartCampaignRequest(
-                    request_id=request_id, campaign_id=campaign_id),
-                    marketing_pb2.StartCampaignResponse)
+                start = marketing_pb2.StartCampaignRequest(request_id=request_id,
+                                                           campaign_id=campaign_id)
+                later = schedule_time(form.get("schedule_time", ""), self.console.deps.clock())
+                if later is not None:
+                    start.schedule_time.FromDatetime(later)
+                await self.door.call(who, MK + "StartCampaign", start,
+                                     marketing_pb2.StartCampaignResponse)
             else:
                 await self.door.call(
                     who, MK + "ChangeCampaignState", marketing_pb2.ChangeCampaignStateRequest(
@@ -123,7 +147,7 @@ class CampaignPages:
         except DomainError as error:
             if error.kind in (ErrorKind.INVALID_ARGUMENT, ErrorKind.FAILED_PRECONDITION):
                 return await self.campaign(
-                    request, notice=error.message,
+                    request, notice=error.message, violations=error.violations,
                     status=400 if error.kind is ErrorKind.INVALID_ARGUMENT else 409)
             raise
         raise web.HTTPSeeOther(f"{self.console.prefix}/campaigns/{campaign_id}?notice=done")

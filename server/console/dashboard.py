@@ -1,5 +1,6 @@
 """The console's dashboard: sales with and without a card, discounts (by rule, with the
-rules' names), points accrued and spent (by accrual rule), the programme's liability and SMS,
+rules' names), points accrued and spent (by accrual rule, with the bonus rules' names), the
+programme's liability and SMS,
 over a chosen period, each as a server-side SVG chart with a table twin (charts.py).
 
 Reads only (no RPC answers these totals): the `bonus.read` permission, as the RPCs closest to
@@ -24,6 +25,7 @@ from server.db.console import queries
 from server.pricing.schema import RuleSetError, load_rule_set
 
 if TYPE_CHECKING:
+    from server.api.deps import ApiDeps
     from server.console.web import Console
 
 log = logging.getLogger("kopilka.console")
@@ -64,6 +66,25 @@ class RuleNames:
         return found
 
 
+#: points no bonus rule gave (server/db/ledger/bonus.py `manual_lot` and the other doors'
+#: lots): shown by what made them (i18n `lot_` + the lot's rule id)
+SYSTEM_LOTS = ("-", "manual", "list", "conversion", "survey", "order_exchange",
+               "order_payment_refund")
+
+
+async def bonus_rule_names(deps: ApiDeps, session: AsyncSession,
+                           ids: Collection[str]) -> dict[str, str]:
+    """Accrual rule id -> name: the active bonus rules' (in memory), else the newest of the
+    last RULE_SETS_BACK applied that names it (one read, only for ids still unnamed)."""
+    active = deps.pricing.snapshot.accrual.document.rules
+    found = {r.id: r.name for r in active if r.id in ids and r.name}
+    missing = sorted(set(ids) - found.keys() - set(SYSTEM_LOTS))
+    if missing:
+        found |= {k: v for k, v in (await queries.bonus_rule_names(
+            session, missing, RULE_SETS_BACK)).items() if k not in found}
+    return found
+
+
 class DashboardPages:
     """The handler; `add_routes` puts it on the console's application."""
 
@@ -100,23 +121,28 @@ class DashboardPages:
             by_rule = await queries.points_by_rule(session, t0, t1)
             split = await queries.discounts_by_rule(session, t0, t1)
             names = await self.rule_names.names(session, {r for r, _ in split.by_rule})
+            bonus_names = await bonus_rule_names(self.deps, session, {r for r, _ in by_rule})
         t = self.console.t(request)
         labels = [d.day.strftime("%d.%m") for d in days]
         # (label, rule id or "", amount): each rule by its name, then the other rows
         discount_rows: list[tuple[str, str, int]] = [
             (names.get(rule, rule), rule, amount) for rule, amount in split.by_rule]
         discount_rows += [(label, "", amount) for label, amount in charts.rest_rows(split, t)]
+        # (label, rule id, points): a bonus rule by its name, the doors' lots by what made
+        # them, a rule nobody names by its id
+        point_rows = [(bonus_names.get(rule) or t.get("lot_" + rule, rule), rule, points)
+                      for rule, points in by_rule]
         sms = sum(d.sms for d in days)
         cost = self.deps.settings.console_sms_cost_minor
         context: dict[str, Any] = dict(
             start=start.isoformat(), end=end.isoformat(), days=days,
-            owed=owed, sms=sms, sms_cost=sms * cost, by_rule=by_rule,
+            owed=owed, sms=sms, sms_cost=sms * cost, point_rows=point_rows,
             discount_rows=discount_rows,
             discount_rule_chart=charts.bars(t["discounts_by_rule"],
                                             [label for label, _, _ in discount_rows],
                                             [(t["discounts"], [a for _, _, a in discount_rows])]),
-            rule_chart=charts.bars(t["points_by_rule"], [r for r, _ in by_rule], [
-                (t["points_accrued"], [p for _, p in by_rule])]),
+            rule_chart=charts.bars(t["points_by_rule"], [label for label, _, _ in point_rows],
+                                   [(t["points_accrued"], [p for _, _, p in point_rows])]),
             sales_chart=charts.bars(t["sales_card"] + " / " + t["sales_nocard"], labels, [
                 (t["sales_card"], [d.sales_with_card for d in days]),
                 (t["sales_nocard"], [d.sales_without_card for d in days])]),

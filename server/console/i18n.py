@@ -186,7 +186,8 @@ MESSAGES["uk"].update({
 # Campaigns (cp_ campaign states, ms_ mailing states).
 MESSAGES["en"].update({
     "campaigns": "Campaigns", "recipients": "Recipients", "skipped": "Left out",
-    "campaign_start": "Start sending now", "campaign_pause": "Pause",
+    "campaign_start": "Start sending",
+    "start_at": "At (UTC; blank: now)", "campaign_pause": "Pause",
     "campaign_resume": "Resume", "campaign_cancel": "Cancel the campaign",
     "estimated_parts": "SMS parts estimated", "estimated_cost": "Estimated cost",
     "delivered_cost": "Cost delivered", "template": "Template", "scheduled": "Scheduled for",
@@ -200,7 +201,8 @@ MESSAGES["en"].update({
 })
 MESSAGES["uk"].update({
     "campaigns": "Кампанії", "recipients": "Отримувачі", "skipped": "Пропущено",
-    "campaign_start": "Почати надсилання зараз", "campaign_pause": "Призупинити",
+    "campaign_start": "Почати надсилання",
+    "start_at": "О (UTC; порожньо: зараз)", "campaign_pause": "Призупинити",
     "campaign_resume": "Продовжити", "campaign_cancel": "Скасувати кампанію",
     "estimated_parts": "Частин SMS (оцінка)", "estimated_cost": "Вартість (оцінка)",
     "delivered_cost": "Вартість доставлених", "template": "Шаблон",
@@ -211,6 +213,49 @@ MESSAGES["uk"].update({
     "ms_undeliverable": "не доставити", "ms_failed": "помилка",
     "discounts_by_rule": "Знижки за правилами", "other_rules": "Інші правила",
     "discounts_unsplit": "Без розбивки за правилами",
+})
+
+# The order page's asking stores, alternatives and exchange (st_ settlements).
+MESSAGES["en"].update({
+    "ask_stores": "Ask stores", "ask_hint": "The store asked about each open line (blank: "
+    "not asked; all blank: the allocation picks). Proposed: the store the allocation picks.",
+    "in_stock": "In stock", "nowhere": "nowhere", "deadline_minutes": "Answer within, minutes",
+    "offer_alternatives": "Offer alternatives", "alternatives_max": "At most",
+    "price_band": "Price band, %", "notify_customer": "Send the links to the customer",
+    "alternatives_for": "Alternatives offered for line", "link": "Link",
+    "no_alternatives": "Nothing in stock fits.", "exchange": "Exchange",
+    "new_line": "New line", "settlement": "Difference settled by",
+    "certificate_number": "Certificate number (for a certificate)",
+    "st_points": "points", "st_cash_account": "cash account", "st_payment": "payment",
+    "st_certificate": "gift certificate",
+})
+MESSAGES["uk"].update({
+    "ask_stores": "Запитати магазини", "ask_hint": "Магазин, який запитати про кожен "
+    "відкритий рядок (порожньо: не питати; усі порожні: вибере розподіл). Запропоновано: "
+    "магазин, який вибирає розподіл.",
+    "in_stock": "Є в наявності", "nowhere": "ніде",
+    "deadline_minutes": "Відповісти протягом, хвилин",
+    "offer_alternatives": "Запропонувати заміну", "alternatives_max": "Не більше",
+    "price_band": "Відхилення ціни, %", "notify_customer": "Надіслати посилання покупцеві",
+    "alternatives_for": "Запропоновано заміну для рядка", "link": "Посилання",
+    "no_alternatives": "Нічого підхожого немає в наявності.", "exchange": "Обміняти",
+    "new_line": "Новий рядок", "settlement": "Різницю розрахувати",
+    "certificate_number": "Номер сертифіката (для сертифіката)",
+    "st_points": "балами", "st_cash_account": "з грошового рахунку", "st_payment": "оплатою",
+    "st_certificate": "подарунковим сертифікатом",
+})
+
+# The dashboard's points by rule: lots no bonus rule gave, by what made them (lot_ + rule id).
+MESSAGES["en"].update({
+    "lot_-": "Without a rule", "lot_manual": "Manual adjustments", "lot_list": "Accrued by list",
+    "lot_conversion": "Converted from cash", "lot_survey": "Surveys",
+    "lot_order_exchange": "Order exchanges", "lot_order_payment_refund": "Order refunds",
+})
+MESSAGES["uk"].update({
+    "lot_-": "Без правила", "lot_manual": "Ручні коригування",
+    "lot_list": "Нараховано списком", "lot_conversion": "Переведено з грошей",
+    "lot_survey": "Опитування", "lot_order_exchange": "Обміни замовлень",
+    "lot_order_payment_refund": "Повернення за замовленнями",
 })
 
 

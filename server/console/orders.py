@@ -47,6 +47,9 @@ LINE_ACTIONS: dict[str, tuple[str, Any, Action]] = {
     "cancel": ("CancelLine", orders_pb2.CancelLineResponse, Action.CANCEL_LINE),
 }
 STATE_WORDS = [s.value for s in OrderState]
+#: an exchange's settlements as the form names them (orders.proto Settlement)
+SETTLEMENT_WORDS = ["points", "cash_account", "payment", "certificate"]
+NEW_ROWS = 2  # how many new lines one exchange form offers
 
 
 def word(enum: Any, value: int) -> str:
@@ -116,8 +119,11 @@ class OrderPages:
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/orders", self.orders)
         router.add_get("/orders/{order_id}", self.order)
+        router.add_post("/orders/{order_id}/lines/{line_no}/alternatives", self.alternatives)
         router.add_post("/orders/{order_id}/lines/{line_no}/{action}", self.line_action)
         router.add_post("/orders/{order_id}/return", self.return_lines)
+        router.add_post("/orders/{order_id}/ask", self.ask_stores)
+        router.add_post("/orders/{order_id}/exchange", self.exchange)
         router.add_post("/orders/{order_id}/{action}", self.act)
 
     async def member_orders(self, who: Principal, member_id: str) -> list[dict[str, Any]]:
@@ -140,7 +146,7 @@ class OrderPages:
             members=self.door.allowed_rpc(who, "/kopilka.v1.MemberService/GetMember"))
 
     async def order(self, request: web.Request, notice: str = "", violations: Any = None,
-                    status: int = 200) -> web.StreamResponse:
+                    status: int = 200, offered: Any = None) -> web.StreamResponse:
         who = await self.console.signed_in(request)
         order_id = request.match_info["order_id"]
         order = (await self.door.call(who, ORD + "GetOrder",
@@ -158,6 +164,15 @@ class OrderPages:
                 payments_pb2.ListWaybillsResponse)).waybills)
         can = self.door.allowed_rpc(who, ORD + "CancelOrder")  # the manage right, as the RPCs
         state_allows = allowed(order)
+        open_lines = [x for x in order.lines if x.state == orders_pb2.ORDER_LINE_STATE_OPEN]
+        askable = open_lines if can and Action.ASK_STORES in state_allows else []
+        stock: dict[int, Any] = {}
+        if askable and self.door.allowed_rpc(who, ORD + "GetAvailability"):
+            stock = {x.line_no: x for x in (await self.door.call(
+                who, ORD + "GetAvailability", orders_pb2.GetAvailabilityRequest(
+                    order_id=order_id), orders_pb2.GetAvailabilityResponse)).lines}
+        returnable = [x for x in order.lines if line_allows(order, x, Action.RETURN_LINES)
+                      and x.quantity_milli > x.returned_quantity_milli] if can else []
         t = self.console.t(request)
         return self.console.render(
             request, "order.html", status=status, o=order, word=word, E=_ENUMS,
@@ -168,8 +183,12 @@ class OrderPages:
             line_actions={x.line_no: [a for a, (_, _, needed) in LINE_ACTIONS.items()
                                       if a != "cancel" and line_allows(order, x, needed)]
                           for x in order.lines} if can else {},
-            returnable=[x for x in order.lines if line_allows(order, x, Action.RETURN_LINES)
-                        and x.quantity_milli > x.returned_quantity_milli] if can else [],
+            returnable=returnable, askable=askable, stock=stock,
+            exchangeable=returnable if Action.EXCHANGE in state_allows else [],
+            alternatives={x.line_no for x in open_lines
+                          if can and line_allows(order, x, Action.REPLACE_LINE)},
+            offered=offered, new_rows=range(NEW_ROWS), settlements=SETTLEMENT_WORDS,
+            field_errors=_field_errors(violations or []),
             payments=payments, waybills=waybills, request_id=str(uuid.uuid4()),
             notice=notice or t.get(request.query.get("notice", ""), ""),
             violations=violations or [], failed=status >= 400,
@@ -228,6 +247,102 @@ class OrderPages:
             request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
             expected_version=_number(form.get("expected_version", "")),
             reason=form.get("reason", ""), returns=returns), orders_pb2.ReturnLinesResponse)
+
+    async def ask_stores(self, request: web.Request) -> web.StreamResponse:
+        """Open lines put to stores in one round with a deadline (`store_<line_no>`: the
+        store asked about that line, blank: not asked; all blank: the allocation picks)."""
+        who = await self.console.signed_in(request)
+        form = await self.console.form(request)
+        by_store: dict[str, list[int]] = {}
+        for key, value in form.items():
+            if key.startswith("store_") and value.strip():
+                by_store.setdefault(value.strip()[:64], []).append(
+                    _number(key.removeprefix("store_")))
+        return await self._change(request, who, ORD + "AskStores", orders_pb2.AskStoresRequest(
+            request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
+            expected_version=_number(form.get("expected_version", "")),
+            reason=form.get("reason", ""),
+            asks=[orders_pb2.StoreAsk(store_code=store, line_nos=sorted(nos))
+                  for store, nos in by_store.items()],
+            deadline_seconds=_minutes(form.get("deadline_minutes", ""))),
+            orders_pb2.AskStoresResponse)
+
+    async def alternatives(self, request: web.Request) -> web.StreamResponse:
+        """Products in stock offered for an open line; the page shows them and their links
+        (posted again with the same request id: the same offers)."""
+        who = await self.console.signed_in(request)
+        form = await self.console.form(request)
+        message = orders_pb2.OfferAlternativesRequest(
+            request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
+            line_no=_number(request.match_info["line_no"]),
+            max_alternatives=_count(form.get("max", "")),
+            price_band_bps=_count(form.get("band", ""), 100),
+            notify_customer=form.get("notify", "") == "on")
+        try:
+            answer = await self.door.call(who, ORD + "OfferAlternatives", message,
+                                          orders_pb2.OfferAlternativesResponse)
+        except DomainError as error:
+            if error.kind in (ErrorKind.INVALID_ARGUMENT, ErrorKind.FAILED_PRECONDITION):
+                return await self.order(request, notice=error.message,
+                                        violations=error.violations,
+                                        status=400 if error.kind is ErrorKind.INVALID_ARGUMENT
+                                        else 409)
+            raise
+        t = self.console.t(request)
+        return await self.order(
+            request, notice=t["done"] if answer.alternatives else t["no_alternatives"],
+            offered=(message.line_no, list(answer.alternatives)))
+
+    async def exchange(self, request: web.Request) -> web.StreamResponse:
+        """A completed order's lines given back (`return_<line_no>`) and new ones handed
+        over (`new_sku_<i>`, `new_quantity_<i>`, `new_price_<i>`; blank rows left out), the
+        difference settled as chosen."""
+        who = await self.console.signed_in(request)
+        form = await self.console.form(request)
+        returns = [orders_pb2.ReturnedLine(line_no=_number(key.removeprefix("return_")),
+                                           quantity_milli=_milli(value))
+                   for key, value in form.items()
+                   if key.startswith("return_") and value.strip()]
+        new_lines = [orders_pb2.NewOrderLine(
+            sku=form.get(f"new_sku_{i}", "").strip()[:64],
+            quantity_milli=_milli(form.get(f"new_quantity_{i}", "")),
+            unit_price_minor=_scaled(form.get(f"new_price_{i}", ""), 100))
+            for i in range(NEW_ROWS)
+            if any(form.get(f"new_{f}_{i}", "").strip() for f in ("sku", "quantity", "price"))]
+        settlement = form.get("settlement", "")
+        return await self._change(request, who, ORD + "ExchangeLines",
+                                  orders_pb2.ExchangeLinesRequest(
+            request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
+            expected_version=_number(form.get("expected_version", "")),
+            reason=form.get("reason", ""), returns=returns, new_lines=new_lines,
+            settlement=orders_pb2.Settlement.Value("SETTLEMENT_" + settlement.upper())
+            if settlement in SETTLEMENT_WORDS else orders_pb2.SETTLEMENT_UNSPECIFIED,
+            certificate_number=form.get("certificate_number", "").strip()[:64]),
+            orders_pb2.ExchangeLinesResponse)
+
+
+def _field_errors(violations: Any) -> dict[str, list[str]]:
+    """The refusal's violations by the form they belong to ("asks", "new_lines",
+    "returns"... the RPC field's first part), for showing them next to it."""
+    found: dict[str, list[str]] = {}
+    for v in violations:
+        head = str(v.field).split(".")[0].split("[")[0]
+        found.setdefault(head, []).append(f"{v.field}: {v.description}")
+    return found
+
+
+def _minutes(text: str) -> int:
+    """Minutes in the form as seconds; not a whole number: 0 (the RPC names the field)."""
+    try:
+        return max(0, min(int(text.strip()), 2**31 // 60 - 1)) * 60
+    except ValueError:
+        return 0
+
+
+def _count(text: str, unit: int = 1) -> int:
+    """A small whole number (times `unit`); blank is 0 (the RPC's default), bad is -1."""
+    value = _scaled(text, unit)
+    return value if -1 <= value < 2**31 else -1
 
 
 def _line_request(method: str, match: Any, form: dict[str, str]) -> Any:

@@ -151,3 +151,25 @@ async def test_a_draft_is_started_paused_resumed_and_cancelled_through_the_rpcs(
         object_type="campaign", object_id=autumn.campaign_id))
     assert sorted(e.action for e in trail.entries
                   if e.principal == "operator:anna@shop.ua") == ["paused", "running", "start"]
+
+
+async def test_a_start_time_that_is_not_one_is_named_and_nothing_starts(app, admin, world):
+    spring, _ = await campaigns(admin)
+    autumn = (await admin.marketing.CreateCampaign(MK.CreateCampaignRequest(
+        request_id=rid(), name="Осінь", list_id=spring.list_id, template_code="sale",
+        channel="sms"))).campaign
+    await make_user(app, "anna@shop.ua", "operator")
+    url = base_url(app)
+    page_url = f"{url}/campaigns/{autumn.campaign_id}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        async with http.get(page_url) as page:
+            assert 'name="schedule_time"' in await page.text()
+        for bad in ("tomorrow", "2026-13-01T09:00", "2001-01-01T09:00"):
+            async with http.post(page_url + "/start", data={
+                    "csrf": csrf, "request_id": rid(), "schedule_time": bad}) as refused:
+                assert refused.status == 400, bad
+                assert 'id="schedule-error"><code>schedule_time</code>' in await refused.text()
+    got = await admin.marketing.GetCampaign(MK.GetCampaignRequest(
+        campaign_id=autumn.campaign_id))
+    assert got.campaign.state == MK.CAMPAIGN_STATE_DRAFT and got.campaign.recipients == 0

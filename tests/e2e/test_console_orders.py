@@ -351,3 +351,46 @@ async def test_payments_and_the_members_orders_and_certificates(
             html = await page.text()
         assert page.status == 200
         assert 'id="member-orders"' not in html and 'id="member-certificates"' not in html
+
+
+async def test_asking_alternatives_and_exchange_need_csrf_and_the_right_and_run_once(
+        app, admin, make_key, client_for):
+    _, _, _, placed = await shop_with_orders(app, admin, make_key, client_for)
+    order_id = placed[1].order_id  # W-2, placed: two open lines
+    await make_user(app, "anna@shop.ua", "operator")
+    await make_user(app, "kasa@shop.ua", "cashier")
+    url = base_url(app)
+    page_url = f"{url}/orders/{order_id}"
+    ask = {"request_id": rid(), "expected_version": "1", "store_1": "kyiv-01",
+           "store_2": "lviv-01", "deadline_minutes": "15", "reason": ""}
+    async with jar() as http:
+        csrf = await http_login(http, url, "kasa@shop.ua")
+        for action in ("ask", "lines/1/alternatives", "exchange"):
+            async with http.post(f"{page_url}/{action}", data={**ask, "csrf": csrf}) as no:
+                assert no.status == 403, action
+    async with jar() as http:
+        csrf = await http_login(http, url, "anna@shop.ua")
+        async with http.post(page_url + "/ask", data=ask) as no:
+            assert no.status == 403  # no CSRF token
+        async with http.post(page_url + "/ask", data={
+                **ask, "csrf": csrf, "store_2": "nowhere-01"}) as bad:
+            assert bad.status == 400 and "asks[1].store_code" in await bad.text()
+        for _ in range(2):  # one request id posted twice: one round
+            async with http.post(page_url + "/ask", data={**ask, "csrf": csrf},
+                                 allow_redirects=False) as done:
+                assert done.status == 303, await done.text()
+        async with http.post(page_url + "/lines/1/alternatives", data={
+                "csrf": csrf, "request_id": rid(), "max": "many"}) as bad:
+            assert bad.status == 400 and "max_alternatives" in await bad.text()
+        async with http.post(page_url + "/exchange", data={  # a placed order: not yet
+                "csrf": csrf, "request_id": rid(), "expected_version": "2",
+                "return_1": "1", "new_sku_0": "sku-03", "new_quantity_0": "1",
+                "new_price_0": "1", "settlement": "payment", "reason": "x"}) as refused:
+            assert refused.status == 409
+    got = (await admin.orders.GetOrder(O.GetOrderRequest(order_id=order_id))).order
+    assert got.version == 2 and [(r.round, r.store_code) for r in got.store_requests] == [
+        (1, "kyiv-01"), (1, "lviv-01")]
+    trail = await admin.audit.ListAudit(audit_pb2.ListAuditRequest(
+        object_type="web_order", object_id=order_id))
+    assert [(e.principal, e.action) for e in trail.entries if e.action != "place"] == [
+        ("operator:anna@shop.ua", "AskStores")]

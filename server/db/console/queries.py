@@ -365,6 +365,21 @@ async def discounts_by_rule(session: AsyncSession, start: dt.datetime, end: dt.d
                          int(totals.total) - points - split)
 
 
+async def bonus_rule_names(session: AsyncSession, ids: list[str],
+                           back: int) -> dict[str, str]:
+    """Rule id -> name of the given accrual rules in the last `back` accrual rule sets
+    applied, the newest naming one winning (a rule renamed shows its latest name)."""
+    rows = await session.execute(text("""
+        SELECT DISTINCT ON (r->>'id') r->>'id' AS rule_id, r->>'name' AS name
+        FROM (SELECT id, document FROM accrual_rule_sets ORDER BY id DESC LIMIT :back) s
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(s.document->'rules') = 'array'
+                 THEN s.document->'rules' ELSE '[]'::jsonb END) r
+        WHERE r->>'id' = ANY(:ids) AND coalesce(r->>'name', '') <> ''
+        ORDER BY r->>'id', s.id DESC"""), {"ids": ids, "back": back})
+    return {str(r.rule_id): str(r.name) for r in rows}
+
+
 async def recent_rule_set_ids(session: AsyncSession, limit: int) -> list[int]:
     """The promotions rule sets applied last, newest first (ids only)."""
     rows = await session.execute(text(

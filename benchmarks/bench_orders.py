@@ -1,16 +1,21 @@
 """PlaceOrder over gRPC vs CalculateReceipt of the same 20 lines, in the same run.
 
     python benchmarks/bench_orders.py [--orders 2000] [--concurrency 16] [--rules 1000]
+                                      [--stores 200] [--skus 0]
 
 Starts `kopilka serve` (1 worker) on a fresh database (KOPILKA_DATABASE_URL's server, or an
 embedded PostgreSQL), loads the pricing benchmark's synthetic chain (50,000 SKUs, 200 stores;
-bench_pricing.py) with a rule set, gives every SKU the receipts use stock in all 200 stores
-(SetStock), registers members with cards, then sends `--orders` 20-line receipts to
-CalculateReceipt and the same lines as orders to PlaceOrder (each its own request id and
-member, so every order is a real placement: customer lookup, pricing, insert, history,
-event, SMS), and, for the orders, GetAvailability across the 200 stores. Calls go from
-Python clients on several channels; both RPCs see the same client overhead, so the ratio is
-the server's. Not a test: numbers print, nothing asserts. Target (issue 13): >= 0.5x.
+bench_pricing.py) with a rule set, gives every SKU the receipts use (3,835; `--skus`) stock in
+all 200 stores (`--stores`): 25 SKUs through SetStock, the other 762,000 balances by COPY into
+the tables SetStock writes (`load_stock`), registers members with cards, then sends
+`--orders` 20-line receipts to CalculateReceipt and the same lines as orders to PlaceOrder
+(each its own request id and member, so every order is a real placement: customer lookup,
+pricing, insert, history, event, SMS), and, for the orders, GetAvailability across the 200
+stores. Calls go from Python clients on several channels; both RPCs see the same client
+overhead, so the ratio is the server's. Also prints how many PlaceOrder calls the one-call
+placement left to the general path, by reason (the server's
+kopilka_order_placement_fallbacks_total). Not a test: numbers print, nothing asserts.
+Target (issue 13): >= 0.5x.
 """
 
 from __future__ import annotations
@@ -64,12 +69,91 @@ async def run(target: str, key: str, calls: list, concurrency: int, channels: in
             "cpu_us": cpu / len(calls) * 1e6}
 
 
+SAMPLE_SKUS = 25  # SKUs whose stock in every store goes through SetStock (5,000 balances)
+QUANTITY = 1_000_000  # 1,000 pieces of every stocked SKU in every stocked store
+
+
+def stocked_skus(used: list[str], catalog: list[str], count: int) -> list[str]:
+    """The SKUs given stock: the receipts' own (`count` 0: all of them, as issue 13 says),
+    then other catalog SKUs up to `count`, or the first `count` of the receipts'."""
+    if count <= 0:
+        return used
+    extra = sorted(set(catalog) - set(used))
+    return (used + extra)[:count]
+
+
+async def load_stock(target: str, key: str, url: str, stores: list[str],
+                     skus: list[str]) -> int:
+    """Every SKU's stock in every store: the first SAMPLE_SKUS SKUs through SetStock (the
+    RPC path, in requests of 5,000 balances), the rest by COPY into the tables SetStock
+    writes, with the rows it would write: stock_balances, and the wishlists' last reported
+    levels (shopping_stock_levels, and shopping_stock_skus summed per SKU with no restock:
+    a SKU seen for the first time sets its baseline). One audit row per SetStock request
+    stays the RPC's; no wishlist exists here, so no restock event is due. Returns how many
+    balances went through SetStock."""
+    import asyncpg
+    from kopilka import KopilkaClient
+    from kopilka.v1 import orders_pb2
+
+    sample, rest = skus[:SAMPLE_SKUS], skus[SAMPLE_SKUS:]
+    balances = [orders_pb2.StockBalance(store_code=s, sku=sku, quantity_milli=QUANTITY)
+                for sku in sample for s in stores]
+    async with KopilkaClient(target, key) as k:
+        for first in range(0, len(balances), 5_000):
+            request = orders_pb2.SetStockRequest(
+                request_id=str(uuid.uuid4()), balances=balances[first:first + 5_000])
+            for attempt in range(3):  # a loaded machine may time a load out: the
+                try:                  # same request id again is the same load
+                    await k.orders.SetStock(request)
+                    break
+                except grpc.aio.AioRpcError as error:
+                    if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == 2:
+                        raise
+    if rest:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                levels = [(s, sku, QUANTITY) for sku in rest for s in stores]
+                await conn.copy_records_to_table(
+                    "stock_balances", columns=["store_code", "sku", "quantity_milli"],
+                    records=levels)
+                await conn.copy_records_to_table(
+                    "shopping_stock_levels", columns=["store_code", "sku", "available_milli"],
+                    records=levels)
+                await conn.copy_records_to_table(
+                    "shopping_stock_skus", columns=["sku", "available_milli", "restocks"],
+                    records=[(sku, QUANTITY * len(stores), 0) for sku in rest])
+            await conn.execute("ANALYZE stock_balances, shopping_stock_levels, "
+                               "shopping_stock_skus")
+        finally:
+            await conn.close()
+    return len(balances)
+
+
+def fallbacks(metrics: str) -> dict[str, float]:
+    """kopilka_order_placement_fallbacks_total by reason, from the server's metrics page."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10) as page:
+        text = page.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("kopilka_order_placement_fallbacks_total{"):
+            labels, value = line.rsplit(" ", 1)
+            out[labels.split('reason="', 1)[1].split('"', 1)[0]] = float(value)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=2000, help="calls of each RPC")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--rules", type=int, default=1000)
+    parser.add_argument("--stores", type=int, default=200,
+                        help="stores holding stock (of the chain's 200)")
+    parser.add_argument("--skus", type=int, default=0,
+                        help="SKUs with stock (0: every SKU the receipts use)")
     args = parser.parse_args()
 
     from kopilka import KopilkaClient
@@ -108,23 +192,12 @@ def main() -> int:
         receipts = calc_bench.requests(20250303)  # 200 receipts of 20 lines
         skus = sorted({x.sku for r in receipts for x in r.lines})
 
-        async def stock() -> None:
-            async with KopilkaClient(target, key) as k:
-                balances = [orders_pb2.StockBalance(store_code=s["code"], sku=sku,
-                                                    quantity_milli=1_000_000)
-                            for s in stores for sku in skus]
-                for first in range(0, len(balances), 5_000):
-                    request = orders_pb2.SetStockRequest(
-                        request_id=str(uuid.uuid4()), balances=balances[first:first + 5_000])
-                    for attempt in range(3):  # a loaded machine may time a load out: the
-                        try:                  # same request id again is the same load
-                            await k.orders.SetStock(request)
-                            break
-                        except grpc.aio.AioRpcError as error:
-                            if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == 2:
-                                raise
-
-        asyncio.run(stock())
+        stocked = stores[:args.stores]
+        skus = stocked_skus(skus, [r["sku"] for r in rows], args.skus)
+        began = time.perf_counter()
+        sampled = asyncio.run(load_stock(target, key, url, [s["code"] for s in stocked], skus))
+        print(f"stock: {len(skus) * len(stocked):,} balances ({sampled:,} through SetStock, "
+              f"the rest by COPY) in {time.perf_counter() - began:.1f} s", flush=True)
         cards = asyncio.run(calc_bench.register_cards(target, key, min(args.orders, 500)))
         time.sleep(3)  # the server's pricing state polls the catalog every 2 s
         rng = random.Random(7)
@@ -147,8 +220,11 @@ def main() -> int:
         warm = max(1, args.orders // 10)
         asyncio.run(run(target, key, calcs[:warm], args.concurrency, args.channels, server.pid))
         calc = asyncio.run(run(target, key, calcs, args.concurrency, args.channels, server.pid))
+        before = fallbacks(f"127.0.0.1:{metrics}")
         place = asyncio.run(run(target, key, orders, args.concurrency, args.channels,
                                 server.pid))
+        after = fallbacks(f"127.0.0.1:{metrics}")
+        fell = {r: n - before.get(r, 0) for r, n in after.items() if n - before.get(r, 0)}
 
         async def order_ids() -> list[str]:
             async with KopilkaClient(target, key) as k:
@@ -169,7 +245,7 @@ def main() -> int:
                 virtual_shelf=True)) for o in asyncio.run(order_ids())],
             args.concurrency, args.channels, server.pid))
         print(f"{args.orders} calls each, 20 lines, {args.rules} rules, stock of {len(skus)} "
-              f"SKUs in {len(stores)} stores; {args.concurrency} in flight on "
+              f"SKUs in {len(stocked)} stores; {args.concurrency} in flight on "
               f"{args.channels} channels")
         print(f"{'rpc':<22} {'calls/s':>8} {'ratio':>6} {'p50':>9} {'cpu/call':>9}")
         for name, r in (("CalculateReceipt", calc), ("PlaceOrder", place),
@@ -178,6 +254,9 @@ def main() -> int:
                   f"{r['p50']:>7.2f}ms {r['cpu_us']:>7.0f}us")
         print("ratio = calls/s over CalculateReceipt's in this run (target for PlaceOrder: "
               ">= 0.5x)")
+        print(f"PlaceOrder on the general path: {sum(fell.values()):.0f} of {args.orders}"
+              + (" (" + ", ".join(f"{r}: {n:.0f}" for r, n in sorted(fell.items())) + ")"
+                 if fell else ""))
     finally:
         server.terminate()
         server.wait(10)

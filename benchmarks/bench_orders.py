@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -41,8 +44,29 @@ import bench_pricing as data  # noqa: E402
 from procstat import cpu_seconds  # noqa: E402
 
 
+async def backends(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the benchmark's database
+    (the server's pools; the bookkeeping processes of the database server are not counted)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        pids = [r[0] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return out
+
+
 async def run(target: str, key: str, calls: list, concurrency: int, channels: int,
-              pid: int) -> dict[str, float]:
+              pid: int, url: str) -> dict[str, float]:
     """Send `calls` ((service attr, method, request)) with `concurrency` in flight."""
     from kopilka import KopilkaClient
 
@@ -59,14 +83,16 @@ async def run(target: str, key: str, calls: list, concurrency: int, channels: in
             await getattr(getattr(clients[i % channels], service), method)(request)
             latencies.append(time.perf_counter() - began)
 
+    db0 = await backends(url)
     cpu0, began = cpu_seconds(pid), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed, cpu = time.perf_counter() - began, cpu_seconds(pid) - cpu0
+    db = sum(seconds - db0.get(p, 0.0) for p, seconds in (await backends(url)).items())
     for c in clients:
         await c.close()
     latencies.sort()
     return {"rps": len(calls) / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
-            "cpu_us": cpu / len(calls) * 1e6}
+            "cpu_us": cpu / len(calls) * 1e6, "db_us": db / len(calls) * 1e6}
 
 
 SAMPLE_SKUS = 25  # SKUs whose stock in every store goes through SetStock (5,000 balances)
@@ -123,11 +149,32 @@ async def load_stock(target: str, key: str, url: str, stores: list[str],
                 await conn.copy_records_to_table(
                     "shopping_stock_skus", columns=["sku", "available_milli", "restocks"],
                     records=[(sku, QUANTITY * len(stores), 0) for sku in rest])
-            await conn.execute("ANALYZE stock_balances, shopping_stock_levels, "
+            # what autovacuum would do to the loaded tables (or to SetStock's upserts) during
+            # the measurement otherwise, and the load's dirty pages written out before it
+            await conn.execute("VACUUM (ANALYZE) stock_balances, shopping_stock_levels, "
                                "shopping_stock_skus")
+            # (unless the benchmark's user may not checkpoint that database server)
+            with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("CHECKPOINT")
         finally:
             await conn.close()
     return len(balances)
+
+
+async def explain_all(url: str) -> None:
+    """auto_explain in every new session of the benchmark's database (ANALYZE timings)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        for setting, value in (("session_preload_libraries", "auto_explain"),
+                               ("auto_explain.log_min_duration", "0"),
+                               ("auto_explain.log_analyze", "on"),
+                               ("auto_explain.log_nested_statements", "on")):
+            await conn.execute(f'ALTER DATABASE "{name}" SET {setting} = \'{value}\'')
+    finally:
+        await conn.close()
 
 
 def fallbacks(metrics: str) -> dict[str, float]:
@@ -154,12 +201,22 @@ def main() -> int:
                         help="stores holding stock (of the chain's 200)")
     parser.add_argument("--skus", type=int, default=0,
                         help="SKUs with stock (0: every SKU the receipts use)")
+    parser.add_argument("--explain", action="store_true",
+                        help="log every statement's plan with its timing (auto_explain, "
+                             "nested statements included) to the database server's log")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="run the server under cProfile, its stats written to FILE")
     args = parser.parse_args()
 
     from kopilka import KopilkaClient
     from kopilka.v1 import admin_pb2, orders_pb2, receipts_pb2
 
-    url, _ = asyncio.run(calc_bench.prepare_database())
+    made: list[object] = []  # the embedded PostgreSQL's directory, removed after it stops
+    atexit.register(lambda: [shutil.rmtree(str(d), ignore_errors=True) for d in made if d])
+    url, handle = asyncio.run(calc_bench.prepare_database())
+    made.append(handle)  # (atexit runs the server's stop, registered later, first)
+    if args.explain:
+        asyncio.run(explain_all(url))
     port, metrics = calc_bench.free_port(), calc_bench.free_port()
     env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_GRPC_LISTEN=f"127.0.0.1:{port}",
                KOPILKA_METRICS_LISTEN=f"127.0.0.1:{metrics}", KOPILKA_LOG_LEVEL="WARNING",
@@ -168,7 +225,10 @@ def main() -> int:
     key = subprocess.run([kopilka, "apikey", "create", "--name", "bench", "--kind", "operator",
                           "--role", "admin"], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
-    server = subprocess.Popen([kopilka, "serve"], env=env, stderr=subprocess.DEVNULL)
+    command = [kopilka, "serve"]
+    if args.profile:  # written when the server exits (SIGTERM: a graceful stop)
+        command = [sys.executable, "-m", "cProfile", "-o", args.profile, *command]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     target = f"127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -218,11 +278,13 @@ def main() -> int:
                     kind=orders_pb2.DELIVERY_KIND_PICKUP,
                     pickup_store_code=stores[rng.randrange(len(stores))]["code"]))))
         warm = max(1, args.orders // 10)
-        asyncio.run(run(target, key, calcs[:warm], args.concurrency, args.channels, server.pid))
-        calc = asyncio.run(run(target, key, calcs, args.concurrency, args.channels, server.pid))
+        asyncio.run(run(target, key, calcs[:warm], args.concurrency, args.channels, server.pid,
+                        url))
+        calc = asyncio.run(run(target, key, calcs, args.concurrency, args.channels, server.pid,
+                               url))
         before = fallbacks(f"127.0.0.1:{metrics}")
         place = asyncio.run(run(target, key, orders, args.concurrency, args.channels,
-                                server.pid))
+                                server.pid, url))
         after = fallbacks(f"127.0.0.1:{metrics}")
         fell = {r: n - before.get(r, 0) for r, n in after.items() if n - before.get(r, 0)}
 
@@ -243,17 +305,18 @@ def main() -> int:
             ("orders", "GetAvailability", orders_pb2.GetAvailabilityRequest(
                 order_id=o, strategy=orders_pb2.ALLOCATION_STRATEGY_FEWEST_SHIPMENTS,
                 virtual_shelf=True)) for o in asyncio.run(order_ids())],
-            args.concurrency, args.channels, server.pid))
+            args.concurrency, args.channels, server.pid, url))
         print(f"{args.orders} calls each, 20 lines, {args.rules} rules, stock of {len(skus)} "
               f"SKUs in {len(stocked)} stores; {args.concurrency} in flight on "
               f"{args.channels} channels")
-        print(f"{'rpc':<22} {'calls/s':>8} {'ratio':>6} {'p50':>9} {'cpu/call':>9}")
+        print(f"{'rpc':<22} {'calls/s':>8} {'ratio':>6} {'p50':>9} {'cpu/call':>9} "
+              f"{'db cpu/call':>11}")
         for name, r in (("CalculateReceipt", calc), ("PlaceOrder", place),
                         ("GetAvailability", avail)):
             print(f"{name:<22} {r['rps']:>8.0f} {r['rps'] / calc['rps']:>5.2f}x "
-                  f"{r['p50']:>7.2f}ms {r['cpu_us']:>7.0f}us")
+                  f"{r['p50']:>7.2f}ms {r['cpu_us']:>7.0f}us {r['db_us']:>9.0f}us")
         print("ratio = calls/s over CalculateReceipt's in this run (target for PlaceOrder: "
-              ">= 0.5x)")
+              ">= 0.5x); cpu = the server process's, db cpu = its database backends'")
         print(f"PlaceOrder on the general path: {sum(fell.values()):.0f} of {args.orders}"
               + (" (" + ", ".join(f"{r}: {n:.0f}" for r, n in sorted(fell.items())) + ")"
                  if fell else ""))

@@ -254,9 +254,9 @@ class PlacingMixin(OrderServicerBase):
         async with (await self.deps.ledger_pool.get()).acquire() as conn:
             products = await self._product_names.of(
                 conn, sorted({x.sku for x in placed.lines}), self.deps.pricing.snapshot.catalog)
-            answer = OP.PlaceOrderResponse(
-                order=order_to_pb(placed, products, [service.placed_entry(placed, who, now)]),
-                member_registered=False)
+            answer = OP.PlaceOrderResponse(member_registered=False)
+            order_to_pb(placed, products, [service.placed_entry(placed, who, now)],
+                        into=answer.order)
             if not await placement.write(conn, claim, answer.SerializeToString(
                     deterministic=True), document):
                 return None

@@ -184,7 +184,7 @@ def fallbacks(metrics: str) -> dict[str, float] | None:
 
     with urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10) as page:
         text = page.read().decode()
-    if "# TYPE kopilka_order_placement_fallbacks counter" not in text:
+    if "# TYPE kopilka_order_placement_fallbacks" not in text:
         return None
     out: dict[str, float] = {}
     for line in text.splitlines():

@@ -47,9 +47,9 @@ def _time(value: Any) -> str | None:
 FALLBACKS = Counter(
     "kopilka_order_placement_fallbacks",
     "PlaceOrder calls the one-call placement left to the general path, by reason: the "
-    "request's shape (no card context, a saved address, ...), `undecided` (a token that "
-    "does not cover the spend), or what kopilka_place_order refused (KLP01's DETAIL, else "
-    "the SQLSTATE).", ["reason"])
+    "request's shape (no card context, a saved address, ...), a bad request id, a token "
+    "that does not cover the spend (undecided), or what kopilka_place_order refused "
+    "(KLP01's DETAIL, else the SQLSTATE).", ["reason"])
 
 
 class Undecided(Exception):

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 from kopilka.v1 import members_pb2
+from prometheus_client import REGISTRY
 
 from server.api.servicers import orders as door
 from server.db.orders import placement
@@ -145,19 +146,30 @@ async def _general(*_: Any) -> None:
     return None
 
 
+def _fallbacks() -> dict[str, float]:
+    """kopilka_order_placement_fallbacks_total by the reasons these tests cause."""
+    return {reason: REGISTRY.get_sample_value("kopilka_order_placement_fallbacks_total",
+                                              {"reason": reason}) or 0.0
+            for reason in ("request_id", "pickup_store_code")}
+
+
 async def test_what_one_call_cannot_decide_the_general_path_answers(admin, shop, calls):
     _, card = await member_with_points(admin, "+380671112244", 300)
     customer = O.Customer(card_number=card)
     request = place(customer, lines(("sku-01", 1000, 5000)), points=300)
     first = await shop.orders.PlaceOrder(request)
     assert calls == [True] and first.order.points_reserved == 300
+    before = _fallbacks()
     assert await shop.orders.PlaceOrder(request) == first  # the retry: answered from its claim
     assert calls == [True, False]
+    assert _fallbacks() == {**before, "request_id": before["request_id"] + 1}
     missing = O.Delivery(kind=O.DELIVERY_KIND_PICKUP, pickup_store_code="nowhere")
     with rpc_error() as failure:
         await shop.orders.PlaceOrder(place(customer, lines(("sku-01", 1000, 5000)),
                                            number="W-2", delivery=missing))
     assert calls == [True, False, False]
+    assert _fallbacks() == {"request_id": before["request_id"] + 1,
+                            "pickup_store_code": before["pickup_store_code"] + 1}
     assert failure.reason == "STORE_NOT_FOUND"
     assert failure.fields == ["delivery.pickup_store_code"]
     listed = await shop.orders.ListOrders(O.ListOrdersRequest())

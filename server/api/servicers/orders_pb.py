@@ -68,8 +68,10 @@ _NO_PRODUCT = ("", "", "")
 
 def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
                 history: list[HistoryEntry] | None = None,
-                store_requests: list[StoreRequest] | None = None) -> OP.Order:
-    """The order with everything a caller needs to show its lines."""
+                store_requests: list[StoreRequest] | None = None,
+                into: OP.Order | None = None) -> OP.Order:
+    """The order with everything a caller needs to show its lines; `into`: filled in that
+    (empty) message, a response's own field, rather than a new one the response would copy."""
     live = order.live_lines
     pb = OP.Order(
         order_id=str(order.id), external_number=order.external_number,
@@ -81,11 +83,15 @@ def order_to_pb(order: Order, products: dict[str, tuple[str, str, str]],
         comment=order.comment,
         subtotal=money(sum(x.base_amount for x in live), order.currency),
         discount_total=money(sum(x.discount_amount for x in live), order.currency),
-        total=money(order.total, order.currency), points_requested=order.points_requested,
+        total=money(sum(x.final_amount for x in live), order.currency),  # order.total
+        points_requested=order.points_requested,
         points_reserved=order.points_reserved, points_spent=order.points_spent,
         points_accrued=order.points_accrued, points_returned=order.points_returned,
         points_reversed=order.points_reversed, create_time=timestamp(order.created_at),
         update_time=timestamp(order.updated_at), language=order.language)
+    if into is not None:  # the head only: the lines go straight into `into`
+        into.MergeFrom(pb)
+        pb = into
     add_line = pb.lines.add
     for x in order.lines:  # field by field: upb looks every keyword argument up by name
         name, group, brand = products.get(x.sku, _NO_PRODUCT)

@@ -223,10 +223,12 @@ class PlacingMixin(OrderServicerBase):
         `work` below; None when only the general path can decide (nothing was written)."""
         delivery = _plain_delivery(request.delivery)
         if card is None or card.member_id is None or delivery is None:
+            placement.FALLBACKS.labels("shape").inc()
             return None
         try:
             claim = claim_of(SERVICE + "PlaceOrder", request, caller().key_id)
-        except DomainError:
+        except DomainError:  # a request id that is not one: the general path says so
+            placement.FALLBACKS.labels("bad_request_id").inc()
             return None
         kind, pickup, address = delivery
         who = caller().label
@@ -246,14 +248,15 @@ class PlacingMixin(OrderServicerBase):
                 Ports(batch, batch, batch, order_pricer(self.deps.pricing.snapshot, card, now),
                       who), order, request.points_to_spend)
         except placement.Undecided:
+            placement.FALLBACKS.labels("undecided").inc()
             return None
         document = batch.document(sees_vip, [_placed_change(placed)])
         async with (await self.deps.ledger_pool.get()).acquire() as conn:
             products = await self._product_names.of(
                 conn, sorted({x.sku for x in placed.lines}), self.deps.pricing.snapshot.catalog)
-            answer = OP.PlaceOrderResponse(
-                order=order_to_pb(placed, products, [service.placed_entry(placed, who, now)]),
-                member_registered=False)
+            answer = OP.PlaceOrderResponse(member_registered=False)
+            order_to_pb(placed, products, [service.placed_entry(placed, who, now)],
+                        into=answer.order)
             if not await placement.write(conn, claim, answer.SerializeToString(
                     deterministic=True), document):
                 return None

@@ -51,8 +51,12 @@ def _plain(value: Any) -> Any:
     return str(value)  # uuid.UUID and the like
 
 
+# json.dumps(value, default=_plain, ensure_ascii=False), its encoder made once
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=_plain).encode
+
+
 def to_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, default=_plain, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
 
 
 async def record(session: AsyncSession, *changes: Change) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from prometheus_client import Counter
 
 from server.db.audit.repo import Change, append_arguments
 from server.db.orders.notify import customer_message, order_event
@@ -41,6 +42,14 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=st
 
 def _time(value: Any) -> str | None:
     return None if value is None else value.isoformat()
+
+
+FALLBACKS = Counter(
+    "kopilka_order_placement_fallbacks",
+    "PlaceOrder calls the one-call placement left to the general path, by reason: the "
+    "request's shape (no card context, a saved address, ...), a bad request id, a token "
+    "that does not cover the spend (undecided), or what kopilka_place_order refused "
+    "(KLP01's DETAIL, else the SQLSTATE).", ["reason"])
 
 
 class Undecided(Exception):
@@ -178,6 +187,17 @@ async def write(conn: asyncpg.Connection | PoolConnectionProxy, claim: Claim, an
     try:
         await conn.execute(PLACE, claim.principal_id, claim.request_id, claim.method,
                            claim.digest, answer, document)
-    except (asyncpg.PostgresError, asyncpg.DataError):
+    except asyncpg.PostgresError as error:  # asyncpg.DataError among them
+        FALLBACKS.labels(_refusal(error)).inc()
         return False
     return True
+
+
+def _refusal(error: asyncpg.PostgresError) -> str:
+    """A bounded label: KLP01's DETAIL (one of four words), else the SQLSTATE."""
+    state = str(getattr(error, "sqlstate", "") or "unknown")
+    detail = str(getattr(error, "detail", "") or "")
+    if state == "KLP01" and detail in ("request_id", "customer", "pickup_store_code",
+                                       "points_to_spend"):
+        return detail
+    return state

@@ -22,33 +22,32 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from kopilka.v1 import promotions_pb2 as kopilka_dot_v1_dot_promotions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18kopilka/v1/imports.proto\x12\nkopilka.v1\"c\n\rImportOptions\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x10\n\x08on_error\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12\x11\n\tfile_name\x18\x05 \x01(\t\"`\n\x10RunImportRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07options\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.ImportOptions\x12\x0c\n\x04path\x18\x03 \x01(\t\"d\n\x13UploadImportRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07options\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.ImportOptions\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\"[\n\x0cImportReject\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0b\n\x03row\x18\x02 \x01(\x03\x12\x11\n\tsource_id\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xdc\x02\n\x0eImportProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x11\n\trows_read\x18\x02 \x01(\x03\x12\x15\n\rrows_imported\x18\x03 \x01(\x03\x12\x15\n\rrows_rejected\x18\x04 \x01(\x03\x12\x16\n\x0erows_unchanged\x18\x05 \x01(\x03\x12\x10\n\x08\x62\x61tch_id\x18\x06 \x01(\t\x12\x0c\n\x04\x64one\x18\x07 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x12\x0f\n\x07resumed\x18\t \x01(\x08\x12\x16\n\x0estopped_at_row\x18\n \x01(\x03\x12)\n\x07rejects\x18\x0b \x03(\x0b\x32\x18.kopilka.v1.ImportReject\x12\x15\n\rsource_amount\x18\x0c \x01(\x03\x12\x17\n\x0fimported_amount\x18\r \x01(\x03\x12-\n\x05rules\x18\x0e \x01(\x0b\x32\x1e.kopilka.v1.ImportRulesPreview\"\x9b\x01\n\x12ImportRulesPreview\x12\x10\n\x08receipts\x18\x01 \x01(\x03\x12\x16\n\x0e\x64iscount_minor\x18\x02 \x01(\x03\x12\x1b\n\x13receipts_discounted\x18\x03 \x01(\x03\x12\x0e\n\x06points\x18\x04 \x01(\x03\x12.\n\x08per_rule\x18\x05 \x03(\x0b\x32\x1c.kopilka.v1.ImportRuleEffect\"M\n\x10ImportRuleEffect\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x16\n\x0e\x64iscount_minor\x18\x02 \x01(\x03\x12\x10\n\x08receipts\x18\x03 \x01(\x03\"A\n\x11RunImportResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.kopilka.v1.ImportProgress\"D\n\x14UploadImportResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.kopilka.v1.ImportProgress2\xb2\x01\n\rImportService\x12J\n\tRunImport\x12\x1c.kopilka.v1.RunImportRequest\x1a\x1d.kopilka.v1.RunImportResponse0\x01\x12U\n\x0cUploadImport\x12\x1f.kopilka.v1.UploadImportRequest\x1a .kopilka.v1.UploadImportResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18kopilka/v1/imports.proto\x12\nkopilka.v1\x1a\x1bkopilka/v1/promotions.proto\"c\n\rImportOptions\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x10\n\x08on_error\x18\x03 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\x12\x11\n\tfile_name\x18\x05 \x01(\t\"`\n\x10RunImportRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07options\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.ImportOptions\x12\x0c\n\x04path\x18\x03 \x01(\t\"d\n\x13UploadImportRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x07options\x18\x02 \x01(\x0b\x32\x19.kopilka.v1.ImportOptions\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\"[\n\x0cImportReject\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0b\n\x03row\x18\x02 \x01(\x03\x12\x11\n\tsource_id\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xdc\x02\n\x0eImportProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x11\n\trows_read\x18\x02 \x01(\x03\x12\x15\n\rrows_imported\x18\x03 \x01(\x03\x12\x15\n\rrows_rejected\x18\x04 \x01(\x03\x12\x16\n\x0erows_unchanged\x18\x05 \x01(\x03\x12\x10\n\x08\x62\x61tch_id\x18\x06 \x01(\t\x12\x0c\n\x04\x64one\x18\x07 \x01(\x08\x12\x0f\n\x07\x64ry_run\x18\x08 \x01(\x08\x12\x0f\n\x07resumed\x18\t \x01(\x08\x12\x16\n\x0estopped_at_row\x18\n \x01(\x03\x12)\n\x07rejects\x18\x0b \x03(\x0b\x32\x18.kopilka.v1.ImportReject\x12\x15\n\rsource_amount\x18\x0c \x01(\x03\x12\x17\n\x0fimported_amount\x18\r \x01(\x03\x12-\n\x05rules\x18\x0e \x01(\x0b\x32\x1e.kopilka.v1.ImportRulesPreview\"\x9a\x01\n\x12ImportRulesPreview\x12\x10\n\x08receipts\x18\x01 \x01(\x03\x12\x16\n\x0e\x64iscount_minor\x18\x02 \x01(\x03\x12\x1b\n\x13receipts_discounted\x18\x03 \x01(\x03\x12\x0e\n\x06points\x18\x04 \x01(\x03\x12-\n\x08per_rule\x18\x05 \x03(\x0b\x32\x1b.kopilka.v1.WhatIfRuleTotal\"A\n\x11RunImportResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.kopilka.v1.ImportProgress\"D\n\x14UploadImportResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x1a.kopilka.v1.ImportProgress2\xb2\x01\n\rImportService\x12J\n\tRunImport\x12\x1c.kopilka.v1.RunImportRequest\x1a\x1d.kopilka.v1.RunImportResponse0\x01\x12U\n\x0cUploadImport\x12\x1f.kopilka.v1.UploadImportRequest\x1a .kopilka.v1.UploadImportResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kopilka.v1.imports_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_IMPORTOPTIONS']._serialized_start=40
-  _globals['_IMPORTOPTIONS']._serialized_end=139
-  _globals['_RUNIMPORTREQUEST']._serialized_start=141
-  _globals['_RUNIMPORTREQUEST']._serialized_end=237
-  _globals['_UPLOADIMPORTREQUEST']._serialized_start=239
-  _globals['_UPLOADIMPORTREQUEST']._serialized_end=339
-  _globals['_IMPORTREJECT']._serialized_start=341
-  _globals['_IMPORTREJECT']._serialized_end=432
-  _globals['_IMPORTPROGRESS']._serialized_start=435
-  _globals['_IMPORTPROGRESS']._serialized_end=783
-  _globals['_IMPORTRULESPREVIEW']._serialized_start=786
-  _globals['_IMPORTRULESPREVIEW']._serialized_end=941
-  _globals['_IMPORTRULEEFFECT']._serialized_start=943
-  _globals['_IMPORTRULEEFFECT']._serialized_end=1020
-  _globals['_RUNIMPORTRESPONSE']._serialized_start=1022
-  _globals['_RUNIMPORTRESPONSE']._serialized_end=1087
-  _globals['_UPLOADIMPORTRESPONSE']._serialized_start=1089
-  _globals['_UPLOADIMPORTRESPONSE']._serialized_end=1157
-  _globals['_IMPORTSERVICE']._serialized_start=1160
-  _globals['_IMPORTSERVICE']._serialized_end=1338
+  _globals['_IMPORTOPTIONS']._serialized_start=69
+  _globals['_IMPORTOPTIONS']._serialized_end=168
+  _globals['_RUNIMPORTREQUEST']._serialized_start=170
+  _globals['_RUNIMPORTREQUEST']._serialized_end=266
+  _globals['_UPLOADIMPORTREQUEST']._serialized_start=268
+  _globals['_UPLOADIMPORTREQUEST']._serialized_end=368
+  _globals['_IMPORTREJECT']._serialized_start=370
+  _globals['_IMPORTREJECT']._serialized_end=461
+  _globals['_IMPORTPROGRESS']._serialized_start=464
+  _globals['_IMPORTPROGRESS']._serialized_end=812
+  _globals['_IMPORTRULESPREVIEW']._serialized_start=815
+  _globals['_IMPORTRULESPREVIEW']._serialized_end=969
+  _globals['_RUNIMPORTRESPONSE']._serialized_start=971
+  _globals['_RUNIMPORTRESPONSE']._serialized_end=1036
+  _globals['_UPLOADIMPORTRESPONSE']._serialized_start=1038
+  _globals['_UPLOADIMPORTRESPONSE']._serialized_end=1106
+  _globals['_IMPORTSERVICE']._serialized_start=1109
+  _globals['_IMPORTSERVICE']._serialized_end=1287
 # @@protoc_insertion_point(module_scope)

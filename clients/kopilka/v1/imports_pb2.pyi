@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from kopilka.v1 import promotions_pb2 as _promotions_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -262,8 +263,8 @@ class ImportRulesPreview(_message.Message):
     points: _builtins.int
     """Points the bonus rules would have accrued."""
     @_builtins.property
-    def per_rule(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRuleEffect]:
-        """Per promotion rule, by rule id."""
+    def per_rule(self) -> _containers.RepeatedCompositeFieldContainer[_promotions_pb2.WhatIfRuleTotal]:
+        """Per promotion rule of the active rule set, by rule id (as a what-if reports them)."""
 
     def __init__(
         self,
@@ -272,7 +273,7 @@ class ImportRulesPreview(_message.Message):
         discount_minor: _builtins.int = ...,
         receipts_discounted: _builtins.int = ...,
         points: _builtins.int = ...,
-        per_rule: _abc.Iterable[Global___ImportRuleEffect] | None = ...,
+        per_rule: _abc.Iterable[_promotions_pb2.WhatIfRuleTotal] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -281,36 +282,6 @@ class ImportRulesPreview(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImportRulesPreview: _TypeAlias = ImportRulesPreview  # noqa: Y015
-
-@_typing.final
-class ImportRuleEffect(_message.Message):
-    """ImportRuleEffect is one promotion rule's would-be effect on imported sales."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    RULE_ID_FIELD_NUMBER: _builtins.int
-    DISCOUNT_MINOR_FIELD_NUMBER: _builtins.int
-    RECEIPTS_FIELD_NUMBER: _builtins.int
-    rule_id: _builtins.str
-    """The rule's id in the active rule set."""
-    discount_minor: _builtins.int
-    """Discount it would have given, in minor units."""
-    receipts: _builtins.int
-    """Receipts it would have discounted."""
-    def __init__(
-        self,
-        *,
-        rule_id: _builtins.str = ...,
-        discount_minor: _builtins.int = ...,
-        receipts: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount_minor", b"discount_minor", "receipts", b"receipts", "rule_id", b"rule_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ImportRuleEffect: _TypeAlias = ImportRuleEffect  # noqa: Y015
 
 @_typing.final
 class RunImportResponse(_message.Message):

@@ -19,6 +19,7 @@ from kopilka.v1 import imports_pb2, imports_pb2_grpc
 
 from server.api.context import Context
 from server.api.deps import ApiDeps, caller
+from server.api.servicers.promotions import rule_totals_pb
 from server.errors import DomainError, ErrorKind, Violations
 from server.imports.kinds import KINDS
 from server.imports.model import Policy, Reject, RunResult
@@ -171,6 +172,4 @@ def _rules_pb(totals: WhatIfTotals | None) -> imports_pb2.ImportRulesPreview | N
     return imports_pb2.ImportRulesPreview(
         receipts=totals.receipts, discount_minor=totals.discount,
         receipts_discounted=totals.affected, points=totals.points,
-        per_rule=[imports_pb2.ImportRuleEffect(rule_id=rule_id, discount_minor=x.discount,
-                                               receipts=x.receipts)
-                  for rule_id, x in sorted(totals.per_rule.items())])
+        per_rule=rule_totals_pb(totals))

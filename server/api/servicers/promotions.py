@@ -21,6 +21,7 @@ from server.db.pricing.repo import RuleSetInfo
 from server.errors import Violations, invalid
 from server.features import rule_sets
 from server.features.whatif import Progress, check_period, run_what_if
+from server.pricing.whatif import WhatIfTotals
 
 SERVICE = "/kopilka.v1.PromotionService/"
 MAX_PAGE = 500
@@ -146,6 +147,10 @@ def _report_pb(step: Progress) -> P.WhatIfReport:
         receipts_affected=t.affected, discount_minor=t.discount,
         actual_discount_minor=t.actual_discount, difference_minor=t.difference,
         points=t.points, actual_points=t.actual_points, skipped=t.skipped,
-        rules=[P.WhatIfRuleTotal(rule_id=rule_id, discount_minor=x.discount,
-                                 receipts=x.receipts)
-               for rule_id, x in sorted(t.per_rule.items())])
+        rules=rule_totals_pb(t))
+
+
+def rule_totals_pb(totals: WhatIfTotals) -> list[P.WhatIfRuleTotal]:
+    """Each rule's would-be discount and receipts, by rule id (what-if runs, imports)."""
+    return [P.WhatIfRuleTotal(rule_id=rule_id, discount_minor=x.discount, receipts=x.receipts)
+            for rule_id, x in sorted(totals.per_rule.items())]

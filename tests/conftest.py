@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
+import hypothesis
 import pytest
 
 from server.db.embedded import start_embedded_postgres
@@ -26,6 +27,13 @@ from server.db.urls import with_database
 from tests.smsc import Smsc
 
 EXTERNAL_URL = os.environ.get("KOPILKA_DATABASE_URL")
+
+# No per-example deadline: three xdist workers and two PostgreSQL servers share CI's two
+# cores, and an example that waits for a core is not a slow one (a property test failed on
+# hypothesis' 200 ms default under load, then passed alone). What each property checks is
+# unchanged; tests that set their own settings keep them.
+hypothesis.settings.register_profile("kopilka", deadline=None)
+hypothesis.settings.load_profile("kopilka")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

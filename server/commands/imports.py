@@ -43,14 +43,15 @@ def _say(message: str) -> None:
 class Bar:
     """Rows and rows/s on stderr: one redrawn line on a terminal, a line a second if not."""
 
-    def __init__(self, kind: str, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, kind: str, stream: TextIO | None = None) -> None:
         import time
 
         self._time = time.monotonic
         self.kind = kind
-        self.stream = stream
+        # sys.stderr now, not when the module was imported (main() run in-process by tests)
+        self.stream = sys.stderr if stream is None else stream
         self.last = 0.0
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
 
     def __call__(self, p: Any) -> None:
         now = self._time()

@@ -1,16 +1,13 @@
 """Shared set-up of the scheduled-jobs tests: a rule set with every trigger, members with
 events due, a scheduled and an expiring points lot, a certificate past its validity.
 
-The accrual rules are applied the way an operator does it: `kopilka bonus-rules apply` in
-a subprocess on the test database.
+The accrual rules are applied the way an operator does it: `kopilka bonus-rules apply` on
+the test database (in-process, tests/cli.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +17,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import bonus_pb2, members_pb2
 from sqlalchemy import text
 
+from tests.cli import kopilka
 from tests.e2e.certificates_helpers import issue, money_type, setup_stores, upsert_type
 from tests.e2e.ledger_support import Member, setup_world
 
-KOPILKA = str(Path(sys.executable).with_name("kopilka"))
 KYIV = ZoneInfo("Europe/Kyiv")
 
 # Every trigger docs/bonus-rules.md lists: the three receipt triggers and the two events.
@@ -50,17 +47,6 @@ PLANT_REGISTRATION_FAILURE = (
     """CREATE TRIGGER planted_failure BEFORE INSERT ON event_accruals FOR EACH ROW
        WHEN (NEW.occasion = 'registration') EXECUTE FUNCTION planted_failure()""",
 )
-
-
-async def kopilka(database_url: str, *args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of the `kopilka` command run as a subprocess."""
-    env = dict(os.environ, KOPILKA_DATABASE_URL=database_url)
-    process = await asyncio.create_subprocess_exec(
-        KOPILKA, *args, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def apply_every_trigger(database_url: str, tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from kopilka.v1 import admin_pb2, audit_pb2, bonus_pb2, members_pb2
 from kopilka.v1 import certificates_pb2 as C
 from kopilka.v1 import roles_pb2 as RP
 
+from tests.cli import kopilka
 from tests.e2e.certificates_helpers import issue, money_type, rid, upsert_type
-from tests.e2e.jobs_support import kopilka
 from tests.e2e.ledger_support import STORE, give_points, new_member, setup_world
 from tests.helpers import rpc_error
 

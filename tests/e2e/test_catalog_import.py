@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
-import os
 from pathlib import Path
-from unittest import mock
 
-from server.cli import main
+from tests.cli import kopilka
 from tests.onec_peer import FIXTURES, WATER
 from tests.onec_peer import stored_products as products
 
 
-async def kopilka(database_url: str, *args: str) -> tuple[int, str]:
-    """Exit code and stderr of `kopilka catalog import-1c *args` (main runs in a thread)."""
-    err = io.StringIO()
-
-    def run() -> int:
-        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            return main(["catalog", "import-1c", *args])
-
-    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=30)
-    return code, err.getvalue()
-
-
 async def test_import_windows_1251_package_in_batches(database_url: str) -> None:
-    code, err = await kopilka(database_url, str(FIXTURES / "import_cp1251.xml"),
-                              str(FIXTURES / "offers_cp1251.xml"), "--batch", "2")
+    code, _, err = await kopilka(database_url, "catalog", "import-1c",
+                                 str(FIXTURES / "import_cp1251.xml"),
+                                 str(FIXTURES / "offers_cp1251.xml"), "--batch", "2")
     assert code == 0, err
     assert "imported 2/5 products" in err and "imported 5/5 products" in err
     assert "skipped 1 products marked deleted in 1C" in err
@@ -43,8 +26,8 @@ async def test_import_windows_1251_package_in_batches(database_url: str) -> None
     assert stored["TSHIRT-01"] == ("Футболка бавовняна", "0a1b2c3d-0003-11ee-8c99-0242ac120002",
                                    "", "Kopilka Wear", ["4820999001019", "4820999001026"])
 
-    code, err = await kopilka(database_url, str(FIXTURES / "import.xml"),
-                              str(FIXTURES / "offers.xml"))
+    code, _, err = await kopilka(database_url, "catalog", "import-1c", str(FIXTURES / "import.xml"),
+                                 str(FIXTURES / "offers.xml"))
     assert code == 0 and "imported 5/5 products" in err  # re-import upserts in place
     assert (await products(database_url))["SOK-001"][0] == "Сік яблучний «Садочок» 1 л"
 
@@ -56,7 +39,8 @@ async def test_bad_package_writes_nothing_and_says_what_to_do(database_url: str,
     bad.write_text(text.replace("<Артикул>SOK-001</Артикул>", "<Артикул>СІК 1/л</Артикул>")
                    .replace("<Артикул>CHEESE-KG</Артикул>", "<Артикул>SOK-KIDS-02</Артикул>"),
                    encoding="utf-8")
-    code, err = await kopilka(database_url, str(bad), str(FIXTURES / "offers.xml"))
+    code, _, err = await kopilka(database_url, "catalog", "import-1c", str(bad),
+                                 str(FIXTURES / "offers.xml"))
     assert code == 2
     assert "product 'СІК 1/л': sku: 1-64 letters, digits" in err
     assert ("product 'SOK-KIDS-02': sku: 1C products 5e1a0b2c-1002-11ee-8c99-0242ac120002 and "
@@ -64,15 +48,16 @@ async def test_bad_package_writes_nothing_and_says_what_to_do(database_url: str,
     assert "nothing was imported" in err and "--sku-from id" in err
     assert await products(database_url) == {}
 
-    code, err = await kopilka(database_url, str(bad), str(FIXTURES / "offers.xml"),
-                              "--sku-from", "id")
+    code, _, err = await kopilka(database_url, "catalog", "import-1c", str(bad),
+                                 str(FIXTURES / "offers.xml"), "--sku-from", "id")
     assert code == 0, err
     assert len(await products(database_url)) == 5
 
-    code, err = await kopilka(database_url, str(tmp_path / "missing.xml"))
+    code, _, err = await kopilka(database_url, "catalog", "import-1c",
+                                 str(tmp_path / "missing.xml"))
     assert code == 2 and "cannot read" in err and "check the path" in err
     broken = tmp_path / "offers.xml"
     broken.write_bytes(b"<?xml version='1.0' encoding='windows-1251'?><a>")
-    code, err = await kopilka(database_url, str(bad), str(broken))
+    code, _, err = await kopilka(database_url, "catalog", "import-1c", str(bad), str(broken))
     assert code == 2 and "offers.xml: not well-formed XML" in err
     assert "export the catalog from 1C again" in err

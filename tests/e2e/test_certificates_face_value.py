@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from server.db.migrate import alembic_config
 from server.members.cards import card_number
+from tests.cli import kopilka
 from tests.e2e.certificates_helpers import issue, money_type, setup_stores, upsert_type
-from tests.e2e.test_certificates_cli import kopilka
 from tests.helpers import rpc_error
 
 INT64_MAX = 2**63 - 1
@@ -102,11 +102,12 @@ async def test_bad_bounds_name_their_fields(admin):
 async def test_batch_issue_on_the_command_line_is_bounded(admin, database_url):
     await setup_stores(admin)
     await upsert_type(admin, free_type(max_denomination_minor=100000))
-    code, _, err = await kopilka(database_url, "issue", "--type", "free", "--count", "150",
-                                 "--store", "kyiv-01", "--denomination", str(INT64_MAX))
+    code, _, err = await kopilka(database_url, "certificates", "issue", "--type", "free",
+                                 "--count", "150", "--store", "kyiv-01", "--denomination",
+                                 str(INT64_MAX))
     assert code == 2 and "denomination_minor" in err
-    code, _, err = await kopilka(database_url, "issue", "--type", "free", "--count", "1",
-                                 "--store", "kyiv-01", "--denomination", "100000")
+    code, _, err = await kopilka(database_url, "certificates", "issue", "--type", "free",
+                                 "--count", "1", "--store", "kyiv-01", "--denomination", "100000")
     assert code == 0, err
     assert f"{card_number('2200', 1)} .. {card_number('2200', 1)}" in err  # nothing before
 
@@ -158,9 +159,9 @@ async def test_the_usage_report_survives_values_from_before_the_bounds(app, admi
 
     # the command line has no int64 limit: it prints the exact sums
     day = now.date()
-    code, out, err = await kopilka(database_url, "report", "--from", str(day - dt.timedelta(1)),
-                                   "--to", str(day + dt.timedelta(days=2)), "--store",
-                                   "kyiv-01")
+    code, out, err = await kopilka(database_url, "certificates", "report", "--from",
+                                   str(day - dt.timedelta(1)), "--to",
+                                   str(day + dt.timedelta(days=2)), "--store", "kyiv-01")
     assert code == 0, err
     exact = f"{(INT64_MAX + 100000) // 100}.{(INT64_MAX + 100000) % 100:02d}"
     assert out.strip().splitlines()[1].split("\t")[3] == exact

@@ -2,9 +2,9 @@
 
 The test holds the pty's master end and writes what a scanner sends (codes ended by CR LF,
 the barcode plugin's framing); the CLI opens the slave end through the barcode plugin
-(pyserial) and activates on the test's real PostgreSQL. main() runs in a worker thread as
-in tests/e2e/test_certificates_cli.py; the Ctrl-C case runs the `kopilka` script as a
-subprocess and sends it SIGINT.
+(pyserial) and activates on the test's real PostgreSQL. main() runs in a worker thread
+(tests/cli.py); the Ctrl-C case runs the `kopilka` script as a subprocess and sends it
+SIGINT.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import tempfile
 import tty
 from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import asyncpg
 from kopilka.v1 import certificates_pb2 as C
 
 from server.cli import main
 from server.members.cards import card_number
+from tests import cli
 from tests.e2e.certificates_helpers import issue, money_type, rid, setup_stores, upsert_type
 
 
@@ -59,12 +59,9 @@ def bad_check_digit(number: str) -> str:
 
 
 async def run_cli(database_url: str, err: Live, *args: str) -> asyncio.Future[int]:
-    def run() -> int:
-        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                contextlib.redirect_stderr(err):
-            return main(["certificates", "activate", *args])
-
-    return asyncio.ensure_future(asyncio.to_thread(run))
+    """`kopilka certificates activate *args` started in-process; `err` fills as it runs."""
+    return asyncio.ensure_future(asyncio.to_thread(
+        cli.run, database_url, "certificates", "activate", *args, err=err))
 
 
 async def audit_rows(database_url: str, number: str) -> list[asyncpg.Record]:

@@ -12,8 +12,9 @@ import asyncpg
 from kopilka.v1 import imports_pb2 as I
 
 from server.members.cards import card_number
+from tests.cli import kopilka
 from tests.e2e.test_import_rpc import settings
-from tests.e2e.test_imports import batch_of, directories, fetch, kopilka, write
+from tests.e2e.test_imports import batch_of, directories, fetch, write
 
 __all__ = ["settings"]  # the RPC tests' settings: an import folder of the test's own
 
@@ -25,7 +26,7 @@ HEADER = ("order_id,number,store_code,card_number,phone,email,state,created_at,d
 
 async def customers(database_url: str, tmp_path: Path) -> None:
     await directories(database_url, tmp_path)
-    code, err = await kopilka(database_url, "members", str(write(
+    code, _, err = await kopilka(database_url, "import", "members", str(write(
         tmp_path / "members.csv", "id,card_number,card_type,phone,email,first_name",
         f"g1,{OUR_CARD},std,067 123 45 67,,Олена", "g2,,,,shop@example.com,Іван")),
         "--source", "site")
@@ -63,13 +64,13 @@ async def test_orders_history_mode_rejects_rerun_and_rollback(database_url: str,
                                                               tmp_path: Path) -> None:
     await customers(database_url, tmp_path)
     path, rejects = orders_file(tmp_path), tmp_path / "rejects.csv"
-    code, err = await kopilka(database_url, "orders", str(path), "--source", "site",
-                              "--dry-run", "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "orders", str(path), "--source", "site",
+                                 "--dry-run", "--on-error", "skip")
     assert code == 0 and "dry run, nothing written" in err, err
     assert re.search(r"to import\s+3 rows\s+22,500", err), err
     assert await fetch(database_url, "SELECT 1 FROM web_orders") == []
-    code, err = await kopilka(database_url, "orders", str(path), "--source", "site",
-                              "--on-error", "skip", "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "orders", str(path), "--source", "site",
+                                 "--on-error", "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         refused = [(r["row"], r["id"], r["field"], r["reason"]) for r in csv.DictReader(f)]
@@ -120,21 +121,21 @@ async def test_orders_history_mode_rejects_rerun_and_rollback(database_url: str,
     assert len(await fetch(database_url, "SELECT 1 FROM member_addresses")) == 2
 
     # a re-run leaves the imported orders alone; a changed one is refused, nothing changes
-    code, err = await kopilka(database_url, "orders", str(path), "--source", "site",
-                              "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "orders", str(path), "--source", "site",
+                                 "--on-error", "skip")
     assert code == 0, err
     assert re.search(r"unchanged\s+3 rows", err) and re.search(r"imported\s+0 rows", err), err
     path.write_text(path.read_text(encoding="utf-8").replace("MILK,2000", "MILK,3000"),
                     encoding="utf-8")
-    code, err = await kopilka(database_url, "orders", str(path), "--source", "site",
-                              "--on-error", "skip", "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "orders", str(path), "--source", "site",
+                                 "--on-error", "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         assert "changed since it was imported" in next(iter(csv.DictReader(f)))["reason"]
     assert [r[0] for r in await fetch(database_url, "SELECT quantity_milli FROM web_order_lines "
                                       "WHERE sku = 'MILK' ORDER BY 1")] == [1000, 2000]
     # another source's order under a number the store has already: refused, not doubled
-    code, err = await kopilka(database_url, "orders", str(write(
+    code, _, err = await kopilka(database_url, "import", "orders", str(write(
         tmp_path / "again.csv", HEADER, f"x1,W-1,lviv-1,{OUR_CARD},,,completed,2025-02-01,"
         "pickup,,,,,,,0,1,MILK,1000,1,1,")), "--source", "1c")
     assert code == 1 and "order W-1 of store lviv-1 exists already" in err, err
@@ -146,12 +147,12 @@ async def test_orders_history_mode_rejects_rerun_and_rollback(database_url: str,
             "INSERT INTO web_order_history (order_id, version, principal, action, line_no, "
             "reason, state, detail) SELECT id, 2, 'op', 'cancel', 0, '', 'cancelled', '{}' "
             "FROM web_orders WHERE external_number = 'W-1'")
-        code, err = await kopilka(database_url, "rollback", batch)
+        code, _, err = await kopilka(database_url, "import", "rollback", batch)
         assert code == 1 and "were changed since (1 orders)" in err, err
         await conn.execute("DELETE FROM web_order_history WHERE version = 2")
     finally:
         await conn.close()
-    code, err = await kopilka(database_url, "rollback", batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", batch)
     assert code == 0, err
     for table in ("web_orders", "web_order_lines", "web_order_history", "member_addresses"):
         assert await fetch(database_url, f"SELECT 1 FROM {table}") == [], table
@@ -179,14 +180,14 @@ async def test_an_address_the_member_has_is_reused_and_kept(database_url: str,
                  "1000,100,100",
                  f"o3,W-3,lviv-1,{OUR_CARD},2025-02-03,courier,Київ,Хрещатик 2,Олена,1,MILK,"
                  "1000,100,100")
-    code, err = await kopilka(database_url, "orders", str(path))
+    code, _, err = await kopilka(database_url, "import", "orders", str(path))
     assert code == 0, err
     used = await fetch(database_url, "SELECT o.external_number, a.street FROM web_orders o "
                        "JOIN member_addresses a ON a.id = o.address_id ORDER BY 1")
     assert [tuple(r) for r in used] == [("W-1", "Хрещатик 1"), ("W-2", "Хрещатик 2"),
                                         ("W-3", "Хрещатик 2")]
     assert len(await fetch(database_url, "SELECT 1 FROM member_addresses")) == 2  # one new
-    code, err = await kopilka(database_url, "rollback", batch_of(err))
+    code, _, err = await kopilka(database_url, "import", "rollback", batch_of(err))
     assert code == 0, err
     assert [r[0] for r in await fetch(database_url, "SELECT street FROM member_addresses")] == [
         "Хрещатик 1"]

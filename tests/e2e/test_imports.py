@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import datetime as dt
-import io
 import json
-import os
 import re
 from pathlib import Path
 from unittest import mock
 
 import asyncpg
 
-from server.cli import main
 from server.members.cards import card_number
+from tests.cli import kopilka
 
 OUR_CARD = card_number("2100", 7)  # our EAN-13 with its check digit
 LEGACY = "1234567"  # a legacy number without our check digit
-
-
-async def kopilka(database_url: str, *args: str) -> tuple[int, str]:
-    """Exit code and stderr of `kopilka import *args` (main runs in a thread)."""
-    err = io.StringIO()
-
-    def run() -> int:
-        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            return main(["import", *args])
-
-    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=120)
-    return code, err.getvalue()
 
 
 def write(path: Path, header: str, *rows: str, encoding: str = "utf-8") -> Path:
@@ -55,14 +38,14 @@ def batch_of(err: str) -> str:
 
 
 async def directories(database_url: str, tmp_path: Path) -> None:
-    code, err = await kopilka(database_url, "networks", str(write(
+    code, _, err = await kopilka(database_url, "import", "networks", str(write(
         tmp_path / "networks.csv", "id,code,name", "n1,west,Захід")))
     assert code == 0, err
-    code, err = await kopilka(database_url, "stores", str(write(
+    code, _, err = await kopilka(database_url, "import", "stores", str(write(
         tmp_path / "stores.csv", "id;code;name;networks", "s1;lviv-1;Львів 1;west",
         "s2;kyiv-1;Київ 1;", encoding="cp1251")))
     assert code == 0, err
-    code, err = await kopilka(database_url, "card-types", str(write(
+    code, _, err = await kopilka(database_url, "import", "card-types", str(write(
         tmp_path / "types.csv", "id,code,name,accrual_bps,number_prefix",
         "t1,std,Стандарт,300,2100")))
     assert code == 0, err
@@ -84,8 +67,8 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
         "g4;;;0671234567;;Same;Phone",
         encoding="cp1251")
     rejects = tmp_path / "rejects.csv"
-    code, err = await kopilka(database_url, "members", str(members), "--source", "1c",
-                              "--on-error", "skip", "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "members", str(members), "--source", "1c",
+                                 "--on-error", "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -106,8 +89,8 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
     # the site's export has the same person by e-mail: reported, not merged
     site = write(tmp_path / "site.csv", "id,phone,email,first_name",
                  "42,,B@Example.com,Ivan", "43,,new@example.com,Nova")
-    code, err = await kopilka(database_url, "members", str(site), "--source", "site",
-                              "--on-error", "skip", "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "members", str(site), "--source", "site",
+                                 "--on-error", "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         reason = next(iter(csv.DictReader(f)))["reason"]
@@ -119,16 +102,18 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
     points = write(tmp_path / "points.csv", "id,card_number,points,expiry_at",
                    f"p1,{OUR_CARD},500,{soon}", f"p2,{OUR_CARD},250,", f"p3,{LEGACY},100,",
                    f"p4,{LEGACY},-5,", "p5,2999999999999,10,")
-    code, err = await kopilka(database_url, "points", str(points), "--dry-run",
-                              "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "points", str(points), "--dry-run",
+                                 "--on-error", "skip")
     assert code == 0, err
     assert "dry run, nothing written" in err and re.search(r"to import\s+3 rows\s+850", err)
     assert re.search(r"source\s+5 rows\s+860", err) and re.search(r"rejected\s+2 rows", err)
     assert await fetch(database_url, "SELECT 1 FROM point_lots") == []
-    code, err = await kopilka(database_url, "points", str(points), "--on-error", "reject-all")
+    code, _, err = await kopilka(database_url, "import", "points", str(points), "--on-error",
+                                 "reject-all")
     assert code == 1 and "nothing was imported (--on-error reject-all)" in err
     assert await fetch(database_url, "SELECT 1 FROM point_lots") == []
-    code, err = await kopilka(database_url, "points", str(points), "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "points", str(points), "--on-error",
+                                 "skip")
     assert code == 0, err
     assert re.search(r"imported\s+3 rows\s+850", err), err
     balances = await fetch(database_url, "SELECT c.number, kopilka_spendable_points(c.member_id, "
@@ -141,7 +126,8 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
                                         (500, True, "import")]
     points_batch = batch_of(err)
     # a re-run imports only what changed: nothing
-    code, err = await kopilka(database_url, "points", str(points), "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "points", str(points), "--on-error",
+                                 "skip")
     assert re.search(r"unchanged\s+3 rows", err) and re.search(r"imported\s+0 rows", err), err
     assert len(await fetch(database_url, "SELECT 1 FROM point_lots")) == 3
 
@@ -154,7 +140,7 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
                   "r2;lviv-1;0002;;2025-03-02 11:00;1;MILK;1000;4500",
                   "r3;nowhere;0003;;2025-03-02 11:00;1;MILK;1000;4500",
                   encoding="cp1251")
-    code, err = await kopilka(database_url, "sales", str(sales), "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "sales", str(sales), "--on-error", "skip")
     assert code == 0, err
     receipts = await fetch(database_url, "SELECT r.receipt_number, r.total_minor, "
                            "r.member_id IS NOT NULL, jsonb_array_length(d.lines), "
@@ -180,7 +166,7 @@ async def test_members_points_sales_rejects_rerun_and_rollback(database_url: str
     finally:
         await conn.close()
     assert tx is not None
-    code, err = await kopilka(database_url, "rollback", points_batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", points_batch)
     assert code == 1 and "points of batch" in err and "spent" in err, err
     assert len(await fetch(database_url, "SELECT 1 FROM point_lots")) == 3
 
@@ -190,30 +176,30 @@ async def test_rollback_resume_and_stop(database_url: str, tmp_path: Path) -> No
     members = write(tmp_path / "m.csv", "id,card_number,card_type,phone",
                     *(f"m{i},{card_number('2100', i)},std,+38067{i:07d}" for i in range(1, 6)),
                     "m6,,,not a phone", "m7,,,+380671111111")
-    code, err = await kopilka(database_url, "members", str(members))  # --on-error stop
+    code, _, err = await kopilka(database_url, "import", "members", str(members))  # --on-error stop
     assert code == 1 and "stopped at row 7" in err, err
     assert len(await fetch(database_url, "SELECT 1 FROM members")) == 5
     # fixed file: the five are unchanged, the rest imported
     members.write_text(members.read_text().replace("not a phone", "+380672222222"))
-    code, err = await kopilka(database_url, "members", str(members))
+    code, _, err = await kopilka(database_url, "import", "members", str(members))
     assert code == 0, err
     assert re.search(r"unchanged\s+5 rows", err) and re.search(r"to import\s+2 rows", err)
     batch = batch_of(err)
     cash = write(tmp_path / "cash.csv", "id,card_number,balance_minor",
                  f"c1,{card_number('2100', 1)},10000")
-    code, err = await kopilka(database_url, "cash-accounts", str(cash))
+    code, _, err = await kopilka(database_url, "import", "cash-accounts", str(cash))
     assert code == 0, err
     cash_batch = batch_of(err)
     # the members of the first batch hold cash now: refused, nothing changed
-    code, err = await kopilka(database_url, "rollback", batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", batch)
     assert code == 0, err  # the second batch's members (m6, m7) hold nothing
     assert len(await fetch(database_url, "SELECT 1 FROM members")) == 5
-    code, err = await kopilka(database_url, "rollback", cash_batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", cash_batch)
     assert code == 0, err
     assert await fetch(database_url, "SELECT balance FROM ledger_accounts WHERE kind = 'cash'") \
         == [] or [r[0] for r in await fetch(
             database_url, "SELECT balance FROM ledger_accounts WHERE kind = 'cash'")] == [0]
-    code, err = await kopilka(database_url, "rollback", cash_batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", cash_batch)
     assert code == 1 and "rolled back already" in err
 
 
@@ -222,7 +208,7 @@ async def test_catalog_directories_and_products_csv_and_commerceml(database_url:
     for kind, rows in (("product-groups", ("g1,drinks,Напої,", "g2,juice,Соки,drinks")),
                        ("brands", ("b1,sandora,Sandora,", "b2,bad code,Bad,")),
                        ("suppliers", ("s1,acme,Acme,",))):
-        code, err = await kopilka(database_url, kind, str(write(
+        code, _, err = await kopilka(database_url, "import", kind, str(write(
             tmp_path / f"{kind}.csv", "id,code,name,parent_code", *rows)), "--on-error", "skip")
         assert code == 0, err
     assert [tuple(r) for r in await fetch(
@@ -236,8 +222,8 @@ async def test_catalog_directories_and_products_csv_and_commerceml(database_url:
                      "p2,JUICE-1,Сік,juice,sandora,acme,4820000000011",  # barcode twice
                      "p3,X-1,Нема групи,nowhere,,acme,")
     rejects = tmp_path / "rejects.csv"
-    code, err = await kopilka(database_url, "products", str(products), "--on-error", "skip",
-                              "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "products", str(products), "--on-error",
+                                 "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         assert [(r["id"], r["field"]) for r in csv.DictReader(f)] == [
@@ -253,15 +239,15 @@ async def test_catalog_directories_and_products_csv_and_commerceml(database_url:
     fixtures = Path(__file__).parents[1] / "plugins" / "fixtures" / "onec"
     for name in ("import.xml", "offers.xml"):
         (tmp_path / name).write_bytes((fixtures / name).read_bytes())
-    code, err = await kopilka(database_url, "products", str(tmp_path / "import.xml"),
-                              "--source", "1c", "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "products", str(tmp_path / "import.xml"),
+                                 "--source", "1c", "--on-error", "skip")
     assert code == 0, err
     # its groups are 1C's GUIDs, unknown to the groups imported above: refused, reported
     assert "unknown product group 0a1b2c3d-" in err, err
     assert await fetch(database_url, "SELECT 1 FROM products WHERE sku = 'SOK-001'") == []
     await fetch(database_url, "DELETE FROM product_groups")
-    code, err = await kopilka(database_url, "products", str(tmp_path / "import.xml"),
-                              "--source", "1c", "--on-error", "skip")
+    code, _, err = await kopilka(database_url, "import", "products", str(tmp_path / "import.xml"),
+                                 "--source", "1c", "--on-error", "skip")
     assert code == 0, err
     juice = await fetch(database_url, "SELECT p.name, p.brand, b.barcode FROM products p JOIN "
                         "product_barcodes b ON b.sku = p.sku WHERE p.sku = 'SOK-001'")
@@ -269,11 +255,11 @@ async def test_catalog_directories_and_products_csv_and_commerceml(database_url:
                                           "4820016250017")]
     xml_batch = batch_of(err)
     # rolling the CSV batch back removes its products, not those of the CommerceML batch
-    code, err = await kopilka(database_url, "rollback", batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", batch)
     assert code == 0, err
     skus = [r[0] for r in await fetch(database_url, "SELECT sku FROM products ORDER BY 1")]
     assert "MILK-1" not in skus and "SOK-001" in skus
-    code, err = await kopilka(database_url, "rollback", xml_batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", xml_batch)
     assert code == 0, err
     assert await fetch(database_url, "SELECT 1 FROM products") == []
 
@@ -299,8 +285,8 @@ async def test_certificates_with_balances_and_states_and_their_rollback(
         "c3,GC-3,gift,active,50000,-1,", "c4,GC-4,gift,active,50000,60000,",
         "c5,GC-5,nosuch,active,50000,100,", "c6,GC-6,gift,lost,50000,100,")
     rejects = tmp_path / "rejects.csv"
-    code, err = await kopilka(database_url, "certificates", str(certificates), "--on-error",
-                              "skip", "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "certificates", str(certificates),
+                                 "--on-error", "skip", "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         refused = {r["id"]: (r["field"], r["reason"]) for r in csv.DictReader(f)}
@@ -320,7 +306,7 @@ async def test_certificates_with_balances_and_states_and_their_rollback(
     changed = write(tmp_path / "changed.csv",
                     "id,number,type_code,state,denomination_minor,balance_minor,store_code",
                     "c1,GC-1,gift,active,100000,30000,lviv-1")
-    code, err = await kopilka(database_url, "certificates", str(changed))
+    code, _, err = await kopilka(database_url, "import", "certificates", str(changed))
     assert code == 1 and "changed since it was imported" in err, err
     assert (await fetch(database_url, "SELECT balance_minor FROM certificates "
                         "WHERE number = 'GC-1'"))[0][0] == 40000
@@ -331,7 +317,7 @@ async def test_certificates_with_balances_and_states_and_their_rollback(
             "INSERT INTO certificate_entries (certificate_id, kind, amount_minor, "
             "balance_after_minor, note) SELECT id, 'redeem', -1000, 39000, 'till' "
             "FROM certificates WHERE number = 'GC-1'")
-        code, err = await kopilka(database_url, "rollback", batch)
+        code, _, err = await kopilka(database_url, "import", "rollback", batch)
         assert code == 1 and "were used since" in err, err
         assert len(await conn.fetch("SELECT 1 FROM certificates")) == 2
         async with conn.transaction():
@@ -340,7 +326,7 @@ async def test_certificates_with_balances_and_states_and_their_rollback(
             await conn.execute("ALTER TABLE certificate_entries ENABLE TRIGGER USER")
     finally:
         await conn.close()
-    code, err = await kopilka(database_url, "rollback", batch)
+    code, _, err = await kopilka(database_url, "import", "rollback", batch)
     assert code == 0, err
     assert await fetch(database_url, "SELECT 1 FROM certificates") == []
     assert await fetch(database_url, "SELECT 1 FROM certificate_entries") == []
@@ -356,7 +342,7 @@ async def test_interrupted_run_resumes_from_its_checkpoint(database_url: str, tm
 
     await directories(database_url, tmp_path)
     cards = [card_number("2100", i) for i in range(1, 8)]
-    code, err = await kopilka(database_url, "members", str(write(
+    code, _, err = await kopilka(database_url, "import", "members", str(write(
         tmp_path / "m.csv", "id,card_number,card_type,phone",
         *(f"m{i},{c},std,+38067{i:07d}" for i, c in enumerate(cards, start=1)))))
     assert code == 0, err
@@ -398,7 +384,7 @@ async def test_interrupted_run_resumes_from_its_checkpoint(database_url: str, tm
         assert [tuple(r) for r in state] == [("running", 5)]  # rows 2-5 (two chunks of two)
         assert sorted(r[0] for r in await fetch(
             database_url, "SELECT points_initial FROM point_lots")) == [100, 200, 300, 400]
-        code, err = await kopilka(database_url, "points", str(points))
+        code, _, err = await kopilka(database_url, "import", "points", str(points))
     assert code == 0, err
     assert "(resumed)" in err and re.search(r"imported\s+7 rows\s+2,800", err), err
     assert re.search(r"unchanged\s+4 rows", err), err
@@ -414,7 +400,7 @@ async def test_interrupted_run_resumes_from_its_checkpoint(database_url: str, tm
 async def test_dry_run_report_streams_per_member(database_url: str, tmp_path: Path) -> None:
     await directories(database_url, tmp_path)
     cards = [card_number("2100", i) for i in range(1, 4)]
-    code, err = await kopilka(database_url, "members", str(write(
+    code, _, err = await kopilka(database_url, "import", "members", str(write(
         tmp_path / "m.csv", "id,card_number,card_type,phone",
         *(f"m{i},{c},std,+38067{i:07d}" for i, c in enumerate(cards, start=1)))))
     assert code == 0, err
@@ -422,8 +408,8 @@ async def test_dry_run_report_streams_per_member(database_url: str, tmp_path: Pa
                  f"c1,{cards[0]},1000", f"c2,{cards[0]},500", f"c3,{cards[1]},-7",
                  f"c4,{cards[2]},300")
     report = tmp_path / "report.csv"
-    code, err = await kopilka(database_url, "cash-accounts", str(cash), "--dry-run",
-                              "--on-error", "skip", "--report", str(report))
+    code, _, err = await kopilka(database_url, "import", "cash-accounts", str(cash), "--dry-run",
+                                 "--on-error", "skip", "--report", str(report))
     assert code == 0, err
     assert "rules: history mode fires none\n" in err
     with report.open(encoding="utf-8") as f:
@@ -431,8 +417,8 @@ async def test_dry_run_report_streams_per_member(database_url: str, tmp_path: Pa
         # rejected total, not per member
         assert [tuple(r.values()) for r in csv.DictReader(f)] == [
             (cards[0], "1500", "1500", ""), (cards[2], "300", "300", "")]
-    code, err = await kopilka(database_url, "cash-accounts", str(cash), "--on-error", "skip",
-                              "--report", str(report))
+    code, _, err = await kopilka(database_url, "import", "cash-accounts", str(cash), "--on-error",
+                                 "skip", "--report", str(report))
     assert code == 0, err
     assert "members 2; imported differs from what was to be imported for 0" in err, err
     with report.open(encoding="utf-8") as f:
@@ -479,8 +465,8 @@ async def test_malformed_rows_and_bytes_are_reported_per_row(database_url: str,
     path.write_bytes(b"id,phone,first_name\nm1,+380671111111,Ok\nm2,+380672222222,Bad\x98\n"
                      + "m3,+48123456789,Польща\n".encode("cp1251"))
     rejects = tmp_path / "rejects.csv"
-    code, err = await kopilka(database_url, "members", str(path), "--on-error", "skip",
-                              "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "members", str(path), "--on-error", "skip",
+                                 "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         assert [(r["row"], r["field"]) for r in csv.DictReader(f)] == [("3", "(encoding)")]
@@ -489,8 +475,8 @@ async def test_malformed_rows_and_bytes_are_reported_per_row(database_url: str,
     # a row with an extra value: COPY cannot read the file, Python reads it row by row
     path.write_text("id,phone,first_name\nm4,+380673333333,A\nm5,+380674444444,B,extra\n"
                     "m6,067 555 55 55,C\n", encoding="utf-8")
-    code, err = await kopilka(database_url, "members", str(path), "--on-error", "skip",
-                              "--rejects", str(rejects))
+    code, _, err = await kopilka(database_url, "import", "members", str(path), "--on-error", "skip",
+                                 "--rejects", str(rejects))
     assert code == 0, err
     with rejects.open(encoding="utf-8") as f:
         assert [(r["row"], r["field"]) for r in csv.DictReader(f)] == [("3", "(columns)")]
@@ -587,21 +573,20 @@ rules:
 async def test_a_dry_run_of_sales_says_what_todays_rules_would_have_given(
         database_url: str, tmp_path: Path) -> None:
     await directories(database_url, tmp_path)
-    code, err = await kopilka(database_url, "product-groups", str(write(
+    code, _, err = await kopilka(database_url, "import", "product-groups", str(write(
         tmp_path / "g.csv", "id,code,name", "g1,dairy,Молочне", "g2,bakery,Хліб")))
     assert code == 0, err
-    code, err = await kopilka(database_url, "products", str(write(
+    code, _, err = await kopilka(database_url, "import", "products", str(write(
         tmp_path / "p.csv", "id,sku,name,group_code", "p1,MILK,Молоко,dairy",
         "p2,BREAD,Батон,bakery")))
     assert code == 0, err
-    code, err = await kopilka(database_url, "members", str(write(
+    code, _, err = await kopilka(database_url, "import", "members", str(write(
         tmp_path / "m.csv", "id,card_number,card_type,phone", f"m1,{OUR_CARD},std,+380671112233")))
     assert code == 0, err
     rules = tmp_path / "rules.yaml"
     rules.write_text(PREVIEW_RULES, encoding="utf-8")
-    with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-            contextlib.redirect_stdout(io.StringIO()):
-        assert await asyncio.to_thread(main, ["rules", "apply", str(rules)]) == 0
+    code, _, err = await kopilka(database_url, "rules", "apply", str(rules))
+    assert code == 0, err
     sales = write(tmp_path / "sales.csv",
                   "receipt_id;store_code;receipt_number;card_number;sold_at;line_no;sku;"
                   "quantity_milli;amount_minor",
@@ -609,8 +594,8 @@ async def test_a_dry_run_of_sales_says_what_todays_rules_would_have_given(
                   f"r1;lviv-1;0001;{OUR_CARD};2025-03-01 10:00;2;BREAD;3000;4500",
                   "r2;kyiv-1;0002;;2025-03-02 11:00;1;MILK;2000;9000",
                   "r3;nowhere;0003;;2025-03-02 11:00;1;MILK;1000;4500")
-    code, err = await kopilka(database_url, "sales", str(sales), "--dry-run", "--on-error",
-                              "skip")
+    code, _, err = await kopilka(database_url, "import", "sales", str(sales), "--dry-run",
+                                 "--on-error", "skip")
     assert code == 0, err
     # r1: 10% of 45.00 milk and one of three 15.00 loaves free; r2: 10% of 90.00 milk; r3 is
     # refused (unknown store) and not priced. Points: the card type's 3% of what r1 would

@@ -1,4 +1,5 @@
-"""`kopilka ledger run-jobs` as cron runs it (a subprocess) with every trigger configured."""
+"""`kopilka ledger run-jobs`, the pass cron runs, with every trigger configured (main()
+in-process, tests/cli.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import datetime as dt
 
 from kopilka.v1 import certificates_pb2 as C
 
+from tests.cli import kopilka
 from tests.e2e.jobs_support import (
     BIRTHDAY_POINTS,
     KYIV,
     REGISTRATION_POINTS,
     apply_every_trigger,
     build_world,
-    kopilka,
     plant_registration_failure,
     points,
     schedule_lots,

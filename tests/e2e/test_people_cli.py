@@ -3,33 +3,14 @@ running server, checked through the generated client (issue 12, people and keys)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
-import os
-from unittest import mock
-
 import grpc
 from kopilka.v1 import admin_pb2 as A
 from kopilka.v1 import users_pb2 as U
 
-from server.cli import main
+from tests.cli import kopilka
 from tests.helpers import rpc_error
 
 PASSWORD = "correct horse battery"
-
-
-async def kopilka(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-
-    def run() -> int:
-        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                mock.patch("sys.stdin", io.StringIO(stdin)), \
-                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            return main(list(args))
-
-    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=60)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def test_users_commands(database_url, make_key, client_for):  # type: ignore[no-untyped-def]

@@ -5,12 +5,7 @@ Through the generated client on a real server."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
 import json
-import os
-from unittest import mock
 
 import grpc
 import pytest
@@ -21,7 +16,7 @@ from kopilka.v1 import roles_pb2 as RP
 
 from server.auth.permissions import NEEDS, RPC_PERMISSIONS, Permission
 from server.auth.principal import PrincipalKind
-from server.cli import main
+from tests.cli import kopilka
 from tests.helpers import rpc_error
 
 P = Permission
@@ -247,22 +242,9 @@ async def test_a_role_keys_hold_is_not_deleted_and_an_unused_one_is(admin, make_
     assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "ROLE_NOT_FOUND")
 
 
-async def kopilka(database_url: str, *args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `kopilka roles *args` (main() in a worker thread)."""
-    out, err = io.StringIO(), io.StringIO()
-
-    def run() -> int:
-        with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            return main(["roles", *args])
-
-    code = await asyncio.wait_for(asyncio.to_thread(run), timeout=60)
-    return code, out.getvalue(), err.getvalue()
-
-
 async def test_roles_from_the_command_line(app, admin, make_key, client_for, database_url,
                                            tmp_path):
-    code, out, _ = await kopilka(database_url, "list")
+    code, out, _ = await kopilka(database_url, "roles", "list")
     assert code == 0
     listed = {r["name"]: r for r in json.loads(out)["roles"]}
     assert listed["cashier"]["member_fields"] == ["first_name", "phone"]
@@ -271,7 +253,7 @@ async def test_roles_from_the_command_line(app, admin, make_key, client_for, dat
     good.write_text("roles:\n  - name: store_reader\n    grants: [stores.read]\n"
                     "  - name: mailer\n    grants:\n      - {object_type: mailings, "
                     "action: read, scope: network}\n    member_fields: [email]\n")
-    code, out, _ = await kopilka(database_url, "apply", str(good))
+    code, out, _ = await kopilka(database_url, "roles", "apply", str(good))
     assert code == 0 and "applied 2 role(s)" in out
     from server.features.roles import refresh
 
@@ -282,16 +264,16 @@ async def test_roles_from_the_command_line(app, admin, make_key, client_for, dat
     bad = tmp_path / "bad.yaml"
     bad.write_text("roles:\n  - name: fine\n    grants: [stores.read]\n"
                    "  - name: broken\n    grants: [stores.fly]\n")
-    code, _, err = await kopilka(database_url, "apply", str(bad))
+    code, _, err = await kopilka(database_url, "roles", "apply", str(bad))
     assert code == 2 and "roles[1].grants[0].action" in err
     lockout = tmp_path / "lockout.yaml"
     lockout.write_text("name: admin\ngrants: [roles.read]\n")
-    code, _, err = await kopilka(database_url, "apply", str(lockout))
+    code, _, err = await kopilka(database_url, "roles", "apply", str(lockout))
     assert code == 2 and "LAST_ADMIN_LOCKOUT" in err
-    code, out, _ = await kopilka(database_url, "list")
+    code, out, _ = await kopilka(database_url, "roles", "list")
     assert "fine" not in {r["name"] for r in json.loads(out)["roles"]}  # all or nothing
 
-    code, _, err = await kopilka(database_url, "delete", "store_reader")
+    code, _, err = await kopilka(database_url, "roles", "delete", "store_reader")
     assert code == 2 and "ROLE_IN_USE" in err
-    code, out, _ = await kopilka(database_url, "delete", "mailer")
+    code, out, _ = await kopilka(database_url, "roles", "delete", "mailer")
     assert code == 0

@@ -6,12 +6,7 @@ Demo data: kyiv-01 and kyiv-02 are in network "kyiv", lviv-01 in network "lviv".
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import io
-import os
 import uuid
-from unittest import mock
 
 import grpc
 import pytest
@@ -19,8 +14,8 @@ from kopilka.v1 import admin_pb2, bonus_pb2, members_pb2, receipts_pb2
 from sqlalchemy import text
 
 from server.auth.principal import PrincipalKind
-from server.cli import main
 from server.demo import load_demo_data
+from tests.cli import kopilka
 from tests.helpers import rpc_error
 
 R = receipts_pb2
@@ -214,26 +209,18 @@ async def test_create_api_key_with_a_network(admin, demo, client_for):
 
 
 async def test_cli_creates_a_network_key(database_url, demo, client_for):
-    async def kopilka(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
+    async def create_key(*args: str) -> tuple[int, str, str]:
+        return await kopilka(database_url, "apikey", "create", "--name", "Kyiv region",
+                             "--kind", "operator", "--role", "cashier", *args)
 
-        def run() -> int:
-            with mock.patch.dict(os.environ, {"KOPILKA_DATABASE_URL": database_url}), \
-                    contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                return main(["apikey", "create", "--name", "Kyiv region", "--kind", "operator",
-                             "--role", "cashier", *args])
-
-        code = await asyncio.wait_for(asyncio.to_thread(run), timeout=60)
-        return code, out.getvalue(), err.getvalue()
-
-    code, secret, err = await kopilka("--network", "kyiv")
+    code, secret, err = await create_key("--network", "kyiv")
     assert code == 0, err
     region = client_for(secret.strip())
     await sell(region, demo, store="kyiv-01")
     with rpc_error() as failure:
         await sell(region, demo, store="lviv-01")
     assert failure.fields == ["store_code"]
-    code, _, err = await kopilka("--network", "nowhere")
+    code, _, err = await create_key("--network", "nowhere")
     assert code == 2 and "unknown store network 'nowhere'" in err
-    code, _, err = await kopilka("--network", "kyiv", "--store", "kyiv-01")
+    code, _, err = await create_key("--network", "kyiv", "--store", "kyiv-01")
     assert code == 2 and "network" in err

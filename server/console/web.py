@@ -111,10 +111,11 @@ class Console:
         r.add_post("/login", self.login)
         r.add_post("/logout", self.logout)
         r.add_get("/lang/{lang}", self.set_lang)
-        # in the order they were always matched (aiohttp tries routes in order)
-        for pages in (self.member_pages, self.role_pages, self.operation_pages, self.certificate_pages,
-                      self.dashboard_pages, self.order_pages, self.campaign_pages,
-                      self.program_pages):
+        # in the order they were always matched (aiohttp tries routes in order); the roles'
+        # before the generic /lists/{name}
+        for pages in (self.member_pages, self.role_pages, self.operation_pages,
+                      self.certificate_pages, self.dashboard_pages, self.order_pages,
+                      self.campaign_pages, self.program_pages):
             pages.add_routes(r)
         return app
 

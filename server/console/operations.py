@@ -43,10 +43,10 @@ class OperationPages:
         return await self.show(request, who, request.match_info["name"])
 
     async def show(self, request: web.Request, who: Principal, name: str, status: int = 200,
-                   more: Callable[[Message], dict[str, Any]] | None = None
+                   more: Callable[[Message, list[dict[str, str]]], dict[str, Any]] | None = None
                    ) -> web.StreamResponse:
-        """A list page; `more` adds to the template's context from the RPC's answer (the
-        roles page's forms)."""
+        """A list page; `more` adds to (or replaces in) the template's context from the RPC's
+        answer (the roles page's forms and its rows' rights in short)."""
         page = lists.LISTS.get(name)
         if page is None:
             raise web.HTTPNotFound()
@@ -57,11 +57,12 @@ class OperationPages:
         if query.get("format") == "csv":
             return csv_response(f"{name}.csv", columns, rows)
         keep = {k: v for k, v in query.items() if k != "page_token" and v}
-        return self.console.render(request, "list.html", status=status, name=name, page=page,
-                                   filters=filters, columns=columns, rows=rows,
-                                   next_token=lists.next_token(answer), keep=keep,
-                                   request_id=str(uuid.uuid4()), row_form=lists.row_fields(page),
-                                   **(more(answer) if more is not None else {}))
+        context: dict[str, Any] = {
+            "name": name, "page": page, "filters": filters, "columns": columns, "rows": rows,
+            "next_token": lists.next_token(answer), "keep": keep,
+            "request_id": str(uuid.uuid4()), "row_form": lists.row_fields(page)}
+        context.update(more(answer, rows) if more is not None else {})
+        return self.console.render(request, "list.html", status=status, **context)
 
     async def upsert_row(self, request: web.Request) -> web.StreamResponse:
         """Add or change a store or a card type (UpsertStore, UpsertCardType)."""

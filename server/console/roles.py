@@ -43,6 +43,16 @@ def catalogue() -> list[tuple[str, list[tuple[str, list[str]]]]]:
             for o in ObjectType]
 
 
+def short(role: roles_pb2.Role) -> str:
+    """A role's rights in a line per object type: "audit: read, export (network)"."""
+    by_type: dict[tuple[str, str], list[str]] = {}
+    for g in role.grants:
+        by_type.setdefault((g.object_type, g.scope or Scope.ALL.value), []).append(g.action)
+    return "; ".join(f"{o}: {', '.join(actions)}" + ("" if scope == Scope.ALL.value
+                                                     else f" ({scope})")
+                     for (o, scope), actions in by_type.items())
+
+
 @dataclass(slots=True)
 class RoleForm:
     """What the form shows: a stored role, a blank one, or what was posted."""
@@ -125,14 +135,16 @@ class RolePages:
     async def _show(self, request: web.Request, who: Principal, status: int = 200,
                     form: RoleForm | None = None, errors: dict[str, list[str]] | None = None,
                     delete_error: tuple[str, str] | None = None) -> web.StreamResponse:
-        def context(answer: Message) -> dict[str, Any]:
+        def context(answer: Message, rows: list[dict[str, str]]) -> dict[str, Any]:
             assert isinstance(answer, roles_pb2.ListRolesResponse)
             shown = form
             if shown is None:
                 editing = request.query.get("edit", "")
                 shown = next((RoleForm.of(r) for r in answer.roles if r.name == editing),
                              RoleForm())
-            return {"role_form": shown, "role_errors": errors or {},
+            return {"rows": [{**row, "grants": short(role)} for row, role in
+                             zip(rows, answer.roles, strict=True)],
+                    "role_form": shown, "role_errors": errors or {},
                     "delete_error": delete_error, "catalogue": catalogue(),
                     "scopes": [s.value for s in reversed(Scope)],
                     "profile_fields": PROFILE_FIELDS,

@@ -74,6 +74,14 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
         role = await stored(admin, "auditor")
         assert rights(role) == {"audit.read@network"} and role is not None
         assert list(role.member_fields) == []
+        # taking the last administrator's rights away is refused above the form
+        before = rights(await stored(admin, "admin"))
+        async with http.post(url, data={"csrf": csrf, "name": "admin",
+                                        "grant": ["audit.read"]}) as refused:
+            text = await refused.text()
+            assert refused.status == 409 and 'id="role-error"' in text, text
+            assert "nobody could change them" in text  # LAST_ADMIN_LOCKOUT
+        assert rights(await stored(admin, "admin")) == before
         # a role a live key holds is not deleted: the refusal shows at its row
         key = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
             name="log reader", kind=admin_pb2.PRINCIPAL_KIND_INTEGRATOR, roles=["auditor"]))

@@ -259,6 +259,27 @@ MESSAGES["uk"].update({
 })
 
 
+# Roles: the list page's forms (create, edit, delete), the rights grouped by object type.
+MESSAGES["en"].update({
+    "role_new": "New role", "role_edit": "Edit the role", "role_name": "Code",
+    "role_description": "What it is for", "role_grants": "Rights by object type",
+    "role_scope": "Scope", "role_fields": "Member fields its holders see",
+    "role_mask_phone": "Mask the phone", "role_delete": "Delete", "role_change": "Edit",
+    "role_refused": "Refused; nothing was changed.",
+    "role_scope_all": "every key", "role_scope_network": "keys of a store or a network",
+    "role_scope_own_store": "keys of a store",
+})
+MESSAGES["uk"].update({
+    "role_new": "Нова роль", "role_edit": "Змінити роль", "role_name": "Код",
+    "role_description": "Для чого вона", "role_grants": "Права за видами об'єктів",
+    "role_scope": "Область", "role_fields": "Поля учасника, які бачать її власники",
+    "role_mask_phone": "Маскувати телефон", "role_delete": "Видалити", "role_change": "Змінити",
+    "role_refused": "Відмовлено; нічого не змінено.",
+    "role_scope_all": "будь-який ключ", "role_scope_network": "ключі магазину або мережі",
+    "role_scope_own_store": "ключі магазину",
+})
+
+
 def choose(cookie: str | None, accept_language: str) -> str:
     """The page's language: the user's cookie, else the first known one the browser asks for."""
     if cookie in LANGUAGES:

@@ -6,15 +6,18 @@ change or disable a user), each through its RPC (`Door`)."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from google.protobuf.message import Message
 from kopilka.v1 import admin_pb2, bonus_pb2, users_pb2
 
 from server.console import lists
 from server.console.common import PREFIX, A, B, csv_response, names
 
 if TYPE_CHECKING:
+    from server.auth.principal import Principal
     from server.console.web import Console
 
 
@@ -37,7 +40,13 @@ class OperationPages:
 
     async def listing(self, request: web.Request) -> web.StreamResponse:
         who = await self.console.signed_in(request)
-        name = request.match_info["name"]
+        return await self.show(request, who, request.match_info["name"])
+
+    async def show(self, request: web.Request, who: Principal, name: str, status: int = 200,
+                   more: Callable[[Message, list[dict[str, str]]], dict[str, Any]] | None = None
+                   ) -> web.StreamResponse:
+        """A list page; `more` adds to (or replaces in) the template's context from the RPC's
+        answer (the roles page's forms and its rows' rights in short)."""
         page = lists.LISTS.get(name)
         if page is None:
             raise web.HTTPNotFound()
@@ -47,11 +56,13 @@ class OperationPages:
         columns, rows = lists.table(getattr(answer, page.rows))
         if query.get("format") == "csv":
             return csv_response(f"{name}.csv", columns, rows)
-        more = lists.next_token(answer)
         keep = {k: v for k, v in query.items() if k != "page_token" and v}
-        return self.console.render(request, "list.html", name=name, page=page, filters=filters,
-                           columns=columns, rows=rows, next_token=more, keep=keep,
-                           request_id=str(uuid.uuid4()), row_form=lists.row_fields(page))
+        context: dict[str, Any] = {
+            "name": name, "page": page, "filters": filters, "columns": columns, "rows": rows,
+            "next_token": lists.next_token(answer), "keep": keep,
+            "request_id": str(uuid.uuid4()), "row_form": lists.row_fields(page)}
+        context.update(more(answer, rows) if more is not None else {})
+        return self.console.render(request, "list.html", status=status, **context)
 
     async def upsert_row(self, request: web.Request) -> web.StreamResponse:
         """Add or change a store or a card type (UpsertStore, UpsertCardType)."""

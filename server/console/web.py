@@ -34,6 +34,7 @@ from server.console.members import MemberPages
 from server.console.operations import OperationPages
 from server.console.orders import OrderPages
 from server.console.program import ProgramPages
+from server.console.roles import RolePages
 from server.db.access.repo import SqlUserRepository
 from server.errors import DomainError, ErrorKind
 
@@ -97,6 +98,7 @@ class Console:
         self.operation_pages = OperationPages(self)
         self.certificate_pages = CertificatePages(self)
         self.program_pages = ProgramPages(self)
+        self.role_pages = RolePages(self)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -109,10 +111,11 @@ class Console:
         r.add_post("/login", self.login)
         r.add_post("/logout", self.logout)
         r.add_get("/lang/{lang}", self.set_lang)
-        # in the order they were always matched (aiohttp tries routes in order)
-        for pages in (self.member_pages, self.operation_pages, self.certificate_pages,
-                      self.dashboard_pages, self.order_pages, self.campaign_pages,
-                      self.program_pages):
+        # in the order they were always matched (aiohttp tries routes in order); the roles'
+        # before the generic /lists/{name}
+        for pages in (self.member_pages, self.role_pages, self.operation_pages,
+                      self.certificate_pages, self.dashboard_pages, self.order_pages,
+                      self.campaign_pages, self.program_pages):
             pages.add_routes(r)
         return app
 

@@ -3,10 +3,11 @@
 Two refusals keep the program manageable, checked inside the transaction that would write
 (under a lock, so two concurrent changes cannot each pass alone):
 
-- LAST_ADMIN_LOCKOUT: after the change some live key must still hold update on roles and on
-  keys (server.auth.roles.ADMIN_RIGHTS), if one did before; with no such key yet (a fresh
-  install managed from the CLI) some role must still grant both.
-- ROLE_IN_USE: a role that live keys hold is not deleted; take it off the keys first.
+- LAST_ADMIN_LOCKOUT: after the change some live key or enabled console user must still
+  hold update on roles and on keys (server.auth.roles.ADMIN_RIGHTS), if one did before; with
+  no such holder yet (a fresh install managed from the CLI) some role must still grant both.
+- ROLE_IN_USE: a role that live keys or enabled console users hold is not deleted; take it
+  off them first (a user keeping the name of a deleted role would hold nothing by it).
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ class RoleRepository(Protocol):
 
     async def delete(self, name: str) -> None: ...
 
-    async def live_keys(self) -> list[tuple[tuple[str, ...], Binding]]:
-        """(roles, binding) of every live key, one entry per distinct combination."""
+    async def live_holders(self) -> list[tuple[tuple[str, ...], Binding]]:
+        """(roles, binding) of every live key and enabled console user (users are bound to
+        no store), one entry per distinct combination."""
 
-    async def keys_holding(self, name: str) -> int:
-        """How many live keys hold the role."""
+    async def holding(self, name: str) -> tuple[int, int]:
+        """How many live keys and enabled console users hold the role."""
 
 
 def _admins(roles: Mapping[str, Role], keys: list[tuple[tuple[str, ...], Binding]]) -> int:
@@ -48,7 +50,7 @@ def _check_admin_left(before: Mapping[str, Role], after: Mapping[str, Role],
     if _admins(before, keys):
         if _admins(after, keys):
             return
-        what = "no live key would keep"
+        what = "no live key or console user would keep"
     elif any(role.rights(Binding.ALL) >= ADMIN_RIGHTS for role in after.values()):
         return
     else:
@@ -63,7 +65,7 @@ async def upsert_role(repo: RoleRepository, role: Role, changed_by: str) -> Role
     await repo.lock()
     before = {r.name: r for r in await repo.roles()}
     after = {**before, role.name: role}
-    _check_admin_left(before, after, await repo.live_keys())
+    _check_admin_left(before, after, await repo.live_holders())
     await repo.save(role, changed_by)
     return role
 
@@ -74,12 +76,12 @@ async def delete_role(repo: RoleRepository, name: str) -> None:
     before = {r.name: r for r in await repo.roles()}
     if name not in before:
         raise not_found("role", name, "ROLE_NOT_FOUND")
-    holders = await repo.keys_holding(name)
-    if holders:
+    keys, users = await repo.holding(name)
+    if keys or users:
         raise DomainError(
             ErrorKind.FAILED_PRECONDITION, "ROLE_IN_USE",
-            f"role {name!r} is held by {holders} live key(s); take it off them first",
-            metadata={"keys": str(holders)})
+            f"role {name!r} is held by {keys} live key(s) and {users} console user(s); "
+            "take it off them first", metadata={"keys": str(keys), "users": str(users)})
     after = {n: r for n, r in before.items() if n != name}
-    _check_admin_left(before, after, await repo.live_keys())
+    _check_admin_left(before, after, await repo.live_holders())
     await repo.delete(name)

@@ -277,3 +277,22 @@ async def test_roles_from_the_command_line(app, admin, make_key, client_for, dat
     assert code == 2 and "ROLE_IN_USE" in err
     code, out, _ = await kopilka(database_url, "roles", "delete", "mailer")
     assert code == 0
+
+
+async def test_a_role_only_console_users_hold_is_not_deleted(app, admin):
+    from sqlalchemy import text
+
+    from tests.e2e.console_support import make_user
+
+    # no live key holds store_backend; an enabled console user does
+    await make_user(app, "shop-desk@example.com", "store_backend")
+    with rpc_error() as failure:
+        await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+    assert (failure.reason, failure.metadata["keys"], failure.metadata["users"]) == (
+        "ROLE_IN_USE", "0", "1")
+    assert "store_backend" in {r.name for r in await roles_now(admin)}
+    async with app.db.transaction() as session:  # a disabled user holds nothing
+        await session.execute(text("UPDATE operator_users SET disabled_at = now() "
+                                   "WHERE email = 'shop-desk@example.com'"))
+    await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+    assert "store_backend" not in {r.name for r in await roles_now(admin)}

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.grants import Binding
 from server.auth.roles import RawGrant, Role, parse_role
+from server.db.access.models import OperatorUser
 from server.db.models import ApiKey
 from server.db.roles.models import RoleRow
 
@@ -59,19 +60,25 @@ class SqlRoleRepository:
     async def delete(self, name: str) -> None:
         await self.session.execute(delete(RoleRow).where(RoleRow.name == name))
 
-    async def live_keys(self) -> list[tuple[tuple[str, ...], Binding]]:
+    async def live_holders(self) -> list[tuple[tuple[str, ...], Binding]]:
         rows = await self.session.execute(
             select(ApiKey.roles, ApiKey.store_code, ApiKey.network_code)
             .where(ApiKey.revoked_at.is_(None)).distinct())
-        return [(tuple(roles), Binding.STORE if store else
-                 Binding.NETWORK if network else Binding.ALL)
-                for roles, store, network in rows]
+        users = await self.session.scalars(
+            select(OperatorUser.roles).where(OperatorUser.disabled_at.is_(None)).distinct())
+        return [*((tuple(roles), Binding.STORE if store else
+                   Binding.NETWORK if network else Binding.ALL)
+                  for roles, store, network in rows),
+                *((tuple(roles), Binding.ALL) for roles in users)]
 
-    async def keys_holding(self, name: str) -> int:
-        count = await self.session.scalar(
+    async def holding(self, name: str) -> tuple[int, int]:
+        keys = await self.session.scalar(
             select(func.count()).select_from(ApiKey)
             .where(ApiKey.revoked_at.is_(None), ApiKey.roles.contains([name])))
-        return int(count or 0)
+        users = await self.session.scalar(
+            select(func.count()).select_from(OperatorUser)
+            .where(OperatorUser.disabled_at.is_(None), OperatorUser.roles.contains([name])))
+        return int(keys or 0), int(users or 0)
 
 
 async def role_stamps(session: AsyncSession) -> dict[str, tuple[dt.datetime, str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +109,13 @@ def line_allows(order: orders_pb2.Order, line: orders_pb2.OrderLine, action: Act
 def line_cancellable(order: orders_pb2.Order, line: orders_pb2.OrderLine) -> bool:
     return line_allows(order, line, Action.CANCEL_LINE)
 
+
+
+def _returned(form: Mapping[str, str]) -> list[orders_pb2.ReturnedLine]:
+    """The quantities given back (`return_<line_no>` fields; blank ones are not returned)."""
+    return [orders_pb2.ReturnedLine(line_no=_number(key.removeprefix("return_")),
+                                    quantity_milli=_milli(value))
+            for key, value in form.items() if key.startswith("return_") and value.strip()]
 
 class OrderPages:
     """The handlers; `add_routes` puts them on the console's application."""
@@ -239,10 +247,7 @@ class OrderPages:
         blank ones are not returned)."""
         who = await self.console.signed_in(request)
         form = await self.console.form(request)
-        returns = [orders_pb2.ReturnedLine(line_no=_number(key.removeprefix("return_")),
-                                           quantity_milli=_milli(value))
-                   for key, value in form.items()
-                   if key.startswith("return_") and value.strip()]
+        returns = _returned(form)
         return await self._change(request, who, ORD + "ReturnLines", orders_pb2.ReturnLinesRequest(
             request_id=form.get("request_id", ""), order_id=request.match_info["order_id"],
             expected_version=_number(form.get("expected_version", "")),
@@ -299,10 +304,7 @@ class OrderPages:
         difference settled as chosen."""
         who = await self.console.signed_in(request)
         form = await self.console.form(request)
-        returns = [orders_pb2.ReturnedLine(line_no=_number(key.removeprefix("return_")),
-                                           quantity_milli=_milli(value))
-                   for key, value in form.items()
-                   if key.startswith("return_") and value.strip()]
+        returns = _returned(form)
         new_lines = [orders_pb2.NewOrderLine(
             sku=form.get(f"new_sku_{i}", "").strip()[:64],
             quantity_milli=_milli(form.get(f"new_quantity_{i}", "")),

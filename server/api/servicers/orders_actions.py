@@ -12,7 +12,6 @@ from server.api.idempotency import parse_uuid, run_once
 from server.api.order_certificates import certificate_state, settlement_change
 from server.api.servicers.orders_base import SERVICE, OrderServicerBase
 from server.api.servicers.orders_pb import OP, SETTLEMENTS
-from server.api.verification_spend import calling_key
 from server.audit.actor import Actor, acting
 from server.db.audit.repo import Change, record
 from server.db.orders import requests as request_repo
@@ -23,7 +22,6 @@ from server.orders.model import (
     Order,
     OrderState,
 )
-from server.verification.tokens import TokenCheck
 
 
 class ActionsMixin(OrderServicerBase):
@@ -130,8 +128,8 @@ class ActionsMixin(OrderServicerBase):
         async def work(session: AsyncSession) -> OP.ExchangeLinesResponse:
             repo = await SqlOrderRepository.of(session)
             before = await certificate_state(session, request.certificate_number)
-            check = TokenCheck(self.deps.signer, request.verification_token, calling_key(),
-                               parse_uuid(request.request_id, "request_id"))
+            check = self._token_check(request.verification_token,
+                                      parse_uuid(request.request_id, "request_id"))
             done = await service.exchange(self._ports(repo, session, card, now,
                                                       verification=check), order_id,
                                           request.expected_version, reason, pairs, new, settle,

@@ -19,6 +19,7 @@ from server.api.scope import (
     session_networks,
 )
 from server.api.servicers.orders_pb import OP, order_to_pb
+from server.api.verification_spend import calling_key
 from server.audit.actor import Actor
 from server.db.audit.repo import Change, record
 from server.db.orders import requests as request_repo
@@ -62,6 +63,11 @@ class OrderServicerBase(orders_pb2_grpc.OrderServiceServicer):
             self.deps.ledger_pool, card_number, time_zone=str(snap.rules.timezone),
             history_days=snap.rules.history_days, promotions=snap.rules.tracked_promotions,
             now=now)
+
+    def _token_check(self, token: str, request_id: uuid.UUID) -> TokenCheck:
+        """A request's verification token as the money port checks and uses it (the calling
+        key is the party it must have been asked for)."""
+        return TokenCheck(self.deps.signer, token, calling_key(), request_id)
 
     def _ports(self, session_conn: SqlOrderRepository, session: AsyncSession,
                card: CardPricingContext | None, moment: dt.datetime,

@@ -18,7 +18,6 @@ from server.api.scope import (
 )
 from server.api.servicers.orders_base import SERVICE, OrderServicerBase
 from server.api.servicers.orders_pb import DELIVERY, OP, order_to_pb
-from server.api.verification_spend import calling_key
 from server.db.audit.repo import Change, record
 from server.db.members.repo import SqlMemberRepository
 from server.db.orders import placement
@@ -38,7 +37,6 @@ from server.orders.model import (
 )
 from server.orders.notifications import DEFAULT_LANGUAGE, LANGUAGES
 from server.orders.service import Ports
-from server.verification.tokens import TokenCheck
 
 
 def _new_address(kind: DeliveryKind, a: OP.Address) -> Address:
@@ -196,7 +194,7 @@ class PlacingMixin(OrderServicerBase):
                 lines=lines, created_by=who, created_at=now, updated_at=now)
             placed = await service.place(
                 self._ports(repo, session, card, now, verification=self._token_check(
-                    request, parse_uuid(request.request_id, "request_id"))),
+                    request.verification_token, parse_uuid(request.request_id, "request_id"))),
                 order, request.points_to_spend)
             if customer.registered:
                 await record(session, Change("member", str(customer.member.id), "register",
@@ -233,7 +231,8 @@ class PlacingMixin(OrderServicerBase):
         kind, pickup, address = delivery
         who = caller().label
         batch = placement.PlacementBatch(who, self.deps.clock(),
-                                         self._token_check(request, claim.request_id))
+                                         self._token_check(request.verification_token,
+                                                          claim.request_id))
         order = Order(
             id=uuid.uuid4(), external_number=request.external_number, store_code=store_code,
             member_id=card.member_id, card_number=request.customer.card_number,
@@ -261,9 +260,3 @@ class PlacingMixin(OrderServicerBase):
                     deterministic=True), document):
                 return None
         return answer
-
-    def _token_check(self, request: OP.PlaceOrderRequest, request_id: uuid.UUID
-                     ) -> TokenCheck:
-        """The request's verification token as the money port checks and uses it."""
-        return TokenCheck(self.deps.signer, request.verification_token, calling_key(),
-                          request_id)

@@ -27,6 +27,7 @@ from server.db.ledger.repo import (
     card_holder,
     lock_points_accounts,
     new_tx,
+    points_balance,
     spend_points,
 )
 from server.db.pricing.context import CardPricingContext
@@ -45,10 +46,8 @@ async def with_locked_balance(conn: asyncpg.Connection, card: CardPricingContext
     if card.member_id is None:
         return card
     await lock_points_accounts(conn, card.member_id)
-    balance = await conn.fetchval("SELECT kopilka_spendable_points($1, $2)", card.member_id,
-                                  now)
     return dataclasses.replace(card, member=dataclasses.replace(
-        card.member, points_balance=int(balance or 0)))
+        card.member, points_balance=await points_balance(conn, card.member_id, now)))
 
 
 class SqlOrderMoney:
@@ -61,7 +60,7 @@ class SqlOrderMoney:
         self.principal = principal
         self.now = now
         self.session = session  # the same transaction, for certificate settlements
-        self.verification = verification  # PlaceOrder's token (None: no door gave one)
+        self.verification = verification  # the request's token (None: no door gave one)
 
     async def reserve(self, order: Order, points: int) -> None:
         """Spend `points` for the order; a card whose type requires verification spends

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.certificates.printing import format_minor
 from server.commands._shared import with_database
 from server.settings import Settings
 
@@ -38,11 +39,6 @@ def _bar(step: Progress) -> str:
     filled = min(BAR, BAR * done // expected)
     return (f"\r[{'#' * filled}{'.' * (BAR - filled)}] {min(100, 100 * done // expected):3d}% "
             f"{done}/{step.expected} receipts")
-
-
-def _money(minor: int) -> str:
-    sign = "-" if minor < 0 else ""
-    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
 
 
 def cmd_what_if(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,11 +79,11 @@ def cmd_what_if(settings: Settings, args: argparse.Namespace) -> int:
     t = last.totals
     print(f"candidate {last.version}: {t.receipts} receipts, {t.lines} lines"
           f"{f', {t.skipped} skipped (no shelf prices stored)' if t.skipped else ''}")
-    print(f"discount {_money(t.discount)} (given {_money(t.actual_discount)}, difference "
-          f"{_money(t.difference)}); receipts affected {t.affected}; points {t.points} "
-          f"(given {t.actual_points})")
+    print(f"discount {format_minor(t.discount)} (given {format_minor(t.actual_discount)}, "
+          f"difference {format_minor(t.difference)}); receipts affected {t.affected}; "
+          f"points {t.points} (given {t.actual_points})")
     for rule_id, x in sorted(t.per_rule.items()):
-        print(f"  {rule_id:<32} {_money(x.discount):>14} on {x.receipts} receipt(s)")
+        print(f"  {rule_id:<32} {format_minor(x.discount):>14} on {x.receipts} receipt(s)")
     return 0
 
 

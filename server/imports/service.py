@@ -96,7 +96,7 @@ class RulesPreview(Protocol):
     def add(self, past: PastReceipt) -> None: ...
 
 
-async def _would_fire(store: RunStore, preview: RulesPreview, top: int, read: int,
+async def _would_fire(store: RunStore, preview: RulesPreview, top: int,
                       started: float, progress: Callable[[Progress], None]) -> WhatIfTotals:
     """Price every receipt a dry run of sales would import, page by page (nothing per
     receipt is kept), reporting progress per page."""
@@ -299,7 +299,7 @@ async def _run(store: RunStore, batches: BatchStore, kind: Kind, files: Sequence
     if dry_run:
         await _members(store, report, top, None, on_member)
         if preview is not None and kind.name == "sales":
-            report.rules = await _would_fire(store, preview, top, read, started, progress)
+            report.rules = await _would_fire(store, preview, top, started, progress)
         progress(Progress("done", read, read / max(time.monotonic() - started, 1e-6),
                           report.rejected.rows))
         return result

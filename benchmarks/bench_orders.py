@@ -1,7 +1,7 @@
 """PlaceOrder over gRPC vs CalculateReceipt of the same 20 lines, in the same run.
 
     python benchmarks/bench_orders.py [--orders 2000] [--concurrency 16] [--rules 1000]
-                                      [--stores 200] [--skus 0]
+                                      [--stores 200] [--skus 0] [--rounds 1]
 
 Starts `kopilka serve` (1 worker) on a fresh database (KOPILKA_DATABASE_URL's server, or an
 embedded PostgreSQL), loads the pricing benchmark's synthetic chain (50,000 SKUs, 200 stores;
@@ -28,6 +28,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -200,6 +201,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--rules", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="after the first pair, this many more CalculateReceipt / "
+                        "PlaceOrder pairs back to back, each pair's ratio and the median "
+                        "printed (the machine's speed drifts between pairs, not within one)")
     parser.add_argument("--stores", type=int, default=200,
                         help="stores holding stock (of the chain's 200)")
     parser.add_argument("--skus", type=int, default=0,
@@ -301,6 +306,15 @@ def main() -> int:
         fell = None if before is None or after is None else {
             r: n - before.get(r, 0) for r, n in after.items() if n - before.get(r, 0)}
 
+        pairs = [(calc, place)]
+        for n in range(1, args.rounds):
+            again = asyncio.run(run(target, key, calcs, args.concurrency, args.channels,
+                                    server.pid, url))
+            more = asyncio.run(run(target, key, [order(i, f"R{n}-{i}") for i in
+                                                 range(args.orders)],
+                                   args.concurrency, args.channels, server.pid, url))
+            pairs.append((again, more))
+
         async def order_ids() -> list[str]:
             async with KopilkaClient(target, key) as k:
                 ids: list[str] = []
@@ -330,6 +344,17 @@ def main() -> int:
                   f"{r['p50']:>7.2f}ms {r['cpu_us']:>7.0f}us {r['db_us']:>9.0f}us")
         print("ratio = calls/s over CalculateReceipt's in this run (target for PlaceOrder: "
               ">= 0.5x); cpu = the server process's, db cpu = its database backends'")
+        if len(pairs) > 1:
+            print(f"{'pair':>4} {'calc/s':>8} {'order/s':>8} {'ratio':>6} {'calc cpu':>9} "
+                  f"{'order cpu':>9} {'calc db':>8} {'order db':>8}")
+            for n, (c, o) in enumerate(pairs, 1):
+                print(f"{n:>4} {c['rps']:>8.0f} {o['rps']:>8.0f} {o['rps'] / c['rps']:>5.2f}x "
+                      f"{c['cpu_us']:>7.0f}us {o['cpu_us']:>7.0f}us {c['db_us']:>6.0f}us "
+                      f"{o['db_us']:>6.0f}us")
+            ratios = sorted(o["rps"] / c["rps"] for c, o in pairs)
+            print(f"PlaceOrder / CalculateReceipt over {len(pairs)} pairs: median "
+                  f"{statistics.median(ratios):.2f}x, lowest {ratios[0]:.2f}x, highest "
+                  f"{ratios[-1]:.2f}x")
         if fell is None:
             print("PlaceOrder on the general path: not counted by this server")
         else:

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from kopilka.v1 import members_pb2
+from kopilka.v1 import admin_pb2, members_pb2
 from prometheus_client import REGISTRY
 
 from server.api.servicers import orders as door
@@ -112,13 +112,37 @@ async def _email_card(admin) -> str:  # type: ignore[no-untyped-def]
     return str(reply.member.cards[0].number)
 
 
-@pytest.mark.parametrize("case", ["pickup", "points", "courier by e-mail"])
+PROMOTIONS = """
+schema_version: 1
+name: order promotions
+settings: {currency: UAH, timezone: Europe/Kyiv}
+groups: [{id: weekly, stacking: additive}]
+rules:
+  - id: dairy-10
+    name: Dairy -10%
+    group: weekly
+    promotion: dairy-week
+    target: [{groups: [dairy]}]
+    benefit: {type: percent, percent: "10%"}
+  - id: brand-a-5
+    name: Brand A -5%
+    group: weekly
+    promotion: brand-a
+    target: [{brands: [Brand A]}]
+    benefit: {type: percent, percent: "5%"}
+"""
+
+
+@pytest.mark.parametrize("case", ["pickup", "points", "courier by e-mail", "promotions"])
 async def test_one_call_writes_what_the_general_path_writes(app, admin, shop, calls,
                                                             database_url, monkeypatch, case):
     _, card = await member_with_points(admin, "+380671112233", 5000)
     customer, points, delivery = O.Customer(card_number=card), 0, None
     if case == "points":
         points = 700
+    if case == "promotions":  # lines with none, one or two (migration 0044's arrays)
+        await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=PROMOTIONS))
+        await app.deps.pricing.refresh()
     if case == "courier by e-mail":
         customer = O.Customer(card_number=await _email_card(admin), language="en")
         delivery = O.Delivery(kind=O.DELIVERY_KIND_COURIER, address=O.Address(
@@ -140,6 +164,8 @@ async def test_one_call_writes_what_the_general_path_writes(app, admin, shop, ca
     assert bool(fast_rows["ledger"]) == bool(points)
     assert bool(fast_rows["address"]) == (delivery is not None)
     assert _answer(fast) == _answer(general)
+    if case == "promotions":
+        assert {len(x["promotions"]) for x in fast_rows["lines"]} == {0, 1, 2}
 
 
 async def _general(*_: Any) -> None:

@@ -184,10 +184,11 @@ async def test_the_database_refuses_a_placement_that_skips_the_check(shop, admin
     sent: list[bool] = []
     write = placement.write
 
-    async def unchecked(conn: Any, claim: Any, answer: bytes, document: str) -> bool:
+    async def unchecked(conn: Any, claim: Any, answer: bytes,
+                        document: placement.Document) -> bool:
         try:
             await conn.execute(placement.PLACE, claim.principal_id, claim.request_id,
-                               claim.method, claim.digest, answer, document)
+                               claim.method, claim.digest, answer, *document)
         except asyncpg.PostgresError as error:
             sent.append(error.sqlstate == "KL006")
         return await write(conn, claim, answer, document)

@@ -1,4 +1,4 @@
-"""A placement in one database call (migration 0034's kopilka_place_order).
+"""A placement in one database call (kopilka_place_order: migrations 0034, 0037, 0044).
 
 The common placement (a card whose member the pricing read found; pickup, or a new delivery
 address) needs nothing from the database that the call cannot check itself. So the
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -36,7 +36,8 @@ from server.orders.model import HistoryEntry, Order, OrderState
 from server.verification.model import Operation
 from server.verification.tokens import TokenCheck, authorize
 
-PLACE = "SELECT kopilka_place_order($1, $2, $3, $4, $5, $6::jsonb)"
+PLACE = ("SELECT kopilka_place_order($1, $2, $3, $4, $5, $6::jsonb, $7::bigint[], "
+         "$8::text[], $9::text[])")
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
@@ -50,6 +51,17 @@ FALLBACKS = Counter(
     "request's shape (no card context, a saved address, ...), a bad request id, a token "
     "that does not cover the spend (undecided), or what kopilka_place_order refused "
     "(KLP01's DETAIL, else the SQLSTATE).", ["reason"])
+
+
+class Document(NamedTuple):
+    """A placement as kopilka_place_order takes it: everything but the lines as one JSON
+    document, the lines as arrays (migration 0044: 14 numbers and 3 texts a line, and every
+    line's promotions one after the other)."""
+
+    json: str
+    numbers: list[list[int | None]]
+    texts: list[list[str | None]]
+    promotions: list[str]
 
 
 class Undecided(Exception):
@@ -66,6 +78,9 @@ class PlacementBatch:
         self.now = now  # the ledger's time of the reservation (SqlOrderMoney's `now`)
         self.verification = verification  # the request's token, if any
         self.order: dict[str, Any] | None = None
+        self.numbers: list[list[int | None]] = []
+        self.texts: list[list[str | None]] = []
+        self.promotions: list[str] = []
         self.new_address = False
         self.history: dict[str, Any] | None = None
         self.reserve_points: dict[str, Any] | None = None
@@ -96,16 +111,14 @@ class PlacementBatch:
             # the placement's own values, encoded once by `document` (nothing changes them
             # in between: a placement only adds)
             "accrual_lots": order.accrual_lots, "lot_returns": order.lot_returns,
-            "created_by": order.created_by, "created_at": _time(order.created_at),
-            "lines": [{
-                "line_no": x.line_no, "sku": x.sku, "quantity_milli": x.quantity_milli,
-                "unit_price": x.unit_price, "base_amount": x.base_amount,
-                "discount_amount": x.discount_amount, "points_paid": x.points_paid,
-                "final_amount": x.final_amount, "accrual_points": x.accrual_points,
-                "promotions": list(x.promotions), "state": x.state.value,
-                "returned_milli": x.returned_milli, "points_returned": x.points_returned,
-                "points_reversed": x.points_reversed, "store_code": x.store_code,
-                "split_from": x.split_from, "replaces": x.replaces} for x in order.lines]}
+            "created_by": order.created_by, "created_at": _time(order.created_at)}
+        # the lines as migration 0044's arrays (asyncpg sends them in binary)
+        self.numbers = [[x.line_no, x.quantity_milli, x.unit_price, x.base_amount,
+                         x.discount_amount, x.points_paid, x.final_amount, x.accrual_points,
+                         x.returned_milli, x.points_returned, x.points_reversed, x.split_from,
+                         x.replaces, len(x.promotions)] for x in order.lines]
+        self.texts = [[x.sku, x.state.value, x.store_code] for x in order.lines]
+        self.promotions = [rule for x in order.lines for rule in x.promotions]
 
     async def add_history(self, order_id: uuid.UUID, entry: HistoryEntry) -> None:
         self.history = {
@@ -168,25 +181,25 @@ class PlacementBatch:
             self.message = {"id": str(uuid.uuid4()), "subject": subject, "text": text,
                             "reference": reference[:128]}
 
-    def document(self, sees_vip: bool, audit: Sequence[Change]) -> str:
-        """kopilka_place_order's placement document (JSON)."""
+    def document(self, sees_vip: bool, audit: Sequence[Change]) -> Document:
+        """kopilka_place_order's arguments after the claim and the answer."""
         if self.order is None or self.history is None:
             raise RuntimeError("nothing was placed")
         rows = [[label, str(key) if key else None, rid, *rest]
                 for label, key, rid, *rest in append_arguments(*audit)]
-        return _ENCODE({"order": self.order, "new_address": self.new_address,
-                        "history": self.history, "reserve": self.reserve_points,
-                        "events": self.events, "message": self.message, "sees_vip": sees_vip,
-                        "audit": rows})
+        return Document(_ENCODE({
+            "order": self.order, "new_address": self.new_address, "history": self.history,
+            "reserve": self.reserve_points, "events": self.events, "message": self.message,
+            "sees_vip": sees_vip, "audit": rows}), self.numbers, self.texts, self.promotions)
 
 
 async def write(conn: asyncpg.Connection | PoolConnectionProxy, claim: Claim, answer: bytes,
-                document: str) -> bool:
+                document: Document) -> bool:
     """Claim, placement, audit and stored answer in one statement (its own transaction):
     True when written; False when the general path must decide (nothing was written)."""
     try:
         await conn.execute(PLACE, claim.principal_id, claim.request_id, claim.method,
-                           claim.digest, answer, document)
+                           claim.digest, answer, *document)
     except asyncpg.PostgresError as error:  # asyncpg.DataError among them
         FALLBACKS.labels(_refusal(error)).inc()
         return False

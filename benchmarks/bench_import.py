@@ -10,6 +10,8 @@ be seen to stay flat as the files grow (run with --sizes 0.25,1).
 
 --phases prints each kind's time by phase (every statement of the run timed by a label),
 --explain MS the plans (EXPLAIN ANALYZE, by auto_explain) of statements slower than MS ms.
+--floor COPYs the rows a run left behind into copies of their tables (same columns, indexes,
+checks): what writing them alone costs, the ratio no importer keeping those tables can pass.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import io
 import random
 import resource
 import sys
@@ -188,6 +191,44 @@ async def timed_copy(url: str, kind: str, path: Path) -> tuple[int, float]:
     return int(status.split()[-1]), elapsed
 
 
+async def table_rows(url: str) -> dict[str, int]:
+    """Rows in each table of the schema (exact counts)."""
+    conn = await asyncpg.connect(url)
+    try:
+        names = [r[0] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT LIKE 'plain_%' AND tablename NOT LIKE 'floor_%' "
+            "AND tablename <> 'alembic_version'")]
+        return {name: await conn.fetchval(f'SELECT count(*) FROM "{name}"') for name in names}
+    finally:
+        await conn.close()
+
+
+async def timed_floor(url: str, before: dict[str, int]) -> tuple[float, dict[str, int]]:
+    """The floor of any import into these tables: every table the run filled, COPYed (binary)
+    into a copy with the same columns, indexes, checks and defaults (LIKE ... INCLUDING
+    ALL; no foreign keys), timed per table. No parsing, no checks, no lookups: only the
+    writes the import cannot avoid. (seconds, rows per table)"""
+    after = await table_rows(url)
+    grown = {t: n for t, n in after.items() if n > before.get(t, 0)}
+    conn = await asyncpg.connect(url)
+    took = 0.0
+    try:
+        for table in grown:
+            data = io.BytesIO()
+            await conn.copy_from_table(table, output=data, format="binary")
+            copy = f"floor_{table}"
+            await conn.execute(f'DROP TABLE IF EXISTS "{copy}"')
+            await conn.execute(f'CREATE TABLE "{copy}" (LIKE "{table}" INCLUDING ALL)')
+            data.seek(0)
+            start = time.perf_counter()
+            await conn.copy_to_table(copy, source=data, format="binary")
+            took += time.perf_counter() - start
+    finally:
+        await conn.close()
+    return took, grown
+
+
 async def bench(args: argparse.Namespace) -> None:
     # what a run imports lazily (the audit trail, ~1.5-5 s here once per process, which the
     # CLI pays at any size): loaded before the clock starts, so rows/s measures the rows
@@ -214,6 +255,7 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"N={n:,} members, M={m:,} receipt lines")
         total_import = total_copy = 0.0
         rows_all = 0
+        before = await table_rows(url) if args.floor else {}
         for kind in ("members", "points", "sales"):
             rows, took = await timed_import(url, kind, paths[kind], args.phases,
                                               args.explain)
@@ -230,6 +272,15 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"  all      {rows_all:>9,} rows: import {rows_all / total_import:>9,.0f} rows/s, "
               f"COPY {rows_all / total_copy:>9,.0f} rows/s, ratio "
               f"{total_copy / total_import:.2f}x; peak RSS so far {peak:,.0f} MiB")
+        if args.floor:
+            floor, grown = await timed_floor(url, before)
+            print(f"  floor: the {sum(grown.values()):,} rows the run left in "
+                  f"{len(grown)} tables, COPYed into copies with their indexes: "
+                  f"{floor:.2f} s, {rows_all / floor:,.0f} source rows/s; a plain COPY of "
+                  f"the files {total_copy:.2f} s: no import writing these tables can pass "
+                  f"{total_copy / floor:.2f}x")
+            widest = sorted(grown.items(), key=lambda x: -x[1])[:8]
+            print("         " + ", ".join(f"{t} {n:,}" for t, n in widest))
     await admin.close()
 
 
@@ -241,6 +292,9 @@ def main() -> None:
                         help="scales of the sizes, run in order (peak RSS is cumulative)")
     parser.add_argument("--phases", action="store_true",
                         help="print each kind's time by phase (statements timed by label)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also COPY the rows the run left into copies of their tables "
+                        "(same indexes and checks): the ratio no import could pass")
     parser.add_argument("--explain", type=int, default=0, metavar="MS",
                         help="print EXPLAIN ANALYZE (auto_explain) of statements over MS ms")
     asyncio.run(bench(parser.parse_args()))

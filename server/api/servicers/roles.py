@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from kopilka.v1 import roles_pb2, roles_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps, caller
+from server.api.idempotency import run_once
 from server.auth import role_service
 from server.auth.roles import RawGrant, Role, parse_role
 from server.db.audit.repo import Change, record
 from server.db.roles.repo import SqlRoleRepository, role_stamps
 from server.errors import invalid
 from server.features import roles as roles_feature
+
+SERVICE = "/kopilka.v1.RoleService/"
 
 
 def role_to_pb(role: Role, stamp: tuple[dt.datetime, str] | None = None) -> roles_pb2.Role:
@@ -53,22 +57,32 @@ class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
         if not request.HasField("role"):
             raise invalid("role", "required")
         role = role_from_pb(request.role)
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> roles_pb2.UpsertRoleResponse:
             await role_service.upsert_role(SqlRoleRepository(session), role, caller().label)
             await record(session, Change("role", role.name, "upsert", None, {
                 "grants": sorted(f"{g.object_type}.{g.action}@{g.scope}" for g in role.grants),
                 "member_fields": sorted(role.view.fields), "mask_phone": role.view.mask_phone}))
             stamp = (await role_stamps(session)).get(role.name)
+            return roles_pb2.UpsertRoleResponse(role=role_to_pb(role, stamp))
+
+        answer = await run_once(self.deps.db, SERVICE + "UpsertRole", request,
+                                roles_pb2.UpsertRoleResponse, work)
         await roles_feature.refresh(self.deps.db, self.deps.roles)
-        return roles_pb2.UpsertRoleResponse(role=role_to_pb(role, stamp))
+        return answer
 
     async def DeleteRole(
         self, request: roles_pb2.DeleteRoleRequest, context: Context
     ) -> roles_pb2.DeleteRoleResponse:
         if not request.name:
             raise invalid("name", "required")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> roles_pb2.DeleteRoleResponse:
             await role_service.delete_role(SqlRoleRepository(session), request.name)
             await record(session, Change("role", request.name, "delete"))
+            return roles_pb2.DeleteRoleResponse()
+
+        answer = await run_once(self.deps.db, SERVICE + "DeleteRole", request,
+                                roles_pb2.DeleteRoleResponse, work)
         await roles_feature.refresh(self.deps.db, self.deps.roles)
-        return roles_pb2.DeleteRoleResponse()
+        return answer

@@ -15,11 +15,13 @@ from server.access.model import AccessPolicy, User
 from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps
-from server.api.idempotency import parse_uuid
+from server.api.idempotency import parse_uuid, run_once
 from server.db.access.repo import SqlUserRepository
 from server.db.audit.repo import Change, record
 from server.db.roles.repo import load_roles
 from server.settings import Settings
+
+SERVICE = "/kopilka.v1.UserService/"
 
 
 def access_policy(settings: Settings) -> AccessPolicy:
@@ -63,14 +65,20 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     async def CreateUser(
         self, request: users_pb2.CreateUserRequest, context: Context
     ) -> users_pb2.CreateUserResponse:
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.CreateUserResponse:
             user = await service.create_user(
                 SqlUserRepository(session), self.policy, await _role_names(session),
                 name=request.name,
                 email=request.email, roles=list(request.roles), password=request.password,
                 now=self.deps.clock())
             await record(session, _audited(user, "create"))
-        return users_pb2.CreateUserResponse(user=user_pb(user))
+            return users_pb2.CreateUserResponse(user=user_pb(user))
+
+        # sealed: the request holds a password, so its stored digest is keyed
+        return await run_once(self.deps.db, SERVICE + "CreateUser", request,
+                              users_pb2.CreateUserResponse, work,
+                              sealer=self.deps.answers_sealer())
 
     async def ListUsers(
         self, request: users_pb2.ListUsersRequest, context: Context
@@ -83,44 +91,64 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         self, request: users_pb2.SetUserRolesRequest, context: Context
     ) -> users_pb2.SetUserRolesResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.SetUserRolesResponse:
             user = await service.set_roles(SqlUserRepository(session),
                                            await _role_names(session), user_id,
                                            list(request.roles))
             await record(session, _audited(user, "set_roles"))
-        return users_pb2.SetUserRolesResponse(user=user_pb(user))
+            return users_pb2.SetUserRolesResponse(user=user_pb(user))
+
+        return await run_once(self.deps.db, SERVICE + "SetUserRoles", request,
+                              users_pb2.SetUserRolesResponse, work)
 
     async def SetPassword(
         self, request: users_pb2.SetPasswordRequest, context: Context
     ) -> users_pb2.SetPasswordResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.SetPasswordResponse:
             user = await service.set_password(SqlUserRepository(session), self.policy, user_id,
                                               request.password, self.deps.clock())
             await record(session, _audited(user, "set_password"))
-        return users_pb2.SetPasswordResponse(user=user_pb(user))
+            return users_pb2.SetPasswordResponse(user=user_pb(user))
+
+        # sealed: the request holds a password, so its stored digest is keyed
+        return await run_once(self.deps.db, SERVICE + "SetPassword", request,
+                              users_pb2.SetPasswordResponse, work,
+                              sealer=self.deps.answers_sealer())
 
     async def EnrolTotp(
         self, request: users_pb2.EnrolTotpRequest, context: Context
     ) -> users_pb2.EnrolTotpResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.EnrolTotpResponse:
             enrolment = await service.enrol_totp(SqlUserRepository(session), self.policy,
                                                  user_id, request.code, self.deps.clock())
             await record(session, _audited(enrolment.user, "enrol_totp"))
-        return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
-                                           secret=enrolment.secret_base32,
-                                           provisioning_uri=enrolment.provisioning_uri)
+            return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
+                                               secret=enrolment.secret_base32,
+                                               provisioning_uri=enrolment.provisioning_uri)
+
+        # sealed: a start's answer holds the TOTP secret (in clear and in the URI)
+        return await run_once(self.deps.db, SERVICE + "EnrolTotp", request,
+                              users_pb2.EnrolTotpResponse, work,
+                              sealer=self.deps.answers_sealer())
 
     async def DisableUser(
         self, request: users_pb2.DisableUserRequest, context: Context
     ) -> users_pb2.DisableUserResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.DisableUserResponse:
             user = await service.disable_user(SqlUserRepository(session), user_id,
                                               self.deps.clock())
             await record(session, _audited(user, "disable"))
-        return users_pb2.DisableUserResponse(user=user_pb(user))
+            return users_pb2.DisableUserResponse(user=user_pb(user))
+
+        return await run_once(self.deps.db, SERVICE + "DisableUser", request,
+                              users_pb2.DisableUserResponse, work)
 
     async def Login(
         self, request: users_pb2.LoginRequest, context: Context

@@ -13,6 +13,7 @@ from server.access import service as access
 from server.api.servicers.users import access_policy
 from server.db.access.repo import SqlUserRepository
 from tests.e2e.console_support import PASSWORD, base_url, http_login, make_user, settings
+from tests.helpers import rid
 
 __all__ = ["settings"]
 
@@ -83,14 +84,15 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
             assert "nobody could change them" in text  # LAST_ADMIN_LOCKOUT
         assert rights(await stored(admin, "admin")) == before
         # a role a live key holds is not deleted: the refusal shows at its row
-        key = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        key = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
             name="log reader", kind=admin_pb2.PRINCIPAL_KIND_INTEGRATOR, roles=["auditor"]))
         async with http.post(url + "/auditor/delete", data={"csrf": csrf}) as refused:
             text = await refused.text()
             assert refused.status == 409 and 'id="delete-error"' in text, text
             assert "live key" in text
         assert await stored(admin, "auditor") is not None
-        await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=key.key_id))
+        await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(
+            request_id=rid(), key_id=key.key_id))
         async with http.post(url + "/auditor/delete", data={"csrf": "wrong"}) as no:
             assert no.status == 403
         async with http.post(url + "/auditor/delete", data={"csrf": csrf},
@@ -106,7 +108,7 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
 
 async def test_without_the_right_no_forms_and_posts_are_refused(app, admin):
     await make_user(app, "anna@shop.ua", "operator")  # operator: no roles.read
-    await admin.roles.UpsertRole(R.UpsertRoleRequest(role=R.Role(
+    await admin.roles.UpsertRole(R.UpsertRoleRequest(request_id=rid(), role=R.Role(
         name="reader", grants=[R.Grant(object_type=o, action="read")
                                for o in ("roles", "members")])))  # the sign-in lands on members
     async with app.db.transaction() as session:

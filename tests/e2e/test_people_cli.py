@@ -8,7 +8,7 @@ from kopilka.v1 import admin_pb2 as A
 from kopilka.v1 import users_pb2 as U
 
 from tests.cli import kopilka
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 PASSWORD = "correct horse battery"
 
@@ -52,7 +52,7 @@ async def test_users_commands(database_url, make_key, client_for):  # type: igno
 
 
 async def test_apikey_commands(database_url, admin, client_for):  # type: ignore[no-untyped-def]
-    made = await admin.admin.CreateApiKey(A.CreateApiKeyRequest(
+    made = await admin.admin.CreateApiKey(A.CreateApiKeyRequest(request_id=rid(),
         name="1C exchange", kind=A.PRINCIPAL_KIND_INTEGRATOR, roles=["integrator"]))
     code, out, _ = await kopilka(database_url, "apikey", "list")
     assert code == 0 and made.key_id in out and "1C exchange" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from kopilka.v1 import roles_pb2, roles_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from server.api.idempotency import run_once
 from server.auth import role_service
 from server.auth.roles import RawGrant, Role, parse_role
 from server.db.audit.repo import Change, record
+from server.db.database import Database
 from server.db.roles.repo import SqlRoleRepository, role_stamps
 from server.errors import invalid
 from server.features import roles as roles_feature
@@ -35,6 +37,23 @@ def role_to_pb(role: Role, stamp: tuple[dt.datetime, str] | None = None) -> role
 def role_from_pb(pb: roles_pb2.Role) -> Role:
     return parse_role(pb.name, [RawGrant(g.object_type, g.action, g.scope) for g in pb.grants],
                       pb.member_fields, pb.mask_phone, pb.description)
+
+
+async def delete_role_once(
+    db: Database, request: roles_pb2.DeleteRoleRequest, principal_id: uuid.UUID | None = None,
+) -> roles_pb2.DeleteRoleResponse:
+    """The one role-deletion path (the RPC, `kopilka roles delete`): idempotent on the
+    request id (a retry gets the first answer, not ROLE_NOT_FOUND), audited."""
+    if not request.name:
+        raise invalid("name", "required")
+
+    async def work(session: AsyncSession) -> roles_pb2.DeleteRoleResponse:
+        await role_service.delete_role(SqlRoleRepository(session), request.name)
+        await record(session, Change("role", request.name, "delete"))
+        return roles_pb2.DeleteRoleResponse()
+
+    return await run_once(db, SERVICE + "DeleteRole", request, roles_pb2.DeleteRoleResponse,
+                          work, principal_id=principal_id)
 
 
 class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
@@ -74,15 +93,6 @@ class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
     async def DeleteRole(
         self, request: roles_pb2.DeleteRoleRequest, context: Context
     ) -> roles_pb2.DeleteRoleResponse:
-        if not request.name:
-            raise invalid("name", "required")
-
-        async def work(session: AsyncSession) -> roles_pb2.DeleteRoleResponse:
-            await role_service.delete_role(SqlRoleRepository(session), request.name)
-            await record(session, Change("role", request.name, "delete"))
-            return roles_pb2.DeleteRoleResponse()
-
-        answer = await run_once(self.deps.db, SERVICE + "DeleteRole", request,
-                                roles_pb2.DeleteRoleResponse, work)
+        answer = await delete_role_once(self.deps.db, request)
         await roles_feature.refresh(self.deps.db, self.deps.roles)
         return answer

@@ -142,7 +142,8 @@ async def register_cards(target: str, key: str, count: int) -> list[str]:
     from kopilka.v1 import admin_pb2, members_pb2
 
     async with KopilkaClient(target, key) as k:
-        await k.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(card_type=admin_pb2.CardType(
+        await k.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+            request_id=str(uuid.uuid4()), card_type=admin_pb2.CardType(
             code="bench", name="Bench", accrual_bps=500, number_prefix="2990")))
         cards = []
         for i in range(count):
@@ -225,10 +226,12 @@ def main() -> int:
                 time.sleep(0.2)
         for store in stores():
             asyncio.run(call(target, key, "UpsertStore", admin_pb2.UpsertStoreRequest(
+                request_id=str(uuid.uuid4()),
                 store=store)))
         rows = products()
         for first in range(0, len(rows), 10_000):
             asyncio.run(call(target, key, "UpsertProducts", admin_pb2.UpsertProductsRequest(
+                request_id=str(uuid.uuid4()),
                 products=rows[first:first + 10_000])))
         cards = asyncio.run(register_cards(target, key, args.cards)) if args.cards else []
         time.sleep(3)  # the server's pricing state polls the catalog every 2 s
@@ -247,6 +250,7 @@ def main() -> int:
             if len(document) <= DOCUMENT_CHARS:
                 applied = asyncio.run(call(target, key, "ApplyRuleSet",
                                            admin_pb2.ApplyRuleSetRequest(
+                                               request_id=str(uuid.uuid4()),
                                                document=document,
                                                format=admin_pb2.RULE_SET_FORMAT_JSON)))
                 version = str(applied.version)  # type: ignore[attr-defined]

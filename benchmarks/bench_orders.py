@@ -248,13 +248,16 @@ def main() -> int:
         stores = calc_bench.stores()
         for store in stores:
             asyncio.run(calc_bench.call(target, key, "UpsertStore",
-                                        admin_pb2.UpsertStoreRequest(store=store)))
+                                        admin_pb2.UpsertStoreRequest(
+                                            request_id=str(uuid.uuid4()), store=store)))
         rows = calc_bench.products()
         for first in range(0, len(rows), 10_000):
             asyncio.run(calc_bench.call(target, key, "UpsertProducts",
                                         admin_pb2.UpsertProductsRequest(
+                                            request_id=str(uuid.uuid4()),
                                             products=rows[first:first + 10_000])))
         asyncio.run(calc_bench.call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
+            request_id=str(uuid.uuid4()),
             document=json.dumps(data.scenario_document("chain", args.rules)),
             format=admin_pb2.RULE_SET_FORMAT_JSON)))
         receipts = calc_bench.requests(20250303)  # 200 receipts of 20 lines

@@ -70,10 +70,11 @@ async def main(args: argparse.Namespace) -> None:
     try:
         target = f"127.0.0.1:{app.grpc_port}"
         admin = KopilkaClient(target, await key(app, ["admin"]))
-        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=str(uuid.uuid4()),
             store=admin_pb2.Store(code="web", name="web", time_zone="Europe/Kyiv")))
         web = KopilkaClient(target, await key(app, ["store_backend"], "web"))
         await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(
+            request_id=str(uuid.uuid4()),
             products=[admin_pb2.Product(sku=s, name=s) for s in SKUS]))
         member = (await admin.members.RegisterMember(members_pb2.RegisterMemberRequest(
             request_id=str(uuid.uuid4()), channel=members_pb2.REGISTRATION_CHANNEL_OPERATOR,

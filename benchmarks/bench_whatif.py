@@ -138,14 +138,17 @@ def main() -> int:
                 time.sleep(0.2)
         for store in calc.stores():
             asyncio.run(calc.call(target, key, "UpsertStore", admin_pb2.UpsertStoreRequest(
+                request_id=str(uuid.uuid4()),
                 store=store)))
         rows = calc.products()
         for first in range(0, len(rows), 10_000):
             asyncio.run(calc.call(target, key, "UpsertProducts", admin_pb2.UpsertProductsRequest(
+                request_id=str(uuid.uuid4()),
                 products=rows[first:first + 10_000])))
         document = data.scenario_document("chain", args.rules)
         text = json.dumps(document)
         asyncio.run(calc.call(target, key, "ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
+            request_id=str(uuid.uuid4()),
             document=text, format=admin_pb2.RULE_SET_FORMAT_JSON)))
         receipts = max(1, args.lines // 20)
         booked = time.perf_counter()

@@ -182,52 +182,46 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from kopilka.v1 import admin_pb2
+
+    from server.api.servicers.admin import create_key_once
     from server.audit.actor import acting, cli_actor
-    from server.auth.keys import validate_new_key
-    from server.auth.principal import PrincipalKind, hash_secret, new_secret
-    from server.db import scope_repo
-    from server.db.api_keys_repo import add_api_key
-    from server.db.audit.repo import key_change, record
+    from server.commands._shared import answers_sealer, cli_principal_id, new_request_id
     from server.db.database import Database
-    from server.db.roles.repo import load_roles
     from server.errors import DomainError
     from server.runtime import prepare_database
 
-    kind = PrincipalKind(args.kind)
+    kinds = {"terminal": admin_pb2.PRINCIPAL_KIND_TERMINAL,
+             "store_backend": admin_pb2.PRINCIPAL_KIND_STORE_BACKEND,
+             "operator": admin_pb2.PRINCIPAL_KIND_OPERATOR,
+             "integrator": admin_pb2.PRINCIPAL_KIND_INTEGRATOR}
+    request = admin_pb2.CreateApiKeyRequest(
+        request_id=new_request_id(), name=args.name, kind=kinds[args.kind], roles=args.role,
+        store_code=args.store or "", terminal_id=args.terminal or "",
+        network_code=args.network or "")
     url = _run(prepare_database(settings))
-    secret = new_secret()
+    actor = cli_actor()
 
-    async def create() -> object:
+    async def create() -> admin_pb2.CreateApiKeyResponse:
         db = Database(url, pool_size=1)
         try:
-            async with db.transaction() as session:
-                validate_new_key(args.name, kind, args.role, args.store, args.terminal,
-                                 args.network,
-                                 known_roles={r.name for r in await load_roles(session)})
-                if args.network and not await scope_repo.network_exists(session, args.network):
-                    return None
-                key_id = await add_api_key(
-                    session, name=args.name, kind=kind, roles=args.role,
-                    secret_hash=hash_secret(secret), store_code=args.store,
-                    terminal_id=args.terminal, network_code=args.network,
-                )
-                with acting(cli_actor()):
-                    await record(session, key_change(key_id, args.name, kind, args.role,
-                                                     args.store, args.terminal, args.network))
-                return key_id
+            with acting(actor, request.request_id):  # the RPC's path: once, audited
+                return await create_key_once(db, request, await answers_sealer(db),
+                                             dt.datetime.now(dt.UTC),
+                                             principal_id=cli_principal_id(actor.label))
         finally:
             await db.dispose()
 
     try:
-        key_id = _run(create())
+        made = _run(create())
     except DomainError as exc:
         _say(f"kopilka: cannot create key: {exc.message}")
         return 2
-    if key_id is None:
-        _say(f"kopilka: cannot create key: unknown store network {args.network!r}")
-        return 2
-    _say(f"kopilka: key {key_id} created for {kind}:{args.name}; the secret is shown once:")
-    print(secret)
+    _say(f"kopilka: key {made.key_id} created for {args.kind}:{args.name}; the secret is "
+         "shown once:")
+    print(made.secret)
     return 0
 
 

@@ -6,10 +6,13 @@ fixed, public secrets — for trying things out only, never for production.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+from kopilka.v1 import admin_pb2
 from sqlalchemy import select
 
+from server.api.servicers.admin import apply_rule_set_once
 from server.auth.principal import PrincipalKind, hash_secret
 from server.certificates import service as certificates
 from server.certificates.model import CertificateKind, CertificateTypeInfo
@@ -19,7 +22,6 @@ from server.db.database import Database
 from server.db.members.repo import SqlMemberRepository
 from server.db.models import ApiKey
 from server.db.org import repo as org_repo
-from server.features.pricing import apply_rule_set
 from server.members import service
 from server.members.model import CardTypeInfo, Profile, RegistrationChannel
 from server.org.model import ProductInfo, StoreInfo
@@ -73,6 +75,11 @@ MEMBERS = [
     (Profile(first_name="Iryna", last_name="Bondar", email="iryna@example.com"), "silver"),
 ]
 
+#: The demo's rule set goes through ApplyRuleSet's run-once path under a request id derived
+#: from its text and a principal of its own: loading the demo again gets the first answer
+#: (and never re-activates the demo rules over ones applied since).
+DEMO_NAMESPACE = uuid.UUID("2d6f3c1e-8a57-4f0b-9c2e-5b7d1a4e9f30")
+
 # (secret, name, kind, roles, store, terminal)
 PROMOTIONS = Path(__file__).with_name("demo_promotions.yaml")
 
@@ -121,9 +128,11 @@ async def load_demo_data(database_url: str) -> str:
                     continue
                 await add_api_key(session, name=name, kind=kind, roles=roles,
                                   secret_hash=digest, store_code=store_code, terminal_id=terminal)
-        version, rule_count = await apply_rule_set(
-            db, PROMOTIONS.read_text(encoding="utf-8"), "yaml", "demo"
-        )
+        document = PROMOTIONS.read_text(encoding="utf-8")
+        applied = await apply_rule_set_once(db, admin_pb2.ApplyRuleSetRequest(
+            request_id=str(uuid.uuid5(DEMO_NAMESPACE, "rules:" + document)), document=document),
+            "yaml", "demo", principal_id=uuid.uuid5(DEMO_NAMESPACE, "principal"))
+        version, rule_count = applied.version, applied.rule_count
     finally:
         await db.dispose()
     keys = "\n".join(f"  {secret:<20} {', '.join(roles)}{_scope(store, terminal)}"

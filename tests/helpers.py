@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+
+
+def rid() -> str:
+    """A fresh request_id (every mutating request takes one)."""
+    return str(uuid.uuid4())
 
 
 @dataclass

@@ -17,8 +17,12 @@ from server.features.pricing import PricingState
 from server.ledger.service import LedgerService
 from server.outbox.dispatcher import OutboxDispatcher
 from server.plugin_host import PluginHost
+from server.security.sealing import Sealer
 from server.security.signing import Signer
 from server.settings import Settings
+
+#: The HKDF purpose of the key sealing stored answers (the CLI derives the same one).
+IDEMPOTENCY_PURPOSE = "idempotency-answers"
 
 
 @dataclass
@@ -54,6 +58,10 @@ class ApiDeps:
     def load_signer(self, secret: bytes) -> None:
         """Install the signer for the stored secret (App.start(), before serving)."""
         self._signer = Signer(secret)
+
+    def answers_sealer(self) -> Sealer:
+        """Seals the stored first answers that carry a secret (server/api/idempotency.py)."""
+        return self.signer.sealer(IDEMPOTENCY_PURPOSE)
 
     def access(self) -> Access:
         """What the running RPC's caller may do and see (its roles' grants and view)."""

@@ -16,6 +16,7 @@ from server.db.idempotency_repo import claim, store_response
 from server.errors import invalid
 from server.ledger.model import Claim
 from server.ledger.service import reused
+from server.security.sealing import Sealer
 
 R = TypeVar("R", bound=Message)
 
@@ -63,26 +64,39 @@ async def run_once(
     response_type: type[R],
     work: Callable[[AsyncSession], Awaitable[R]],
     principal_id: uuid.UUID | None = None,
+    sealer: Sealer | None = None,
 ) -> R:
     """Run `work` in one transaction unless this request id already ran.
 
     The claim, the change and the stored answer commit together; a failure rolls all back,
     so a failed call can be retried with the same id. ``principal_id`` is for doors without
     an RPC principal (a CLI command names its own); an RPC's is its key's.
+
+    ``sealer`` is for answers that carry a secret shown once (a new API key's secret, a
+    TOTP secret) or requests that carry a password: the stored answer is then AES-GCM
+    sealed, bound to its caller, request id and method (server/security/sealing.py), and
+    the request's digest is keyed (HMAC) instead of a plain SHA-256 — a retry still gets
+    the first answer, the row holds no secret in clear.
     """
     request_id = parse_uuid(_request_id(request), "request_id")
-    digest = request_digest(request)
     if principal_id is None:  # request ids are per caller: another key's are its own
         principal_id = caller().key_id
+    if sealer is None:
+        digest = request_digest(request)
+    else:
+        digest = sealer.digest(request.SerializeToString(deterministic=True))
+    bound = principal_id.bytes + request_id.bytes + method.encode()
     async with db.transaction() as session:
         prior = await claim(session, principal_id, request_id, method, digest)
         if prior is not None:
             if prior.method != method or prior.request_hash != digest:
                 raise reused()
+            stored = prior.response or b""
             answer = response_type()
-            answer.ParseFromString(prior.response or b"")
+            answer.ParseFromString(stored if sealer is None else sealer.open(stored, bound))
             return answer
         answer = await work(session)
+        plain = answer.SerializeToString(deterministic=True)
         await store_response(session, principal_id, request_id,
-                             answer.SerializeToString(deterministic=True))
+                             plain if sealer is None else sealer.seal(plain, bound))
         return answer

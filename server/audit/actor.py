@@ -45,12 +45,16 @@ def current_actor() -> Actor:
 
 
 @contextmanager
-def acting(actor: Actor) -> Iterator[Actor]:
-    """Record changes made inside the block for `actor` (CLI commands, jobs)."""
+def acting(actor: Actor, with_request_id: str = "") -> Iterator[Actor]:
+    """Record changes made inside the block for `actor` (CLI commands, jobs), and with the
+    request id of the change when the door made one (a CLI command running an RPC's path)."""
     token = _actor.set(actor)
+    rid = request_id.set(with_request_id) if with_request_id else None
     try:
         yield actor
     finally:
+        if rid is not None:
+            request_id.reset(rid)
         _actor.reset(token)
 
 

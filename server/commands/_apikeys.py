@@ -1,6 +1,7 @@
-"""`kopilka apikey list|revoke|rotate` (create lives in server/cli.py): the same rules as
-AdminService's key RPCs (server/access/api_keys.py). Secrets are printed once, on stdout,
-and never listed."""
+"""`kopilka apikey list|revoke|rotate` (create lives in server/cli.py): the same path as
+AdminService's key RPCs (server/api/servicers/admin.py `*_key_once`: a request id per
+invocation, one transaction, an audit row for the CLI user). Secrets are printed once, on
+stdout, and never listed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import datetime as dt
 import sys
 import uuid
 
-from server.commands._shared import with_database
+from server.commands._shared import (
+    answers_sealer,
+    cli_principal_id,
+    new_request_id,
+    with_database,
+)
 from server.settings import Settings
 
 
@@ -68,18 +74,23 @@ def _key_id(raw: str) -> uuid.UUID | None:
 
 
 def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    from server.access import api_keys
-    from server.db.api_keys_repo import SqlApiKeyRepository
+    from kopilka.v1 import admin_pb2
+
+    from server.api.servicers.admin import revoke_key_once
+    from server.audit.actor import acting, cli_actor
     from server.db.database import Database
     from server.errors import DomainError
 
     key_id = _key_id(args.key_id)
     if key_id is None:
         return 2
+    request = admin_pb2.RevokeApiKeyRequest(request_id=new_request_id(), key_id=str(key_id))
+    actor = cli_actor()
 
     async def work(db: Database) -> None:
-        async with db.transaction() as session:
-            await api_keys.revoke(SqlApiKeyRepository(session), key_id, dt.datetime.now(dt.UTC))
+        with acting(actor, request.request_id):  # the RPC's path: once, audited
+            await revoke_key_once(db, request, dt.datetime.now(dt.UTC),
+                                  principal_id=cli_principal_id(actor.label))
 
     try:
         with_database(settings, work)
@@ -92,31 +103,39 @@ def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from kopilka.v1 import admin_pb2
+
     from server.access import api_keys
-    from server.auth.principal import hash_secret, new_secret
-    from server.db.api_keys_repo import SqlApiKeyRepository
+    from server.api.servicers.admin import rotate_key_once
+    from server.audit.actor import acting, cli_actor
     from server.db.database import Database
     from server.errors import DomainError
 
     key_id = _key_id(args.key_id)
     if key_id is None:
         return 2
-    secret = new_secret()
+    request = admin_pb2.RotateApiKeyRequest(request_id=new_request_id(), key_id=str(key_id))
+    if args.grace_seconds is not None:
+        request.grace_period.FromTimedelta(dt.timedelta(seconds=args.grace_seconds))
+    actor = cli_actor()
 
-    async def work(db: Database) -> api_keys.ApiKeyInfo:
+    async def work(db: Database) -> admin_pb2.RotateApiKeyResponse:
         grace = api_keys.rotation_grace(args.grace_seconds,
                                         settings.api_key_rotation_grace_seconds,
                                         "--grace-seconds")
-        async with db.transaction() as session:
-            return await api_keys.rotate(SqlApiKeyRepository(session), key_id,
-                                         hash_secret(secret), dt.datetime.now(dt.UTC), grace)
+        with acting(actor, request.request_id):  # the RPC's path: once, audited
+            return await rotate_key_once(db, request, await answers_sealer(db),
+                                         dt.datetime.now(dt.UTC), grace,
+                                         principal_id=cli_principal_id(actor.label))
 
     try:
-        key = with_database(settings, work)
+        rotated = with_database(settings, work)
     except DomainError as exc:
         _say(f"kopilka: refused ({exc.reason}): {exc.message}")
         return 2
+    old_until = (rotated.key.previous_secret_expire_time.ToDatetime(dt.UTC)
+                 if rotated.key.HasField("previous_secret_expire_time") else None)
     _say(f"kopilka: key {key_id} rotated; the old secret works until "
-         f"{_when(key.previous_expires_at)}; the new secret is shown once:")
-    print(secret)
+         f"{_when(old_until)}; the new secret is shown once:")
+    print(rotated.secret)
     return 0

@@ -26,15 +26,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.certificates.numbers import masked
+from server.commands._shared import NAMESPACE, cli_principal_id
 from server.settings import Settings
 
 if TYPE_CHECKING:
     from server.db.database import Database
     from server.plugin_contracts import Scan, ScannerSource
 
-#: Namespace of the request ids and of the CLI's idempotency principal (fixed: re-runs of
-#: the command on the same pack must find their earlier answers).
-NAMESPACE = uuid.UUID("6f1d0c3e-52a4-4c4b-9b57-2f9b1f0c5a11")
 ALREADY = "already active"
 OPEN_TIMEOUT = 10.0  # seconds: the device was there a moment ago
 
@@ -42,11 +40,6 @@ OPEN_TIMEOUT = 10.0  # seconds: the device was there a moment ago
 def request_id_for(number: str, store: str) -> str:
     """The same number scanned for the same store is the same request."""
     return str(uuid.uuid5(NAMESPACE, f"certificate-activation:{number}:{store}"))
-
-
-def cli_principal_id(label: str) -> uuid.UUID:
-    """The idempotency principal of a CLI user: stable, apart from every API key's id."""
-    return uuid.uuid5(NAMESPACE, f"cli-principal:{label}")
 
 
 @dataclass

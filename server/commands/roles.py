@@ -125,13 +125,19 @@ def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_delete(settings: Settings, args: argparse.Namespace) -> int:
-    from server.auth import role_service
-    from server.db.roles.repo import SqlRoleRepository
+    from kopilka.v1 import roles_pb2
+
+    from server.api.servicers.roles import delete_role_once
+    from server.audit.actor import acting, cli_actor
+    from server.commands._shared import cli_principal_id, new_request_id
     from server.errors import DomainError
 
+    request = roles_pb2.DeleteRoleRequest(request_id=new_request_id(), name=args.name)
+    actor = cli_actor()
+
     async def work(db: Database) -> None:
-        async with db.transaction() as session:
-            await role_service.delete_role(SqlRoleRepository(session), args.name)
+        with acting(actor, request.request_id):  # the RPC's path: once, audited
+            await delete_role_once(db, request, principal_id=cli_principal_id(actor.label))
 
     try:
         with_database(settings, work)

@@ -42,19 +42,26 @@ def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from kopilka.v1 import admin_pb2
+
+    from server.api.servicers.admin import apply_rule_set_once
     from server.audit.actor import acting, cli_actor
+    from server.commands._shared import cli_principal_id, new_request_id
     from server.errors import DomainError
-    from server.features.pricing import apply_rule_set
 
     text, fmt = _read(args.file)
+    request = admin_pb2.ApplyRuleSetRequest(
+        request_id=new_request_id(), document=text,
+        format=admin_pb2.RULE_SET_FORMAT_JSON if fmt == "json" else admin_pb2.RULE_SET_FORMAT_YAML)
+    actor = cli_actor()
     try:
-        with acting(cli_actor()):  # the audit row names the operating-system user
-            version, count = with_database(
-                settings, lambda db: apply_rule_set(db, text, fmt, "cli"))
+        with acting(actor, request.request_id):  # ApplyRuleSet's path: once, audited
+            applied = with_database(settings, lambda db: apply_rule_set_once(
+                db, request, fmt, "cli", principal_id=cli_principal_id(actor.label)))
     except DomainError as error:
         return _report(error)
-    print(f"applied {count} rules, version {version}; running servers pick it up within "
-          f"{settings.pricing_refresh_seconds:g} s")
+    print(f"applied {applied.rule_count} rules, version {applied.version}; running servers "
+          f"pick it up within {settings.pricing_refresh_seconds:g} s")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`kopilka users create|list|disable|set-password`: operator users from the shell.
 
-The same use cases as UserService (server/access/service.py). A password never goes on the
+The same path as UserService (server/api/servicers/users.py `*_once`: a request id per
+invocation, one transaction, an audit row for the CLI user). A password never goes on the
 command line (it would show in `ps` and the shell history): it is read from standard input
 when that is not a terminal (one line), else asked for twice without echo.
 """
@@ -14,7 +15,12 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 
-from server.commands._shared import with_database
+from server.commands._shared import (
+    answers_sealer,
+    cli_principal_id,
+    new_request_id,
+    with_database,
+)
 from server.settings import Settings
 
 
@@ -66,25 +72,28 @@ def _refused(exc: Exception) -> int:
 
 
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
-    from server.access import service
-    from server.api.servicers.users import access_policy
-    from server.db.access.repo import SqlUserRepository
+    from kopilka.v1 import users_pb2
+
+    from server.api.servicers.users import access_policy, create_user_once
+    from server.audit.actor import acting, cli_actor
     from server.db.database import Database
-    from server.db.roles.repo import load_roles
     from server.errors import DomainError
 
     try:
         password = _read_password()
     except ValueError as exc:
         return _refused(exc)
+    request = users_pb2.CreateUserRequest(request_id=new_request_id(), name=args.name,
+                                          email=args.email, roles=args.role,
+                                          password=password)
+    actor = cli_actor()
 
     async def work(db: Database) -> str:
-        async with db.transaction() as session:
-            user = await service.create_user(
-                SqlUserRepository(session), access_policy(settings),
-                {r.name for r in await load_roles(session)}, name=args.name,
-                email=args.email, roles=args.role, password=password, now=_now())
-        return str(user.id)
+        with acting(actor, request.request_id):  # the RPC's path: once, audited
+            made = await create_user_once(db, request, access_policy(settings),
+                                          await answers_sealer(db), _now(),
+                                          principal_id=cli_principal_id(actor.label))
+        return made.user.user_id
 
     try:
         user_id = with_database(settings, work)
@@ -133,24 +142,35 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _by_email(settings: Settings, email: str, change: str, password: str = "") -> int:
+    from kopilka.v1 import users_pb2
+
     from server.access import service
     from server.access.model import normal_email
-    from server.api.servicers.users import access_policy
+    from server.api.servicers.users import access_policy, disable_user_once, set_password_once
+    from server.audit.actor import acting, cli_actor
     from server.db.access.repo import SqlUserRepository
     from server.db.database import Database
     from server.errors import DomainError
 
+    actor = cli_actor()
+    request_id = new_request_id()
+
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            repo = SqlUserRepository(session)
-            user = await repo.user_by_email(normal_email(email))
-            if user is None:
-                raise service.user_not_found(email)
+            user = await SqlUserRepository(session).user_by_email(normal_email(email))
+        if user is None:
+            raise service.user_not_found(email)
+        principal_id = cli_principal_id(actor.label)
+        with acting(actor, request_id):  # the RPC's path: once, audited
             if change == "disable":
-                await service.disable_user(repo, user.id, _now())
+                await disable_user_once(db, users_pb2.DisableUserRequest(
+                    request_id=request_id, user_id=str(user.id)), _now(),
+                    principal_id=principal_id)
             else:
-                await service.set_password(repo, access_policy(settings), user.id, password,
-                                           _now())
+                await set_password_once(db, users_pb2.SetPasswordRequest(
+                    request_id=request_id, user_id=str(user.id), password=password),
+                    access_policy(settings), await answers_sealer(db), _now(),
+                    principal_id=principal_id)
 
     try:
         with_database(settings, work)

@@ -170,7 +170,7 @@ def upsert_request(page: ListPage, form: dict[str, str]) -> Message:
     whole number and is not (the form's own parsing; the RPC validates the rest)."""
     assert page.upsert is not None
     _, request_type, _, name = page.upsert
-    request = request_type()
+    request = request_type(request_id=form.get("request_id", ""))
     row = getattr(request, name)
     for field in row_fields(page):
         value = form.get(field.name, "").strip()

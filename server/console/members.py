@@ -238,7 +238,8 @@ class MemberPages:
         await self.console.signed_in(request)
         form = await self.console.form(request)
         return await self._act(request, M + "SetMemberVip", members_pb2.SetMemberVipRequest(
-            member_id=request.match_info["member_id"], vip=form.get("vip") == "1"),
+            request_id=form.get("request_id", ""), member_id=request.match_info["member_id"],
+            vip=form.get("vip") == "1"),
             members_pb2.SetMemberVipResponse)
 
     async def adjust_points(self, request: web.Request) -> web.StreamResponse:

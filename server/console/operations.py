@@ -99,12 +99,14 @@ class OperationPages:
 
     async def revoke_key(self, request: web.Request) -> web.StreamResponse:
         await self.console.signed_in(request)
+        form = await self.console.form(request)
         return await self.console.then(request, A + "RevokeApiKey", admin_pb2.RevokeApiKeyRequest(
-            key_id=request.match_info["id"]), admin_pb2.RevokeApiKeyResponse,
-            PREFIX + "/lists/api-keys")
+            request_id=form.get("request_id", ""), key_id=request.match_info["id"]),
+            admin_pb2.RevokeApiKeyResponse, PREFIX + "/lists/api-keys")
 
     async def create_key(self, request: web.Request) -> web.StreamResponse:
-        """A new API key; its secret is shown on this answer once, never again."""
+        """A new API key; its secret is shown on this answer once (a second post of the same
+        form, same request id, gets the same key and secret, never a second key)."""
         who = await self.console.signed_in(request)
         form = await self.console.form(request)
         kinds = {"terminal": admin_pb2.PRINCIPAL_KIND_TERMINAL,
@@ -112,8 +114,8 @@ class OperationPages:
                  "operator": admin_pb2.PRINCIPAL_KIND_OPERATOR,
                  "integrator": admin_pb2.PRINCIPAL_KIND_INTEGRATOR}
         answer = await self.door.call(who, A + "CreateApiKey", admin_pb2.CreateApiKeyRequest(
-            name=form.get("name", ""), kind=kinds.get(form.get("kind", ""),
-                                                     admin_pb2.PRINCIPAL_KIND_UNSPECIFIED),
+            request_id=form.get("request_id", ""), name=form.get("name", ""),
+            kind=kinds.get(form.get("kind", ""), admin_pb2.PRINCIPAL_KIND_UNSPECIFIED),
             store_code=form.get("store_code", ""), terminal_id=form.get("terminal_id", ""),
             roles=names(form.get("roles", ""))), admin_pb2.CreateApiKeyResponse)
         return self.console.render(request, "secret.html", key_id=answer.key_id,
@@ -124,6 +126,7 @@ class OperationPages:
         form = await self.console.form(request)
         return await self.console.then(request, "/kopilka.v1.UserService/CreateUser",
                                 users_pb2.CreateUserRequest(
+                                    request_id=form.get("request_id", ""),
                                     name=form.get("name", ""), email=form.get("email", ""),
                                     roles=names(form.get("roles", "")),
                                     password=form.get("password", "")),
@@ -137,10 +140,13 @@ class OperationPages:
         if action == "roles":
             return await self.console.then(request, "/kopilka.v1.UserService/SetUserRoles",
                                     users_pb2.SetUserRolesRequest(
+                                        request_id=form.get("request_id", ""),
                                         user_id=user_id, roles=names(form.get("roles", ""))),
                                     users_pb2.SetUserRolesResponse, back)
         if action == "disable":
             return await self.console.then(request, "/kopilka.v1.UserService/DisableUser",
-                                    users_pb2.DisableUserRequest(user_id=user_id),
+                                    users_pb2.DisableUserRequest(
+                                        request_id=form.get("request_id", ""),
+                                        user_id=user_id),
                                     users_pb2.DisableUserResponse, back)
         raise web.HTTPNotFound()

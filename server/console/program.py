@@ -60,7 +60,7 @@ class ProgramPages:
         return self.console.render(request, "rules.html", status=status, active=active,
                            history=history, document=document, fmt=fmt, violations=located,
                            numbered=numbered, diff=diff, bonus=bonus,
-                           action=request.path,
+                           action=request.path, request_id=str(uuid.uuid4()),
                            applied=applied or request.query.get("applied", ""))
 
     async def upload_rules(self, request: web.Request) -> web.StreamResponse:
@@ -90,6 +90,7 @@ class ProgramPages:
             else:
                 answer = await self.door.call(
                     who, "/kopilka.v1.AdminService/ApplyRuleSet", admin_pb2.ApplyRuleSetRequest(
+                        request_id=form.get("request_id") or str(uuid.uuid4()),
                         document=document, format=admin_pb2.RULE_SET_FORMAT_JSON
                         if fmt == "json" else admin_pb2.RULE_SET_FORMAT_YAML),
                     admin_pb2.ApplyRuleSetResponse)

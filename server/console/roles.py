@@ -63,6 +63,7 @@ class RoleForm:
     scopes: dict[str, str] = field(default_factory=dict)  # object type -> scope
     member_fields: set[str] = field(default_factory=set)
     mask_phone: bool = False
+    request_id: str = ""  # the posted form's; the request id of its UpsertRole
 
     @classmethod
     def of(cls, role: roles_pb2.Role) -> RoleForm:
@@ -87,7 +88,7 @@ class RoleForm:
                    {str(k).removeprefix("scope_"): str(v) for k, v in form.items()
                     if str(k).startswith("scope_")},
                    {str(v) for v in form.getall("member_fields", [])},
-                   form.get("mask_phone") == "1")
+                   form.get("mask_phone") == "1", str(form.get("request_id", "")))
 
     def request(self) -> roles_pb2.UpsertRoleRequest:
         grants = []
@@ -95,7 +96,7 @@ class RoleForm:
             object_type, _, action = ticked.partition(".")
             grants.append(roles_pb2.Grant(object_type=object_type, action=action,
                                           scope=self.scopes.get(object_type, "")))
-        return roles_pb2.UpsertRoleRequest(role=roles_pb2.Role(
+        return roles_pb2.UpsertRoleRequest(request_id=self.request_id, role=roles_pb2.Role(
             name=self.name, description=self.description, grants=grants,
             member_fields=sorted(self.member_fields), mask_phone=self.mask_phone))
 
@@ -171,8 +172,9 @@ class RolePages:
         who = await self.console.signed_in(request)
         name = request.match_info["name"]
         try:
-            await self.door.call(who, R + "DeleteRole", roles_pb2.DeleteRoleRequest(name=name),
-                                 roles_pb2.DeleteRoleResponse)
+            form = await self.console.form(request)
+            await self.door.call(who, R + "DeleteRole", roles_pb2.DeleteRoleRequest(
+                request_id=form.get("request_id", ""), name=name), roles_pb2.DeleteRoleResponse)
         except DomainError as error:
             if error.kind not in REFUSALS:
                 raise

@@ -25,6 +25,8 @@ from server.pricing.model import Catalog, Store
 from server.pricing.schema import RuleSetDocument, RuleSetError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from server.app import App
 
 log = logging.getLogger("kopilka.pricing")
@@ -56,20 +58,27 @@ def parse_document(text: str, fmt: str) -> tuple[RuleSetDocument, CompiledRuleSe
 
 async def apply_rule_set(db: Database, text: str, fmt: str, applied_by: str) -> tuple[str, int]:
     """Validate, compile and store a rule set as the active one; (version, rule count)."""
-    doc, compiled = parse_document(text, fmt)
     async with db.transaction() as session:
-        active = await pricing_repo.active_rule_set(session)
-        if active is not None and active.version == compiled.version:
-            return compiled.version, len(doc.rules)  # same content: nothing to change
-        await pricing_repo.save_rule_set(
-            session, version=compiled.version, name=doc.name, document=text, fmt=fmt,
-            rule_count=len(doc.rules), applied_by=applied_by,
-        )
-        await record(session, Change(
-            "rule_set", compiled.version, "apply",
-            None if active is None else {"version": active.version},
-            {"version": compiled.version, "name": doc.name, "rule_count": len(doc.rules),
-             "format": fmt}))
+        return await apply_rule_set_in(session, text, fmt, applied_by)
+
+
+async def apply_rule_set_in(session: AsyncSession, text: str, fmt: str,
+                            applied_by: str) -> tuple[str, int]:
+    """`apply_rule_set` inside the caller's transaction (ApplyRuleSet's, with its claim of
+    the request id); the same content as the active set changes nothing and writes no row."""
+    doc, compiled = parse_document(text, fmt)
+    active = await pricing_repo.active_rule_set(session)
+    if active is not None and active.version == compiled.version:
+        return compiled.version, len(doc.rules)  # same content: nothing to change
+    await pricing_repo.save_rule_set(
+        session, version=compiled.version, name=doc.name, document=text, fmt=fmt,
+        rule_count=len(doc.rules), applied_by=applied_by,
+    )
+    await record(session, Change(
+        "rule_set", compiled.version, "apply",
+        None if active is None else {"version": active.version},
+        {"version": compiled.version, "name": doc.name, "rule_count": len(doc.rules),
+         "format": fmt}))
     return compiled.version, len(doc.rules)
 
 

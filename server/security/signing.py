@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from server.errors import invalid
+from server.security.sealing import Sealer
 
 MAC_BYTES = 16
 # Compact, and made once (json.dumps builds an encoder per call when given options). No
@@ -46,6 +47,11 @@ class Signer:
         """A key of its own for `purpose` (e.g. the MAC of unsubscribe links computed in SQL),
         so the server secret itself never leaves this object."""
         return hmac.new(self._secret, b"key\0" + purpose.encode(), hashlib.sha256).digest()
+
+    def sealer(self, purpose: str) -> Sealer:
+        """AES-GCM sealing for `purpose` under a key HKDF-derived from the server secret
+        (server/security/sealing.py), so the secret itself never leaves this object."""
+        return Sealer(self._secret, purpose)
 
     def sign(self, purpose: str, payload: dict[str, Any]) -> str:
         body = _ENCODER.encode(payload).encode()

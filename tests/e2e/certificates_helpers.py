@@ -18,7 +18,7 @@ def uah(minor: int) -> common_pb2.Money:
 
 async def setup_stores(admin, *codes: str) -> None:
     for code in codes or ("kyiv-01",):
-        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
             store=admin_pb2.Store(code=code, name=code)))
 
 

@@ -13,6 +13,7 @@ from server.db.ledger.jobs import audit
 from server.receipts.calculation import CalculatedLine, Calculation
 from server.verification.model import Operation
 from server.verification.tokens import Caller, Grant, issue_verification_token
+from tests.helpers import rid
 
 STORE = "S1"
 
@@ -24,10 +25,10 @@ class Member:
 
 
 async def setup_world(admin) -> None:  # type: ignore[no-untyped-def]
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code=STORE, name="Store 1", time_zone="Europe/Kyiv")))
     for code, prefix, verify in (("silver", "2900", False), ("vip", "2950", True)):
-        await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
             card_type=admin_pb2.CardType(code=code, name=code, accrual_bps=500,
                                          number_prefix=prefix, requires_verification=verify)))
 

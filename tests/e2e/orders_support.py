@@ -16,12 +16,12 @@ SKUS = [(f"sku-{i:02d}", f"Product {i}", "dairy" if i % 2 else "bakery", "Brand 
 async def setup_shop(app, admin) -> None:  # type: ignore[no-untyped-def]
     """The web store, two pickup stores, 30 products, a 5% card type."""
     for code in (WEB, PICKUP, "lviv-01"):
-        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
             store=admin_pb2.Store(code=code, name=code, time_zone="Europe/Kyiv")))
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
         card_type=admin_pb2.CardType(code="silver", name="Silver", accrual_bps=500,
                                      number_prefix="2900")))
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku=sku, name=name, group_code=group, brand=brand)
         for sku, name, group, brand in SKUS]))
     await app.deps.pricing.refresh()

@@ -12,6 +12,7 @@ from kopilka.v1 import shopping_pb2 as S
 from sqlalchemy import text
 
 from server.auth.principal import PrincipalKind
+from tests.helpers import rid
 
 WEB = "web-01"
 OTHER = "web-02"
@@ -26,12 +27,12 @@ class World:
 
 async def setup_world(admin, make_key, client_for, members: int = 2) -> World:  # type: ignore[no-untyped-def]
     for code in (WEB, OTHER):
-        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
             store=admin_pb2.Store(code=code, name=code, time_zone="Europe/Kyiv")))
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
         card_type=admin_pb2.CardType(code="silver", name="silver", accrual_bps=100,
                                      number_prefix="2900")))
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku=sku, name=sku, group_code=sku.split("-")[0]) for sku in SKUS]))
     people = []
     for n in range(members):

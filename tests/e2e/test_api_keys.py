@@ -15,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kopilka.v1 import admin_pb2 as A
 
 from tests.e2e.people_support import WallClock, app_on_wall_clock, wall_fixture  # noqa: F401
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -27,7 +27,7 @@ def ts(value: dt.datetime) -> Timestamp:
 
 
 async def new_key(admin, **fields) -> A.CreateApiKeyResponse:  # type: ignore[no-untyped-def]
-    return await admin.admin.CreateApiKey(A.CreateApiKeyRequest(
+    return await admin.admin.CreateApiKey(A.CreateApiKeyRequest(request_id=rid(),
         name="1C", kind=A.PRINCIPAL_KIND_INTEGRATOR, roles=["integrator"], **fields))
 
 
@@ -59,20 +59,22 @@ async def test_list_shows_keys_but_no_secret(admin, client_for):  # type: ignore
 async def test_revoke(admin, client_for):  # type: ignore[no-untyped-def]
     made = await new_key(admin)
     assert await works(client_for, made.secret)
-    revoked = await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(key_id=made.key_id))
+    revoked = await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(
+        request_id=rid(), key_id=made.key_id))
     assert revoked.key.HasField("revoke_time")
     with rpc_error() as failure:
         await client_for(made.secret).admin.Echo(A.EchoRequest())
     assert (failure.code, failure.reason) == (grpc.StatusCode.UNAUTHENTICATED, "API_KEY_INVALID")
-    again = await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(key_id=made.key_id))
+    again = await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(
+        request_id=rid(), key_id=made.key_id))
     assert again.key.revoke_time == revoked.key.revoke_time
     assert made.key_id not in await listed(admin)
     assert (await listed(admin, include_revoked=True))[made.key_id].HasField("revoke_time")
     with rpc_error() as failure:
-        await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(key_id=UNKNOWN_ID))
+        await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(request_id=rid(), key_id=UNKNOWN_ID))
     assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "API_KEY_NOT_FOUND")
     with rpc_error() as failure:
-        await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(key_id="twelve"))
+        await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(request_id=rid(), key_id="twelve"))
     assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["key_id"])
     assert len(await listed(admin, include_revoked=True)) == 2  # nothing else written
 
@@ -89,7 +91,7 @@ async def test_expiry(admin, client_for, wall: WallClock):  # type: ignore[no-un
     wall.move(minutes=1)
     assert not await works(client_for, made.secret)
     with rpc_error() as failure:
-        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(key_id=made.key_id))
+        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(), key_id=made.key_id))
     assert (failure.code, failure.reason, failure.metadata["state"]) == (
         grpc.StatusCode.FAILED_PRECONDITION, "API_KEY_NOT_LIVE", "expired")
 
@@ -97,7 +99,7 @@ async def test_expiry(admin, client_for, wall: WallClock):  # type: ignore[no-un
 async def test_rotation_keeps_both_secrets_until_the_grace_ends(  # type: ignore[no-untyped-def]
         admin, client_for, wall: WallClock):
     made = await new_key(admin)
-    rotated = await admin.admin.RotateApiKey(A.RotateApiKeyRequest(
+    rotated = await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(),
         key_id=made.key_id, grace_period=Duration(seconds=3600)))
     assert rotated.key.key_id == made.key_id and rotated.secret != made.secret
     assert rotated.key.previous_secret_expire_time.ToDatetime(dt.UTC) == (
@@ -110,22 +112,22 @@ async def test_rotation_keeps_both_secrets_until_the_grace_ends(  # type: ignore
     wall.move(minutes=1)
     assert not await works(client_for, made.secret)
     assert await works(client_for, rotated.secret)
-    third = await admin.admin.RotateApiKey(A.RotateApiKeyRequest(
+    third = await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(),
         key_id=made.key_id, grace_period=Duration(seconds=0)))  # zero: the old ends now
     assert not await works(client_for, rotated.secret)
     assert await works(client_for, third.secret)
     with rpc_error() as failure:
-        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(
+        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(),
             key_id=made.key_id, grace_period=Duration(seconds=31 * 86400)))
     assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["grace_period"])
     assert await works(client_for, third.secret)  # the refused rotation changed nothing
-    await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(key_id=made.key_id))
+    await admin.admin.RevokeApiKey(A.RevokeApiKeyRequest(request_id=rid(), key_id=made.key_id))
     assert not await works(client_for, third.secret)
     with rpc_error() as failure:
-        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(key_id=made.key_id))
+        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(), key_id=made.key_id))
     assert (failure.reason, failure.metadata["state"]) == ("API_KEY_NOT_LIVE", "revoked")
     with rpc_error() as failure:
-        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(key_id=UNKNOWN_ID))
+        await admin.admin.RotateApiKey(A.RotateApiKeyRequest(request_id=rid(), key_id=UNKNOWN_ID))
     assert failure.reason == "API_KEY_NOT_FOUND"
 
 

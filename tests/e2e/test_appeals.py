@@ -65,7 +65,7 @@ async def test_an_appeal_goes_through_its_route_and_state_machine_with_history(
     member = await new_member(admin, 11)
     await topic(admin, minutes=30)
     operator = client_for(await make_key("operator"))
-    user = (await admin.users.CreateUser(U.CreateUserRequest(
+    user = (await admin.users.CreateUser(U.CreateUserRequest(request_id=rid(),
         name="Olena", email="olena@example.com", roles=["operator"],
         password="correct horse battery"))).user
 

@@ -69,9 +69,9 @@ async def test_every_wired_change_leaves_an_audit_row(app, admin):
         request_id=rid(), number=printed.number, reason="stolen"))
     await admin.certificates.ReissueCertificate(C.ReissueCertificateRequest(
         request_id=rid(), number=printed.number, reason="stolen"))
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(),
         document="name: empty\nrules: []\n"))
-    await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+    await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
         name="till 9", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["operator"]))
 
     rows = await entries(admin)
@@ -103,7 +103,7 @@ async def test_personal_fields_are_stored_and_masked_for_viewers_without_the_rig
         request_id=rid(), member_id=member.member_id, source="form",
         profile=M.MemberProfile(last_name="Koval", email="olena@example.com"),
         update_fields=["last_name", "email"]))
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=RP.Role(
         name="auditor", grants=[RP.Grant(object_type="audit", action="read")],
         member_fields=["first_name", "phone"], mask_phone=True)))
     auditor = client_for(await make_key("auditor"))
@@ -281,20 +281,23 @@ async def test_a_job_step_that_changed_something_leaves_one_row(app, admin, data
 async def test_people_roles_keys_and_products_are_audited_without_secrets(app, admin):
     from kopilka.v1 import users_pb2 as U
 
-    user = (await admin.users.CreateUser(U.CreateUserRequest(
+    user = (await admin.users.CreateUser(U.CreateUserRequest(request_id=rid(),
         name="Olena", email="olena@example.com", roles=["operator"],
         password="correct horse battery staple"))).user
-    await admin.users.SetUserRoles(U.SetUserRolesRequest(user_id=user.user_id, roles=["admin"]))
-    await admin.users.DisableUser(U.DisableUserRequest(user_id=user.user_id))
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+    await admin.users.SetUserRoles(U.SetUserRolesRequest(
+        request_id=rid(), user_id=user.user_id, roles=["admin"]))
+    await admin.users.DisableUser(U.DisableUserRequest(request_id=rid(), user_id=user.user_id))
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=RP.Role(
         name="auditor", grants=[RP.Grant(object_type="audit", action="read")],
         member_fields=["first_name"], mask_phone=True)))
-    await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="auditor"))
-    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+    await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="auditor"))
+    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
         name="till", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["operator"]))
-    await admin.admin.RotateApiKey(admin_pb2.RotateApiKeyRequest(key_id=created.key_id))
-    await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=created.key_id))
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.RotateApiKey(admin_pb2.RotateApiKeyRequest(
+        request_id=rid(), key_id=created.key_id))
+    await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(
+        request_id=rid(), key_id=created.key_id))
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku="milk-1", name="Milk", group_code="dairy")]))
 
     users = await entries(admin, object_type="user", object_id=user.user_id)

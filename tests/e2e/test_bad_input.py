@@ -14,7 +14,7 @@ import pytest
 from kopilka.v1 import admin_pb2, bonus_pb2, common_pb2, members_pb2, receipts_pb2
 
 from server.auth.principal import PrincipalKind
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 R = receipts_pb2
@@ -23,12 +23,13 @@ R = receipts_pb2
 @pytest.fixture
 async def world(app, admin) -> str:  # type: ignore[no-untyped-def]
     """Store kyiv-01, card type gold, product sku-1; the number of a registered card."""
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code="kyiv-01", name="Kyiv 1")))
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
         card_type=admin_pb2.CardType(code="gold", name="Gold", accrual_bps=500,
                                      number_prefix="2910")))
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku="sku-1", name="Milk")]))
     member = (await admin.members.RegisterMember(members_pb2.RegisterMemberRequest(
         request_id=str(uuid.uuid4()), profile=members_pb2.MemberProfile(first_name="Olena",
@@ -106,11 +107,13 @@ async def test_forged_page_tokens_with_extreme_times_are_invalid(admin, world, w
 async def test_the_same_sku_or_barcode_twice_in_one_upsert_is_invalid(admin, world):
     P = admin_pb2.Product
     with rpc_error() as failure:
-        await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+        await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(
+            request_id=rid(), products=[
             P(sku="dup", name="A"), P(sku="dup", name="B")]))
     assert failure.code == INVALID and failure.fields == ["products[1].sku"]
     with rpc_error() as failure:
-        await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+        await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(
+            request_id=rid(), products=[
             P(sku="one", barcodes=["4820000000011", "4820000000011"])]))
     assert failure.code == INVALID and failure.fields == ["products[0].barcodes[1]"]
 
@@ -124,7 +127,8 @@ async def test_the_same_sku_or_barcode_twice_in_one_upsert_is_invalid(admin, wor
 ])
 async def test_deep_invalid_date_or_aliased_rule_documents_are_invalid(admin, document, fmt):
     with rpc_error() as failure:
-        await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=document,
+        await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+            request_id=rid(), document=document,
                                                                      format=fmt))
     assert failure.code == INVALID and failure.reason == "INVALID_RULE_SET"
 
@@ -161,10 +165,11 @@ async def test_limits_apply_to_every_caller_and_rpc_the_same_way(make_key, clien
 async def test_a_card_type_prefix_taken_by_another_series_is_already_exists(admin, world):
     for prefix, owner in (("2910", "card type gold"), ("29", "card type gold")):
         with rpc_error() as failure:
-            await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+            await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
                 card_type=admin_pb2.CardType(code="silver", name="Silver",
                                              number_prefix=prefix)))
         assert failure.code == grpc.StatusCode.ALREADY_EXISTS
         assert failure.reason == "NUMBER_PREFIX_TAKEN" and failure.metadata["owner"] == owner
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(  # its own: fine
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        request_id=rid(),   # its own: fine
         card_type=admin_pb2.CardType(code="gold", name="Gold+", number_prefix="2910")))

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from kopilka.v1 import admin_pb2, certificates_pb2, members_pb2
 
 from tests.contract import request_services
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 F = FieldDescriptor
 EXAMPLES = int(os.environ.get("KOPILKA_FUZZ_EXAMPLES", "24"))  # more: a longer hunt
@@ -234,11 +234,13 @@ def raw_requests(method: MethodDescriptor) -> st.SearchStrategy[bytes]:
 async def _world(admin) -> None:
     if WORLD.card:
         WORLD.card = ""  # a fresh database per test: build it again
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code=STORE, name="Kyiv 1")))
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(card_type=admin_pb2.CardType(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        request_id=rid(), card_type=admin_pb2.CardType(
         code=CARD_TYPE, name="Gold", accrual_bps=500, number_prefix="2910")))
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku=SKU, name="Milk", barcodes=[BARCODE])]))
     member = (await admin.members.RegisterMember(members_pb2.RegisterMemberRequest(
         request_id=str(uuid.uuid4()), profile=members_pb2.MemberProfile(

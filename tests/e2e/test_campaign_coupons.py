@@ -82,7 +82,7 @@ async def rows(app, sql: str, **params: object) -> list[tuple[object, ...]]:  # 
 
 async def test_three_recipients_get_three_coupons_once_and_one_is_spent(app, admin, smsc):
     await setup_world(admin)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=RULES))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(), document=RULES))
     members = [await new_member(admin, n) for n in (41, 42, 43)]
     silent = await new_member(admin, 44)  # no consent: no message, no coupon
     for m in members:
@@ -247,7 +247,7 @@ async def test_coupon_right_template_field_and_bad_input(app, admin, make_key, c
     list_id = await segment(admin)
     await template(admin, "Your coupon {{ coupon }}")
     await template(admin, "No coupon here", code="plain")
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=RP.Role(
         name="campaigner", grants=[RP.Grant(object_type="campaigns", action=a)
                                    for a in ("read", "update", "approve")])))
     campaigner = client_for(await make_key("campaigner"))

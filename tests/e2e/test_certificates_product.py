@@ -67,7 +67,7 @@ async def attempt_amount(tills, number: str, amount: int, i: int) -> str:
 
 async def setup_product_type(admin) -> None:
     await setup_stores(admin)
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku="SPA-1", name="Spa day", group_code="services"),
         admin_pb2.Product(sku="MUG-1", name="Mug", group_code="kitchen"),
         admin_pb2.Product(sku="MASSAGE", name="Massage", group_code="services"),

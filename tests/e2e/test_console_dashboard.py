@@ -13,6 +13,7 @@ from kopilka.v1 import receipts_pb2 as R
 
 from tests.e2e.console_support import base_url, http_login, make_user, settings
 from tests.e2e.ledger_support import STORE, calculation, confirm, line, new_member, setup_world
+from tests.helpers import rid
 
 __all__ = ["settings"]
 
@@ -42,10 +43,11 @@ def table(html: str) -> dict[str, tuple[str, str]]:
 
 async def test_discounts_given_by_rule(app, admin):
     await setup_world(admin)
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku=sku, name=sku, group_code="food") for sku in ("milk", "bread")]))
     member = await new_member(admin, 1)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=EARLIER))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=EARLIER))
     await app.deps.pricing.refresh()
     earlier = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(
         store_code=STORE, card_number=member.card, lines=[
@@ -55,7 +57,7 @@ async def test_discounts_given_by_rule(app, admin):
         request_id=str(uuid.uuid4()), calculation_id=earlier.calculation_id,
         receipt_number="R-0", payments=[R.Payment(method=R.PAYMENT_METHOD_CASH,
                                                   amount_minor=earlier.total.amount_minor)]))
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=RULES))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(), document=RULES))
     await app.deps.pricing.refresh()
     await admin.bonus.AdjustPoints(bonus_pb2.AdjustPointsRequest(
         request_id=str(uuid.uuid4()), card_number=member.card, points=300, reason="test",

@@ -7,6 +7,7 @@ import re
 import aiohttp
 import aiohttp.web
 from kopilka.v1 import bonus_pb2
+from sqlalchemy import text
 
 from tests.e2e.console_support import (
     PASSWORD,
@@ -16,6 +17,7 @@ from tests.e2e.console_support import (
     seeded,
     settings,
 )
+from tests.helpers import rid
 
 __all__ = ["settings"]
 
@@ -104,18 +106,23 @@ async def test_users_and_keys_from_the_console(app, client_for):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         csrf = await http_login(http, url, "boss@shop.ua")
         async with http.post(url + "/lists/users", data={
-                "csrf": csrf, "name": "Olha", "email": "olha@shop.ua", "roles": "nosuch",
-                "password": "a long password 1"}) as refused:
+                "csrf": csrf, "request_id": rid(), "name": "Olha", "email": "olha@shop.ua",
+                "roles": "nosuch", "password": "a long password 1"}) as refused:
             assert refused.status == 400 and "roles[0]" in await refused.text()
         async with http.post(url + "/lists/users", data={
-                "csrf": csrf, "name": "Olha", "email": "olha@shop.ua", "roles": "operator",
-                "password": PASSWORD}) as made:
+                "csrf": csrf, "request_id": rid(), "name": "Olha", "email": "olha@shop.ua",
+                "roles": "operator", "password": PASSWORD}) as made:
             assert made.status == 200 and "olha@shop.ua" in await made.text()
-        async with http.post(url + "/lists/api-keys", data={
-                "csrf": csrf, "name": "till 1", "kind": "operator",
-                "roles": "operator"}) as key:
+        new_key = {"csrf": csrf, "request_id": rid(), "name": "till 1", "kind": "operator",
+                   "roles": "operator"}
+        async with http.post(url + "/lists/api-keys", data=new_key) as key:
             secret = re.search(r'id="secret">([^<]+)<', await key.text())
-    assert secret
+        async with http.post(url + "/lists/api-keys", data=new_key) as again:  # posted twice
+            shown_again = re.search(r'id="secret">([^<]+)<', await again.text())
+    assert secret and shown_again and shown_again.group(1) == secret.group(1)
+    async with app.db.transaction() as session:  # one key, not two
+        assert (await session.execute(text(
+            "SELECT count(*) FROM api_keys WHERE name = 'till 1'"))).scalar_one() == 1
     echo = await client_for(secret.group(1)).admin.Echo(admin_pb2.EchoRequest(payload=b"hi"))
     assert echo.principal == "operator:till 1"
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
@@ -130,20 +137,21 @@ async def test_stores_and_card_types_from_the_console(app, admin):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         csrf = await http_login(http, url, "boss@shop.ua")
         async with http.post(url + "/lists/stores", data={
-                "csrf": csrf, "code": "lviv-02", "name": "Lviv 2",
+                "csrf": csrf, "request_id": rid(), "code": "lviv-02", "name": "Lviv 2",
                 "time_zone": "Europe/Kyiv"}) as made:
             assert made.status == 200 and "lviv-02" in await made.text()
         async with http.post(url + "/lists/card-types", data={
-                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "x",
-                "number_prefix": "29"}) as refused:
+                "csrf": csrf, "request_id": rid(), "code": "gold", "name": "Gold",
+                "accrual_bps": "x", "number_prefix": "29"}) as refused:
             assert refused.status == 400 and "card_type.accrual_bps" in await refused.text()
         async with http.post(url + "/lists/card-types", data={
-                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "700",
-                "number_prefix": "29x"}) as refused:  # the RPC's own validation
+                "csrf": csrf, "request_id": rid(), "code": "gold", "name": "Gold",
+                "accrual_bps": "700", "number_prefix": "29x"}) as refused:  # RPC validates
             assert refused.status == 400 and "number_prefix" in await refused.text()
         async with http.post(url + "/lists/card-types", data={
-                "csrf": csrf, "code": "gold", "name": "Gold", "accrual_bps": "700",
-                "number_prefix": "2911", "requires_verification": "1"}) as made:
+                "csrf": csrf, "request_id": rid(), "code": "gold", "name": "Gold",
+                "accrual_bps": "700", "number_prefix": "2911",
+                "requires_verification": "1"}) as made:
             assert made.status == 200
     types = await admin.admin.ListCardTypes(admin_pb2.ListCardTypesRequest())
     [gold] = [c for c in types.card_types if c.code == "gold"]

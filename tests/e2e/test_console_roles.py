@@ -13,6 +13,7 @@ from server.access import service as access
 from server.api.servicers.users import access_policy
 from server.db.access.repo import SqlUserRepository
 from tests.e2e.console_support import PASSWORD, base_url, http_login, make_user, settings
+from tests.helpers import rid
 
 __all__ = ["settings"]
 
@@ -47,9 +48,11 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
         async with http.post(url, data=form) as no:
             assert no.status == 403  # no CSRF token
         assert await stored(admin, "auditor") is None
-        async with http.post(url, data={**form, "csrf": csrf},
-                             allow_redirects=False) as done:
-            assert done.status == 303 and done.headers["Location"].endswith("?edit=auditor")
+        posted = {**form, "csrf": csrf, "request_id": rid()}
+        for _ in range(2):  # the second post of the same form (same request id) is a retry
+            async with http.post(url, data=posted, allow_redirects=False) as done:
+                assert done.status == 303
+                assert done.headers["Location"].endswith("?edit=auditor")
         role = await stored(admin, "auditor")
         assert rights(role) == {"audit.read@network", "members.read@all"}
         assert role is not None and role.member_fields == ["first_name"] and role.mask_phone
@@ -62,38 +65,42 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
         for bad, at in (({"grant": ["audit.read", "audit.fly"]}, "grants-error"),
                         ({"name": ""}, "name-error"), ({"scope_audit": "galaxy"},
                                                        "grants-error")):
-            async with http.post(url, data={**form, "csrf": csrf, **bad}) as refused:
+            async with http.post(url, data={**form, "csrf": csrf, "request_id": rid(),
+                                            **bad}) as refused:
                 text = await refused.text()
                 assert refused.status == 400, text
                 assert f'id="{at}"' in text, (bad, text)
             assert rights(await stored(admin, "auditor")) == {"audit.read@network",
                                                               "members.read@all"}
-        async with http.post(url, data={**form, "csrf": csrf, "grant": ["audit.read"],
-                                        "member_fields": []}, allow_redirects=False) as done:
+        async with http.post(url, data={**form, "csrf": csrf, "request_id": rid(),
+                                        "grant": ["audit.read"], "member_fields": []},
+                             allow_redirects=False) as done:
             assert done.status == 303
         role = await stored(admin, "auditor")
         assert rights(role) == {"audit.read@network"} and role is not None
         assert list(role.member_fields) == []
         # taking the last administrator's rights away is refused above the form
         before = rights(await stored(admin, "admin"))
-        async with http.post(url, data={"csrf": csrf, "name": "admin",
+        async with http.post(url, data={"csrf": csrf, "request_id": rid(), "name": "admin",
                                         "grant": ["audit.read"]}) as refused:
             text = await refused.text()
             assert refused.status == 409 and 'id="role-error"' in text, text
             assert "nobody could change them" in text  # LAST_ADMIN_LOCKOUT
         assert rights(await stored(admin, "admin")) == before
         # a role a live key holds is not deleted: the refusal shows at its row
-        key = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        key = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
             name="log reader", kind=admin_pb2.PRINCIPAL_KIND_INTEGRATOR, roles=["auditor"]))
-        async with http.post(url + "/auditor/delete", data={"csrf": csrf}) as refused:
+        async with http.post(url + "/auditor/delete",
+                             data={"csrf": csrf, "request_id": rid()}) as refused:
             text = await refused.text()
             assert refused.status == 409 and 'id="delete-error"' in text, text
             assert "live key" in text
         assert await stored(admin, "auditor") is not None
-        await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(key_id=key.key_id))
+        await admin.admin.RevokeApiKey(admin_pb2.RevokeApiKeyRequest(
+            request_id=rid(), key_id=key.key_id))
         async with http.post(url + "/auditor/delete", data={"csrf": "wrong"}) as no:
             assert no.status == 403
-        async with http.post(url + "/auditor/delete", data={"csrf": csrf},
+        async with http.post(url + "/auditor/delete", data={"csrf": csrf, "request_id": rid()},
                              allow_redirects=False) as done:
             assert done.status == 303
         assert await stored(admin, "auditor") is None
@@ -106,7 +113,7 @@ async def test_roles_are_created_edited_and_deleted_with_refusals_changing_nothi
 
 async def test_without_the_right_no_forms_and_posts_are_refused(app, admin):
     await make_user(app, "anna@shop.ua", "operator")  # operator: no roles.read
-    await admin.roles.UpsertRole(R.UpsertRoleRequest(role=R.Role(
+    await admin.roles.UpsertRole(R.UpsertRoleRequest(request_id=rid(), role=R.Role(
         name="reader", grants=[R.Grant(object_type=o, action="read")
                                for o in ("roles", "members")])))  # the sign-in lands on members
     async with app.db.transaction() as session:

@@ -15,7 +15,7 @@ from kopilka.v1 import admin_pb2, coupons_pb2, receipts_pb2
 
 from server.engagement.coupons import check_character, well_formed
 from tests.e2e.ledger_support import STORE, Member, new_member, setup_world
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 C, R = coupons_pb2, receipts_pb2
 
@@ -35,7 +35,7 @@ def ts(moment: dt.datetime) -> Timestamp:
 
 async def world(admin) -> tuple[Member, Member]:  # type: ignore[no-untyped-def]
     await setup_world(admin)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=RULES))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(), document=RULES))
     return await new_member(admin, 1), await new_member(admin, 2)
 
 

@@ -11,7 +11,7 @@ from kopilka.v1 import admin_pb2, bonus_pb2, certificates_pb2, common_pb2, membe
 
 from server.auth.principal import PrincipalKind
 from server.demo import load_demo_data
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 M = members_pb2
 R = receipts_pb2
@@ -186,7 +186,7 @@ async def test_repeated_bad_keys_lock_out_the_address_even_for_a_valid_key(
     cashier = await till(make_key, client_for)
     for _ in range(4):  # a valid key lacking a permission is not an authentication failure
         with rpc_error() as failure:
-            await cashier.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest())
+            await cashier.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid()))
         assert failure.code == grpc.StatusCode.PERMISSION_DENIED
     echo = admin_pb2.EchoRequest(payload=b"hi")
     await cashier.admin.Echo(echo)

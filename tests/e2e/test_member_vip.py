@@ -15,7 +15,7 @@ from server.auth.principal import PrincipalKind
 from server.demo import load_demo_data
 from tests.e2e.test_member_views import FULL_PROFILE, register, sale, till
 from tests.e2e.test_roles import role
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 M = members_pb2
 
@@ -28,7 +28,7 @@ async def demo(app) -> None:  # type: ignore[no-untyped-def]
 
 async def test_a_roles_view_applies_in_every_rpc_that_returns_members(
         demo, admin, make_key, client_for):
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "helpdesk", "members.read", "members.create", "members.update", "vip_members.read",
         "vip_members.update", fields=("first_name", "last_name", "phone", "email"))))
     desk = client_for(await make_key("helpdesk"))
@@ -49,6 +49,7 @@ async def test_a_roles_view_applies_in_every_rpc_that_returns_members(
             request_id=str(uuid.uuid4()), member_id=member_id, update_fields=["address"],
             profile=M.MemberProfile(address="Lviv, Rynok 1"), source="call center"))).member
     answers["SetMemberVip"] = (await desk.members.SetMemberVip(M.SetMemberVipRequest(
+        request_id=rid(),
         member_id=member_id, vip=False))).member
     assert {name: a.profile for name, a in answers.items()} == {
         name: seen for name in answers}
@@ -63,7 +64,7 @@ async def test_a_roles_view_applies_in_every_rpc_that_returns_members(
     assert got.profile == M.MemberProfile(first_name="Petro", phone="+38093***4567")
 
     # A second role that shows the phone unmasked unmasks it for a key holding both.
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "phone_line", "members.read", fields=("phone",), mask=False)))
     both = client_for(await make_key("helpdesk", "phone_line"))
     got = (await both.members.GetMember(M.GetMemberRequest(member_id=member_id))).member
@@ -84,11 +85,12 @@ async def test_vip_members_exist_only_for_roles_with_the_vip_right(
     assert (await operator.members.GetMember(M.GetMemberRequest(member_id=member_id))
             ).member.vip is False
 
-    marked = (await admin.members.SetMemberVip(M.SetMemberVipRequest(
+    marked = (await admin.members.SetMemberVip(M.SetMemberVipRequest(request_id=rid(),
         member_id=member_id, vip=True))).member
     assert marked.vip and marked.profile == FULL_PROFILE
     with rpc_error() as failure:  # marking needs update on vip_members
-        await operator.members.SetMemberVip(M.SetMemberVipRequest(member_id=member_id))
+        await operator.members.SetMemberVip(M.SetMemberVipRequest(
+            request_id=rid(), member_id=member_id))
     assert failure.reason == "PERMISSION_DENIED"
 
     unknown_id, unknown_card = str(uuid.uuid4()), "2900999999999"
@@ -145,7 +147,7 @@ async def test_vip_members_exist_only_for_roles_with_the_vip_right(
     await cashier.bonus.GetBalance(bonus_pb2.GetBalanceRequest(card_number=card))
 
     # A role with read on vip_members sees and edits VIP members.
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "vip_desk", "members.read", "members.update", "vip_members.read",
         fields=("first_name",))))
     desk = client_for(await make_key("vip_desk"))
@@ -156,7 +158,8 @@ async def test_vip_members_exist_only_for_roles_with_the_vip_right(
         profile=M.MemberProfile(first_name="Petryk"), source="vip desk"))
 
     # Unmarked, the member is back for everyone.
-    await admin.members.SetMemberVip(M.SetMemberVipRequest(member_id=member_id, vip=False))
+    await admin.members.SetMemberVip(M.SetMemberVipRequest(
+        request_id=rid(), member_id=member_id, vip=False))
     got = (await operator.members.GetMember(M.GetMemberRequest(member_id=member_id))).member
     assert got.profile.first_name == "Petryk" and not got.vip
 
@@ -164,8 +167,9 @@ async def test_vip_members_exist_only_for_roles_with_the_vip_right(
 async def test_a_vip_grant_scoped_to_a_store_hides_vips_from_wider_keys(
         demo, admin, make_key, client_for):
     member = (await admin.members.RegisterMember(register())).member
-    await admin.members.SetMemberVip(M.SetMemberVipRequest(member_id=member.member_id, vip=True))
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.members.SetMemberVip(M.SetMemberVipRequest(
+        request_id=rid(), member_id=member.member_id, vip=True))
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "store_vip", "members.read", "vip_members.read@own_store", fields=("first_name",))))
     bound = client_for(await make_key("store_vip", kind=PrincipalKind.STORE_BACKEND,
                                       store_code="kyiv-01"))

@@ -8,14 +8,14 @@ import grpc
 from kopilka.v1 import admin_pb2, members_pb2
 
 from server.members.cards import is_valid_ean13
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 M = members_pb2
 
 
 async def setup_card_types(admin) -> None:
     for code, bps, prefix in (("silver", 500, "2900"), ("gold", 1000, "2910")):
-        await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
             card_type=admin_pb2.CardType(code=code, name=code.title(), accrual_bps=bps,
                                          number_prefix=prefix)))
 
@@ -173,7 +173,7 @@ async def test_update_profile_records_source_and_keeps_uniqueness(admin, app):
 
 async def test_purchase_history_pages_newest_first(admin, app):
     await setup_card_types(admin)
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code="kyiv-01", name="Kyiv 1")))
     member = (await admin.members.RegisterMember(register())).member
     from sqlalchemy import text

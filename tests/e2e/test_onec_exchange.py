@@ -12,6 +12,7 @@ import pytest
 from kopilka.v1 import admin_pb2, receipts_pb2
 
 from server.settings import Settings
+from tests.helpers import rid
 from tests.onec_peer import FIXTURES, WATER, basic, call, login, stored_products, upload
 
 ONEC = {"username": "exchange", "password": "пароль-1c", "price_type": "Роздрібна",
@@ -61,7 +62,8 @@ async def test_catalog_files_sent_one_by_one_keep_every_barcode(
     assert stored[WATER][3:] == ("Моршинська", ["4820077700018"])
 
     # the pricing engine's catalog picks them up: a variant's barcode finds its product
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code="kyiv-01", name="Kyiv 1", time_zone="Europe/Kyiv")))
     request = receipts_pb2.CalculateReceiptRequest(store_code="kyiv-01", lines=[
         receipts_pb2.ReceiptLine(line_no=1, barcode="4820999001026", quantity_milli=1000,

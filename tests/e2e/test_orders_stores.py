@@ -33,7 +33,7 @@ def bal(store: str, sku: str, milli: int) -> O.StockBalance:
 
 async def world(app, admin, make_key, client_for):  # type: ignore[no-untyped-def]
     await setup_shop(app, admin)
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code="odesa-01", name="Odesa", time_zone="Europe/Kyiv")))
     await admin.orders.SetStock(O.SetStockRequest(request_id=rid(), balances=[
         bal(PICKUP, "sku-01", 1000), bal("lviv-01", "sku-01", 5000),

@@ -19,7 +19,7 @@ from server.auth.principal import PrincipalKind
 from server.db.orders import placement
 from tests.e2e.orders_support import WEB, O, balance, lines, place, setup_shop
 from tests.e2e.verification_support import code_in, send_by_card, server_settings
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 from tests.smsc import Smsc
 
 PLACE = V.VERIFICATION_OPERATION_PLACE_ORDER
@@ -36,7 +36,7 @@ def settings(tmp_path, smsc, overrides):  # type: ignore[no-untyped-def]
 async def shop(app, admin, make_key, client_for):  # type: ignore[no-untyped-def]
     """The web shop with a card type that requires verification; the shop's backend key."""
     await setup_shop(app, admin)
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
         card_type=admin_pb2.CardType(code="gold", name="Gold", accrual_bps=500,
                                      number_prefix="2910", requires_verification=True)))
     return client_for(await make_key("store_backend", kind=PrincipalKind.STORE_BACKEND,

@@ -11,7 +11,7 @@ from kopilka.v1 import users_pb2 as U
 
 from server.access import totp
 from tests.e2e.people_support import WallClock, app_on_wall_clock, wall_fixture  # noqa: F401
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 PASSWORD = "correct horse battery"
 
@@ -30,7 +30,7 @@ async def console(make_key, client_for):  # type: ignore[no-untyped-def]
 
 
 async def create(admin, email: str = "olena@example.com", roles=("operator",)):  # type: ignore[no-untyped-def]
-    made = await admin.users.CreateUser(U.CreateUserRequest(
+    made = await admin.users.CreateUser(U.CreateUserRequest(request_id=rid(),
         name="Olena", email=email, roles=list(roles), password=PASSWORD))
     return made.user
 
@@ -46,12 +46,12 @@ async def test_user_lifecycle(admin, console):  # type: ignore[no-untyped-def]
     listed = await admin.users.ListUsers(U.ListUsersRequest())
     assert [u.user_id for u in listed.users] == [user.user_id]
     assert "password" not in str(listed).lower()
-    roles = await admin.users.SetUserRoles(U.SetUserRolesRequest(
+    roles = await admin.users.SetUserRoles(U.SetUserRolesRequest(request_id=rid(),
         user_id=user.user_id, roles=["operator", "admin"]))
     assert list(roles.user.roles) == ["operator", "admin"]
     session = await console.users.Login(U.LoginRequest(email="OLENA@example.com",
                                                        password=PASSWORD))
-    await admin.users.SetPassword(U.SetPasswordRequest(user_id=user.user_id,
+    await admin.users.SetPassword(U.SetPasswordRequest(request_id=rid(), user_id=user.user_id,
                                                       password="a brand new passphrase"))
     with rpc_error() as failure:  # a new password ends the sessions
         await console.users.GetSession(U.GetSessionRequest(session_token=session.session_token))
@@ -61,7 +61,8 @@ async def test_user_lifecycle(admin, console):  # type: ignore[no-untyped-def]
     assert failure.reason == "LOGIN_FAILED"
     session = await console.users.Login(U.LoginRequest(email=user.email,
                                                        password="a brand new passphrase"))
-    disabled = await admin.users.DisableUser(U.DisableUserRequest(user_id=user.user_id))
+    disabled = await admin.users.DisableUser(U.DisableUserRequest(
+        request_id=rid(), user_id=user.user_id))
     assert disabled.user.HasField("disable_time")
     with rpc_error() as failure:
         await console.users.GetSession(U.GetSessionRequest(session_token=session.session_token))
@@ -75,13 +76,14 @@ async def test_user_lifecycle(admin, console):  # type: ignore[no-untyped-def]
 async def test_bad_input_writes_nothing(admin, console):  # type: ignore[no-untyped-def]
     user = await create(admin)
     cases = [
-        (U.CreateUserRequest(name="X", email="x@example.com", roles=["operator"],
+        (U.CreateUserRequest(request_id=rid(), name="X", email="x@example.com", roles=["operator"],
                              password="short"), "PASSWORD_TOO_WEAK", ["password"]),
-        (U.CreateUserRequest(name="X", email="OLENA@example.com", roles=["operator"],
+        (U.CreateUserRequest(
+            request_id=rid(), name="X", email="OLENA@example.com", roles=["operator"],
                              password=PASSWORD), "USER_EMAIL_TAKEN", []),
-        (U.CreateUserRequest(name="X", email="x@example.com", roles=["wizard"],
+        (U.CreateUserRequest(request_id=rid(), name="X", email="x@example.com", roles=["wizard"],
                              password=PASSWORD), "INVALID_ARGUMENT", ["roles[0]"]),
-        (U.CreateUserRequest(name="X", email="not-an-address", roles=["operator"],
+        (U.CreateUserRequest(request_id=rid(), name="X", email="not-an-address", roles=["operator"],
                              password=PASSWORD), "INVALID_ARGUMENT", ["email"]),
     ]
     for request, reason, fields in cases:
@@ -89,15 +91,16 @@ async def test_bad_input_writes_nothing(admin, console):  # type: ignore[no-unty
             await admin.users.CreateUser(request)
         assert (failure.reason, failure.fields) == (reason, fields), request
     with rpc_error() as failure:
-        await admin.users.SetUserRoles(U.SetUserRolesRequest(user_id=user.user_id,
+        await admin.users.SetUserRoles(U.SetUserRolesRequest(request_id=rid(), user_id=user.user_id,
                                                             roles=["wizard"]))
     assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["roles[0]"])
     with rpc_error() as failure:
-        await admin.users.SetPassword(U.SetPasswordRequest(
+        await admin.users.SetPassword(U.SetPasswordRequest(request_id=rid(),
             user_id="00000000-0000-4000-8000-000000000000", password=PASSWORD))
     assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "USER_NOT_FOUND")
     with rpc_error() as failure:
-        await admin.users.EnrolTotp(U.EnrolTotpRequest(user_id=user.user_id, code="123456"))
+        await admin.users.EnrolTotp(U.EnrolTotpRequest(
+            request_id=rid(), user_id=user.user_id, code="123456"))
     assert (failure.code, failure.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
                                               "TOTP_NOT_PENDING")
     listed = await admin.users.ListUsers(U.ListUsersRequest())
@@ -110,7 +113,8 @@ async def test_bad_input_writes_nothing(admin, console):  # type: ignore[no-unty
 
 async def test_login_with_totp(admin, console, wall: WallClock):  # type: ignore[no-untyped-def]
     user = await create(admin)
-    started = await admin.users.EnrolTotp(U.EnrolTotpRequest(user_id=user.user_id))
+    started = await admin.users.EnrolTotp(U.EnrolTotpRequest(
+        request_id=rid(), user_id=user.user_id))
     assert started.provisioning_uri.startswith("otpauth://totp/Kopilka:olena@example.com?")
     assert f"secret={started.secret}" in started.provisioning_uri
     assert not started.user.totp_enabled  # not required until confirmed
@@ -118,9 +122,10 @@ async def test_login_with_totp(admin, console, wall: WallClock):  # type: ignore
     await console.users.Login(U.LoginRequest(email=user.email, password=PASSWORD))
     wrong = str((int(totp.code_at(secret, wall.now)) + 1) % 1_000_000).zfill(6)
     with rpc_error() as failure:
-        await admin.users.EnrolTotp(U.EnrolTotpRequest(user_id=user.user_id, code=wrong))
+        await admin.users.EnrolTotp(U.EnrolTotpRequest(
+            request_id=rid(), user_id=user.user_id, code=wrong))
     assert (failure.reason, failure.fields) == ("TOTP_CODE_INVALID", ["code"])
-    confirmed = await admin.users.EnrolTotp(U.EnrolTotpRequest(
+    confirmed = await admin.users.EnrolTotp(U.EnrolTotpRequest(request_id=rid(),
         user_id=user.user_id, code=totp.code_at(secret, wall.now)))
     assert confirmed.user.totp_enabled and not confirmed.secret
     with rpc_error() as failure:

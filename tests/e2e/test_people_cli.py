@@ -3,12 +3,14 @@ running server, checked through the generated client (issue 12, people and keys)
 
 from __future__ import annotations
 
+import asyncpg
 import grpc
 from kopilka.v1 import admin_pb2 as A
+from kopilka.v1 import audit_pb2 as AU
 from kopilka.v1 import users_pb2 as U
 
 from tests.cli import kopilka
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 PASSWORD = "correct horse battery"
 
@@ -49,10 +51,20 @@ async def test_users_commands(database_url, make_key, client_for):  # type: igno
     assert failure.reason == "LOGIN_FAILED"
     code, _, err = await kopilka(database_url, "users", "disable", "nobody@example.com")
     assert code == 2 and "USER_NOT_FOUND" in err
+    connection = await asyncpg.connect(database_url)  # the RPCs' path: audited, run once
+    try:
+        rows = await connection.fetch(
+            "SELECT action, principal, request_id FROM audit_log WHERE object_type = 'user' "
+            "ORDER BY id")
+    finally:
+        await connection.close()
+    assert [r["action"] for r in rows] == ["create", "set_password", "disable"]
+    assert all(r["principal"].startswith("cli:") and r["request_id"] for r in rows)
+    assert len({r["request_id"] for r in rows}) == 3  # a request id per invocation
 
 
 async def test_apikey_commands(database_url, admin, client_for):  # type: ignore[no-untyped-def]
-    made = await admin.admin.CreateApiKey(A.CreateApiKeyRequest(
+    made = await admin.admin.CreateApiKey(A.CreateApiKeyRequest(request_id=rid(),
         name="1C exchange", kind=A.PRINCIPAL_KIND_INTEGRATOR, roles=["integrator"]))
     code, out, _ = await kopilka(database_url, "apikey", "list")
     assert code == 0 and made.key_id in out and "1C exchange" in out
@@ -76,3 +88,17 @@ async def test_apikey_commands(database_url, admin, client_for):  # type: ignore
     code, _, err = await kopilka(database_url, "apikey", "revoke",
                                  "00000000-0000-4000-8000-000000000000")
     assert code == 2 and "API_KEY_NOT_FOUND" in err
+    # the commands took the RPCs' path: an audit row each for the CLI user, run once on a
+    # request id of their own, the new secret stored only sealed
+    trail = await admin.audit.ListAudit(AU.ListAuditRequest(object_type="api_key",
+                                                            object_id=made.key_id))
+    cli = [(e.action, e.request_id) for e in trail.entries if e.principal.startswith("cli:")]
+    assert [action for action, _ in cli] == ["revoke", "rotate"] and all(r for _, r in cli)
+    connection = await asyncpg.connect(database_url)
+    try:
+        stored = await connection.fetchval(
+            "SELECT response FROM idempotency_records WHERE request_id = $1::uuid",
+            dict(cli)["rotate"])
+    finally:
+        await connection.close()
+    assert stored and new_secret.strip().encode() not in stored

@@ -14,6 +14,7 @@ from kopilka.v1 import admin_pb2, members_pb2, receipts_pb2
 from server.accounts.rules_loader import load_accrual_rules
 from server.db.ledger.rules import apply_accrual_rules
 from server.demo import load_demo_data
+from tests.helpers import rid
 
 R = receipts_pb2
 
@@ -39,7 +40,7 @@ rules:
 @pytest.fixture
 async def forms(app, admin):
     await load_demo_data(app.db.url)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=FORMS))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(), document=FORMS))
     return admin
 
 

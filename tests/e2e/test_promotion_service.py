@@ -10,7 +10,7 @@ from kopilka.v1 import admin_pb2, audit_pb2
 from kopilka.v1 import promotions_pb2 as P
 from sqlalchemy import text
 
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 V1 = """
 name: v1
@@ -27,7 +27,8 @@ rules:
 
 
 async def apply(admin, document: str) -> str:  # type: ignore[no-untyped-def]
-    reply = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=document))
+    reply = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=document))
     return reply.version
 
 

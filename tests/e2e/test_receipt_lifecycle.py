@@ -10,6 +10,7 @@ from kopilka.v1 import admin_pb2, bonus_pb2, members_pb2, receipts_pb2
 from sqlalchemy import text
 
 from server.demo import load_demo_data
+from tests.helpers import rid
 
 R = receipts_pb2
 
@@ -119,7 +120,8 @@ rules:
 async def test_rules_on_the_members_history_see_confirmed_purchases(app, admin):
     """The member context query (history aggregates, first uses) end to end."""
     await load_demo_data(app.db.url)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=HISTORY_RULES))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=HISTORY_RULES))
     card = (await admin.members.FindMember(members_pb2.FindMemberRequest(
         phone="0501112233"))).member.cards[0].number
 

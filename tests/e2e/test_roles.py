@@ -17,7 +17,7 @@ from kopilka.v1 import roles_pb2 as RP
 from server.auth.permissions import NEEDS, RPC_PERMISSIONS, Permission
 from server.auth.principal import PrincipalKind
 from tests.cli import kopilka
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 P = Permission
 
@@ -144,15 +144,16 @@ async def test_a_custom_role_applied_over_rpc_takes_effect_at_once(admin, make_k
         await reader.admin.ListStores(admin_pb2.ListStoresRequest())
     assert failure.reason == "PERMISSION_DENIED"
 
-    stored = (await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    stored = (await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "store_reader", "stores.read")))).role
     assert stored.updated_by.endswith(":test admin") and stored.grants[0].scope == "all"
     await reader.admin.ListStores(admin_pb2.ListStoresRequest())  # no restart, no wait
     with rpc_error() as failure:
-        await reader.admin.UpsertStore(admin_pb2.UpsertStoreRequest())
+        await reader.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid()))
     assert failure.reason == "PERMISSION_DENIED"
 
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role("store_reader", "catalog.update")))
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(
+        request_id=rid(), role=role("store_reader", "catalog.update")))
     with rpc_error() as failure:  # replaced whole: stores.read is gone
         await reader.admin.ListStores(admin_pb2.ListStoresRequest())
     assert failure.reason == "PERMISSION_DENIED"
@@ -160,9 +161,10 @@ async def test_a_custom_role_applied_over_rpc_takes_effect_at_once(admin, make_k
 
 async def test_a_store_scoped_grant_counts_only_for_keys_bound_to_a_store(
         admin, make_key, client_for):
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code="kyiv-01", name="Kyiv")))
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "till_reader", "stores.read@own_store")))
     till = client_for(await make_key("till_reader", kind=PrincipalKind.TERMINAL,
                                      store_code="kyiv-01", terminal_id="t1"))
@@ -174,12 +176,13 @@ async def test_a_store_scoped_grant_counts_only_for_keys_bound_to_a_store(
 
 
 async def test_a_new_key_may_hold_a_custom_role_but_not_an_unknown_one(admin):
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role("auditor", "audit.read")))
-    made = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(
+        request_id=rid(), role=role("auditor", "audit.read")))
+    made = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
         name="auditor", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["auditor"]))
     assert made.secret
     with rpc_error() as failure:
-        await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
             name="x", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["auditor", "nobody"]))
     assert (failure.code, failure.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["roles[1]"])
 
@@ -191,14 +194,14 @@ async def roles_now(admin) -> list[RP.Role]:  # type: ignore[no-untyped-def]
 async def test_a_bad_role_is_refused_naming_each_field_and_nothing_is_written(admin):
     before = await roles_now(admin)
     with rpc_error() as failure:
-        await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+        await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
             "helpdesk", "members.read", "memberz.read", "members.steal", "cards.read@galaxy",
             fields=("first_name", "shoe_size"))))
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert failure.fields == ["role.grants[1].object_type", "role.grants[2].action",
                               "role.grants[3].scope", "role.member_fields[1]"]
     with rpc_error() as failure:
-        await admin.roles.UpsertRole(RP.UpsertRoleRequest())
+        await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid()))
     assert failure.fields == ["role"]
     assert await roles_now(admin) == before
 
@@ -207,23 +210,25 @@ async def test_the_last_admin_cannot_be_locked_out(admin, make_key, client_for):
     before = await roles_now(admin)
     # Taking keys.update from the only role that has it (the only admin key's) is refused.
     with rpc_error() as failure:
-        await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+        await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
             "admin", "roles.update", "roles.read", "roles.delete")))
     assert (failure.code, failure.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
                                               "LAST_ADMIN_LOCKOUT")
     # A role with both rights that no key holds does not help: nobody could use it.
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
         "keymaster", "roles.update", "keys.update")))
     with rpc_error() as failure:
-        await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role("admin", "roles.read")))
+        await admin.roles.UpsertRole(RP.UpsertRoleRequest(
+            request_id=rid(), role=role("admin", "roles.read")))
     assert failure.reason == "LAST_ADMIN_LOCKOUT"
     assert [r for r in await roles_now(admin) if r.name == "admin"] == \
         [r for r in before if r.name == "admin"]
     # Once a live key holds it, the old admin role may shrink; the new one may not.
     keymaster = client_for(await make_key("keymaster"))
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=role("admin", "roles.read")))
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(
+        request_id=rid(), role=role("admin", "roles.read")))
     with rpc_error() as failure:
-        await keymaster.roles.UpsertRole(RP.UpsertRoleRequest(role=role(
+        await keymaster.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=role(
             "keymaster", "roles.update")))
     assert failure.reason == "LAST_ADMIN_LOCKOUT"
 
@@ -231,14 +236,14 @@ async def test_the_last_admin_cannot_be_locked_out(admin, make_key, client_for):
 async def test_a_role_keys_hold_is_not_deleted_and_an_unused_one_is(admin, make_key):
     await make_key("cashier")
     with rpc_error() as failure:
-        await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="cashier"))
+        await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="cashier"))
     assert (failure.code, failure.reason, failure.metadata["keys"]) == (
         grpc.StatusCode.FAILED_PRECONDITION, "ROLE_IN_USE", "1")
     assert "cashier" in {r.name for r in await roles_now(admin)}
-    await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+    await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="store_backend"))
     assert "store_backend" not in {r.name for r in await roles_now(admin)}
     with rpc_error() as failure:
-        await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+        await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="store_backend"))
     assert (failure.code, failure.reason) == (grpc.StatusCode.NOT_FOUND, "ROLE_NOT_FOUND")
 
 
@@ -287,12 +292,12 @@ async def test_a_role_only_console_users_hold_is_not_deleted(app, admin):
     # no live key holds store_backend; an enabled console user does
     await make_user(app, "shop-desk@example.com", "store_backend")
     with rpc_error() as failure:
-        await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+        await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="store_backend"))
     assert (failure.reason, failure.metadata["keys"], failure.metadata["users"]) == (
         "ROLE_IN_USE", "0", "1")
     assert "store_backend" in {r.name for r in await roles_now(admin)}
     async with app.db.transaction() as session:  # a disabled user holds nothing
         await session.execute(text("UPDATE operator_users SET disabled_at = now() "
                                    "WHERE email = 'shop-desk@example.com'"))
-    await admin.roles.DeleteRole(RP.DeleteRoleRequest(name="store_backend"))
+    await admin.roles.DeleteRole(RP.DeleteRoleRequest(request_id=rid(), name="store_backend"))
     assert "store_backend" not in {r.name for r in await roles_now(admin)}

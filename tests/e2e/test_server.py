@@ -11,7 +11,7 @@ from kopilka.v1 import admin_pb2, members_pb2
 
 from server.auth.principal import PrincipalKind
 from tests.ci import tool_missing
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 
 async def test_calls_without_a_valid_key_are_unauthenticated(client_for):
@@ -23,12 +23,12 @@ async def test_calls_without_a_valid_key_are_unauthenticated(client_for):
 
 
 async def test_cashier_cannot_call_operator_rpcs(make_key, client_for, admin):
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code="kyiv-01", name="Kyiv 1", network_codes=["kyiv"])))
     cashier = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,
                                         store_code="kyiv-01", terminal_id="till-1"))
     with rpc_error() as failure:
-        await cashier.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+        await cashier.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
             card_type=admin_pb2.CardType(code="x", name="X", number_prefix="2990")))
     assert failure.code == grpc.StatusCode.PERMISSION_DENIED
     with rpc_error() as failure:
@@ -40,13 +40,13 @@ async def test_cashier_cannot_call_operator_rpcs(make_key, client_for, admin):
 
 
 async def test_api_keys_created_over_the_api_work(admin, client_for):
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code="web", name="Online")))
     with rpc_error() as failure:
-        await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+        await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
             name="till", kind=admin_pb2.PRINCIPAL_KIND_TERMINAL, roles=["cashier", "root"]))
     assert failure.fields == ["roles[1]", "store_code", "terminal_id"]
-    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+    created = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
         name="web shop", kind=admin_pb2.PRINCIPAL_KIND_STORE_BACKEND, store_code="web",
         roles=["store_backend"]))
     assert created.secret.startswith("kpk_")

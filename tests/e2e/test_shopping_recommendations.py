@@ -16,7 +16,7 @@ from server.features.jobs import run_all_jobs
 from server.receipts.calculation import CalculatedLine
 from tests.e2e.ledger_support import calculation, confirm
 from tests.e2e.shopping_support import WEB, line, setup_world
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 RECEIPTS = (("milk-1", "bread-1", "butter-1"), ("milk-1", "bread-1"), ("milk-1", "butter-1"),
             ("milk-1", "bread-1", "jam-1"), ("tea-1",))
@@ -101,7 +101,8 @@ def priced(*items: tuple[str, int, int]) -> S.GetRecommendationsRequest:
 async def test_a_basket_one_unit_short_of_a_promotion_is_told_so(world, admin):
     from kopilka.v1 import admin_pb2, receipts_pb2
 
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=HINT_RULES))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=HINT_RULES))
     short = await world.web.shopping.GetRecommendations(priced(("tea-1", 2000, 1500)))
     assert [(h.rule_id, h.message, h.missing_quantity_milli, h.missing_amount_minor)
             for h in short.promotion_hints] == [

@@ -19,7 +19,7 @@ from server.features.jobs import run_all_jobs, run_steps
 from server.shopping.model import WISHLIST_PROMOTED, WISHLIST_RESTOCKED, StockChange
 from server.shopping.service import wishlist_hits_for_stock
 from tests.e2e.shopping_support import OTHER, WEB, count, events, later, setup_world
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 RULES = """
 schema_version: 1
@@ -105,7 +105,8 @@ async def test_a_wished_item_on_promotion_is_announced_once_per_member(world, ad
     for card, sku in ((card0, "milk-1"), (card1, "milk-1"), (card0, "tea-1"),
                       (card2, "bread-1")):
         await world.web.shopping.AddWishlistItem(add(card, sku))
-    applied = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=RULES))
+    applied = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=RULES))
 
     with acting(JOBS):  # two runners at once, then the scheduled pass twice
         first, second = await asyncio.gather(run_steps(app.db, later(1), app.settings),
@@ -121,7 +122,8 @@ async def test_a_wished_item_on_promotion_is_announced_once_per_member(world, ad
 
     # a new promotion of the item is a new occurrence; a member wishing it later gets it too
     await world.web.shopping.AddWishlistItem(add(card2, "milk-1"))
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=RULES.replace(
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=RULES.replace(
         "promotion: milk-week", "promotion: milk-month")))
     with acting(JOBS):
         assert (await run_all_jobs(app.db, later(3), app.settings)).counts[

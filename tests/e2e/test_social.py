@@ -18,7 +18,7 @@ from kopilka.v1 import social_pb2 as S
 
 from server.features.meta_hooks import PATH, signature
 from tests.e2e.ledger_support import balance, new_member, setup_world
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 from tests.ports import idle_port
 
 SECRET = "meta-app-secret"
@@ -337,7 +337,7 @@ async def test_listing_and_deleting_rules_need_the_campaign_rights(
 
     await setup_world(admin)
     await rule(admin)
-    await admin.roles.UpsertRole(RP.UpsertRoleRequest(role=RP.Role(
+    await admin.roles.UpsertRole(RP.UpsertRoleRequest(request_id=rid(), role=RP.Role(
         name="campaign_reader", grants=[RP.Grant(object_type="campaigns", action="read")])))
     reader = client_for(await make_key("campaign_reader"))
     cashier = client_for(await make_key("cashier"))

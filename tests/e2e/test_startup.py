@@ -24,6 +24,7 @@ from kopilka.v1 import admin_pb2, receipts_pb2, receipts_pb2_grpc
 from server.db.urls import plain_url
 from server.demo import load_demo_data
 from tests.e2e.test_cli_serve import KOPILKA
+from tests.helpers import rid
 from tests.ports import idle_port
 
 DEMO = (Path(__file__).parents[2] / "server" / "demo_promotions.yaml").read_text()
@@ -128,9 +129,10 @@ def freezes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 async def test_the_collector_is_frozen_once_after_the_first_load(freezes, app, admin) -> None:
     assert len(freezes) == 1  # App.start() loaded the snapshot and froze what it holds
-    reply = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=DEMO))
+    reply = await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+        request_id=rid(), document=DEMO))
     assert app.deps.pricing.snapshot.rules.version == reply.version  # a new snapshot...
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(request_id=rid(),
         store=admin_pb2.Store(code="lviv-01", name="Lviv", network_codes=["west"])))
     assert await app.deps.pricing.refresh() is True  # ...and another, on the serving loop
     assert len(freezes) == 1

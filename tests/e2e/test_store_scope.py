@@ -16,7 +16,7 @@ from sqlalchemy import text
 from server.auth.principal import PrincipalKind
 from server.demo import load_demo_data
 from tests.cli import kopilka
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 R = receipts_pb2
 
@@ -186,7 +186,7 @@ async def test_a_terminal_key_acts_only_as_its_terminal(app, admin, demo, make_k
 
 
 async def test_create_api_key_with_a_network(admin, demo, client_for):
-    made = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(
+    made = await admin.admin.CreateApiKey(admin_pb2.CreateApiKeyRequest(request_id=rid(),
         name="Kyiv region", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR, roles=["cashier"],
         network_code="kyiv"))
     region = client_for(made.secret)
@@ -196,10 +196,12 @@ async def test_create_api_key_with_a_network(admin, demo, client_for):
     assert failure.fields == ["store_code"]
 
     for request, field in (
-        (admin_pb2.CreateApiKeyRequest(name="x", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR,
+        (admin_pb2.CreateApiKeyRequest(
+            request_id=rid(), name="x", kind=admin_pb2.PRINCIPAL_KIND_OPERATOR,
                                        roles=["cashier"], network_code="nowhere"),
          "network_code"),
-        (admin_pb2.CreateApiKeyRequest(name="x", kind=admin_pb2.PRINCIPAL_KIND_STORE_BACKEND,
+        (admin_pb2.CreateApiKeyRequest(
+            request_id=rid(), name="x", kind=admin_pb2.PRINCIPAL_KIND_STORE_BACKEND,
                                        roles=["cashier"], store_code="kyiv-01",
                                        network_code="kyiv"), "network_code"),
     ):

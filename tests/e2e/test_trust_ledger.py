@@ -24,7 +24,7 @@ from tests.e2e.ledger_support import (
     new_member,
     setup_world,
 )
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 R = receipts_pb2
 
@@ -211,7 +211,7 @@ async def test_calculate_receipt_offers_no_expired_points(app, admin, database_u
     await give_points(admin, member, 300)
     await give_points(admin, member, 40)
     await _lots_expire_now(database_url, member.member_id, 300)
-    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(products=[
+    await admin.admin.UpsertProducts(admin_pb2.UpsertProductsRequest(request_id=rid(), products=[
         admin_pb2.Product(sku="SKU1", name="Thing", group_code="g1")]))
     await app.deps.pricing.refresh()
     priced = await admin.receipts.CalculateReceipt(R.CalculateReceiptRequest(

@@ -38,7 +38,7 @@ from tests.e2e.verification_support import (
     till,
     wait_mailing,
 )
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 from tests.smsc import Smsc
 
 B, R = bonus_pb2, receipts_pb2
@@ -414,7 +414,8 @@ async def test_a_token_is_bound_to_card_operation_amount_store_and_terminal(
         app, admin, world, make_key, client_for, smsc):
     holder = await gold_with_points(admin, 500)
     other = await gold_with_points(admin, 500, phone="+380501112233")
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code="lviv-02", name="Lviv 2", time_zone="Europe/Kyiv")))
     pos, neighbour = await till(make_key, client_for, "T1"), await till(make_key, client_for, "T2")
     elsewhere = client_for(await make_key("cashier", kind=PrincipalKind.TERMINAL,

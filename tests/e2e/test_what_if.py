@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from server.cli import main
 from server.demo import load_demo_data
-from tests.helpers import rpc_error
+from tests.helpers import rid, rpc_error
 
 R = receipts_pb2
 ACTUAL = """
@@ -47,7 +47,7 @@ def line(n: int, sku: str, qty: int, price: int) -> R.ReceiptLine:
 @pytest.fixture
 async def sold(app, admin):
     await load_demo_data(app.db.url)
-    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=ACTUAL))
+    await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(request_id=rid(), document=ACTUAL))
     receipts = [
         [line(1, "dairy-01", 2000, 5000), line(2, "bakery-01", 3000, 2000)],  # 100.00, 60.00
         [line(1, "bakery-02", 1000, 3000)],                                   # 30.00

@@ -15,6 +15,7 @@ from server.auth.principal import PrincipalKind
 from server.db.outbox.repo import MailingView, mailing
 from server.db.verification.models import Verification
 from server.settings import Settings
+from tests.helpers import rid
 from tests.ports import idle_port
 
 M = members_pb2
@@ -41,9 +42,10 @@ def server_settings(tmp_path, smsc_port: int | None, **overrides: object) -> Set
 
 async def setup_world(admin) -> None:
     """Store kyiv-01 and a card type that requires verification."""
-    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(store=admin_pb2.Store(
+    await admin.admin.UpsertStore(admin_pb2.UpsertStoreRequest(
+        request_id=rid(), store=admin_pb2.Store(
         code="kyiv-01", name="Kyiv 1", time_zone="Europe/Kyiv")))
-    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(
+    await admin.admin.UpsertCardType(admin_pb2.UpsertCardTypeRequest(request_id=rid(),
         card_type=admin_pb2.CardType(code="gold", name="Gold", accrual_bps=1000,
                                      number_prefix="2910", requires_verification=True)))
 

@@ -120,6 +120,9 @@ class UpsertStoreRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     STORE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     @_builtins.property
     def store(self) -> Global___Store:
         """The store."""
@@ -128,10 +131,11 @@ class UpsertStoreRequest(_message.Message):
         self,
         *,
         store: Global___Store | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["store", b"store"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["store", b"store"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "store", b"store"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -247,6 +251,9 @@ class UpsertCardTypeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CARD_TYPE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     @_builtins.property
     def card_type(self) -> Global___CardType:
         """The card type."""
@@ -255,10 +262,11 @@ class UpsertCardTypeRequest(_message.Message):
         self,
         *,
         card_type: Global___CardType | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card_type", b"card_type"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_type", b"card_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_type", b"card_type", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -388,6 +396,9 @@ class UpsertProductsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PRODUCTS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     @_builtins.property
     def products(self) -> _containers.RepeatedCompositeFieldContainer[Global___Product]:
         """Products; at most 10,000 per call."""
@@ -396,10 +407,11 @@ class UpsertProductsRequest(_message.Message):
         self,
         *,
         products: _abc.Iterable[Global___Product] | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["products", b"products"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["products", b"products", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -435,19 +447,23 @@ class ApplyRuleSetRequest(_message.Message):
 
     DOCUMENT_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     document: _builtins.str
     """The rule set document."""
     format: Global___RuleSetFormat.ValueType
     """Its format."""
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     def __init__(
         self,
         *,
         document: _builtins.str = ...,
         format: Global___RuleSetFormat.ValueType = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "format", b"format"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "format", b"format", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -492,6 +508,7 @@ class CreateApiKeyRequest(_message.Message):
     ROLES_FIELD_NUMBER: _builtins.int
     NETWORK_CODE_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Name, for people, e.g. "Store 12 till 3"."""
     kind: Global___PrincipalKind.ValueType
@@ -504,6 +521,8 @@ class CreateApiKeyRequest(_message.Message):
     """Store network code: the key acts for every store of that network (not with store_code).
     With neither store_code nor network_code the key acts for all stores.
     """
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Roles granted, e.g. ["cashier"]; see the README for the role table."""
@@ -522,10 +541,11 @@ class CreateApiKeyRequest(_message.Message):
         roles: _abc.Iterable[_builtins.str] | None = ...,
         network_code: _builtins.str = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "kind", b"kind", "name", b"name", "network_code", b"network_code", "roles", b"roles", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "kind", b"kind", "name", b"name", "network_code", b"network_code", "request_id", b"request_id", "roles", b"roles", "store_code", b"store_code", "terminal_id", b"terminal_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -706,16 +726,20 @@ class RevokeApiKeyRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     KEY_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     key_id: _builtins.str
     """Key id."""
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     def __init__(
         self,
         *,
         key_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -753,8 +777,11 @@ class RotateApiKeyRequest(_message.Message):
 
     KEY_ID_FIELD_NUMBER: _builtins.int
     GRACE_PERIOD_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     key_id: _builtins.str
     """Key id."""
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     @_builtins.property
     def grace_period(self) -> _duration_pb2.Duration:
         """How long the old secret keeps working; unset: KOPILKA_API_KEY_ROTATION_GRACE_SECONDS.
@@ -766,10 +793,11 @@ class RotateApiKeyRequest(_message.Message):
         *,
         key_id: _builtins.str = ...,
         grace_period: _duration_pb2.Duration | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "key_id", b"key_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "key_id", b"key_id", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

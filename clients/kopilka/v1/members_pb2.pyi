@@ -846,19 +846,23 @@ class SetMemberVipRequest(_message.Message):
 
     MEMBER_ID_FIELD_NUMBER: _builtins.int
     VIP_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     """The member (UUID)."""
     vip: _builtins.bool
     """True: VIP; false: an ordinary member."""
+    request_id: _builtins.str
+    """Idempotency key (UUID): a retry returns the first answer."""
     def __init__(
         self,
         *,
         member_id: _builtins.str = ...,
         vip: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "vip", b"vip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "request_id", b"request_id", "vip", b"vip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/roles.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x05Grant\x12\x13\n\x0bobject_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\"\xbc\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12!\n\x06grants\x18\x03 \x03(\x0b\x32\x11.kopilka.v1.Grant\x12\x15\n\rmember_fields\x18\x04 \x03(\t\x12\x12\n\nmask_phone\x18\x05 \x01(\x08\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\"\x12\n\x10ListRolesRequest\"4\n\x11ListRolesResponse\x12\x1f\n\x05roles\x18\x01 \x03(\x0b\x32\x10.kopilka.v1.Role\"3\n\x11UpsertRoleRequest\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Role\"4\n\x12UpsertRoleResponse\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Role\"!\n\x11\x44\x65leteRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteRoleResponse2\xf1\x01\n\x0bRoleService\x12H\n\tListRoles\x12\x1c.kopilka.v1.ListRolesRequest\x1a\x1d.kopilka.v1.ListRolesResponse\x12K\n\nUpsertRole\x12\x1d.kopilka.v1.UpsertRoleRequest\x1a\x1e.kopilka.v1.UpsertRoleResponse\x12K\n\nDeleteRole\x12\x1d.kopilka.v1.DeleteRoleRequest\x1a\x1e.kopilka.v1.DeleteRoleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16kopilka/v1/roles.proto\x12\nkopilka.v1\x1a\x1fgoogle/protobuf/timestamp.proto\";\n\x05Grant\x12\x13\n\x0bobject_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\"\xbc\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12!\n\x06grants\x18\x03 \x03(\x0b\x32\x11.kopilka.v1.Grant\x12\x15\n\rmember_fields\x18\x04 \x03(\t\x12\x12\n\nmask_phone\x18\x05 \x01(\x08\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x07 \x01(\t\"\x12\n\x10ListRolesRequest\"4\n\x11ListRolesResponse\x12\x1f\n\x05roles\x18\x01 \x03(\x0b\x32\x10.kopilka.v1.Role\"G\n\x11UpsertRoleRequest\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Role\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"4\n\x12UpsertRoleResponse\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.kopilka.v1.Role\"5\n\x11\x44\x65leteRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x14\n\x12\x44\x65leteRoleResponse2\xf1\x01\n\x0bRoleService\x12H\n\tListRoles\x12\x1c.kopilka.v1.ListRolesRequest\x1a\x1d.kopilka.v1.ListRolesResponse\x12K\n\nUpsertRole\x12\x1d.kopilka.v1.UpsertRoleRequest\x1a\x1e.kopilka.v1.UpsertRoleResponse\x12K\n\nDeleteRole\x12\x1d.kopilka.v1.DeleteRoleRequest\x1a\x1e.kopilka.v1.DeleteRoleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,13 +41,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTROLESRESPONSE']._serialized_start=343
   _globals['_LISTROLESRESPONSE']._serialized_end=395
   _globals['_UPSERTROLEREQUEST']._serialized_start=397
-  _globals['_UPSERTROLEREQUEST']._serialized_end=448
-  _globals['_UPSERTROLERESPONSE']._serialized_start=450
-  _globals['_UPSERTROLERESPONSE']._serialized_end=502
-  _globals['_DELETEROLEREQUEST']._serialized_start=504
-  _globals['_DELETEROLEREQUEST']._serialized_end=537
-  _globals['_DELETEROLERESPONSE']._serialized_start=539
-  _globals['_DELETEROLERESPONSE']._serialized_end=559
-  _globals['_ROLESERVICE']._serialized_start=562
-  _globals['_ROLESERVICE']._serialized_end=803
+  _globals['_UPSERTROLEREQUEST']._serialized_end=468
+  _globals['_UPSERTROLERESPONSE']._serialized_start=470
+  _globals['_UPSERTROLERESPONSE']._serialized_end=522
+  _globals['_DELETEROLEREQUEST']._serialized_start=524
+  _globals['_DELETEROLEREQUEST']._serialized_end=577
+  _globals['_DELETEROLERESPONSE']._serialized_start=579
+  _globals['_DELETEROLERESPONSE']._serialized_end=599
+  _globals['_ROLESERVICE']._serialized_start=602
+  _globals['_ROLESERVICE']._serialized_end=843
 # @@protoc_insertion_point(module_scope)

@@ -224,7 +224,13 @@ class MemberServicer(members_pb2_grpc.MemberServiceServicer):
         self, request: members_pb2.SetMemberVipRequest, context: Context
     ) -> members_pb2.SetMemberVipResponse:
         member_id = parse_uuid(request.member_id, "member_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> members_pb2.SetMemberVipResponse:
             member = await service.set_vip(SqlMemberRepository(session), member_id, request.vip,
                                            sees_vip=self.sees_vip())
-        return members_pb2.SetMemberVipResponse(member=self.member_answer(member))
+            await record(session, Change("member", str(member_id), "set_vip", None,
+                                         {"vip": member.vip}))
+            return members_pb2.SetMemberVipResponse(member=self.member_answer(member))
+
+        return await run_once(self.deps.db, SERVICE + "SetMemberVip", request,
+                              members_pb2.SetMemberVipResponse, work)

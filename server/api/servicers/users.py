@@ -7,6 +7,9 @@ here are not logged at all, and refusals carry none of them.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from kopilka.v1 import users_pb2, users_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +18,15 @@ from server.access.model import AccessPolicy, User
 from server.api.context import Context
 from server.api.convert import timestamp
 from server.api.deps import ApiDeps
-from server.api.idempotency import parse_uuid
+from server.api.idempotency import parse_uuid, run_once
 from server.db.access.repo import SqlUserRepository
 from server.db.audit.repo import Change, record
+from server.db.database import Database
 from server.db.roles.repo import load_roles
+from server.security.sealing import Sealer
 from server.settings import Settings
+
+SERVICE = "/kopilka.v1.UserService/"
 
 
 def access_policy(settings: Settings) -> AccessPolicy:
@@ -55,6 +62,60 @@ async def _role_names(session: AsyncSession) -> set[str]:
     return {role.name for role in await load_roles(session)}
 
 
+async def create_user_once(
+    db: Database, request: users_pb2.CreateUserRequest, policy: AccessPolicy, sealer: Sealer,
+    now: dt.datetime, principal_id: uuid.UUID | None = None,
+) -> users_pb2.CreateUserResponse:
+    """The one user-creation path (the RPC, `kopilka users create`): idempotent on the
+    request id, audited for the current actor, in one transaction. Sealed: the request
+    holds a password, so its stored digest is keyed (server/api/idempotency.py)."""
+
+    async def work(session: AsyncSession) -> users_pb2.CreateUserResponse:
+        user = await service.create_user(
+            SqlUserRepository(session), policy, await _role_names(session), name=request.name,
+            email=request.email, roles=list(request.roles), password=request.password,
+            now=now)
+        await record(session, _audited(user, "create"))
+        return users_pb2.CreateUserResponse(user=user_pb(user))
+
+    return await run_once(db, SERVICE + "CreateUser", request, users_pb2.CreateUserResponse,
+                          work, principal_id=principal_id, sealer=sealer)
+
+
+async def set_password_once(
+    db: Database, request: users_pb2.SetPasswordRequest, policy: AccessPolicy, sealer: Sealer,
+    now: dt.datetime, principal_id: uuid.UUID | None = None,
+) -> users_pb2.SetPasswordResponse:
+    """The one password-change path (the RPC, `kopilka users set-password`); sealed as
+    `create_user_once` is."""
+    user_id = parse_uuid(request.user_id, "user_id")
+
+    async def work(session: AsyncSession) -> users_pb2.SetPasswordResponse:
+        user = await service.set_password(SqlUserRepository(session), policy, user_id,
+                                          request.password, now)
+        await record(session, _audited(user, "set_password"))
+        return users_pb2.SetPasswordResponse(user=user_pb(user))
+
+    return await run_once(db, SERVICE + "SetPassword", request, users_pb2.SetPasswordResponse,
+                          work, principal_id=principal_id, sealer=sealer)
+
+
+async def disable_user_once(
+    db: Database, request: users_pb2.DisableUserRequest, now: dt.datetime,
+    principal_id: uuid.UUID | None = None,
+) -> users_pb2.DisableUserResponse:
+    """The one disabling path (the RPC, `kopilka users disable`)."""
+    user_id = parse_uuid(request.user_id, "user_id")
+
+    async def work(session: AsyncSession) -> users_pb2.DisableUserResponse:
+        user = await service.disable_user(SqlUserRepository(session), user_id, now)
+        await record(session, _audited(user, "disable"))
+        return users_pb2.DisableUserResponse(user=user_pb(user))
+
+    return await run_once(db, SERVICE + "DisableUser", request, users_pb2.DisableUserResponse,
+                          work, principal_id=principal_id)
+
+
 class UserServicer(users_pb2_grpc.UserServiceServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.deps = deps
@@ -63,14 +124,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     async def CreateUser(
         self, request: users_pb2.CreateUserRequest, context: Context
     ) -> users_pb2.CreateUserResponse:
-        async with self.deps.db.transaction() as session:
-            user = await service.create_user(
-                SqlUserRepository(session), self.policy, await _role_names(session),
-                name=request.name,
-                email=request.email, roles=list(request.roles), password=request.password,
-                now=self.deps.clock())
-            await record(session, _audited(user, "create"))
-        return users_pb2.CreateUserResponse(user=user_pb(user))
+        return await create_user_once(self.deps.db, request, self.policy,
+                                      self.deps.answers_sealer(), self.deps.clock())
 
     async def ListUsers(
         self, request: users_pb2.ListUsersRequest, context: Context
@@ -83,44 +138,45 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         self, request: users_pb2.SetUserRolesRequest, context: Context
     ) -> users_pb2.SetUserRolesResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.SetUserRolesResponse:
             user = await service.set_roles(SqlUserRepository(session),
                                            await _role_names(session), user_id,
                                            list(request.roles))
             await record(session, _audited(user, "set_roles"))
-        return users_pb2.SetUserRolesResponse(user=user_pb(user))
+            return users_pb2.SetUserRolesResponse(user=user_pb(user))
+
+        return await run_once(self.deps.db, SERVICE + "SetUserRoles", request,
+                              users_pb2.SetUserRolesResponse, work)
 
     async def SetPassword(
         self, request: users_pb2.SetPasswordRequest, context: Context
     ) -> users_pb2.SetPasswordResponse:
-        user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
-            user = await service.set_password(SqlUserRepository(session), self.policy, user_id,
-                                              request.password, self.deps.clock())
-            await record(session, _audited(user, "set_password"))
-        return users_pb2.SetPasswordResponse(user=user_pb(user))
+        return await set_password_once(self.deps.db, request, self.policy,
+                                       self.deps.answers_sealer(), self.deps.clock())
 
     async def EnrolTotp(
         self, request: users_pb2.EnrolTotpRequest, context: Context
     ) -> users_pb2.EnrolTotpResponse:
         user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> users_pb2.EnrolTotpResponse:
             enrolment = await service.enrol_totp(SqlUserRepository(session), self.policy,
                                                  user_id, request.code, self.deps.clock())
             await record(session, _audited(enrolment.user, "enrol_totp"))
-        return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
-                                           secret=enrolment.secret_base32,
-                                           provisioning_uri=enrolment.provisioning_uri)
+            return users_pb2.EnrolTotpResponse(user=user_pb(enrolment.user),
+                                               secret=enrolment.secret_base32,
+                                               provisioning_uri=enrolment.provisioning_uri)
+
+        # sealed: a start's answer holds the TOTP secret (in clear and in the URI)
+        return await run_once(self.deps.db, SERVICE + "EnrolTotp", request,
+                              users_pb2.EnrolTotpResponse, work,
+                              sealer=self.deps.answers_sealer())
 
     async def DisableUser(
         self, request: users_pb2.DisableUserRequest, context: Context
     ) -> users_pb2.DisableUserResponse:
-        user_id = parse_uuid(request.user_id, "user_id")
-        async with self.deps.db.transaction() as session:
-            user = await service.disable_user(SqlUserRepository(session), user_id,
-                                              self.deps.clock())
-            await record(session, _audited(user, "disable"))
-        return users_pb2.DisableUserResponse(user=user_pb(user))
+        return await disable_user_once(self.deps.db, request, self.deps.clock())
 
     async def Login(
         self, request: users_pb2.LoginRequest, context: Context

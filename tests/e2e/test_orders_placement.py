@@ -141,7 +141,8 @@ async def test_one_call_writes_what_the_general_path_writes(app, admin, shop, ca
     if case == "points":
         points = 700
     if case == "promotions":  # lines with none, one or two (migration 0044's arrays)
-        await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(document=PROMOTIONS))
+        await admin.admin.ApplyRuleSet(admin_pb2.ApplyRuleSetRequest(
+            request_id=str(uuid.uuid4()), document=PROMOTIONS))
         await app.deps.pricing.refresh()
     if case == "courier by e-mail":
         customer = O.Customer(card_number=await _email_card(admin), language="en")

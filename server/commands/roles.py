@@ -103,18 +103,28 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apply(settings: Settings, args: argparse.Namespace) -> int:
+    """Every role of the file in one transaction, each with UpsertRole's audit row (the
+    invocation's request id on them all): the file is not one RPC, but who changed which
+    role's rights is kept exactly as for the RPC."""
+    from server.api.servicers.roles import upsert_change
+    from server.audit.actor import acting, cli_actor
     from server.auth import role_service
+    from server.commands._shared import new_request_id
+    from server.db.audit.repo import record
     from server.db.roles.repo import SqlRoleRepository
     from server.errors import DomainError
 
     try:
         roles = parse_file(Path(args.file).read_text(encoding="utf-8"))
+        actor = cli_actor()
 
         async def work(db: Database) -> None:
-            async with db.transaction() as session:  # all of the file or nothing
-                repo = SqlRoleRepository(session)
-                for role in roles:
-                    await role_service.upsert_role(repo, role, "cli")
+            with acting(actor, new_request_id()):
+                async with db.transaction() as session:  # all of the file or nothing
+                    repo = SqlRoleRepository(session)
+                    for role in roles:
+                        await role_service.upsert_role(repo, role, actor.label)
+                        await record(session, upsert_change(role))
 
         with_database(settings, work)
     except DomainError as error:

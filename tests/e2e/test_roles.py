@@ -260,6 +260,16 @@ async def test_roles_from_the_command_line(app, admin, make_key, client_for, dat
                     "action: read, scope: network}\n    member_fields: [email]\n")
     code, out, _ = await kopilka(database_url, "roles", "apply", str(good))
     assert code == 0 and "applied 2 role(s)" in out
+    async with app.db.transaction() as session:  # who changed which role's rights, as the RPC
+        from sqlalchemy import text
+
+        rows = (await session.execute(text(
+            "SELECT object_id, principal, request_id IS NOT NULL, after->'grants' "
+            "FROM audit_log WHERE object_type = 'role' AND action = 'upsert' "
+            "ORDER BY object_id"))).all()
+    assert [(r[0], r[1].startswith("cli:"), r[2], r[3]) for r in rows] == [
+        ("mailer", True, True, ["mailings.read@network"]),
+        ("store_reader", True, True, ["stores.read@all"])]
     from server.features.roles import refresh
 
     await refresh(app.db, app.deps.roles)  # what the poll does every roles_refresh_seconds

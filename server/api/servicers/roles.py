@@ -39,6 +39,13 @@ def role_from_pb(pb: roles_pb2.Role) -> Role:
                       pb.member_fields, pb.mask_phone, pb.description)
 
 
+def upsert_change(role: Role) -> Change:
+    """The audit row of a role created or replaced (the RPC, `kopilka roles apply`)."""
+    return Change("role", role.name, "upsert", None, {
+        "grants": sorted(f"{g.object_type}.{g.action}@{g.scope}" for g in role.grants),
+        "member_fields": sorted(role.view.fields), "mask_phone": role.view.mask_phone})
+
+
 async def delete_role_once(
     db: Database, request: roles_pb2.DeleteRoleRequest, principal_id: uuid.UUID | None = None,
 ) -> roles_pb2.DeleteRoleResponse:
@@ -79,9 +86,7 @@ class RoleServicer(roles_pb2_grpc.RoleServiceServicer):
 
         async def work(session: AsyncSession) -> roles_pb2.UpsertRoleResponse:
             await role_service.upsert_role(SqlRoleRepository(session), role, caller().label)
-            await record(session, Change("role", role.name, "upsert", None, {
-                "grants": sorted(f"{g.object_type}.{g.action}@{g.scope}" for g in role.grants),
-                "member_fields": sorted(role.view.fields), "mask_phone": role.view.mask_phone}))
+            await record(session, upsert_change(role))
             stamp = (await role_stamps(session)).get(role.name)
             return roles_pb2.UpsertRoleResponse(role=role_to_pb(role, stamp))
 

@@ -63,14 +63,15 @@ def _revision(name: str) -> ModuleType:
 
 
 def previous() -> str:
-    """0037's kopilka_place_order (lines from the JSON document), as CREATE OR REPLACE."""
+    """0037's kopilka_place_order (lines from the JSON document), created anew (the other
+    signature is dropped first, so CREATE, not CREATE OR REPLACE)."""
     sql: str = _revision("0037_order_verification.py").place_order(verified=True)
-    return sql
+    return sql.replace("CREATE OR REPLACE FUNCTION", "CREATE FUNCTION", 1)
 
 
 def with_line_arrays() -> str:
     """0037's function with its lines read from the three arrays."""
-    sql = previous().replace("CREATE OR REPLACE FUNCTION", "CREATE FUNCTION", 1)
+    sql = previous()
     assert sql.count(HEAD) == 1 and sql.count(LINES_FROM_JSON_START) == 1, \
         "0037's kopilka_place_order changed shape"
     sql = sql.replace(HEAD, ARRAYS, 1)
@@ -85,4 +86,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
-    op.execute(previous().replace("CREATE OR REPLACE FUNCTION", "CREATE FUNCTION", 1))
+    op.execute(previous())
